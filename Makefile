@@ -1,0 +1,58 @@
+# exechunt — run `make` (or `make help`) for the list of targets.
+SHELL        := /bin/bash
+GO           ?= go
+BIN          := bin
+VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS      := -s -w -X main.version=$(VERSION)
+export CGO_ENABLED := 0
+# Real public logs used by the corpus tests (never copied into this repository).
+EXECHUNT_CORPUS ?= $(abspath ../shared/corpus)
+export EXECHUNT_CORPUS
+FUZZTIME     ?= 10s
+CROSS        := windows/amd64 darwin/arm64 linux/amd64
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## build bin/exechunt and bin/exechunt.ext (CGO off)
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/exechunt ./cmd/exechunt
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/exechunt.ext ./cmd/exechunt-ext
+
+.PHONY: test
+test: ## unit, corpus and short fuzz tests (corpus from ../shared/corpus or $$EXECHUNT_CORPUS)
+	$(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
+	  for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/^func //'); do \
+	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/exechunt-fuzz.log 2>&1 || { cat /tmp/exechunt-fuzz.log; exit 1; }; \
+	  done; \
+	done
+
+.PHONY: check
+check: ## gofmt, go vet, cross-compile for windows/amd64, darwin/arm64, linux/amd64
+	@out=$$(gofmt -l $$(git ls-files '*.go'; git ls-files --others --exclude-standard '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@set -e; for p in $(CROSS); do echo "build $$p"; GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -o /dev/null ./...; done
+
+.PHONY: bench
+bench: build ## benchmarks: reader vs raw Velocidex parse, analysis throughput, peak RSS
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./tables/...
+	$(GO) run ./internal/tools/peakrss -- $(BIN)/exechunt events --format jsonl "$(EXECHUNT_CORPUS)"
+
+.PHONY: eval
+eval: ## detection quality over the corpus: confusion table per technique
+	$(GO) test -count=1 -run 'TestEvaluate' -v ./tables/analysis/...
+
+.PHONY: clean
+clean: ## remove build output
+	rm -rf $(BIN)
