@@ -1,0 +1,305 @@
+package jsonl
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/exechunt/exechunt/tables/event"
+	"github.com/exechunt/exechunt/tables/source/xmlevent"
+)
+
+// errNotEvent is reported for JSON objects that carry no event ID in any known shape.
+var errNotEvent = errors.New("JSON object is not an event record (no EventID in a known shape); skipped")
+
+// toRecord recognises the record shape and fills rec.
+func toRecord(m map[string]any, rec *event.Record) error {
+	if ev, ok := m["Event"].(map[string]any); ok {
+		return fromEventObject(ev, rec)
+	}
+	if wl, ok := m["winlog"].(map[string]any); ok {
+		return fromWinlogbeat(m, wl, rec)
+	}
+	if x, ok := embeddedXML(m); ok {
+		el, err := xmlevent.Parse([]byte(x))
+		if err != nil {
+			return err
+		}
+		xmlevent.ToRecord(el, rec)
+		if rec.Computer == "" {
+			rec.Computer = firstString(m, "Computer", "HostName", "Hostname", "_HOSTNAME")
+		}
+		return nil
+	}
+	return fromFlat(m, rec)
+}
+
+// embeddedXML finds event XML carried in a syslog/journald/Elastic message field.
+func embeddedXML(m map[string]any) (string, bool) {
+	for _, k := range []string{"SyslogMessage", "MESSAGE", "message", "Message", "syslog_message"} {
+		s, ok := m[k].(string)
+		if !ok {
+			continue
+		}
+		i := strings.Index(s, "<Event")
+		if i < 0 {
+			continue
+		}
+		if j := strings.LastIndex(s, "</Event>"); j > i {
+			return s[i : j+len("</Event>")], true
+		}
+		return s[i:], true // cut short by the transport; xmlevent keeps what is there
+	}
+	return "", false
+}
+
+// fromEventObject maps evtx_dump / python-evtx style {"Event": {"System": …}} objects,
+// where attributes live under "#attributes" and text under "#text" or "Value".
+func fromEventObject(ev map[string]any, rec *event.Record) error {
+	sys, _ := ev["System"].(map[string]any)
+	if sys == nil {
+		return errors.New("JSON event object has no System; skipped")
+	}
+	rec.Provider = attr(sys["Provider"], "Name")
+	if rec.Provider == "" {
+		rec.Provider = attr(sys["Provider"], "EventSourceName")
+	}
+	rec.EventID = uint32(u64(text(sys["EventID"])))
+	rec.RecordID = u64(text(sys["EventRecordID"]))
+	rec.Channel = text(sys["Channel"])
+	rec.Computer = text(sys["Computer"])
+	rec.Keywords = event.ParseKeywords(text(sys["Keywords"]))
+	rec.Level = int(u64(text(sys["Level"])))
+	rec.Time = parseTime(attr(sys["TimeCreated"], "SystemTime"))
+	rec.ExecutionPID = int64(u64(attr(sys["Execution"], "ProcessID")))
+	rec.UserSID = attr(sys["Security"], "UserID")
+	f := event.MapFields{Values: map[string]string{}}
+	data, ok := ev["EventData"].(map[string]any)
+	if !ok {
+		if ud, isMap := ev["UserData"].(map[string]any); isMap {
+			for _, inner := range ud { // one provider-named wrapper element
+				data, _ = inner.(map[string]any)
+			}
+		}
+	}
+	collectEventData(data, &f)
+	rec.Data = f
+	return nil
+}
+
+// collectEventData fills f from an EventData object that is either named
+// ({"CommandLine": …}) or a Data list ([{"#attributes": {"Name": …}, "#text": …}]).
+func collectEventData(data map[string]any, f *event.MapFields) {
+	add := func(k, v string) {
+		if _, dup := f.Values[k]; !dup {
+			f.Values[k] = v
+			f.Order = append(f.Order, k)
+		}
+	}
+	list, isList := data["Data"].([]any)
+	if !isList {
+		if one, isObj := data["Data"].(map[string]any); isObj {
+			list, isList = []any{one}, true
+		}
+	}
+	if isList {
+		for i, item := range list {
+			name := attr(item, "Name")
+			if name == "" {
+				name = "#" + strconv.Itoa(i)
+			}
+			add(name, text(item))
+		}
+		return
+	}
+	for _, k := range sortedKeys(data) {
+		if k == "#attributes" {
+			continue
+		}
+		add(k, text(data[k]))
+	}
+}
+
+// fromWinlogbeat maps Winlogbeat/Elastic Agent records.
+func fromWinlogbeat(m, wl map[string]any, rec *event.Record) error {
+	id := text(wl["event_id"])
+	if id == "" {
+		if ev, ok := m["event"].(map[string]any); ok {
+			id = text(ev["code"])
+		}
+	}
+	if id == "" {
+		return errNotEvent
+	}
+	rec.EventID = uint32(u64(id))
+	rec.Provider = text(wl["provider_name"])
+	rec.Channel = text(wl["channel"])
+	rec.Computer = text(wl["computer_name"])
+	if rec.Computer == "" {
+		if h, ok := m["host"].(map[string]any); ok {
+			rec.Computer = text(h["name"])
+		}
+	}
+	rec.RecordID = u64(text(wl["record_id"]))
+	if p, ok := wl["process"].(map[string]any); ok {
+		rec.ExecutionPID = int64(u64(text(p["pid"])))
+	}
+	if u, ok := wl["user"].(map[string]any); ok {
+		rec.UserSID = text(u["identifier"])
+	}
+	rec.Time = parseTime(text(m["@timestamp"]))
+	if rec.Time.IsZero() {
+		rec.Time = parseTime(text(wl["time_created"]))
+	}
+	f := event.MapFields{Values: map[string]string{}}
+	if ed, ok := wl["event_data"].(map[string]any); ok {
+		collectEventData(ed, &f)
+	}
+	if ud, ok := wl["user_data"].(map[string]any); ok {
+		collectEventData(ud, &f)
+	}
+	rec.Data = f
+	return nil
+}
+
+// fromFlat maps flat records where System and EventData fields share one object:
+// NXLog im_msvistalog as in OTRF Security-Datasets (EventID, SourceName, Channel,
+// Hostname, RecordNumber, EventTime in the collector's local time) and similar.
+func fromFlat(m map[string]any, rec *event.Record) error {
+	idText := firstString(m, "EventID", "EventId", "event_id", "EventCode")
+	if idText == "" {
+		return errNotEvent
+	}
+	id, err := strconv.ParseUint(strings.TrimSpace(idText), 10, 32)
+	if err != nil {
+		return errNotEvent
+	}
+	rec.EventID = uint32(id)
+	rec.Provider = firstString(m, "SourceName", "ProviderName", "Provider", "provider_name")
+	rec.Channel = firstString(m, "Channel", "channel", "LogName")
+	rec.Computer = firstString(m, "Hostname", "Computer", "ComputerName", "computer_name")
+	rec.RecordID = u64(firstString(m, "RecordNumber", "EventRecordID", "RecordId", "record_id"))
+	rec.Keywords = event.ParseKeywords(firstString(m, "Keywords"))
+	rec.ExecutionPID = int64(u64(firstString(m, "ExecutionProcessID")))
+	rec.UserSID = firstString(m, "UserID", "UserSid")
+	rec.Level = int(u64(firstString(m, "Level")))
+	rec.Time = flatTime(m)
+	f := event.MapFields{Values: make(map[string]string, len(m))}
+	for k, v := range m {
+		f.Values[k] = text(v)
+	}
+	rec.Data = f
+	return nil
+}
+
+// flatTime picks the best event time of a flat record. Sysmon's UtcTime is exact.
+// NXLog's EventTime is in the collector's local zone without an offset; the offset is
+// recovered from EventReceivedTime (same local clock) against @timestamp (UTC, set by
+// the shipper seconds later), rounded to 15 minutes.
+func flatTime(m map[string]any) time.Time {
+	if t := parseTime(firstString(m, "UtcTime")); !t.IsZero() {
+		return t
+	}
+	local := parseTime(firstString(m, "EventTime"))
+	received := parseTime(firstString(m, "EventReceivedTime"))
+	stamp := parseTime(firstString(m, "@timestamp"))
+	if !local.IsZero() && !received.IsZero() && !stamp.IsZero() {
+		off := stamp.Sub(received)
+		q := 15 * time.Minute
+		off = time.Duration(math.Round(float64(off)/float64(q))) * q
+		return local.Add(off)
+	}
+	for _, k := range []string{"TimeCreated", "TimeGenerated", "@timestamp", "EventTime", "timestamp"} {
+		if t := parseTime(firstString(m, k)); !t.IsZero() {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+func parseTime(s string) time.Time { return xmlevent.ParseTime(s) }
+
+// attr reads an XML attribute from an evtx_dump value ({"#attributes": {name: v}}) or
+// a Velocidex-style value ({name: v}).
+func attr(v any, name string) string {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return ""
+	}
+	if a, ok := m["#attributes"].(map[string]any); ok {
+		if s := text(a[name]); s != "" {
+			return s
+		}
+	}
+	return text(m[name])
+}
+
+// text renders a JSON value as XML text: strings as they are, numbers exactly as
+// written, objects by their "#text"/"Value" member, nil as "".
+func text(v any) string {
+	switch t := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return t
+	case json.Number:
+		return t.String()
+	case bool:
+		return strconv.FormatBool(t)
+	case map[string]any:
+		for _, k := range []string{"#text", "Value", "value"} {
+			if inner, ok := t[k]; ok {
+				return text(inner)
+			}
+		}
+		b, _ := json.Marshal(t)
+		return string(b)
+	case []any:
+		parts := make([]string, len(t))
+		for i, p := range t {
+			parts[i] = text(p)
+		}
+		return strings.Join(parts, "\n")
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func firstString(m map[string]any, keys ...string) string {
+	for _, k := range keys {
+		if v, ok := m[k]; ok && v != nil {
+			if s := text(v); s != "" {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+func u64(s string) uint64 {
+	s = strings.TrimSpace(s)
+	if h, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
+		n, _ := strconv.ParseUint(h, 16, 64)
+		return n
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		if i, ierr := strconv.ParseInt(s, 10, 64); ierr == nil {
+			return uint64(i)
+		}
+	}
+	return n
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
