@@ -1,0 +1,142 @@
+package analysis
+
+import (
+	"regexp"
+	"strings"
+)
+
+// contentRules tags what the collected texts say, whatever program ran them.
+// PowerShell-specific aliases (iwr, curl, wget as cmdlets) are only read in
+// PowerShell text; everything else in all text.
+func (st *state) contentRules() {
+	all := newHay(st.texts)
+	ps := newHay(st.psTexts)
+	st.network()
+
+	// Downloads.
+	cradle := all.has("downloadstring(", "downloadfile(", "downloaddata(", "downloadstringasync(",
+		"downloadfileasync(", "downloaddataasync(", "start-bitstransfer", "msxml2.xmlhttp",
+		"msxml2.serverxmlhttp", "microsoft.xmlhttp", "winhttp.winhttprequest", "invoke-webrequest",
+		"invoke-restmethod", "net.http.httpclient", "getstringasync(", "bitstransfer]::", "openread(http",
+		"system.net.webrequest]::create(", "net.webrequest]::create(", "[net.webclient]", "new-objectnet.webclient).open") ||
+		reAliasDownload.MatchString(ps.lower)
+	if cradle {
+		st.tag(tagDownloadCradle)
+	}
+	iex := reIEX.MatchString(ps.lower) || ps.has("invoke-expression", "scriptblock]::create(", "invokecommand.invokescript(",
+		"invokecommand).invokescript(", "newscriptblock(")
+	if iex {
+		st.tag(tagInvokeExpression)
+	}
+	if reObfIEX.MatchString(ps.lower) || reGcmWildcard.MatchString(ps.lower) {
+		st.tag(tagObfuscatedIEX)
+	}
+	if cradle && (iex || all.has("start-process", "invoke-item", ".shellexecute(", "wscript.shell", "|sh", "|bash", "[system.reflection.assembly]::load")) {
+		st.tag(tagDownloadExecute)
+	}
+
+	// Defence evasion in PowerShell.
+	if all.has("amsiinitfailed", "amsiutils", "amsiscanbuffer", "amsicontext", "amsisession", "amsiopensession",
+		"system.management.automation.amsi", "amsi.dll") ||
+		(all.has("[ref].assembly.gettype(system.management.automation", "[ref].assembly.gettype((system.management.automation") && all.has("getfield(")) {
+		st.tag(tagAMSIBypass)
+	}
+	if all.has("cachedgrouppolicy", "psetwlogprovider", "etwprovider).getfield(m_enabled", "disablescriptblocklogging") ||
+		reLoggingOff.MatchString(all.compact) {
+		st.tag(tagLoggingTamper)
+	}
+	if all.has("reflection.assembly]::load(", "assembly]::load(", "assembly]::loadfrom(http", "currentdomain.load(",
+		".assembly.load(", "assembly]::load([convert]") {
+		st.tag(tagReflectionLoad)
+	}
+	if all.has("getdelegateforfunctionpointer", "definedynamicassembly", "definepinvokemethod", "getprocaddress", "unsafenativemethods") {
+		st.tag(tagDynamicAPI)
+	}
+	if all.has("virtualalloc", "virtualprotect", "writeprocessmemory", "createremotethread", "ntallocatevirtualmemory",
+		"queueuserapc", "ntcreatethreadex", "rtlcreateuserthread", "ntmapviewofsection") {
+		st.tag(tagMemoryInjection)
+	}
+	if all.has("minidumpwritedump", "sekurlsa::", "lsadump::", "invoke-mimikatz", "out-minidump", "kerberos::ptt", "dcsync") ||
+		reLsassDump.MatchString(all.lower) {
+		st.tag(tagCredentialDump)
+	}
+	if reDefender.MatchString(all.compact) {
+		st.tag(tagDefenderTamper)
+	}
+	if hasTool(all.lower) {
+		st.tag(tagOffensiveTool)
+	}
+	if all.has("script:http", "script:ftp", `script:\\`, "getobject(script:") {
+		st.tag(tagScriptMoniker)
+	}
+	if all.has("mshtml,runhtmlapplication", "mshtml.dll,runhtmlapplication") {
+		st.tag(tagRundll32Script)
+	}
+
+	// Execution through WMI/WinRM and shells wired to sockets.
+	if reWin32Create.MatchString(all.lower) {
+		st.tag(tagWMIProcessCreate)
+	}
+	if reReverseShell.MatchString(all.lower) || (all.has("net.sockets.tcpclient", "sockets.tcpclient(") && all.has("getstream(")) {
+		st.tag(tagReverseShell)
+	}
+	if reRecon.MatchString(all.lower) {
+		st.tag(tagReconCommand)
+	}
+}
+
+var (
+	// PowerShell aliases that download when given a URL.
+	reAliasDownload = regexp.MustCompile(`(?:^|[\s;|(&{=])(?:iwr|irm|wget|curl)\s+(?:-[a-z]+\s+)*['"(]?(?:https?|ftp)://`)
+	// iex as a command, not inside another word (iexplore, windex).
+	reIEX = regexp.MustCompile(`(?:^|[^\w$.-])iex(?:[^\w-]|$)`)
+	// A decoded 'iex' literal invoked with & or dot.
+	reObfIEX = regexp.MustCompile(`[&.]\s*\(?\s*'(?:iex|invoke-expression)'`)
+	// Get-Command/gcm with wildcards that resolve to Invoke-Expression.
+	reGcmWildcard  = regexp.MustCompile(`(?:gcm|get-command|get-alias|gal)\s+['"(]*[i*][a-z*-]*\*[a-z*-]*(?:e|x)[a-z*-]*['")]*`)
+	reLoggingOff   = regexp.MustCompile(`enablescriptblock(?:invocation)?logging\]?[,=]?(?:-value)?(?:\$false|0)|scriptblocklogging[^;\n]{0,80}(?:-value0|=0|,0|\$false)`)
+	reLsassDump    = regexp.MustCompile(`lsass[^\n]{0,120}(?:minidump|\.dmp|dump|procdump|-ma\b)|(?:procdump|minidump|sqldumper|createdump)[^\n]{0,120}lsass`)
+	reDefender     = regexp.MustCompile(`add-mppreference-exclusion(?:path|process|extension|ipaddress)|set-mppreference-(?:exclusion(?:path|process|extension)|disable(?:realtimemonitoring|ioavprotection|behaviormonitoring|scriptscanning|blockatfirstseen|intrusionpreventionsystem|archivescanning)(?::)?(?:\$true|1)|mapsreporting(?:0|disabled)|submitsamplesconsent(?:2|neversend))|disableantispyware/t?r?e?g?_?d?w?o?r?d?/d1|disableantispyware-value1|disablerealtimemonitoring/t?r?e?g?_?d?w?o?r?d?/d1`)
+	reWin32Create  = regexp.MustCompile(`win32_process[^\n]{0,60}(?:create|commandline)|(?:invoke-wmimethod|invoke-cimmethod|iwmi)[^\n]{0,120}-(?:class|classname)\s+win32_process|\[wmiclass\][^\n]{0,60}win32_process[^\n]{0,60}\.create\(`)
+	reReverseShell = regexp.MustCompile(`/dev/(?:tcp|udp)/[^\s/]+/\d+|\bn(?:c|cat|etcat)\b[^|;&\n]{0,80}\s-[a-z]*[ec]\s+[^\s]*(?:sh|cmd)|socat\b[^\n]{0,120}exec:|mkfifo\b[^\n]{0,160}\bn(?:c|cat)\b|\bsh\s+-i\s*[<>]|\bbash\s+-i\s*>&|pty\.spawn\(|socket\.socket\([^\n]{0,300}(?:dup2|subprocess|pty)|fsockopen\([^\n]{0,200}(?:exec|shell_exec|system|/bin/sh)|\bexec\s+\d+<>/dev/tcp`)
+	reRecon        = regexp.MustCompile(`(?:^|[\s"'&|(/\\])(?:whoami(?:\.exe)?(?:\s|$|")|systeminfo(?:\.exe)?(?:\s|$|")|nltest(?:\.exe)?\s|quser(?:\s|$)|net1?(?:\.exe)?\s+(?:user|group|localgroup|view|accounts|share)\b|ipconfig(?:\.exe)?\s+/all|cmdkey\s+/list|klist\b)`)
+)
+
+// offensiveTools are names of public offensive frameworks and tools; seeing
+// one in a command line or script is a strong signal on its own.
+var offensiveTools = []string{"mimikatz", "invoke-shellcode", "invoke-reflectivepeinjection",
+	"invoke-dllinjection", "powersploit", "powerview", "invoke-kerberoast", "invoke-bloodhound",
+	"sharphound", "rubeus", "invoke-empire", "invoke-powershelltcp", "powercat", "nishang",
+	"invoke-allchecks", "invoke-obfuscation", "psattack", "winpwnage", "winpwn", "lazagne",
+	"seatbelt", "sharpup", "safetykatz", "invoke-wmiexec", "invoke-smbexec", "invoke-thehash",
+	"get-gpppassword", "invoke-portscan", "invoke-tokenmanipulation", "invoke-credentialinjection",
+	"invoke-ninjacopy", "get-keystrokes", "inveigh", "find-localadminaccess", "invoke-userhunter",
+	"invoke-sharefinder", "bloodhound", "pypykatz", "nanodump", "kekeo", "invoke-runas",
+	"invoke-psinject", "invoke-eventvwrbypass", "invoke-fodhelperbypass", "invoke-bypassuac",
+	"get-system", "invoke-mimidogz", "out-minidump", "invoke-dcsync", "invoke-smbclient",
+	"invoke-phant0m", "invoke-silenttrinity", "sharpview", "sharpwmi", "sharpexec", "crackmapexec",
+	"impacket", "cobaltstrike", "meterpreter", "metasploit", "empire_stager", "koadic", "pupy"}
+
+// hasTool reports an offensive tool name not glued into a longer word.
+func hasTool(lower string) bool {
+	for _, t := range offensiveTools {
+		for off := 0; off < len(lower); {
+			i := strings.Index(lower[off:], t)
+			if i < 0 {
+				break
+			}
+			i += off
+			before := i == 0 || !isWordByte(lower[i-1])
+			after := i+len(t) >= len(lower) || !isWordByte(lower[i+len(t)]) || strings.HasPrefix(lower[i+len(t):], ".exe") || strings.HasPrefix(lower[i+len(t):], ".ps1")
+			if before && after {
+				return true
+			}
+			off = i + len(t)
+		}
+	}
+	return false
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_'
+}

@@ -1,0 +1,491 @@
+package analysis
+
+import (
+	"strings"
+
+	"github.com/exechunt/exechunt/tables/analysis/cmdline"
+)
+
+// lolbinArgs is a LOLBin command line prepared for the per-program rules.
+type lolbinArgs struct {
+	cl    string   // normalised command line
+	lower string   // cl lower-case
+	rest  string   // raw text after the program
+	args  []string // argv[1:]
+	low   []string // args lower-case
+}
+
+// isSwitch reports an argument that is a switch (/x, -x, //x), not a path.
+func isSwitch(a string) bool {
+	if len(a) < 2 || (a[0] != '-' && a[0] != '/') {
+		return false
+	}
+	if a[0] == '-' {
+		return true
+	}
+	name := a[1:]
+	if i := strings.IndexAny(name, ":="); i >= 0 {
+		name = name[:i]
+	}
+	return !strings.Contains(name, "/") || strings.HasPrefix(a, "//")
+}
+
+// operands returns the non-switch arguments.
+func (l lolbinArgs) operands() []string {
+	var out []string
+	for _, a := range l.args {
+		if !isSwitch(a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// has reports a switch in either - or / form (lower-case name without dash).
+func (l lolbinArgs) has(names ...string) bool {
+	for _, a := range l.low {
+		if !isSwitch(a) {
+			continue
+		}
+		a = strings.TrimLeft(a, "-/")
+		for _, n := range names {
+			if a == n || strings.HasPrefix(a, n+":") || strings.HasPrefix(a, n+"=") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// value returns the value of a switch given as /x value, /x:value or /x=value.
+func (l lolbinArgs) value(name string) string {
+	for i, a := range l.low {
+		if !isSwitch(a) {
+			continue
+		}
+		b := strings.TrimLeft(a, "-/")
+		switch {
+		case b == name && i+1 < len(l.args):
+			return l.args[i+1]
+		case strings.HasPrefix(b, name+":"), strings.HasPrefix(b, name+"="):
+			raw := strings.TrimLeft(l.args[i], "-/")
+			return strings.Trim(raw[len(name)+1:], `"`)
+		}
+	}
+	return ""
+}
+
+func hasURL(s string) bool {
+	s = strings.ToLower(s)
+	return strings.Contains(s, "http://") || strings.Contains(s, "https://") || strings.Contains(s, "ftp://") ||
+		strings.Contains(s, "\\\\") && strings.Contains(s, "@ssl") || strings.HasPrefix(strings.Trim(s, `"' `), `\\`)
+}
+
+// lolbin dispatches the per-program argument rules.
+func (st *state) lolbin(program, cl string, argv []string, p Process, depth int) {
+	if len(argv) == 0 {
+		return
+	}
+	l := lolbinArgs{cl: cl, lower: strings.ToLower(cl), rest: cmdline.RestAfterArgs(cl, 1), args: argv[1:]}
+	for _, a := range l.args {
+		l.low = append(l.low, strings.ToLower(a))
+	}
+	if depth == 0 {
+		for _, a := range l.low {
+			if isSwitch(a) {
+				st.res.Flags = append(st.res.Flags, a)
+			}
+		}
+	}
+	switch program {
+	case "regsvr32.exe":
+		st.regsvr32(l)
+	case "rundll32.exe":
+		st.rundll32(l)
+	case "mshta.exe":
+		st.mshta(l)
+	case "schtasks.exe":
+		st.schtasks(l, depth)
+	case "wmic.exe":
+		st.wmic(l, depth)
+	case "certutil.exe":
+		st.certutil(l)
+	case "bitsadmin.exe":
+		if l.has("transfer", "addfile", "setnotifycmdline", "download") {
+			st.tag(tagBitsadminTransfer)
+		}
+	case "msiexec.exe":
+		st.msiexec(l)
+	case "wscript.exe", "cscript.exe":
+		st.scriptHost(l)
+	case "hh.exe":
+		if hasURL(l.rest) || strings.Contains(l.lower, "ms-its:http") || (inUserWritable(l.rest) && hasPathSep(l.rest)) {
+			st.tag(tagHH)
+		}
+	case "pcalua.exe":
+		if l.has("a") {
+			st.tag(tagPcalua)
+		}
+	case "forfiles.exe":
+		// Housekeeping passes @file/@path to the command; running a program
+		// with no placeholder is indirect execution.
+		if c := l.value("c"); c != "" && !strings.Contains(c, "@") {
+			st.tag(tagForfiles)
+		}
+	case "msxsl.exe":
+		if len(l.operands()) > 0 {
+			st.tag(tagMsxsl)
+		}
+	case "installutil.exe":
+		if ops := l.operands(); (len(ops) > 0 && !inSystemDir(ops[0])) || (l.has("logfile") && strings.Contains(l.lower, "/logtoconsole=false")) {
+			st.tag(tagInstallUtil)
+		}
+	case "regasm.exe", "regsvcs.exe":
+		if ops := l.operands(); len(ops) > 0 && !inSystemDir(ops[0]) {
+			st.tag(tagRegasm)
+		}
+	case "msbuild.exe":
+		st.msbuild(l)
+	case "csc.exe":
+		st.csc(l)
+	case "cmstp.exe":
+		if ops := l.operands(); len(ops) > 0 && (hasURL(ops[0]) || inUserWritable(ops[0]) || !hasPathSep(ops[0])) && l.has("s", "ni", "au") {
+			st.tag(tagCmstp)
+		}
+	case "control.exe":
+		if ops := l.operands(); len(ops) > 0 && hasPathSep(ops[0]) && inUserWritable(ops[0]) {
+			st.tag(tagControlCPL)
+		}
+	case "desktopimgdownldr.exe":
+		if strings.Contains(l.lower, "/lockscreenurl:") {
+			st.tag(tagLolbinDownload)
+		}
+	case "finger.exe":
+		st.tag(tagLolbinDownload)
+	case "certreq.exe":
+		if l.has("post", "config") && hasURL(l.rest) {
+			st.tag(tagLolbinDownload)
+		}
+	case "esentutl.exe", "expand.exe", "extrac32.exe", "replace.exe":
+		if hasURL(l.rest) {
+			st.tag(tagLolbinDownload)
+		}
+	case "conhost.exe":
+		st.conhost(l, depth)
+	case "curl.exe", "wget.exe", "curl", "wget":
+		st.toolDownload(l)
+	}
+}
+
+// regsvr32: Squiblydoo (/i:URL scrobj.dll), local scriptlets, user DLLs.
+func (st *state) regsvr32(l lolbinArgs) {
+	i := l.value("i")
+	scrobj := strings.Contains(l.lower, "scrobj")
+	switch {
+	case i != "" && hasURL(i):
+		st.tag(tagRegsvr32RemoteSCT)
+	case scrobj || strings.HasSuffix(strings.ToLower(i), ".sct"):
+		st.tag(tagRegsvr32Scriptlet)
+	}
+	for _, op := range l.operands() {
+		e := ext(op)
+		if (hasPathSep(op) && inUserWritable(op)) || (e != ".dll" && e != ".ocx" && e != ".ax" && e != ".cpl" && !strings.Contains(strings.ToLower(op), "scrobj")) {
+			st.tag(tagRegsvr32UserDLL)
+		}
+	}
+}
+
+// systemDLLs are DLLs rundll32 commonly loads by bare name from System32.
+var systemDLLs = set("shell32", "user32", "kernel32", "advapi32", "url", "ieframe", "shdocvw",
+	"zipfldr", "advpack", "ieadvpack", "pcwutl", "setupapi", "syssetup", "printui", "mshtml",
+	"comsvcs", "davclnt", "dfshim", "keymgr", "appwiz", "desk", "inetcpl", "timedate", "sysdm",
+	"powrprof", "themeui", "display", "cryptext", "photoviewer", "shimgvw", "msi", "apphelp",
+	"dsquery", "ndfapi", "acproxy", "werconcpl", "shwebsvc", "cryptui", "netplwiz", "mscoree",
+	"tsworkspace", "edgehtml", "windows.storage", "twinui", "devmgr", "rasdlui", "iesetup",
+	"wininet", "fontext", "cscui", "newdev", "srclient", "uxtheme", "aepdu", "aeinv",
+	"appxdeploymentclient", "hotplug", "certcli", "certmgr", "mmsys", "main", "ncpa", "hdwwiz",
+	"intl", "joy", "mmsys", "wscui", "firewall", "bthprops", "sensorscpl", "tabletpc", "telephon",
+	"access", "irprops", "input", "openurl", "dwmapi", "msrating", "mycomput", "netshell",
+	"networkexplorer", "shdocvw", "scrptadm", "spwizui", "syncui", "tcpmonui", "usbui", "van",
+	"winethc", "sfc", "sfc_os", "storprop", "dxdiagn", "gameux", "inetcomm", "migwiz",
+	"sysmain", "winlogon", "dfdts", "fdprint", "pla", "printfilterpipelineprxy", "ntshrui",
+	"wpcrbp", "edgemanager", "sechost", "cmdial32", "pnpclean", "wlanpref", "wuaueng",
+	"wuapi", "webcheck", "libsmartscreen", "shunimpl", "ieadvpack", "mfc42u", "thumbcache")
+
+// urlHandlers are DLL exports that open or run what they are given.
+var urlHandlers = set("openurl", "openurla", "fileprotocolhandler", "fileprotocolhandlera",
+	"routethecall", "launchinfsection", "launchinfsectionex", "registerocx", "launchapplication",
+	"shellexec_rundll", "shellexec_rundlla", "installhinfsection", "setupinfobjectinstallaction",
+	"rundll32_shellexec")
+
+// rundll32: script, URL/file handlers, MiniDump, DLLs from odd places.
+func (st *state) rundll32(l lolbinArgs) {
+	if strings.Contains(l.lower, "javascript:") || strings.Contains(l.lower, "vbscript:") ||
+		strings.Contains(l.lower, "runhtmlapplication") {
+		st.tag(tagRundll32Script)
+		return
+	}
+	ops := l.operands()
+	if len(ops) == 0 {
+		return
+	}
+	target := ops[0]
+	rest := ops[1:]
+	if !strings.Contains(target, ",") && len(rest) > 0 && strings.HasPrefix(rest[0], ",") {
+		target += rest[0]
+		rest = rest[1:]
+	}
+	dll, export, hasExport := strings.Cut(target, ",")
+	dll = strings.TrimSpace(strings.Trim(dll, `"`))
+	export = strings.ToLower(strings.TrimSpace(strings.Trim(export, `" `)))
+	if f := strings.Fields(export); len(f) > 0 {
+		export = f[0]
+	}
+	base := cmdline.BaseName(dll)
+	stem := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(base, ".dll"), ".cpl"), ".ocx")
+	arg := strings.ToLower(strings.Join(rest, " "))
+	switch {
+	case stem == "comsvcs" && (strings.Contains(export, "minidump") || strings.HasPrefix(strings.TrimLeft(export, "#+0"), "24")):
+		st.tag(tagRundll32MiniDump, tagCredentialDump)
+		return
+	case urlHandlers[export]:
+		if arg != "" && !strings.HasPrefix(arg, "http://") && !strings.HasPrefix(arg, "https://") && !strings.HasPrefix(arg, "mailto:") {
+			st.tag(tagRundll32URL)
+		}
+		return
+	case stem == "shell32" && (export == "control_rundll" || export == "control_rundlla" || export == "#44"):
+		if len(rest) > 0 && hasPathSep(rest[0]) && inUserWritable(rest[0]) {
+			st.tag(tagControlCPL)
+		}
+		return
+	}
+	e := ext(dll)
+	inSys := hasPathSep(dll) && inSystemDir(dll)
+	switch {
+	case hasPathSep(dll) && inUserWritable(dll):
+		st.tag(tagRundll32UserDLL)
+	case inSys:
+	case e != "" && e != ".dll" && e != ".cpl" && e != ".ocx" && e != ".drv" && e != ".exe":
+		st.tag(tagRundll32UserDLL) // odd extension: .tmp, .dat, .png, ...
+	case !hasPathSep(dll) && !systemDLLs[stem]:
+		st.tag(tagRundll32UserDLL) // relative, not a system DLL: loaded from the working directory
+	case !hasExport && e != "":
+		st.tag(tagRundll32UserDLL) // no export named
+	case strings.HasPrefix(export, "#") && !systemDLLs[stem]:
+		st.tag(tagRundll32UserDLL)
+	}
+}
+
+// mshta: URLs, inline script, HTAs outside system folders.
+func (st *state) mshta(l lolbinArgs) {
+	if strings.Contains(l.lower, "javascript:") || strings.Contains(l.lower, "vbscript:") || strings.Contains(l.lower, "about:") {
+		st.tag(tagMshta)
+		return
+	}
+	for _, op := range l.operands() {
+		if strings.HasPrefix(op, "{") { // a GUID argument passed to the HTA
+			continue
+		}
+		if hasURL(op) || !hasPathSep(op) || inUserWritable(op) || ext(op) != ".hta" || !inSystemDir(op) {
+			st.tag(tagMshta)
+		}
+		return
+	}
+}
+
+// shellNames are programs that run arbitrary code when a task starts them.
+var shellNames = []string{"powershell", "pwsh", "cmd.exe", "cmd /", "mshta", "wscript", "cscript",
+	"rundll32", "regsvr32", "certutil", "bitsadmin", "msbuild", "installutil", "regasm", "javascript:", "vbscript:"}
+
+// schtasks: task creation and what the task runs.
+func (st *state) schtasks(l lolbinArgs, depth int) {
+	if !l.has("create", "change") {
+		return
+	}
+	st.tag(tagSchtasksCreate)
+	tr := l.value("tr")
+	if tr != "" {
+		low := strings.ToLower(tr)
+		if inUserWritable(tr) || hasURL(tr) || containsAny(low, shellNames) {
+			st.tag(tagSchtasksAction)
+		}
+		st.commandLine(tr, Process{ParentImage: "svchost.exe"}, depth+1)
+	}
+	if x := l.value("xml"); x != "" && inUserWritable(x) {
+		st.tag(tagSchtasksAction)
+	}
+	if ru := strings.ToLower(strings.Trim(l.value("ru"), `"`)); ru == "system" || ru == `nt authority\system` || ru == "localsystem" {
+		st.tag(tagSchtasksSystem)
+	}
+	if s := strings.ToLower(l.value("s")); s != "" && s != "localhost" && s != "127.0.0.1" && s != "." {
+		st.tag(tagSchtasksRemote)
+	}
+	if tn := strings.ToLower(strings.Trim(l.value("tn"), `"`)); strings.HasPrefix(strings.TrimLeft(tn, `\`), `microsoft\windows\`) {
+		st.tag(tagSchtasksMasquerade)
+	}
+}
+
+// wmicFormats are wmic's built-in /format: stylesheets.
+var wmicFormats = set("csv", "htable", "hform", "list", "table", "xml", "rawxml", "textvaluelist",
+	"value", "mof", "texttable", "wmiclimofformat", "wmiclitableformat", "wmiclivalueformat")
+
+var wmicRecon = []string{"product", "qfe", "service", "csproduct", "useraccount", "group", "nicconfig",
+	"computersystem", "startup", "share", "logicaldisk", "securitycenter", "antivirusproduct", "os get", "bios", "sysaccount", "ntdomain"}
+
+// wmic: process creation, remote XSL, remote nodes, reconnaissance.
+func (st *state) wmic(l lolbinArgs, depth int) {
+	low := strings.Join(l.low, " ")
+	if i := strings.Index(low, "process call create"); i >= 0 || strings.Contains(low, "process call create") {
+		st.tag(tagWMIProcessCreate)
+		if j := strings.Index(strings.ToLower(l.rest), "create"); j >= 0 {
+			inner := strings.Trim(strings.TrimSpace(l.rest[j+len("create"):]), `"`)
+			inner = strings.ReplaceAll(inner, `\"`, `"`)
+			st.commandLine(inner, Process{ParentImage: "wmiprvse.exe"}, depth+1)
+		}
+	}
+	if f := strings.ToLower(strings.Trim(l.value("format"), `"'`)); f != "" {
+		if hasURL(f) || hasPathSep(f) || (!wmicFormats[strings.TrimSuffix(f, ".xsl")] && !strings.Contains(f, ":")) {
+			st.tag(tagWmicXSL)
+		}
+	}
+	if n := strings.ToLower(strings.Trim(l.value("node"), `"'`)); n != "" && n != "localhost" && n != "127.0.0.1" && n != "." {
+		st.tag(tagWmicRemote)
+	}
+	if containsAny(low, wmicRecon) {
+		st.tag(tagWmicRecon)
+	}
+}
+
+// certutil: downloads, decoding, encoding.
+func (st *state) certutil(l lolbinArgs) {
+	if l.has("urlcache", "verifyctl", "url") && (hasURL(l.rest) || l.has("f", "split")) {
+		st.tag(tagCertutilDownload)
+	}
+	if l.has("decode", "decodehex") {
+		st.tag(tagCertutilDecode)
+	}
+	if l.has("encode", "encodehex") {
+		st.tag(tagCertutilEncode)
+	}
+}
+
+// msiexec: remote packages, DLL registration from user paths.
+func (st *state) msiexec(l lolbinArgs) {
+	for _, sw := range []string{"i", "package", "a", "j", "update", "fa", "fu"} {
+		if v := l.value(sw); v != "" && hasURL(v) {
+			st.tag(tagMsiexecRemote)
+			return
+		}
+	}
+	if strings.Contains(l.lower, "/i http") || strings.Contains(l.lower, "-i http") {
+		st.tag(tagMsiexecRemote)
+		return
+	}
+	for _, sw := range []string{"y", "z"} {
+		if v := l.value(sw); v != "" && inUserWritable(v) {
+			st.tag(tagMsiexecRemote)
+		}
+	}
+}
+
+// scriptExts are what wscript/cscript run without an engine override.
+var scriptExts = set(".vbs", ".vbe", ".js", ".jse", ".wsf", ".wsh", ".wsc")
+
+// scriptHost: engine overrides, odd extensions, scripts in user paths.
+func (st *state) scriptHost(l lolbinArgs) {
+	for _, a := range l.low {
+		if strings.HasPrefix(a, "//e:") || strings.HasPrefix(a, "/e:") || strings.HasPrefix(a, "-e:") {
+			st.tag(tagScriptHostEngine)
+		}
+	}
+	for _, op := range l.operands() {
+		if strings.HasPrefix(op, "//") {
+			continue
+		}
+		if e := ext(op); e != "" && !scriptExts[e] {
+			st.tag(tagScriptHostEngine)
+		}
+		switch {
+		case inTemp(op):
+			st.tag(tagScriptHostTemp)
+		case hasPathSep(op) && inUserWritable(op):
+			st.tag(tagScriptHostUser)
+		}
+		return // arguments after the script belong to the script
+	}
+}
+
+var projectExts = set(".proj", ".csproj", ".vbproj", ".fsproj", ".vcxproj", ".sln", ".targets",
+	".props", ".msbuildproj", ".sqlproj", ".wixproj", ".nuproj", ".shproj", ".slnf", ".rsp", ".binlog")
+
+// msbuild: inline-task projects from Temp, user data folders or odd files.
+func (st *state) msbuild(l lolbinArgs) {
+	for _, op := range l.operands() {
+		n := normPath(op)
+		if inTemp(op) || (ext(op) != "" && !projectExts[ext(op)]) ||
+			(inUserWritable(op) && containsAny(n, []string{`\appdata\`, `\programdata\`, `\public\`})) {
+			st.tag(tagMSBuild)
+		}
+		return
+	}
+}
+
+// csc: compiling sources from user data folders, except PowerShell Add-Type
+// (which passes an @...cmdline response file).
+func (st *state) csc(l lolbinArgs) {
+	for _, a := range l.low {
+		if strings.HasPrefix(strings.Trim(a, `"`), "@") {
+			return
+		}
+	}
+	for _, op := range l.operands() {
+		if strings.HasSuffix(strings.ToLower(op), ".cs") && (inTemp(op) || containsAny(normPath(op), []string{`\appdata\`, `\programdata\`, `\public\`})) {
+			st.tag(tagCscUser)
+			return
+		}
+	}
+}
+
+// conhostOptions are conhost switches that take a value.
+var conhostOptions = set("--width", "--height", "--signal", "--server", "--vtmode", "--feature")
+
+// conhost: --headless followed by a command (ConPTY's own use has none).
+func (st *state) conhost(l lolbinArgs, depth int) {
+	if !contains(l.low, "--headless") {
+		return
+	}
+	for i := 0; i < len(l.args); i++ {
+		a := l.low[i]
+		if conhostOptions[a] {
+			i++
+			continue
+		}
+		if strings.HasPrefix(a, "-") || strings.HasPrefix(a, "0x") {
+			continue
+		}
+		st.tag(tagConhostHeadless)
+		st.commandLine(strings.Join(l.args[i:], " "), Process{ParentImage: "conhost.exe"}, depth+1)
+		return
+	}
+}
+
+// toolDownload: curl/wget fetching a URL into a file.
+func (st *state) toolDownload(l lolbinArgs) {
+	if !hasURL(l.rest) {
+		return
+	}
+	name := cmdline.BaseName(strings.TrimSuffix(l.cl[:len(l.cl)-len(l.rest)], " "))
+	if strings.HasPrefix(name, "wget") {
+		if !strings.Contains(l.lower, "-o -") && !strings.Contains(l.lower, "-qo-") && !strings.Contains(l.lower, "-o-") {
+			st.tag(tagToolDownload)
+		}
+		return
+	}
+	for _, a := range l.args {
+		if a == "-o" || a == "-O" || a == "--output" || a == "--remote-name" || a == "-OutFile" || strings.HasPrefix(a, "--output=") ||
+			(strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.ContainsAny(a, "oO")) {
+			st.tag(tagToolDownload)
+			return
+		}
+	}
+}

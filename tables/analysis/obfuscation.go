@@ -1,0 +1,159 @@
+package analysis
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/exechunt/exechunt/tables/analysis/psdecode"
+)
+
+// Thresholds of the obfuscation measures, set so ordinary scripts stay below.
+const (
+	minRandomCaseWords = 3    // keywords in odd case
+	minTickedWords     = 2    // identifiers with backticks inside
+	minCharCasts       = 6    // [char] casts
+	minCharArray       = 8    // numbers in a [char[]] array
+	minConcats         = 8    // 'lit'+'lit' joins ...
+	concatPerKB        = 4    // ... and their density per 1000 bytes
+	minSpecialLen      = 80   // non-blank bytes needed to judge special-char ratio
+	specialRatio       = 0.55 // share of non-alphanumeric bytes
+)
+
+var (
+	reTickInWord = regexp.MustCompile("[A-Za-z]`[A-Za-z]")
+	reCharCast   = regexp.MustCompile(`(?i)\[char\]`)
+	reCharArith  = regexp.MustCompile(`(?i)\[char\]\s*\(\s*\d+\s*[-+*/]\s*\d+`)
+	reCharArray  = regexp.MustCompile(`(?i)\[char\[\]\]\s*\(?\s*(?:\d+\s*,\s*){7,}`)
+	reLitConcat  = regexp.MustCompile(`['"]\s*\+\s*['"]`)
+	reWord       = regexp.MustCompile(`[A-Za-z]{3,}`)
+	reBxorUse    = regexp.MustCompile(`(?i)-bxor`)
+	reSecureStr  = regexp.MustCompile(`(?i)securestringtobstr|convertto-securestring[^|;]{0,400}-k(?:ey)?\b`)
+	reFormatOnly = regexp.MustCompile(`(?i)['"](?:\s*\{\d+\}\s*){3,}['"]\s*-f|(?:\{\d+\}){6,}`)
+	reConcatCall = regexp.MustCompile(`[&.]\s*\(\s*(?:'[^']*'\s*\+\s*)+'[^']*'\s*\)`)
+	reCaretWord  = regexp.MustCompile(`[A-Za-z]\^[A-Za-z]\^?[A-Za-z]?\^`)
+	reEnvSubstr  = regexp.MustCompile(`(?i)%[a-z_]+:~-?\d+(?:,-?\d+)?%`)
+	reQuoteSplit = regexp.MustCompile(`[A-Za-z]""[A-Za-z]|[A-Za-z]"[A-Za-z]{1,3}"[A-Za-z]`)
+	reCallIndir  = regexp.MustCompile(`(?i)\bcall\s+%[^%\s]+%|![a-z_]+:~-?\d+`)
+)
+
+// keywordCase maps lower-case PowerShell words that obfuscators re-case to their
+// usual spelling; any other mix of cases (not lower, upper, Title or this) is
+// "random case".
+var keywordCase = func() map[string]string {
+	m := map[string]string{}
+	for _, w := range []string{"Invoke", "Expression", "ForEach", "Object", "New", "Char", "Join",
+		"Split", "Replace", "Assembly", "GetType", "GetField", "GetMethod", "SetValue", "GetValue",
+		"String", "Convert", "FromBase64String", "DownloadString", "DownloadFile", "DownloadData",
+		"WebClient", "System", "Text", "Encoding", "Unicode", "ASCII", "MemoryStream", "StreamReader",
+		"Compression", "GzipStream", "DeflateStream", "ReadToEnd", "Length", "ToString", "Value",
+		"Write", "Where", "Select", "Command", "Item", "Variable", "Runtime", "InteropServices",
+		"Marshal", "ComSpec", "PSHome", "ShellId", "PSVersionTable", "PSVersion", "Major", "Ref",
+		"BXor", "NonPublic", "Static", "Utils", "AmsiUtils", "Management", "Automation", "Net",
+		"Reflection", "Process", "Start", "Hidden", "Bypass", "Content", "Output", "Host",
+		"Verbose", "Preference", "VerbosePreference", "Decompress", "CompressionMode", "Env",
+		"ServicePointManager", "SecurityProtocol", "Item", "Member", "Property", "Alias",
+		"ChildItem", "Location", "Path", "Random", "Sleep", "Char", "Int", "Byte", "Bytes",
+		"Directory", "ItemType", "Temp", "Security", "Protocol", "GetString", "Default", "Create",
+		"Load", "Method", "Public", "Exec", "WindowStyle", "NoProfile", "Seconds", "Delegate",
+		"Pointer", "Function", "Import", "Module", "Download", "Client", "Request", "Response",
+		"Stream", "Reader", "Registry", "Service", "Scriptblock", "ScriptBlock", "Logging",
+		"EnableScriptBlockLogging", "Signature", "Registered", "Count", "Name", "Reverse", "Array",
+		"Regex", "Matches", "RightToLeft", "SecureString", "BSTR", "PtrToStringBSTR",
+		"SecureStringToBSTR", "PtrToStringAuto", "Key", "Invoke-Expression", "Get", "Set", "Add",
+		"Member", "Static", "Type", "Utils", "Field"} {
+		m[strings.ToLower(w)] = w
+	}
+	return m
+}()
+
+// randomCase reports whether w is a known keyword written in a mix of cases
+// that no one types by hand (InVoKe, FOrEAcH).
+func randomCase(w string) bool {
+	canon, ok := keywordCase[strings.ToLower(w)]
+	if !ok || w == canon || w == strings.ToLower(w) || w == strings.ToUpper(w) {
+		return false
+	}
+	title := strings.ToUpper(w[:1]) + strings.ToLower(w[1:])
+	return w != title
+}
+
+// obfuscation measures Invoke-Obfuscation styles in PowerShell source.
+func (st *state) obfuscation(text string) {
+	text, _ = capBytes(text, maxHaystack)
+	n := 0
+	for _, w := range reWord.FindAllString(text, 4096) {
+		if randomCase(w) {
+			n++
+		}
+	}
+	if n >= minRandomCaseWords {
+		st.tag(tagObfRandomCase)
+	}
+	ticks := 0
+	for _, m := range reTickInWord.FindAllString(text, 64) {
+		if !strings.ContainsRune("0abefnrtuv", rune(m[2])) {
+			ticks++
+		}
+	}
+	if ticks >= minTickedWords {
+		st.tag(tagObfTicks)
+	}
+	if len(reCharCast.FindAllStringIndex(text, minCharCasts)) >= minCharCasts ||
+		reCharArith.MatchString(text) || reCharArray.MatchString(text) {
+		st.tag(tagObfCharCodes)
+	}
+	if c := len(reLitConcat.FindAllStringIndex(text, -1)); c >= minConcats && c*1000 >= concatPerKB*len(text) {
+		st.tag(tagObfString)
+	}
+	if reFormatOnly.MatchString(text) || reConcatCall.MatchString(text) {
+		st.tag(tagObfString)
+	}
+	if reBxorUse.MatchString(text) && reCharCast.MatchString(text) || reSecureStr.MatchString(text) {
+		st.tag(tagObfEncoding)
+	}
+	if specialChars(text) {
+		st.tag(tagObfSpecialChars)
+	}
+}
+
+// specialChars reports text made mostly of punctuation.
+func specialChars(text string) bool {
+	total, special := 0, 0
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+			continue
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c >= 0x80:
+		default:
+			special++
+		}
+		total++
+	}
+	return total >= minSpecialLen && float64(special) >= specialRatio*float64(total)
+}
+
+// obfuscationFromLayer tags what a decoding step shows the source was doing.
+func (st *state) obfuscationFromLayer(l psdecode.Layer) {
+	switch l.Kind {
+	case psdecode.KindFormat, psdecode.KindReverse, psdecode.KindReplace:
+		st.tag(tagObfString)
+	case psdecode.KindSplitCodes:
+		st.tag(tagObfEncoding)
+	case psdecode.KindAutoVar:
+		st.tag(tagObfuscatedIEX)
+	case psdecode.KindBase64, psdecode.KindBase64Binary, psdecode.KindGzip, psdecode.KindDeflate, psdecode.KindZlib:
+		st.tag(tagEmbeddedPayload)
+	case psdecode.KindTicks:
+		// counted on the source by obfuscation
+	}
+}
+
+// cmdObfuscation measures DOSfuscation in a Windows command line.
+func (st *state) cmdObfuscation(raw string) {
+	raw, _ = capBytes(raw, 64<<10)
+	if reCaretWord.MatchString(raw) || len(reEnvSubstr.FindAllStringIndex(raw, 2)) >= 2 ||
+		reCallIndir.MatchString(raw) || len(reQuoteSplit.FindAllStringIndex(raw, 2)) >= 2 {
+		st.tag(tagCmdObfuscation)
+	}
+}

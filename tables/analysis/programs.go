@@ -1,0 +1,160 @@
+package analysis
+
+import (
+	"strings"
+
+	"github.com/exechunt/exechunt/tables/analysis/cmdline"
+)
+
+// Families of programs (Result.Family).
+const (
+	FamilyPowerShell = "powershell"
+	FamilyCmd        = "cmd"
+	FamilyScriptHost = "script_host"
+	FamilyLOLBin     = "lolbin"
+	FamilyPosixShell = "posix_shell"
+	FamilyOther      = "other"
+)
+
+func set(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+var (
+	powershellNames = set("powershell.exe", "pwsh.exe", "powershell_ise.exe", "pwsh", "powershell")
+	scriptHosts     = set("wscript.exe", "cscript.exe")
+	posixShells     = set("sh", "bash", "dash", "zsh", "ksh", "ash", "mksh", "fish", "csh", "tcsh", "busybox")
+
+	// lolbins are Windows binaries with a documented proxy-execution, download or
+	// indirect-execution abuse (LOLBAS); their arguments get checked.
+	lolbins = set("rundll32.exe", "regsvr32.exe", "mshta.exe", "certutil.exe", "bitsadmin.exe",
+		"msiexec.exe", "wmic.exe", "schtasks.exe", "hh.exe", "pcalua.exe", "msxsl.exe",
+		"installutil.exe", "regasm.exe", "regsvcs.exe", "msbuild.exe", "csc.exe", "cmstp.exe",
+		"control.exe", "forfiles.exe", "desktopimgdownldr.exe", "finger.exe", "certreq.exe",
+		"esentutl.exe", "expand.exe", "odbcconf.exe", "ieexec.exe", "msdt.exe", "mavinject.exe",
+		"at.exe", "winrm.cmd", "conhost.exe", "curl.exe", "wget.exe", "bash.exe", "wsl.exe",
+		"scriptrunner.exe", "syncappvpublishingserver.exe", "infdefaultinstall.exe", "register-cimprovider.exe",
+		"presentationhost.exe", "atbroker.exe", "dnscmd.exe", "replace.exe", "extrac32.exe", "makecab.exe")
+
+	// Windows executables commonly named without extension on command lines.
+	windowsBare = set("powershell", "pwsh", "cmd", "rundll32", "regsvr32", "mshta", "certutil",
+		"bitsadmin", "msiexec", "wmic", "schtasks", "hh", "pcalua", "msxsl", "installutil",
+		"regasm", "regsvcs", "msbuild", "csc", "cmstp", "control", "forfiles", "wscript",
+		"cscript", "desktopimgdownldr", "finger", "certreq", "esentutl", "expand", "odbcconf",
+		"conhost", "winrm", "whoami", "net", "net1", "nltest", "systeminfo", "ipconfig", "quser",
+		"calc", "notepad", "reg", "sc", "tasklist", "taskkill", "vssadmin", "bcdedit", "wevtutil")
+)
+
+// familyOf classifies a lower-case program base name.
+func familyOf(program string) string {
+	switch {
+	case powershellNames[program]:
+		return FamilyPowerShell
+	case program == "cmd.exe":
+		return FamilyCmd
+	case scriptHosts[program]:
+		return FamilyScriptHost
+	case lolbins[program]:
+		return FamilyLOLBin
+	case posixShells[program]:
+		return FamilyPosixShell
+	}
+	return FamilyOther
+}
+
+// shellLike reports whether a child program is what a document, browser or
+// server should not start: shells, script hosts and LOLBins.
+func shellLike(program string) bool {
+	switch familyOf(program) {
+	case FamilyPowerShell, FamilyCmd, FamilyScriptHost, FamilyLOLBin, FamilyPosixShell:
+		return true
+	}
+	return false
+}
+
+// programName returns the lower-case base name of the program: from the image
+// when known (it is authoritative), else from argv[0], adding .exe to bare
+// Windows names ("powershell" → "powershell.exe").
+func programName(image string, argv []string) string {
+	name := cmdline.BaseName(image)
+	if name == "" && len(argv) > 0 {
+		name = cmdline.BaseName(argv[0])
+	}
+	if windowsBare[name] {
+		name += ".exe"
+	}
+	return name
+}
+
+// Path classes. Paths are compared lower-case with / turned into \.
+var (
+	// tempDirs are where downloads, mail attachments and droppers land.
+	tempDirs = []string{`\temp\`, `\tmp\`, `%temp%`, `%tmp%`, `\downloads\`, `\inetcache\`,
+		`\temporary internet files\`, `\content.outlook\`, `\content.ie5\`, `\$recycle.bin\`,
+		`\users\public\`, `%public%`, `\appdata\local\packages\microsoft.outlook`, `\dev\shm\`, `\var\tmp\`}
+	// userDirs are other places any user can write.
+	userDirs = []string{`\users\`, `\appdata\`, `%appdata%`, `%localappdata%`, `%userprofile%`,
+		`\programdata\`, `\progra~3\`, `%programdata%`, `\perflogs\`, `\windows\tasks\`,
+		`\windows\tracing\`, `\windows\debug\`, `\windows\fonts\`, `\intel\`, `\home\`, `\documents and settings\`}
+	// systemDirs hold binaries that only administrators or installers write.
+	systemDirs = []string{`\windows\system32\`, `\windows\syswow64\`, `\windows\winsxs\`,
+		`\program files\`, `\program files (x86)\`, `\progra~1\`, `\progra~2\`,
+		`\windows\microsoft.net\`, `\windows\servicing\`, `%windir%\system32`, `%systemroot%\system32`}
+)
+
+func normPath(p string) string {
+	p = strings.ToLower(strings.Trim(strings.TrimSpace(p), `"'`))
+	p = strings.ReplaceAll(p, "/", `\`)
+	if strings.HasPrefix(p, `\`) && !strings.HasPrefix(p, `\\`) {
+		return p
+	}
+	return `\` + p // so a leading "tmp\" or "users\" still matches
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, x := range subs {
+		if strings.Contains(s, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// inTemp reports a path in Temp, Downloads, browser/mail caches, Public or the
+// Recycle Bin (or /tmp, /dev/shm, /var/tmp).
+func inTemp(p string) bool {
+	n := normPath(p)
+	return containsAny(n, tempDirs) || strings.HasPrefix(n, `\tmp\`)
+}
+
+// inUserWritable reports a path any user can write: inTemp plus profiles,
+// AppData, ProgramData and the writable corners of \Windows; also UNC shares
+// and WebDAV, which are remote content.
+func inUserWritable(p string) bool {
+	n := normPath(p)
+	if strings.HasPrefix(n, `\\\`) || strings.HasPrefix(strings.TrimLeft(p, `"' `), `\\`) {
+		return true // UNC path
+	}
+	return inTemp(p) || containsAny(n, userDirs)
+}
+
+// inSystemDir reports a path under Windows system folders or Program Files.
+func inSystemDir(p string) bool {
+	return containsAny(normPath(p), systemDirs)
+}
+
+// hasPathSep reports whether p names a directory, not just a file.
+func hasPathSep(p string) bool { return strings.ContainsAny(p, `\/`) }
+
+// ext returns the lower-case extension of a path, with the dot ("" if none).
+func ext(p string) string {
+	b := cmdline.BaseName(p)
+	if i := strings.LastIndexByte(b, '.'); i >= 0 {
+		return b[i:]
+	}
+	return ""
+}

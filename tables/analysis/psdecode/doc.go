@@ -1,0 +1,14 @@
+// Package psdecode peels the layers attackers wrap around PowerShell: the
+// -EncodedCommand base64 of UTF-16LE text, [Convert]::FromBase64String blobs
+// (optionally Gzip/Deflate compressed), [char] codes and char arithmetic, number
+// lists split on character classes (decimal, binary, octal, hex, -bxor), string
+// concatenation, the -f format operator, -join, -replace/.Replace, backtick ticks,
+// reversed strings, and the automatic-variable tricks that spell iex
+// ($env:ComSpec[4,15,25], $PSHome[4], $ShellId[1], ...).
+//
+// Every step is bounded: the input considered, the size of any decoded text, the
+// number of layers and the bytes inflated from a compressed stream all have
+// limits (see Limits), so a gzip bomb or a 50 MB blob costs a bounded, small
+// amount of work. Nothing here executes or evaluates arbitrary code: each
+// transform rewrites literal text only.
+package psdecode

@@ -1,0 +1,230 @@
+package analysis
+
+import "sort"
+
+// Tag documents one indicator: its stable name (a contract for packs), the
+// weight it adds to the score, its ATT&CK technique and what it means.
+type Tag struct {
+	Name        string `json:"name"`
+	Weight      int    `json:"weight"`
+	Technique   string `json:"technique"`
+	Description string `json:"description"`
+}
+
+// Tag names. They are a public contract: packs match them, so never rename one.
+const (
+	tagAnalysisError  = "analysis_error"
+	tagInputTruncated = "input_truncated"
+	tagModuleCode     = "module_code"
+
+	tagEncodedCommand   = "encoded_command"
+	tagExecPolicyBypass = "execution_policy_bypass"
+	tagHiddenWindow     = "hidden_window"
+	tagPSDowngrade      = "powershell_downgrade"
+	tagDashLookalike    = "dash_lookalike_parameter"
+
+	tagDownloadCradle   = "download_cradle"
+	tagDownloadExecute  = "download_execute"
+	tagInvokeExpression = "invoke_expression"
+	tagObfuscatedIEX    = "obfuscated_iex"
+	tagAMSIBypass       = "amsi_bypass"
+	tagLoggingTamper    = "scriptblock_logging_tamper"
+	tagReflectionLoad   = "reflection_load"
+	tagDynamicAPI       = "dynamic_api_invoke"
+	tagMemoryInjection  = "memory_injection_api"
+	tagCredentialDump   = "credential_dump"
+	tagDefenderTamper   = "defender_tamper"
+	tagOffensiveTool    = "offensive_tool"
+	tagEmbeddedPayload  = "embedded_payload"
+	tagObfString        = "obfuscation_string"
+	tagObfTicks         = "obfuscation_ticks"
+	tagObfRandomCase    = "obfuscation_random_case"
+	tagObfCharCodes     = "obfuscation_char_codes"
+	tagObfEncoding      = "obfuscation_encoding"
+	tagObfSpecialChars  = "obfuscation_special_chars"
+	tagScriptMoniker    = "script_moniker"
+
+	tagSuspiciousDomain = "suspicious_domain"
+	tagURLDirectIP      = "url_direct_ip"
+	tagReconCommand     = "recon_command"
+	tagCmdObfuscation   = "cmd_obfuscation"
+	tagImpacketExec     = "impacket_exec"
+	tagWMIProcessCreate = "wmi_process_create"
+	tagSystemBinaryCopy = "system_binary_copy"
+	tagConhostHeadless  = "conhost_headless"
+	tagToolDownload     = "tool_download"
+
+	tagReverseShell        = "reverse_shell"
+	tagPosixBase64Shell    = "posix_base64_pipe_shell"
+	tagPosixPipeToShell    = "posix_pipe_to_shell"
+	tagBraceExpansion      = "brace_expansion"
+	tagPosixBase64Decode   = "posix_base64_decode"
+	tagPosixInteractive    = "posix_interactive_shell"
+	tagRegsvr32RemoteSCT   = "lolbin_regsvr32_remote_sct"
+	tagRegsvr32Scriptlet   = "lolbin_regsvr32_scriptlet"
+	tagRegsvr32UserDLL     = "lolbin_regsvr32_user_dll"
+	tagRundll32Script      = "lolbin_rundll32_script"
+	tagRundll32URL         = "lolbin_rundll32_url"
+	tagRundll32MiniDump    = "lolbin_rundll32_minidump"
+	tagRundll32UserDLL     = "lolbin_rundll32_user_dll"
+	tagMshta               = "lolbin_mshta"
+	tagSchtasksCreate      = "schtasks_create"
+	tagSchtasksAction      = "schtasks_suspicious_action"
+	tagSchtasksSystem      = "schtasks_run_as_system"
+	tagSchtasksRemote      = "schtasks_remote"
+	tagSchtasksMasquerade  = "schtasks_masquerade"
+	tagWmicXSL             = "lolbin_wmic_xsl"
+	tagWmicRemote          = "wmic_remote"
+	tagWmicRecon           = "wmic_recon"
+	tagCertutilDownload    = "lolbin_certutil_download"
+	tagCertutilDecode      = "lolbin_certutil_decode"
+	tagCertutilEncode      = "lolbin_certutil_encode"
+	tagBitsadminTransfer   = "lolbin_bitsadmin_transfer"
+	tagMsiexecRemote       = "lolbin_msiexec_remote"
+	tagLolbinDownload      = "lolbin_download"
+	tagScriptHostTemp      = "script_host_temp_file"
+	tagScriptHostUser      = "script_host_user_file"
+	tagScriptHostEngine    = "script_host_engine_override"
+	tagHH                  = "lolbin_hh"
+	tagPcalua              = "lolbin_pcalua"
+	tagForfiles            = "lolbin_forfiles"
+	tagMsxsl               = "lolbin_msxsl"
+	tagInstallUtil         = "lolbin_installutil"
+	tagRegasm              = "lolbin_regasm"
+	tagMSBuild             = "lolbin_msbuild"
+	tagCscUser             = "lolbin_csc_user"
+	tagCmstp               = "lolbin_cmstp"
+	tagControlCPL          = "lolbin_control_cpl"
+	tagExeInTemp           = "exe_in_temp"
+	tagTempExeFromScript   = "temp_exe_from_script"
+	tagOfficeChild         = "office_child_shell"
+	tagPDFChild            = "pdf_reader_child_shell"
+	tagBrowserChild        = "browser_child_shell"
+	tagMailChild           = "mail_client_child_shell"
+	tagWebserverChild      = "webserver_child_shell"
+	tagSQLServerChild      = "sqlserver_child_shell"
+	tagRuntimeChild        = "runtime_child_shell"
+	tagWmiPrvSEChildShell  = "wmiprvse_child_shell"
+	tagWmiPrvSEChild       = "wmiprvse_child_process"
+	tagProxyChild          = "proxy_child_process"
+	tagScriptHostChild     = "script_host_child"
+	tagSystemWrongParent   = "system_process_wrong_parent"
+	tagSystemMasquerade    = "system_process_masquerade"
+)
+
+// tagTable is the single source of truth for tags; docs/indicators.md must list
+// exactly these (a test checks it).
+var tagTable = []Tag{
+	{tagAnalysisError, 0, "-", "The analyser hit an internal error on this input; the result is partial."},
+	{tagInputTruncated, 0, "-", "The input or a decoded layer exceeded a size, depth or time limit and was analysed in part."},
+	{tagModuleCode, -40, "-", "A script block from a module file in a trusted location (Program Files, a system Modules folder): tool code, not a command being run, so the score is lowered."},
+
+	{tagEncodedCommand, 25, "T1027", "PowerShell was started with -EncodedCommand (any prefix or alias); the payload is decoded and analysed."},
+	{tagExecPolicyBypass, 10, "T1059.001", "PowerShell -ExecutionPolicy Bypass or Unrestricted."},
+	{tagHiddenWindow, 15, "T1564.003", "PowerShell -WindowStyle Hidden (or 1) hides the console from the user."},
+	{tagPSDowngrade, 30, "T1562.010", "PowerShell -Version 2 downgrade, which runs without AMSI and script-block logging."},
+	{tagDashLookalike, 30, "T1027.010", "A parameter written with an en dash, em dash or horizontal bar instead of '-' to evade string matching."},
+
+	{tagDownloadCradle, 35, "T1105", "Script downloads remote content: Net.WebClient Download*, Invoke-WebRequest/iwr/curl/wget, Invoke-RestMethod/irm, Start-BitsTransfer, Msxml2.XMLHTTP, WinHttp, HttpClient."},
+	{tagDownloadExecute, 20, "T1059.001", "Downloaded content is executed in the same text (a cradle together with iex, Start-Process or a script host)."},
+	{tagInvokeExpression, 20, "T1059.001", "Invoke-Expression / iex or [ScriptBlock]::Create runs a string as code."},
+	{tagObfuscatedIEX, 40, "T1027.010", "iex spelled without writing it: indexed automatic variables ($env:ComSpec[4,15,25], $PSHome[4], $ShellId[1]), wildcard Get-Command, or a decoded 'iex' literal invoked with & or dot."},
+	{tagAMSIBypass, 60, "T1562.001", "Antimalware Scan Interface bypass: amsiInitFailed, AmsiUtils, AmsiScanBuffer patching, amsiContext, or reflection into System.Management.Automation internals ([Ref].Assembly.GetType(...).GetField(...))."},
+	{tagLoggingTamper, 60, "T1562.002", "Script-block or PowerShell ETW logging disabled: cachedGroupPolicySettings, EnableScriptBlockLogging = 0, PSEtwLogProvider."},
+	{tagReflectionLoad, 25, "T1620", "A .NET assembly is loaded from memory (Reflection.Assembly::Load, AppDomain.Load)."},
+	{tagDynamicAPI, 25, "T1106", "Native functions are resolved and called dynamically (GetDelegateForFunctionPointer, DefineDynamicAssembly, DefinePInvokeMethod, GetProcAddress)."},
+	{tagMemoryInjection, 25, "T1055", "Memory allocation or injection APIs are used (VirtualAlloc, VirtualProtect, WriteProcessMemory, CreateRemoteThread, QueueUserAPC)."},
+	{tagCredentialDump, 50, "T1003.001", "Credential dumping: MiniDumpWriteDump, LSASS dumping, Mimikatz commands (sekurlsa::, lsadump::)."},
+	{tagDefenderTamper, 50, "T1562.001", "Microsoft Defender weakened: Add-MpPreference exclusions, Set-MpPreference -Disable* $true, DisableAntiSpyware."},
+	{tagOffensiveTool, 50, "T1059", "Names a well-known offensive framework or tool (Mimikatz, PowerSploit, Empire functions, Rubeus, SharpHound, PSAttack, WinPwnage, ...)."},
+	{tagEmbeddedPayload, 25, "T1027", "The script carries a base64 payload ([Convert]::FromBase64String) that decodes to script, a compressed stream or binary."},
+	{tagObfString, 25, "T1027.010", "String obfuscation: the -f operator reordering fragments, heavy literal concatenation, reversed strings or -replace rebuilding code."},
+	{tagObfTicks, 20, "T1027.010", "Backtick escapes inside identifiers (Get-C`ommand, GEtFie`LD), Invoke-Obfuscation token style."},
+	{tagObfRandomCase, 20, "T1027.010", "Keywords in random case (InVoKe, FOrEAcH-ObJecT, ASsEMbLY), Invoke-Obfuscation style."},
+	{tagObfCharCodes, 25, "T1027.010", "Code built from character codes: many [char] casts, char arrays or char arithmetic."},
+	{tagObfEncoding, 25, "T1027.010", "Code stored as encoded numbers (decimal, binary, octal, hex split on junk characters), -bxor or SecureString encoding."},
+	{tagObfSpecialChars, 35, "T1027.010", "Text made mostly of special characters (Invoke-Obfuscation special-character encoding, ${=} variables)."},
+	{tagScriptMoniker, 50, "T1218", "A script: moniker (GetObject(\"script:http...\")) fetches and runs a remote scriptlet."},
+
+	{tagSuspiciousDomain, 20, "T1105", "A URL on a paste, raw-file, file-sharing or tunnelling service (raw.githubusercontent.com, pastebin, transfer.sh, ngrok, ...)."},
+	{tagURLDirectIP, 20, "T1105", "A URL whose host is a bare IP address."},
+	{tagReconCommand, 20, "T1082", "Host or domain discovery commands (whoami, systeminfo, net user/group, nltest, ipconfig /all, quser)."},
+	{tagCmdObfuscation, 30, "T1027.010", "cmd.exe obfuscation: carets inside words, environment-variable substrings (%COMSPEC:~-16,1%), call/set indirection, quotes splitting a word."},
+	{tagImpacketExec, 70, "T1047", "Remote-execution output redirected to \\\\127.0.0.1\\ADMIN$ (Impacket wmiexec/smbexec/atexec and kin)."},
+	{tagWMIProcessCreate, 50, "T1047", "A process is created through WMI (wmic process call create, Win32_Process Create via winrm, Invoke-WmiMethod, Invoke-CimMethod)."},
+	{tagSystemBinaryCopy, 40, "T1036.003", "A Windows binary is copied to a new name or a user-writable place (renamed LOLBin)."},
+	{tagConhostHeadless, 50, "T1564.003", "conhost.exe --headless runs a command with no window."},
+	{tagToolDownload, 30, "T1105", "curl or wget downloads a URL to a file."},
+
+	{tagReverseShell, 60, "T1059.004", "A reverse shell: /dev/tcp redirection, nc/ncat -e, socat exec, mkfifo pipes, interactive shell wired to a socket."},
+	{tagPosixBase64Shell, 50, "T1140", "Base64 text is decoded and piped into a shell or interpreter (echo ... | base64 -d | bash)."},
+	{tagPosixPipeToShell, 40, "T1105", "Downloaded content is piped straight into a shell (curl ... | sh)."},
+	{tagBraceExpansion, 25, "T1027.010", "bash brace expansion {cmd,arg} used to avoid spaces, as in Log4Shell payloads."},
+	{tagPosixBase64Decode, 15, "T1140", "base64 -d / --decode run as a command."},
+	{tagPosixInteractive, 15, "T1059.004", "A shell started with an explicit -i (interactive) flag, typical of reverse-shell payloads."},
+	{tagRegsvr32RemoteSCT, 60, "T1218.010", "regsvr32 /i: with a URL runs a remote COM scriptlet (Squiblydoo)."},
+	{tagRegsvr32Scriptlet, 50, "T1218.010", "regsvr32 with scrobj.dll or /i: on a local scriptlet."},
+	{tagRegsvr32UserDLL, 40, "T1218.010", "regsvr32 registers a DLL from a user-writable path or with an odd extension."},
+	{tagRundll32Script, 60, "T1218.011", "rundll32 runs script (javascript:, vbscript:, mshtml RunHTMLApplication)."},
+	{tagRundll32URL, 50, "T1218.011", "rundll32 proxies execution through url.dll, ieframe.dll, shdocvw.dll, zipfldr, advpack, pcwutl or shell32 ShellExec_RunDLL."},
+	{tagRundll32MiniDump, 70, "T1003.001", "rundll32 comsvcs.dll MiniDump (#24) dumps process memory, usually LSASS."},
+	{tagRundll32UserDLL, 50, "T1218.011", "rundll32 loads a DLL from a user-writable path, by a relative non-system name, with an odd extension, by ordinal, or with no export."},
+	{tagMshta, 55, "T1218.005", "mshta runs a URL, inline javascript:/vbscript:, or an HTA outside system folders."},
+	{tagSchtasksCreate, 25, "T1053.005", "schtasks /create registers a scheduled task from a command line."},
+	{tagSchtasksAction, 35, "T1053.005", "The task runs from a user-writable path, a shell, script host, LOLBin or URL, or is imported from an XML file in a user path."},
+	{tagSchtasksSystem, 25, "T1053.005", "The task is created to run as SYSTEM (/ru SYSTEM)."},
+	{tagSchtasksRemote, 15, "T1053.005", "The task is created on a remote host (/s)."},
+	{tagSchtasksMasquerade, 25, "T1036.004", "A task created from a command line hides under \\Microsoft\\Windows\\."},
+	{tagWmicXSL, 60, "T1220", "wmic /format: loads a remote or non-standard XSL stylesheet that runs script."},
+	{tagWmicRemote, 15, "T1047", "wmic targets a remote node (/node: other than the local host)."},
+	{tagWmicRecon, 10, "T1047", "wmic queries products, services, patches or hardware (common reconnaissance)."},
+	{tagCertutilDownload, 60, "T1105", "certutil -urlcache / -verifyctl / -URL downloads a file."},
+	{tagCertutilDecode, 50, "T1140", "certutil -decode / -decodehex rebuilds a file from encoded text."},
+	{tagCertutilEncode, 25, "T1027", "certutil -encode encodes a file to base64."},
+	{tagBitsadminTransfer, 50, "T1197", "bitsadmin /transfer, /addfile or /SetNotifyCmdLine downloads or runs through BITS."},
+	{tagMsiexecRemote, 50, "T1218.007", "msiexec installs a package from a URL, or registers a DLL from a user path (/y, /z)."},
+	{tagLolbinDownload, 55, "T1105", "A Windows binary abused to download: desktopimgdownldr /lockscreenurl, finger, certreq -Post, esentutl or expand from a URL or share."},
+	{tagScriptHostTemp, 50, "T1059.005", "wscript/cscript runs a script from Temp, Downloads, browser or mail caches."},
+	{tagScriptHostUser, 30, "T1059.005", "wscript/cscript runs a script from another user-writable path."},
+	{tagScriptHostEngine, 50, "T1059.005", "wscript/cscript forces a script engine (/E:) or runs a file whose extension is not a script's."},
+	{tagHH, 50, "T1218.001", "hh.exe opens a compiled help file from a URL or a user-writable path."},
+	{tagPcalua, 50, "T1202", "pcalua -a runs a program through the Program Compatibility Assistant."},
+	{tagForfiles, 50, "T1202", "forfiles /c runs a program indirectly, without the @file/@path placeholders of housekeeping jobs."},
+	{tagMsxsl, 55, "T1220", "msxsl.exe runs an XSL transform (script inside XSL)."},
+	{tagInstallUtil, 55, "T1218.004", "InstallUtil runs an assembly from a user path, or with /U or the /logfile= /LogToConsole=false evasion arguments."},
+	{tagRegasm, 50, "T1218.009", "regasm/regsvcs registers an assembly from a user path or with /U."},
+	{tagMSBuild, 50, "T1127.001", "MSBuild builds a project from Temp, a user-writable path or a file with a non-project extension."},
+	{tagCscUser, 40, "T1027.004", "csc.exe compiles source from a user-writable path outside PowerShell Add-Type."},
+	{tagCmstp, 55, "T1218.003", "cmstp installs an INF from a URL or user path silently (/s, /ni)."},
+	{tagControlCPL, 50, "T1218.002", "control.exe or Control_RunDLL opens a .cpl from a user-writable path."},
+	{tagExeInTemp, 20, "T1204.002", "The program runs from Temp, Downloads, a browser or mail cache, Public or the Recycle Bin."},
+	{tagTempExeFromScript, 35, "T1204.002", "A program in Temp or Downloads is started by PowerShell, a script host, mshta, Office or a proxy LOLBin."},
+	{tagOfficeChild, 60, "T1204.002", "An Office application (Word, Excel, PowerPoint, Outlook, Access, Publisher, OneNote, Visio, Equation Editor) starts a shell, script host or LOLBin."},
+	{tagPDFChild, 60, "T1204.002", "A PDF reader starts a shell, script host or LOLBin."},
+	{tagBrowserChild, 45, "T1189", "A web browser starts a shell, script host or LOLBin (not a native-messaging host)."},
+	{tagMailChild, 60, "T1204.002", "A mail client starts a shell, script host or LOLBin."},
+	{tagWebserverChild, 60, "T1505.003", "A web server (w3wp, httpd, nginx, tomcat, php) starts a shell, script host or LOLBin: a web shell."},
+	{tagSQLServerChild, 60, "T1505.001", "A database server (sqlservr, postgres, mysqld) starts a shell: xp_cmdshell or COPY FROM PROGRAM."},
+	{tagRuntimeChild, 30, "T1059", "An application runtime that also serves requests (java, node) starts a shell or script host."},
+	{tagWmiPrvSEChildShell, 50, "T1047", "WmiPrvSE starts a shell, script host or LOLBin: WMI remote execution."},
+	{tagWmiPrvSEChild, 50, "T1047", "WmiPrvSE starts another program (Win32_Process Create), other than WMI's own helpers."},
+	{tagProxyChild, 50, "T1218", "A proxy-execution LOLBin (mshta, regsvr32, msxsl, wmic, cmstp, odbcconf; rundll32 for shells) starts a child process."},
+	{tagScriptHostChild, 40, "T1059.005", "wscript/cscript starts a shell, LOLBin or a program from a user-writable path."},
+	{tagSystemWrongParent, 50, "T1036.005", "A core Windows process (svchost, lsass, services, smss, csrss, wininit, winlogon, taskhostw, ...) has an unexpected parent."},
+	{tagSystemMasquerade, 60, "T1036.005", "A program named like a core Windows process runs from outside the Windows system folders."},
+}
+
+var tagIndex = func() map[string]Tag {
+	m := make(map[string]Tag, len(tagTable))
+	for _, t := range tagTable {
+		m[t.Name] = t
+	}
+	return m
+}()
+
+// Tags returns every indicator tag, sorted by name. The slice is a copy.
+func Tags() []Tag {
+	out := append([]Tag(nil), tagTable...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
