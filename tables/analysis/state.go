@@ -31,9 +31,9 @@ type state struct {
 	// for scripts (as osquery does), else the decoded text or the command line.
 	statsText  string
 	scriptMode bool
-	seenURL   map[string]bool
-	seenIP    map[string]bool
-	layerKind map[string]bool
+	seenURL    map[string]bool
+	seenIP     map[string]bool
+	layerKind  map[string]bool
 }
 
 func newState(a *Analyzer) *state {

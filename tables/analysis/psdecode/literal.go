@@ -3,7 +3,7 @@ package psdecode
 import "strings"
 
 // lit matches one PowerShell string literal without interpolation: a
-// single-quoted string ('' escapes a quote) or a double-quoted one with no $ or
+// single-quoted string (” escapes a quote) or a double-quoted one with no $ or
 // backtick (whose value is then its text).
 const lit = `(?:'(?:[^']|'')*'|"(?:[^"$` + "`" + `]|"")*")`
 

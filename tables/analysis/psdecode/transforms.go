@@ -217,7 +217,7 @@ func splitCodes(s string, lim Limits) (string, bool) {
 	return out, changed && len(out) <= lim.MaxOutput
 }
 
-// join evaluates -join on literals: 'ab'-join'' → 'ab', -join('a','b') → 'ab',
+// join evaluates -join on literals: 'ab'-join” → 'ab', -join('a','b') → 'ab',
 // ('a','b')-join'-' → 'a-b'.
 func join(s string, lim Limits) (string, bool) {
 	out := reJoinLit.ReplaceAllString(s, "${1}")
