@@ -33,7 +33,7 @@ const (
 	// BinXml substitution values). Real events nest 4-6 deep.
 	MaxDepth = 32
 	// MaxElements bounds the elements (and attributes) built for one record.
-	MaxElements = 8192
+	MaxElements = 4096
 	// MaxTokens bounds the BinXML tokens processed for one record, template bodies
 	// re-read for every instance included.
 	MaxTokens = 1 << 18
@@ -50,6 +50,9 @@ const (
 
 // ErrBudget is wrapped by errors caused by a record exceeding one of the limits.
 var ErrBudget = errors.New("binxml: record exceeds decoding limits")
+
+// errInternal marks a recovered panic (a bug; the fuzz test fails on it).
+var errInternal = errors.New("binxml: internal error")
 
 // ErrTruncated is wrapped by errors caused by a read past the end of the data.
 var ErrTruncated = errors.New("binxml: truncated data")
@@ -99,7 +102,7 @@ func ParseRecord(chunk []byte, recordOffset int) (el *xmlevent.Element, err erro
 	defer func() {
 		// Belt and braces: every read is checked, but a reader must never panic.
 		if r := recover(); r != nil {
-			el, err = nil, fmt.Errorf("binxml: internal error at record 0x%x: %v", recordOffset, r)
+			el, err = nil, fmt.Errorf("%w at record 0x%x: %v", errInternal, recordOffset, r)
 		}
 	}()
 	start, end, err := recordBounds(chunk, recordOffset)
@@ -497,19 +500,52 @@ func (p *parser) closeElement(at, base int) error {
 	// An array substitution repeats the element once per item.
 	parent := p.cur()
 	kids := parent.el.Children[:len(parent.el.Children)-1]
-	for _, item := range f.array {
-		if err := p.countElement(); err != nil {
+	for i, item := range f.array {
+		c := f.el
+		if i > 0 {
+			// Copies share nothing, so the tree never becomes a DAG whose walk
+			// would cost more than the element budget.
+			var err error
+			if c, err = p.deepCopy(f.el); err != nil {
+				return err
+			}
+		}
+		if err := p.spend(len(item)); err != nil {
 			return err
 		}
-		if err := p.spend(len(item) + len(f.el.Name)); err != nil {
-			return err
-		}
-		c := *f.el
 		c.Text = item
-		kids = append(kids, &c)
+		kids = append(kids, c)
 	}
 	parent.el.Children = kids
 	return nil
+}
+
+// deepCopy copies an element tree, charging its elements and text to the budget.
+func (p *parser) deepCopy(e *xmlevent.Element) (*xmlevent.Element, error) {
+	if err := p.countElement(); err != nil {
+		return nil, err
+	}
+	if err := p.spend(len(e.Name) + len(e.Text)); err != nil {
+		return nil, err
+	}
+	c := &xmlevent.Element{Name: e.Name, Text: e.Text}
+	if len(e.Attrs) > 0 {
+		c.Attrs = make([]xmlevent.Attr, len(e.Attrs))
+		for i, a := range e.Attrs {
+			if err := p.spend(len(a.Name) + len(a.Value)); err != nil {
+				return nil, err
+			}
+			c.Attrs[i] = a
+		}
+	}
+	for _, k := range e.Children {
+		kc, err := p.deepCopy(k)
+		if err != nil {
+			return nil, err
+		}
+		c.Children = append(c.Children, kc)
+	}
+	return c, nil
 }
 
 // attribute starts a new attribute on the current element.
@@ -627,21 +663,21 @@ func (p *parser) templateInstance(s *stream, at int) error {
 		return fmt.Errorf("%w: %d substitution descriptors at chunk offset 0x%x", ErrTruncated, n, s.pos)
 	}
 	vals := make([]value, n)
+	sizes := make([]uint16, n)
 	for i := range vals {
-		size, _ := p.u16(s)
-		typ, _ := p.u8(s)
+		sizes[i], _ = p.u16(s)
+		vals[i].typ, _ = p.u8(s)
 		if _, err := p.u8(s); err != nil {
 			return err
 		}
-		vals[i] = value{typ: typ, data: make([]byte, size)} // placeholder for the size
 	}
 	for i := range vals {
-		b, err := p.bytes(s, len(vals[i].data))
+		vals[i].off = s.pos
+		b, err := p.bytes(s, int(sizes[i]))
 		if err != nil {
 			return fmt.Errorf("substitution value %d: %w", i, err)
 		}
 		vals[i].data = b
-		vals[i].off = s.pos - len(b)
 	}
 	return p.fragment(bodyStart, bodyEnd, vals, false)
 }

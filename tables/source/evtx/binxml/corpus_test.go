@@ -197,7 +197,8 @@ func minePairs(ed *xmlevent.Element) []pair {
 //   - integers: Velocidex keeps numbers (HexInt32/64 too); we render decimal, or 0x… hex;
 //   - binary: Velocidex keeps []byte; we render upper-case hex;
 //   - FILETIME: Velocidex gives float Unix seconds; we give RFC 3339 with 7 digits;
-//   - SYSTEMTIME: Velocidex gives Go's time.String(); we give RFC 3339;
+//   - SYSTEMTIME: Velocidex gives Go's time.String() with the milliseconds taken as
+//     nanoseconds; we give RFC 3339 with 7 digits;
 //   - nested BinXml values: Velocidex gives a dict; only their presence is compared.
 func sameValue(mine string, v any) bool {
 	switch x := v.(type) {
@@ -208,8 +209,10 @@ func sameValue(mine string, v any) bool {
 			return true
 		}
 		if t, err := time.Parse("2006-01-02 15:04:05.999999999 -0700 MST", x); err == nil {
+			// SYSTEMTIME: Velocidex passes the milliseconds as nanoseconds.
 			m, err := time.Parse(time.RFC3339Nano, mine)
-			return err == nil && m.Equal(t)
+			return err == nil && m.Truncate(time.Second).Equal(t.Truncate(time.Second)) &&
+				m.Nanosecond() == t.Nanosecond()*int(time.Millisecond)
 		}
 		return false
 	case []byte:
