@@ -185,6 +185,11 @@ func Sniff(head []byte) Format {
 		return FormatEVTX
 	}
 	t := bytes.TrimLeft(head, " \t\r\n\xef\xbb\xbf")
+	if bytes.HasPrefix(t, []byte("Record ")) { // evtx_dump: "Record N" lines between objects
+		if i := bytes.IndexByte(t, '\n'); i > 0 {
+			t = bytes.TrimLeft(t[i:], " \t\r\n")
+		}
+	}
 	if len(t) > 0 && (t[0] == '{' || t[0] == '[') {
 		return FormatJSON
 	}

@@ -44,6 +44,7 @@ func parseFileHeader(b []byte) (fileHeader, bool) {
 // chunkHeader is the part of a chunk header the reader needs.
 type chunkHeader struct {
 	firstNumber, lastNumber uint64 // record numbers (renumbered 1..N by exports)
+	lastID                  uint64 // last event record ID; all ones marks an unused chunk
 	lastRecordOffset        uint32
 	freeSpaceOffset         uint32
 	dataCRC, headerCRC      uint32
@@ -53,6 +54,7 @@ func parseChunkHeader(b []byte) chunkHeader {
 	return chunkHeader{
 		firstNumber:      binary.LittleEndian.Uint64(b[8:]),
 		lastNumber:       binary.LittleEndian.Uint64(b[16:]),
+		lastID:           binary.LittleEndian.Uint64(b[32:]),
 		lastRecordOffset: binary.LittleEndian.Uint32(b[44:]),
 		freeSpaceOffset:  binary.LittleEndian.Uint32(b[48:]),
 		dataCRC:          binary.LittleEndian.Uint32(b[52:]),
@@ -80,7 +82,8 @@ func recordTime(b []byte, off int) (time.Time, bool) {
 	if off < chunkHeaderSize || off+recordHeader > len(b) || string(b[off:off+4]) != recordMagic {
 		return time.Time{}, false
 	}
-	return filetime(binary.LittleEndian.Uint64(b[off+16:])), true
+	t := filetime(binary.LittleEndian.Uint64(b[off+16:]))
+	return t, !t.IsZero() // some exports zero the header time: then the range is unknown
 }
 
 // timeRange is the chunk's time span from its first and last record headers; records

@@ -12,6 +12,7 @@ package evtx
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +26,8 @@ import (
 
 	"github.com/exechunt/exechunt/tables/event"
 	"github.com/exechunt/exechunt/tables/source"
+	"github.com/exechunt/exechunt/tables/source/evtx/binxml"
+	"github.com/exechunt/exechunt/tables/source/xmlevent"
 )
 
 // ErrNotEVTX is returned for input that does not start with the EVTX file magic.
@@ -108,8 +111,14 @@ func (rd *reader) chunk(b []byte, where string) error {
 		return nil
 	}
 	h := parseChunkHeader(b)
-	if h.lastNumber == math.MaxUint64 || h.lastNumber < h.firstNumber {
+	if h.lastID == math.MaxUint64 {
 		return nil // unused chunk
+	}
+	hOK, dOK := h.checksumsOK(b)
+	if h.lastNumber < h.firstNumber || h.lastNumber-h.firstNumber >= maxRecordsPerChunk {
+		rd.st.DamagedChunks++
+		rd.problem(where, fmt.Errorf("impossible record numbers %d..%d (header checksum ok=%t); chunk skipped", h.firstNumber, h.lastNumber, hOK))
+		return nil
 	}
 	if !rd.opt.Since.IsZero() || !rd.opt.Until.IsZero() {
 		if first, last, ok := h.timeRange(b); ok &&
@@ -119,7 +128,7 @@ func (rd *reader) chunk(b []byte, where string) error {
 		}
 	}
 	damaged := false
-	if hOK, dOK := h.checksumsOK(b); !hOK || !dOK {
+	if !hOK || !dOK {
 		damaged = true
 		rd.problem(where, fmt.Errorf("checksum mismatch (header ok=%t, records ok=%t); parsing anyway", hOK, dOK))
 	}
@@ -129,20 +138,80 @@ func (rd *reader) chunk(b []byte, where string) error {
 		damaged = true
 		rd.problem(where, perr)
 	}
-	if uint64(len(records)) < want {
-		damaged = true
-		rd.problem(where, fmt.Errorf("%d of %d records unreadable (record cut short or bad record magic)", want-uint64(len(records)), want))
-	}
-	if damaged {
-		rd.st.DamagedChunks++
-	}
 	for i, r := range records {
 		rd.st.Records++
 		if err := rd.record(r, where, i); err != nil {
 			return err
 		}
 	}
+	if uint64(len(records)) < want {
+		damaged = true
+		recovered, err := rd.recover(b, where, recordEnd(b, len(records)), want-uint64(len(records)))
+		if err != nil {
+			return err
+		}
+		rd.problem(where, fmt.Errorf("%d of %d records unreadable (record cut short or bad record magic); %d of them recovered by scanning",
+			want-uint64(len(records)), want, recovered))
+	}
+	if damaged {
+		rd.st.DamagedChunks++
+	}
 	return nil
+}
+
+// recordEnd is the offset just past the first n records of a chunk, where Velocidex
+// stopped.
+func recordEnd(b []byte, n int) int {
+	offs := recordOffsets(b, n+1)
+	if len(offs) > n {
+		return offs[n]
+	}
+	if len(offs) == 0 {
+		return chunkHeaderSize
+	}
+	last := offs[len(offs)-1]
+	return last + int(binary.LittleEndian.Uint32(b[last+4:]))
+}
+
+// recover scans the rest of a damaged chunk from off for record headers and decodes
+// each with the bounded binxml decoder (templates are resolved by chunk offset, so
+// records after a damaged one still decode). It emits at most max records.
+func (rd *reader) recover(b []byte, where string, off int, max uint64) (int, error) {
+	recovered := 0
+	for off < len(b)-recordHeader && uint64(recovered) < max {
+		i := bytes.Index(b[off+1:], []byte(recordMagic))
+		if i < 0 {
+			break
+		}
+		off += 1 + i
+		size := int(binary.LittleEndian.Uint32(b[off+4:]))
+		if size < recordHeader || off+size > len(b) {
+			continue
+		}
+		el, err := binxml.ParseRecord(b, off)
+		if err != nil {
+			continue
+		}
+		rec := &rd.rec
+		*rec = event.Record{SourceFile: rd.name, Format: "evtx",
+			Locator: fmt.Sprintf("%s record %d (recovered)", where, binary.LittleEndian.Uint64(b[off+8:]))}
+		xmlevent.ToRecord(el, rec)
+		if rec.Time.IsZero() {
+			rec.Time = filetime(binary.LittleEndian.Uint64(b[off+16:]))
+		}
+		recovered++
+		rd.st.Records++
+		if !rd.opt.Wanted(rec.Provider, rec.Channel, rec.EventID) || !rd.opt.InWindow(rec.Time) {
+			rd.st.Skipped++
+		} else {
+			rd.st.Emitted++
+			if err := rd.emit(rec); err != nil {
+				return recovered, err
+			}
+		}
+		off += size - 1
+	}
+	return recovered, nil
 }
 
 // parseChunk runs the Velocidex parser over one chunk buffer, turning a panic into an

@@ -36,6 +36,9 @@ func Read(ctx context.Context, r io.Reader, name string, opt *source.Options, em
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
 	lineMode, err := sniffLines(br)
+	if err == nil && lineMode {
+		lineMode = !startsWithRecordHeader(br)
+	}
 	if err != nil {
 		return st, fmt.Errorf("%s: %w", name, err)
 	}
@@ -95,6 +98,16 @@ func sniffLines(br *bufio.Reader) (bool, error) {
 }
 
 var recordHeader = regexp.MustCompile(`(?m)^Record \d+\s*$`)
+
+// startsWithRecordHeader recognises evtx_dump output, which begins with "Record 1".
+func startsWithRecordHeader(br *bufio.Reader) bool {
+	peek, _ := br.Peek(64)
+	peek = bytes.TrimLeft(peek, " \t\r\n\xef\xbb\xbf")
+	if i := bytes.IndexByte(peek, '\n'); i > 0 {
+		return recordHeader.Match(peek[:i+1])
+	}
+	return false
+}
 
 // document decodes a stream of JSON values: objects, or arrays of objects.
 func (d *decoder) document(ctx context.Context, r io.Reader) error {

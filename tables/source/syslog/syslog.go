@@ -47,13 +47,14 @@ func Read(ctx context.Context, r io.Reader, name, format string, opt *source.Opt
 			end := bytes.Index(line[i:], closeTag)
 			where := fmt.Sprintf("line %d (offset %d)", no, off)
 			st.Records++
+			var chunk []byte
 			if end < 0 {
-				st.BadLines++
-				opt.Report(&st, &source.Problem{File: name, Where: where, Err: fmt.Errorf("event XML is not closed on its line; skipped")})
-				return nil
+				// Cut short by the syslog message size limit: xmlevent keeps what is there.
+				chunk, line = line[i:], nil
+			} else {
+				chunk = line[i : i+end+len(closeTag)]
+				line = line[i+end+len(closeTag):]
 			}
-			chunk := line[i : i+end+len(closeTag)]
-			line = line[i+end+len(closeTag):]
 			el, perr := xmlevent.Parse(chunk)
 			if perr != nil {
 				st.BadLines++
