@@ -91,7 +91,7 @@ var (
 	// iex as a command, not inside another word (iexplore, windex).
 	reIEX = regexp.MustCompile(`(?:^|[^\w$.-])iex(?:[^\w-]|$)`)
 	// A decoded 'iex' literal invoked with & or dot.
-	reObfIEX = regexp.MustCompile(`[&.]\s*\(?\s*'(?:iex|invoke-expression)'`)
+	reObfIEX = regexp.MustCompile(`(?:[&.]|get-command|gcm)\s*\(?\s*'(?:iex|invoke-expression)'`)
 	// Get-Command/gcm with wildcards that resolve to Invoke-Expression.
 	reGcmWildcard  = regexp.MustCompile(`(?:gcm|get-command|get-alias|gal)\s+['"(]*[i*][a-z*-]*\*[a-z*-]*(?:e|x)[a-z*-]*['")]*`)
 	reLoggingOff   = regexp.MustCompile(`enablescriptblock(?:invocation)?logging\]?[,=]?(?:-value)?(?:\$false|0)|scriptblocklogging[^;\n]{0,80}(?:-value0|=0|,0|\$false)`)

@@ -62,7 +62,7 @@ func (st *state) lineage(p Process, program string, argv []string) {
 	if parent == "" || parent == program && !proxyHosts[parent] {
 		return
 	}
-	child := shellLike(program)
+	child := shellLike(program) && !benignChildren[program]
 	lower := strings.ToLower(strings.Join(argv, " "))
 	switch {
 	case officeApps[parent] && child:

@@ -235,12 +235,17 @@ func (st *state) rundll32(l lolbinArgs) {
 		target += rest[0]
 		rest = rest[1:]
 	}
-	dll, export, hasExport := strings.Cut(target, ",")
+	dll, export, _ := strings.Cut(target, ",")
 	dll = strings.TrimSpace(strings.Trim(dll, `"`))
 	export = strings.ToLower(strings.TrimSpace(strings.Trim(export, `" `)))
 	if f := strings.Fields(export); len(f) > 0 {
 		export = f[0]
 	}
+	// rundll32 also takes the export after a blank: "x.dll, MiniDump", "x.dll #24".
+	if export == "" && len(rest) > 0 {
+		export, rest = strings.ToLower(strings.Trim(rest[0], `",`)), rest[1:]
+	}
+	hasExport := export != ""
 	base := cmdline.BaseName(dll)
 	stem := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(base, ".dll"), ".cpl"), ".ocx")
 	arg := strings.ToLower(strings.Join(rest, " "))

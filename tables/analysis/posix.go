@@ -54,7 +54,7 @@ func (st *state) posixScript(src string, depth int) {
 		src = src[1 : len(src)-1]
 	}
 	st.addText(src, false)
-	if reBraceCmd.MatchString(src) {
+	if cmdline.HasBraceExpansion(src) {
 		st.tag(tagBraceExpansion)
 	}
 	tokens := cmdline.SplitPOSIX(src)

@@ -158,3 +158,33 @@ func ExpandBraces(w string) []string {
 	}
 	return words
 }
+
+// HasBraceExpansion reports whether an unquoted word of s has a {a,b} group
+// that bash would expand (the trick that avoids spaces in injected commands).
+func HasBraceExpansion(s string) bool {
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			} else if c == '\\' && quote == '"' {
+				i++
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '\\':
+			i++
+		case c == '{':
+			j := i + 1
+			for j < len(s) && s[j] != '}' && s[j] != ' ' && s[j] != '\'' && s[j] != '"' && s[j] != '{' {
+				j++
+			}
+			if j < len(s) && s[j] == '}' && strings.Contains(s[i:j], ",") {
+				return true
+			}
+		}
+	}
+	return false
+}

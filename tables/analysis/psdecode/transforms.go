@@ -172,6 +172,10 @@ func xorKeyAfter(s, m string) int64 {
 	return k
 }
 
+// minSplitCodes is the fewest numbers taken as an encoded string: a handful of
+// numbers split apart is ordinary data (ports, versions).
+const minSplitCodes = 8
+
 // splitCodes decodes a literal of numbers separated by junk characters that the
 // script splits apart and casts to [char] (Invoke-Obfuscation's ASCII, binary,
 // octal and hex encodings): '73A69z88' -split '[Az]' → 'IEX'.
@@ -188,7 +192,7 @@ func splitCodes(s string, lim Limits) (string, bool) {
 			seps = strings.NewReplacer("[", "", "]", "", "|", "", `\`, "").Replace(seps)
 		}
 		fields := strings.FieldsFunc(unquote(sub[1]), func(r rune) bool { return strings.ContainsRune(seps, r) })
-		if len(fields) < 4 {
+		if len(fields) < minSplitCodes {
 			return m
 		}
 		i := strings.Index(s, m)
@@ -206,9 +210,10 @@ func splitCodes(s string, lim Limits) (string, bool) {
 		var b strings.Builder
 		for _, f := range fields {
 			v, ok := parseInt(strings.TrimSpace(f), base)
-			if !ok || !validRune(v^key) {
+			if v ^= key; !ok || v < 9 || v > 126 { // encoded scripts are printable ASCII
 				return m
 			}
+			v ^= key
 			b.WriteRune(rune(v ^ key))
 		}
 		changed = true
