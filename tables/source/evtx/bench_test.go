@@ -34,7 +34,9 @@ func largestCorpusEVTX(b *testing.B, n int) map[string][]byte {
 		}
 		return nil
 	})
-	sort.Slice(files, func(i, j int) bool { return files[i].size > files[j].size || files[i].size == files[j].size && files[i].path < files[j].path })
+	sort.Slice(files, func(i, j int) bool {
+		return files[i].size > files[j].size || files[i].size == files[j].size && files[i].path < files[j].path
+	})
 	out := map[string][]byte{}
 	for _, f := range files[:min(n, len(files))] {
 		data, err := os.ReadFile(f.path)
