@@ -51,8 +51,10 @@ func (st *state) commandLine(raw string, p Process, depth int) {
 		return
 	case FamilyCmd:
 		st.cmd(cl, argv, depth)
+		return // its commands were analysed one by one
 	case FamilyPosixShell:
 		st.posixShell(cl, argv, depth)
+		return
 	case FamilyScriptHost, FamilyLOLBin:
 		st.lolbin(program, cl, argv, p, depth)
 	default:

@@ -134,9 +134,7 @@ func (st *state) powershell(cl string, argv []string, program string, depth int)
 		text, err := psdecode.EncodedCommand(encoded, st.a.limits)
 		if err == nil {
 			st.addLayers([]psdecode.Layer{{Kind: "base64_utf16le", Text: text}})
-			if st.res.DecodedCommand == "" {
-				st.res.DecodedCommand = text
-			}
+			st.res.DecodedCommand = text // nested payloads decode later and win
 			st.psText(text, depth)
 		}
 	}

