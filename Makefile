@@ -54,7 +54,7 @@ bench: build ## benchmarks: reader vs raw Velocidex parse, analysis throughput, 
 
 .PHONY: eval
 eval: ## detection quality over the corpus: confusion table per technique
-	$(GO) test -count=1 -run 'TestEvaluate' -v ./tables/analysis/...
+	$(GO) test -count=1 -run 'TestEvaluate' -v ./internal/eval/
 
 .PHONY: clean
 clean: ## remove build output

@@ -1,0 +1,267 @@
+// Package eval measures exechunt's detection quality on the shared corpus: every
+// labelled malicious execution event (LABELS.tsv, scope=execution) and every listed
+// benign process creation (BENIGN.tsv) is read with the real readers, analysed exactly
+// as the tables do, and counted as detected when its score reaches Threshold.
+package eval
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/exechunt/exechunt/tables/analysis"
+	"github.com/exechunt/exechunt/tables/event"
+	"github.com/exechunt/exechunt/tables/evidence"
+	"github.com/exechunt/exechunt/tables/source"
+)
+
+// Threshold is the score at which an event counts as detected.
+const Threshold = 50
+
+// Row is one labelled event with its analysis.
+type Row struct {
+	File       string
+	Provider   string
+	EventID    uint32
+	RecordID   uint64
+	Technique  string // "" for benign rows
+	Reason     string
+	Score      int
+	Indicators []string
+	Summary    string // image <- parent :: cmdline, or the script's first line
+	Found      bool
+}
+
+// Detected reports whether the row scored at or above Threshold.
+func (r Row) Detected() bool { return r.Found && r.Score >= Threshold }
+
+// Report is the outcome of an evaluation.
+type Report struct {
+	Malicious []Row
+	Benign    []Row
+}
+
+// Recall is the share of labelled malicious execution events detected.
+func (r Report) Recall() float64 { return share(r.Malicious) }
+
+// FalsePositiveRate is the share of listed benign process creations detected.
+func (r Report) FalsePositiveRate() float64 { return share(r.Benign) }
+
+func share(rows []Row) float64 {
+	if len(rows) == 0 {
+		return 0
+	}
+	n := 0
+	for _, r := range rows {
+		if r.Detected() {
+			n++
+		}
+	}
+	return float64(n) / float64(len(rows))
+}
+
+// Missing lists the labelled events that were not found in the corpus.
+func (r Report) Missing() []Row {
+	var out []Row
+	for _, rows := range [][]Row{r.Malicious, r.Benign} {
+		for _, row := range rows {
+			if !row.Found {
+				out = append(out, row)
+			}
+		}
+	}
+	return out
+}
+
+type key struct {
+	file     string
+	provider string
+	id       uint32
+	record   uint64
+}
+
+// Evaluate reads LABELS.tsv and BENIGN.tsv of the corpus in dir, analyses the events
+// they name and returns the report.
+func Evaluate(ctx context.Context, dir string) (Report, error) {
+	var rep Report
+	mal, err := readTSV(filepath.Join(dir, "LABELS.tsv"))
+	if err != nil {
+		return rep, err
+	}
+	ben, err := readTSV(filepath.Join(dir, "BENIGN.tsv"))
+	if err != nil {
+		return rep, err
+	}
+	for _, m := range mal {
+		if m["scope"] == "execution" {
+			rep.Malicious = append(rep.Malicious, newRow(m, m["technique"]))
+		}
+	}
+	for _, b := range ben {
+		rep.Benign = append(rep.Benign, newRow(b, ""))
+	}
+	files := map[string]bool{}
+	for _, rows := range [][]Row{rep.Malicious, rep.Benign} {
+		for _, r := range rows {
+			files[r.File] = true
+		}
+	}
+	results := map[key]scored{}
+	for f := range files {
+		if err := analyseFile(ctx, dir, f, results); err != nil {
+			return rep, err
+		}
+	}
+	for _, rows := range [][]Row{rep.Malicious, rep.Benign} {
+		for i := range rows {
+			r := &rows[i]
+			if s, ok := results[key{r.File, r.Provider, r.EventID, r.RecordID}]; ok {
+				r.Found, r.Score, r.Indicators, r.Summary = true, s.Score, s.Indicators, s.summary
+			}
+		}
+	}
+	return rep, nil
+}
+
+func newRow(m map[string]string, technique string) Row {
+	id, _ := strconv.ParseUint(m["event_id"], 10, 32)
+	rec, _ := strconv.ParseUint(m["event_record_id"], 10, 64)
+	return Row{File: m["file"], Provider: m["provider"], EventID: uint32(id), RecordID: rec, Technique: technique, Reason: m["reason"]}
+}
+
+type scored struct {
+	analysis.Result
+	summary string
+}
+
+// analyseFile reads one corpus file and scores its execution events the way the
+// tables do: process creations by command line with their parent context, 4104 parts
+// by the reassembled script block they belong to.
+func analyseFile(ctx context.Context, dir, rel string, out map[key]scored) error {
+	type part struct {
+		k    key
+		n    int
+		text string
+		path string
+	}
+	blocks := map[string][]part{}
+	opt := &source.Options{Want: func(p, c string, id uint32) bool { return event.Classify(p, c, id) != event.KindOther }}
+	_, err := evidence.ReadFile(ctx, filepath.Join(dir, rel), opt, func(r *event.Record) error {
+		ev := event.Normalize(r, false)
+		k := key{rel, ev.Provider, ev.EventID, ev.EventRecordID}
+		switch {
+		case ev.ProcessCreation != nil:
+			p := ev.ProcessCreation
+			res := analysis.AnalyzeCommandLine(p.Cmdline, analysis.Process{
+				Image: p.Image, ParentImage: p.ParentImage, ParentCmdline: p.ParentCmdline, User: p.User, CurrentDirectory: p.CurrentDirectory,
+			})
+			out[k] = scored{res, fmt.Sprintf("%s <- %s :: %s", base(p.Image), base(p.ParentImage), p.Cmdline)}
+		case ev.ScriptBlockPart != nil:
+			s := ev.ScriptBlockPart
+			blocks[s.ScriptBlockID] = append(blocks[s.ScriptBlockID], part{k, s.MessageNumber, s.ScriptText, s.ScriptPath})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("eval: %s: %w", rel, err)
+	}
+	for _, parts := range blocks {
+		sort.SliceStable(parts, func(i, j int) bool { return parts[i].n < parts[j].n })
+		var text strings.Builder
+		for _, p := range parts {
+			text.WriteString(p.text)
+		}
+		res := analysis.AnalyzeScript(text.String(), analysis.Script{Path: parts[0].path})
+		for _, p := range parts {
+			out[p.k] = scored{res, firstLine(text.String())}
+		}
+	}
+	return nil
+}
+
+func base(p string) string {
+	if i := strings.LastIndexAny(p, `\/`); i >= 0 {
+		return p[i+1:]
+	}
+	if p == "" {
+		return "?"
+	}
+	return p
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+func readTSV(path string) ([]map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var header []string
+	var rows []map[string]string
+	for sc.Scan() {
+		cells := strings.Split(sc.Text(), "\t")
+		if header == nil {
+			header = cells
+			continue
+		}
+		m := map[string]string{}
+		for i, h := range header {
+			if i < len(cells) {
+				m[h] = cells[i]
+			}
+		}
+		rows = append(rows, m)
+	}
+	return rows, sc.Err()
+}
+
+// Table renders the confusion table per technique, the benign side and the totals.
+func (r Report) Table() string {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "technique\tlabelled\tdetected\tmissed\trecall\t")
+	type agg struct{ n, hit int }
+	by := map[string]*agg{}
+	for _, row := range r.Malicious {
+		a := by[row.Technique]
+		if a == nil {
+			a = &agg{}
+			by[row.Technique] = a
+		}
+		a.n++
+		if row.Detected() {
+			a.hit++
+		}
+	}
+	techs := make([]string, 0, len(by))
+	for t := range by {
+		techs = append(techs, t)
+	}
+	sort.Strings(techs)
+	for _, t := range techs {
+		a := by[t]
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\t\n", t, a.n, a.hit, a.n-a.hit, float64(a.hit)/float64(a.n))
+	}
+	tp := int(r.Recall()*float64(len(r.Malicious)) + 0.5)
+	fp := int(r.FalsePositiveRate()*float64(len(r.Benign)) + 0.5)
+	fmt.Fprintf(tw, "all malicious\t%d\t%d\t%d\t%.3f\t\n", len(r.Malicious), tp, len(r.Malicious)-tp, r.Recall())
+	tw.Flush()
+	fmt.Fprintf(&b, "\nbenign process creations: %d, scored >= %d: %d, false-positive rate %.4f\n", len(r.Benign), Threshold, fp, r.FalsePositiveRate())
+	fmt.Fprintf(&b, "confusion (threshold %d): TP=%d FN=%d FP=%d TN=%d\n", Threshold, tp, len(r.Malicious)-tp, fp, len(r.Benign)-fp)
+	return b.String()
+}
