@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/exechunt/exechunt/tables/analysis"
 	"github.com/exechunt/exechunt/tables/event"
 	"github.com/exechunt/exechunt/tables/evidence"
 	"github.com/exechunt/exechunt/tables/source"
@@ -23,6 +24,7 @@ type eventsFlags struct {
 	all          bool
 	since, until string
 	quiet        bool
+	raw          bool
 }
 
 func newEventsCmd() *cobra.Command {
@@ -50,11 +52,15 @@ reading goes on. A summary ends the run on stderr.`,
 	fl.StringVar(&f.since, "since", "", "only events at or after this time (RFC 3339)")
 	fl.StringVar(&f.until, "until", "", "only events at or before this time (RFC 3339)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary on stderr (problems are still shown)")
+	fl.BoolVar(&f.raw, "no-analysis", false, "skip decoding, tagging and scoring (faster; no indicators/score)")
 	return cmd
 }
 
 func runEvents(cmd *cobra.Command, args []string, f eventsFlags) error {
 	opt := evidence.Options{All: f.all}
+	if !f.raw {
+		opt.Analyzer = analysis.New()
+	}
 	var err error
 	if opt.Since, err = parseTimeFlag("since", f.since); err != nil {
 		return err
@@ -67,6 +73,7 @@ func runEvents(cmd *cobra.Command, args []string, f eventsFlags) error {
 	defer out.Flush()
 
 	var write func(*event.Event) error
+	flushTable := func() {}
 	switch f.format {
 	case "jsonl":
 		enc := json.NewEncoder(out)
@@ -74,8 +81,8 @@ func runEvents(cmd *cobra.Command, args []string, f eventsFlags) error {
 		write = func(e *event.Event) error { return enc.Encode(e) }
 	case "table":
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-		defer tw.Flush()
-		fmt.Fprintln(tw, "TIME\tCOMPUTER\tEVENT\tPID\tWHAT\tDETAIL")
+		flushTable = func() { tw.Flush() }
+		fmt.Fprintln(tw, "TIME\tCOMPUTER\tEVENT\tPID\tSCORE\tWHAT\tDETAIL")
 		write = func(e *event.Event) error { return writeRow(tw, e) }
 	default:
 		return usageError{fmt.Errorf("--format %q: want jsonl or table", f.format)}
@@ -94,6 +101,7 @@ func runEvents(cmd *cobra.Command, args []string, f eventsFlags) error {
 		}
 	}
 	sum, err := evidence.Walk(cmd.Context(), args, opt, write)
+	flushTable()
 	if ferr := out.Flush(); err == nil && ferr != nil {
 		err = fmt.Errorf("write output: %w", ferr)
 	}
@@ -131,8 +139,8 @@ func writeRow(w io.Writer, e *event.Event) error {
 		pid, what = e.ExecutionPID, "pipeline "+e.HostApplication
 		detail = e.Payload
 	}
-	_, err := fmt.Fprintf(w, "%s\t%s\t%s/%d\t%d\t%s\t%s\n", e.Time.Format(time.RFC3339), e.Computer,
-		shortProvider(e.Provider), e.EventID, pid, oneLine(what, 60), oneLine(detail, 120))
+	_, err := fmt.Fprintf(w, "%s\t%s\t%s/%d\t%d\t%d\t%s\t%s\n", e.Time.Format(time.RFC3339), e.Computer,
+		shortProvider(e.Provider), e.EventID, pid, e.Score, oneLine(what, 60), oneLine(detail, 120))
 	return err
 }
 

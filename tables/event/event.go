@@ -42,6 +42,10 @@ type Event struct {
 	// Truncated is set when the source cut the event short; fields after the cut are
 	// missing and the last one may be partial.
 	Truncated bool `json:"truncated,omitempty"`
+	// Indicators and Score are the analysis of the command line or script (see
+	// docs/indicators.md); set only when the reader was asked to analyse.
+	Indicators []string `json:"indicators,omitempty"`
+	Score      int      `json:"score,omitempty"`
 
 	*ProcessCreation
 	*ScriptBlockPart
@@ -79,6 +83,10 @@ type ProcessCreation struct {
 	ParentCmdline     string `json:"parent_cmdline,omitempty"`
 	ParentUser        string `json:"parent_user,omitempty"`
 	RuleName          string `json:"rule_name,omitempty"`
+	// EncodedCommand is a PowerShell -EncodedCommand argument; DecodedCommand the most
+	// decoded form of the command line (set by analysis).
+	EncodedCommand string `json:"encoded_command,omitempty"`
+	DecodedCommand string `json:"decoded_command,omitempty"`
 }
 
 // ScriptBlockPart is one PowerShell 4104 event: part MessageNumber of MessageTotal of
@@ -90,7 +98,8 @@ type ScriptBlockPart struct {
 	MessageTotal  int    `json:"message_total"`
 	ScriptText    string `json:"script_text"`
 	ScriptPath    string `json:"script_path,omitempty"`
-	Level         int    `json:"level,omitempty"` // 3 = warning: PowerShell itself found the block suspicious
+	Level         int    `json:"level,omitempty"`   // 3 = warning: PowerShell itself found the block suspicious
+	Decoded       string `json:"decoded,omitempty"` // the most decoded form of the text (set by analysis)
 }
 
 // Pipeline is a PowerShell pipeline-execution record: classic 800 or module-logging

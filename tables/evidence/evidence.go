@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exechunt/exechunt/tables/analysis"
 	"github.com/exechunt/exechunt/tables/event"
 	"github.com/exechunt/exechunt/tables/source"
 	"github.com/exechunt/exechunt/tables/source/evtx"
@@ -30,6 +31,8 @@ type Options struct {
 	Since, Until time.Time
 	// All keeps non-execution events too (Kind "other", with their raw Data).
 	All bool
+	// Analyzer, when set, decodes, tags and scores every execution event (Analyze).
+	Analyzer *analysis.Analyzer
 	// Problem receives every non-fatal problem, including files that cannot be read.
 	Problem func(*source.Problem)
 	// Progress, when set, is called after each file and at least every ProgressEvery.
@@ -99,6 +102,9 @@ func Walk(ctx context.Context, paths []string, opt Options, fn func(*event.Event
 	}
 	emit := func(r *event.Record) error {
 		ev := event.Normalize(r, opt.All)
+		if opt.Analyzer != nil {
+			Analyze(opt.Analyzer, &ev)
+		}
 		sum.ByKind[string(ev.Kind)]++
 		if opt.Progress != nil && sum.Emitted%256 == 0 && time.Since(lastReport) >= every {
 			lastReport = time.Now()

@@ -1,0 +1,31 @@
+package evidence
+
+import (
+	"github.com/exechunt/exechunt/tables/analysis"
+	"github.com/exechunt/exechunt/tables/event"
+)
+
+// Analyze decodes, tags and scores an event's command line or script text in place:
+// process creations by their command line with the parent as context, script-block
+// parts by their own text, pipeline records by the host application's command line.
+func Analyze(a *analysis.Analyzer, e *event.Event) {
+	var res analysis.Result
+	switch {
+	case e.ProcessCreation != nil:
+		p := e.ProcessCreation
+		res = a.AnalyzeCommandLine(p.Cmdline, analysis.Process{
+			Image: p.Image, ParentImage: p.ParentImage, ParentCmdline: p.ParentCmdline,
+			User: p.User, CurrentDirectory: p.CurrentDirectory,
+		})
+		p.EncodedCommand, p.DecodedCommand = res.EncodedCommand, res.DecodedCommand
+	case e.ScriptBlockPart != nil:
+		s := e.ScriptBlockPart
+		res = a.AnalyzeScript(s.ScriptText, analysis.Script{Path: s.ScriptPath})
+		s.Decoded = res.DecodedCommand
+	case e.Pipeline != nil && e.Pipeline.HostApplication != "":
+		res = a.AnalyzeCommandLine(e.Pipeline.HostApplication, analysis.Process{})
+	default:
+		return
+	}
+	e.Indicators, e.Score = res.Indicators, res.Score
+}
