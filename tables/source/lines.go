@@ -72,6 +72,15 @@ func Lines(ctx context.Context, r io.Reader, max int, fn func(no int, off int64,
 			return off, fmt.Errorf("line %d: %w", no, err)
 		}
 		line = trimEOL(line)
+		if len(line) > max {
+			if tooLong != nil {
+				tooLong(no, start, off-start)
+			}
+			if errors.Is(err, io.EOF) {
+				return off, nil
+			}
+			continue
+		}
 		if len(line) > 0 {
 			if ferr := fn(no, start, line); ferr != nil {
 				return off, ferr
