@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/Velocidex/ordereddict v0.0.0-20250821063524-02dc06e46238
+	github.com/osquery/osquery-go v0.0.0-20260630173615-eb39ad3443df
 	github.com/spf13/cobra v1.10.2
 	www.velocidex.com/golang/evtx v0.2.1-0.20260612024815-7947209eb310
 )
@@ -12,9 +13,15 @@ require (
 	github.com/Velocidex/json v0.0.0-20220224052537-92f3c0326e5a // indirect
 	github.com/Velocidex/yaml/v2 v2.2.8 // indirect
 	github.com/alecthomas/repr v0.5.2 // indirect
+	github.com/apache/thrift v0.23.0 // indirect
+	github.com/go-logr/logr v1.2.4 // indirect
+	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
+	go.opentelemetry.io/otel v1.16.0 // indirect
+	go.opentelemetry.io/otel/metric v1.16.0 // indirect
+	go.opentelemetry.io/otel/trace v1.16.0 // indirect
 )
 
 replace www.velocidex.com/golang/evtx => ./third_party/velocidex-evtx
