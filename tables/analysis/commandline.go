@@ -84,23 +84,51 @@ func looksPosix(cl, image string) bool {
 	return posixShells[strings.ToLower(first)] || first == "python" || first == "python3" || first == "perl" || first == "nc" || first == "curl" && !strings.Contains(cl, `\`)
 }
 
-// reEmbeddedPS finds a PowerShell invocation inside another program's
-// arguments (mshta vbscript, wscript arguments, schtasks /tr, WMI create, ...).
-var reEmbeddedPS = regexp.MustCompile(`(?i)(?:^|[\s"'(=\\/:;,])((?:powershell|pwsh)(?:\.exe)?["']?\s+[^\r\n]+)`)
-
-// embeddedPowerShell analyses a powershell command found inside cl; atStart
+// embeddedPowerShell analyses a powershell command found inside cl (mshta
+// vbscript, wscript arguments, schtasks /tr, WMI create, decoded text); atStart
 // allows it to be all of cl (cl is script text, not the command line itself).
 func (st *state) embeddedPowerShell(cl string, depth int, atStart bool) {
-	if !strings.Contains(strings.ToLower(cl), "powershell") && !strings.Contains(strings.ToLower(cl), "pwsh") {
+	lower := strings.ToLower(cl)
+	for off, sites := 0, 0; off < len(lower) && sites < 8; sites++ {
+		i := indexEither(lower[off:], "powershell", "pwsh")
+		if i < 0 {
+			return
+		}
+		i += off
+		off = i + 4
+		if i == 0 && !atStart {
+			continue // the program itself, handled by the caller
+		}
+		if i > 0 && !strings.ContainsRune(" \t\"'(=\\/:;,", rune(lower[i-1])) {
+			continue
+		}
+		end := strings.IndexAny(cl[i:], "\r\n")
+		if end < 0 {
+			end = len(cl) - i
+		}
+		inner := cl[i : i+end]
+		name := strings.TrimSuffix(strings.Fields(strings.ToLower(inner) + " ")[0], ".exe")
+		name = strings.Trim(name, `"'`)
+		if (name != "powershell" && name != "pwsh") || !strings.ContainsAny(inner, " \t") {
+			continue
+		}
+		inner = strings.TrimRight(inner, `"')`)
+		inner = strings.ReplaceAll(inner, `""`, `"`) // VBScript doubled quotes
+		st.commandLine(inner, Process{}, depth+1)
 		return
 	}
-	m := reEmbeddedPS.FindStringSubmatchIndex(cl)
-	if m == nil || (m[2] == 0 && !atStart) {
-		return // the program itself, handled by the caller
+}
+
+// indexEither returns the first index of a or b in s, or -1.
+func indexEither(s, a, b string) int {
+	i, j := strings.Index(s, a), strings.Index(s, b)
+	switch {
+	case i < 0:
+		return j
+	case j < 0:
+		return i
 	}
-	inner := strings.TrimRight(cl[m[2]:m[3]], `"')`)
-	inner = strings.ReplaceAll(inner, `""`, `"`) // VBScript doubled quotes
-	st.commandLine(inner, Process{}, depth+1)
+	return min(i, j)
 }
 
 // cmd handles cmd.exe: its switches, then the commands after /c, /k or /r.

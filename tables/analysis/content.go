@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -19,16 +18,16 @@ func (st *state) contentRules() {
 		"msxml2.serverxmlhttp", "microsoft.xmlhttp", "winhttp.winhttprequest", "invoke-webrequest",
 		"invoke-restmethod", "net.http.httpclient", "getstringasync(", "bitstransfer]::", "openread(http",
 		"system.net.webrequest]::create(", "net.webrequest]::create(", "[net.webclient]", "new-objectnet.webclient).open") ||
-		reAliasDownload.MatchString(ps.lower)
+		reAliasDownload.match(ps.lower)
 	if cradle {
 		st.tag(tagDownloadCradle)
 	}
-	iex := reIEX.MatchString(ps.lower) || ps.has("invoke-expression", "scriptblock]::create(", "invokecommand.invokescript(",
+	iex := reIEX.match(ps.lower) || ps.has("invoke-expression", "scriptblock]::create(", "invokecommand.invokescript(",
 		"invokecommand).invokescript(", "newscriptblock(")
 	if iex {
 		st.tag(tagInvokeExpression)
 	}
-	if reObfIEX.MatchString(ps.lower) || reGcmWildcard.MatchString(ps.lower) {
+	if reObfIEX.match(ps.lower) || reGcmWildcard.match(ps.lower) {
 		st.tag(tagObfuscatedIEX)
 	}
 	if cradle && (iex || all.has("start-process", "invoke-item", ".shellexecute(", "wscript.shell", "|sh", "|bash", "[system.reflection.assembly]::load")) {
@@ -42,7 +41,7 @@ func (st *state) contentRules() {
 		st.tag(tagAMSIBypass)
 	}
 	if all.has("cachedgrouppolicy", "psetwlogprovider", "etwprovider).getfield(m_enabled", "disablescriptblocklogging") ||
-		reLoggingOff.MatchString(all.compact) {
+		reLoggingOff.match(all.compact) {
 		st.tag(tagLoggingTamper)
 	}
 	if all.has("reflection.assembly]::load(", "assembly]::load(", "assembly]::loadfrom(http", "currentdomain.load(",
@@ -57,10 +56,10 @@ func (st *state) contentRules() {
 		st.tag(tagMemoryInjection)
 	}
 	if all.has("minidumpwritedump", "sekurlsa::", "lsadump::", "invoke-mimikatz", "out-minidump", "kerberos::ptt", "dcsync") ||
-		reLsassDump.MatchString(all.lower) {
+		reLsassDump.match(all.lower) {
 		st.tag(tagCredentialDump)
 	}
-	if reDefender.MatchString(all.compact) {
+	if reDefender.match(all.compact) {
 		st.tag(tagDefenderTamper)
 	}
 	if hasTool(all.lower) {
@@ -74,32 +73,34 @@ func (st *state) contentRules() {
 	}
 
 	// Execution through WMI/WinRM and shells wired to sockets.
-	if reWin32Create.MatchString(all.lower) {
+	if reWin32Create.match(all.lower) {
 		st.tag(tagWMIProcessCreate)
 	}
-	if reReverseShell.MatchString(all.lower) || (all.has("net.sockets.tcpclient", "sockets.tcpclient(") && all.has("getstream(")) {
+	if reReverseShell.match(all.lower) || (all.has("net.sockets.tcpclient", "sockets.tcpclient(") && all.has("getstream(")) {
 		st.tag(tagReverseShell)
 	}
-	if reRecon.MatchString(all.lower) {
+	if reRecon.match(all.lower) {
 		st.tag(tagReconCommand)
 	}
 }
 
 var (
 	// PowerShell aliases that download when given a URL.
-	reAliasDownload = regexp.MustCompile(`(?:^|[\s;|(&{=])(?:iwr|irm|wget|curl)\s+(?:-[a-z]+\s+)*['"(]?(?:https?|ftp)://`)
+	reAliasDownload = rule(`(?:^|[\s;|(&{=])(?:iwr|irm|wget|curl)\s+(?:-[a-z]+\s+)*['"(]?(?:https?|ftp)://`, "iwr", "irm", "wget", "curl")
 	// iex as a command, not inside another word (iexplore, windex).
-	reIEX = regexp.MustCompile(`(?:^|[^\w$.-])iex(?:[^\w-]|$)`)
-	// A decoded 'iex' literal invoked with & or dot.
-	reObfIEX = regexp.MustCompile(`(?:[&.]|get-command|gcm)\s*\(?\s*'(?:iex|invoke-expression)'`)
+	reIEX = rule(`(?:^|[^\w$.-])iex(?:[^\w-]|$)`, "iex")
+	// A decoded 'iex' literal invoked with &, dot or Get-Command.
+	reObfIEX = rule(`(?:[&.]|get-command|gcm)\s*\(?\s*'(?:iex|invoke-expression)'`, "'iex'", "'invoke-expression'")
 	// Get-Command/gcm with wildcards that resolve to Invoke-Expression.
-	reGcmWildcard  = regexp.MustCompile(`(?:gcm|get-command|get-alias|gal)\s+['"(]*[i*][a-z*-]*\*[a-z*-]*(?:e|x)[a-z*-]*['")]*`)
-	reLoggingOff   = regexp.MustCompile(`enablescriptblock(?:invocation)?logging\]?[,=]?(?:-value)?(?:\$false|0)|scriptblocklogging[^;\n]{0,80}(?:-value0|=0|,0|\$false)`)
-	reLsassDump    = regexp.MustCompile(`lsass[^\n]{0,120}(?:minidump|\.dmp|dump|procdump|-ma\b)|(?:procdump|minidump|sqldumper|createdump)[^\n]{0,120}lsass`)
-	reDefender     = regexp.MustCompile(`add-mppreference-exclusion(?:path|process|extension|ipaddress)|set-mppreference-(?:exclusion(?:path|process|extension)|disable(?:realtimemonitoring|ioavprotection|behaviormonitoring|scriptscanning|blockatfirstseen|intrusionpreventionsystem|archivescanning)(?::)?(?:\$true|1)|mapsreporting(?:0|disabled)|submitsamplesconsent(?:2|neversend))|disableantispyware/t?r?e?g?_?d?w?o?r?d?/d1|disableantispyware-value1|disablerealtimemonitoring/t?r?e?g?_?d?w?o?r?d?/d1`)
-	reWin32Create  = regexp.MustCompile(`win32_process[^\n]{0,60}(?:create|commandline)|(?:invoke-wmimethod|invoke-cimmethod|iwmi)[^\n]{0,120}-(?:class|classname)\s+win32_process|\[wmiclass\][^\n]{0,60}win32_process[^\n]{0,60}\.create\(`)
-	reReverseShell = regexp.MustCompile(`/dev/(?:tcp|udp)/[^\s/]+/\d+|\bn(?:c|cat|etcat)\b[^|;&\n]{0,80}\s-[a-z]*[ec]\s+[^\s]*(?:sh|cmd)|socat\b[^\n]{0,120}exec:|mkfifo\b[^\n]{0,160}\bn(?:c|cat)\b|\bsh\s+-i\s*[<>]|\bbash\s+-i\s*>&|pty\.spawn\(|socket\.socket\([^\n]{0,300}(?:dup2|subprocess|pty)|fsockopen\([^\n]{0,200}(?:exec|shell_exec|system|/bin/sh)|\bexec\s+\d+<>/dev/tcp`)
-	reRecon        = regexp.MustCompile(`(?:^|[\s"'&|(/\\])(?:whoami(?:\.exe)?(?:\s|$|")|systeminfo(?:\.exe)?(?:\s|$|")|nltest(?:\.exe)?\s|quser(?:\s|$)|net1?(?:\.exe)?\s+(?:user|group|localgroup|view|accounts|share)\b|ipconfig(?:\.exe)?\s+/all|cmdkey\s+/list|klist\b)`)
+	reGcmWildcard  = rule(`(?:gcm|get-command|get-alias|gal)\s+['"(]*[i*][a-z*-]*\*[a-z*-]*(?:e|x)[a-z*-]*['")]*`, "gcm", "get-command", "get-alias", "gal ")
+	reLoggingOff   = rule(`enablescriptblock(?:invocation)?logging\]?[,=]?(?:-value)?(?:\$false|0)|scriptblocklogging[^;\n]{0,80}(?:-value0|=0|,0|\$false)`, "scriptblocklogging")
+	reLsassDump    = rule(`lsass[^\n]{0,120}(?:minidump|\.dmp|dump|procdump|-ma\b)|(?:procdump|minidump|sqldumper|createdump)[^\n]{0,120}lsass`, "lsass")
+	reDefender     = rule(`add-mppreference-exclusion(?:path|process|extension|ipaddress)|set-mppreference-(?:exclusion(?:path|process|extension)|disable(?:realtimemonitoring|ioavprotection|behaviormonitoring|scriptscanning|blockatfirstseen|intrusionpreventionsystem|archivescanning)(?::)?(?:\$true|1)|mapsreporting(?:0|disabled)|submitsamplesconsent(?:2|neversend))|disableantispyware/t?r?e?g?_?d?w?o?r?d?/d1|disableantispyware-value1|disablerealtimemonitoring/t?r?e?g?_?d?w?o?r?d?/d1`, "mppreference", "disableantispyware", "disablerealtimemonitoring")
+	reWin32Create  = rule(`win32_process[^\n]{0,60}(?:create|commandline)|(?:invoke-wmimethod|invoke-cimmethod|iwmi)[^\n]{0,120}-(?:class|classname)\s+win32_process|\[wmiclass\][^\n]{0,60}win32_process[^\n]{0,60}\.create\(`, "win32_process")
+	reReverseShell = rule(`/dev/(?:tcp|udp)/[^\s/]+/\d+|\bn(?:c|cat|etcat)\b[^|;&\n]{0,80}\s-[a-z]*[ec]\s+[^\s]*(?:sh|cmd)|socat\b[^\n]{0,120}exec:|mkfifo\b[^\n]{0,160}\bn(?:c|cat)\b|\bsh\s+-i\s*[<>]|\bbash\s+-i\s*>&|pty\.spawn\(|socket\.socket\([^\n]{0,300}(?:dup2|subprocess|pty)|fsockopen\([^\n]{0,200}(?:exec|shell_exec|system|/bin/sh)|\bexec\s+\d+<>/dev/tcp`,
+		"/dev/tcp/", "/dev/udp/", "nc ", "ncat", "netcat", "socat", "mkfifo", "sh -i", "pty.spawn", "socket.socket", "fsockopen")
+	reRecon = rule(`(?:^|[\s"'&|(/\\])(?:whoami(?:\.exe)?(?:\s|$|")|systeminfo(?:\.exe)?(?:\s|$|")|nltest(?:\.exe)?\s|quser(?:\s|$)|net1?(?:\.exe)?\s+(?:user|group|localgroup|view|accounts|share)\b|ipconfig(?:\.exe)?\s+/all|cmdkey\s+/list|klist\b)`,
+		"whoami", "systeminfo", "nltest", "quser", "net", "ipconfig", "cmdkey", "klist")
 )
 
 // offensiveTools are names of public offensive frameworks and tools; seeing

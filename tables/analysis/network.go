@@ -7,10 +7,7 @@ import (
 	"strings"
 )
 
-var (
-	reURL  = regexp.MustCompile(`(?i)\b(?:https?|ftp|wss?)://[^\s'"<>()\x60,;|^{}\\]+`)
-	reIPv4 = regexp.MustCompile(`(?:^|[^\w.])((?:\d{1,3}\.){3}\d{1,3})(?:[^\w.]|\.(?:[^\d]|$)|$)`)
-)
+var reURL = regexp.MustCompile(`(?i)\b(?:https?|ftp|wss?)://[^\s'"<>()\x60,;|^{}\\]+`)
 
 // riskyDomains are hosting, paste, file-sharing and tunnelling services that
 // serve attacker payloads far more often than business software does.
@@ -27,14 +24,45 @@ var riskyDomains = []string{"raw.githubusercontent.com", "gist.githubusercontent
 // URLs on risky services or with bare IP hosts.
 func (st *state) network() {
 	for _, t := range st.texts {
-		for _, u := range reURL.FindAllString(t, maxURLs) {
-			u = strings.TrimRight(u, ".:'\"")
-			st.addURL(u)
+		// URLs: only around "://", so cost follows the number of URLs.
+		for off, n := 0, 0; n < maxURLs; n++ {
+			i := strings.Index(t[off:], "://")
+			if i < 0 {
+				break
+			}
+			i += off
+			lo, hi := max(0, i-8), min(len(t), i+2048)
+			if u := reURL.FindString(t[lo:hi]); u != "" {
+				st.addURL(strings.TrimRight(u, ".:'\""))
+			}
+			off = i + 3
 		}
-		for _, m := range reIPv4.FindAllStringSubmatch(t, maxURLs) {
-			st.addIP(m[1])
+		for _, ip := range scanIPv4(t, maxURLs) {
+			st.addIP(ip)
 		}
 	}
+}
+
+// scanIPv4 finds dotted quads that stand alone (not part of a longer dotted
+// version number such as 10.0.19041.1).
+func scanIPv4(s string, limit int) []string {
+	var out []string
+	for i := 0; i < len(s) && len(out) < limit; {
+		if s[i] < '0' || s[i] > '9' || (i > 0 && (isWordByte(s[i-1]) || s[i-1] == '.')) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && (s[j] >= '0' && s[j] <= '9' || s[j] == '.') {
+			j++
+		}
+		cand := strings.TrimRight(s[i:j], ".")
+		if strings.Count(cand, ".") == 3 && (j >= len(s) || !isWordByte(s[j])) && net.ParseIP(cand) != nil {
+			out = append(out, cand)
+		}
+		i = j
+	}
+	return out
 }
 
 func (st *state) addURL(u string) {

@@ -7,6 +7,10 @@ import (
 	"github.com/exechunt/exechunt/tables/analysis/psdecode"
 )
 
+// maxObfuscationScan bounds the text measured: obfuscation shows in the first
+// 64 KiB of a script.
+const maxObfuscationScan = 64 << 10
+
 // Thresholds of the obfuscation measures, set so ordinary scripts stay below.
 const (
 	minRandomCaseWords = 3    // keywords in odd case
@@ -20,20 +24,15 @@ const (
 )
 
 var (
-	reTickInWord = regexp.MustCompile("[A-Za-z]`[A-Za-z]")
-	reCharCast   = regexp.MustCompile(`(?i)\[char\]`)
-	reCharArith  = regexp.MustCompile(`(?i)\[char\]\s*\(\s*\d+\s*[-+*/]\s*\d+`)
-	reCharArray  = regexp.MustCompile(`(?i)\[char\[\]\]\s*\(?\s*(?:\d+\s*,\s*){7,}`)
-	reLitConcat  = regexp.MustCompile(`['"]\s*\+\s*['"]`)
-	reWord       = regexp.MustCompile(`[A-Za-z]{3,}`)
-	reBxorUse    = regexp.MustCompile(`(?i)-bxor`)
-	reSecureStr  = regexp.MustCompile(`(?i)securestringtobstr|convertto-securestring[^|;]{0,400}-k(?:ey)?\b`)
-	reFormatOnly = regexp.MustCompile(`(?i)['"](?:\s*\{\d+\}\s*){3,}['"]\s*-f|(?:\{\d+\}){6,}`)
-	reConcatCall = regexp.MustCompile(`[&.]\s*\(\s*(?:'[^']*'\s*\+\s*)+'[^']*'\s*\)`)
-	reCaretWord  = regexp.MustCompile(`[A-Za-z]\^[A-Za-z]\^?[A-Za-z]?\^`)
+	reCharArith  = rule(`\[char\]\s*\(\s*\d+\s*[-+*/]\s*\d+`, "[char]")
+	reCharArray  = rule(`\[char\[\]\]\s*\(?\s*(?:\d+\s*,\s*){7,}`, "[char[]]")
+	reSecureStr  = rule(`securestringtobstr|convertto-securestring[^|;]{0,400}-k(?:ey)?\b`, "securestring")
+	reFormatOnly = rule(`['"](?:\s*\{\d+\}\s*){3,}['"]\s*-f|(?:\{\d+\}){6,}`, "}{", "} {")
+	reConcatCall = rule(`[&.]\s*\(\s*(?:'[^']*'\s*\+\s*)+'[^']*'\s*\)`, "&(", ".(", "& (", ". (")
+	reCaretWord  = rule(`[A-Za-z]\^[A-Za-z]\^?[A-Za-z]?\^`, "^")
 	reEnvSubstr  = regexp.MustCompile(`(?i)%[a-z_]+:~-?\d+(?:,-?\d+)?%`)
-	reQuoteSplit = regexp.MustCompile(`[A-Za-z]""[A-Za-z]|[A-Za-z]"[A-Za-z]{1,3}"[A-Za-z]`)
-	reCallIndir  = regexp.MustCompile(`(?i)\bcall\s+%[^%\s]+%|![a-z_]+:~-?\d+`)
+	reQuoteSplit = rule(`[A-Za-z]""[A-Za-z]|[A-Za-z]"[A-Za-z]{1,3}"[A-Za-z]`, `"`)
+	reCallIndir  = rule(`\bcall\s+%[^%\s]+%|![a-z_]+:~-?\d+`, "call", ":~")
 )
 
 // keywordCase maps lower-case PowerShell words that obfuscators re-case to their
@@ -79,41 +78,69 @@ func randomCase(w string) bool {
 
 // obfuscation measures Invoke-Obfuscation styles in PowerShell source.
 func (st *state) obfuscation(text string) {
-	text, _ = capBytes(text, maxHaystack)
-	n := 0
-	for _, w := range reWord.FindAllString(text, 4096) {
-		if randomCase(w) {
-			n++
-		}
-	}
-	if n >= minRandomCaseWords {
+	text, _ = capBytes(text, maxObfuscationScan)
+	lower := strings.ToLower(text)
+	if countRandomCase(text, minRandomCaseWords) >= minRandomCaseWords {
 		st.tag(tagObfRandomCase)
 	}
-	ticks := 0
-	for _, m := range reTickInWord.FindAllString(text, 64) {
-		if !strings.ContainsRune("0abefnrtuv", rune(m[2])) {
-			ticks++
-		}
-	}
-	if ticks >= minTickedWords {
+	if countTickedWords(text, minTickedWords) >= minTickedWords {
 		st.tag(tagObfTicks)
 	}
-	if len(reCharCast.FindAllStringIndex(text, minCharCasts)) >= minCharCasts ||
-		reCharArith.MatchString(text) || reCharArray.MatchString(text) {
+	if strings.Count(lower, "[char]") >= minCharCasts || reCharArith.match(lower) || reCharArray.match(lower) {
 		st.tag(tagObfCharCodes)
 	}
-	if c := len(reLitConcat.FindAllStringIndex(text, -1)); c >= minConcats && c*1000 >= concatPerKB*len(text) {
+	if c := countLitConcat(text); c >= minConcats && c*1000 >= concatPerKB*len(text) {
 		st.tag(tagObfString)
 	}
-	if reFormatOnly.MatchString(text) || reConcatCall.MatchString(text) {
+	if reFormatOnly.match(lower) || reConcatCall.match(lower) {
 		st.tag(tagObfString)
 	}
-	if reBxorUse.MatchString(text) && reCharCast.MatchString(text) || reSecureStr.MatchString(text) {
+	if strings.Contains(lower, "-bxor") && strings.Contains(lower, "[char]") || reSecureStr.match(lower) {
 		st.tag(tagObfEncoding)
 	}
 	if specialChars(text) {
 		st.tag(tagObfSpecialChars)
 	}
+}
+
+// countRandomCase counts words (letter runs) that are keywords in odd case,
+// stopping at enough.
+func countRandomCase(text string, enough int) int {
+	n := 0
+	for i := 0; i < len(text) && n < enough; {
+		if !isLetter(text[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(text) && isLetter(text[j]) {
+			j++
+		}
+		if j-i >= 3 && randomCase(text[i:j]) {
+			n++
+		}
+		i = j
+	}
+	return n
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// countTickedWords counts backticks between two letters that are not escapes.
+func countTickedWords(text string, enough int) int {
+	n := 0
+	for off := 0; off < len(text) && n < enough; {
+		i := strings.IndexByte(text[off:], '`')
+		if i < 0 {
+			break
+		}
+		i += off
+		if i > 0 && i+1 < len(text) && isLetter(text[i-1]) && isLetter(text[i+1]) && !strings.ContainsRune("0abefnrtuv", rune(text[i+1])) {
+			n++
+		}
+		off = i + 1
+	}
+	return n
 }
 
 // specialChars reports text made mostly of punctuation.
@@ -151,9 +178,31 @@ func (st *state) obfuscationFromLayer(l psdecode.Layer) {
 
 // cmdObfuscation measures DOSfuscation in a Windows command line.
 func (st *state) cmdObfuscation(raw string) {
-	raw, _ = capBytes(raw, 64<<10)
-	if reCaretWord.MatchString(raw) || len(reEnvSubstr.FindAllStringIndex(raw, 2)) >= 2 ||
-		reCallIndir.MatchString(raw) || len(reQuoteSplit.FindAllStringIndex(raw, 2)) >= 2 {
+	raw, _ = capBytes(raw, maxObfuscationScan)
+	envSubstr := strings.Contains(raw, ":~") && len(reEnvSubstr.FindAllStringIndex(raw, 2)) >= 2
+	if reCaretWord.match(raw) || envSubstr || reCallIndir.match(strings.ToLower(raw)) || reQuoteSplit.match(raw) {
 		st.tag(tagCmdObfuscation)
 	}
+}
+
+// countLitConcat counts quote + quote joins ('a'+'b'), ignoring blanks.
+func countLitConcat(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != '+' {
+			continue
+		}
+		j := i - 1
+		for j >= 0 && (s[j] == ' ' || s[j] == '\t') {
+			j--
+		}
+		k := i + 1
+		for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
+			k++
+		}
+		if j >= 0 && k < len(s) && (s[j] == '\'' || s[j] == '"') && (s[k] == '\'' || s[k] == '"') {
+			n++
+		}
+	}
+	return n
 }

@@ -13,7 +13,7 @@ const (
 	maxScript      = 2 << 20   // bytes of a script analysed
 	maxDepth       = 4         // nesting of cmd /c, powershell -c, sh -c, ...
 	maxNested      = 24        // nested analyses per input
-	maxHaystack    = 768 << 10 // bytes of text the content rules scan
+	maxHaystack    = 256 << 10 // bytes of text the content rules scan
 	maxLayers      = 32        // layers reported
 	maxURLs        = 32
 )

@@ -24,9 +24,9 @@ type Limits struct {
 func DefaultLimits() Limits {
 	return Limits{
 		MaxLayers: 16,
-		MaxInput:  128 << 10,
+		MaxInput:  64 << 10,
 		MaxOutput: 1 << 20,
-		MaxBase64: 2 << 20,
+		MaxBase64: 1 << 20,
 		Budget:    50 * time.Millisecond,
 	}
 }

@@ -48,12 +48,11 @@ var transforms = []transform{
 	{KindFormat, []string{"-f"}, simple(KindFormat, format)},
 	{KindJoin, []string{"join"}, simple(KindJoin, join)},
 	{KindReplace, []string{"replace"}, simple(KindReplace, replace)},
-	{KindReverse, nil, simple(KindReverse, reverse)},
+	{KindReverse, []string{"righttoleft", "-1..", "reverse"}, simple(KindReverse, reverse)},
 }
 
 var (
 	reLit      = regexp.MustCompile(lit)
-	reConcat   = regexp.MustCompile(`(` + lit + `)\s*\+\s*(` + lit + `)`)
 	reParenLit = regexp.MustCompile(`(^|[^\w\])'"])\(\s*(` + lit + `)\s*\)`)
 	reFormat   = regexp.MustCompile(`(?i)\(?\s*(` + lit + `)\s*\)?\s*-f\s*(` + lit + `(?:\s*,\s*` + lit + `)*)`)
 	rePlace    = regexp.MustCompile(`\{(\d+)(?:,-?\d+)?(?::[^}]*)?\}`)
@@ -69,24 +68,6 @@ var (
 	reTick     = regexp.MustCompile("`([A-Za-z])")
 	reB64Call  = regexp.MustCompile(`(?i)frombase64string\s*\(\s*\(?\s*(` + lit + `)\s*\)?\s*\)`)
 )
-
-// concat joins adjacent literals ('a'+'b' → 'ab') and unwraps a literal alone
-// in parentheses, repeating until nothing changes.
-func concat(s string, lim Limits) (string, bool) {
-	changed := false
-	for i := 0; i < 64; i++ {
-		out := reConcat.ReplaceAllStringFunc(s, func(m string) string {
-			sub := reConcat.FindStringSubmatch(m)
-			return quote(unquote(sub[1]) + unquote(sub[2]))
-		})
-		out = reParenLit.ReplaceAllString(out, "${1}${2}")
-		if out == s || len(out) > lim.MaxOutput {
-			break
-		}
-		s, changed = out, true
-	}
-	return s, changed
-}
 
 // format evaluates the -f operator on literals: '{1}{0}' -f 'x','i' → 'ix'.
 func format(s string, lim Limits) (string, bool) {

@@ -1,0 +1,33 @@
+package psdecode
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzDecode: Deobfuscate and EncodedCommand never panic and keep their limits.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{
+		`('{1}{0}' -f 'x','i')`, `[char]73+[char](70-1)`, `$env:ComSpec[4,15,25]-join''`,
+		`[Convert]::FromBase64String('H4sIAAAAAAAA/8tIzcnJBwCGphA2BQAAAA==')`,
+		`'73z69z88z32z40z78z101z119'-split'z'`, "Get-C`ommand", `('ab').Replace('a','b')`,
+		`$x='))(gnirtSdaolnwoD.)tneilCbeW.teN tcejbO-weN(';iex $x[-1..-99]`,
+	} {
+		f.Add(s)
+	}
+	lim := Limits{MaxLayers: 8, MaxInput: 4 << 10, MaxOutput: 16 << 10, MaxBase64: 8 << 10}
+	f.Fuzz(func(t *testing.T, s string) {
+		r := Deobfuscate(s, lim)
+		if len(r.Layers) > lim.MaxLayers {
+			t.Fatalf("%d layers > %d", len(r.Layers), lim.MaxLayers)
+		}
+		for _, l := range r.Layers {
+			if len(l.Text) > lim.MaxOutput {
+				t.Fatalf("layer %s: %d bytes > %d", l.Kind, len(l.Text), lim.MaxOutput)
+			}
+		}
+		if out, err := EncodedCommand(strings.TrimSpace(s), lim); err == nil && len(out) > lim.MaxOutput {
+			t.Fatalf("encoded command output %d bytes > %d", len(out), lim.MaxOutput)
+		}
+	})
+}
