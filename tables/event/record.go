@@ -36,6 +36,9 @@ type Record struct {
 	SourceFile string
 	Format     string
 	Locator    string
+	// FileRecordID is the EVTX record header's number (monotonic within a file; exports
+	// renumber it 1..N); zero for other formats. Tails resume from it.
+	FileRecordID uint64
 }
 
 // MapFields is a Fields backed by a map, for readers that decode into maps anyway

@@ -24,6 +24,14 @@ type Options struct {
 	// Problem receives every non-fatal problem (damaged chunk, bad line). Nil drops them
 	// (they are still counted in Stats.Problems).
 	Problem func(*Problem)
+	// MinFileRecordID makes the EVTX reader skip records whose file record number (the
+	// record header's, which exports renumber 1..N) is below it, and whole chunks that
+	// end below it, so a tail of a growing log reads only what is new.
+	MinFileRecordID uint64
+	// BaseLine and BaseOffset are added to line numbers and offsets in locators and
+	// problems when a line reader is given the tail of a file.
+	BaseLine   int
+	BaseOffset int64
 }
 
 // InWindow reports whether t lies within [Since, Until].
@@ -65,6 +73,9 @@ type Stats struct {
 	DamagedChunks int64 `json:"damaged_chunks"` // EVTX chunks with bad magic, checksum or cut records
 	BadLines      int64 `json:"bad_lines"`      // JSON/syslog lines that could not be decoded
 	Problems      int64 `json:"problems"`
+	// LastFileRecordID is the highest EVTX record header number seen (0 for other
+	// formats): a tail resumes after it.
+	LastFileRecordID uint64 `json:"-"`
 }
 
 // Add accumulates o into s.
@@ -78,6 +89,7 @@ func (s *Stats) Add(o Stats) {
 	s.DamagedChunks += o.DamagedChunks
 	s.BadLines += o.BadLines
 	s.Problems += o.Problems
+	s.LastFileRecordID = max(s.LastFileRecordID, o.LastFileRecordID)
 }
 
 // Problem is a non-fatal defect in the input: the file, where in it, and what.

@@ -114,6 +114,9 @@ func (rd *reader) chunk(b []byte, where string) error {
 	if h.lastID == math.MaxUint64 {
 		return nil // unused chunk
 	}
+	if rd.opt.MinFileRecordID > 0 && h.lastID < rd.opt.MinFileRecordID && h.lastNumber < rd.opt.MinFileRecordID {
+		return nil // already read by an earlier tail
+	}
 	hOK, dOK := h.checksumsOK(b)
 	if h.lastNumber < h.firstNumber || h.lastNumber-h.firstNumber >= maxRecordsPerChunk {
 		rd.st.DamagedChunks++
@@ -175,10 +178,10 @@ func recordEnd(b []byte, n int) int {
 
 // recover scans the rest of a damaged chunk from off for record headers and decodes
 // each with the bounded binxml decoder (templates are resolved by chunk offset, so
-// records after a damaged one still decode). It emits at most max records.
-func (rd *reader) recover(b []byte, where string, off int, max uint64) (int, error) {
+// records after a damaged one still decode). It emits at most limit records.
+func (rd *reader) recover(b []byte, where string, off int, limit uint64) (int, error) {
 	recovered := 0
-	for off < len(b)-recordHeader && uint64(recovered) < max {
+	for off < len(b)-recordHeader && uint64(recovered) < limit {
 		i := bytes.Index(b[off+1:], []byte(recordMagic))
 		if i < 0 {
 			break
@@ -192,9 +195,15 @@ func (rd *reader) recover(b []byte, where string, off int, max uint64) (int, err
 		if err != nil {
 			continue
 		}
+		fileID := binary.LittleEndian.Uint64(b[off+8:])
+		rd.st.LastFileRecordID = max(rd.st.LastFileRecordID, fileID)
+		if fileID < rd.opt.MinFileRecordID {
+			off += size - 1
+			continue
+		}
 		rec := &rd.rec
-		*rec = event.Record{SourceFile: rd.name, Format: "evtx",
-			Locator: fmt.Sprintf("%s record %d (recovered)", where, binary.LittleEndian.Uint64(b[off+8:]))}
+		*rec = event.Record{SourceFile: rd.name, Format: "evtx", FileRecordID: fileID,
+			Locator: fmt.Sprintf("%s record %d (recovered)", where, fileID)}
 		xmlevent.ToRecord(el, rec)
 		if rec.Time.IsZero() {
 			rec.Time = filetime(binary.LittleEndian.Uint64(b[off+16:]))
@@ -244,6 +253,10 @@ func (rd *reader) record(r *vevtx.EventRecord, where string, i int) (err error) 
 			err = nil
 		}
 	}()
+	rd.st.LastFileRecordID = max(rd.st.LastFileRecordID, r.Header.RecordID)
+	if r.Header.RecordID < rd.opt.MinFileRecordID {
+		return nil
+	}
 	root, _ := r.Event.(*ordereddict.Dict)
 	evAny, _ := dictGet(root, "Event")
 	ev, _ := evAny.(*ordereddict.Dict)
@@ -255,7 +268,7 @@ func (rd *reader) record(r *vevtx.EventRecord, where string, i int) (err error) 
 	sys, _ := sysAny.(*ordereddict.Dict)
 
 	rec := &rd.rec
-	*rec = event.Record{SourceFile: rd.name, Format: "evtx"}
+	*rec = event.Record{SourceFile: rd.name, Format: "evtx", FileRecordID: r.Header.RecordID}
 	rec.Provider = str(path(sys, "Provider", "Name"))
 	if rec.Provider == "" {
 		rec.Provider = str(path(sys, "Provider", "EventSourceName"))

@@ -56,15 +56,15 @@ func Read(ctx context.Context, r io.Reader, name string, opt *source.Options, em
 		var m map[string]any
 		if derr := unmarshal(line, &m); derr != nil {
 			st.BadLines++
-			opt.Report(&st, &source.Problem{File: name, Where: fmt.Sprintf("line %d (offset %d)", no, off),
+			opt.Report(&st, &source.Problem{File: name, Where: fmt.Sprintf("line %d (offset %d)", no+opt.BaseLine, off+opt.BaseOffset),
 				Err: fmt.Errorf("not a JSON object: %v; line skipped", derr)})
 			return nil
 		}
-		return d.object(m, fmt.Sprintf("line %d", no))
+		return d.object(m, fmt.Sprintf("line %d", no+opt.BaseLine))
 	}, func(no int, off int64, n int64) {
 		st.Records++
 		st.BadLines++
-		opt.Report(&st, &source.Problem{File: name, Where: fmt.Sprintf("line %d (offset %d)", no, off),
+		opt.Report(&st, &source.Problem{File: name, Where: fmt.Sprintf("line %d (offset %d)", no+opt.BaseLine, off+opt.BaseOffset),
 			Err: fmt.Errorf("%w: %d bytes (limit %d); line skipped", source.ErrLineTooLong, n, source.DefaultMaxLine)})
 	})
 	st.Bytes = n

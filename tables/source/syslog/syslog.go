@@ -45,7 +45,7 @@ func Read(ctx context.Context, r io.Reader, name, format string, opt *source.Opt
 				continue
 			}
 			end := bytes.Index(line[i:], closeTag)
-			where := fmt.Sprintf("line %d (offset %d)", no, off)
+			where := fmt.Sprintf("line %d (offset %d)", no+opt.BaseLine, off+opt.BaseOffset)
 			st.Records++
 			var chunk []byte
 			if end < 0 {
@@ -61,7 +61,7 @@ func Read(ctx context.Context, r io.Reader, name, format string, opt *source.Opt
 				opt.Report(&st, &source.Problem{File: name, Where: where, Err: fmt.Errorf("%v; event skipped", perr)})
 				continue
 			}
-			rec = event.Record{SourceFile: name, Format: format, Locator: fmt.Sprintf("line %d", no)}
+			rec = event.Record{SourceFile: name, Format: format, Locator: fmt.Sprintf("line %d", no+opt.BaseLine)}
 			xmlevent.ToRecord(el, &rec)
 			if !opt.Wanted(rec.Provider, rec.Channel, rec.EventID) || !opt.InWindow(rec.Time) {
 				st.Skipped++
@@ -79,7 +79,7 @@ func Read(ctx context.Context, r io.Reader, name, format string, opt *source.Opt
 		return nil
 	}, func(no int, off int64, n int64) {
 		st.BadLines++
-		opt.Report(&st, &source.Problem{File: name, Where: fmt.Sprintf("line %d (offset %d)", no, off),
+		opt.Report(&st, &source.Problem{File: name, Where: fmt.Sprintf("line %d (offset %d)", no+opt.BaseLine, off+opt.BaseOffset),
 			Err: fmt.Errorf("%w: %d bytes (limit %d); line skipped", source.ErrLineTooLong, n, source.DefaultMaxLine)})
 	})
 	st.Bytes = n
