@@ -71,7 +71,7 @@ func (st *state) lineage(p Process, program string, argv []string) {
 		st.tag(tagPDFChild)
 	case mailClients[parent] && child:
 		st.tag(tagMailChild)
-	case browsers[parent] && child && !nativeMessaging(lower):
+	case browsers[parent] && child && program != "rundll32.exe" && !nativeMessaging(lower):
 		st.tag(tagBrowserChild)
 	case webServers[parent] && child:
 		st.tag(tagWebserverChild)

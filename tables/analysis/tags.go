@@ -201,7 +201,7 @@ var tagTable = []Tag{
 	{tagTempExeFromScript, 35, "T1204.002", "A program in Temp or Downloads is started by PowerShell, a script host, mshta, Office or a proxy LOLBin."},
 	{tagOfficeChild, 60, "T1204.002", "An Office application (Word, Excel, PowerPoint, Outlook, Access, Publisher, OneNote, Visio, Equation Editor) starts a shell, script host or LOLBin."},
 	{tagPDFChild, 60, "T1204.002", "A PDF reader starts a shell, script host or LOLBin."},
-	{tagBrowserChild, 45, "T1189", "A web browser starts a shell, script host or LOLBin (not a native-messaging host)."},
+	{tagBrowserChild, 45, "T1189", "A web browser starts a shell, script host or LOLBin (not a native-messaging host, not rundll32, which browsers use for settings)."},
 	{tagMailChild, 60, "T1204.002", "A mail client starts a shell, script host or LOLBin."},
 	{tagWebserverChild, 60, "T1505.003", "A web server (w3wp, httpd, nginx, tomcat, php) starts a shell, script host or LOLBin: a web shell."},
 	{tagSQLServerChild, 60, "T1505.001", "A database server (sqlservr, postgres, mysqld) starts a shell: xp_cmdshell or COPY FROM PROGRAM."},
