@@ -39,7 +39,7 @@ func loadCases(t testing.TB) []fixtureCase {
 		if len(cols) != 7 {
 			t.Fatalf("%s:%d: %d columns, want 7", casesFile, n, len(cols))
 		}
-		c := fixtureCase{name: cols[0], kind: cols[1], text: strings.ReplaceAll(cols[3], "\u23ce", "\n"),
+		c := fixtureCase{name: cols[0], kind: cols[1], text: strings.NewReplacer("\u23ce", "\n", "\u21e5", "\t").Replace(cols[3]),
 			want: splitTags(cols[4]), not: splitTags(cols[5]), score: cols[6]}
 		for _, kv := range strings.Split(cols[2], ";") {
 			k, v, _ := strings.Cut(kv, "=")

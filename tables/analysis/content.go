@@ -27,7 +27,7 @@ func (st *state) contentRules() {
 	if iex {
 		st.tag(tagInvokeExpression)
 	}
-	if reObfIEX.match(ps.lower) || reGcmWildcard.match(ps.lower) {
+	if reObfIEX.match(ps.lower) || reGcmWildcard.match(ps.lower) || reIndexedName.match(ps.lower) {
 		st.tag(tagObfuscatedIEX)
 	}
 	if cradle && (iex || all.has("start-process", "invoke-item", ".shellexecute(", "wscript.shell", "|sh", "|bash", "[system.reflection.assembly]::load")) {
@@ -91,6 +91,9 @@ var (
 	reIEX = rule(`(?:^|[^\w$.-])iex(?:[^\w-]|$)`, "iex")
 	// A decoded 'iex' literal invoked with &, dot or Get-Command.
 	reObfIEX = rule(`(?:[&.]|get-command|gcm)\s*\(?\s*'(?:iex|invoke-expression)'`, "'iex'", "'invoke-expression'")
+	// A command invoked by a name built from characters picked out of a string:
+	// .( ''.IndexOf.ToString()[106,482,184] -join '').
+	reIndexedName = rule(`[&.]\s*\(\s*[^\n]{0,80}?\[\s*\d+\s*(?:,\s*\d+\s*)+\]\s*-join`, "-join")
 	// Get-Command/gcm with wildcards that resolve to Invoke-Expression.
 	reGcmWildcard  = rule(`(?:gcm|get-command|get-alias|gal)\s+['"(]*[i*][a-z*-]*\*[a-z*-]*(?:e|x)[a-z*-]*['")]*`, "gcm", "get-command", "get-alias", "gal ")
 	reLoggingOff   = rule(`enablescriptblock(?:invocation)?logging\]?[,=]?(?:-value)?(?:\$false|0)|scriptblocklogging[^;\n]{0,80}(?:-value0|=0|,0|\$false)`, "scriptblocklogging")

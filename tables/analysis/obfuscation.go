@@ -101,6 +101,33 @@ func (st *state) obfuscation(text string) {
 	if specialChars(text) {
 		st.tag(tagObfSpecialChars)
 	}
+	if whitespaceEncoded(text) {
+		st.tag(tagObfEncoding)
+	}
+}
+
+// minWhitespaceRun is the shortest run of mixed spaces and tabs taken as
+// Invoke-Obfuscation's whitespace encoding (characters as run lengths).
+const minWhitespaceRun = 64
+
+// whitespaceEncoded reports a long run mixing spaces and tabs.
+func whitespaceEncoded(text string) bool {
+	run, spaces, tabs := 0, 0, 0
+	for i := 0; i < len(text); i++ {
+		switch text[i] {
+		case ' ':
+			run, spaces = run+1, spaces+1
+		case '\t':
+			run, tabs = run+1, tabs+1
+		default:
+			run, spaces, tabs = 0, 0, 0
+			continue
+		}
+		if run >= minWhitespaceRun && spaces >= 8 && tabs >= 8 {
+			return true
+		}
+	}
+	return false
 }
 
 // countRandomCase counts words (letter runs) that are keywords in odd case,
