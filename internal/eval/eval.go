@@ -1,7 +1,8 @@
 // Package eval measures exechunt's detection quality on the shared corpus: every
 // labelled malicious execution event (LABELS.tsv, scope=execution) and every listed
-// benign process creation (BENIGN.tsv) is read with the real readers, analysed exactly
-// as the tables do, and counted as detected when its score reaches Threshold.
+// benign process creation (BENIGN.tsv) is looked up in the rows the real tables
+// (process_creation_events, powershell_script_blocks) return for its file, and counted
+// as detected when its score reaches Threshold.
 package eval
 
 import (
@@ -15,10 +16,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/exechunt/exechunt/tables/analysis"
-	"github.com/exechunt/exechunt/tables/event"
-	"github.com/exechunt/exechunt/tables/evidence"
-	"github.com/exechunt/exechunt/tables/source"
+	"github.com/osquery/osquery-go/plugin/table"
+
+	"github.com/exechunt/exechunt/tables/eventtables"
 )
 
 // Threshold is the score at which an event counts as detected.
@@ -136,53 +136,67 @@ func newRow(m map[string]string, technique string) Row {
 }
 
 type scored struct {
-	analysis.Result
-	summary string
+	Score      int
+	Indicators []string
+	summary    string
 }
 
-// analyseFile reads one corpus file and scores its execution events the way the
-// tables do: process creations by command line with their parent context, 4104 parts
-// by the reassembled script block they belong to.
+// providerOf maps the tables' source column back to the event provider.
+var providerOf = map[string]string{
+	"sysmon":       "Microsoft-Windows-Sysmon",
+	"security":     "Microsoft-Windows-Security-Auditing",
+	"sysmon_linux": "Linux-Sysmon",
+}
+
+// analyseFile serves one corpus file through the real tables (process_creation_events
+// and powershell_script_blocks) and records the score of every event they show: a
+// process creation is scored with its parent resolved through lineage, a 4104 part by
+// the reassembled script block it belongs to.
 func analyseFile(ctx context.Context, dir, rel string, out map[key]scored) error {
-	type part struct {
-		k    key
-		n    int
-		text string
-		path string
-	}
-	blocks := map[string][]part{}
-	opt := &source.Options{Want: func(p, c string, id uint32) bool { return event.Classify(p, c, id) != event.KindOther }}
-	_, err := evidence.ReadFile(ctx, filepath.Join(dir, rel), opt, func(r *event.Record) error {
-		ev := event.Normalize(r, false)
-		k := key{rel, ev.Provider, ev.EventID, ev.EventRecordID}
-		switch {
-		case ev.ProcessCreation != nil:
-			p := ev.ProcessCreation
-			res := analysis.AnalyzeCommandLine(p.Cmdline, analysis.Process{
-				Image: p.Image, ParentImage: p.ParentImage, ParentCmdline: p.ParentCmdline, User: p.User, CurrentDirectory: p.CurrentDirectory,
-			})
-			out[k] = scored{res, fmt.Sprintf("%s <- %s :: %s", base(p.Image), base(p.ParentImage), p.Cmdline)}
-		case ev.ScriptBlockPart != nil:
-			s := ev.ScriptBlockPart
-			blocks[s.ScriptBlockID] = append(blocks[s.ScriptBlockID], part{k, s.MessageNumber, s.ScriptText, s.ScriptPath})
-		}
-		return nil
-	})
+	store := eventtables.New(eventtables.Options{Paths: []string{filepath.Join(dir, rel)}})
+	procs, err := store.ProcessCreationTable().Generate(ctx, table.QueryContext{})
 	if err != nil {
 		return fmt.Errorf("eval: %s: %w", rel, err)
 	}
-	for _, parts := range blocks {
-		sort.SliceStable(parts, func(i, j int) bool { return parts[i].n < parts[j].n })
-		var text strings.Builder
-		for _, p := range parts {
-			text.WriteString(p.text)
+	for _, r := range procs {
+		id, _ := strconv.ParseUint(r["event_record_id"], 10, 64)
+		eventID := uint32(1)
+		if r["source"] == "security" {
+			eventID = 4688
 		}
-		res := analysis.AnalyzeScript(text.String(), analysis.Script{Path: parts[0].path})
-		for _, p := range parts {
-			out[p.k] = scored{res, firstLine(text.String())}
+		out[key{rel, providerOf[r["source"]], eventID, id}] = scored{atoi(r["score"]), splitList(r["indicators"]),
+			fmt.Sprintf("%s <- %s :: %s", nameOr(r["name"]), nameOr(r["parent_name"]), r["cmdline"])}
+	}
+	scripts, err := store.ScriptBlockTable().Generate(ctx, table.QueryContext{})
+	if err != nil {
+		return fmt.Errorf("eval: %s: %w", rel, err)
+	}
+	for _, r := range scripts {
+		for _, idText := range splitList(r["event_record_ids"]) {
+			id, _ := strconv.ParseUint(idText, 10, 64)
+			out[key{rel, "Microsoft-Windows-PowerShell", 4104, id}] = scored{atoi(r["score"]), splitList(r["indicators"]), firstLine(r["script_text"])}
 		}
 	}
 	return nil
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+func nameOr(s string) string {
+	if s == "" {
+		return "?"
+	}
+	return s
 }
 
 func base(p string) string {

@@ -9,7 +9,15 @@ import (
 // Process is the context of a command line; every field is optional.
 type Process struct {
 	Image, ParentImage, ParentCmdline, User, CurrentDirectory string
+	// ParentScore is the parent process's own score when the caller knows it (the
+	// event tables resolve the parent through lineage). A parent at or above
+	// SuspiciousScore makes this process part of a suspicious execution chain.
+	ParentScore int
 }
+
+// SuspiciousScore is the score from which a process counts as suspicious, for
+// ParentScore and for the tables' documented hunting threshold.
+const SuspiciousScore = 50
 
 // Script is the context of a 4104 script block; Path is optional.
 type Script struct {

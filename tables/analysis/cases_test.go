@@ -50,6 +50,12 @@ func loadCases(t testing.TB) []fixtureCase {
 				c.proc.ParentImage = v
 			case "path":
 				c.script.Path = v
+			case "parent_score":
+				score, err := strconv.Atoi(v)
+				if err != nil {
+					t.Fatalf("%s:%d: parent_score %q: %v", casesFile, n, v, err)
+				}
+				c.proc.ParentScore = score
 			case "":
 			default:
 				t.Fatalf("%s:%d: unknown context key %q", casesFile, n, k)

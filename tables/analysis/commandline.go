@@ -36,6 +36,9 @@ func (st *state) commandLine(raw string, p Process, depth int) {
 	if depth == 0 {
 		st.res.Program, st.res.Family, st.res.Args = program, family, argv
 		st.statsText = cl
+		if p.ParentScore >= SuspiciousScore {
+			st.tag(tagParentSuspect)
+		}
 	}
 	st.addText(cl, false)
 

@@ -117,7 +117,7 @@ func (st *state) lolbin(program, cl string, argv []string, p Process, depth int)
 	case "msiexec.exe":
 		st.msiexec(l)
 	case "wscript.exe", "cscript.exe":
-		st.scriptHost(l)
+		st.scriptHost(l, p)
 	case "hh.exe":
 		if hasURL(l.rest) || strings.Contains(l.lower, "ms-its:http") || (inUserWritable(l.rest) && hasPathSep(l.rest)) {
 			st.tag(tagHH)
@@ -371,8 +371,16 @@ func (st *state) certutil(l lolbinArgs) {
 	}
 	if l.has("encode", "encodehex") {
 		st.tag(tagCertutilEncode)
+		// Encoding certificates is what the switch is for; encoding anything else (a
+		// script, an executable, a document) prepares a payload or data to smuggle.
+		if ops := l.operands(); len(ops) > 0 && ext(ops[0]) != "" && !certExts[ext(ops[0])] {
+			st.tag(tagCertutilEncodePayload)
+		}
 	}
 }
+
+// certExts are the files certutil -encode is meant for.
+var certExts = set(".cer", ".crt", ".pem", ".der", ".p7b", ".p7c", ".p7s", ".pfx", ".p12", ".req", ".csr", ".crl", ".sst", ".key", ".spc")
 
 // msiexec: remote packages, DLL registration from user paths.
 func (st *state) msiexec(l lolbinArgs) {
@@ -397,7 +405,7 @@ func (st *state) msiexec(l lolbinArgs) {
 var scriptExts = set(".vbs", ".vbe", ".js", ".jse", ".wsf", ".wsh", ".wsc")
 
 // scriptHost: engine overrides, odd extensions, scripts in user paths.
-func (st *state) scriptHost(l lolbinArgs) {
+func (st *state) scriptHost(l lolbinArgs, p Process) {
 	for _, a := range l.low {
 		if strings.HasPrefix(a, "//e:") || strings.HasPrefix(a, "/e:") || strings.HasPrefix(a, "-e:") {
 			st.tag(tagScriptHostEngine)
@@ -410,11 +418,20 @@ func (st *state) scriptHost(l lolbinArgs) {
 		if e := ext(op); e != "" && !scriptExts[e] {
 			st.tag(tagScriptHostEngine)
 		}
+		userFile := false
 		switch {
 		case inTemp(op):
 			st.tag(tagScriptHostTemp)
+			userFile = true
 		case hasPathSep(op) && inUserWritable(op):
 			st.tag(tagScriptHostUser)
+			userFile = true
+		}
+		// Explorer as the parent means the user opened the script file (a double-click
+		// on a mail attachment or a download), the delivery step of T1204.002.
+		unc := strings.HasPrefix(strings.TrimLeft(op, `"' `), `\\`)
+		if userFile && !unc && programName(p.ParentImage, nil) == "explorer.exe" {
+			st.tag(tagScriptOpenedByUser)
 		}
 		return // arguments after the script belong to the script
 	}

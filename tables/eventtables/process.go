@@ -1,0 +1,202 @@
+package eventtables
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/osquery/osquery-go/plugin/table"
+
+	"github.com/exechunt/exechunt/tables/event"
+	"github.com/exechunt/exechunt/tables/tablekit"
+)
+
+// ProcessCreationTable is process_creation_events: one row per process creation
+// (Sysmon 1, Security 4688, Sysmon for Linux 1) with the parent's fields, the ancestry
+// resolved through earlier events, and the decoded, tagged and scored command line.
+func (s *Store) ProcessCreationTable() tablekit.Table {
+	return tablekit.Table{
+		Name:        "process_creation_events",
+		Description: "Process creations from Sysmon (Windows, Linux) and Security 4688 with ancestry, decoded command line, indicators and score.",
+		Columns: []table.ColumnDefinition{
+			table.BigIntColumn("time", table.IndexColumn(), table.ColumnDescription("event time, Unix seconds")),
+			table.TextColumn("datetime", table.ColumnDescription("event time, RFC 3339 UTC")),
+			table.TextColumn("computer"),
+			table.TextColumn("source", table.ColumnDescription("sysmon, security or sysmon_linux")),
+			table.TextColumn("channel"),
+			table.BigIntColumn("event_record_id"),
+			table.TextColumn("process_guid", table.IndexColumn()),
+			table.BigIntColumn("pid", table.IndexColumn()),
+			table.TextColumn("image"),
+			table.TextColumn("name", table.IndexColumn(), table.ColumnDescription("file name of image, lower-case")),
+			table.TextColumn("original_file_name"),
+			table.TextColumn("cmdline"),
+			table.TextColumn("current_directory"),
+			table.TextColumn("user"),
+			table.TextColumn("logon_id"),
+			table.TextColumn("integrity_level"),
+			table.TextColumn("md5"),
+			table.TextColumn("sha256"),
+			table.TextColumn("imphash"),
+			table.TextColumn("parent_process_guid"),
+			table.BigIntColumn("parent_pid"),
+			table.TextColumn("parent_image"),
+			table.TextColumn("parent_name"),
+			table.TextColumn("parent_cmdline"),
+			table.TextColumn("ancestry", table.ColumnDescription("image names root first, joined by ' > '")),
+			table.IntegerColumn("depth", table.ColumnDescription("number of known ancestors")),
+			table.TextColumn("encoded_command"),
+			table.TextColumn("decoded_command"),
+			table.TextColumn("indicators", table.ColumnDescription("comma-separated tags, see docs/indicators.md")),
+			table.IntegerColumn("score", table.ColumnDescription("0-100")),
+			table.TextColumn("evidence", table.ColumnDescription("JSON: file, format, locator, channel, event_record_id")),
+		},
+		Generate: s.generateProcesses,
+	}
+}
+
+// processFilter holds the pushed-down constraints of a process_creation_events query.
+type processFilter struct {
+	since, until time.Time
+	guids, names map[string]bool
+	pids         map[int64]bool
+}
+
+func newProcessFilter(qc table.QueryContext) processFilter {
+	f := processFilter{}
+	f.since, f.until = tablekit.TimeWindow(qc, "time")
+	if v, ok := tablekit.Equals(qc, "process_guid"); ok {
+		f.guids = map[string]bool{}
+		for _, g := range v {
+			f.guids[event.GUID(g)] = true
+		}
+	}
+	if v, ok := tablekit.Equals(qc, "name"); ok {
+		f.names = map[string]bool{}
+		for _, n := range v {
+			f.names[strings.ToLower(n)] = true
+		}
+	}
+	if v, ok := tablekit.IntEquals(qc, "pid"); ok {
+		f.pids = map[int64]bool{}
+		for _, p := range v {
+			f.pids[p] = true
+		}
+	}
+	return f
+}
+
+func (f processFilter) match(e *event.Event) bool {
+	p := e.ProcessCreation
+	switch {
+	case !f.since.IsZero() && e.Time.Before(f.since), !f.until.IsZero() && e.Time.After(f.until):
+		return false
+	case f.guids != nil && !f.guids[p.ProcessGUID]:
+		return false
+	case f.names != nil && !f.names[strings.ToLower(baseName(p.Image))]:
+		return false
+	case f.pids != nil && !f.pids[p.PID]:
+		return false
+	}
+	return true
+}
+
+func (s *Store) generateProcesses(ctx context.Context, qc table.QueryContext) ([]map[string]string, error) {
+	f := newProcessFilter(qc)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.refresh(ctx); err != nil {
+		return nil, err
+	}
+	var matched []*event.Event
+	if s.procs.covers(f.since) {
+		for _, e := range s.procs.live() {
+			if f.match(e) {
+				matched = append(matched, e)
+			}
+		}
+	} else {
+		err := s.reread(ctx, f.since, f.until, event.KindProcessCreation, func(e *event.Event) {
+			if f.match(e) {
+				cp := *e
+				matched = append(matched, &cp)
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.SliceStable(matched, func(i, j int) bool { return matched[i].Time.Before(matched[j].Time) })
+	rows := make([]map[string]string, 0, len(matched))
+	for i, e := range matched {
+		if i%256 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		rows = append(rows, s.processRow(e))
+	}
+	return rows, nil
+}
+
+func (s *Store) processRow(e *event.Event) map[string]string {
+	p := e.ProcessCreation
+	res := s.analyseEvent(e)
+	names, _ := s.lineage.ancestry(e)
+	return map[string]string{
+		"time":                strconv.FormatInt(e.Time.Unix(), 10),
+		"datetime":            e.Time.UTC().Format(time.RFC3339Nano),
+		"computer":            e.Computer,
+		"source":              sourceName(e),
+		"channel":             e.Channel,
+		"event_record_id":     strconv.FormatUint(e.EventRecordID, 10),
+		"process_guid":        p.ProcessGUID,
+		"pid":                 strconv.FormatInt(p.PID, 10),
+		"image":               p.Image,
+		"name":                strings.ToLower(baseName(p.Image)),
+		"original_file_name":  p.OriginalFileName,
+		"cmdline":             p.Cmdline,
+		"current_directory":   p.CurrentDirectory,
+		"user":                p.User,
+		"logon_id":            p.LogonID,
+		"integrity_level":     p.IntegrityLevel,
+		"md5":                 p.MD5,
+		"sha256":              p.SHA256,
+		"imphash":             p.IMPHASH,
+		"parent_process_guid": p.ParentProcessGUID,
+		"parent_pid":          strconv.FormatInt(p.ParentPID, 10),
+		"parent_image":        p.ParentImage,
+		"parent_name":         strings.ToLower(baseName(p.ParentImage)),
+		"parent_cmdline":      p.ParentCmdline,
+		"ancestry":            strings.Join(names, " > "),
+		"depth":               strconv.Itoa(len(names) - 1),
+		"encoded_command":     res.EncodedCommand,
+		"decoded_command":     res.DecodedCommand,
+		"indicators":          strings.Join(res.Indicators, ","),
+		"score":               strconv.Itoa(res.Score),
+		"evidence":            evidenceJSON(e.SourceFile, e.Format, e.Locator, e.Channel, e.EventRecordID),
+	}
+}
+
+// sourceName names the telemetry source of a process creation.
+func sourceName(e *event.Event) string {
+	switch {
+	case e.EventID == 4688:
+		return "security"
+	case e.Provider == "Linux-Sysmon" || strings.HasPrefix(e.Channel, "Linux-Sysmon"):
+		return "sysmon_linux"
+	}
+	return "sysmon"
+}
+
+func evidenceJSON(file, format, locator, channel string, id uint64) string {
+	b, _ := json.Marshal(struct {
+		File          string `json:"file"`
+		Format        string `json:"format"`
+		Locator       string `json:"locator"`
+		Channel       string `json:"channel"`
+		EventRecordID uint64 `json:"event_record_id"`
+	}{file, format, locator, channel, id})
+	return string(b)
+}

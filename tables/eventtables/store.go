@@ -1,0 +1,280 @@
+// Package eventtables serves the event-based hunt tables, process_creation_events and
+// powershell_script_blocks, from one Store that tails the configured evidence (live
+// logs on a host, files for the offline engine).
+//
+// The Store reads incrementally: each query first reads only what the sources gained
+// since the last one (EVTX by record number, line formats by offset), then answers from
+// memory when the asked time window is covered by the in-memory buffer, and otherwise
+// re-reads the sources for that window (EVTX chunks outside it are skipped unparsed).
+// Memory is bounded by Options.CacheBytes: the event buffer, the lineage index
+// (process GUID → summary, so ancestry survives a parent's exit) and the analysis
+// cache share it.
+package eventtables
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/exechunt/exechunt/internal/lru"
+	"github.com/exechunt/exechunt/tables/analysis"
+	"github.com/exechunt/exechunt/tables/event"
+	"github.com/exechunt/exechunt/tables/evidence"
+	"github.com/exechunt/exechunt/tables/source"
+)
+
+// DefaultCacheBytes is the default memory budget of a Store's caches.
+const DefaultCacheBytes = 64 << 20
+
+// Options configure a Store.
+type Options struct {
+	// Paths are files, folders (read recursively) and globs. Nil means the platform's
+	// live defaults (DefaultPaths).
+	Paths []string
+	// CacheBytes bounds the Store's memory: 3/4 for recent events and script blocks,
+	// 1/4 for the lineage index and the analysis cache. Zero means DefaultCacheBytes.
+	CacheBytes int64
+	Analyzer   *analysis.Analyzer // nil means analysis.New()
+	Logger     *slog.Logger       // nil means slog.Default()
+}
+
+// Store holds the state shared by the event tables.
+type Store struct {
+	opt   Options
+	log   *slog.Logger
+	paths []string
+
+	mu      sync.Mutex
+	cursors map[string]*evidence.Cursor
+	procs   procBuffer
+	scripts scriptIndex
+	lineage *lineageIndex
+	results *lru.Cache[string, analysis.Result]
+	// warned remembers paths whose problems were logged, so a broken file is not
+	// reported on every query.
+	warned map[string]bool
+}
+
+// New returns a Store over opt.Paths.
+func New(opt Options) *Store {
+	if opt.CacheBytes <= 0 {
+		opt.CacheBytes = DefaultCacheBytes
+	}
+	if opt.Analyzer == nil {
+		opt.Analyzer = analysis.New()
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	paths := opt.Paths
+	if paths == nil {
+		paths = DefaultPaths()
+	}
+	buffer := opt.CacheBytes * 3 / 4
+	index := opt.CacheBytes / 4
+	return &Store{
+		opt:     opt,
+		log:     opt.Logger,
+		paths:   paths,
+		cursors: map[string]*evidence.Cursor{},
+		procs:   procBuffer{maxCost: buffer * 2 / 3, seen: map[identity]struct{}{}},
+		scripts: scriptIndex{maxCost: buffer / 3, blocks: map[string]*block{}},
+		lineage: newLineageIndex(index / 2),
+		results: lru.New[string, analysis.Result](0, index/2, resultCost),
+		warned:  map[string]bool{},
+	}
+}
+
+// identity is an event's identity across exports and re-reads: System/EventRecordID +
+// Computer + Channel.
+type identity struct {
+	computer, channel string
+	id                uint64
+}
+
+// files expands the configured paths to the files that exist now.
+func (s *Store) files() []string {
+	var out []string
+	for _, p := range s.paths {
+		matches, err := filepath.Glob(p)
+		if err != nil || len(matches) == 0 {
+			matches = []string{p}
+		}
+		for _, m := range matches {
+			info, err := os.Stat(m)
+			if err != nil {
+				continue // a live default that does not exist on this host
+			}
+			if !info.IsDir() {
+				out = append(out, m)
+				continue
+			}
+			found, _, err := evidence.Collect([]string{m})
+			if err != nil {
+				s.warnOnce(m, err)
+				continue
+			}
+			for _, f := range found {
+				out = append(out, f.Path)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *Store) warnOnce(path string, err error) {
+	if !s.warned[path] {
+		s.warned[path] = true
+		s.log.Warn("evidence source problem", "path", path, "err", err)
+	}
+}
+
+// refresh reads what the sources gained since the last call. Callers hold s.mu.
+func (s *Store) refresh(ctx context.Context) error {
+	opt := source.Options{
+		Want: func(p, c string, id uint32) bool { return event.Classify(p, c, id) != event.KindOther },
+		Problem: func(p *source.Problem) {
+			s.log.Debug("evidence problem", "problem", p.Error())
+		},
+	}
+	for _, f := range s.files() {
+		cur := s.cursors[f]
+		if cur == nil {
+			cur = &evidence.Cursor{}
+			s.cursors[f] = cur
+		}
+		_, _, err := evidence.Tail(ctx, f, cur, opt, func(r *event.Record) error {
+			ev := event.Normalize(r, false)
+			s.ingest(&ev)
+			return nil
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			s.warnOnce(f, err)
+		}
+	}
+	return nil
+}
+
+// ingest adds one execution event to the buffers and the lineage index.
+func (s *Store) ingest(ev *event.Event) {
+	switch {
+	case ev.ProcessCreation != nil:
+		s.lineage.add(ev)
+		s.procs.add(ev)
+	case ev.ScriptBlockPart != nil:
+		s.scripts.add(ev)
+	}
+}
+
+// reread streams the events of a time window straight from the sources, for queries
+// reaching further back than the buffers hold. Lineage learnt on the way is kept.
+func (s *Store) reread(ctx context.Context, since, until time.Time, kind event.Kind, fn func(*event.Event)) error {
+	opt := source.Options{
+		Since: since, Until: until,
+		Want: func(p, c string, id uint32) bool { return event.Classify(p, c, id) == kind },
+	}
+	for _, f := range s.files() {
+		_, err := evidence.ReadFile(ctx, f, &opt, func(r *event.Record) error {
+			ev := event.Normalize(r, false)
+			if ev.ProcessCreation != nil {
+				s.lineage.add(&ev)
+			}
+			fn(&ev)
+			return nil
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			var pe *source.Problem
+			if !errors.As(err, &pe) {
+				s.warnOnce(f, err)
+			}
+		}
+	}
+	return nil
+}
+
+// analyseEvent analyses a process creation with its parent's score as context. The
+// parent is scored the same way, up the known ancestry (at most maxScoreDepth levels),
+// so everything started under a suspicious process is part of its chain.
+func (s *Store) analyseEvent(e *event.Event) analysis.Result {
+	_, parentKey := keys(e)
+	return s.analyseProcess(e.ProcessCreation, s.nodeScore(parentKey, e.Time, 0))
+}
+
+// maxScoreDepth bounds how far up the ancestry a parent's suspicion is looked for.
+const maxScoreDepth = 8
+
+// nodeScore is the score of the indexed process under key, judged with its own
+// parent's score; 0 when the process is unknown.
+func (s *Store) nodeScore(key string, childTime time.Time, depth int) int {
+	if key == "" || depth >= maxScoreDepth {
+		return 0
+	}
+	n, ok := s.lineage.cache.Peek(key)
+	if !ok || (key[0] == 'p' && n.time.After(childTime)) {
+		return 0
+	}
+	parent := s.nodeScore(n.parentKey, n.time, depth+1)
+	return s.analyseProcess(&event.ProcessCreation{Image: n.image, Cmdline: n.cmdline, ParentImage: n.parentImage}, parent).Score
+}
+
+// analyseProcess returns the (cached) analysis of a process creation.
+func (s *Store) analyseProcess(p *event.ProcessCreation, parentScore int) analysis.Result {
+	k := p.Image + "\x00" + p.ParentImage + "\x00" + p.Cmdline + "\x00" + p.ParentCmdline + "\x00" +
+		p.User + "\x00" + p.CurrentDirectory + "\x00" + strconv.Itoa(parentScore)
+	if r, ok := s.results.Get(k); ok {
+		return r
+	}
+	r := s.opt.Analyzer.AnalyzeCommandLine(p.Cmdline, analysis.Process{
+		Image: p.Image, ParentImage: p.ParentImage, ParentCmdline: p.ParentCmdline,
+		User: p.User, CurrentDirectory: p.CurrentDirectory, ParentScore: parentScore,
+	})
+	s.results.Add(k, r)
+	return r
+}
+
+func resultCost(r analysis.Result) int64 {
+	n := 256 + len(r.DecodedCommand) + len(r.EncodedCommand)
+	for _, l := range r.Layers {
+		n += len(l.Text) + 32
+	}
+	for _, a := range r.Args {
+		n += len(a) + 16
+	}
+	return int64(n)
+}
+
+// Stats describe the Store's memory use, for logs and tests.
+type Stats struct {
+	Events, Blocks, LineageNodes int
+	EventBytes, ScriptBytes      int64
+	CoveredSince                 time.Time
+}
+
+// Stats reports the Store's current sizes.
+func (s *Store) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{
+		Events: len(s.procs.events), Blocks: len(s.scripts.blocks), LineageNodes: s.lineage.cache.Len(),
+		EventBytes: s.procs.cost, ScriptBytes: s.scripts.cost, CoveredSince: s.procs.covered,
+	}
+}
+
+func (s Stats) String() string {
+	return fmt.Sprintf("%d events (%d B), %d script blocks (%d B), %d lineage nodes, covered since %s",
+		s.Events, s.EventBytes, s.Blocks, s.ScriptBytes, s.LineageNodes, s.CoveredSince.Format(time.RFC3339))
+}
