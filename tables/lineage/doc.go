@@ -1,0 +1,33 @@
+// Package lineage is the process_lineage table: one row per live process with its
+// whole ancestry (`systemd > sshd > bash > python3`, root first), its parent's
+// fields, a stable process GUID and the command-line analysis of package analysis.
+//
+// The OS is behind Source, a two-method interface (List, Get) defined here, its
+// consumer. Everything else — linking a process to its parent, cutting chains at
+// pid reuse, cycles and exited parents, formatting rows, caching analysis — is
+// pure, has no build tag and is tested on every OS with a fake Source.
+//
+// Sources, by file:
+//
+//   - procfs.go: Linux /proc under a root directory (so tests point it at a
+//     synthetic tree). It has no build tag: it only reads files, so its tests run
+//     on every OS; source_linux.go makes it the default on Linux. Clock ticks are
+//     converted at 100 Hz (USER_HZ, which Linux exports as 100 on every
+//     architecture; sysconf(_SC_CLK_TCK) would need cgo).
+//   - source_windows.go: a Toolhelp snapshot for pid, ppid and image name, then
+//     per process QueryFullProcessImageName, GetProcessTimes (creation time, used
+//     for pid reuse), the token's user and the command line through
+//     NtQueryInformationProcess(ProcessCommandLineInformation), which copies it
+//     into our own buffer (Windows 8.1 and later; no remote PEB reads).
+//   - source_darwin.go: sysctl kern.proc.all / kern.proc.pid and kern.procargs2,
+//     pure Go (no cgo), best effort: path and command line only where permitted.
+//   - source_other.go: every call fails with ErrUnsupported.
+//
+// WHERE pid = N is answered from that process and its ancestors only (Get walks
+// up through the parent ids); it never lists every process.
+//
+// A chain that cannot reach a root is cut and marked: its ancestry starts with
+// "?" and lineage_status says why (parent_exited, pid_reused, cycle, truncated).
+// An optional History (Sysmon process-creation events) fills in command lines and
+// ancestors that already exited.
+package lineage

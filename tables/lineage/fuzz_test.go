@@ -1,0 +1,55 @@
+package lineage
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/exechunt/exechunt/tables/analysis/cmdline"
+)
+
+// FuzzParseStat: any input parses without panicking, and any comm (which may hold
+// spaces, parentheses and newlines) round-trips through the kernel's format.
+func FuzzParseStat(f *testing.F) {
+	f.Add([]byte(statLine(fixtureProc{PID: 1, Comm: "systemd", StartTicks: 1})), "systemd", int64(1), uint64(1))
+	f.Add([]byte("12 (a) b) (c) R 1 12 12 0 -1"), "(x) y", int64(0), uint64(1<<33))
+	f.Add([]byte(""), ")", int64(-1), uint64(0))
+	f.Fuzz(func(t *testing.T, raw []byte, comm string, ppid int64, ticks uint64) {
+		_, _ = parseStat(raw)
+		if strings.IndexByte(comm, 0) >= 0 || ppid < 0 || ticks > 1<<62 {
+			return
+		}
+		line := statLine(fixtureProc{PID: 42, PPID: ppid, Comm: comm, StartTicks: ticks})
+		st, err := parseStat([]byte(line))
+		if err != nil {
+			t.Fatalf("parseStat(%q): %v", line, err)
+		}
+		if st.PID != 42 || st.Comm != comm || st.PPID != ppid || st.StartTicks != ticks || st.State != 'S' {
+			t.Fatalf("parseStat(%q) = %+v", line, st)
+		}
+	})
+}
+
+// FuzzJoinCmdline: a joined argv splits back into the same argv (POSIX rules of
+// package analysis), except for trailing empty arguments, which /proc cannot tell
+// from padding.
+func FuzzJoinCmdline(f *testing.F) {
+	f.Add([]byte("sh\x00-c\x00echo 'hi' | tr a-z A-Z\x00"))
+	f.Add([]byte("a\x00\x00{b,c}\x00$(x)\x00"))
+	f.Add([]byte("title set by setproctitle"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		line := joinCmdline(raw)
+		args := bytes.Split(bytes.TrimRight(raw, "\x00"), []byte{0})
+		if len(args) < 2 {
+			return // a single string is kept verbatim
+		}
+		want := make([]string, len(args))
+		for i, a := range args {
+			want[i] = string(a)
+		}
+		if got := cmdline.SplitPOSIX(line); !slices.Equal(got, want) {
+			t.Fatalf("joinCmdline(%q) = %q splits to %q", raw, line, got)
+		}
+	})
+}

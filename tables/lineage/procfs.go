@@ -1,0 +1,461 @@
+package lineage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ClockTicks is the unit of /proc/<pid>/stat start times: USER_HZ, which Linux
+// exports as 100 on every architecture (sysconf(_SC_CLK_TCK) would need cgo).
+const ClockTicks = 100
+
+// MaxCmdline bounds the bytes read from /proc/<pid>/cmdline (Linux allows up to
+// ARG_MAX, 2 MiB and more); a longer command line is cut there.
+const MaxCmdline = 128 << 10
+
+// ProcFS reads processes from a Linux procfs mounted at <root>/proc, with user
+// names from <root>/etc/passwd. Root is "/" on a live system; tests point it at a
+// synthetic tree. It is safe for concurrent use.
+type ProcFS struct {
+	root   string
+	proc   string
+	passwd string
+
+	bootOnce sync.Once
+	bootID   string
+	btime    int64 // Unix seconds of boot, read once: /proc/stat btime drifts with clock adjustments
+
+	usersMu    sync.Mutex
+	users      map[uint32]string
+	usersStamp passwdStamp
+
+	// afterList, when set by a test, runs between listing <root>/proc and reading
+	// the processes (to make one vanish).
+	afterList func(names []string)
+}
+
+type passwdStamp struct {
+	mod  time.Time
+	size int64
+}
+
+// NewProcFS returns a Source reading <root>/proc and <root>/etc/passwd.
+func NewProcFS(root string) *ProcFS {
+	return &ProcFS{root: root, proc: filepath.Join(root, "proc"), passwd: filepath.Join(root, "etc", "passwd")}
+}
+
+// procReader holds the buffers of one List or Get call.
+type procReader struct {
+	fs    *ProcFS
+	buf   []byte
+	path  []byte
+	users map[uint32]string
+}
+
+func (s *ProcFS) reader() *procReader {
+	s.boot()
+	return &procReader{fs: s, buf: make([]byte, 0, 4096), path: make([]byte, 0, 64), users: s.userNames()}
+}
+
+// List reads every process under <root>/proc. Processes that vanish or cannot be
+// read are left out.
+func (s *ProcFS) List(ctx context.Context) ([]Proc, error) {
+	d, err := os.Open(s.proc)
+	if err != nil {
+		return nil, fmt.Errorf("open procfs: %w", err)
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return nil, fmt.Errorf("list procfs: %w", err)
+	}
+	if s.afterList != nil {
+		s.afterList(names)
+	}
+	r := s.reader()
+	procs := make([]Proc, 0, len(names))
+	for i, name := range names {
+		if i&127 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		pid, ok := parsePID(name)
+		if !ok {
+			continue
+		}
+		p, err := r.read(pid, false)
+		if err != nil {
+			continue // vanished, or a kernel oddity: never fail the query for one process
+		}
+		procs = append(procs, p)
+	}
+	return procs, nil
+}
+
+// Get reads one process. A pid that does not exist, or names a thread rather than
+// a process (thread ids also resolve under /proc), is ErrNotFound.
+func (s *ProcFS) Get(ctx context.Context, pid int64) (Proc, error) {
+	if err := ctx.Err(); err != nil {
+		return Proc{}, err
+	}
+	if pid <= 0 || pid > 1<<31 {
+		return Proc{}, fmt.Errorf("pid %d: %w", pid, ErrNotFound)
+	}
+	p, err := s.reader().read(pid, true)
+	if err != nil {
+		if gone(err) {
+			return Proc{}, fmt.Errorf("pid %d: %w", pid, ErrNotFound)
+		}
+		return Proc{}, err
+	}
+	return p, nil
+}
+
+// gone reports whether err means the process no longer exists.
+func gone(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) || errors.Is(err, ErrNotFound)
+}
+
+// parsePID accepts a /proc entry name made of decimal digits only.
+func parsePID(name string) (int64, bool) {
+	if name == "" || len(name) > 10 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, n > 0
+}
+
+// file returns <root>/proc/<pid>/<name> in r.path (valid until the next call).
+func (r *procReader) file(pid int64, name string) string {
+	b := append(r.path[:0], r.fs.proc...)
+	b = append(b, '/')
+	b = strconv.AppendInt(b, pid, 10)
+	b = append(b, '/')
+	b = append(b, name...)
+	r.path = b
+	return string(b)
+}
+
+// read reads one process: stat (ppid, start, comm), cmdline, exe and status (uid,
+// and tgid when checkThread).
+func (r *procReader) read(pid int64, checkThread bool) (Proc, error) {
+	b, err := readFile(r.file(pid, "stat"), &r.buf, 4096)
+	if err != nil {
+		return Proc{}, err
+	}
+	st, err := parseStat(b)
+	if err != nil {
+		return Proc{}, err
+	}
+	if st.PID != pid {
+		return Proc{}, fmt.Errorf("pid %d: stat names pid %d", pid, st.PID)
+	}
+	p := Proc{
+		PID:  pid,
+		PPID: st.PPID,
+		Name: st.Comm,
+		Start: time.Unix(r.fs.btime, 0).Add(time.Duration(st.StartTicks) *
+			(time.Second / ClockTicks)),
+		GUID: DeriveGUID(r.fs.bootID, pid, int64(st.StartTicks)),
+	}
+	b, err = readFile(r.file(pid, "status"), &r.buf, 4096)
+	if err != nil {
+		return Proc{}, err
+	}
+	uid, tgid, ok := parseStatus(b)
+	if checkThread && tgid != 0 && tgid != pid {
+		return Proc{}, fmt.Errorf("pid %d is a thread of %d: %w", pid, tgid, ErrNotFound)
+	}
+	if ok {
+		p.User = r.userName(uid)
+	}
+	b, err = readFile(r.file(pid, "cmdline"), &r.buf, MaxCmdline)
+	if err != nil {
+		return Proc{}, err
+	}
+	p.Cmdline = joinCmdline(b)
+	if p.Cmdline == "" {
+		p.Cmdline = "[" + p.Name + "]" // kernel thread or zombie, as ps shows them
+	}
+	if exe, err := os.Readlink(r.file(pid, "exe")); err == nil {
+		p.Path = exe // may end in " (deleted)": kept, it is worth seeing
+	}
+	return p, nil
+}
+
+func (r *procReader) userName(uid uint32) string {
+	if n, ok := r.users[uid]; ok {
+		return n
+	}
+	return strconv.FormatUint(uint64(uid), 10)
+}
+
+// boot reads the boot id and boot time once.
+func (s *ProcFS) boot() {
+	s.bootOnce.Do(func() {
+		if b, err := os.ReadFile(filepath.Join(s.proc, "sys", "kernel", "random", "boot_id")); err == nil {
+			s.bootID = strings.TrimSpace(string(b))
+		}
+		if b, err := os.ReadFile(filepath.Join(s.proc, "stat")); err == nil {
+			s.btime = parseBtime(b)
+		}
+	})
+}
+
+// userNames returns uid → name from <root>/etc/passwd, re-read when the file
+// changes. The map is never modified after it is returned.
+func (s *ProcFS) userNames() map[uint32]string {
+	s.usersMu.Lock()
+	defer s.usersMu.Unlock()
+	fi, err := os.Stat(s.passwd)
+	if err != nil {
+		return s.users
+	}
+	stamp := passwdStamp{fi.ModTime(), fi.Size()}
+	if s.users != nil && stamp == s.usersStamp {
+		return s.users
+	}
+	b, err := os.ReadFile(s.passwd)
+	if err != nil {
+		return s.users
+	}
+	s.users, s.usersStamp = parsePasswd(b), stamp
+	return s.users
+}
+
+// procStat is what we use of /proc/<pid>/stat.
+type procStat struct {
+	PID        int64
+	Comm       string
+	State      byte
+	PPID       int64
+	StartTicks uint64 // field 22: start time in clock ticks after boot
+}
+
+var errStat = errors.New("malformed stat")
+
+// parseStat parses /proc/<pid>/stat: "pid (comm) state ppid ... starttime ...".
+// comm may hold any byte but NUL, spaces and parentheses included, so it ends at
+// the last ')'.
+func parseStat(b []byte) (procStat, error) {
+	var st procStat
+	open := bytes.IndexByte(b, '(')
+	end := bytes.LastIndexByte(b, ')')
+	if open < 1 || end < open {
+		return st, errStat
+	}
+	pid, ok := parseInt(bytes.TrimSpace(b[:open]))
+	if !ok {
+		return st, errStat
+	}
+	st.PID = pid
+	st.Comm = string(b[open+1 : end])
+	rest := b[end+1:]
+	// Fields after comm, counted from 0: state(3) ppid(4) ... starttime(22).
+	field := 0
+	for i := 0; i < len(rest); {
+		for i < len(rest) && rest[i] == ' ' {
+			i++
+		}
+		j := i
+		for j < len(rest) && rest[j] != ' ' && rest[j] != '\n' {
+			j++
+		}
+		if j == i {
+			break
+		}
+		f := rest[i:j]
+		switch field {
+		case 0:
+			st.State = f[0]
+		case 1:
+			if st.PPID, ok = parseInt(f); !ok {
+				return st, errStat
+			}
+		case 19:
+			v, ok := parseInt(f)
+			if !ok || v < 0 {
+				return st, errStat
+			}
+			st.StartTicks = uint64(v)
+			return st, nil
+		}
+		field++
+		i = j
+		if i < len(rest) && rest[i] == '\n' {
+			break
+		}
+	}
+	return st, errStat
+}
+
+// parseInt parses an optionally negative decimal integer without allocating.
+func parseInt(b []byte) (int64, bool) {
+	neg := false
+	if len(b) > 0 && b[0] == '-' {
+		neg, b = true, b[1:]
+	}
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if n < 0 {
+		return 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// parseStatus returns the real uid and the tgid from /proc/<pid>/status.
+func parseStatus(b []byte) (uid uint32, tgid int64, ok bool) {
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		switch {
+		case bytes.HasPrefix(line, []byte("Tgid:")):
+			tgid, _ = parseInt(bytes.TrimSpace(line[5:]))
+		case bytes.HasPrefix(line, []byte("Uid:")):
+			f := bytes.Fields(line[4:])
+			if len(f) > 0 {
+				if v, good := parseInt(f[0]); good && v >= 0 && v <= 1<<32-1 {
+					uid, ok = uint32(v), true
+				}
+			}
+			return uid, tgid, ok // Uid follows Tgid
+		}
+	}
+	return uid, tgid, ok
+}
+
+// parseBtime returns the "btime" value of /proc/stat.
+func parseBtime(b []byte) int64 {
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		if v, ok := bytes.CutPrefix(line, []byte("btime ")); ok {
+			n, _ := parseInt(bytes.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
+}
+
+// parsePasswd maps uids to names from passwd(5) text.
+func parsePasswd(b []byte) map[uint32]string {
+	users := make(map[uint32]string)
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		f := strings.SplitN(line, ":", 4)
+		if len(f) < 4 || f[0] == "" {
+			continue
+		}
+		uid, err := strconv.ParseUint(f[2], 10, 32)
+		if err != nil {
+			continue
+		}
+		if _, dup := users[uint32(uid)]; !dup { // the first entry wins, as in getpwuid
+			users[uint32(uid)] = f[0]
+		}
+	}
+	return users
+}
+
+// joinCmdline turns NUL-separated argv into one line. Arguments that are empty or
+// hold spaces or quotes are single-quoted (POSIX shell style) so the line splits
+// back into the same argv. A command line without interior NULs is one string a
+// process wrote over its argv (setproctitle: "sshd: user [priv]") and is kept as is.
+func joinCmdline(b []byte) string {
+	b = bytes.TrimRight(b, "\x00")
+	if len(b) == 0 {
+		return ""
+	}
+	if bytes.IndexByte(b, 0) < 0 {
+		return string(b)
+	}
+	var sb strings.Builder
+	sb.Grow(len(b) + 8)
+	for i := 0; ; i++ {
+		arg := b
+		j := bytes.IndexByte(b, 0)
+		if j >= 0 {
+			arg, b = b[:j], b[j+1:]
+		}
+		if i > 0 {
+			sb.WriteByte(' ')
+		}
+		writeArg(&sb, arg)
+		if j < 0 {
+			break
+		}
+	}
+	return sb.String()
+}
+
+// needsQuote reports whether a POSIX shell would split or reinterpret arg:
+// whitespace, quotes, backslash, operators, expansions, globs, braces, and a
+// leading # or ~.
+func needsQuote(arg []byte) bool {
+	if len(arg) == 0 || arg[0] == '#' || arg[0] == '~' {
+		return true
+	}
+	for _, c := range arg {
+		switch c {
+		case ' ', '\t', '\n', '\r', '\v', '\f', '\'', '"', '\\',
+			'|', '&', ';', '<', '>', '(', ')', '$', '`', '*', '?', '[', '!', '{', '}':
+			return true
+		}
+	}
+	return false
+}
+
+func writeArg(sb *strings.Builder, arg []byte) {
+	if !needsQuote(arg) {
+		sb.Write(arg)
+		return
+	}
+	sb.WriteByte('\'')
+	for _, c := range arg {
+		if c == '\'' {
+			sb.WriteString(`'\''`)
+			continue
+		}
+		sb.WriteByte(c)
+	}
+	sb.WriteByte('\'')
+}

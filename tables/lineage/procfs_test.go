@@ -1,0 +1,210 @@
+package lineage
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func smallFixture() fixture {
+	return fixture{
+		BootID: "11111111-2222-3333-4444-555555555555",
+		Btime:  1700000000,
+		Users:  map[uint32]string{0: "root", 1000: "alice"},
+		Procs: []fixtureProc{
+			{PID: 1, Comm: "systemd", Args: []string{"/sbin/init"}, Exe: "/usr/lib/systemd/systemd", StartTicks: 1},
+			{PID: 2, Comm: "kthreadd", StartTicks: 1},
+			{PID: 9, PPID: 2, Comm: "kworker/0:1-events", StartTicks: 5},
+			{PID: 700, PPID: 1, Comm: "sshd", Args: []string{"sshd: alice [priv]"}, Exe: "/usr/sbin/sshd", StartTicks: 1000},
+			{PID: 800, PPID: 700, Comm: "bash", Args: []string{"-bash"}, Exe: "/usr/bin/bash", UID: 1000, StartTicks: 1500},
+			{PID: 900, PPID: 800, Comm: "my (weird) prog", Args: []string{"./prog", "two words", "", "it's"}, Exe: "/tmp/prog (deleted)", UID: 1000, StartTicks: 2000},
+			{PID: 950, PPID: 800, Comm: "python3", RawCmdline: []byte("python3\x00-c\x00print(1)\x00\x00\x00"), Exe: "/usr/bin/python3.12", UID: 4242, StartTicks: 2100},
+			// pid 960's parent 961 started later: a reused pid.
+			{PID: 961, PPID: 1, Comm: "late", Args: []string{"late"}, StartTicks: 9000},
+			{PID: 960, PPID: 961, Comm: "early", Args: []string{"early"}, StartTicks: 3000},
+			// orphan whose parent is gone.
+			{PID: 970, PPID: 12345, Comm: "orphan", Args: []string{"orphan"}, StartTicks: 3100},
+			// a thread id (not a process): Tgid differs.
+			{PID: 801, PPID: 700, Comm: "bash", Args: []string{"-bash"}, Tgid: 800, StartTicks: 1500},
+		},
+	}
+}
+
+func TestProcFSReader(t *testing.T) {
+	root := t.TempDir()
+	f := smallFixture()
+	writeFixture(t, root, f)
+	src := NewProcFS(root)
+	procs, err := src.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPID := map[int64]Proc{}
+	for _, p := range procs {
+		byPID[p.PID] = p
+	}
+	if len(byPID) != len(f.Procs) {
+		t.Errorf("%d processes, want %d", len(byPID), len(f.Procs))
+	}
+	p := byPID[900]
+	if p.Name != "my (weird) prog" || p.PPID != 800 || p.User != "alice" || p.Path != "/tmp/prog (deleted)" {
+		t.Errorf("900: %+v", p)
+	}
+	if want := `./prog 'two words' '' 'it'\''s'`; p.Cmdline != want {
+		t.Errorf("cmdline %q, want %q", p.Cmdline, want)
+	}
+	if want := time.Unix(f.Btime+20, 0); !p.Start.Equal(want) {
+		t.Errorf("start %v, want %v", p.Start, want)
+	}
+	if p.GUID != DeriveGUID(f.BootID, 900, 2000) {
+		t.Errorf("guid %s", p.GUID)
+	}
+	if c := byPID[950].Cmdline; c != "python3 -c 'print(1)'" {
+		t.Errorf("trailing NULs: %q", c)
+	}
+	if u := byPID[950].User; u != "4242" {
+		t.Errorf("unknown uid shows as %q", u)
+	}
+	if c := byPID[700].Cmdline; c != "sshd: alice [priv]" {
+		t.Errorf("setproctitle line %q", c)
+	}
+	if k := byPID[9]; k.Cmdline != "[kworker/0:1-events]" || k.Path != "" || k.User != "root" {
+		t.Errorf("kernel thread %+v", k)
+	}
+
+	// Point reads.
+	if _, err := src.Get(context.Background(), 801); !errors.Is(err, ErrNotFound) {
+		t.Errorf("thread id: %v", err)
+	}
+	for _, pid := range []int64{0, -1, 4, 1 << 40} {
+		if _, err := src.Get(context.Background(), pid); !errors.Is(err, ErrNotFound) {
+			t.Errorf("pid %d: %v", pid, err)
+		}
+	}
+	if g, err := src.Get(context.Background(), 900); err != nil || g.Cmdline != p.Cmdline || !g.Start.Equal(p.Start) {
+		t.Errorf("Get 900: %+v %v", g, err)
+	}
+
+	// The table over the fixture.
+	rows := generate(t, src, Options{}, qc())
+	checks := map[string][2]string{
+		"900": {"systemd > sshd > bash > my (weird) prog", "complete"},
+		"9":   {"kthreadd > kworker/0:1-events", "complete"},
+		"960": {"? > early", "pid_reused"},
+		"970": {"? > orphan", "parent_exited"},
+	}
+	for pid, w := range checks {
+		if r := rows[pid]; r["ancestry"] != w[0] || r["lineage_status"] != w[1] {
+			t.Errorf("pid %s: %q %q, want %q", pid, r["ancestry"], r["lineage_status"], w)
+		}
+	}
+	if r := rows["900"]; r["ancestor_pids"] != "1,700,800" || r["parent_cmdline"] != "-bash" || r["username"] != "alice" ||
+		r["start_time"] != strconv.FormatInt(f.Btime+20, 10) {
+		t.Errorf("row 900 %v", r)
+	}
+	point := generate(t, src, Options{}, qc("pid", "900"))
+	if len(point) != 1 || point["900"]["ancestry"] != rows["900"]["ancestry"] {
+		t.Errorf("point query %v", point)
+	}
+}
+
+// A process directory that disappears between listing /proc and reading it is
+// left out; the rest of the listing still answers.
+func TestProcFSVanishing(t *testing.T) {
+	root := t.TempDir()
+	writeFixture(t, root, smallFixture())
+	src := NewProcFS(root)
+	src.afterList = func(names []string) {
+		if err := os.RemoveAll(filepath.Join(root, "proc", "800")); err != nil {
+			t.Fatal(err)
+		}
+		// Half-gone: stat still there, cmdline already removed.
+		if err := os.Remove(filepath.Join(root, "proc", "950", "cmdline")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows := generate(t, src, Options{}, qc())
+	if _, ok := rows["800"]; ok {
+		t.Error("vanished process listed")
+	}
+	if _, ok := rows["950"]; ok {
+		t.Error("half-vanished process listed")
+	}
+	if r := rows["900"]; r["ancestry"] != "? > my (weird) prog" || r["lineage_status"] != "parent_exited" || r["parent"] != "800" {
+		t.Errorf("child of vanished parent %v", r)
+	}
+	if _, err := src.Get(context.Background(), 800); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get of vanished: %v", err)
+	}
+	if _, err := NewProcFS(filepath.Join(root, "nothing")).List(context.Background()); err == nil {
+		t.Error("missing procfs is not an error")
+	}
+}
+
+func TestParseStat(t *testing.T) {
+	cases := []struct {
+		in   string
+		want procStat
+		err  bool
+	}{
+		{in: statLine(fixtureProc{PID: 5, PPID: 1, Comm: "a b) (c", StartTicks: 77}), want: procStat{5, "a b) (c", 'S', 1, 77}},
+		{in: statLine(fixtureProc{PID: 6, PPID: 0, Comm: ")", State: 'Z', StartTicks: 0}), want: procStat{6, ")", 'Z', 0, 0}},
+		{in: statLine(fixtureProc{PID: 7, PPID: 2, Comm: "", StartTicks: 1<<40 + 3}), want: procStat{7, "", 'S', 2, 1<<40 + 3}},
+		{in: statLine(fixtureProc{PID: 8, PPID: 2, Comm: "new\nline", StartTicks: 9}), want: procStat{8, "new\nline", 'S', 2, 9}},
+		{in: "1 (init) S 0 1 1", err: true},
+		{in: "x (init) S 0 1 1 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 5 1 1", err: true},
+		{in: "1 (init S 0", err: true},
+		{in: "", err: true},
+		{in: "1 (a) S zz 1 1 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 5 1 1", err: true},
+	}
+	for _, c := range cases {
+		got, err := parseStat([]byte(c.in))
+		if (err != nil) != c.err || !c.err && got != c.want {
+			t.Errorf("parseStat(%q) = %+v, %v; want %+v err=%v", c.in, got, err, c.want, c.err)
+		}
+	}
+}
+
+func TestJoinCmdline(t *testing.T) {
+	cases := map[string]string{
+		"":                         "",
+		"\x00\x00":                 "",
+		"ls\x00-l\x00":             "ls -l",
+		"a\x00b c\x00":             "a 'b c'",
+		"a\x00\x00b\x00":           "a '' b",
+		"sh\x00-c\x00echo 'x'\x00": `sh -c 'echo '\''x'\'''`,
+		"nginx: master process":    "nginx: master process",
+		"x\x00a\\b\x00":            `x 'a\b'`,
+		"x\x00tab\there\x00":       "x 'tab\there'",
+	}
+	for in, want := range cases {
+		if got := joinCmdline([]byte(in)); got != want {
+			t.Errorf("joinCmdline(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParsePasswdAndStatus(t *testing.T) {
+	u := parsePasswd([]byte("root:x:0:0:root:/root:/bin/bash\n#c\nbad\nalice:x:1000:1000::/h:/bin/sh\ndup:x:0:0::/:/bin/sh\nneg:x:-1:0::/:/\n"))
+	if len(u) != 2 || u[0] != "root" || u[1000] != "alice" {
+		t.Errorf("passwd %v", u)
+	}
+	uid, tgid, ok := parseStatus([]byte(statusText(fixtureProc{PID: 12, Tgid: 10, UID: 33})))
+	if uid != 33 || tgid != 10 || !ok {
+		t.Errorf("status %d %d %v", uid, tgid, ok)
+	}
+	if _, _, ok := parseStatus([]byte("Name:\tx\n")); ok {
+		t.Error("status without Uid parsed")
+	}
+	if bt := parseBtime([]byte("cpu 1\nbtime 1700000000\n")); bt != 1700000000 {
+		t.Errorf("btime %d", bt)
+	}
+	if !strings.Contains(statLine(fixtureProc{PID: 1, Comm: "x"}), "(x)") {
+		t.Error("fixture")
+	}
+}

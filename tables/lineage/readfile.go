@@ -1,0 +1,38 @@
+package lineage
+
+import (
+	"errors"
+	"io"
+	"os"
+)
+
+// readFile reads up to limit bytes of name into *buf (reused across calls and grown
+// as needed) and returns them. procfs files report size 0, so it reads until EOF.
+func readFile(name string, buf *[]byte, limit int) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := (*buf)[:0]
+	for len(b) < limit {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		room := b[len(b):min(cap(b), limit)]
+		n, err := f.Read(room)
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			*buf = b
+			return nil, err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	*buf = b
+	return b, nil
+}
