@@ -1,0 +1,230 @@
+// Package host serves exechunt's tables to osqueryd over osquery-go's Thrift
+// extension protocol.
+//
+// Run registers the tables with the extension manager at osqueryd's socket,
+// serves them on "<socket>.<uuid>" and returns when ctx ends (after deregistering)
+// or when osqueryd goes away (its ping fails), so that the process exits with a
+// non-zero status and osquery's autoload restarts it with the next osqueryd.
+//
+// Run builds osquery-go's ExtensionManagerServer but does not use its Run method:
+// that method takes no context, pings with time.Sleep, and leaves goroutines blocked
+// on an unbuffered channel when the ping fails first (osquery-go server.go). Run
+// here starts the server with Start and pings the manager itself on a ticker, with
+// the same outcome: a failed ping or a non-zero ping status ends Run with an error
+// wrapping ErrOsqueryGone.
+//
+// Every table goes through tablekit.Plugin (a generate deadline and panic recovery:
+// a panicking table answers status 1 and the extension keeps serving), and the
+// server wraps its connections in a buffered transport so that large result sets are
+// written in a few syscalls instead of one per Thrift primitive (osquery-go
+// WithTransportFactory).
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/apache/thrift/lib/go/thrift"
+	osquery "github.com/osquery/osquery-go"
+
+	"github.com/exechunt/exechunt/tables/tablekit"
+)
+
+// Defaults of Options.
+const (
+	DefaultName         = "exechunt"
+	DefaultSocketWait   = 3 * time.Second // osqueryd's --extensions_timeout
+	DefaultPingInterval = 3 * time.Second // osqueryd's --extensions_interval
+	DefaultIOTimeout    = time.Minute     // as kolide/launcher
+	DefaultBufferSize   = 16 * 1024
+)
+
+// ErrOsqueryGone is wrapped by the error Run returns when the extension manager
+// stops answering pings.
+var ErrOsqueryGone = errors.New("osquery extension manager went away")
+
+// ErrInvalidTables is wrapped by the error Run and Plugins return for a table list
+// that cannot be served (duplicate or empty names, no columns, no generate).
+var ErrInvalidTables = errors.New("invalid tables")
+
+// Options tune Run. Zero fields take the defaults above.
+type Options struct {
+	Name    string // extension name registered with osquery
+	Version string // extension version registered with osquery
+
+	// SocketWait is how long to wait for osqueryd's socket to appear (the
+	// extension's --timeout); it is also the socket timeout of the calls to the
+	// manager (register, ping, deregister).
+	SocketWait time.Duration
+	// PingInterval is how often the manager is pinged (the extension's --interval).
+	PingInterval time.Duration
+	// IOTimeout is osquery-go's ServerTimeout: the socket timeout of osquery's
+	// connections to the extension on Windows named pipes (unix sockets have none).
+	IOTimeout time.Duration
+	// BufferSize is the size of the buffered transport around each connection.
+	BufferSize int
+
+	Table  tablekit.Options // deadline and logger of every table's generate
+	Logger *slog.Logger     // nil means slog.Default()
+}
+
+func (o Options) withDefaults() Options {
+	if o.Name == "" {
+		o.Name = DefaultName
+	}
+	if o.SocketWait <= 0 {
+		o.SocketWait = DefaultSocketWait
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = DefaultPingInterval
+	}
+	if o.IOTimeout <= 0 {
+		o.IOTimeout = DefaultIOTimeout
+	}
+	if o.BufferSize <= 0 {
+		o.BufferSize = DefaultBufferSize
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Table.Logger == nil {
+		o.Table.Logger = o.Logger
+	}
+	return o
+}
+
+// Plugins wraps the tables that run on this platform (Platforms empty or holding
+// runtime.GOOS) with tablekit.Plugin. It refuses a table without a name, columns or
+// generate function, a duplicate table name and a duplicate column name.
+func Plugins(tables []tablekit.Table, o tablekit.Options) ([]osquery.OsqueryPlugin, error) {
+	seen := map[string]bool{}
+	var plugins []osquery.OsqueryPlugin
+	for i, t := range tables {
+		if err := check(t); err != nil {
+			return nil, fmt.Errorf("%w: table %d (%q): %v", ErrInvalidTables, i, t.Name, err)
+		}
+		if seen[t.Name] {
+			return nil, fmt.Errorf("%w: table %s is given twice", ErrInvalidTables, t.Name)
+		}
+		seen[t.Name] = true
+		if len(t.Platforms) > 0 && !slices.Contains(t.Platforms, runtime.GOOS) {
+			continue
+		}
+		plugins = append(plugins, tablekit.Plugin(t, o))
+	}
+	return plugins, nil
+}
+
+func check(t tablekit.Table) error {
+	switch {
+	case t.Name == "":
+		return errors.New("no name")
+	case t.Generate == nil:
+		return errors.New("no generate function")
+	case len(t.Columns) == 0:
+		return errors.New("no columns")
+	}
+	cols := map[string]bool{}
+	for _, c := range t.Columns {
+		if c.Name == "" || cols[c.Name] {
+			return fmt.Errorf("empty or duplicate column name %q", c.Name)
+		}
+		cols[c.Name] = true
+	}
+	return nil
+}
+
+// Run serves tables to the osqueryd extension manager at socket until ctx ends
+// (it then deregisters and returns nil) or the manager goes away (it returns an
+// error wrapping ErrOsqueryGone). Registration failures and invalid tables are
+// returned as errors too.
+func Run(ctx context.Context, socket string, tables []tablekit.Table, o Options) error {
+	o = o.withDefaults()
+	plugins, err := Plugins(tables, o.Table)
+	if err != nil {
+		return err
+	}
+	if len(plugins) == 0 {
+		return fmt.Errorf("%w: no table runs on %s", ErrInvalidTables, runtime.GOOS)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil
+	}
+	client, err := osquery.NewClient(socket, o.SocketWait)
+	if err != nil {
+		return fmt.Errorf("connect to osquery at %s: %w", socket, err)
+	}
+	defer client.Close()
+	srv, err := osquery.NewExtensionManagerServer(o.Name, socket,
+		osquery.ExtensionVersion(o.Version),
+		osquery.ServerTimeout(o.IOTimeout),
+		osquery.WithClient(client),
+		osquery.WithTransportFactory(thrift.NewTBufferedTransportFactory(o.BufferSize)),
+	)
+	if err != nil {
+		return fmt.Errorf("extension server: %w", err)
+	}
+	srv.RegisterPlugin(plugins...) // every plugin is a "table": RegisterPlugin cannot panic
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Start() }()
+	o.Logger.Info("registering with osquery", "socket", socket, "tables", len(plugins))
+
+	stopped, err := watch(ctx, client, o.PingInterval, served)
+	if !stopped {
+		stop(srv, served, o.Logger)
+	}
+	return err
+}
+
+// watch pings the manager every interval until ctx ends (nil), a ping fails
+// (ErrOsqueryGone) or the server stops on its own (stopped is then true).
+func watch(ctx context.Context, client *osquery.ExtensionManagerClient, interval time.Duration, served <-chan error) (stopped bool, err error) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false, nil
+		case err := <-served:
+			if err == nil {
+				err = errors.New("extension server stopped")
+			}
+			return true, fmt.Errorf("register and serve: %w", err)
+		case <-tick.C:
+			st, err := client.PingContext(ctx)
+			if ctx.Err() != nil {
+				return false, nil
+			}
+			if err != nil {
+				return false, fmt.Errorf("%w: ping: %v", ErrOsqueryGone, err)
+			}
+			if st.Code != 0 {
+				return false, fmt.Errorf("%w: ping status %d: %s", ErrOsqueryGone, st.Code, st.Message)
+			}
+		}
+	}
+}
+
+// stop deregisters and stops the server, and waits until Start has returned.
+// Shutdown is repeated because a Start that had not yet registered when the first
+// Shutdown ran would otherwise go on serving.
+func stop(srv *osquery.ExtensionManagerServer, served <-chan error, log *slog.Logger) {
+	retry := time.NewTicker(100 * time.Millisecond)
+	defer retry.Stop()
+	for {
+		if err := srv.Shutdown(context.Background()); err != nil {
+			log.Debug("extension shutdown", "err", err)
+		}
+		select {
+		case <-served:
+			return
+		case <-retry.C:
+		}
+	}
+}
