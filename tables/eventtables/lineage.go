@@ -83,11 +83,11 @@ func (l *lineageIndex) ancestry(e *event.Event) (names []string, pids []int64) {
 	parentImage, parentPID, childTime := p.ParentImage, p.ParentPID, e.Time
 	seen := map[string]bool{}
 	for depth := 0; depth < maxAncestry && key != "" && !seen[key]; depth++ {
-		seen[key] = true
 		n, ok := l.cache.Peek(key)
 		if !ok || (strings.HasPrefix(key, "p:") && n.time.After(childTime)) {
 			break
 		}
+		seen[key] = true
 		names = append(names, baseName(n.image))
 		pids = append(pids, n.pid)
 		key, parentImage, parentPID, childTime = n.parentKey, n.parentImage, n.ppid, n.time
@@ -109,10 +109,11 @@ func (l *lineageIndex) ancestry(e *event.Event) (names []string, pids []int64) {
 	return names, pids
 }
 
-// baseName is the file name of a Windows or POSIX path.
+// baseName is the lower-case file name of a Windows or POSIX path (Windows names are
+// case-insensitive; ancestry and name columns compare them as written in packs).
 func baseName(p string) string {
 	if i := strings.LastIndexAny(p, `\/`); i >= 0 {
-		return p[i+1:]
+		p = p[i+1:]
 	}
-	return p
+	return strings.ToLower(p)
 }

@@ -119,7 +119,14 @@ func (s *Store) generateProcesses(ctx context.Context, qc table.QueryContext) ([
 			}
 		}
 	} else {
+		seen := map[identity]bool{}
 		err := s.reread(ctx, f.since, f.until, event.KindProcessCreation, func(e *event.Event) {
+			if id := (identity{e.Computer, e.Channel, e.EventRecordID}); e.EventRecordID != 0 {
+				if seen[id] {
+					return // the same event in two exports
+				}
+				seen[id] = true
+			}
 			if f.match(e) {
 				cp := *e
 				matched = append(matched, &cp)
