@@ -23,7 +23,9 @@ func generate(t *testing.T, tb func() ([]map[string]string, error)) []map[string
 }
 
 func procs(t *testing.T, s *Store, qc table.QueryContext) []map[string]string {
-	return generate(t, func() ([]map[string]string, error) { return s.ProcessCreationTable().Generate(context.Background(), qc) })
+	return generate(t, func() ([]map[string]string, error) {
+		return s.ProcessCreationTable().Generate(context.Background(), qc)
+	})
 }
 
 func scripts(t *testing.T, s *Store, qc table.QueryContext) []map[string]string {
