@@ -1,32 +1,115 @@
-// Command exechunt.ext is the exechunt osquery extension. osqueryd starts it with
-// --socket, --timeout, --interval and optionally --verbose.
+// Command exechunt.ext is the exechunt osquery extension: it serves exechunt's hunt
+// tables to osqueryd.
 //
-// The hunt tables are served from issue 4 on; until then the binary parses osquery's
-// flags and refuses to start with a clear message rather than pretending to work.
+// osqueryd starts an autoloaded extension with --socket, --timeout, --interval and,
+// when it is verbose itself, --verbose. Every other setting comes from the file
+// named by $EXECHUNT_CONFIG or the platform default (docs/extension-config.md); with
+// no file the defaults apply.
+//
+//	exechunt.ext --socket /var/osquery/osquery.em --timeout 3 --interval 3
+//	exechunt.ext --spec       # every table's schema as JSON, then exit
+//	exechunt.ext --version
+//
+// It logs JSON to stderr. It exits 0 when stopped by a signal, 1 when osqueryd goes
+// away (so that osquery's autoload starts it again with the next osqueryd) or on an
+// error, and 2 on bad flags.
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/exechunt/exechunt/extension"
+	"github.com/exechunt/exechunt/extension/config"
+	"github.com/exechunt/exechunt/extension/host"
+	"github.com/exechunt/exechunt/tables/tablekit"
 )
 
 var version = "dev"
 
 func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("exechunt.ext", flag.ContinueOnError)
-	socket := fs.String("socket", "", "path of osqueryd's extension socket")
-	fs.Int("timeout", 3, "seconds to wait for the socket")
-	fs.Int("interval", 3, "seconds between health checks")
-	fs.Bool("verbose", false, "verbose logging")
+	fs.SetOutput(stderr)
+	socket := fs.String("socket", "", "path of osqueryd's extension manager socket (--extensions_socket)")
+	timeout := fs.Int("timeout", 3, "seconds to wait for the socket")
+	interval := fs.Int("interval", 3, "seconds between pings of osqueryd")
+	verbose := fs.Bool("verbose", false, "log at debug level")
+	spec := fs.Bool("spec", false, "print every table's spec as a JSON array and exit")
 	showVersion := fs.Bool("version", false, "print the version and exit")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		os.Exit(2)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "exechunt.ext: unexpected arguments %q\n", fs.Args())
+		return 2
 	}
 	if *showVersion {
-		fmt.Println("exechunt.ext", version)
-		return
+		fmt.Fprintln(stdout, "exechunt.ext", version)
+		return 0
 	}
-	fmt.Fprintf(os.Stderr, "exechunt.ext %s: no osquery tables are served by this build yet (socket %q); use `exechunt events` for offline evidence\n", version, *socket)
-	os.Exit(1)
+
+	var level slog.LevelVar
+	if *verbose {
+		level.Set(slog.LevelDebug)
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: &level}))
+
+	cfg, err := config.Load()
+	if err != nil {
+		log.Error("cannot read the configuration", "err", err)
+		return 1
+	}
+	if !*verbose {
+		level.Set(cfg.Level())
+	}
+	tables, err := extension.Tables(cfg, log)
+	if err != nil {
+		log.Error("cannot build the tables", "err", err)
+		return 1
+	}
+	if *spec {
+		if err := extension.WriteSpec(stdout, tables); err != nil {
+			log.Error("cannot write the spec", "err", err)
+			return 1
+		}
+		return 0
+	}
+	if *socket == "" {
+		fmt.Fprintln(stderr, "exechunt.ext: --socket is required (osqueryd passes it to autoloaded extensions)")
+		return 2
+	}
+	if cfg.MemoryLimitMB > 0 {
+		debug.SetMemoryLimit(int64(cfg.MemoryLimitMB) << 20)
+	}
+	log.Info("exechunt.ext starting", "version", version, "config", cfg.File, "socket", *socket,
+		"memory_limit_mb", cfg.MemoryLimitMB, "generate_timeout", cfg.GenerateTimeout.String(), "tables", len(tables))
+
+	err = host.Run(ctx, *socket, tables, host.Options{
+		Version:      version,
+		SocketWait:   time.Duration(*timeout) * time.Second,
+		PingInterval: time.Duration(*interval) * time.Second,
+		Table:        tablekit.Options{Timeout: cfg.GenerateTimeout, Logger: log},
+		Logger:       log,
+	})
+	if err != nil {
+		log.Error("exechunt.ext stopped", "err", err)
+		return 1
+	}
+	log.Info("exechunt.ext stopped")
+	return 0
 }

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/extension-spec.json from the current tables")
+
+const specGolden = "../../testdata/extension-spec.json"
+
+// emptyConfig points EXECHUNT_CONFIG at an empty file, so that the test does not
+// depend on a configuration installed on the machine.
+func emptyConfig(t *testing.T) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "extension.yaml")
+	if err := os.WriteFile(p, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("EXECHUNT_CONFIG", p)
+}
+
+func runMain(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// The --spec output is the schema snapshot the orchestrator reads; it changes only
+// on purpose (go test ./cmd/exechunt-ext -run TestSpec -update).
+func TestSpec(t *testing.T) {
+	emptyConfig(t)
+	code, out, stderr := runMain(t, "--spec")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if *update {
+		if err := os.WriteFile(specGolden, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s", specGolden)
+		return
+	}
+	want, err := os.ReadFile(specGolden)
+	if err != nil {
+		t.Fatalf("%v (create it with -update)", err)
+	}
+	if out != string(want) {
+		t.Errorf("--spec output differs from %s; if the change is intended, run go test ./cmd/exechunt-ext -run TestSpec -update\ngot:\n%s", specGolden, out)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	emptyConfig(t)
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		stdout   string
+		stderr   string
+		noStdout bool
+	}{
+		{name: "version", args: []string{"--version"}, code: 0, stdout: "exechunt.ext dev\n"},
+		{name: "unknown flag", args: []string{"--bogus"}, code: 2, stderr: "flag provided but not defined: -bogus", noStdout: true},
+		{name: "no socket", args: []string{"--timeout", "3", "--interval", "3"}, code: 2, stderr: "--socket is required", noStdout: true},
+		{name: "stray argument", args: []string{"--socket", "/x", "extra"}, code: 2, stderr: "unexpected arguments", noStdout: true},
+		{name: "bad timeout", args: []string{"--timeout", "soon"}, code: 2, stderr: "invalid value", noStdout: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, stderr := runMain(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d (stderr %s)", code, tt.code, stderr)
+			}
+			if tt.stdout != "" && out != tt.stdout {
+				t.Errorf("stdout %q, want %q", out, tt.stdout)
+			}
+			if tt.noStdout && out != "" {
+				t.Errorf("stdout %q, want nothing", out)
+			}
+			if !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("stderr %q does not contain %q", stderr, tt.stderr)
+			}
+		})
+	}
+}
+
+// A bad configuration stops the extension with a JSON log line naming file:line.
+func TestBadConfig(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "extension.yaml")
+	if err := os.WriteFile(p, []byte("cache_mb: 64\ncache_size: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("EXECHUNT_CONFIG", p)
+	code, _, stderr := runMain(t, "--socket", "/nonexistent/osquery.em")
+	if code != 1 || !strings.Contains(stderr, p+":2: field cache_size not found") || !strings.Contains(stderr, `"level":"ERROR"`) {
+		t.Errorf("exit %d, stderr %s", code, stderr)
+	}
+	t.Setenv("EXECHUNT_CONFIG", p+".missing")
+	if code, _, stderr := runMain(t, "--spec"); code != 1 || !strings.Contains(stderr, "extension.yaml.missing") {
+		t.Errorf("missing EXECHUNT_CONFIG file: exit %d, stderr %s", code, stderr)
+	}
+}

@@ -1,0 +1,80 @@
+package extension
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/osquery/osquery-go/plugin/table"
+
+	"github.com/exechunt/exechunt/extension/config"
+	"github.com/exechunt/exechunt/extension/host"
+	"github.com/exechunt/exechunt/tables/tablekit"
+)
+
+func TestTables(t *testing.T) {
+	tables, err := Tables(config.Default(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, tb := range tables {
+		names[tb.Name] = true
+	}
+	if !names["command_line_analysis"] {
+		t.Errorf("tables = %v", names)
+	}
+	// The list must be servable: no duplicates, every table complete.
+	if _, err := host.Plugins(tables, tablekit.Options{}); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestAnalyzerVector(t *testing.T) {
+	cfg := config.Default()
+	cfg.CharacterFrequencies = []float64{0}
+	qc := table.QueryContext{Constraints: map[string]table.ConstraintList{"cmdline": {
+		Constraints: []table.Constraint{{Operator: table.OperatorEquals, Expression: "powershell -c Get-Process"}}}}}
+	for _, tt := range []struct {
+		cfg  config.Config
+		zero bool
+	}{{config.Default(), false}, {cfg, true}} {
+		tables, err := Tables(tt.cfg, slog.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := tables[0].Generate(context.Background(), qc)
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("%v %v", rows, err)
+		}
+		if (rows[0]["cosine_similarity"] == "0") != tt.zero {
+			t.Errorf("vector %v: cosine_similarity = %s", tt.cfg.CharacterFrequencies, rows[0]["cosine_similarity"])
+		}
+	}
+}
+
+func TestSpecsPlatforms(t *testing.T) {
+	gen := func(context.Context, table.QueryContext) ([]map[string]string, error) { return nil, nil }
+	cols := []table.ColumnDefinition{table.TextColumn("a")}
+	var buf bytes.Buffer
+	err := WriteSpec(&buf, []tablekit.Table{
+		{Name: "all", Columns: cols, Generate: gen},
+		{Name: "win", Columns: cols, Generate: gen, Platforms: []string{"windows"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var specs []struct {
+		Name      string   `json:"name"`
+		Platforms []string `json:"platforms"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &specs); err != nil {
+		t.Fatal(err)
+	}
+	if len(specs) != 2 || len(specs[0].Platforms) != 3 || len(specs[1].Platforms) != 1 || specs[1].Platforms[0] != "windows" {
+		t.Errorf("specs = %+v", specs)
+	}
+}
