@@ -53,3 +53,12 @@ func FuzzJoinCmdline(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseProcArgs: hostile kern.procargs2 buffers never panic.
+func FuzzParseProcArgs(f *testing.F) {
+	f.Add([]byte("\x02\x00\x00\x00/bin/sh\x00\x00\x00sh\x00-c\x00"))
+	f.Add([]byte("\xff\xff\xff\x7f/x\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _, _ = parseProcArgs(b)
+	})
+}

@@ -200,6 +200,7 @@ func (t *lineageTable) generateAll(ctx context.Context, procs []Proc, keep func(
 	live := make(map[int64]*node, len(procs))
 	for i := range procs {
 		nodes[i].p = procs[i]
+		t.enrich(&nodes[i].p)
 		if _, dup := live[procs[i].PID]; !dup {
 			live[procs[i].PID] = &nodes[i]
 		}
@@ -233,6 +234,7 @@ func (t *lineageTable) generatePIDs(ctx context.Context, pids []int64, keep func
 		}
 		var n *node
 		if p, err := t.src.Get(ctx, pid); err == nil {
+			t.enrich(&p)
 			n = &node{p: p}
 		}
 		seen[pid] = n
@@ -252,6 +254,7 @@ func (t *lineageTable) generatePIDs(ctx context.Context, pids []int64, keep func
 			case err != nil:
 				return nil, fmt.Errorf("read process %d: %w", pid, err)
 			default:
+				t.enrich(&p)
 				n = &node{p: p}
 			}
 			seen[pid] = n
@@ -274,4 +277,36 @@ func (t *lineageTable) newResolver(live func(int64) *node) *resolver {
 		r.history = t.history.Lookup
 	}
 	return r
+}
+
+// historySlack is how much earlier than the live start time a remembered start may
+// be and still be the same process (Sysmon's UtcTime has millisecond precision).
+const historySlack = 2 * time.Second
+
+// enrich fills what the live source could not read (command line, path, user)
+// from History, and takes History's GUID (Sysmon's ProcessGuid, so rows join with
+// process_creation_events), when History knows this very incarnation.
+func (t *lineageTable) enrich(p *Proc) {
+	if t.history == nil || p.Start.IsZero() {
+		return
+	}
+	h, ok := t.history.Lookup(p.PID, p.Start)
+	if !ok || h.PID != p.PID || h.Start.IsZero() || h.Start.After(p.Start) || p.Start.Sub(h.Start) > historySlack {
+		return
+	}
+	if p.Cmdline == "" {
+		p.Cmdline = h.Cmdline
+	}
+	if p.Path == "" {
+		p.Path = h.Path
+	}
+	if p.User == "" {
+		p.User = h.User
+	}
+	if p.Name == "" {
+		p.Name = h.Name
+	}
+	if h.GUID != "" {
+		p.GUID = h.GUID
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/osquery/osquery-go/plugin/table"
 )
@@ -333,5 +334,53 @@ func TestDeriveGUID(t *testing.T) {
 	}
 	if len(a) != 38 || strings.Count(a, "-") != 4 {
 		t.Errorf("shape %s", a)
+	}
+}
+
+func TestHistoryEnrichesLiveProcess(t *testing.T) {
+	live := Proc{PID: 3100, PPID: 3000, Name: "powershell.exe", Start: at(60)}
+	parent := Proc{PID: 3000, PPID: 4, Name: "explorer.exe", Start: at(50), Cmdline: `C:\Windows\Explorer.EXE`}
+	hist := fakeHistory{
+		3100: {
+			{PID: 3100, Start: at(10), Cmdline: "older incarnation", GUID: "{old}"},
+			{PID: 3100, Start: at(60).Add(-300 * time.Millisecond), Cmdline: "powershell.exe -enc SQBFAFgA", Path: `C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`, User: `CORP\bob`, GUID: "{sysmon-3100}"},
+		},
+		// A remembered incarnation too old to be the live one.
+		3000: {{PID: 3000, Start: at(20), Cmdline: "stale", GUID: "{stale}"}},
+	}
+	rows := generate(t, newFake(Proc{PID: 4, Name: "System"}, parent, live), Options{History: hist}, qc())
+	r := rows["3100"]
+	if r["cmdline"] != "powershell.exe -enc SQBFAFgA" || r["process_guid"] != "{sysmon-3100}" || r["username"] != `CORP\bob` {
+		t.Errorf("not enriched: %v", r)
+	}
+	if !strings.Contains(r["indicators"], "encoded_command") {
+		t.Errorf("indicators %q", r["indicators"])
+	}
+	if p := rows["3000"]; p["cmdline"] != `C:\Windows\Explorer.EXE` || p["process_guid"] == "{stale}" {
+		t.Errorf("stale history used: %v", p)
+	}
+	// Without a start time nothing can be verified.
+	rows = generate(t, newFake(Proc{PID: 3100, PPID: 0}), Options{History: hist}, qc())
+	if rows["3100"]["cmdline"] != "" {
+		t.Errorf("unverifiable history used: %v", rows["3100"])
+	}
+}
+
+func TestParseProcArgs(t *testing.T) {
+	buf := func(argc uint32, rest string) []byte {
+		b := []byte{byte(argc), byte(argc >> 8), byte(argc >> 16), byte(argc >> 24)}
+		return append(b, rest...)
+	}
+	path, cmd, ok := parseProcArgs(buf(3, "/bin/zsh\x00\x00\x00\x00zsh\x00-c\x00echo hi\x00HOME=/Users/a\x00"))
+	if !ok || path != "/bin/zsh" || cmd != "zsh -c 'echo hi'" {
+		t.Errorf("%q %q %v", path, cmd, ok)
+	}
+	if _, cmd, ok := parseProcArgs(buf(5, "/x\x00a\x00b")); !ok || cmd != "a b" {
+		t.Errorf("truncated: %q %v", cmd, ok)
+	}
+	for _, bad := range [][]byte{nil, {1, 0}, buf(1, "no-nul"), buf(0xFFFFFFFF, "/x\x00")} {
+		if _, _, ok := parseProcArgs(bad); ok {
+			t.Errorf("parsed %q", bad)
+		}
 	}
 }
