@@ -10,9 +10,9 @@
 //	exechunt.ext --spec       # every table's schema as JSON, then exit
 //	exechunt.ext --version
 //
-// It logs JSON to stderr. It exits 0 when stopped by a signal, 1 when osqueryd goes
-// away (so that osquery's autoload starts it again with the next osqueryd) or on an
-// error, and 2 on bad flags.
+// It logs JSON to stderr. It exits 0 when stopped by SIGINT/SIGTERM or by osquery's
+// shutdown call, 1 when osqueryd goes away (so that osquery's autoload starts it
+// again with the next osqueryd) or on an error, and 2 on bad flags.
 package main
 
 import (

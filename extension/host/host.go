@@ -140,9 +140,9 @@ func check(t tablekit.Table) error {
 }
 
 // Run serves tables to the osqueryd extension manager at socket until ctx ends
-// (it then deregisters and returns nil) or the manager goes away (it returns an
-// error wrapping ErrOsqueryGone). Registration failures and invalid tables are
-// returned as errors too.
+// (it then deregisters and returns nil), osquery calls the extension's shutdown
+// method (nil), or the manager goes away (an error wrapping ErrOsqueryGone).
+// Registration failures and invalid tables are returned as errors too.
 func Run(ctx context.Context, socket string, tables []tablekit.Table, o Options) error {
 	o = o.withDefaults()
 	plugins, err := Plugins(tables, o.Table)
@@ -183,7 +183,8 @@ func Run(ctx context.Context, socket string, tables []tablekit.Table, o Options)
 }
 
 // watch pings the manager every interval until ctx ends (nil), a ping fails
-// (ErrOsqueryGone) or the server stops on its own (stopped is then true).
+// (ErrOsqueryGone) or the server stops on its own (stopped is then true): after a
+// shutdown call (nil) or a failed registration or listen (an error).
 func watch(ctx context.Context, client *osquery.ExtensionManagerClient, interval time.Duration, served <-chan error) (stopped bool, err error) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -193,7 +194,9 @@ func watch(ctx context.Context, client *osquery.ExtensionManagerClient, interval
 			return false, nil
 		case err := <-served:
 			if err == nil {
-				err = errors.New("extension server stopped")
+				// The server stopped without us: osquery called the extension's
+				// shutdown method.
+				return true, nil
 			}
 			return true, fmt.Errorf("register and serve: %w", err)
 		case <-tick.C:

@@ -121,7 +121,7 @@ func timeout(t *testing.T) context.Context {
 func TestServe(t *testing.T) {
 	ctx := timeout(t)
 	r := start(t, []tablekit.Table{echo, panicky, slow, failing, big, elsewhere},
-		Options{Version: "1.2.3", Table: tablekit.Options{Timeout: 200 * time.Millisecond}})
+		Options{Version: "1.2.3", Table: tablekit.Options{Timeout: time.Second}})
 	reg, err := r.h.WaitRegistered(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -224,6 +224,25 @@ func TestOsqueryGone(t *testing.T) {
 	t.Logf("Run returned %v after the manager closed: %v", time.Since(began).Round(time.Millisecond), err)
 }
 
+// osquery may ask the extension to shut down: Run deregisters and returns nil.
+func TestShutdownCall(t *testing.T) {
+	ctx := timeout(t)
+	r := start(t, []tablekit.Table{echo}, Options{})
+	reg, err := r.h.WaitRegistered(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.h.Shutdown(ctx, reg.UUID); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.wait(t); err != nil {
+		t.Errorf("Run after a shutdown call: %v", err)
+	}
+	if err := r.h.WaitDeregistered(ctx, reg.UUID); err != nil {
+		t.Error(err)
+	}
+}
+
 // osqueryd refuses a second extension with the same name; Run reports it.
 func TestRegistrationRefused(t *testing.T) {
 	ctx := timeout(t)
@@ -298,5 +317,29 @@ func TestPlugins(t *testing.T) {
 	b, err := json.Marshal(ps[0].Routes())
 	if err != nil || !strings.Contains(string(b), `"op":"2"`) {
 		t.Errorf("routes = %s %v", b, err)
+	}
+}
+
+// BenchmarkGenerateLarge is one generate of 50,000 rows (about 6 MB) over the
+// Thrift socket, as osquery core receives it.
+func BenchmarkGenerateLarge(b *testing.B) {
+	h, err := osquerytest.Start(context.Background(), b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, h.Socket(), []tablekit.Table{big}, Options{Logger: quiet}) }()
+	defer func() { cancel(); <-done }()
+	if _, err := h.WaitRegistered(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rows, err := h.Generate(ctx, "big")
+		if err != nil || len(rows) != 50000 {
+			b.Fatal(len(rows), err)
+		}
 	}
 }

@@ -365,6 +365,21 @@ func CallSocket(ctx context.Context, socket, registry, item string, req osquery.
 // Ping pings the extension that registered uuid, as osquery core's extension
 // watcher does.
 func (h *Harness) Ping(ctx context.Context, uuid osquery.ExtensionRouteUUID) error {
+	return h.withExtension(ctx, uuid, func(c *osquery.ExtensionClient) error {
+		st, err := c.Ping(ctx)
+		if err != nil {
+			return err
+		}
+		if st.Code != 0 {
+			return &StatusError{st.Code, st.Message}
+		}
+		return nil
+	})
+}
+
+// withExtension runs f with a client connected to the extension that registered
+// uuid; the connection is closed when f returns or ctx ends.
+func (h *Harness) withExtension(ctx context.Context, uuid osquery.ExtensionRouteUUID, f func(*osquery.ExtensionClient) error) error {
 	h.mu.Lock()
 	r, ok := h.active[uuid]
 	h.mu.Unlock()
@@ -379,15 +394,23 @@ func (h *Harness) Ping(ctx context.Context, uuid osquery.ExtensionRouteUUID) err
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	client := osquery.NewExtensionClientFactory(thrift.NewTSocketFromConnConf(conn, nil), thrift.NewTBinaryProtocolFactoryConf(nil))
-	st, err := client.Ping(ctx)
-	if err != nil {
-		return fmt.Errorf("osquerytest: ping: %w", err)
-	}
-	if st.Code != 0 {
-		return &StatusError{st.Code, st.Message}
+	trans := thrift.NewTBufferedTransport(thrift.NewTSocketFromConnConf(conn, nil), 8192)
+	if err := f(osquery.NewExtensionClientFactory(trans, thrift.NewTBinaryProtocolFactoryConf(nil))); err != nil {
+		var se *StatusError
+		if errors.As(err, &se) {
+			return err
+		}
+		return fmt.Errorf("osquerytest: extension %d: %w", uuid, err)
 	}
 	return nil
+}
+
+// Shutdown calls the shutdown method of the extension that registered uuid, as
+// osquery core may when it stops.
+func (h *Harness) Shutdown(ctx context.Context, uuid osquery.ExtensionRouteUUID) error {
+	return h.withExtension(ctx, uuid, func(c *osquery.ExtensionClient) error {
+		return c.Shutdown(ctx)
+	})
 }
 
 func statusErr(resp *osquery.ExtensionResponse) error {
