@@ -152,7 +152,7 @@ func Run(ctx context.Context, socket string, tables []tablekit.Table, o Options)
 	if len(plugins) == 0 {
 		return fmt.Errorf("%w: no table runs on %s", ErrInvalidTables, runtime.GOOS)
 	}
-	if err := ctx.Err(); err != nil {
+	if ctx.Err() != nil {
 		return nil
 	}
 	client, err := osquery.NewClient(socket, o.SocketWait)
