@@ -222,3 +222,17 @@ func TestSmallCacheRereads(t *testing.T) {
 		}
 	}
 }
+
+func TestExtendBoundsLongChains(t *testing.T) {
+	c := chain{}
+	for i := 0; i < 3*maxAncestry; i++ {
+		c = extend(c, "p"+strconv.Itoa(i))
+	}
+	names := strings.Split(c.text, " > ")
+	if len(names) > maxAncestry+1 || names[0] != "…" || names[len(names)-1] != "p"+strconv.Itoa(3*maxAncestry-1) {
+		t.Errorf("%d names, first %q last %q", len(names), names[0], names[len(names)-1])
+	}
+	if c.depth != 3*maxAncestry {
+		t.Errorf("depth = %d", c.depth)
+	}
+}

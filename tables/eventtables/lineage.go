@@ -71,42 +71,86 @@ func (l *lineageIndex) parent(e *event.Event) (node, bool) {
 // maxAncestry bounds an ancestry walk (and breaks cycles made by pid reuse).
 const maxAncestry = 64
 
-// ancestry returns the chain of ancestor image names of e, root first, ending with e's
-// own image, and the number of ancestors. Ancestors missing from the index end the
-// walk; the last known parent image (from the child's own event) is still named. For
+// walker resolves ancestries for one generate call, memoising each ancestor's chain so
+// that rows sharing ancestors cost one lookup each.
+type walker struct {
+	l    *lineageIndex
+	memo map[string]chain
+}
+
+// chain is an ancestry: names root first, joined by " > ", and the number of links.
+type chain struct {
+	text  string
+	depth int
+}
+
+func (l *lineageIndex) walker() *walker { return &walker{l: l, memo: map[string]chain{}} }
+
+// ancestry returns e's chain of image names, root first, ending with e's own image,
+// and the number of ancestors in it. Ancestors missing from the index end the chain;
+// the last known parent image (from the child's own event) is still named. For
 // pid-keyed nodes (4688) a candidate created after its child is a reused pid, not the
-// parent, and ends the walk.
-func (l *lineageIndex) ancestry(e *event.Event) (names []string, pids []int64) {
+// parent, and ends the chain.
+func (w *walker) ancestry(e *event.Event) (string, int) {
 	p := e.ProcessCreation
-	names = []string{baseName(p.Image)}
 	_, key := keys(e)
-	parentImage, parentPID, childTime := p.ParentImage, p.ParentPID, e.Time
-	seen := map[string]bool{}
-	for depth := 0; depth < maxAncestry && key != "" && !seen[key]; depth++ {
-		n, ok := l.cache.Peek(key)
-		if !ok || (strings.HasPrefix(key, "p:") && n.time.After(childTime)) {
-			break
+	up, ok := w.of(key, e.Time, 0)
+	switch {
+	case ok:
+	case p.ParentImage != "":
+		up = chain{baseName(p.ParentImage), 1}
+	case p.ParentPID != 0:
+		up = chain{"?", 1}
+	default:
+		return baseName(p.Image), 0
+	}
+	c := extend(up, baseName(p.Image))
+	return c.text, c.depth - 1
+}
+
+// of returns the chain ending with the indexed process under key.
+func (w *walker) of(key string, childTime time.Time, depth int) (chain, bool) {
+	if key == "" || depth >= maxAncestry {
+		return chain{}, false
+	}
+	n, ok := w.l.cache.Peek(key)
+	if !ok || (strings.HasPrefix(key, "p:") && n.time.After(childTime)) {
+		return chain{}, false
+	}
+	if c, ok := w.memo[key]; ok {
+		return c, true
+	}
+	w.memo[key] = chain{baseName(n.image), 1} // breaks cycles while this key is open
+	up, ok := w.of(n.parentKey, n.time, depth+1)
+	switch {
+	case ok:
+	case n.parentImage != "":
+		up = chain{baseName(n.parentImage), 1}
+	default:
+		up = chain{}
+	}
+	c := extend(up, baseName(n.image))
+	w.memo[key] = c
+	return c, true
+}
+
+// extend appends a name to a chain, keeping at most maxAncestry names: beyond that the
+// root-most names give way to "…".
+func extend(up chain, name string) chain {
+	if up.depth == 0 {
+		return chain{name, 1}
+	}
+	text := up.text
+	if up.depth >= maxAncestry {
+		parts := strings.SplitN(text, " > ", 3)
+		switch {
+		case parts[0] == "…" && len(parts) == 3:
+			text = "… > " + parts[2]
+		case len(parts) >= 2:
+			text = "… > " + strings.Join(parts[1:], " > ")
 		}
-		seen[key] = true
-		names = append(names, baseName(n.image))
-		pids = append(pids, n.pid)
-		key, parentImage, parentPID, childTime = n.parentKey, n.parentImage, n.ppid, n.time
 	}
-	if parentImage != "" && !seen[key] {
-		names = append(names, baseName(parentImage))
-		pids = append(pids, parentPID)
-	} else if parentImage == "" && parentPID != 0 && len(names) == 1 {
-		names = append(names, "?")
-		pids = append(pids, parentPID)
-	}
-	// Root first.
-	for i, j := 0, len(names)-1; i < j; i, j = i+1, j-1 {
-		names[i], names[j] = names[j], names[i]
-	}
-	for i, j := 0, len(pids)-1; i < j; i, j = i+1, j-1 {
-		pids[i], pids[j] = pids[j], pids[i]
-	}
-	return names, pids
+	return chain{text + " > " + name, up.depth + 1}
 }
 
 // baseName is the lower-case file name of a Windows or POSIX path (Windows names are

@@ -138,19 +138,30 @@ func (s *Store) generateProcesses(ctx context.Context, qc table.QueryContext) ([
 	}
 	sort.SliceStable(matched, func(i, j int) bool { return matched[i].Time.Before(matched[j].Time) })
 	rows := make([]map[string]string, 0, len(matched))
+	rc := s.newRowContext()
 	for i, e := range matched {
 		if i%256 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		rows = append(rows, s.processRow(e))
+		rows = append(rows, s.processRow(rc, e))
 	}
 	return rows, nil
 }
 
-func (s *Store) processRow(e *event.Event) map[string]string {
+// rowContext memoises ancestries and ancestor scores for one generate call.
+type rowContext struct {
+	walk   *walker
+	scores map[string]int
+}
+
+func (s *Store) newRowContext() *rowContext {
+	return &rowContext{walk: s.lineage.walker(), scores: map[string]int{}}
+}
+
+func (s *Store) processRow(rc *rowContext, e *event.Event) map[string]string {
 	p := e.ProcessCreation
-	res := s.analyseEvent(e)
-	names, _ := s.lineage.ancestry(e)
+	res := s.analyseEvent(rc, e)
+	ancestry, depth := rc.walk.ancestry(e)
 	return map[string]string{
 		"time":                strconv.FormatInt(e.Time.Unix(), 10),
 		"datetime":            e.Time.UTC().Format(time.RFC3339Nano),
@@ -176,8 +187,8 @@ func (s *Store) processRow(e *event.Event) map[string]string {
 		"parent_image":        p.ParentImage,
 		"parent_name":         strings.ToLower(baseName(p.ParentImage)),
 		"parent_cmdline":      p.ParentCmdline,
-		"ancestry":            strings.Join(names, " > "),
-		"depth":               strconv.Itoa(len(names) - 1),
+		"ancestry":            ancestry,
+		"depth":               strconv.Itoa(depth),
 		"encoded_command":     res.EncodedCommand,
 		"decoded_command":     res.DecodedCommand,
 		"indicators":          strings.Join(res.Indicators, ","),

@@ -209,9 +209,9 @@ func (s *Store) reread(ctx context.Context, since, until time.Time, kind event.K
 // analyseEvent analyses a process creation with its parent's score as context. The
 // parent is scored the same way, up the known ancestry (at most maxScoreDepth levels),
 // so everything started under a suspicious process is part of its chain.
-func (s *Store) analyseEvent(e *event.Event) analysis.Result {
+func (s *Store) analyseEvent(rc *rowContext, e *event.Event) analysis.Result {
 	_, parentKey := keys(e)
-	return s.analyseProcess(e.ProcessCreation, s.nodeScore(parentKey, e.Time, 0))
+	return s.analyseProcess(e.ProcessCreation, s.nodeScore(rc, parentKey, e.Time, 0))
 }
 
 // maxScoreDepth bounds how far up the ancestry a parent's suspicion is looked for.
@@ -219,7 +219,7 @@ const maxScoreDepth = 8
 
 // nodeScore is the score of the indexed process under key, judged with its own
 // parent's score; 0 when the process is unknown.
-func (s *Store) nodeScore(key string, childTime time.Time, depth int) int {
+func (s *Store) nodeScore(rc *rowContext, key string, childTime time.Time, depth int) int {
 	if key == "" || depth >= maxScoreDepth {
 		return 0
 	}
@@ -227,8 +227,13 @@ func (s *Store) nodeScore(key string, childTime time.Time, depth int) int {
 	if !ok || (key[0] == 'p' && n.time.After(childTime)) {
 		return 0
 	}
-	parent := s.nodeScore(n.parentKey, n.time, depth+1)
-	return s.analyseProcess(&event.ProcessCreation{Image: n.image, Cmdline: n.cmdline, ParentImage: n.parentImage}, parent).Score
+	if score, ok := rc.scores[key]; ok {
+		return score
+	}
+	parent := s.nodeScore(rc, n.parentKey, n.time, depth+1)
+	score := s.analyseProcess(&event.ProcessCreation{Image: n.image, Cmdline: n.cmdline, ParentImage: n.parentImage}, parent).Score
+	rc.scores[key] = score
+	return score
 }
 
 // analyseProcess returns the (cached) analysis of a process creation.
