@@ -10,6 +10,7 @@ import (
 	"github.com/exechunt/exechunt/extension/config"
 	"github.com/exechunt/exechunt/tables/analysis"
 	"github.com/exechunt/exechunt/tables/cmdlinetable"
+	"github.com/exechunt/exechunt/tables/eventtables"
 	"github.com/exechunt/exechunt/tables/tablekit"
 )
 
@@ -18,7 +19,18 @@ import (
 // too); a table opens its sources when it generates.
 func Tables(cfg config.Config, log *slog.Logger) ([]tablekit.Table, error) {
 	a := Analyzer(cfg)
+	var paths []string // nil: the platform's live sources
+	for _, src := range cfg.Sources {
+		paths = append(paths, src.Path)
+	}
+	// The event tables share one Store: one tail of the sources, one lineage index and
+	// one cache budget (the lineage table keeps its own small analysis cache).
+	events := eventtables.New(eventtables.Options{
+		Paths: paths, CacheBytes: int64(cfg.CacheMB) << 20, Analyzer: a, Logger: log,
+	})
 	return []tablekit.Table{
+		events.ProcessCreationTable(),
+		events.ScriptBlockTable(),
 		cmdlinetable.New(a),
 	}, nil
 }

@@ -46,7 +46,13 @@ func TestAnalyzerVector(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows, err := tables[0].Generate(context.Background(), qc)
+		var cmdline tablekit.Table
+		for _, tb := range tables {
+			if tb.Name == "command_line_analysis" {
+				cmdline = tb
+			}
+		}
+		rows, err := cmdline.Generate(context.Background(), qc)
 		if err != nil || len(rows) != 1 {
 			t.Fatalf("%v %v", rows, err)
 		}

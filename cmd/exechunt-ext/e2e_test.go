@@ -82,8 +82,14 @@ type extProcess struct {
 // startExtension starts exechunt.ext as osqueryd starts an autoloaded extension.
 func startExtension(t *testing.T, h *osquerytest.Harness, extra ...string) *extProcess {
 	t.Helper()
+	return startExtensionWithConfig(t, h, "", extra...)
+}
+
+// startExtensionWithConfig starts exechunt.ext with the given extension.yaml content.
+func startExtensionWithConfig(t *testing.T, h *osquerytest.Harness, yaml string, extra ...string) *extProcess {
+	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "extension.yaml")
-	if err := os.WriteFile(cfg, nil, 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p := &extProcess{stderr: &syncBuffer{}, done: make(chan struct{})}
@@ -156,7 +162,7 @@ func TestExtensionEndToEnd(t *testing.T) {
 	if reg.Info.Name != "exechunt" || reg.Info.Version != "dev" {
 		t.Errorf("registered as %+v", reg.Info)
 	}
-	if got := reg.Tables(); !reflect.DeepEqual(got, []string{"command_line_analysis"}) {
+	if got := reg.Tables(); !reflect.DeepEqual(got, []string{"command_line_analysis", "powershell_script_blocks", "process_creation_events"}) {
 		t.Errorf("tables = %v", got)
 	}
 	if err := h.Ping(ctx, reg.UUID); err != nil {
