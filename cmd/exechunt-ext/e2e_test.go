@@ -32,7 +32,7 @@ var (
 	buildDir  string
 )
 
-func extensionBinary(t *testing.T) string {
+func extensionBinary(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs the extension binary; skipped with -short")
@@ -86,7 +86,7 @@ func startExtension(t *testing.T, h *osquerytest.Harness, extra ...string) *extP
 }
 
 // startExtensionWithConfig starts exechunt.ext with the given extension.yaml content.
-func startExtensionWithConfig(t *testing.T, h *osquerytest.Harness, yaml string, extra ...string) *extProcess {
+func startExtensionWithConfig(t testing.TB, h *osquerytest.Harness, yaml string, extra ...string) *extProcess {
 	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "extension.yaml")
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
@@ -130,7 +130,7 @@ func (p *extProcess) exited(t *testing.T, d time.Duration) int {
 	}
 }
 
-func startHarness(t *testing.T) (*osquerytest.Harness, context.Context) {
+func startHarness(t testing.TB) (*osquerytest.Harness, context.Context) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)

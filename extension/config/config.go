@@ -39,7 +39,7 @@ type Config struct {
 	// CacheMB is the total cache budget of the tables, in MiB (default 64).
 	CacheMB int `yaml:"cache_mb"`
 	// MemoryLimitMB is the extension's Go soft memory limit in MiB
-	// (debug.SetMemoryLimit); 0 turns it off (default 256).
+	// (debug.SetMemoryLimit); 0 turns it off (default 64, matching cache_mb).
 	MemoryLimitMB int `yaml:"memory_limit_mb"`
 	// GenerateTimeout bounds one generate call of a table (default 4m).
 	GenerateTimeout time.Duration `yaml:"generate_timeout"`
@@ -64,7 +64,7 @@ type Source struct {
 func Default() Config {
 	return Config{
 		CacheMB:         64,
-		MemoryLimitMB:   256,
+		MemoryLimitMB:   64,
 		GenerateTimeout: 4 * time.Minute,
 		StateDir:        DefaultStateDir(),
 		LogLevel:        "info",

@@ -38,8 +38,9 @@ type Options struct {
 	// Paths are files, folders (read recursively) and globs. Nil means the platform's
 	// live defaults (DefaultPaths).
 	Paths []string
-	// CacheBytes bounds the Store's memory: 3/4 for recent events and script blocks,
-	// 1/4 for the lineage index and the analysis cache. Zero means DefaultCacheBytes.
+	// CacheBytes bounds the Store's memory: 35% for recent process creations, 15% for
+	// script blocks, 10% each for the lineage index and the analysis cache, and 30%
+	// left for the work of a query. Zero means DefaultCacheBytes.
 	CacheBytes int64
 	Analyzer   *analysis.Analyzer // nil means analysis.New()
 	Logger     *slog.Logger       // nil means slog.Default()
@@ -77,17 +78,18 @@ func New(opt Options) *Store {
 	if paths == nil {
 		paths = DefaultPaths()
 	}
-	buffer := opt.CacheBytes * 3 / 4
-	index := opt.CacheBytes / 4
+	// 35% recent events, 15% script blocks, 10% lineage, 10% analysis results; the
+	// remaining 30% is headroom for the work of a query (reading, rows).
+	budget := opt.CacheBytes
 	return &Store{
 		opt:     opt,
 		log:     opt.Logger,
 		paths:   paths,
 		cursors: map[string]*evidence.Cursor{},
-		procs:   procBuffer{maxCost: buffer * 2 / 3, seen: map[identity]struct{}{}},
-		scripts: scriptIndex{maxCost: buffer / 3, blocks: map[string]*block{}},
-		lineage: newLineageIndex(index / 2),
-		results: lru.New[string, analysis.Result](0, index/2, resultCost),
+		procs:   procBuffer{maxCost: budget * 35 / 100, seen: map[identity]struct{}{}},
+		scripts: scriptIndex{maxCost: budget * 15 / 100, blocks: map[string]*block{}},
+		lineage: newLineageIndex(budget * 10 / 100),
+		results: lru.New[string, analysis.Result](0, budget*10/100, resultCost),
 		warned:  map[string]bool{},
 	}
 }
