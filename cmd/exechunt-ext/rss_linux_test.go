@@ -62,7 +62,7 @@ func BenchmarkExtensionPeakRSS(b *testing.B) {
 
 func benchPeakRSS(b *testing.B, source string, constraints ...osquerytest.Constraint) {
 	h, ctx := startHarness(b)
-	p := startExtensionWithConfig(b, h, fmt.Sprintf("sources:\n  - path: %q\n%s", source, os.Getenv("EXT_EXTRA_CFG")))
+	p := startExtensionWithConfig(b, h, fmt.Sprintf("sources:\n  - path: %q\n", source))
 	if _, err := h.WaitRegistered(ctx); err != nil {
 		b.Fatal(err)
 	}
