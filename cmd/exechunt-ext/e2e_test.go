@@ -216,7 +216,7 @@ func TestExtensionEndToEnd(t *testing.T) {
 	if err != nil || len(rows) != 0 {
 		t.Errorf("LIKE only: %v %v", rows, err)
 	}
-	if !strings.Contains(p.stderr.String(), `"memory_limit_mb":256`) {
+	if !strings.Contains(p.stderr.String(), `"memory_limit_mb":64`) {
 		t.Errorf("the start-up log line lacks the memory limit: %s", p.stderr.String())
 	}
 

@@ -79,6 +79,7 @@ func TestPushDown(t *testing.T) {
 		{where("name", table.OperatorEquals, "PowerShell.exe"), []string{"powershell.exe"}},
 		{where("time", table.OperatorGreaterThanOrEquals, "1709287201"), []string{"powershell.exe", "conhost.exe"}},
 		{where("time", table.OperatorLessThan, "1709287170"), []string{"explorer.exe"}},
+		{where("datetime", table.OperatorGreaterThan, "2024-03-01T10:00:01Z"), []string{"powershell.exe", "conhost.exe"}},
 	}
 	for _, tt := range tests {
 		var got []string

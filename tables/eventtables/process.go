@@ -23,7 +23,7 @@ func (s *Store) ProcessCreationTable() tablekit.Table {
 		Description: "Process creations from Sysmon (Windows, Linux) and Security 4688 with ancestry, decoded command line, indicators and score.",
 		Columns: []table.ColumnDefinition{
 			table.BigIntColumn("time", table.IndexColumn(), table.ColumnDescription("event time, Unix seconds")),
-			table.TextColumn("datetime", table.ColumnDescription("event time, RFC 3339 UTC")),
+			table.TextColumn("datetime", table.IndexColumn(), table.ColumnDescription("event time, RFC 3339 UTC")),
 			table.TextColumn("computer"),
 			table.TextColumn("source", table.ColumnDescription("sysmon, security or sysmon_linux")),
 			table.TextColumn("channel"),
@@ -68,6 +68,7 @@ type processFilter struct {
 func newProcessFilter(qc table.QueryContext) processFilter {
 	f := processFilter{}
 	f.since, f.until = tablekit.TimeWindow(qc, "time")
+	f.since, f.until = tablekit.DatetimeWindow(qc, "datetime", f.since, f.until)
 	if v, ok := tablekit.Equals(qc, "process_guid"); ok {
 		f.guids = map[string]bool{}
 		for _, g := range v {

@@ -25,7 +25,7 @@ func (s *Store) ScriptBlockTable() tablekit.Table {
 		Description: "PowerShell 4104 script blocks reassembled in MessageNumber order, decoded, tagged and scored.",
 		Columns: []table.ColumnDefinition{
 			table.BigIntColumn("time", table.IndexColumn(), table.ColumnDescription("time of the block's first part, Unix seconds")),
-			table.TextColumn("datetime"),
+			table.TextColumn("datetime", table.IndexColumn()),
 			table.TextColumn("computer"),
 			table.TextColumn("script_block_id", table.IndexColumn()),
 			table.IntegerColumn("message_total"),
@@ -50,6 +50,7 @@ func (s *Store) ScriptBlockTable() tablekit.Table {
 
 func (s *Store) generateScripts(ctx context.Context, qc table.QueryContext) ([]map[string]string, error) {
 	since, until := tablekit.TimeWindow(qc, "time")
+	since, until = tablekit.DatetimeWindow(qc, "datetime", since, until)
 	var ids map[string]bool
 	if v, ok := tablekit.Equals(qc, "script_block_id"); ok {
 		ids = map[string]bool{}

@@ -103,3 +103,39 @@ func TimeWindow(qc table.QueryContext, col string) (since, until time.Time) {
 	}
 	return since, until
 }
+
+// DatetimeWindow turns constraints on an RFC 3339 text column (osquery's datetime)
+// into a time window; it narrows since/until given by another column. Expressions
+// that do not parse are ignored (SQLite re-checks every row).
+func DatetimeWindow(qc table.QueryContext, col string, since, until time.Time) (time.Time, time.Time) {
+	cl, ok := qc.Constraints[col]
+	if !ok {
+		return since, until
+	}
+	lower := func(t time.Time) {
+		if since.IsZero() || t.After(since) {
+			since = t
+		}
+	}
+	upper := func(t time.Time) {
+		if until.IsZero() || t.Before(until) {
+			until = t
+		}
+	}
+	for _, c := range cl.Constraints {
+		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(c.Expression))
+		if err != nil {
+			continue
+		}
+		switch c.Operator {
+		case table.OperatorEquals:
+			lower(t)
+			upper(t)
+		case table.OperatorGreaterThan, table.OperatorGreaterThanOrEquals:
+			lower(t)
+		case table.OperatorLessThan, table.OperatorLessThanOrEquals:
+			upper(t)
+		}
+	}
+	return since, until
+}

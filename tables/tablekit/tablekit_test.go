@@ -59,4 +59,11 @@ func TestConstraints(t *testing.T) {
 	if _, ok := Equals(qc("pid", table.Constraint{Operator: table.OperatorGreaterThan, Expression: "1"}), "pid"); ok {
 		t.Errorf("Equals must ignore non-EQ constraints")
 	}
+	dq := qc("datetime",
+		table.Constraint{Operator: table.OperatorGreaterThanOrEquals, Expression: "2024-03-01T10:00:00Z"},
+		table.Constraint{Operator: table.OperatorLessThan, Expression: "not a time"})
+	s, u := DatetimeWindow(dq, "datetime", time.Unix(0, 0), time.Time{})
+	if s.Unix() != 1709287200 || !u.IsZero() {
+		t.Errorf("DatetimeWindow = %v %v", s, u)
+	}
 }
