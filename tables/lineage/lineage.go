@@ -80,7 +80,7 @@ type Options struct {
 	Analyzer *analysis.Analyzer
 }
 
-// Table is process_lineage with its state (the analysis cache).
+// lineageTable is process_lineage with its state (the analysis cache).
 type lineageTable struct {
 	src      Source
 	history  History

@@ -8,9 +8,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -35,9 +37,10 @@ type ProcFS struct {
 	bootID   string
 	btime    int64 // Unix seconds of boot, read once: /proc/stat btime drifts with clock adjustments
 
-	usersMu    sync.Mutex
-	users      map[uint32]string
-	usersStamp passwdStamp
+	usersMu      sync.Mutex
+	users        map[uint32]string
+	usersStamp   passwdStamp
+	usersChecked time.Time
 
 	// afterList, when set by a test, runs between listing <root>/proc and reading
 	// the processes (to make one vanish).
@@ -82,25 +85,65 @@ func (s *ProcFS) List(ctx context.Context) ([]Proc, error) {
 	if s.afterList != nil {
 		s.afterList(names)
 	}
-	r := s.reader()
-	procs := make([]Proc, 0, len(names))
-	for i, name := range names {
-		if i&127 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
+	return s.readAll(ctx, names)
+}
+
+// listWorkers bounds the goroutines reading /proc in parallel; listChunk is how
+// many entries a worker takes at a time. Below parallelMin entries one goroutine
+// reads them all.
+const (
+	listWorkers = 4
+	listChunk   = 128
+	parallelMin = 512
+)
+
+// readAll reads the processes named by /proc entries, in parallel on large
+// systems (the cost is system calls, ten per process), keeping the listing order.
+func (s *ProcFS) readAll(ctx context.Context, names []string) ([]Proc, error) {
+	procs := make([]Proc, len(names))
+	ok := make([]bool, len(names))
+	workers := min(runtime.GOMAXPROCS(0), listWorkers, (len(names)+listChunk-1)/listChunk)
+	if len(names) < parallelMin {
+		workers = 1
+	}
+	var next atomic.Int64
+	work := func() {
+		r := s.reader()
+		for ctx.Err() == nil {
+			lo := int(next.Add(listChunk)) - listChunk
+			if lo >= len(names) {
+				return
+			}
+			for i := lo; i < min(lo+listChunk, len(names)); i++ {
+				pid, isPID := parsePID(names[i])
+				if !isPID {
+					continue
+				}
+				p, err := r.read(pid, false)
+				if err != nil {
+					continue // vanished, or a kernel oddity: never fail the query for one process
+				}
+				procs[i], ok[i] = p, true
 			}
 		}
-		pid, ok := parsePID(name)
-		if !ok {
-			continue
-		}
-		p, err := r.read(pid, false)
-		if err != nil {
-			continue // vanished, or a kernel oddity: never fail the query for one process
-		}
-		procs = append(procs, p)
 	}
-	return procs, nil
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := procs[:0]
+	for i := range procs {
+		if ok[i] {
+			out = append(out, procs[i])
+		}
+	}
+	clear(procs[len(out):])
+	return out, nil
 }
 
 // Get reads one process. A pid that does not exist, or names a thread rather than
@@ -195,7 +238,7 @@ func (r *procReader) read(pid int64, checkThread bool) (Proc, error) {
 	if p.Cmdline == "" {
 		p.Cmdline = "[" + p.Name + "]" // kernel thread or zombie, as ps shows them
 	}
-	if exe, err := os.Readlink(r.file(pid, "exe")); err == nil {
+	if exe, err := readLink(r.file(pid, "exe")); err == nil {
 		p.Path = exe // may end in " (deleted)": kept, it is worth seeing
 	}
 	return p, nil
@@ -220,11 +263,20 @@ func (s *ProcFS) boot() {
 	})
 }
 
+// passwdRecheck is how often userNames looks at <root>/etc/passwd for changes
+// (a point query reads several processes in a row).
+const passwdRecheck = time.Second
+
 // userNames returns uid → name from <root>/etc/passwd, re-read when the file
 // changes. The map is never modified after it is returned.
 func (s *ProcFS) userNames() map[uint32]string {
 	s.usersMu.Lock()
 	defer s.usersMu.Unlock()
+	now := time.Now()
+	if s.users != nil && now.Sub(s.usersChecked) < passwdRecheck {
+		return s.users
+	}
+	s.usersChecked = now
 	fi, err := os.Stat(s.passwd)
 	if err != nil {
 		return s.users

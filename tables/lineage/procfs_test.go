@@ -208,3 +208,49 @@ func TestParsePasswdAndStatus(t *testing.T) {
 		t.Error("fixture")
 	}
 }
+
+// A listing large enough to be read in parallel gives the same processes, in the
+// same order, as reading them one by one; every synthetic chain is complete.
+func TestProcFSParallel(t *testing.T) {
+	root := t.TempDir()
+	f := synthetic(700)
+	writeFixture(t, root, f)
+	src := NewProcFS(root)
+	procs, err := src.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(procs) != len(f.Procs) {
+		t.Fatalf("%d processes, want %d", len(procs), len(f.Procs))
+	}
+	r := src.reader()
+	for _, p := range procs {
+		q, err := r.read(p.PID, true)
+		if err != nil || q != p {
+			t.Fatalf("pid %d: listed %+v, read %+v (%v)", p.PID, p, q, err)
+		}
+	}
+	rows := generate(t, src, Options{}, qc())
+	for pid, row := range rows {
+		if row["lineage_status"] != "complete" {
+			t.Errorf("pid %s: %s", pid, row["lineage_status"])
+		}
+		n := 0
+		if row["ancestor_pids"] != "" {
+			n = strings.Count(row["ancestor_pids"], ",") + 1
+		}
+		if row["depth"] != strconv.Itoa(n) || strings.Count(row["ancestry"], " > ") != n {
+			t.Errorf("pid %s: depth %s, ancestors %q, ancestry %q", pid, row["depth"], row["ancestor_pids"], row["ancestry"])
+		}
+	}
+	// A few command lines of the fixture are worth flagging.
+	flagged := 0
+	for _, row := range rows {
+		if row["indicators"] != "" {
+			flagged++
+		}
+	}
+	if flagged == 0 {
+		t.Error("no row has indicators")
+	}
+}

@@ -1,3 +1,5 @@
+//go:build !linux
+
 package lineage
 
 import (
@@ -36,3 +38,6 @@ func readFile(name string, buf *[]byte, limit int) ([]byte, error) {
 	*buf = b
 	return b, nil
 }
+
+// readLink returns the target of the symbolic link name.
+func readLink(name string) (string, error) { return os.Readlink(name) }

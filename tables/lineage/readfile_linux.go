@@ -1,0 +1,74 @@
+package lineage
+
+import (
+	"os"
+	"syscall"
+)
+
+// readFile reads up to limit bytes of name into *buf (reused across calls and grown
+// as needed) and returns them. procfs files report size 0, so it reads until a
+// short read. It uses raw system calls: os.Open's fstat and finaliser bookkeeping cost as much
+// as the read itself, and a full listing does this three times per process.
+func readFile(name string, buf *[]byte, limit int) ([]byte, error) {
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Open(name, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: name, Err: err}
+	}
+	defer syscall.Close(fd)
+	b := (*buf)[:0]
+	for len(b) < limit {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := syscall.Read(fd, b[len(b):min(cap(b), limit)])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			*buf = b
+			return nil, &os.PathError{Op: "read", Path: name, Err: err}
+		}
+		if n <= 0 {
+			break
+		}
+		room := min(cap(b), limit) - len(b)
+		b = b[:len(b)+n]
+		if n < room {
+			// A short read is the end: procfs stat/status (seq_file) and cmdline
+			// fill the buffer as far as they can, so this saves the EOF read.
+			break
+		}
+	}
+	*buf = b
+	return b, nil
+}
+
+// readLink returns the target of the symbolic link name without os.Readlink's
+// allocations for short targets.
+func readLink(name string) (string, error) {
+	var small [256]byte
+	buf := small[:]
+	for {
+		n, err := syscall.Readlink(name, buf)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return "", &os.PathError{Op: "readlink", Path: name, Err: err}
+		}
+		if n < len(buf) {
+			return string(buf[:n]), nil
+		}
+		if len(buf) >= 1<<16 {
+			return string(buf[:n]), nil
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
