@@ -6,11 +6,14 @@ package extension
 
 import (
 	"log/slog"
+	"strings"
+	"time"
 
 	"github.com/exechunt/exechunt/extension/config"
 	"github.com/exechunt/exechunt/tables/analysis"
 	"github.com/exechunt/exechunt/tables/cmdlinetable"
 	"github.com/exechunt/exechunt/tables/eventtables"
+	"github.com/exechunt/exechunt/tables/lineage"
 	"github.com/exechunt/exechunt/tables/tablekit"
 )
 
@@ -29,10 +32,29 @@ func Tables(cfg config.Config, log *slog.Logger) ([]tablekit.Table, error) {
 		Paths: paths, CacheBytes: int64(cfg.CacheMB) << 20, Analyzer: a, Logger: log,
 	})
 	return []tablekit.Table{
+		lineage.New(lineage.Options{History: history{events}, Analyzer: a}),
 		events.ProcessCreationTable(),
 		events.ScriptBlockTable(),
 		cmdlinetable.New(a),
 	}, nil
+}
+
+// history lets process_lineage fill in what the process table lacks (command lines
+// of protected processes, Sysmon GUIDs, ancestors that already exited) from the
+// process creations the event tables have read.
+type history struct{ s *eventtables.Store }
+
+func (h history) Lookup(pid int64, start time.Time) (lineage.Proc, bool) {
+	p, ok := h.s.Lookup(pid, start)
+	if !ok {
+		return lineage.Proc{}, false
+	}
+	name := p.Image
+	if i := strings.LastIndexAny(name, `\/`); i >= 0 {
+		name = name[i+1:]
+	}
+	return lineage.Proc{PID: p.PID, PPID: p.PPID, Name: name, Path: p.Image, Cmdline: p.Cmdline, User: p.User,
+		Start: p.Start, GUID: p.GUID}, true
 }
 
 // Analyzer returns the analysis settings shared by the tables: the configured

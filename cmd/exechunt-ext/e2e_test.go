@@ -162,7 +162,7 @@ func TestExtensionEndToEnd(t *testing.T) {
 	if reg.Info.Name != "exechunt" || reg.Info.Version != "dev" {
 		t.Errorf("registered as %+v", reg.Info)
 	}
-	if got := reg.Tables(); !reflect.DeepEqual(got, []string{"command_line_analysis", "powershell_script_blocks", "process_creation_events"}) {
+	if got := reg.Tables(); !reflect.DeepEqual(got, []string{"command_line_analysis", "powershell_script_blocks", "process_creation_events", "process_lineage"}) {
 		t.Errorf("tables = %v", got)
 	}
 	if err := h.Ping(ctx, reg.UUID); err != nil {

@@ -13,6 +13,7 @@ import (
 // ancestor after the process (and its event) are gone.
 type node struct {
 	image, cmdline string
+	user           string
 	parentKey      string // key of the parent node
 	parentImage    string
 	pid, ppid      int64
@@ -27,7 +28,7 @@ type lineageIndex struct {
 
 func newLineageIndex(maxCost int64) *lineageIndex {
 	return &lineageIndex{cache: lru.New[string, node](0, maxCost, func(n node) int64 {
-		return int64(160 + len(n.image) + len(n.cmdline) + len(n.parentKey) + len(n.parentImage))
+		return int64(176 + len(n.image) + len(n.cmdline) + len(n.user) + len(n.parentKey) + len(n.parentImage))
 	})}
 }
 
@@ -47,11 +48,13 @@ func keys(e *event.Event) (self, parent string) {
 	return self, parent
 }
 
-func (l *lineageIndex) add(e *event.Event) {
+// add indexes a process creation and returns its key.
+func (l *lineageIndex) add(e *event.Event) string {
 	p := e.ProcessCreation
 	self, parent := keys(e)
-	l.cache.Add(self, node{image: p.Image, cmdline: p.Cmdline, parentKey: parent, parentImage: p.ParentImage,
+	l.cache.Add(self, node{image: p.Image, cmdline: p.Cmdline, user: p.User, parentKey: parent, parentImage: p.ParentImage,
 		pid: p.PID, ppid: p.ParentPID, time: e.Time})
+	return self
 }
 
 // parent returns the node of e's parent when the index knows it (for pid keys, only a

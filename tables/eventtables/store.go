@@ -57,7 +57,10 @@ type Store struct {
 	procs   procBuffer
 	scripts scriptIndex
 	lineage *lineageIndex
+	pids    *pidIndex
 	results *lru.Cache[string, analysis.Result]
+	// lastRefresh is when the sources were last read.
+	lastRefresh time.Time
 	// warned remembers paths whose problems were logged, so a broken file is not
 	// reported on every query.
 	warned map[string]bool
@@ -89,6 +92,7 @@ func New(opt Options) *Store {
 		procs:   procBuffer{maxCost: budget * 35 / 100, seen: map[identity]struct{}{}},
 		scripts: scriptIndex{maxCost: budget * 15 / 100, blocks: map[string]*block{}},
 		lineage: newLineageIndex(budget * 10 / 100),
+		pids:    newPIDIndex(int(budget * 2 / 100 / 256)),
 		results: lru.New[string, analysis.Result](0, budget*10/100, resultCost),
 		warned:  map[string]bool{},
 	}
@@ -147,6 +151,7 @@ func (s *Store) refresh(ctx context.Context) error {
 			s.log.Debug("evidence problem", "problem", p.Error())
 		},
 	}
+	s.lastRefresh = time.Now()
 	for _, f := range s.files() {
 		cur := s.cursors[f]
 		if cur == nil {
@@ -172,7 +177,8 @@ func (s *Store) refresh(ctx context.Context) error {
 func (s *Store) ingest(ev *event.Event) {
 	switch {
 	case ev.ProcessCreation != nil:
-		s.lineage.add(ev)
+		key := s.lineage.add(ev)
+		s.pids.add(ev, key)
 		s.procs.add(ev)
 	case ev.ScriptBlockPart != nil:
 		s.scripts.add(ev)
