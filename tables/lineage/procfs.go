@@ -42,6 +42,14 @@ type ProcFS struct {
 	usersStamp   passwdStamp
 	usersChecked time.Time
 
+	// static caches what a process cannot change without an exec (command line,
+	// executable) and its user, per incarnation, for full listings: a warm listing
+	// then reads only stat and the directory owner of each process (4 system calls
+	// instead of 10). An entry is used only while comm (changed by exec) and the
+	// directory owner (the effective uid) are unchanged.
+	staticMu sync.Mutex
+	static   map[staticKey]staticInfo
+
 	// afterList, when set by a test, runs between listing <root>/proc and reading
 	// the processes (to make one vanish).
 	afterList func(names []string)
@@ -50,6 +58,44 @@ type ProcFS struct {
 type passwdStamp struct {
 	mod  time.Time
 	size int64
+}
+
+// staticKey names one process incarnation.
+type staticKey struct {
+	pid   int64
+	start uint64
+}
+
+type staticInfo struct {
+	comm, cmdline, path, user string
+	owner                     uint32
+}
+
+func (s *ProcFS) cached(k staticKey) (staticInfo, bool) {
+	s.staticMu.Lock()
+	defer s.staticMu.Unlock()
+	v, ok := s.static[k]
+	return v, ok
+}
+
+func (s *ProcFS) remember(k staticKey, v staticInfo) {
+	s.staticMu.Lock()
+	defer s.staticMu.Unlock()
+	if s.static == nil {
+		s.static = map[staticKey]staticInfo{}
+	}
+	s.static[k] = v
+}
+
+// prune drops cached incarnations that a full listing no longer saw.
+func (s *ProcFS) prune(seen map[staticKey]bool) {
+	s.staticMu.Lock()
+	defer s.staticMu.Unlock()
+	for k := range s.static {
+		if !seen[k] {
+			delete(s.static, k)
+		}
+	}
 }
 
 // NewProcFS returns a Source reading <root>/proc and <root>/etc/passwd.
@@ -137,11 +183,14 @@ func (s *ProcFS) readAll(ctx context.Context, names []string) ([]Proc, error) {
 		return nil, err
 	}
 	out := procs[:0]
+	seen := make(map[staticKey]bool, len(procs))
 	for i := range procs {
 		if ok[i] {
 			out = append(out, procs[i])
+			seen[staticKey{procs[i].PID, startTicks(procs[i].Start, s.btime)}] = true
 		}
 	}
+	s.prune(seen)
 	clear(procs[len(out):])
 	return out, nil
 }
@@ -219,6 +268,14 @@ func (r *procReader) read(pid int64, checkThread bool) (Proc, error) {
 			(time.Second / ClockTicks)),
 		GUID: DeriveGUID(r.fs.bootID, pid, int64(st.StartTicks)),
 	}
+	key := staticKey{pid, st.StartTicks}
+	owner, hasOwner := ownerUID(r.file(pid, ""))
+	if !checkThread && hasOwner {
+		if c, ok := r.fs.cached(key); ok && c.comm == st.Comm && c.owner == owner {
+			p.Cmdline, p.Path, p.User = c.cmdline, c.path, c.user
+			return p, nil
+		}
+	}
 	b, err = readFile(r.file(pid, "status"), &r.buf, 4096)
 	if err != nil {
 		return Proc{}, err
@@ -241,7 +298,19 @@ func (r *procReader) read(pid int64, checkThread bool) (Proc, error) {
 	if exe, err := readLink(r.file(pid, "exe")); err == nil {
 		p.Path = exe // may end in " (deleted)": kept, it is worth seeing
 	}
+	if hasOwner {
+		r.fs.remember(key, staticInfo{comm: st.Comm, cmdline: p.Cmdline, path: p.Path, user: p.User, owner: owner})
+	}
 	return p, nil
+}
+
+// startTicks converts a start time back to clock ticks after boot (the cache key).
+func startTicks(start time.Time, btime int64) uint64 {
+	d := start.Sub(time.Unix(btime, 0))
+	if d < 0 {
+		return 0
+	}
+	return uint64(d / (time.Second / ClockTicks))
 }
 
 func (r *procReader) userName(uid uint32) string {

@@ -254,3 +254,57 @@ func TestProcFSParallel(t *testing.T) {
 		t.Error("no row has indicators")
 	}
 }
+
+// TestStaticCacheFollowsExecAndUidChange: a warm listing reuses the command line of an
+// unchanged process, but not after an exec (comm changes) or an effective-uid change
+// (the /proc/<pid> owner changes).
+func TestStaticCacheFollowsExecAndUidChange(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to chown the synthetic /proc entry")
+	}
+	root := t.TempDir()
+	writeFixture(t, root, fixture{BootID: "b", Btime: 1700000000, Users: map[uint32]string{0: "root", 33: "www-data"}, Procs: []fixtureProc{
+		{PID: 1, Comm: "init", StartTicks: 1, Args: []string{"/sbin/init"}},
+		{PID: 42, PPID: 1, Comm: "app", StartTicks: 500, Args: []string{"app", "--serve"}},
+	}})
+	fs := NewProcFS(root)
+	get := func() Proc {
+		procs, err := fs.List(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range procs {
+			if p.PID == 42 {
+				return p
+			}
+		}
+		t.Fatal("pid 42 not listed")
+		return Proc{}
+	}
+	if p := get(); p.Cmdline != "app --serve" {
+		t.Fatalf("cold: %q", p.Cmdline)
+	}
+	dir := filepath.Join(root, "proc", "42")
+	if err := os.WriteFile(filepath.Join(dir, "cmdline"), []byte("changed\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p := get(); p.Cmdline != "app --serve" {
+		t.Errorf("warm listing should reuse the cached command line, got %q", p.Cmdline)
+	}
+	if err := os.Chown(dir, 33, 33); err != nil {
+		t.Fatal(err)
+	}
+	if p := get(); p.Cmdline != "changed" {
+		t.Errorf("after the owner changed the process must be read again, got %q", p.Cmdline)
+	}
+	st := statLine(fixtureProc{PID: 42, PPID: 1, Comm: "app2", StartTicks: 500})
+	if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(st), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cmdline"), []byte("execd\x00"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p := get(); p.Cmdline != "execd" || p.Name != "app2" {
+		t.Errorf("after an exec (new comm) the process must be read again, got %q %q", p.Name, p.Cmdline)
+	}
+}

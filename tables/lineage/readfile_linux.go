@@ -72,3 +72,19 @@ func readLink(name string) (string, error) {
 		buf = make([]byte, 2*len(buf))
 	}
 }
+
+// ownerUID returns the owner of a /proc/<pid> directory: the process's effective uid
+// (root for non-dumpable processes). One system call.
+func ownerUID(name string) (uint32, bool) {
+	var st syscall.Stat_t
+	for {
+		err := syscall.Stat(name, &st)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, false
+		}
+		return st.Uid, true
+	}
+}
