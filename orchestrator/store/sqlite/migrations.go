@@ -1,0 +1,106 @@
+package sqlite
+
+// migrations are applied in order; migrations[i] brings the schema to version i+1.
+// Never edit a released migration: append a new one.
+var migrations = []string{
+	// 1: hosts, secrets, tokens, live queries, logs.
+	`
+CREATE TABLE hosts (
+	id              INTEGER PRIMARY KEY,
+	identifier      TEXT    NOT NULL,
+	hostname        TEXT    NOT NULL DEFAULT '',
+	uuid            TEXT    NOT NULL DEFAULT '',
+	platform        TEXT    NOT NULL DEFAULT '',
+	os_name         TEXT    NOT NULL DEFAULT '',
+	os_platform     TEXT    NOT NULL DEFAULT '',
+	os_version      TEXT    NOT NULL DEFAULT '',
+	osquery_version TEXT    NOT NULL DEFAULT '',
+	details         TEXT,
+	node_key_hash   BLOB    UNIQUE,
+	enrolled_at     INTEGER NOT NULL,
+	first_seen      INTEGER NOT NULL,
+	last_seen       INTEGER NOT NULL
+);
+CREATE INDEX hosts_uuid ON hosts (uuid);
+CREATE INDEX hosts_identifier ON hosts (identifier);
+CREATE INDEX hosts_platform ON hosts (platform);
+
+CREATE TABLE enroll_secrets (
+	name       TEXT PRIMARY KEY,
+	hash       BLOB NOT NULL,
+	created_at INTEGER NOT NULL
+);
+
+CREATE TABLE api_tokens (
+	id         INTEGER PRIMARY KEY,
+	name       TEXT    NOT NULL,
+	role       TEXT    NOT NULL,
+	hash       BLOB    NOT NULL UNIQUE,
+	created_at INTEGER NOT NULL,
+	expires_at INTEGER NOT NULL DEFAULT 0,
+	revoked_at INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE live_queries (
+	id         INTEGER PRIMARY KEY,
+	sql        TEXT    NOT NULL,
+	discovery  TEXT    NOT NULL DEFAULT '',
+	targets    TEXT,
+	created_by TEXT    NOT NULL DEFAULT '',
+	created_at INTEGER NOT NULL,
+	deadline   INTEGER NOT NULL,
+	state      TEXT    NOT NULL,
+	done_at    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX live_queries_state ON live_queries (state);
+
+CREATE TABLE live_query_hosts (
+	query_id   INTEGER NOT NULL REFERENCES live_queries (id),
+	host_id    INTEGER NOT NULL,
+	state      TEXT    NOT NULL,
+	rows       INTEGER NOT NULL DEFAULT 0,
+	status     INTEGER NOT NULL DEFAULT 0,
+	message    TEXT    NOT NULL DEFAULT '',
+	stats      TEXT,
+	updated_at INTEGER NOT NULL,
+	PRIMARY KEY (query_id, host_id)
+);
+CREATE INDEX live_query_hosts_host_state ON live_query_hosts (host_id, state);
+
+CREATE TABLE live_query_rows (
+	query_id INTEGER NOT NULL,
+	host_id  INTEGER NOT NULL,
+	seq      INTEGER NOT NULL,
+	columns  TEXT    NOT NULL,
+	PRIMARY KEY (query_id, host_id, seq)
+);
+
+CREATE TABLE result_rows (
+	id          TEXT    PRIMARY KEY,
+	host_id     INTEGER NOT NULL,
+	name        TEXT    NOT NULL,
+	action      TEXT    NOT NULL,
+	unix_time   INTEGER NOT NULL,
+	epoch       INTEGER NOT NULL,
+	counter     INTEGER NOT NULL,
+	columns     TEXT    NOT NULL,
+	decorations TEXT,
+	received_at INTEGER NOT NULL
+);
+CREATE INDEX result_rows_host_name ON result_rows (host_id, name);
+CREATE INDEX result_rows_received ON result_rows (received_at);
+
+CREATE TABLE status_logs (
+	id          TEXT    PRIMARY KEY,
+	host_id     INTEGER NOT NULL,
+	unix_time   INTEGER NOT NULL,
+	severity    INTEGER NOT NULL,
+	filename    TEXT    NOT NULL,
+	line        INTEGER NOT NULL,
+	message     TEXT    NOT NULL,
+	version     TEXT    NOT NULL,
+	received_at INTEGER NOT NULL
+);
+CREATE INDEX status_logs_host ON status_logs (host_id, received_at);
+`,
+}

@@ -1,0 +1,41 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/exechunt/exechunt/orchestrator/store"
+	"github.com/exechunt/exechunt/orchestrator/store/sqlite"
+	"github.com/exechunt/exechunt/orchestrator/store/storetest"
+)
+
+func open(t *testing.T, path string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return open(t, filepath.Join(t.TempDir(), "exechunt.db"))
+	})
+}
+
+func TestReopenKeepsDataAndSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "exechunt.db")
+	s := open(t, path)
+	if err := s.AddEnrollSecret(context.Background(), store.EnrollSecret{Name: "a", Hash: []byte{1}}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = open(t, path) // migrations are not re-applied
+	defer s.Close()
+	got, err := s.EnrollSecrets(context.Background())
+	if err != nil || len(got) != 1 {
+		t.Fatalf("after reopen: %v, %v", got, err)
+	}
+}
