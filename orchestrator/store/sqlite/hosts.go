@@ -72,7 +72,9 @@ func (s *Store) hostFrom(ctx context.Context, db *sql.DB, id int64) (store.Host,
 }
 
 // Host implements store.Hosts.
-func (s *Store) Host(ctx context.Context, id int64) (store.Host, error) { return s.hostFrom(ctx, s.r, id) }
+func (s *Store) Host(ctx context.Context, id int64) (store.Host, error) {
+	return s.hostFrom(ctx, s.r, id)
+}
 
 // HostByNodeKey implements store.Hosts.
 func (s *Store) HostByNodeKey(ctx context.Context, hash []byte) (store.Host, error) {
