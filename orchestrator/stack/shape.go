@@ -1,0 +1,65 @@
+// Package stack groups hunt results across a fleet: rows with the same stack key (the
+// values of a query's declared stack columns) form one stack, with the hosts that
+// produced it, its prevalence, first/last seen, maximum score and a few example rows.
+// Rare, new and high-scoring stacks are ranked as anomalies, each with the reasons.
+//
+// The package is pure: it holds stacks in memory and takes time from its caller, so
+// the orchestrator's stores persist them and tests need no clock.
+package stack
+
+import (
+	"regexp"
+	"strings"
+)
+
+// ShapeColumn is the pseudo-column that stacks by the normalised command line
+// (Shape of the row's cmdline) instead of its exact text.
+const ShapeColumn = "cmdline_shape"
+
+var base64Blob = regexp.MustCompile(`[A-Za-z0-9+/]{24,}={0,2}`)
+
+// shapeRules rewrite the parts of a command line that vary between runs of the same
+// program into placeholders, in this order (later rules see earlier placeholders):
+var shapeRules = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	// GUIDs, braced or not.
+	{regexp.MustCompile(`\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?`), "<guid>"},
+	// User profile folders: the user name.
+	{regexp.MustCompile(`([a-z]:\\users\\|/home/|/users/)[^\\/"' ]+`), "${1}<user>"},
+	// Files in temporary folders: the folder rest and the file name vary.
+	{regexp.MustCompile(`(\\appdata\\local\\temp|\\windows\\temp|%temp%|%tmp%|/tmp|/var/tmp)(\\|/)[^"' ]*`), "<temp>"},
+	// Quoted strings that are not paths (titles, arguments, inline scripts).
+	{regexp.MustCompile(`"[^"\\/]*"|'[^'\\/]*'`), `"<str>"`},
+	// Hex numbers and long hex strings (handles, hashes, addresses).
+	{regexp.MustCompile(`\b0x[0-9a-f]+\b|\b[0-9a-f]{8,}\b`), "<hex>"},
+	// Decimal numbers (pids, ports, counters, dates).
+	{regexp.MustCompile(`\b\d+\b`), "<n>"},
+	// Runs of blanks.
+	{regexp.MustCompile(`\s+`), " "},
+}
+
+// Shape normalises a command line so that runs of the same program with different
+// GUIDs, numbers, hex values, temp files, user names, quoted strings and base64 blobs
+// stack together. The result is lower-case. See docs/stacking.md for the rules.
+func Shape(cmdline string) string {
+	s := strings.TrimSpace(cmdline)
+	if len(s) > 4096 {
+		s = s[:4096] // a shape is a key, not evidence: bound the work on huge lines
+	}
+	// Base64 blobs (encoded commands, payloads) before lower-casing: a blob mixes
+	// upper case, lower case and digits, which paths and words rarely do.
+	s = base64Blob.ReplaceAllStringFunc(s, func(m string) string {
+		if strings.ContainsAny(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") && strings.ContainsAny(m, "abcdefghijklmnopqrstuvwxyz") &&
+			strings.ContainsAny(m, "0123456789") {
+			return "<b64>"
+		}
+		return m
+	})
+	s = strings.ToLower(s)
+	for _, r := range shapeRules {
+		s = r.re.ReplaceAllString(s, r.with)
+	}
+	return s
+}
