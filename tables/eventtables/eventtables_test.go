@@ -237,3 +237,39 @@ func TestExtendBoundsLongChains(t *testing.T) {
 		t.Errorf("depth = %d", c.depth)
 	}
 }
+
+func TestLineageTableOverEvidence(t *testing.T) {
+	s := New(Options{Paths: []string{"testdata/chain.jsonl"}})
+	rows := generate(t, func() ([]map[string]string, error) {
+		return s.LineageTable().Generate(context.Background(), where("pid", table.OperatorEquals, "500"))
+	})
+	if len(rows) != 1 {
+		t.Fatalf("rows = %d", len(rows))
+	}
+	r := rows[0]
+	want := map[string]string{
+		"name": "conhost.exe", "parent": "400", "parent_name": "powershell.exe",
+		"ancestry":       "userinit.exe > explorer.exe > winword.exe > cmd.exe > powershell.exe > conhost.exe",
+		"ancestor_pids":  "90,100,200,300,400",
+		"depth":          "5",
+		"lineage_status": "parent_not_in_evidence",
+		"process_guid":   "00000000-0000-0000-0000-00000000000e",
+	}
+	for k, v := range want {
+		if r[k] != v {
+			t.Errorf("%s = %q, want %q", k, r[k], v)
+		}
+	}
+	cols := map[string]bool{}
+	for _, c := range s.LineageTable().Columns {
+		cols[c.Name] = true
+	}
+	for k := range r {
+		if !cols[k] {
+			t.Errorf("row has column %q the table does not declare", k)
+		}
+	}
+	if len(r) != len(cols) {
+		t.Errorf("row has %d columns, table %d", len(r), len(cols))
+	}
+}

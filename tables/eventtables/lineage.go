@@ -81,10 +81,14 @@ type walker struct {
 	memo map[string]chain
 }
 
-// chain is an ancestry: names root first, joined by " > ", and the number of links.
+// chain is an ancestry: names root first, joined by " > ", the pids of the indexed
+// links root first (comma-separated), the number of links, and whether its top
+// process's parent is missing from the index.
 type chain struct {
 	text  string
 	depth int
+	pids  string
+	cut   bool
 }
 
 func (l *lineageIndex) walker() *walker { return &walker{l: l, memo: map[string]chain{}} }
@@ -95,20 +99,27 @@ func (l *lineageIndex) walker() *walker { return &walker{l: l, memo: map[string]
 // pid-keyed nodes (4688) a candidate created after its child is a reused pid, not the
 // parent, and ends the chain.
 func (w *walker) ancestry(e *event.Event) (string, int) {
+	c := w.full(e)
+	return c.text, c.depth - 1
+}
+
+// full is e's whole chain, e included.
+func (w *walker) full(e *event.Event) chain {
 	p := e.ProcessCreation
 	_, key := keys(e)
 	up, ok := w.of(key, e.Time, 0)
 	switch {
 	case ok:
 	case p.ParentImage != "":
-		up = chain{baseName(p.ParentImage), 1}
+		up = chain{text: baseName(p.ParentImage), depth: 1, pids: strconv.FormatInt(p.ParentPID, 10), cut: true}
 	case p.ParentPID != 0:
-		up = chain{"?", 1}
+		up = chain{text: "?", depth: 1, pids: strconv.FormatInt(p.ParentPID, 10), cut: true}
 	default:
-		return baseName(p.Image), 0
+		return chain{text: baseName(p.Image), depth: 1}
 	}
 	c := extend(up, baseName(p.Image))
-	return c.text, c.depth - 1
+	c.pids, c.cut = up.pids, up.cut // a row's pids are its ancestors'
+	return c
 }
 
 // of returns the chain ending with the indexed process under key.
@@ -123,16 +134,21 @@ func (w *walker) of(key string, childTime time.Time, depth int) (chain, bool) {
 	if c, ok := w.memo[key]; ok {
 		return c, true
 	}
-	w.memo[key] = chain{baseName(n.image), 1} // breaks cycles while this key is open
+	w.memo[key] = chain{text: baseName(n.image), depth: 1} // breaks cycles while this key is open
 	up, ok := w.of(n.parentKey, n.time, depth+1)
 	switch {
 	case ok:
 	case n.parentImage != "":
-		up = chain{baseName(n.parentImage), 1}
+		up = chain{text: baseName(n.parentImage), depth: 1, pids: strconv.FormatInt(n.ppid, 10), cut: true}
 	default:
-		up = chain{}
+		up = chain{cut: n.ppid != 0}
 	}
 	c := extend(up, baseName(n.image))
+	c.cut = up.cut
+	c.pids = strconv.FormatInt(n.pid, 10)
+	if up.pids != "" {
+		c.pids = up.pids + "," + c.pids
+	}
 	w.memo[key] = c
 	return c, true
 }
@@ -141,7 +157,7 @@ func (w *walker) of(key string, childTime time.Time, depth int) (chain, bool) {
 // root-most names give way to "…".
 func extend(up chain, name string) chain {
 	if up.depth == 0 {
-		return chain{name, 1}
+		return chain{text: name, depth: 1}
 	}
 	text := up.text
 	if up.depth >= maxAncestry {
@@ -153,7 +169,7 @@ func extend(up chain, name string) chain {
 			text = "… > " + strings.Join(parts[1:], " > ")
 		}
 	}
-	return chain{text + " > " + name, up.depth + 1}
+	return chain{text: text + " > " + name, depth: up.depth + 1}
 }
 
 // baseName is the lower-case file name of a Windows or POSIX path (Windows names are
