@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/exechunt/exechunt/internal/corpus"
+)
+
+// exitCode is main's mapping of a command's error to the exit status.
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ue):
+		return 2
+	}
+	return 1
+}
+
+// runCLIErr runs the root command and returns stdout, stderr and the exit status.
+func runCLIErr(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	root := newRootCmd()
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), errOut.String(), exitCode(err)
+}
+
+// corpusFile returns a file of the corpus, skipping without it.
+func corpusFile(t *testing.T, rel string) string {
+	t.Helper()
+	dir, ok := corpus.Dir()
+	if !ok {
+		t.Skip(corpus.SkipMessage)
+	}
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("corpus file missing: %v", err)
+	}
+	return p
+}
+
+const compiledHTML = "sbousseaden_EVTX-ATTACK-SAMPLES/Execution/Sysmon_Exec_CompiledHTML.evtx"
+
+func TestScanExitCodes(t *testing.T) {
+	empty := t.TempDir()
+	if _, stderr, code := runCLIErr(t, "scan", "-q", empty); code != 0 {
+		t.Errorf("no evidence: exit %d, want 0 (%s)", code, stderr)
+	}
+	if _, stderr, code := runCLIErr(t, "scan", "--pack", "nope", empty); code != 2 || !strings.Contains(stderr, "execution-basics") {
+		t.Errorf("unknown pack: exit %d, want 2; stderr %q", code, stderr)
+	}
+	if _, _, code := runCLIErr(t, "scan", "--format", "xml", empty); code != 2 {
+		t.Errorf("bad format: exit %d, want 2", code)
+	}
+	if _, _, code := runCLIErr(t, "scan", filepath.Join(empty, "missing")); code != 2 {
+		t.Errorf("missing evidence: exit %d, want 2", code)
+	}
+	// A pack whose query does not compile: the others still run, exit 2.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "bad.json"), []byte(`{"queries": {"typo": {"query": "SELECT nam FROM process_creation_events"}}}`), 0o644)
+	_, stderr, code := runCLIErr(t, "scan", "--packs-dir", dir, empty)
+	if code != 2 || !strings.Contains(stderr, "bad/typo") || !strings.Contains(stderr, "no such column: nam") {
+		t.Errorf("bad query: exit %d, stderr %q", code, stderr)
+	}
+
+	f := corpusFile(t, compiledHTML)
+	out, _, code := runCLIErr(t, "scan", "-q", f)
+	if code != 1 || !strings.Contains(out, "Sysmon_Exec_CompiledHTML.evtx #") {
+		t.Errorf("findings: exit %d, want 1\n%s", code, out)
+	}
+	if _, _, code := runCLIErr(t, "scan", "-q", "--min-score", "101", f); code != 0 {
+		t.Errorf("--min-score 101: exit %d, want 0", code)
+	}
+}
+
+func TestScanFormats(t *testing.T) {
+	f := corpusFile(t, compiledHTML)
+	out, _, code := runCLIErr(t, "scan", "-q", "--format", "json", f)
+	var findings []struct {
+		Pack, Query, Technique, Severity string
+		Evidence                         evidenceRef
+		Row                              map[string]any
+	}
+	if err := json.Unmarshal([]byte(out), &findings); err != nil || code != 1 || len(findings) == 0 {
+		t.Fatalf("json: exit %d, err %v\n%s", code, err, out)
+	}
+	for _, fd := range findings {
+		if fd.Pack != "execution-basics" || fd.Technique == "" || fd.Severity == "" || fd.Evidence.File != f ||
+			len(fd.Evidence.EventRecordIDs) == 0 || fd.Row["evidence"] == nil {
+			t.Errorf("json finding %+v", fd)
+		}
+	}
+
+	out, _, _ = runCLIErr(t, "scan", "-q", "--format", "csv", f)
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(recs) != len(findings)+1 || recs[0][0] != "pack" || recs[1][4] != f {
+		t.Errorf("csv: %v %v", err, recs)
+	}
+
+	out, _, _ = runCLIErr(t, "scan", "-q", "--format", "sarif", f)
+	var sarif struct {
+		Schema  string `json:"$schema"`
+		Version string
+		Runs    []struct {
+			Tool struct {
+				Driver struct {
+					Name  string
+					Rules []struct {
+						ID                   string
+						ShortDescription     struct{ Text string }
+						DefaultConfiguration struct{ Level string }
+						Properties           map[string]any
+					}
+				}
+			}
+			Results []struct {
+				RuleID    string
+				RuleIndex int
+				Level     string
+				Message   struct{ Text string }
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct{ URI string }
+						Region           struct{ StartLine int }
+					}
+				}
+				PartialFingerprints map[string]string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &sarif); err != nil {
+		t.Fatalf("sarif: %v\n%s", err, out)
+	}
+	if sarif.Version != "2.1.0" || sarif.Schema == "" || len(sarif.Runs) != 1 {
+		t.Fatalf("sarif envelope: %+v", sarif)
+	}
+	run := sarif.Runs[0]
+	if run.Tool.Driver.Name != "exechunt" || len(run.Tool.Driver.Rules) < 6 || len(run.Results) != len(findings) {
+		t.Errorf("sarif: %d rules, %d results (want %d)", len(run.Tool.Driver.Rules), len(run.Results), len(findings))
+	}
+	for _, r := range run.Tool.Driver.Rules {
+		if r.ShortDescription.Text == "" || r.DefaultConfiguration.Level == "" || r.Properties["security-severity"] == nil {
+			t.Errorf("sarif rule %+v", r)
+		}
+	}
+	for _, r := range run.Results {
+		rule := run.Tool.Driver.Rules[r.RuleIndex]
+		if rule.ID != r.RuleID || r.Level == "" || r.Message.Text == "" || len(r.Locations) != 1 ||
+			!strings.HasSuffix(r.Locations[0].PhysicalLocation.ArtifactLocation.URI, "Sysmon_Exec_CompiledHTML.evtx") ||
+			r.Locations[0].PhysicalLocation.Region.StartLine < 1 || len(r.PartialFingerprints) == 0 {
+			t.Errorf("sarif result %+v", r)
+		}
+	}
+}
+
+func TestSQLCommand(t *testing.T) {
+	empty := t.TempDir()
+	if _, stderr, code := runCLIErr(t, "sql", "--evidence", empty, "SELECT nam FROM process_creation_events"); code != 2 ||
+		!strings.Contains(stderr, "line 1, column 8") || !strings.Contains(stderr, "columns of process_creation_events: time,") {
+		t.Errorf("bad column: exit %d, stderr %q", code, stderr)
+	}
+	if _, _, code := runCLIErr(t, "sql", "SELECT 1"); code != 2 {
+		t.Errorf("no --evidence: exit %d", code)
+	}
+	out, _, code := runCLIErr(t, "sql", "--evidence", empty, "--format", "json", "SELECT 1 AS n, 'x' AS s, NULL AS z, 0.5 AS f")
+	if code != 0 || strings.TrimSpace(out) != "[\n  {\"n\":1,\"s\":\"x\",\"z\":null,\"f\":0.5}\n]" {
+		t.Errorf("json: exit %d\n%s", code, out)
+	}
+	out, _, _ = runCLIErr(t, "sql", "--evidence", empty, "--format", "csv", "SELECT 1 AS n, 'a,b' AS s")
+	if out != "n,s\n1,\"a,b\"\n" {
+		t.Errorf("csv: %q", out)
+	}
+	out, _, _ = runCLIErr(t, "sql", "--evidence", empty, "--format", "json", "SELECT 1 WHERE 0")
+	if strings.TrimSpace(out) != "[]" {
+		t.Errorf("empty json: %q", out)
+	}
+
+	f := corpusFile(t, compiledHTML)
+	out, _, code = runCLIErr(t, "sql", "--evidence", f, "--format", "csv",
+		"SELECT p.name, c.family FROM process_creation_events p JOIN command_line_analysis c ON c.cmdline = p.cmdline WHERE p.name = 'hh.exe'")
+	if code != 0 || !strings.Contains(out, "hh.exe,") {
+		t.Errorf("join: exit %d\n%s", code, out)
+	}
+}
