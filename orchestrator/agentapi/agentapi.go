@@ -1,0 +1,330 @@
+// Package agentapi serves osquery's TLS remote API (enroll, config, log,
+// distributed read/write) to osqueryd agents, under /api/osquery/ and
+// /api/v1/osquery/, following what osquery itself sends and expects
+// (../shared/reference/osquery-tls-api.md).
+//
+// An unknown or revoked node key is answered with HTTP 200 and
+// {"node_invalid": true}: osquery then drops its key and re-enrolls. Malformed
+// bodies get 400, bodies over the endpoint's limit 413; neither changes anything.
+// Node keys and enroll secrets never appear in logs or error messages; only
+// their SHA-256 hashes reach the store.
+package agentapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/exechunt/exechunt/orchestrator/store"
+)
+
+// HostStore is what the agent API needs of enrolled hosts.
+type HostStore interface {
+	EnrollHost(ctx context.Context, e store.Enrollment, now time.Time) (store.Host, error)
+	HostByNodeKey(ctx context.Context, nodeKeyHash []byte) (store.Host, error)
+	TouchHosts(ctx context.Context, seen map[int64]time.Time) error
+}
+
+// SecretStore lists the enroll secrets currently valid.
+type SecretStore interface {
+	EnrollSecrets(ctx context.Context) ([]store.EnrollSecret, error)
+}
+
+// LiveStore hands out and records live queries.
+type LiveStore interface {
+	TakePendingQueries(ctx context.Context, hostID int64, now time.Time) ([]store.PendingQuery, error)
+	RecordResults(ctx context.Context, hostID int64, results []store.HostResult, now time.Time) ([]int64, error)
+	RunningLiveQueries(ctx context.Context) (int, error)
+}
+
+// LogStore stores result and status logs.
+type LogStore interface {
+	InsertResults(ctx context.Context, rows []store.ResultRow) (int, error)
+	InsertStatusLogs(ctx context.Context, logs []store.StatusLog) (int, error)
+}
+
+// ConfigSource builds the osquery configuration of one host (options, schedule,
+// packs, decorators, feature_vectors), without node_invalid.
+type ConfigSource interface {
+	Config(ctx context.Context, h store.Host) (map[string]any, error)
+}
+
+// Limits are the largest request bodies accepted, per endpoint, after gzip
+// decompression. Zero fields take the defaults.
+type Limits struct {
+	Enroll, Config, Log, Read, Write int64
+}
+
+// DefaultLimits: osquery drops log lines over 1 MiB and sends at most
+// logger_tls_max_lines (1024) per POST.
+var DefaultLimits = Limits{Enroll: 1 << 20, Config: 64 << 10, Log: 64 << 20, Read: 64 << 10, Write: 64 << 20}
+
+// Config configures a Handler. Hosts, Secrets, Live, Logs and Configs are required.
+type Config struct {
+	Hosts   HostStore
+	Secrets SecretStore
+	Live    LiveStore
+	Logs    LogStore
+	Configs ConfigSource
+	// OnResults is called with the IDs of live queries that got answers.
+	OnResults func(queryIDs []int64)
+	Log       *slog.Logger     // default: discard
+	Now       func() time.Time // default: time.Now
+	Limits    Limits
+	// Accelerate is the "accelerate" value (seconds) sent with distributed reads while
+	// a live query runs: osquery then polls every 5 s for that long. Default 60.
+	Accelerate int
+	// KeyCacheTTL bounds how long a node key lookup is cached (default 10s); a
+	// revoked key is refused at the latest this long after revocation.
+	KeyCacheTTL time.Duration
+	// TouchEvery is how often last-seen times are written in one batch (default 5s).
+	TouchEvery time.Duration
+}
+
+// Handler serves the agent endpoints.
+type Handler struct {
+	c       Config
+	log     *slog.Logger
+	running atomic.Int64 // live queries running, refreshed by Run and Poke
+
+	mu     sync.Mutex
+	keys   map[[32]byte]cachedHost
+	byHost map[int64][32]byte
+	seen   map[int64]time.Time
+}
+
+type cachedHost struct {
+	host    store.Host
+	expires time.Time
+}
+
+// New checks c and returns a Handler.
+func New(c Config) (*Handler, error) {
+	if c.Hosts == nil || c.Secrets == nil || c.Live == nil || c.Logs == nil || c.Configs == nil {
+		return nil, errors.New("agentapi: Hosts, Secrets, Live, Logs and Configs are required")
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Accelerate <= 0 {
+		c.Accelerate = 60
+	}
+	if c.KeyCacheTTL <= 0 {
+		c.KeyCacheTTL = 10 * time.Second
+	}
+	if c.TouchEvery <= 0 {
+		c.TouchEvery = 5 * time.Second
+	}
+	d := DefaultLimits
+	for _, p := range []struct{ v, def *int64 }{{&c.Limits.Enroll, &d.Enroll}, {&c.Limits.Config, &d.Config},
+		{&c.Limits.Log, &d.Log}, {&c.Limits.Read, &d.Read}, {&c.Limits.Write, &d.Write}} {
+		if *p.v <= 0 {
+			*p.v = *p.def
+		}
+	}
+	return &Handler{c: c, log: c.Log, keys: map[[32]byte]cachedHost{}, byHost: map[int64][32]byte{},
+		seen: map[int64]time.Time{}}, nil
+}
+
+// Prefixes are the URL prefixes the endpoints are served under.
+var Prefixes = []string{"/api/osquery", "/api/v1/osquery"}
+
+// Register adds the endpoints to mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	for _, p := range Prefixes {
+		mux.Handle("POST "+p+"/enroll", h.endpoint("enroll", h.c.Limits.Enroll, h.enroll))
+		mux.Handle("POST "+p+"/config", h.endpoint("config", h.c.Limits.Config, h.config))
+		mux.Handle("POST "+p+"/log", h.endpoint("log", h.c.Limits.Log, h.logs))
+		mux.Handle("POST "+p+"/distributed/read", h.endpoint("distributed/read", h.c.Limits.Read, h.read))
+		mux.Handle("POST "+p+"/distributed/write", h.endpoint("distributed/write", h.c.Limits.Write, h.write))
+	}
+}
+
+// Run flushes last-seen times and refreshes the running-query count until ctx
+// ends, then flushes once more.
+func (h *Handler) Run(ctx context.Context) error {
+	touch := time.NewTicker(h.c.TouchEvery)
+	defer touch.Stop()
+	poll := time.NewTicker(time.Second)
+	defer poll.Stop()
+	h.refreshRunning(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			return h.flushSeen(fctx)
+		case <-touch.C:
+			if err := h.flushSeen(ctx); err != nil {
+				h.log.Warn("recording last-seen times", "err", err)
+			}
+		case <-poll.C:
+			h.refreshRunning(ctx)
+		}
+	}
+}
+
+// Poke tells the handler that a live query was created, so reads start sending
+// accelerate at once.
+func (h *Handler) Poke() { h.running.Add(1) }
+
+func (h *Handler) refreshRunning(ctx context.Context) {
+	n, err := h.c.Live.RunningLiveQueries(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			h.log.Warn("counting running live queries", "err", err)
+		}
+		return
+	}
+	h.running.Store(int64(n))
+}
+
+func (h *Handler) flushSeen(ctx context.Context) error {
+	h.mu.Lock()
+	seen := h.seen
+	h.seen = make(map[int64]time.Time, len(seen))
+	h.mu.Unlock()
+	if len(seen) == 0 {
+		return nil
+	}
+	if err := h.c.Hosts.TouchHosts(ctx, seen); err != nil {
+		h.mu.Lock()
+		for id, t := range seen { // keep them for the next flush
+			if t.After(h.seen[id]) {
+				h.seen[id] = t
+			}
+		}
+		h.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// errNodeInvalid answers an unknown, revoked or missing node key.
+var errNodeInvalid = errors.New("invalid node key")
+
+// requestError is a client error with its HTTP status; its message is safe to
+// return (it never holds secrets).
+type requestError struct {
+	status int
+	msg    string
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+func badRequest(format string, a ...any) error {
+	return &requestError{status: http.StatusBadRequest, msg: fmt.Sprintf(format, a...)}
+}
+
+type handlerFunc func(ctx context.Context, r *http.Request, body []byte) (any, error)
+
+// endpoint reads the (possibly gzip) body within limit and writes the JSON answer;
+// errors become {"error": ...} or {"node_invalid": true}.
+func (h *Handler) endpoint(name string, limit int64, f handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := readBody(w, r, limit)
+		var resp any
+		if err == nil {
+			resp, err = f(r.Context(), r, body)
+		}
+		var re *requestError
+		switch {
+		case err == nil:
+			writeJSON(w, http.StatusOK, resp)
+		case errors.Is(err, errNodeInvalid):
+			writeJSON(w, http.StatusOK, map[string]any{"node_invalid": true, "error": "invalid node key"})
+		case errors.As(err, &re):
+			writeJSON(w, re.status, map[string]any{"error": re.msg})
+		default:
+			if r.Context().Err() == nil {
+				h.log.Error("agent request failed", "endpoint", name, "err", err)
+			}
+			writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "internal error"})
+		}
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func hashKey(k string) [32]byte { return sha256.Sum256([]byte(k)) }
+
+// nodeKey returns the key from "Authorization: NodeKey …" (osquery ≥ 5.23) or,
+// failing that, from the body's node_key.
+func nodeKey(r *http.Request, bodyKey string) string {
+	if a := r.Header.Get("Authorization"); a != "" {
+		if k, ok := strings.CutPrefix(a, "NodeKey "); ok && strings.TrimSpace(k) != "" {
+			return strings.TrimSpace(k)
+		}
+	}
+	return bodyKey
+}
+
+// authenticate returns the host holding the node key, from a short-lived cache.
+func (h *Handler) authenticate(ctx context.Context, r *http.Request, bodyKey string) (store.Host, error) {
+	k := nodeKey(r, bodyKey)
+	if k == "" {
+		return store.Host{}, errNodeInvalid
+	}
+	sum := hashKey(k)
+	now := h.c.Now()
+	h.mu.Lock()
+	c, ok := h.keys[sum]
+	h.mu.Unlock()
+	if !ok || now.After(c.expires) {
+		host, err := h.c.Hosts.HostByNodeKey(ctx, sum[:])
+		if errors.Is(err, store.ErrNotFound) {
+			h.mu.Lock()
+			delete(h.keys, sum)
+			h.mu.Unlock()
+			return store.Host{}, errNodeInvalid
+		}
+		if err != nil {
+			return store.Host{}, err
+		}
+		c = cachedHost{host: host, expires: now.Add(h.c.KeyCacheTTL)}
+		h.mu.Lock()
+		h.keys[sum] = c
+		h.byHost[host.ID] = sum
+		h.mu.Unlock()
+	}
+	h.mu.Lock()
+	if now.After(h.seen[c.host.ID]) {
+		h.seen[c.host.ID] = now
+	}
+	h.mu.Unlock()
+	return c.host, nil
+}
+
+// forget drops the cached key of a host (it re-enrolled).
+func (h *Handler) forget(hostID int64) {
+	h.mu.Lock()
+	if k, ok := h.byHost[hostID]; ok {
+		delete(h.keys, k)
+		delete(h.byHost, hostID)
+	}
+	h.mu.Unlock()
+}
+
+// Endpoint paths under a prefix, for clients (the simulator, enroll-flags).
+const (
+	PathEnroll = "/enroll"
+	PathConfig = "/config"
+	PathLog    = "/log"
+	PathRead   = "/distributed/read"
+	PathWrite  = "/distributed/write"
+)

@@ -1,0 +1,118 @@
+package agentapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/exechunt/exechunt/orchestrator/store"
+)
+
+// QueryName is the distributed query name of live query id; ParseQueryName
+// inverts it.
+func QueryName(id int64) string { return "exechunt_lq_" + itoa(id) }
+
+// ParseQueryName returns the live query id of a distributed query name.
+func ParseQueryName(name string) (int64, bool) {
+	s, ok := strings.CutPrefix(name, "exechunt_lq_")
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil && id > 0
+}
+
+// readResponse is the distributed/read answer.
+type readResponse struct {
+	Queries     map[string]string `json:"queries"`
+	Discovery   map[string]string `json:"discovery,omitempty"`
+	Accelerate  int               `json:"accelerate,omitempty"`
+	NodeInvalid bool              `json:"node_invalid"`
+}
+
+func (h *Handler) read(ctx context.Context, r *http.Request, body []byte) (any, error) {
+	var req nodeKeyRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, badRequest("malformed distributed read: %v", err)
+	}
+	host, err := h.authenticate(ctx, r, req.NodeKey)
+	if err != nil {
+		return nil, err
+	}
+	resp := readResponse{Queries: map[string]string{}}
+	pending, err := h.c.Live.TakePendingQueries(ctx, host.ID, h.c.Now())
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range pending {
+		name := QueryName(p.QueryID)
+		resp.Queries[name] = p.SQL
+		if p.Discovery != "" {
+			if resp.Discovery == nil {
+				resp.Discovery = map[string]string{}
+			}
+			resp.Discovery[name] = p.Discovery
+		}
+	}
+	if len(pending) > 0 || h.running.Load() > 0 {
+		resp.Accelerate = h.c.Accelerate
+	}
+	return resp, nil
+}
+
+// writeRequest is osquery's distributed/write: one POST after all queries of a
+// read ran. Row values are strings; statuses are osquery/SQLite codes (0 = ok).
+type writeRequest struct {
+	NodeKey  string                     `json:"node_key"`
+	Queries  map[string][]row           `json:"queries"`
+	Statuses map[string]flexInt         `json:"statuses"`
+	Messages map[string]string          `json:"messages"`
+	Stats    map[string]json.RawMessage `json:"stats"`
+}
+
+type okResponse struct {
+	NodeInvalid bool `json:"node_invalid"`
+}
+
+func (h *Handler) write(ctx context.Context, r *http.Request, body []byte) (any, error) {
+	var req writeRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, badRequest("malformed distributed write: %v", err)
+	}
+	host, err := h.authenticate(ctx, r, req.NodeKey)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]bool{}
+	for n := range req.Queries {
+		names[n] = true
+	}
+	for n := range req.Statuses {
+		names[n] = true
+	}
+	var results []store.HostResult
+	for name := range names {
+		id, ok := ParseQueryName(name)
+		if !ok {
+			continue // not one of ours
+		}
+		res := store.HostResult{QueryID: id, Status: int(req.Statuses[name]), Message: req.Messages[name]}
+		if st, ok := req.Stats[name]; ok && len(st) > 0 && string(st) != "null" {
+			res.Stats = st
+		}
+		for _, rw := range req.Queries[name] {
+			res.Rows = append(res.Rows, rw.strings())
+		}
+		results = append(results, res)
+	}
+	changed, err := h.c.Live.RecordResults(ctx, host.ID, results, h.c.Now())
+	if err != nil {
+		return nil, err
+	}
+	if len(changed) > 0 && h.c.OnResults != nil {
+		h.c.OnResults(changed)
+	}
+	return okResponse{}, nil
+}

@@ -1,0 +1,196 @@
+package agentapi
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/exechunt/exechunt/orchestrator/store"
+)
+
+// enrollRequest is osquery's enroll POST (remote/enroll/enroll.cpp).
+type enrollRequest struct {
+	EnrollSecret   string          `json:"enroll_secret"`
+	HostIdentifier string          `json:"host_identifier"`
+	PlatformType   flexInt         `json:"platform_type"` // bitmask, sent as a string
+	HostDetails    json.RawMessage `json:"host_details"`
+}
+
+// enrollResponse carries the new node key. osquery treats an empty key as failure.
+type enrollResponse struct {
+	NodeKey     string `json:"node_key"`
+	NodeInvalid bool   `json:"node_invalid"`
+}
+
+// hostDetails holds the first row of each table osquery sends at enrollment; all
+// values are strings.
+type hostDetails struct {
+	OSVersion   map[string]flexString `json:"os_version"`
+	OsqueryInfo map[string]flexString `json:"osquery_info"`
+	SystemInfo  map[string]flexString `json:"system_info"`
+}
+
+// osquery's PlatformType bits (core/system.h).
+const (
+	platPOSIX   = 1
+	platWindows = 2
+	platBSD     = 4
+	platLinux   = 8
+	platOSX     = 16
+	platFreeBSD = 32
+)
+
+// platformFamily maps the platform_type bitmask, or failing that os_version's
+// platform, to the family used for targeting.
+func platformFamily(bits int64, osPlatform string) string {
+	switch {
+	case bits&platWindows != 0:
+		return "windows"
+	case bits&platOSX != 0:
+		return "darwin"
+	case bits&platFreeBSD != 0:
+		return "freebsd"
+	case bits&platLinux != 0:
+		return "linux"
+	}
+	switch p := strings.ToLower(osPlatform); p {
+	case "":
+		return ""
+	case "windows", "darwin", "freebsd":
+		return p
+	default: // ubuntu, debian, rhel, centos, amzn, arch, …
+		return "linux"
+	}
+}
+
+func (h *Handler) enroll(ctx context.Context, r *http.Request, body []byte) (any, error) {
+	var req enrollRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, badRequest("malformed enroll request: %v", err)
+	}
+	ok, err := h.secretValid(ctx, req.EnrollSecret)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		h.log.Warn("enrollment refused: unknown enroll secret", "host_identifier", req.HostIdentifier,
+			"remote", r.RemoteAddr)
+		return nil, errNodeInvalid
+	}
+	var d hostDetails
+	if len(req.HostDetails) > 0 && string(req.HostDetails) != "null" {
+		if err := json.Unmarshal(req.HostDetails, &d); err != nil {
+			return nil, badRequest("malformed host_details: %v", err)
+		}
+	}
+	host := store.Host{
+		Identifier:     req.HostIdentifier,
+		Hostname:       string(d.SystemInfo["hostname"]),
+		UUID:           string(d.SystemInfo["uuid"]),
+		OSName:         string(d.OSVersion["name"]),
+		OSPlatform:     string(d.OSVersion["platform"]),
+		OSVersion:      string(d.OSVersion["version"]),
+		OsqueryVersion: string(d.OsqueryInfo["version"]),
+		Details:        req.HostDetails,
+	}
+	if host.UUID == "" {
+		host.UUID = string(d.OsqueryInfo["uuid"])
+	}
+	if host.Hostname == "" {
+		host.Hostname = req.HostIdentifier
+	}
+	if host.Identifier == "" {
+		host.Identifier = host.Hostname
+	}
+	if host.Identifier == "" && host.UUID == "" {
+		return nil, badRequest("enroll request without host_identifier or host details")
+	}
+	host.Platform = platformFamily(int64(req.PlatformType), host.OSPlatform)
+	if len(host.Details) == 0 || string(host.Details) == "null" {
+		host.Details = nil
+	}
+	key, err := newNodeKey()
+	if err != nil {
+		return nil, err
+	}
+	sum := hashKey(key)
+	enrolled, err := h.c.Hosts.EnrollHost(ctx, store.Enrollment{Host: host, NodeKeyHash: sum[:]}, h.c.Now())
+	if err != nil {
+		return nil, err
+	}
+	h.forget(enrolled.ID)
+	h.log.Info("host enrolled", "host_id", enrolled.ID, "hostname", enrolled.Hostname,
+		"platform", enrolled.Platform, "osquery_version", enrolled.OsqueryVersion)
+	return enrollResponse{NodeKey: key}, nil
+}
+
+// secretValid compares the secret's hash with every valid secret's in constant
+// time, without stopping at the first match.
+func (h *Handler) secretValid(ctx context.Context, secret string) (bool, error) {
+	secret = strings.TrimSpace(secret) // osquery trims the file; be as lenient
+	if secret == "" {
+		return false, nil
+	}
+	secrets, err := h.c.Secrets.EnrollSecrets(ctx)
+	if err != nil {
+		return false, err
+	}
+	sum := HashSecret(secret)
+	ok := 0
+	for _, s := range secrets {
+		ok |= subtle.ConstantTimeCompare(sum, s.Hash)
+	}
+	return ok == 1, nil
+}
+
+// HashSecret is how enroll secrets are hashed for the store.
+func HashSecret(secret string) []byte {
+	s := sha256.Sum256([]byte(strings.TrimSpace(secret)))
+	return s[:]
+}
+
+// newNodeKey returns 256 random bits, base64url-encoded.
+func newNodeKey() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// nodeKeyRequest is the body of config and distributed/read.
+type nodeKeyRequest struct {
+	NodeKey string `json:"node_key"`
+}
+
+func (h *Handler) config(ctx context.Context, r *http.Request, body []byte) (any, error) {
+	var req nodeKeyRequest
+	if len(strings.TrimSpace(string(body))) > 0 {
+		if err := json.Unmarshal(body, &req); err != nil {
+			return nil, badRequest("malformed config request: %v", err)
+		}
+	}
+	host, err := h.authenticate(ctx, r, req.NodeKey)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := h.c.Configs.Config(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(cfg)+1)
+	for k, v := range cfg {
+		out[k] = v
+	}
+	out["node_invalid"] = false
+	return out, nil
+}
+
+// itoa is strconv.FormatInt for IDs in query names.
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
