@@ -12,7 +12,8 @@ import (
 )
 
 // Tables returns the tables served over the evidence in paths (files, folders read
-// recursively, globs): process_creation_events and powershell_script_blocks from one
+// recursively, globs): process_lineage (the tree reconstructed from the process
+// creations), process_creation_events and powershell_script_blocks from one
 // eventtables.Store with its default memory budget (events beyond it are re-read
 // from the files for each query, so memory does not grow with the evidence), and
 // command_line_analysis. A nil a means analysis.New(); a nil log, slog.Default().
@@ -27,6 +28,7 @@ func Tables(paths []string, a *analysis.Analyzer, log *slog.Logger) []tablekit.T
 	}
 	events := eventtables.New(eventtables.Options{Paths: paths, Analyzer: a, Logger: log})
 	return []tablekit.Table{
+		events.LineageTable(),
 		events.ProcessCreationTable(),
 		events.ScriptBlockTable(),
 		cmdlinetable.New(a),
