@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/exechunt/exechunt/orchestrator/server"
+	"github.com/exechunt/exechunt/orchestrator/store/sqlite"
+	"github.com/exechunt/exechunt/packs"
+)
+
+func init() { subcommands = append(subcommands, newServeCmd) }
+
+type serveFlags struct {
+	listen, data, cert, key string
+}
+
+func newServeCmd() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve [flags]",
+		Short: "Run the orchestrator: osquery TLS API for agents, operator API, embedded store",
+		Long: `Serves osquery's TLS remote API (enroll, config, log, distributed read/write) to
+osqueryd agents and the operator API (/api/v1/…) to the CLI, over HTTPS (TLS 1.2+),
+with an embedded SQLite store in the data directory and the built-in packs.
+
+Without --tls-cert/--tls-key a self-signed pair is created in the data directory on
+first start; its SHA-256 fingerprint is printed. EXECHUNT_ENROLL_SECRET and
+EXECHUNT_ADMIN_TOKEN seed the first enroll secret and admin API token; otherwise
+both are generated into the data directory (mode 0600). Logs are JSON on stderr.`,
+		Example: `  exechunt serve
+  exechunt serve --listen 0.0.0.0:8443 --data /var/lib/exechunt
+  EXECHUNT_ENROLL_SECRET=... exechunt serve --tls-cert server.pem --tls-key server.key`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if (f.cert == "") != (f.key == "") {
+				return usageError{errors.New("--tls-cert and --tls-key go together")}
+			}
+			return runServe(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:8443", "address to listen on (host:port)")
+	fl.StringVar(&f.data, "data", "./exechunt-data", "data directory (database, TLS pair, secrets)")
+	fl.StringVar(&f.cert, "tls-cert", "", "TLS certificate (PEM); default: self-signed in the data directory")
+	fl.StringVar(&f.key, "tls-key", "", "TLS private key (PEM)")
+	return cmd
+}
+
+func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewJSONHandler(errOut, nil))
+	host, port, err := net.SplitHostPort(f.listen)
+	if err != nil {
+		return usageError{fmt.Errorf("--listen %q: %w", f.listen, err)}
+	}
+	if err := os.MkdirAll(f.data, 0o700); err != nil {
+		return err
+	}
+	data, err := filepath.Abs(f.data)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+
+	certFile, keyFile := f.cert, f.key
+	if certFile == "" {
+		certFile, keyFile = filepath.Join(data, server.CertFile), filepath.Join(data, server.KeyFile)
+	}
+	hostname, _ := os.Hostname()
+	cert, fp, created, err := server.LoadOrCreateCert(certFile, keyFile, []string{host, hostname}, now)
+	if err != nil {
+		return err
+	}
+
+	st, err := sqlite.Open(ctx, filepath.Join(data, server.DBFile), sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	secret, secretPath, err := server.SecretFromEnvOrFile("EXECHUNT_ENROLL_SECRET", filepath.Join(data, server.EnrollSecretFile))
+	if err != nil {
+		return fmt.Errorf("enroll secret: %w", err)
+	}
+	if err := server.SeedEnrollSecret(ctx, st, secret, now); err != nil {
+		return fmt.Errorf("enroll secret: %w", err)
+	}
+	token, tokenPath, err := server.SecretFromEnvOrFile("EXECHUNT_ADMIN_TOKEN", filepath.Join(data, server.AdminTokenFile))
+	if err != nil {
+		return fmt.Errorf("admin token: %w", err)
+	}
+	if err := server.SeedAdminToken(ctx, st, token, now); err != nil {
+		return fmt.Errorf("admin token: %w", err)
+	}
+	ps, err := packs.Load(packs.FS)
+	if err != nil {
+		return fmt.Errorf("built-in packs: %w", err)
+	}
+
+	srv, err := server.New(server.Config{Store: st, Packs: ps, Log: log, Version: version})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		TLSConfig:         server.TLSConfig(cert),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	urlHost := host
+	if urlHost == "" || net.ParseIP(urlHost) != nil && net.ParseIP(urlHost).IsUnspecified() {
+		urlHost = hostname
+	}
+	serverURL := "https://" + net.JoinHostPort(urlHost, fmt.Sprint(addr.Port))
+	if port == "0" {
+		serverURL = "https://" + net.JoinHostPort(urlHost, fmt.Sprint(addr.Port))
+	}
+	ccPath := filepath.Join(data, server.ClientConfigFile)
+	if err := writeClientConfig(ccPath, clientConfig{Server: serverURL, CAFile: certFile, TokenFile: tokenPath}); err != nil {
+		log.Warn("writing the client config", "path", ccPath, "err", err)
+	}
+
+	fmt.Fprintf(out, "exechunt %s listening on %s (TLS 1.2+)\n", version, serverURL)
+	if created {
+		fmt.Fprintf(out, "created a self-signed certificate: %s\n", certFile)
+	}
+	fmt.Fprintf(out, "certificate SHA-256 fingerprint: %s\n", fp)
+	if secretPath != "" {
+		fmt.Fprintf(out, "enroll secret: %s\n", secretPath)
+	} else {
+		fmt.Fprintln(out, "enroll secret: from EXECHUNT_ENROLL_SECRET")
+	}
+	if tokenPath != "" {
+		fmt.Fprintf(out, "admin API token: %s\n", tokenPath)
+	} else {
+		fmt.Fprintln(out, "admin API token: from EXECHUNT_ADMIN_TOKEN")
+	}
+	fmt.Fprintf(out, "built-in packs: %d\n", len(ps))
+	fmt.Fprintf(out, "enroll a host: exechunt enroll-flags --data %s --out ./osquery-bundle, copy the bundle to the host, then\n", f.data)
+	fmt.Fprintln(out, "  osqueryd --flagfile exechunt.flags   (exechunt.ext listed in extensions.load)")
+	fmt.Fprintf(out, "CLI: exechunt hosts / exechunt query --hosts all \"SELECT …\" (reads %s)\n", ccPath)
+
+	bg := make(chan error, 1)
+	bgCtx, cancelBg := context.WithCancel(context.WithoutCancel(ctx))
+	go func() { bg <- srv.Run(bgCtx) }()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.ServeTLS(ln, "", "") }()
+	log.Info("serving", "addr", addr.String(), "data", data)
+
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+		log.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err = hs.Shutdown(sctx)
+		cancel()
+		<-serveErr
+	}
+	cancelBg()
+	if berr := <-bg; berr != nil {
+		log.Warn("background work", "err", berr)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	log.Info("stopped")
+	return err
+}
+
+// clientConfig is what the CLI reads to reach the API (see client.go).
+type clientConfig struct {
+	Server    string `json:"server"`
+	CAFile    string `json:"ca_file,omitempty"`
+	TokenFile string `json:"token_file,omitempty"`
+	Token     string `json:"token,omitempty"`
+}
+
+func writeClientConfig(path string, c clientConfig) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o600)
+}

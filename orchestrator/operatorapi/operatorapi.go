@@ -1,0 +1,223 @@
+// Package operatorapi is the REST API operators and the CLI use, under /api/v1/:
+// hosts, live queries (create, follow over server-sent events, cancel, history).
+// Every request needs "Authorization: Bearer <token>"; tokens are stored hashed
+// and carry a role (viewer < hunter < admin).
+package operatorapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/exechunt/exechunt/orchestrator/store"
+)
+
+// Roles, from least to most privileged.
+const (
+	RoleViewer = "viewer" // read hosts, queries and results
+	RoleHunter = "hunter" // also run and cancel live queries
+	RoleAdmin  = "admin"  // everything
+)
+
+var roleRank = map[string]int{RoleViewer: 1, RoleHunter: 2, RoleAdmin: 3}
+
+// ValidRole reports whether r is a known role.
+func ValidRole(r string) bool { return roleRank[r] > 0 }
+
+// HostStore is what the API reads of hosts.
+type HostStore interface {
+	Host(ctx context.Context, id int64) (store.Host, error)
+	ListHosts(ctx context.Context, f store.HostFilter) ([]store.Host, error)
+}
+
+// TokenStore resolves bearer tokens.
+type TokenStore interface {
+	TokenByHash(ctx context.Context, hash []byte) (store.Token, error)
+}
+
+// LiveStore creates and reads live queries.
+type LiveStore interface {
+	CreateLiveQuery(ctx context.Context, q store.LiveQuery, hostIDs []int64, now time.Time) (store.LiveQuery, error)
+	LiveQuery(ctx context.Context, id int64) (store.LiveQuery, error)
+	ListLiveQueries(ctx context.Context, limit int) ([]store.LiveQuery, error)
+	LiveQueryHosts(ctx context.Context, queryID int64) ([]store.LiveQueryHost, error)
+	LiveQueryRows(ctx context.Context, queryID, hostID int64) ([]store.Row, error)
+	CancelLiveQuery(ctx context.Context, id int64, now time.Time) error
+}
+
+// Config configures the API. Hosts, Tokens and Live are required.
+type Config struct {
+	Hosts  HostStore
+	Tokens TokenStore
+	Live   LiveStore
+	// Changes wakes result streams when live queries change; nil means streams poll.
+	Changes *Broadcast
+	// Created is called after a live query is created (e.g. agentapi.Handler.Poke).
+	Created func()
+	Log     *slog.Logger
+	Now     func() time.Time
+	// DefaultTimeout and MaxTimeout bound live queries (defaults 60s and 1h).
+	DefaultTimeout, MaxTimeout time.Duration
+	// Poll is how often a result stream re-reads the store without a wake-up (1s).
+	Poll time.Duration
+}
+
+// API serves the operator endpoints.
+type API struct{ c Config }
+
+// New checks c and returns an API.
+func New(c Config) (*API, error) {
+	if c.Hosts == nil || c.Tokens == nil || c.Live == nil {
+		return nil, errors.New("operatorapi: Hosts, Tokens and Live are required")
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.DefaultTimeout <= 0 {
+		c.DefaultTimeout = time.Minute
+	}
+	if c.MaxTimeout <= 0 {
+		c.MaxTimeout = time.Hour
+	}
+	if c.Poll <= 0 {
+		c.Poll = time.Second
+	}
+	if c.Changes == nil {
+		c.Changes = NewBroadcast()
+	}
+	return &API{c: c}, nil
+}
+
+// Register adds the endpoints to mux.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.Handle("GET /api/v1/hosts", a.auth(RoleViewer, a.listHosts))
+	mux.Handle("GET /api/v1/hosts/{id}", a.auth(RoleViewer, a.getHost))
+	mux.Handle("GET /api/v1/queries", a.auth(RoleViewer, a.listQueries))
+	mux.Handle("POST /api/v1/queries", a.auth(RoleHunter, a.createQuery))
+	mux.Handle("GET /api/v1/queries/{id}", a.auth(RoleViewer, a.getQuery))
+	mux.Handle("GET /api/v1/queries/{id}/rows", a.auth(RoleViewer, a.queryRows))
+	mux.Handle("GET /api/v1/queries/{id}/events", a.auth(RoleViewer, a.streamQuery))
+	mux.Handle("POST /api/v1/queries/{id}/cancel", a.auth(RoleHunter, a.cancelQuery))
+	mux.Handle("GET /api/v1/whoami", a.auth(RoleViewer, a.whoami))
+}
+
+// HashToken is how bearer tokens are hashed for the store.
+func HashToken(tok string) []byte { s := sha256.Sum256([]byte(tok)); return s[:] }
+
+type ctxKey struct{}
+
+// apiError is an error with the HTTP status to answer; its text is returned.
+type apiError struct {
+	status int
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func errorf(status int, format string, a ...any) error {
+	return &apiError{status: status, msg: fmt.Sprintf(format, a...)}
+}
+
+type handler func(w http.ResponseWriter, r *http.Request) error
+
+func (a *API) auth(min string, h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := func() error {
+			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || strings.TrimSpace(tok) == "" {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="exechunt"`)
+				return errorf(http.StatusUnauthorized, "missing bearer token")
+			}
+			t, err := a.c.Tokens.TokenByHash(r.Context(), HashToken(strings.TrimSpace(tok)))
+			if errors.Is(err, store.ErrNotFound) || (err == nil && !t.Valid(a.c.Now())) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="exechunt", error="invalid_token"`)
+				return errorf(http.StatusUnauthorized, "invalid token")
+			}
+			if err != nil {
+				return err
+			}
+			if roleRank[t.Role] < roleRank[min] {
+				return errorf(http.StatusForbidden, "role %s may not do this (needs %s)", t.Role, min)
+			}
+			return h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, t)))
+		}()
+		if err != nil {
+			a.fail(w, r, err)
+		}
+	})
+}
+
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		writeJSON(w, ae.status, map[string]string{"error": ae.msg})
+	case errors.Is(err, store.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
+	case errors.Is(err, store.ErrConflict):
+		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+	default:
+		if r.Context().Err() == nil {
+			a.c.Log.Error("operator request failed", "path", r.URL.Path, "err", err)
+		}
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errorf(http.StatusBadRequest, "bad id %q", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+func (a *API) whoami(w http.ResponseWriter, r *http.Request) error {
+	t, _ := r.Context().Value(ctxKey{}).(store.Token)
+	writeJSON(w, http.StatusOK, map[string]any{"name": t.Name, "role": t.Role})
+	return nil
+}
+
+// Broadcast wakes every waiter at once: Wait returns a channel closed by the next
+// Notify.
+type Broadcast struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// NewBroadcast returns a Broadcast.
+func NewBroadcast() *Broadcast { return &Broadcast{ch: make(chan struct{})} }
+
+// Wait returns a channel closed at the next Notify.
+func (b *Broadcast) Wait() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ch
+}
+
+// Notify wakes all current waiters.
+func (b *Broadcast) Notify() {
+	b.mu.Lock()
+	close(b.ch)
+	b.ch = make(chan struct{})
+	b.mu.Unlock()
+}

@@ -1,0 +1,419 @@
+package operatorapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/exechunt/exechunt/orchestrator/store"
+)
+
+// Targets selects the hosts of a live query: All, or the union of the others.
+type Targets struct {
+	All       bool     `json:"all,omitempty"`
+	HostIDs   []int64  `json:"host_ids,omitempty"`
+	Hostnames []string `json:"hostnames,omitempty"`
+	Platforms []string `json:"platforms,omitempty"`
+}
+
+// CreateQueryRequest is the body of POST /api/v1/queries.
+type CreateQueryRequest struct {
+	SQL string `json:"sql"`
+	// Discovery is an optional osquery discovery query: hosts where it returns no
+	// rows skip the query (state no-rows).
+	Discovery string  `json:"discovery,omitempty"`
+	Targets   Targets `json:"targets"`
+	// Timeout is a Go duration ("60s"); the default is the server's.
+	Timeout string `json:"timeout,omitempty"`
+}
+
+// Query is a live query as the API returns it.
+type Query struct {
+	ID        int64           `json:"id"`
+	SQL       string          `json:"sql"`
+	Discovery string          `json:"discovery,omitempty"`
+	Targets   json.RawMessage `json:"targets,omitempty"`
+	CreatedBy string          `json:"created_by"`
+	CreatedAt time.Time       `json:"created_at"`
+	Deadline  time.Time       `json:"deadline"`
+	State     string          `json:"state"`
+	DoneAt    *time.Time      `json:"done_at,omitempty"`
+	Hosts     int             `json:"hosts"`
+	Counts    map[string]int  `json:"counts"`
+	Rows      int             `json:"rows"`
+}
+
+// HostState is one host's progress on a live query (also the "host" SSE event).
+type HostState struct {
+	HostID   int64           `json:"host_id"`
+	Hostname string          `json:"hostname"`
+	State    string          `json:"state"`
+	Rows     int             `json:"rows"`
+	Status   int             `json:"status,omitempty"`
+	Message  string          `json:"message,omitempty"`
+	Stats    json.RawMessage `json:"stats,omitempty"`
+}
+
+// QueryDetail is GET /api/v1/queries/{id}.
+type QueryDetail struct {
+	Query Query       `json:"query"`
+	Hosts []HostState `json:"hosts"`
+}
+
+// Row is a result row with its host (the "row" SSE event).
+type Row struct {
+	HostID   int64             `json:"host_id"`
+	Hostname string            `json:"hostname"`
+	Columns  map[string]string `json:"columns"`
+}
+
+func apiQuery(q store.LiveQuery, hosts []store.LiveQueryHost) Query {
+	out := Query{ID: q.ID, SQL: q.SQL, Discovery: q.Discovery, Targets: q.Targets, CreatedBy: q.CreatedBy,
+		CreatedAt: q.CreatedAt, Deadline: q.Deadline, State: q.State, Counts: q.Counts}
+	if !q.DoneAt.IsZero() {
+		d := q.DoneAt
+		out.DoneAt = &d
+	}
+	if out.Counts == nil {
+		out.Counts = map[string]int{}
+	}
+	for _, n := range out.Counts {
+		out.Hosts += n
+	}
+	for _, h := range hosts {
+		out.Rows += h.Rows
+	}
+	return out
+}
+
+func (a *API) resolveTargets(r *http.Request, t Targets) ([]int64, error) {
+	ctx := r.Context()
+	if t.All {
+		hs, err := a.c.Hosts.ListHosts(ctx, store.HostFilter{})
+		if err != nil {
+			return nil, err
+		}
+		return hostIDs(hs), nil
+	}
+	set := map[int64]bool{}
+	if len(t.HostIDs) > 0 {
+		hs, err := a.c.Hosts.ListHosts(ctx, store.HostFilter{IDs: t.HostIDs})
+		if err != nil {
+			return nil, err
+		}
+		if len(hs) != len(slices.Compact(slices.Sorted(slices.Values(t.HostIDs)))) {
+			return nil, errorf(http.StatusBadRequest, "unknown host id in targets")
+		}
+		for _, h := range hs {
+			set[h.ID] = true
+		}
+	}
+	if len(t.Platforms) > 0 {
+		var ps []string
+		for _, p := range t.Platforms {
+			ps = append(ps, strings.ToLower(p))
+		}
+		hs, err := a.c.Hosts.ListHosts(ctx, store.HostFilter{Platforms: ps})
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range hs {
+			set[h.ID] = true
+		}
+	}
+	if len(t.Hostnames) > 0 {
+		hs, err := a.c.Hosts.ListHosts(ctx, store.HostFilter{})
+		if err != nil {
+			return nil, err
+		}
+		want := map[string]bool{}
+		for _, n := range t.Hostnames {
+			want[strings.ToLower(n)] = true
+		}
+		for _, h := range hs {
+			if want[strings.ToLower(h.Hostname)] || want[strings.ToLower(h.Identifier)] {
+				set[h.ID] = true
+			}
+		}
+	}
+	return slices.Sorted(func(yield func(int64) bool) {
+		for id := range set {
+			if !yield(id) {
+				return
+			}
+		}
+	}), nil
+}
+
+func hostIDs(hs []store.Host) []int64 {
+	out := make([]int64, 0, len(hs))
+	for _, h := range hs {
+		out = append(out, h.ID)
+	}
+	return out
+}
+
+func (a *API) createQuery(w http.ResponseWriter, r *http.Request) error {
+	var req CreateQueryRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return errorf(http.StatusBadRequest, "malformed request: %v", err)
+	}
+	req.SQL = strings.TrimSpace(req.SQL)
+	if req.SQL == "" {
+		return errorf(http.StatusBadRequest, "sql is required")
+	}
+	t := req.Targets
+	if !t.All && len(t.HostIDs) == 0 && len(t.Platforms) == 0 && len(t.Hostnames) == 0 {
+		return errorf(http.StatusBadRequest, "targets are required (all, host_ids, hostnames or platforms)")
+	}
+	timeout := a.c.DefaultTimeout
+	if req.Timeout != "" {
+		d, err := time.ParseDuration(req.Timeout)
+		if err != nil || d <= 0 {
+			return errorf(http.StatusBadRequest, "bad timeout %q", req.Timeout)
+		}
+		timeout = min(d, a.c.MaxTimeout)
+	}
+	ids, err := a.resolveTargets(r, t)
+	if err != nil {
+		return err
+	}
+	targets, _ := json.Marshal(t)
+	tok, _ := r.Context().Value(ctxKey{}).(store.Token)
+	now := a.c.Now()
+	q, err := a.c.Live.CreateLiveQuery(r.Context(), store.LiveQuery{SQL: req.SQL, Discovery: req.Discovery,
+		Targets: targets, CreatedBy: tok.Name, Deadline: now.Add(timeout)}, ids, now)
+	if err != nil {
+		return err
+	}
+	a.c.Log.Info("live query created", "query_id", q.ID, "by", tok.Name, "hosts", len(ids), "sql", q.SQL)
+	if a.c.Created != nil {
+		a.c.Created()
+	}
+	writeJSON(w, http.StatusCreated, apiQuery(q, nil))
+	return nil
+}
+
+func (a *API) listQueries(w http.ResponseWriter, r *http.Request) error {
+	limit := 50
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			return errorf(http.StatusBadRequest, "bad limit %q", s)
+		}
+		limit = min(n, 1000)
+	}
+	qs, err := a.c.Live.ListLiveQueries(r.Context(), limit)
+	if err != nil {
+		return err
+	}
+	out := make([]Query, 0, len(qs))
+	for _, q := range qs {
+		out = append(out, apiQuery(q, nil))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"queries": out})
+	return nil
+}
+
+func (a *API) hostnames(r *http.Request, ids []int64) (map[int64]string, error) {
+	hs, err := a.c.Hosts.ListHosts(r.Context(), store.HostFilter{IDs: ids})
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[int64]string, len(hs))
+	for _, h := range hs {
+		m[h.ID] = h.Hostname
+	}
+	return m, nil
+}
+
+func (a *API) detail(r *http.Request, id int64) (QueryDetail, map[int64]string, error) {
+	q, err := a.c.Live.LiveQuery(r.Context(), id)
+	if err != nil {
+		return QueryDetail{}, nil, err
+	}
+	hs, err := a.c.Live.LiveQueryHosts(r.Context(), id)
+	if err != nil {
+		return QueryDetail{}, nil, err
+	}
+	ids := make([]int64, 0, len(hs))
+	for _, h := range hs {
+		ids = append(ids, h.HostID)
+	}
+	names := map[int64]string{}
+	if len(ids) > 0 {
+		if names, err = a.hostnames(r, ids); err != nil {
+			return QueryDetail{}, nil, err
+		}
+	}
+	d := QueryDetail{Query: apiQuery(q, hs), Hosts: make([]HostState, 0, len(hs))}
+	for _, h := range hs {
+		d.Hosts = append(d.Hosts, hostState(h, names))
+	}
+	return d, names, nil
+}
+
+func hostState(h store.LiveQueryHost, names map[int64]string) HostState {
+	return HostState{HostID: h.HostID, Hostname: names[h.HostID], State: h.State, Rows: h.Rows, Status: h.Status,
+		Message: h.Message, Stats: h.Stats}
+}
+
+func (a *API) getQuery(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	d, _, err := a.detail(r, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
+func (a *API) queryRows(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	_, names, err := a.detail(r, id)
+	if err != nil {
+		return err
+	}
+	rows, err := a.c.Live.LiveQueryRows(r.Context(), id, 0)
+	if err != nil {
+		return err
+	}
+	out := make([]Row, 0, len(rows))
+	for _, rw := range rows {
+		out = append(out, Row{HostID: rw.HostID, Hostname: names[rw.HostID], Columns: rw.Columns})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rows": out})
+	return nil
+}
+
+func (a *API) cancelQuery(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := a.c.Live.CancelLiveQuery(r.Context(), id, a.c.Now()); err != nil {
+		return err
+	}
+	a.c.Changes.Notify()
+	d, _, err := a.detail(r, id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d.Query)
+	return nil
+}
+
+// streamQuery sends the query's progress as server-sent events: "query" first,
+// then "host" on every state change and "row" for each row of a host that
+// answered, and a final "summary" (the Query) when the query is done, cancelled or
+// past its deadline. Rows of a host are sent before its "host" event.
+func (a *API) streamQuery(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	d, names, err := a.detail(r, id)
+	if err != nil {
+		return err
+	}
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		return errorf(http.StatusInternalServerError, "streaming unsupported")
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	send := func(event string, v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b)
+		return err
+	}
+	if err := send("query", d.Query); err != nil {
+		return nil
+	}
+	fl.Flush()
+	sent := map[int64]string{}
+	poll := time.NewTicker(a.c.Poll)
+	defer poll.Stop()
+	heartbeat := time.NewTicker(15 * time.Second)
+	defer heartbeat.Stop()
+	for {
+		wake := a.c.Changes.Wait()
+		hs, err := a.c.Live.LiveQueryHosts(ctx, id)
+		if err != nil {
+			return nil // the stream is already open; the client sees it end without a summary
+		}
+		for _, h := range hs {
+			if sent[h.HostID] == h.State {
+				continue
+			}
+			if h.State == store.HostOK {
+				rows, err := a.c.Live.LiveQueryRows(ctx, id, h.HostID)
+				if err != nil {
+					return nil
+				}
+				for _, rw := range rows {
+					if err := send("row", Row{HostID: h.HostID, Hostname: names[h.HostID], Columns: rw.Columns}); err != nil {
+						return nil
+					}
+				}
+			}
+			if err := send("host", hostState(h, names)); err != nil {
+				return nil
+			}
+			sent[h.HostID] = h.State
+		}
+		fl.Flush()
+		q, err := a.c.Live.LiveQuery(ctx, id)
+		if err != nil {
+			return nil
+		}
+		if q.State != store.QueryRunning {
+			// One more pass if the final states are newer than what we sent.
+			final := true
+			for _, h := range hs {
+				if !store.TerminalHostState(h.State) {
+					final = false
+				}
+			}
+			if final || len(hs) == 0 {
+				send("summary", apiQuery(q, hs))
+				fl.Flush()
+				return nil
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+			// Coalesce bursts of answers into one store read.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(50 * time.Millisecond):
+			}
+		case <-poll.C:
+		case <-heartbeat.C:
+			fmt.Fprint(w, ": keep-alive\n\n")
+			fl.Flush()
+		}
+	}
+}

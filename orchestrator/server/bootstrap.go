@@ -1,0 +1,205 @@
+package server
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/exechunt/exechunt/orchestrator/agentapi"
+	"github.com/exechunt/exechunt/orchestrator/operatorapi"
+	"github.com/exechunt/exechunt/orchestrator/store"
+)
+
+// Files in the data directory.
+const (
+	DBFile           = "exechunt.db"
+	CertFile         = "tls/server.crt"
+	KeyFile          = "tls/server.key"
+	EnrollSecretFile = "enroll_secret"
+	AdminTokenFile   = "admin_token"
+	ClientConfigFile = "client.json"
+)
+
+// TLSConfig returns the server's TLS settings: TLS 1.2 or newer (osquery speaks
+// 1.2), with the given certificate.
+func TLSConfig(cert tls.Certificate) *tls.Config {
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+}
+
+// LoadOrCreateCert loads certFile/keyFile, creating a self-signed ECDSA P-256 pair
+// valid for hosts (plus localhost and loopback addresses) when both are absent.
+// It returns the certificate, its SHA-256 fingerprint and whether it was created.
+func LoadOrCreateCert(certFile, keyFile string, hosts []string, now time.Time) (tls.Certificate, string, bool, error) {
+	_, errC := os.Stat(certFile)
+	_, errK := os.Stat(keyFile)
+	created := false
+	if errors.Is(errC, os.ErrNotExist) && errors.Is(errK, os.ErrNotExist) {
+		if err := createCert(certFile, keyFile, hosts, now); err != nil {
+			return tls.Certificate{}, "", false, err
+		}
+		created = true
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return tls.Certificate{}, "", false, fmt.Errorf("loading TLS certificate: %w", err)
+	}
+	sum := sha256.Sum256(cert.Certificate[0])
+	return cert, Fingerprint(sum[:]), created, nil
+}
+
+// Fingerprint formats a SHA-256 sum as AA:BB:….
+func Fingerprint(sum []byte) string {
+	h := strings.ToUpper(hex.EncodeToString(sum))
+	var parts []string
+	for i := 0; i < len(h); i += 2 {
+		parts = append(parts, h[i:i+2])
+	}
+	return strings.Join(parts, ":")
+}
+
+func createCert(certFile, keyFile string, hosts []string, now time.Time) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "exechunt orchestrator", Organization: []string{"exechunt"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(5, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true, // self-signed: osquery pins it with --tls_server_certs
+	}
+	seen := map[string]bool{}
+	for _, h := range append([]string{"localhost", "127.0.0.1", "::1"}, hosts...) {
+		if h == "" || seen[h] {
+			continue
+		}
+		seen[h] = true
+		if ip := net.ParseIP(h); ip != nil {
+			if !ip.IsUnspecified() {
+				tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+			}
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(certFile), 0o700); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(keyFile), 0o700); err != nil {
+		return err
+	}
+	if err := writeFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kb}), 0o600); err != nil {
+		return err
+	}
+	return writeFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+}
+
+func writeFile(path string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// RandomSecret returns 256 random bits, base64url-encoded.
+func RandomSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// SecretFromEnvOrFile returns the value of env when set; otherwise the contents of
+// file, creating it (mode 0600) with a random secret when absent. The path is ""
+// when the value came from the environment.
+func SecretFromEnvOrFile(env, file string) (value, path string, err error) {
+	if v := strings.TrimSpace(os.Getenv(env)); v != "" {
+		return v, "", nil
+	}
+	b, err := os.ReadFile(file)
+	if err == nil {
+		if v := strings.TrimSpace(string(b)); v != "" {
+			return v, file, nil
+		}
+		return "", "", fmt.Errorf("%s is empty", file)
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", "", err
+	}
+	v, err := RandomSecret()
+	if err != nil {
+		return "", "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return "", "", err
+	}
+	if err := writeFile(file, []byte(v+"\n"), 0o600); err != nil {
+		return "", "", err
+	}
+	return v, file, nil
+}
+
+// SeedEnrollSecret makes sure secret is a valid enroll secret (idempotent).
+func SeedEnrollSecret(ctx context.Context, s store.Secrets, secret string, now time.Time) error {
+	h := agentapi.HashSecret(secret)
+	name := "seed-" + hex.EncodeToString(h[:4])
+	err := s.AddEnrollSecret(ctx, store.EnrollSecret{Name: name, Hash: h, CreatedAt: now})
+	if errors.Is(err, store.ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+// SeedAdminToken makes sure token is a valid admin API token (idempotent).
+func SeedAdminToken(ctx context.Context, s store.Tokens, token string, now time.Time) error {
+	h := operatorapi.HashToken(token)
+	t, err := s.TokenByHash(ctx, h)
+	switch {
+	case err == nil && !t.Valid(now):
+		return errors.New("the seeded admin token was revoked or has expired; set another")
+	case err == nil:
+		return nil
+	case !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	_, err = s.CreateToken(ctx, store.Token{Name: "admin", Role: operatorapi.RoleAdmin, Hash: h, CreatedAt: now})
+	return err
+}

@@ -1,0 +1,135 @@
+// Package server wires the orchestrator together: the agent API, the operator
+// API, /version and /healthz on one handler, and the background loops (last-seen
+// flushes, live-query deadlines). It is the bootstrap package: the only one that
+// knows every part.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/exechunt/exechunt/orchestrator/agentapi"
+	"github.com/exechunt/exechunt/orchestrator/agentconfig"
+	"github.com/exechunt/exechunt/orchestrator/operatorapi"
+	"github.com/exechunt/exechunt/orchestrator/store"
+	"github.com/exechunt/exechunt/packs"
+)
+
+// Config configures a Server. Store is required.
+type Config struct {
+	Store   store.Store
+	Packs   []packs.Pack // sent to hosts whose platform they target
+	Log     *slog.Logger
+	Version string
+	Now     func() time.Time
+	// Agent and Operator override parts of the APIs' configs (limits, timeouts);
+	// their store fields are filled in by New.
+	Agent    agentapi.Config
+	Operator operatorapi.Config
+	// FinishEvery is how often live-query deadlines are checked (default 1s).
+	FinishEvery time.Duration
+}
+
+// Server is the orchestrator's HTTP handler and background work.
+type Server struct {
+	c       Config
+	agent   *agentapi.Handler
+	changes *operatorapi.Broadcast
+	mux     *http.ServeMux
+}
+
+// New builds a Server.
+func New(c Config) (*Server, error) {
+	if c.Store == nil {
+		return nil, errors.New("server: Store is required")
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.FinishEvery <= 0 {
+		c.FinishEvery = time.Second
+	}
+	s := &Server{c: c, changes: operatorapi.NewBroadcast(), mux: http.NewServeMux()}
+	ac := c.Agent
+	ac.Hosts, ac.Secrets, ac.Live, ac.Logs = c.Store, c.Store, c.Store, c.Store
+	if ac.Configs == nil {
+		ac.Configs = agentconfig.Static{Packs: c.Packs}
+	}
+	ac.OnResults = func([]int64) { s.changes.Notify() }
+	ac.Log, ac.Now = c.Log.With("api", "agent"), c.Now
+	agent, err := agentapi.New(ac)
+	if err != nil {
+		return nil, err
+	}
+	s.agent = agent
+	oc := c.Operator
+	oc.Hosts, oc.Tokens, oc.Live = c.Store, c.Store, c.Store
+	oc.Changes, oc.Created = s.changes, agent.Poke
+	oc.Log, oc.Now = c.Log.With("api", "operator"), c.Now
+	op, err := operatorapi.New(oc)
+	if err != nil {
+		return nil, err
+	}
+	agent.Register(s.mux)
+	op.Register(s.mux)
+	s.mux.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]string{"name": "exechunt", "version": c.Version})
+	})
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		if err := c.Store.Ping(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			json.NewEncoder(w).Encode(map[string]string{"status": "unavailable"})
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
+	})
+	return s, nil
+}
+
+// Handler returns the HTTP handler of every endpoint.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Run does the background work until ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	var agentErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		agentErr = s.agent.Run(ctx)
+	}()
+	t := time.NewTicker(s.c.FinishEvery)
+	defer t.Stop()
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-t.C:
+			ended, err := s.c.Store.FinishLiveQueries(ctx, s.c.Now())
+			if err != nil {
+				if ctx.Err() == nil {
+					s.c.Log.Warn("finishing live queries", "err", err)
+				}
+				continue
+			}
+			if len(ended) > 0 {
+				s.c.Log.Info("live queries ended", "query_ids", ended)
+				s.changes.Notify()
+			}
+		}
+	}
+	wg.Wait()
+	return agentErr
+}
