@@ -1,0 +1,107 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/exechunt/exechunt/orchestrator/client"
+	"github.com/exechunt/exechunt/orchestrator/server"
+)
+
+// apiFlags locate the orchestrator: flags first, then EXECHUNT_SERVER,
+// EXECHUNT_TOKEN, EXECHUNT_CA_FILE, then a client config file (--config,
+// $EXECHUNT_CLIENT_CONFIG, ./exechunt-data/client.json as written by `exechunt
+// serve`, or the user config dir's exechunt/client.json).
+type apiFlags struct {
+	server, token, caFile, config string
+}
+
+func (f *apiFlags) add(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.server, "server", "", "orchestrator URL (default $EXECHUNT_SERVER or the client config)")
+	fl.StringVar(&f.token, "token", "", "API token (default $EXECHUNT_TOKEN or the client config)")
+	fl.StringVar(&f.caFile, "ca-file", "", "CA certificate to trust (default $EXECHUNT_CA_FILE or the client config)")
+	fl.StringVar(&f.config, "config", "", "client config file (JSON: server, token or token_file, ca_file)")
+}
+
+func (f *apiFlags) resolve() (srv, token, caFile string, err error) {
+	srv, token, caFile = f.server, f.token, f.caFile
+	pick := func(dst *string, env string) {
+		if *dst == "" {
+			*dst = os.Getenv(env)
+		}
+	}
+	pick(&srv, "EXECHUNT_SERVER")
+	pick(&token, "EXECHUNT_TOKEN")
+	pick(&caFile, "EXECHUNT_CA_FILE")
+	if srv != "" && token != "" {
+		return srv, token, caFile, nil
+	}
+	path := f.config
+	if path == "" {
+		path = os.Getenv("EXECHUNT_CLIENT_CONFIG")
+	}
+	var candidates []string
+	if path != "" {
+		candidates = []string{path}
+	} else {
+		candidates = append(candidates, filepath.Join("exechunt-data", server.ClientConfigFile))
+		if d, err := os.UserConfigDir(); err == nil {
+			candidates = append(candidates, filepath.Join(d, "exechunt", "client.json"))
+		}
+	}
+	for _, p := range candidates {
+		b, err := os.ReadFile(p)
+		if errors.Is(err, os.ErrNotExist) && f.config == "" {
+			continue
+		}
+		if err != nil {
+			return "", "", "", fmt.Errorf("client config: %w", err)
+		}
+		var c clientConfig
+		if err := json.Unmarshal(b, &c); err != nil {
+			return "", "", "", fmt.Errorf("client config %s: %w", p, err)
+		}
+		if srv == "" {
+			srv = c.Server
+		}
+		if caFile == "" {
+			caFile = c.CAFile
+		}
+		if token == "" {
+			token = c.Token
+			if token == "" && c.TokenFile != "" {
+				tb, err := os.ReadFile(c.TokenFile)
+				if err != nil {
+					return "", "", "", fmt.Errorf("client config %s: token file: %w", p, err)
+				}
+				token = strings.TrimSpace(string(tb))
+			}
+		}
+		break
+	}
+	if srv == "" || token == "" {
+		return "", "", "", usageError{errors.New("no server or token: use --server/--token, EXECHUNT_SERVER/EXECHUNT_TOKEN or a client config (exechunt serve writes exechunt-data/client.json)")}
+	}
+	return srv, token, caFile, nil
+}
+
+func (f *apiFlags) client() (*client.Client, error) {
+	srv, tok, ca, err := f.resolve()
+	if err != nil {
+		return nil, err
+	}
+	var pem []byte
+	if ca != "" {
+		if pem, err = os.ReadFile(ca); err != nil {
+			return nil, fmt.Errorf("CA file: %w", err)
+		}
+	}
+	return client.New(srv, tok, pem)
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/exechunt/exechunt/orchestrator/server"
+)
+
+func init() { subcommands = append(subcommands, newEnrollFlagsCmd) }
+
+// hostPaths are where the bundle's files go on a host of a platform.
+type hostPaths struct{ dir, ext string }
+
+var enrollPlatforms = map[string]hostPaths{
+	"linux":   {"/etc/osquery", "/usr/local/lib/exechunt/exechunt.ext"},
+	"darwin":  {"/var/osquery", "/usr/local/lib/exechunt/exechunt.ext"},
+	"windows": {`C:\Program Files\osquery`, `C:\Program Files\osquery\extensions\exechunt.ext.exe`},
+}
+
+func newEnrollFlagsCmd() *cobra.Command {
+	var serverURL, data, out, platform, ext string
+	cmd := &cobra.Command{
+		Use:   "enroll-flags [flags]",
+		Short: "Print the osqueryd flag file (and extensions.load line) that enrolls a host",
+		Long: `Prints an osqueryd flag file that enrolls the host to the orchestrator and uses its
+TLS config, logger and distributed plugins, followed by the extensions.load line for
+exechunt.ext. With --out DIR it writes a bundle to copy to the host: exechunt.flags,
+extensions.load, exechunt-ca.pem (the server certificate to pin) and
+exechunt.secret (the enroll secret, mode 0600), with the paths of --platform.`,
+		Example: `  exechunt enroll-flags --server https://hunt.example.com:8443
+  exechunt enroll-flags --platform windows --out ./bundle-windows`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, ok := enrollPlatforms[platform]
+			if !ok {
+				return usageError{fmt.Errorf("--platform %q: want linux, darwin or windows", platform)}
+			}
+			if ext != "" {
+				p.ext = ext
+			}
+			if serverURL == "" {
+				serverURL = os.Getenv("EXECHUNT_SERVER")
+			}
+			if serverURL == "" {
+				var api apiFlags
+				api.config = filepath.Join(data, server.ClientConfigFile)
+				if s, _, _, err := api.resolve(); err == nil {
+					serverURL = s
+				}
+			}
+			if serverURL == "" {
+				serverURL = "https://127.0.0.1:8443"
+			}
+			u, err := url.Parse(serverURL)
+			if err != nil || u.Scheme != "https" || u.Host == "" {
+				return usageError{fmt.Errorf("--server %q: want https://host:port", serverURL)}
+			}
+			flags := enrollFlagFile(u.Host, p, platform)
+			if out == "" {
+				w := cmd.OutOrStdout()
+				io.WriteString(w, flags)
+				fmt.Fprintf(w, "# extensions.load (one line): %s\n", p.ext)
+				return nil
+			}
+			return writeEnrollBundle(out, data, flags, p)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&serverURL, "server", "", "orchestrator URL as hosts reach it (default: $EXECHUNT_SERVER or the data dir's client.json)")
+	fl.StringVar(&data, "data", "./exechunt-data", "the server's data directory (certificate, enroll secret)")
+	fl.StringVar(&out, "out", "", "write the bundle (flags, extensions.load, CA, secret) to this directory")
+	fl.StringVar(&platform, "platform", "linux", "host platform for paths: linux, darwin or windows")
+	fl.StringVar(&ext, "ext", "", "path of exechunt.ext on the host (default per platform)")
+	return cmd
+}
+
+func join(p hostPaths, platform, name string) string {
+	if platform == "windows" {
+		return p.dir + `\` + name
+	}
+	return p.dir + "/" + name
+}
+
+func enrollFlagFile(hostport string, p hostPaths, platform string) string {
+	const api = "/api/v1/osquery"
+	lines := []string{
+		"# exechunt: osqueryd flags (osqueryd --flagfile " + join(p, platform, "exechunt.flags") + ")",
+		"--tls_hostname=" + hostport,
+		"--tls_server_certs=" + join(p, platform, "exechunt-ca.pem"),
+		"--enroll_secret_path=" + join(p, platform, "exechunt.secret"),
+		"--enroll_tls_endpoint=" + api + "/enroll",
+		"--host_identifier=uuid",
+		"--config_plugin=tls",
+		"--config_tls_endpoint=" + api + "/config",
+		"--config_refresh=300",
+		"--config_accelerated_refresh=60",
+		"--logger_plugin=tls",
+		"--logger_tls_endpoint=" + api + "/log",
+		"--logger_tls_period=10",
+		"--logger_tls_compress=true",
+		"--disable_distributed=false",
+		"--distributed_plugin=tls",
+		"--distributed_interval=10",
+		"--distributed_tls_max_attempts=3",
+		"--distributed_tls_read_endpoint=" + api + "/distributed/read",
+		"--distributed_tls_write_endpoint=" + api + "/distributed/write",
+		"--disable_extensions=false",
+		"--extensions_autoload=" + join(p, platform, "extensions.load"),
+		"--extensions_timeout=10",
+		"--extensions_interval=5",
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+func writeEnrollBundle(out, data, flags string, p hostPaths) error {
+	if err := os.MkdirAll(out, 0o700); err != nil {
+		return err
+	}
+	ca, err := os.ReadFile(filepath.Join(data, server.CertFile))
+	if err != nil {
+		return fmt.Errorf("server certificate (run exechunt serve first, or use --data): %w", err)
+	}
+	secret := os.Getenv("EXECHUNT_ENROLL_SECRET")
+	if secret == "" {
+		b, err := os.ReadFile(filepath.Join(data, server.EnrollSecretFile))
+		if err != nil {
+			return fmt.Errorf("enroll secret (set EXECHUNT_ENROLL_SECRET or use --data): %w", err)
+		}
+		secret = strings.TrimSpace(string(b))
+	}
+	files := []struct {
+		name string
+		data string
+		mode os.FileMode
+	}{
+		{"exechunt.flags", flags, 0o644},
+		{"extensions.load", p.ext + "\n", 0o644},
+		{"exechunt-ca.pem", string(ca), 0o644},
+		{"exechunt.secret", secret + "\n", 0o600},
+	}
+	for _, f := range files {
+		if err := os.WriteFile(filepath.Join(out, f.name), []byte(f.data), f.mode); err != nil {
+			return err
+		}
+	}
+	if secret == "" {
+		return errors.New("empty enroll secret")
+	}
+	fmt.Printf("wrote %s: exechunt.flags, extensions.load, exechunt-ca.pem, exechunt.secret (copy them to %s)\n", out, p.dir)
+	return nil
+}

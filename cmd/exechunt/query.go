@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/exechunt/exechunt/orchestrator/client"
+	"github.com/exechunt/exechunt/orchestrator/operatorapi"
+)
+
+func init() { subcommands = append(subcommands, newQueryCmd) }
+
+func newQueryCmd() *cobra.Command {
+	var api apiFlags
+	var hosts, format, discovery string
+	var timeout time.Duration
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "query [flags] SQL",
+		Short: "Run a live query on enrolled hosts and stream the rows",
+		Long: `Sends SQL to the selected hosts as an osquery distributed query and prints rows
+as hosts answer, each with the host it came from. A progress line (hosts responded /
+targeted) goes to stderr. --hosts takes a comma-separated selector: "all", platform
+names (windows, linux, darwin, freebsd), host ids, or hostnames.`,
+		Example: `  exechunt query --hosts all "SELECT name, parent_name, cmdline FROM process_lineage WHERE parent_name = 'winword.exe'"
+  exechunt query --hosts windows,web01 --format csv "SELECT * FROM process_creation_events WHERE score >= 80"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slices.Contains([]string{"table", "json", "csv"}, format) {
+				return usageError{fmt.Errorf("--format %q: want table, json or csv", format)}
+			}
+			t, err := parseSelector(hosts)
+			if err != nil {
+				return usageError{err}
+			}
+			c, err := api.client()
+			if err != nil {
+				return err
+			}
+			return runLiveQuery(cmd.Context(), c, cmd.OutOrStdout(), cmd.ErrOrStderr(), operatorapi.CreateQueryRequest{
+				SQL: args[0], Discovery: discovery, Targets: t, Timeout: timeout.String()}, format, quiet)
+		},
+	}
+	api.add(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&hosts, "hosts", "all", "hosts to query: all, platforms, ids or hostnames (comma-separated)")
+	fl.DurationVar(&timeout, "timeout", 60*time.Second, "give up on hosts that have not answered after this long")
+	fl.StringVar(&format, "format", "table", "output format: table, json (one object per line) or csv")
+	fl.StringVar(&discovery, "discovery", "", "osquery discovery query: hosts where it returns no rows skip the query")
+	fl.BoolVarP(&quiet, "quiet", "q", false, "no progress line")
+	return cmd
+}
+
+// parseSelector turns "all" / "linux,12,web01" into targets.
+func parseSelector(s string) (operatorapi.Targets, error) {
+	var t operatorapi.Targets
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		lp := strings.ToLower(p)
+		switch {
+		case p == "":
+		case lp == "all":
+			t.All = true
+		case lp == "windows" || lp == "linux" || lp == "darwin" || lp == "macos" || lp == "freebsd":
+			if lp == "macos" {
+				lp = "darwin"
+			}
+			t.Platforms = append(t.Platforms, lp)
+		default:
+			if id, err := strconv.ParseInt(p, 10, 64); err == nil && id > 0 {
+				t.HostIDs = append(t.HostIDs, id)
+			} else {
+				t.Hostnames = append(t.Hostnames, p)
+			}
+		}
+	}
+	if !t.All && len(t.Platforms)+len(t.HostIDs)+len(t.Hostnames) == 0 {
+		return t, fmt.Errorf("--hosts %q selects nothing", s)
+	}
+	return t, nil
+}
+
+func runLiveQuery(ctx context.Context, c *client.Client, out, errOut io.Writer, req operatorapi.CreateQueryRequest, format string, quiet bool) error {
+	q, err := c.CreateQuery(ctx, req)
+	if err != nil {
+		return err
+	}
+	total, answered, rows := q.Hosts, 0, 0
+	progress := func(final bool) {
+		if quiet {
+			return
+		}
+		end := "\r"
+		if final {
+			end = "\n"
+		}
+		fmt.Fprintf(errOut, "\rquery %d: %d/%d hosts responded, %d rows%s", q.ID, answered, total, rows, end)
+	}
+	progress(false)
+	// Table output needs every column up front; it is printed at the end.
+	var buffered []operatorapi.Row
+	var cw *csv.Writer
+	var csvCols []string
+	enc := json.NewEncoder(out)
+	ev := client.Events{
+		Row: func(r operatorapi.Row) {
+			rows++
+			switch format {
+			case "json":
+				enc.Encode(map[string]any{"host_id": r.HostID, "hostname": r.Hostname, "columns": r.Columns})
+			case "csv":
+				if cw == nil {
+					cw = csv.NewWriter(out)
+					csvCols = sortedKeys(r.Columns)
+					cw.Write(append([]string{"host"}, csvCols...))
+				}
+				rec := []string{r.Hostname}
+				for _, k := range csvCols {
+					rec = append(rec, r.Columns[k])
+				}
+				cw.Write(rec)
+				cw.Flush()
+			default:
+				buffered = append(buffered, r)
+			}
+		},
+		Host: func(h operatorapi.HostState) {
+			if h.State != "pending" && h.State != "sent" {
+				answered++
+				if h.State == "error" && !quiet {
+					fmt.Fprintf(errOut, "\r%s: %s\n", h.Hostname, h.Message)
+				}
+			}
+			progress(false)
+		},
+	}
+	sum, err := c.Follow(ctx, q.ID, ev)
+	if err != nil {
+		if ctx.Err() != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			c.CancelQuery(cctx, q.ID)
+			cancel()
+		}
+		return err
+	}
+	progress(true)
+	if format == "table" && len(buffered) > 0 {
+		cols := map[string]bool{}
+		for _, r := range buffered {
+			for k := range r.Columns {
+				cols[k] = true
+			}
+		}
+		keys := sortedKeys(cols)
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "HOST\t"+strings.ToUpper(strings.Join(keys, "\t")))
+		for _, r := range buffered {
+			vals := []string{r.Hostname}
+			for _, k := range keys {
+				vals = append(vals, strings.ReplaceAll(r.Columns[k], "\t", " "))
+			}
+			fmt.Fprintln(tw, strings.Join(vals, "\t"))
+		}
+		tw.Flush()
+	}
+	if !quiet {
+		var parts []string
+		for _, st := range []string{"ok", "no-rows", "error", "offline"} {
+			if n := sum.Counts[st]; n > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d", st, n))
+			}
+		}
+		fmt.Fprintf(errOut, "query %d %s: %s; %d rows\n", q.ID, sum.State, strings.Join(parts, ", "), sum.Rows)
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
