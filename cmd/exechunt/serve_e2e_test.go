@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"io/fs"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/exechunt/exechunt/internal/agentsim"
+	"github.com/exechunt/exechunt/internal/agentsim/offlinerunner"
+	"github.com/exechunt/exechunt/internal/corpus"
+	"github.com/exechunt/exechunt/orchestrator/agentconfig"
+	"github.com/exechunt/exechunt/tables/analysis"
+)
+
+// buildExechunt builds the exechunt binary into a temp dir.
+func buildExechunt(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "exechunt")
+	if runtime.GOOS == "windows" {
+		bin += ".exe"
+	}
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// sysmonFiles returns n Sysmon EVTX files of the corpus, one per simulated host.
+func sysmonFiles(t *testing.T, n int) []string {
+	dir, ok := corpus.Dir()
+	if !ok {
+		t.Skip(corpus.SkipMessage)
+	}
+	var files []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(strings.ToLower(p), ".evtx") &&
+			strings.Contains(strings.ToLower(p), "sysmon") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	slices.Sort(files)
+	if len(files) < n {
+		t.Skipf("corpus has %d Sysmon EVTX files, need %d", len(files), n)
+	}
+	return files[:n]
+}
+
+// TestServeQueryEndToEnd runs the built exechunt serve in a temp data dir, enrolls
+// simulated agents that answer SQL with the offline engine over their own corpus
+// file, and checks that exechunt query returns real rows from every host.
+func TestServeQueryEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	files := sysmonFiles(t, 3)
+	bin := buildExechunt(t)
+	data := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	serve := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data", data)
+	serve.Env = append(os.Environ(), "EXECHUNT_ENROLL_SECRET=", "EXECHUNT_ADMIN_TOKEN=")
+	stdout, _ := serve.StdoutPipe()
+	var stderr strings.Builder
+	serve.Stderr = &stderr
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		serve.Process.Signal(os.Interrupt)
+		serve.Wait()
+		if t.Failed() {
+			t.Logf("serve stderr:\n%s", stderr.String())
+		}
+	}()
+	var url string
+	sc := bufio.NewScanner(stdout)
+	var banner []string
+	for sc.Scan() {
+		line := sc.Text()
+		banner = append(banner, line)
+		if _, u, ok := strings.Cut(line, "listening on "); ok {
+			url = strings.Fields(u)[0]
+		}
+		if strings.HasPrefix(line, "CLI:") {
+			break
+		}
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	if url == "" {
+		t.Fatalf("no URL in the banner:\n%s", strings.Join(banner, "\n"))
+	}
+	if !strings.Contains(strings.Join(banner, "\n"), "fingerprint: ") {
+		t.Errorf("no fingerprint in the banner:\n%s", strings.Join(banner, "\n"))
+	}
+	for _, f := range []string{"enroll_secret", "admin_token", "tls/server.key"} {
+		if fi, err := os.Stat(filepath.Join(data, f)); err != nil || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v %v, want mode 0600", f, fi.Mode(), err)
+		}
+	}
+
+	ca, err := os.ReadFile(filepath.Join(data, "tls", "server.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	defer hc.CloseIdleConnections()
+	secret, _ := os.ReadFile(filepath.Join(data, "enroll_secret"))
+
+	agentCtx, stopAgents := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { stopAgents(); wg.Wait() }()
+	for i, f := range files {
+		r, err := offlinerunner.New([]string{f}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		name := strings.TrimSuffix(filepath.Base(f), ".evtx")
+		a := agentsim.New(agentsim.Config{Server: url, HTTP: hc, EnrollSecret: strings.TrimSpace(string(secret)),
+			Host:   agentsim.Host{Hostname: name, UUID: "SIM-" + string(rune('A'+i)), Platform: "windows"},
+			Runner: r, DistributedInterval: 500 * time.Millisecond, LogInterval: time.Second, Gzip: true,
+			ResultLines: agentsim.EventLines("pack_execution-basics_high_score_process_creations", agentsim.SyntheticRows(2))})
+		wg.Add(1)
+		go func() { defer wg.Done(); a.Run(agentCtx) }()
+	}
+
+	env := append(os.Environ(), "EXECHUNT_CLIENT_CONFIG="+filepath.Join(data, "client.json"),
+		"EXECHUNT_SERVER=", "EXECHUNT_TOKEN=", "EXECHUNT_CA_FILE=")
+	// Wait for the three hosts.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cmd := exec.CommandContext(ctx, bin, "hosts", "--format", "json")
+		cmd.Env = env
+		out, err := cmd.Output()
+		var hosts []map[string]any
+		if err == nil && json.Unmarshal(out, &hosts) == nil && len(hosts) == 3 {
+			if hosts[0]["platform"] != "windows" || hosts[0]["osquery_version"] != "5.23.1" {
+				t.Errorf("host = %v", hosts[0])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hosts did not enroll: %v %s", err, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	cmd := exec.CommandContext(ctx, bin, "query", "--hosts", "all", "--timeout", "30s", "--format", "json",
+		"SELECT name, parent_name, cmdline FROM process_creation_events LIMIT 2")
+	cmd.Env = env
+	var qerr strings.Builder
+	cmd.Stderr = &qerr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("query: %v\nstderr: %s", err, qerr.String())
+	}
+	perHost := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var r struct {
+			Hostname string            `json:"hostname"`
+			Columns  map[string]string `json:"columns"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("row %q: %v", line, err)
+		}
+		if r.Columns["name"] == "" || r.Columns["cmdline"] == "" {
+			t.Errorf("row without a process: %v", r)
+		}
+		perHost[r.Hostname]++
+	}
+	if len(perHost) != 3 {
+		t.Errorf("rows per host = %v, want rows from 3 hosts\nstderr: %s", perHost, qerr.String())
+	}
+	if !strings.Contains(qerr.String(), "3/3 hosts responded") {
+		t.Errorf("no final progress line in stderr: %q", qerr.String())
+	}
+
+	// A query that fails on the agent reports the error per host.
+	cmd = exec.CommandContext(ctx, bin, "query", "--hosts", "windows", "--timeout", "30s", "SELECT * FROM no_such_table")
+	cmd.Env = env
+	combined, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(combined), "error 3") {
+		t.Errorf("failing query: %v\n%s", err, combined)
+	}
+}
+
+// TestFeatureVectorMatchesAnalysis checks the orchestrator's copy of osquery's
+// character-frequency vector against the one the extension scores with.
+func TestFeatureVectorMatchesAnalysis(t *testing.T) {
+	got, _ := agentconfig.FeatureVectors()["character_frequencies"].([]float64)
+	if want := analysis.DefaultVector(); !slices.Equal(got, want) {
+		t.Errorf("agentconfig vector (%d) differs from analysis.DefaultVector (%d)", len(got), len(want))
+	}
+}

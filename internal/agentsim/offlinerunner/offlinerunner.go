@@ -1,0 +1,76 @@
+// Package offlinerunner answers simulated agents' SQL with the offline engine
+// (tables/offline over evidence files), so live-query answers are real rows. It
+// is the only part of the simulator that links table code; orchestrator packages
+// never import it.
+package offlinerunner
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+
+	"github.com/exechunt/exechunt/tables/analysis"
+	"github.com/exechunt/exechunt/tables/offline"
+	"github.com/exechunt/exechunt/tables/sqlengine"
+)
+
+// Runner runs queries one at a time on an engine over one host's evidence.
+type Runner struct {
+	mu sync.Mutex
+	e  *sqlengine.Engine
+}
+
+// New mounts the offline tables over paths (files or folders of evidence).
+func New(paths []string, log *slog.Logger) (*Runner, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e, err := sqlengine.Open(offline.Tables(paths, analysis.New(), log), sqlengine.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return &Runner{e: e}, nil
+}
+
+// Close releases the engine.
+func (r *Runner) Close() error { return r.e.Close() }
+
+// Run implements agentsim.Runner: values become strings as osquery sends them.
+func (r *Runner) Run(ctx context.Context, sql string) ([]map[string]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rows, err := r.e.Query(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols := rows.Columns()
+	var out []map[string]string
+	for rows.Next() {
+		m := make(map[string]string, len(cols))
+		for i, v := range rows.Values() {
+			m[cols[i]] = str(v)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func str(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	default:
+		return fmt.Sprint(v)
+	}
+}
