@@ -44,11 +44,13 @@ type ProcFS struct {
 
 	// static caches what a process cannot change without an exec (command line,
 	// executable) and its user, per incarnation, for full listings: a warm listing
-	// then reads only stat and the directory owner of each process (4 system calls
-	// instead of 10). An entry is used only while comm (changed by exec) and the
-	// directory owner (the effective uid) are unchanged.
+	// then reads only stat (3 system calls instead of 10). An entry is used only while
+	// comm (changed by exec) is unchanged, and its user is re-checked against the
+	// /proc/<pid> owner (the effective uid) every Revalidate.
 	staticMu sync.Mutex
 	static   map[staticKey]staticInfo
+	// clock, when set by a test, replaces time.Now.
+	clock func() time.Time
 
 	// afterList, when set by a test, runs between listing <root>/proc and reading
 	// the processes (to make one vanish).
@@ -69,6 +71,28 @@ type staticKey struct {
 type staticInfo struct {
 	comm, cmdline, path, user string
 	owner                     uint32
+	checked                   time.Time // when owner was last compared with the live process
+}
+
+// Revalidate is how long a cached incarnation is trusted without re-checking its
+// effective uid (one extra system call): a process that changes user without an exec
+// shows its new user within this time.
+const Revalidate = 10 * time.Second
+
+func (s *ProcFS) now() time.Time {
+	if s.clock != nil {
+		return s.clock()
+	}
+	return time.Now()
+}
+
+func (s *ProcFS) touch(k staticKey, now time.Time) {
+	s.staticMu.Lock()
+	defer s.staticMu.Unlock()
+	if v, ok := s.static[k]; ok {
+		v.checked = now
+		s.static[k] = v
+	}
 }
 
 func (s *ProcFS) cached(k staticKey) (staticInfo, bool) {
@@ -109,11 +133,12 @@ type procReader struct {
 	buf   []byte
 	path  []byte
 	users map[uint32]string
+	now   time.Time // when this read began (cache revalidation)
 }
 
 func (s *ProcFS) reader() *procReader {
 	s.boot()
-	return &procReader{fs: s, buf: make([]byte, 0, 4096), path: make([]byte, 0, 64), users: s.userNames()}
+	return &procReader{fs: s, buf: make([]byte, 0, 4096), path: make([]byte, 0, 64), users: s.userNames(), now: s.now()}
 }
 
 // List reads every process under <root>/proc. Processes that vanish or cannot be
@@ -269,13 +294,20 @@ func (r *procReader) read(pid int64, checkThread bool) (Proc, error) {
 		GUID: DeriveGUID(r.fs.bootID, pid, int64(st.StartTicks)),
 	}
 	key := staticKey{pid, st.StartTicks}
-	owner, hasOwner := ownerUID(r.file(pid, ""))
-	if !checkThread && hasOwner {
-		if c, ok := r.fs.cached(key); ok && c.comm == st.Comm && c.owner == owner {
-			p.Cmdline, p.Path, p.User = c.cmdline, c.path, c.user
-			return p, nil
+	if !checkThread {
+		if c, ok := r.fs.cached(key); ok && c.comm == st.Comm {
+			if r.now.Sub(c.checked) < Revalidate {
+				p.Cmdline, p.Path, p.User = c.cmdline, c.path, c.user
+				return p, nil
+			}
+			if owner, ok := ownerUID(r.file(pid, "")); ok && owner == c.owner {
+				r.fs.touch(key, r.now)
+				p.Cmdline, p.Path, p.User = c.cmdline, c.path, c.user
+				return p, nil
+			}
 		}
 	}
+	owner, hasOwner := ownerUID(r.file(pid, ""))
 	b, err = readFile(r.file(pid, "status"), &r.buf, 4096)
 	if err != nil {
 		return Proc{}, err
@@ -299,7 +331,7 @@ func (r *procReader) read(pid int64, checkThread bool) (Proc, error) {
 		p.Path = exe // may end in " (deleted)": kept, it is worth seeing
 	}
 	if hasOwner {
-		r.fs.remember(key, staticInfo{comm: st.Comm, cmdline: p.Cmdline, path: p.Path, user: p.User, owner: owner})
+		r.fs.remember(key, staticInfo{comm: st.Comm, cmdline: p.Cmdline, path: p.Path, user: p.User, owner: owner, checked: r.now})
 	}
 	return p, nil
 }

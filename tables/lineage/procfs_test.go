@@ -268,6 +268,8 @@ func TestStaticCacheFollowsExecAndUidChange(t *testing.T) {
 		{PID: 42, PPID: 1, Comm: "app", StartTicks: 500, Args: []string{"app", "--serve"}},
 	}})
 	fs := NewProcFS(root)
+	now := time.Unix(1800000000, 0)
+	fs.clock = func() time.Time { return now }
 	get := func() Proc {
 		procs, err := fs.List(context.Background())
 		if err != nil {
@@ -294,6 +296,10 @@ func TestStaticCacheFollowsExecAndUidChange(t *testing.T) {
 	if err := os.Chown(dir, 33, 33); err != nil {
 		t.Fatal(err)
 	}
+	if p := get(); p.Cmdline != "app --serve" {
+		t.Errorf("within Revalidate the cached entry is trusted, got %q", p.Cmdline)
+	}
+	now = now.Add(Revalidate)
 	if p := get(); p.Cmdline != "changed" {
 		t.Errorf("after the owner changed the process must be read again, got %q", p.Cmdline)
 	}
