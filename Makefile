@@ -58,6 +58,10 @@ bench: build ## benchmarks: reader vs raw Velocidex parse, analysis throughput, 
 eval: ## detection quality over the corpus: confusion table per technique
 	$(GO) test -count=1 -run 'TestEvaluate' -v ./internal/eval/
 
+.PHONY: eval-packs
+eval-packs: ## run every hunt pack over the corpus: recall per technique, benign findings per 1,000
+	$(GO) test -count=1 -run 'TestEvaluatePacks' -v ./internal/packeval/
+
 .PHONY: clean
 clean: ## remove build output
 	rm -rf $(BIN)

@@ -293,3 +293,17 @@ type flexError struct {
 }
 
 func (e *flexError) Error() string { return fmt.Sprintf("want %s, got %s", e.want, e.raw) }
+
+// ShapeColumn is the pseudo-column a query may stack by: the orchestrator's stacker
+// computes it from the row's cmdline (docs/stacking.md), so the query returns cmdline.
+const ShapeColumn = "cmdline_shape"
+
+// DefaultPushPack is the pack that the default configuration pushes into the osquery
+// schedule of every host its platform covers (Windows): a live rare parent→child hunt
+// over process_lineage stacked by parent_name,name, so a fresh install stacks
+// something on day one. See packs/README.md.
+const DefaultPushPack = "default-push"
+
+// StackOnlySeverity marks queries whose rows are raw material for fleet stacking
+// (prevalence, baselines) rather than findings by themselves.
+const StackOnlySeverity = "info"

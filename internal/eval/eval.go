@@ -217,6 +217,10 @@ func firstLine(s string) string {
 	return s
 }
 
+// ReadTSV reads a tab-separated file with a header line (LABELS.tsv, BENIGN.tsv) into
+// one map per row, keyed by the header's column names.
+func ReadTSV(path string) ([]map[string]string, error) { return readTSV(path) }
+
 func readTSV(path string) ([]map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
