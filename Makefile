@@ -22,6 +22,10 @@ build: ## build bin/exechunt and bin/exechunt.ext (CGO off)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/exechunt ./cmd/exechunt
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/exechunt.ext ./cmd/exechunt-ext
 
+.PHONY: run
+run: build ## build, then run the orchestrator (exechunt serve: embedded store in ./exechunt-data, built-in packs)
+	$(BIN)/exechunt serve
+
 .PHONY: test
 test: ## unit, corpus and short fuzz tests (corpus from ../shared/corpus or $$EXECHUNT_CORPUS)
 	$(GO) test -count=1 ./...
@@ -46,7 +50,7 @@ check: ## gofmt, go vet, cross-compile for windows/amd64, darwin/arm64, linux/am
 
 .PHONY: bench
 bench: build ## benchmarks: reader vs raw Velocidex parse, analysis throughput, peak RSS
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./tables/... ./cmd/exechunt-ext/
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./tables/... ./cmd/exechunt-ext/ ./orchestrator/...
 	@echo "peak RSS of exechunt events: whole corpus, then its largest file, then its largest EVTX"
 	@$(GO) run ./internal/tools/peakrss -- $(BIN)/exechunt events -q "$(EXECHUNT_CORPUS)"
 	@$(GO) run ./internal/tools/peakrss -- $(BIN)/exechunt events -q "$$(find "$(EXECHUNT_CORPUS)" -type f \( -name '*.evtx' -o -name '*.json' \) -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2-)"

@@ -284,7 +284,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 		}
 	}
-	a.Config(ctx)
+	configured := false
 	// Spread agents over the interval like osquery's splay.
 	nextD := time.Now().Add(time.Duration(rand.Int64N(int64(a.c.DistributedInterval))))
 	nextL := time.Now().Add(time.Duration(rand.Int64N(int64(a.c.LogInterval))))
@@ -299,6 +299,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		now := time.Now()
 		var err error
 		if !now.Before(nextD) {
+			if !configured { // osqueryd fetches its config once started, splayed here
+				_, cerr := a.Config(ctx)
+				configured = cerr == nil
+			}
 			_, err = a.Distributed(ctx)
 			iv := a.c.DistributedInterval
 			if now.Before(a.accelUntil) && iv > 5*time.Second {
@@ -379,6 +383,13 @@ func (s *Stats) Summaries() []Summary {
 	}
 	slices.SortFunc(out, func(a, b Summary) int { return strings.Compare(a.Endpoint, b.Endpoint) })
 	return out
+}
+
+// Reset forgets everything recorded so far.
+func (s *Stats) Reset() {
+	s.mu.Lock()
+	s.lat, s.errs = map[string][]time.Duration{}, map[string]int{}
+	s.mu.Unlock()
 }
 
 // Total is the number of requests recorded.
