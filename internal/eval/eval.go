@@ -8,6 +8,7 @@ package eval
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/osquery/osquery-go/plugin/table"
 
+	"github.com/exechunt/exechunt/tables/event"
 	"github.com/exechunt/exechunt/tables/eventtables"
 )
 
@@ -30,6 +32,7 @@ type Row struct {
 	Provider   string
 	EventID    uint32
 	RecordID   uint64
+	Locator    string // where the event is in its file, for records without an id
 	Technique  string // "" for benign rows
 	Reason     string
 	Score      int
@@ -79,11 +82,33 @@ func (r Report) Missing() []Row {
 	return out
 }
 
+// key identifies a corpus event: by its EventRecordID, or, for the exported records
+// that carry none, by where it is in the file ("line N").
 type key struct {
 	file     string
 	provider string
 	id       uint32
 	record   uint64
+	locator  string
+}
+
+// stableKey turns BENIGN.tsv's stable_key into the locator form analyseFile indexes.
+func stableKey(k, image string) string {
+	if pid, ok := strings.CutPrefix(k, "NewProcessId="); ok {
+		return "pid:" + strconv.FormatInt(event.PID(pid), 10) + ":" + strings.ToLower(image)
+	}
+	if g := event.GUID(k); g != "" {
+		return "guid:" + g
+	}
+	return ""
+}
+
+// keyFor is the key of an event with this record id found at locator.
+func keyFor(file, provider string, id uint32, record uint64, locator string) key {
+	if record != 0 {
+		locator = ""
+	}
+	return key{file, provider, id, record, locator}
 }
 
 // Evaluate reads LABELS.tsv and BENIGN.tsv of the corpus in dir, analyses the events
@@ -121,7 +146,7 @@ func Evaluate(ctx context.Context, dir string) (Report, error) {
 	for _, rows := range [][]Row{rep.Malicious, rep.Benign} {
 		for i := range rows {
 			r := &rows[i]
-			if s, ok := results[key{r.File, r.Provider, r.EventID, r.RecordID}]; ok {
+			if s, ok := results[keyFor(r.File, r.Provider, r.EventID, r.RecordID, r.Locator)]; ok {
 				r.Found, r.Score, r.Indicators, r.Summary = true, s.Score, s.Indicators, s.summary
 			}
 		}
@@ -132,7 +157,14 @@ func Evaluate(ctx context.Context, dir string) (Report, error) {
 func newRow(m map[string]string, technique string) Row {
 	id, _ := strconv.ParseUint(m["event_id"], 10, 32)
 	rec, _ := strconv.ParseUint(m["event_record_id"], 10, 64)
-	return Row{File: m["file"], Provider: m["provider"], EventID: uint32(id), RecordID: rec, Technique: technique, Reason: m["reason"]}
+	// LABELS.tsv names records as "line=N" (JSON) or "rec=N" (EVTX header number);
+	// BENIGN.tsv has no such column: records without an id are found by their stable
+	// key, the process GUID (Sysmon) or NewProcessId and image (4688).
+	locator := strings.Replace(m["record"], "line=", "line ", 1)
+	if rec == 0 && locator == "" {
+		locator = stableKey(m["stable_key"], m["image"])
+	}
+	return Row{File: m["file"], Provider: m["provider"], EventID: uint32(id), RecordID: rec, Locator: locator, Technique: technique, Reason: m["reason"]}
 }
 
 type scored struct {
@@ -164,17 +196,30 @@ func analyseFile(ctx context.Context, dir, rel string, out map[key]scored) error
 		if r["source"] == "security" {
 			eventID = 4688
 		}
-		out[key{rel, providerOf[r["source"]], eventID, id}] = scored{atoi(r["score"]), splitList(r["indicators"]),
+		var ev struct{ Locator string }
+		_ = json.Unmarshal([]byte(r["evidence"]), &ev)
+		sc := scored{atoi(r["score"]), splitList(r["indicators"]),
 			fmt.Sprintf("%s <- %s :: %s", nameOr(r["name"]), nameOr(r["parent_name"]), r["cmdline"])}
+		out[keyFor(rel, providerOf[r["source"]], eventID, id, ev.Locator)] = sc
+		if id == 0 { // records without an id are also found by their stable key
+			if r["process_guid"] != "" {
+				out[key{rel, providerOf[r["source"]], eventID, 0, "guid:" + r["process_guid"]}] = sc
+			}
+			out[key{rel, providerOf[r["source"]], eventID, 0, "pid:" + r["pid"] + ":" + strings.ToLower(r["image"])}] = sc
+		}
 	}
 	scripts, err := store.ScriptBlockTable().Generate(ctx, table.QueryContext{})
 	if err != nil {
 		return fmt.Errorf("eval: %s: %w", rel, err)
 	}
 	for _, r := range scripts {
-		for _, idText := range splitList(r["event_record_ids"]) {
-			id, _ := strconv.ParseUint(idText, 10, 64)
-			out[key{rel, "Microsoft-Windows-PowerShell", 4104, id}] = scored{atoi(r["score"]), splitList(r["indicators"]), firstLine(r["script_text"])}
+		var parts []struct {
+			Locator       string `json:"locator"`
+			EventRecordID uint64 `json:"event_record_id"`
+		}
+		_ = json.Unmarshal([]byte(r["evidence"]), &parts)
+		for _, p := range parts {
+			out[keyFor(rel, "Microsoft-Windows-PowerShell", 4104, p.EventRecordID, p.Locator)] = scored{atoi(r["score"]), splitList(r["indicators"]), firstLine(r["script_text"])}
 		}
 	}
 	return nil
