@@ -2,7 +2,6 @@ package eventtables
 
 import (
 	"context"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -50,35 +49,10 @@ func (s *Store) generateLineage(ctx context.Context, qc table.QueryContext) ([]m
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.refresh(ctx); err != nil {
+	matched, err := s.matchProcesses(ctx, f)
+	if err != nil {
 		return nil, err
 	}
-	var matched []*event.Event
-	if s.procs.covers(f.since) {
-		for _, e := range s.procs.live() {
-			if f.match(e) {
-				matched = append(matched, e)
-			}
-		}
-	} else {
-		seen := map[identity]bool{}
-		err := s.reread(ctx, f.since, f.until, event.KindProcessCreation, func(e *event.Event) {
-			if id := (identity{e.Computer, e.Channel, e.EventRecordID}); e.EventRecordID != 0 {
-				if seen[id] {
-					return
-				}
-				seen[id] = true
-			}
-			if f.match(e) {
-				cp := *e
-				matched = append(matched, &cp)
-			}
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	sort.SliceStable(matched, func(i, j int) bool { return matched[i].Time.Before(matched[j].Time) })
 	rc := s.newRowContext()
 	rows := make([]map[string]string, 0, len(matched))
 	for i, e := range matched {

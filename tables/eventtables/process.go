@@ -109,6 +109,25 @@ func (s *Store) generateProcesses(ctx context.Context, qc table.QueryContext) ([
 	f := newProcessFilter(qc)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	matched, err := s.matchProcesses(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]map[string]string, 0, len(matched))
+	rc := s.newRowContext()
+	for i, e := range matched {
+		if i%256 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		rows = append(rows, s.processRow(rc, e))
+	}
+	return rows, nil
+}
+
+// matchProcesses reads what the sources gained, then returns the process creations
+// that pass f, in time order: from the buffer when it covers f's window, else re-read
+// from the sources (each event once). Callers hold s.mu.
+func (s *Store) matchProcesses(ctx context.Context, f processFilter) ([]*event.Event, error) {
 	if err := s.refresh(ctx); err != nil {
 		return nil, err
 	}
@@ -138,15 +157,7 @@ func (s *Store) generateProcesses(ctx context.Context, qc table.QueryContext) ([
 		}
 	}
 	sort.SliceStable(matched, func(i, j int) bool { return matched[i].Time.Before(matched[j].Time) })
-	rows := make([]map[string]string, 0, len(matched))
-	rc := s.newRowContext()
-	for i, e := range matched {
-		if i%256 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		rows = append(rows, s.processRow(rc, e))
-	}
-	return rows, nil
+	return matched, nil
 }
 
 // rowContext memoises ancestries and ancestor scores for one generate call.
