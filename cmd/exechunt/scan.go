@@ -38,6 +38,7 @@ type scanFlags struct {
 	minScore int
 	format   string
 	quiet    bool
+	stacks   bool
 }
 
 func newScanCmd() *cobra.Command {
@@ -52,6 +53,8 @@ with its pack, query, ATT&CK technique, severity, the row itself and its evidenc
 location (file and event record id, from the row's "evidence" column).
 
 --min-score N drops rows whose "score" column is below N (rows without one are kept).
+Queries of severity "info" only feed the fleet stacker (every row of a kind, ranked by
+rarity across hosts); they are skipped unless --stacks is given.
 Formats: "table" (one line per finding), "json" (an array), "csv", "sarif" (SARIF 2.1.0
 for GitHub code scanning and other SARIF viewers). Findings are streamed to stdout;
 progress and a summary go to stderr (progress only when stderr is a terminal).
@@ -80,6 +83,7 @@ arguments, a pack that does not load, a query that fails; the other queries stil
 	fl.IntVar(&f.minScore, "min-score", 0, "drop findings whose score column is below N")
 	fl.StringVar(&f.format, "format", "table", "output format: table, json, csv or sarif")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary on stderr")
+	fl.BoolVar(&f.stacks, "stacks", false, "also run the stack-only (severity info) queries")
 	return cmd
 }
 
@@ -167,6 +171,11 @@ func runScan(ctx context.Context, f scanFlags, paths []string, stdout, stderr io
 	var queries []selectedQuery
 	for _, p := range ps {
 		for _, q := range p.Queries {
+			// Severity "info" marks stack-only queries: every row of a kind, for the
+			// fleet stacker to rank; offline they are not findings unless asked for.
+			if q.Severity == "info" && !f.stacks {
+				continue
+			}
 			queries = append(queries, selectedQuery{p.Name, q})
 		}
 	}
