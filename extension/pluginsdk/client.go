@@ -1,0 +1,97 @@
+package pluginsdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/osquery/osquery-go/plugin/table"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/exechunt/exechunt/extension/pluginsdk/pluginproto"
+)
+
+// Client is the host's side of a plugin: what go-plugin's Dispense(PluginName)
+// returns for a connected plugin. Every method takes the call's context.
+type Client interface {
+	// Describe returns the plugin's SDK version and tables.
+	Describe(ctx context.Context) (Description, error)
+	// Generate runs table's generate with the query context. A non-OK status is a
+	// *StatusError; a failed connection wraps ErrTransport and ErrUnavailable.
+	Generate(ctx context.Context, table string, qc table.QueryContext) ([]map[string]string, error)
+}
+
+// Description is what a plugin says about itself.
+type Description struct {
+	SDKVersion string
+	Tables     []TableSpec
+}
+
+type grpcClient struct {
+	c pluginproto.TablesClient
+}
+
+func (c *grpcClient) Describe(ctx context.Context) (Description, error) {
+	resp, err := c.c.Describe(ctx, &pluginproto.DescribeRequest{ProtocolVersion: ProtocolVersion})
+	if err != nil {
+		return Description{}, callError(ctx, "describe", err)
+	}
+	d := Description{SDKVersion: resp.GetSdkVersion()}
+	for _, t := range resp.GetTables() {
+		d.Tables = append(d.Tables, specFromProto(t))
+	}
+	return d, nil
+}
+
+func (c *grpcClient) Generate(ctx context.Context, name string, qc table.QueryContext) ([]map[string]string, error) {
+	stream, err := c.c.Generate(ctx, &pluginproto.GenerateRequest{Table: name, QueryContext: queryContextToProto(qc)})
+	if err != nil {
+		return nil, callError(ctx, "generate "+name, err)
+	}
+	var rows []map[string]string
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: generate %s: the stream ended without a status", ErrProtocol, name)
+		}
+		if err != nil {
+			return nil, callError(ctx, "generate "+name, err)
+		}
+		for _, r := range msg.GetRows() {
+			cols := r.GetColumns()
+			if cols == nil {
+				cols = map[string]string{}
+			}
+			rows = append(rows, cols)
+		}
+		if st := msg.GetStatus(); st != nil {
+			if err := errorOf(st); err != nil {
+				return nil, err
+			}
+			return rows, nil
+		}
+	}
+}
+
+// callError classifies a gRPC error: the caller's own deadline or cancellation, or
+// else a failed connection to the plugin.
+func callError(ctx context.Context, what string, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		if errors.Is(ctxErr, context.DeadlineExceeded) {
+			return fmt.Errorf("%s: %w: %w", what, ErrDeadlineExceeded, ctxErr)
+		}
+		return fmt.Errorf("%s: %w: %w", what, ErrCanceled, ctxErr)
+	}
+	st, _ := status.FromError(err)
+	switch st.Code() {
+	case codes.DeadlineExceeded:
+		return fmt.Errorf("%s: %w: %s", what, ErrDeadlineExceeded, st.Message())
+	case codes.Canceled:
+		return fmt.Errorf("%s: %w: %s", what, ErrCanceled, st.Message())
+	case codes.Unimplemented:
+		return fmt.Errorf("%s: %w: the plugin does not implement it: %s", what, ErrProtocol, st.Message())
+	}
+	return fmt.Errorf("%s: %w: %w: %s", what, ErrTransport, ErrUnavailable, st.Message())
+}
