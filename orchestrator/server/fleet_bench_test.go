@@ -169,7 +169,7 @@ func runFleet(b *testing.B, n int, dur time.Duration) *fleetResult {
 	pool.AppendCertsFromPEM(ca)
 	// Agents share a keep-alive pool (osqueryd keeps one connection per plugin).
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, MaxIdleConnsPerHost: 512, MaxConnsPerHost: 512}}
+		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, MaxIdleConns: 10000, MaxIdleConnsPerHost: 10000}}
 	defer hc.CloseIdleConnections()
 
 	stats := agentsim.NewStats()
