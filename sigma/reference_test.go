@@ -1,0 +1,57 @@
+package sigma
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/exechunt/exechunt/internal/corpus"
+)
+
+// referenceRules converts the SigmaHQ rule sets of ../shared/reference/sigma.
+func referenceRules(t testing.TB) *Result {
+	t.Helper()
+	ref, ok := corpus.ReferenceDir()
+	if !ok {
+		t.Skip("reference folder not found: put it at ../shared/reference or set " + corpus.ReferenceEnv)
+	}
+	res, err := ConvertPaths(filepath.Join(ref, "sigma"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestReferenceConversion(t *testing.T) {
+	res := referenceRules(t)
+	s := res.Summary()
+	t.Logf("SigmaHQ process_creation + ps_script: %s", s)
+	reasons := map[string]int{}
+	for _, k := range res.Skipped {
+		r := k.Reason
+		if i := strings.Index(r, ": "); i >= 0 && !strings.HasPrefix(r, "field") {
+			r = r[i+2:]
+		}
+		if len(r) > 90 {
+			r = r[:90]
+		}
+		reasons[r]++
+	}
+	type kv struct {
+		k string
+		n int
+	}
+	var all []kv
+	for k, n := range reasons {
+		all = append(all, kv{k, n})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].n > all[j].n })
+	for i, x := range all {
+		if i >= 40 {
+			break
+		}
+		t.Log(fmt.Sprintf("%4d  %s", x.n, x.k))
+	}
+}
