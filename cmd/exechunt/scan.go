@@ -39,6 +39,8 @@ type scanFlags struct {
 	format   string
 	quiet    bool
 	stacks   bool
+	sigma    []string // Sigma rule files/folders to convert and run (sigma.go)
+	packSet  bool     // --pack was given
 }
 
 func newScanCmd() *cobra.Command {
@@ -63,9 +65,11 @@ Exit status: 0 when nothing was found, 1 when there are findings, 2 on an error 
 arguments, a pack that does not load, a query that fails; the other queries still run).`,
 		Example: `  exechunt scan ./evidence/
   exechunt scan --pack execution-basics --min-score 70 Security.evtx Sysmon.evtx
-  exechunt scan --packs-dir ./my-packs --format sarif ./evidence > exechunt.sarif`,
+  exechunt scan --packs-dir ./my-packs --format sarif ./evidence > exechunt.sarif
+  exechunt scan --sigma ./sigma/rules/windows/process_creation ./evidence`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.packSet = cmd.Flags().Changed("pack")
 			found, err := runScan(cmd.Context(), f, args, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			switch {
 			case err != nil:
@@ -84,6 +88,7 @@ arguments, a pack that does not load, a query that fails; the other queries stil
 	fl.StringVar(&f.format, "format", "table", "output format: table, json, csv or sarif")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary on stderr")
 	fl.BoolVar(&f.stacks, "stacks", false, "also run the stack-only (severity info) queries")
+	fl.StringSliceVar(&f.sigma, "sigma", nil, "convert the Sigma rules of these files or folders and run them (the built-in packs too only with --pack)")
 	return cmd
 }
 
@@ -167,6 +172,16 @@ func runScan(ctx context.Context, f scanFlags, paths []string, stdout, stderr io
 	ps, err := loadPacks(f)
 	if err != nil {
 		return 0, err
+	}
+	if len(f.sigma) > 0 {
+		sp, err := sigmaPacks(f.sigma, stderr, f.quiet)
+		if err != nil {
+			return 0, err
+		}
+		if !f.packSet {
+			ps = nil
+		}
+		ps = append(ps, sp...)
 	}
 	var queries []selectedQuery
 	for _, p := range ps {
