@@ -18,9 +18,18 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## build bin/exechunt and bin/exechunt.ext (CGO off)
+build: ## build bin/exechunt, bin/exechunt.ext and the example plugins in bin/plugins/ (+ SHA256SUMS) (CGO off)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/exechunt ./cmd/exechunt
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/exechunt.ext ./cmd/exechunt-ext
+	@set -e; mkdir -p $(BIN)/plugins; for d in plugins/*/; do \
+	  n=$$(basename $$d); echo "plugin $$n"; \
+	  $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/plugins/$$n ./$$d; \
+	done; cd $(BIN)/plugins && sha256sum $$(ls | grep -v '^SHA256SUMS$$') > SHA256SUMS
+
+.PHONY: proto
+proto: ## regenerate the plugin protocol's Go code (needs protoc, protoc-gen-go, protoc-gen-go-grpc; see docs/plugins.md)
+	cd extension/pluginsdk/pluginproto && protoc --go_out=. --go_opt=paths=source_relative \
+	  --go-grpc_out=. --go-grpc_opt=paths=source_relative tables.proto
 
 .PHONY: run
 run: build ## build, then run the orchestrator (exechunt serve: embedded store in ./exechunt-data, built-in packs)
