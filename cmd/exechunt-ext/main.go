@@ -10,6 +10,10 @@
 //	exechunt.ext --spec       # every table's schema as JSON, then exit
 //	exechunt.ext --version
 //
+// The plugins named in the configuration (docs/plugins.md) are started once their
+// SHA-256 checks out, their tables are served with the built-in ones, and they are
+// killed when the extension exits.
+//
 // It logs JSON to stderr. It exits 0 when stopped by SIGINT/SIGTERM or by osquery's
 // shutdown call, 1 when osqueryd goes away (so that osquery's autoload starts it
 // again with the next osqueryd) or on an error, and 2 on bad flags.
@@ -96,8 +100,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if cfg.MemoryLimitMB > 0 {
 		debug.SetMemoryLimit(int64(cfg.MemoryLimitMB) << 20)
 	}
+	// Plugins that do not start, and plugin tables named like others, are logged
+	// and left out; the other tables are served.
+	plugins, _ := extension.StartPlugins(ctx, cfg, tables, log)
+	defer plugins.Close()
+	tables = append(tables, plugins.Tables()...)
 	log.Info("exechunt.ext starting", "version", version, "config", cfg.File, "socket", *socket,
-		"memory_limit_mb", cfg.MemoryLimitMB, "generate_timeout", cfg.GenerateTimeout.String(), "tables", len(tables))
+		"memory_limit_mb", cfg.MemoryLimitMB, "generate_timeout", cfg.GenerateTimeout.String(), "tables", len(tables),
+		"plugin_tables", plugins.Names())
 
 	err = host.Run(ctx, *socket, tables, host.Options{
 		Version:      version,

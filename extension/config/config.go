@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -50,6 +51,13 @@ type Config struct {
 	CharacterFrequencies []float64 `yaml:"character_frequencies"`
 	// LogLevel is debug, info, warn or error (default info).
 	LogLevel string `yaml:"log_level"`
+	// Plugins are hunt-table plugins to start (docs/plugins.md).
+	Plugins []Plugin `yaml:"plugins"`
+	// PluginDir, when set, also starts every plugin listed in PluginChecksums, a
+	// sha256sum-format file of plain file names in PluginDir (default
+	// <plugin_dir>/SHA256SUMS).
+	PluginDir       string `yaml:"plugin_dir"`
+	PluginChecksums string `yaml:"plugin_checksums"`
 
 	// File is the file the settings were read from; "" when they are the defaults.
 	File string `yaml:"-"`
@@ -58,6 +66,14 @@ type Config struct {
 // Source is one evidence location: a file, a folder or a glob.
 type Source struct {
 	Path string `yaml:"path"`
+}
+
+// Plugin is one hunt-table plugin executable.
+type Plugin struct {
+	Path   string `yaml:"path"`   // absolute
+	SHA256 string `yaml:"sha256"` // 64 hex digits; the plugin is not started when its file differs
+	// Timeout bounds one call of the plugin's tables (default generate_timeout).
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // Default returns the settings used when there is no configuration file.
@@ -209,6 +225,9 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 			return bad("character_frequencies", "weight %d is %v; weights must be finite and not negative", i, f)
 		}
 	}
+	if err := c.validatePlugins(); err != nil {
+		return bad(err.key, "%s", err.msg)
+	}
 	if _, err := ParseLevel(c.LogLevel); err != nil {
 		return bad("log_level", "%v", err)
 	}
@@ -261,4 +280,40 @@ func located(name, msg string) string {
 		return fmt.Sprintf("%s:%s: %s", name, m[1], strings.TrimPrefix(msg[len(m[0]):], "yaml: "))
 	}
 	return fmt.Sprintf("%s: %s", name, strings.TrimPrefix(msg, "yaml: "))
+}
+
+type pluginError struct{ key, msg string }
+
+var sha256Hex = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+
+// validatePlugins checks the plugin settings: absolute, clean paths, 64-digit
+// hex checksums, no plugin listed twice.
+func (c *Config) validatePlugins() *pluginError {
+	abs := func(p string) bool { return filepath.IsAbs(p) && filepath.Clean(p) == p }
+	seen := map[string]bool{}
+	for i, p := range c.Plugins {
+		switch {
+		case !abs(p.Path):
+			return &pluginError{"plugins", fmt.Sprintf("entry %d: path %q must be absolute and clean", i+1, p.Path)}
+		case !sha256Hex.MatchString(p.SHA256):
+			return &pluginError{"plugins", fmt.Sprintf("entry %d (%s): sha256 must be 64 hex digits", i+1, p.Path)}
+		case p.Timeout < 0:
+			return &pluginError{"plugins", fmt.Sprintf("entry %d (%s): timeout must be positive", i+1, p.Path)}
+		case seen[p.Path]:
+			return &pluginError{"plugins", fmt.Sprintf("%s is listed twice", p.Path)}
+		}
+		seen[p.Path] = true
+	}
+	if c.PluginDir != "" && !abs(c.PluginDir) {
+		return &pluginError{"plugin_dir", fmt.Sprintf("%q must be absolute and clean", c.PluginDir)}
+	}
+	if c.PluginChecksums != "" {
+		if c.PluginDir == "" {
+			return &pluginError{"plugin_checksums", "needs plugin_dir"}
+		}
+		if !abs(c.PluginChecksums) {
+			return &pluginError{"plugin_checksums", fmt.Sprintf("%q must be absolute and clean", c.PluginChecksums)}
+		}
+	}
+	return nil
 }

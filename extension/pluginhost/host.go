@@ -63,9 +63,7 @@ type Options struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Reserved are table names the plugins may not use (the built-in tables).
 	Reserved []string
-	// Version is the host's version, sent to the plugins.
-	Version string
-	Logger  *slog.Logger // nil means slog.Default()
+	Logger   *slog.Logger // nil means slog.Default()
 }
 
 func (o Options) withDefaults() Options {
