@@ -22,8 +22,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/exechunt/exechunt/packs"
-	"github.com/exechunt/exechunt/tables/analysis"
-	"github.com/exechunt/exechunt/tables/offline"
 	"github.com/exechunt/exechunt/tables/sqlengine"
 )
 
@@ -41,6 +39,7 @@ type scanFlags struct {
 	stacks   bool
 	sigma    []string // Sigma rule files/folders to convert and run (sigma.go)
 	packSet  bool     // --pack was given
+	plugins  []string // --plugin PATH[:SHA256] (plugins.go)
 }
 
 func newScanCmd() *cobra.Command {
@@ -88,6 +87,7 @@ arguments, a pack that does not load, a query that fails; the other queries stil
 	fl.StringVar(&f.format, "format", "table", "output format: table, json, csv or sarif")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary on stderr")
 	fl.BoolVar(&f.stacks, "stacks", false, "also run the stack-only (severity info) queries")
+	addPluginFlag(cmd, &f.plugins)
 	fl.StringSliceVar(&f.sigma, "sigma", nil, "convert the Sigma rules of these files or folders and run them (the built-in packs too only with --pack)")
 	return cmd
 }
@@ -204,7 +204,12 @@ func runScan(ctx context.Context, f scanFlags, paths []string, stdout, stderr io
 		return 0, err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e, err := sqlengine.Open(offline.Tables(paths, analysis.New(), log), sqlengine.Options{Logger: log})
+	tables, stopPlugins, err := offlineTables(ctx, paths, f.plugins, log)
+	if err != nil {
+		return 0, err
+	}
+	defer stopPlugins()
+	e, err := sqlengine.Open(tables, sqlengine.Options{Logger: log})
 	if err != nil {
 		return 0, err
 	}

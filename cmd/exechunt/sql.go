@@ -13,8 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/exechunt/exechunt/tables/analysis"
-	"github.com/exechunt/exechunt/tables/offline"
 	"github.com/exechunt/exechunt/tables/sqlengine"
 )
 
@@ -23,8 +21,9 @@ func init() { subcommands = append(subcommands, newSQLCmd) }
 func newSQLCmd() *cobra.Command {
 	var evidence []string
 	var format string
+	var plugins []string
 	cmd := &cobra.Command{
-		Use:   "sql --evidence PATH... [--format table|json|csv] QUERY",
+		Use:   "sql --evidence PATH... [--plugin PATH[:SHA256]]... [--format table|json|csv] QUERY",
 		Short: "Run osquery SQL over evidence files with exechunt's tables (no osquery needed)",
 		Long: `Mounts exechunt's tables (process_creation_events, powershell_script_blocks,
 command_line_analysis) over the evidence given with --evidence (EVTX, JSON lines,
@@ -49,7 +48,12 @@ Exit status: 0 on success, 2 on an error in the query or the arguments.`,
 				return usageError{err}
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-			e, err := sqlengine.Open(offline.Tables(evidence, analysis.New(), log), sqlengine.Options{Logger: log})
+			tables, stopPlugins, err := offlineTables(cmd.Context(), evidence, plugins, log)
+			if err != nil {
+				return err
+			}
+			defer stopPlugins()
+			e, err := sqlengine.Open(tables, sqlengine.Options{Logger: log})
 			if err != nil {
 				return err
 			}
@@ -76,6 +80,7 @@ Exit status: 0 on success, 2 on an error in the query or the arguments.`,
 	}
 	cmd.Flags().StringSliceVar(&evidence, "evidence", nil, "evidence files or folders (repeat or comma-separate)")
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json or csv")
+	addPluginFlag(cmd, &plugins)
 	return cmd
 }
 

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/exechunt/exechunt/extension/pluginhost"
+	"github.com/exechunt/exechunt/tables/analysis"
+	"github.com/exechunt/exechunt/tables/offline"
+	"github.com/exechunt/exechunt/tables/tablekit"
+)
+
+// addPluginFlag adds --plugin PATH[:SHA256] (repeatable) to an offline command.
+func addPluginFlag(cmd *cobra.Command, plugins *[]string) {
+	cmd.Flags().StringArrayVar(plugins, "plugin", nil,
+		"also mount the tables of this hunt-table plugin, PATH or PATH:SHA256 (repeat for more; see docs/plugins.md)")
+}
+
+// offlineTables returns the offline tables over the evidence paths and the tables
+// of the plugins named by --plugin, and a function that stops the plugins. Unlike
+// the extension, the command fails when a plugin does not start or one of its
+// tables is refused: the user named it on the command line.
+func offlineTables(ctx context.Context, paths, plugins []string, log *slog.Logger) ([]tablekit.Table, func(), error) {
+	tables := offline.Tables(paths, analysis.New(), log)
+	if len(plugins) == 0 {
+		return tables, func() {}, nil
+	}
+	specs := make([]pluginhost.Spec, 0, len(plugins))
+	for _, arg := range plugins {
+		s, err := pluginhost.ParseFlag(arg)
+		if err != nil {
+			return nil, nil, usageError{err}
+		}
+		specs = append(specs, s)
+	}
+	reserved := make([]string, len(tables))
+	for i, t := range tables {
+		reserved[i] = t.Name
+	}
+	h, err := pluginhost.Start(ctx, specs, pluginhost.Options{Reserved: reserved, Logger: log})
+	if err != nil {
+		h.Close()
+		return nil, nil, usageError{err}
+	}
+	return append(tables, h.Tables()...), func() { h.Close() }, nil
+}
