@@ -17,6 +17,7 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/agentconfig"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 	"github.com/exechunt/exechunt/orchestrator/store"
+	"github.com/exechunt/exechunt/orchestrator/webui"
 	"github.com/exechunt/exechunt/packs"
 )
 
@@ -31,6 +32,9 @@ type Config struct {
 	// their store fields are filled in by New.
 	Agent    agentapi.Config
 	Operator operatorapi.Config
+	// UI configures the web UI under /ui/ (set UI.Hunts and UI.Anomalies to light
+	// up those pages); its API, Log, Now and Version are filled in by New.
+	UI webui.Config
 	// FinishEvery is how often live-query deadlines are checked (default 1s).
 	FinishEvery time.Duration
 }
@@ -80,6 +84,13 @@ func New(c Config) (*Server, error) {
 	}
 	agent.Register(s.mux)
 	op.Register(s.mux)
+	uc := c.UI
+	uc.API, uc.Log, uc.Now, uc.Version = s.mux, c.Log.With("api", "webui"), c.Now, c.Version
+	ui, err := webui.New(uc)
+	if err != nil {
+		return nil, err
+	}
+	ui.Register(s.mux)
 	s.mux.HandleFunc("GET /version", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]string{"name": "exechunt", "version": c.Version})

@@ -1,0 +1,725 @@
+package webui
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/exechunt/exechunt/orchestrator/operatorapi"
+	"github.com/exechunt/exechunt/orchestrator/store"
+)
+
+// TreeSQL is the live query behind the process tree: every process with its
+// lineage, and the decoded command line of the suspicious ones.
+const TreeSQL = "SELECT pid, parent, name, path, cmdline, username, start_time, parent_name, ancestry, ancestor_pids, " +
+	"depth, lineage_status, process_guid, parent_process_guid, indicators, score, " +
+	"CASE WHEN score >= 50 THEN (SELECT decoded_command FROM command_line_analysis WHERE cmdline = p.cmdline) END " +
+	"AS decoded_command FROM process_lineage p"
+
+// ScriptsSQL lists a host's reassembled PowerShell script blocks, riskiest first.
+const ScriptsSQL = "SELECT script_block_id, time, datetime, computer, message_total, parts_seen, complete, script_path, " +
+	"script_sha256, user_sid, pid, decoded, indicators, score, entropy, cosine_similarity, event_record_ids, script_text " +
+	"FROM powershell_script_blocks%s ORDER BY score DESC, time DESC LIMIT 200"
+
+type pageTemplate struct{ t *template.Template }
+
+type treeNodeView struct {
+	N *Node
+	Q int64
+}
+
+var funcs = template.FuncMap{
+	"tags":  splitTags,
+	"words": DescribeSchedule,
+	"time": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.UTC().Format("2006-01-02 15:04:05Z")
+	},
+	"pct":        func(f float64) string { return strconv.FormatFloat(100*f, 'f', 1, 64) + "%" },
+	"join":       strings.Join,
+	"treeNode":   func(n *Node, q int64) treeNodeView { return treeNodeView{N: n, Q: q} },
+	"atoi":       func(s string) int { n, _ := strconv.Atoi(s); return n },
+	"suspicious": func(s string) bool { n, _ := strconv.Atoi(s); return n >= SuspiciousScore },
+	"sortedKeys": func(m map[string]string) []string {
+		ks := make([]string, 0, len(m))
+		for k := range m {
+			ks = append(ks, k)
+		}
+		sort.Strings(ks)
+		return ks
+	},
+	"stateClass": func(s string) string {
+		switch s {
+		case store.HostOK, store.QueryDone, StateResolved:
+			return "ok"
+		case store.HostError, store.HostOffline, "failed":
+			return "bad"
+		case store.HostNoRows, store.QueryCancelled, "skipped", StateSuppressed:
+			return "muted"
+		}
+		return "busy"
+	},
+}
+
+func parsePages() (map[string]*pageTemplate, error) {
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html")
+	if err != nil {
+		return nil, err
+	}
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*pageTemplate{}
+	for _, n := range names {
+		base := strings.TrimSuffix(path.Base(n), ".html")
+		if base == "layout" || base == "partials" {
+			continue
+		}
+		t, err := template.Must(layout.Clone()).ParseFS(templateFS, n)
+		if err != nil {
+			return nil, err
+		}
+		out[base] = &pageTemplate{t: t}
+	}
+	return out, nil
+}
+
+// view is what every page template gets.
+type view struct {
+	Title   string
+	Page    string
+	User    string
+	Role    string
+	CSRF    string
+	Hunter  bool
+	Version string
+	Data    any
+}
+
+func (u *UI) render(w http.ResponseWriter, r *http.Request, s *session, status int, page, title string, data any) {
+	p := u.pages[page]
+	v := view{Title: title, Page: page, Version: u.c.Version, Data: data}
+	if s != nil {
+		v.User, v.Role, v.CSRF, v.Hunter = s.name, s.role, s.csrf, roleRank[s.role] >= roleRank[RoleHunter]
+	}
+	var buf bytes.Buffer
+	if err := p.t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+		u.c.Log.Error("rendering a page", "page", page, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errorf(http.StatusBadRequest, "bad id %q", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+func queryID(r *http.Request) (int64, error) {
+	s := r.URL.Query().Get("query")
+	if s == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errorf(http.StatusBadRequest, "bad query id %q", s)
+	}
+	return id, nil
+}
+
+// --- overview and hosts ---
+
+type hostView struct {
+	operatorapi.Host
+	Online bool
+	Seen   string
+}
+
+type platformCount struct {
+	Platform               string
+	Online, Offline, Total int
+}
+
+func (u *UI) listHosts(r *http.Request, s *session) ([]hostView, error) {
+	var res struct{ Hosts []operatorapi.Host }
+	if err := u.api(r, s, http.MethodGet, "/api/v1/hosts", nil, &res); err != nil {
+		return nil, err
+	}
+	now := u.c.Now()
+	out := make([]hostView, 0, len(res.Hosts))
+	for _, h := range res.Hosts {
+		out = append(out, hostView{Host: h, Online: now.Sub(h.LastSeen) <= u.c.OnlineWithin, Seen: ago(now, h.LastSeen)})
+	}
+	return out, nil
+}
+
+func ago(now, t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < 0:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%dd ago", int(d/(24*time.Hour)))
+}
+
+type bar struct {
+	Label string
+	Value int
+	Max   int
+}
+
+func bars(m map[string]int) []bar {
+	out := make([]bar, 0, len(m))
+	mx := 0
+	for k, v := range m {
+		out = append(out, bar{Label: k, Value: v})
+		mx = max(mx, v)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Value != out[j].Value {
+			return out[i].Value > out[j].Value
+		}
+		return out[i].Label < out[j].Label
+	})
+	for i := range out {
+		out[i].Max = mx
+	}
+	return out
+}
+
+func (u *UI) overview(w http.ResponseWriter, r *http.Request, s *session) error {
+	hosts, err := u.listHosts(r, s)
+	if err != nil {
+		return err
+	}
+	byPlat := map[string]*platformCount{}
+	var total platformCount
+	total.Platform = "all"
+	for _, h := range hosts {
+		p := h.Platform
+		if p == "" {
+			p = "unknown"
+		}
+		c := byPlat[p]
+		if c == nil {
+			c = &platformCount{Platform: p}
+			byPlat[p] = c
+		}
+		for _, c := range []*platformCount{c, &total} {
+			c.Total++
+			if h.Online {
+				c.Online++
+			} else {
+				c.Offline++
+			}
+		}
+	}
+	var plats []platformCount
+	for _, c := range byPlat {
+		plats = append(plats, *c)
+	}
+	sort.Slice(plats, func(i, j int) bool { return plats[i].Platform < plats[j].Platform })
+	var qs struct{ Queries []operatorapi.Query }
+	if err := u.api(r, s, http.MethodGet, "/api/v1/queries?limit=10", nil, &qs); err != nil {
+		return err
+	}
+	data := map[string]any{"Platforms": plats, "Total": total, "Queries": qs.Queries,
+		"HuntsAvailable": u.c.Hunts != nil, "AnomaliesAvailable": u.c.Anomalies != nil}
+	if u.c.Hunts != nil {
+		hs, err := u.c.Hunts.Hunts(r.Context())
+		if err != nil {
+			return err
+		}
+		data["Hunts"] = hs
+	}
+	if u.c.Anomalies != nil {
+		as, err := u.c.Anomalies.Anomalies(r.Context(), AnomalyFilter{State: StateOpen, Limit: 10000})
+		if err != nil {
+			return err
+		}
+		sev, tech := map[string]int{}, map[string]int{}
+		for _, a := range as {
+			sev[orDash(a.Severity)]++
+			tech[orDash(a.Technique)]++
+		}
+		data["OpenAnomalies"] = len(as)
+		data["BySeverity"] = bars(sev)
+		data["ByTechnique"] = bars(tech)
+		if len(as) > 5 {
+			as = as[:5]
+		}
+		data["TopAnomalies"] = as
+	}
+	u.render(w, r, s, http.StatusOK, "overview", "Overview", data)
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func (u *UI) hosts(w http.ResponseWriter, r *http.Request, s *session) error {
+	hosts, err := u.listHosts(r, s)
+	if err != nil {
+		return err
+	}
+	plat := r.URL.Query().Get("platform")
+	var platforms []string
+	for _, h := range hosts {
+		if h.Platform != "" && !slices.Contains(platforms, h.Platform) {
+			platforms = append(platforms, h.Platform)
+		}
+	}
+	sort.Strings(platforms)
+	if plat != "" {
+		hosts = slices.DeleteFunc(hosts, func(h hostView) bool { return h.Platform != plat })
+	}
+	u.render(w, r, s, http.StatusOK, "hosts", "Hosts", map[string]any{"Hosts": hosts, "Platforms": platforms, "Platform": plat})
+	return nil
+}
+
+// --- live query console ---
+
+func (u *UI) console(w http.ResponseWriter, r *http.Request, s *session) error {
+	hosts, err := u.listHosts(r, s)
+	if err != nil {
+		return err
+	}
+	var platforms []string
+	for _, h := range hosts {
+		if h.Platform != "" && !slices.Contains(platforms, h.Platform) {
+			platforms = append(platforms, h.Platform)
+		}
+	}
+	sort.Strings(platforms)
+	q := r.URL.Query()
+	sql := q.Get("sql")
+	var follow *operatorapi.Query
+	if id, err := queryID(r); err != nil {
+		return err
+	} else if id > 0 {
+		var d operatorapi.QueryDetail
+		if err := u.api(r, s, http.MethodGet, fmt.Sprintf("/api/v1/queries/%d", id), nil, &d); err != nil {
+			return err
+		}
+		follow = &d.Query
+		if sql == "" {
+			sql = d.Query.SQL
+		}
+	}
+	if sql == "" {
+		sql = "SELECT name, parent_name, cmdline, indicators, score\nFROM process_lineage\nWHERE score >= 50;"
+	}
+	selected, _ := strconv.ParseInt(q.Get("host"), 10, 64)
+	u.render(w, r, s, http.StatusOK, "console", "Live query", map[string]any{
+		"Hosts": hosts, "Platforms": platforms, "SQL": sql, "Selected": selected, "Follow": follow})
+	return nil
+}
+
+func (u *UI) queryRows(r *http.Request, s *session, id int64) ([]operatorapi.Row, error) {
+	var res struct{ Rows []operatorapi.Row }
+	if err := u.api(r, s, http.MethodGet, fmt.Sprintf("/api/v1/queries/%d/rows", id), nil, &res); err != nil {
+		return nil, err
+	}
+	return res.Rows, nil
+}
+
+func (u *UI) export(w http.ResponseWriter, r *http.Request, s *session) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	rows, err := u.queryRows(r, s, id)
+	if err != nil {
+		return err
+	}
+	format := r.URL.Query().Get("format")
+	name := fmt.Sprintf("exechunt-query-%d.%s", id, format)
+	switch format {
+	case "json":
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	case "csv":
+		cols := map[string]bool{}
+		for _, rw := range rows {
+			for k := range rw.Columns {
+				cols[k] = true
+			}
+		}
+		names := make([]string, 0, len(cols))
+		for k := range cols {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+		cw := csv.NewWriter(w)
+		cw.Write(append([]string{"host_id", "hostname"}, names...))
+		for _, rw := range rows {
+			rec := []string{strconv.FormatInt(rw.HostID, 10), csvSafe(rw.Hostname)}
+			for _, k := range names {
+				rec = append(rec, csvSafe(rw.Columns[k]))
+			}
+			cw.Write(rec)
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	return errorf(http.StatusBadRequest, "format must be csv or json")
+}
+
+// csvSafe keeps a spreadsheet from reading a cell as a formula (command lines
+// often start with = + - @).
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// --- live results for one host: process tree and scripts ---
+
+type hostRun struct {
+	Host    operatorapi.Host
+	Query   *operatorapi.Query
+	State   *operatorapi.HostState
+	Waiting bool
+	Rows    []map[string]string
+}
+
+// hostRun reads the host and, with ?query=N, that query's state and rows on it.
+func (u *UI) hostRun(r *http.Request, s *session) (hostRun, error) {
+	var hr hostRun
+	id, err := pathID(r)
+	if err != nil {
+		return hr, err
+	}
+	if err := u.api(r, s, http.MethodGet, fmt.Sprintf("/api/v1/hosts/%d", id), nil, &hr.Host); err != nil {
+		return hr, err
+	}
+	qid, err := queryID(r)
+	if err != nil || qid == 0 {
+		return hr, err
+	}
+	var d operatorapi.QueryDetail
+	if err := u.api(r, s, http.MethodGet, fmt.Sprintf("/api/v1/queries/%d", qid), nil, &d); err != nil {
+		return hr, err
+	}
+	hr.Query = &d.Query
+	for i := range d.Hosts {
+		if d.Hosts[i].HostID == id {
+			hr.State = &d.Hosts[i]
+		}
+	}
+	if hr.State == nil {
+		return hr, errorf(http.StatusNotFound, "query %d did not target this host", qid)
+	}
+	if !store.TerminalHostState(hr.State.State) {
+		hr.Waiting = true
+		return hr, nil
+	}
+	if hr.State.State == store.HostOK {
+		rows, err := u.queryRows(r, s, qid)
+		if err != nil {
+			return hr, err
+		}
+		for _, rw := range rows {
+			if rw.HostID == id {
+				hr.Rows = append(hr.Rows, rw.Columns)
+			}
+		}
+	}
+	return hr, nil
+}
+
+func (u *UI) startHostQuery(w http.ResponseWriter, r *http.Request, s *session, sql, page string) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var q operatorapi.Query
+	req := operatorapi.CreateQueryRequest{SQL: sql, Targets: operatorapi.Targets{HostIDs: []int64{id}}, Timeout: "2m"}
+	if err := u.api(r, s, http.MethodPost, "/api/v1/queries", req, &q); err != nil {
+		return err
+	}
+	http.Redirect(w, r, fmt.Sprintf("/ui/hosts/%d/%s?query=%d", id, page, q.ID), http.StatusSeeOther)
+	return nil
+}
+
+func (u *UI) startTree(w http.ResponseWriter, r *http.Request, s *session) error {
+	return u.startHostQuery(w, r, s, TreeSQL, "tree")
+}
+
+func (u *UI) treePage(w http.ResponseWriter, r *http.Request, s *session) error {
+	hr, err := u.hostRun(r, s)
+	if err != nil {
+		return err
+	}
+	data := map[string]any{"Run": hr}
+	if hr.Query != nil && !hr.Waiting {
+		limit := 500
+		if r.URL.Query().Get("all") != "" {
+			limit = 5000
+		}
+		data["Tree"] = BuildTree(hr.Rows, r.URL.Query().Get("focus"), limit)
+		data["Focus"] = r.URL.Query().Get("focus")
+	}
+	u.render(w, r, s, http.StatusOK, "tree", "Process tree: "+hr.Host.Hostname, data)
+	return nil
+}
+
+func (u *UI) startScripts(w http.ResponseWriter, r *http.Request, s *session) error {
+	where := ""
+	if v := r.PostFormValue("min_score"); v != "" && v != "0" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 100 {
+			return errorf(http.StatusBadRequest, "min score must be 0–100")
+		}
+		where = fmt.Sprintf(" WHERE score >= %d", n)
+	}
+	return u.startHostQuery(w, r, s, fmt.Sprintf(ScriptsSQL, where), "scripts")
+}
+
+func (u *UI) scriptsPage(w http.ResponseWriter, r *http.Request, s *session) error {
+	hr, err := u.hostRun(r, s)
+	if err != nil {
+		return err
+	}
+	u.render(w, r, s, http.StatusOK, "scripts", "Scripts: "+hr.Host.Hostname, map[string]any{"Run": hr})
+	return nil
+}
+
+// Layer is one stage of a script or command line, as logged then decoded.
+type Layer struct {
+	Title string
+	Text  string
+}
+
+func (u *UI) scriptView(w http.ResponseWriter, r *http.Request, s *session) error {
+	hr, err := u.hostRun(r, s)
+	if err != nil {
+		return err
+	}
+	if hr.Query == nil {
+		return errorf(http.StatusBadRequest, "no query given")
+	}
+	block := r.URL.Query().Get("block")
+	var row map[string]string
+	for _, rw := range hr.Rows {
+		if rw["script_block_id"] == block {
+			row = rw
+			break
+		}
+	}
+	if row == nil {
+		return errorf(http.StatusNotFound, "script block %q is not in the results of query %d", block, hr.Query.ID)
+	}
+	layers := []Layer{{Title: fmt.Sprintf("Script text as logged (%s of %s parts, reassembled)", row["parts_seen"], row["message_total"]), Text: row["script_text"]}}
+	if d := row["decoded"]; d != "" && d != row["script_text"] {
+		layers = append(layers, Layer{Title: "Decoded (the innermost layer the analysis reached)", Text: d})
+	}
+	u.render(w, r, s, http.StatusOK, "script", "Script block "+block, map[string]any{"Run": hr, "Row": row, "Layers": layers})
+	return nil
+}
+
+// --- anomalies ---
+
+func (u *UI) anomalies(w http.ResponseWriter, r *http.Request, s *session) error {
+	if u.c.Anomalies == nil {
+		u.render(w, r, s, http.StatusOK, "unavailable", "Anomalies", map[string]any{"What": "Anomalies"})
+		return nil
+	}
+	q := r.URL.Query()
+	f := AnomalyFilter{State: q.Get("state"), Technique: q.Get("technique"), Hunt: q.Get("hunt"), Host: q.Get("host"), Limit: 500}
+	if _, ok := q["state"]; !ok {
+		f.State = StateOpen
+	}
+	all, err := u.c.Anomalies.Anomalies(r.Context(), AnomalyFilter{Limit: 10000})
+	if err != nil {
+		return err
+	}
+	var techs, hunts []string
+	for _, a := range all {
+		if a.Technique != "" && !slices.Contains(techs, a.Technique) {
+			techs = append(techs, a.Technique)
+		}
+		if a.Hunt != "" && !slices.Contains(hunts, a.Hunt) {
+			hunts = append(hunts, a.Hunt)
+		}
+	}
+	sort.Strings(techs)
+	sort.Strings(hunts)
+	list, err := u.c.Anomalies.Anomalies(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	u.render(w, r, s, http.StatusOK, "anomalies", "Anomalies", map[string]any{"List": list, "Filter": f,
+		"States": []string{StateOpen, StateAcknowledged, StateSuppressed, StateResolved}, "Techniques": techs, "Hunts": hunts})
+	return nil
+}
+
+func (u *UI) loadAnomaly(r *http.Request) (Anomaly, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return Anomaly{}, err
+	}
+	a, err := u.c.Anomalies.Anomaly(r.Context(), id)
+	if err != nil && strings.Contains(err.Error(), "not found") {
+		return a, errorf(http.StatusNotFound, "anomaly %d not found", id)
+	}
+	return a, err
+}
+
+func (u *UI) anomaly(w http.ResponseWriter, r *http.Request, s *session) error {
+	if u.c.Anomalies == nil {
+		u.render(w, r, s, http.StatusOK, "unavailable", "Anomalies", map[string]any{"What": "Anomalies"})
+		return nil
+	}
+	a, err := u.loadAnomaly(r)
+	if err != nil {
+		return err
+	}
+	var cols []string
+	seen := map[string]bool{}
+	if a.Stack != nil {
+		for _, ex := range a.Examples {
+			for k := range ex.Row {
+				if !seen[k] {
+					seen[k] = true
+					cols = append(cols, k)
+				}
+			}
+		}
+	}
+	sort.Strings(cols)
+	u.render(w, r, s, http.StatusOK, "anomaly", fmt.Sprintf("Anomaly %d", a.ID), map[string]any{"A": a, "Columns": cols})
+	return nil
+}
+
+func (u *UI) triage(w http.ResponseWriter, r *http.Request, s *session) error {
+	if u.c.Anomalies == nil {
+		return errorf(http.StatusNotFound, "anomalies are not available yet")
+	}
+	a, err := u.loadAnomaly(r)
+	if err != nil {
+		return err
+	}
+	t := Triage{Action: r.PostFormValue("action"), Reason: strings.TrimSpace(r.PostFormValue("reason")), By: s.name}
+	switch t.Action {
+	case ActionAcknowledge, ActionResolve, ActionReopen:
+	case ActionSuppress:
+		if t.Reason == "" {
+			return errorf(http.StatusBadRequest, "suppressing needs a reason")
+		}
+	default:
+		return errorf(http.StatusBadRequest, "unknown action %q", t.Action)
+	}
+	if err := u.c.Anomalies.Triage(r.Context(), a.ID, t); err != nil {
+		return err
+	}
+	u.c.Log.Info("anomaly triaged", "id", a.ID, "action", t.Action, "by", s.name)
+	http.Redirect(w, r, fmt.Sprintf("/ui/anomalies/%d", a.ID), http.StatusSeeOther)
+	return nil
+}
+
+// --- hunts ---
+
+func (u *UI) hunts(w http.ResponseWriter, r *http.Request, s *session) error {
+	if u.c.Hunts == nil {
+		u.render(w, r, s, http.StatusOK, "unavailable", "Hunts", map[string]any{"What": "Hunts"})
+		return nil
+	}
+	hs, err := u.c.Hunts.Hunts(r.Context())
+	if err != nil {
+		return err
+	}
+	runs, err := u.c.Hunts.Runs(r.Context(), "", 20)
+	if err != nil {
+		return err
+	}
+	u.render(w, r, s, http.StatusOK, "hunts", "Hunts", map[string]any{"Hunts": hs, "Runs": runs})
+	return nil
+}
+
+func (u *UI) findHunt(r *http.Request) (Hunt, error) {
+	name := r.PathValue("name")
+	hs, err := u.c.Hunts.Hunts(r.Context())
+	if err != nil {
+		return Hunt{}, err
+	}
+	for _, h := range hs {
+		if h.Name == name {
+			return h, nil
+		}
+	}
+	return Hunt{}, errorf(http.StatusNotFound, "no hunt named %q", name)
+}
+
+func (u *UI) hunt(w http.ResponseWriter, r *http.Request, s *session) error {
+	if u.c.Hunts == nil {
+		u.render(w, r, s, http.StatusOK, "unavailable", "Hunts", map[string]any{"What": "Hunts"})
+		return nil
+	}
+	h, err := u.findHunt(r)
+	if err != nil {
+		return err
+	}
+	runs, err := u.c.Hunts.Runs(r.Context(), h.Name, 50)
+	if err != nil {
+		return err
+	}
+	u.render(w, r, s, http.StatusOK, "hunt", "Hunt "+h.Name, map[string]any{"H": h, "Runs": runs})
+	return nil
+}
+
+func (u *UI) runHunt(w http.ResponseWriter, r *http.Request, s *session) error {
+	if u.c.Hunts == nil {
+		return errorf(http.StatusNotFound, "hunts are not available yet")
+	}
+	h, err := u.findHunt(r)
+	if err != nil {
+		return err
+	}
+	if _, err := u.c.Hunts.RunNow(r.Context(), h.Name, s.name); err != nil {
+		return err
+	}
+	u.c.Log.Info("hunt run by hand", "hunt", h.Name, "by", s.name)
+	http.Redirect(w, r, "/ui/hunts/"+url.PathEscape(h.Name), http.StatusSeeOther)
+	return nil
+}
