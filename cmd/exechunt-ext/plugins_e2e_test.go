@@ -200,3 +200,26 @@ func waitLog(t *testing.T, p *extProcess, s string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A plugin exits by itself when the extension is killed without a chance to stop
+// it (SIGKILL): it watches its parent.
+func TestPluginExitsWithKilledExtension(t *testing.T) {
+	fixture, sum := pluginBinary(t, fixturePkg)
+	h, ctx := startHarness(t)
+	p := startExtensionWithConfig(t, h, pluginsYAML([2]string{fixture, sum}))
+	if _, err := h.WaitRegistered(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pid := fixturePID(t, h)
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	p.exited(t, 5*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("plugin %d still runs 10 s after its extension was killed", pid)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

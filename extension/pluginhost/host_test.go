@@ -47,7 +47,7 @@ var (
 
 // fixture builds testdata/fixture with the given -X main.var=value settings
 // (once per variant) and returns its spec.
-func fixture(t *testing.T, settings ...string) pluginhost.Spec {
+func fixture(t testing.TB, settings ...string) pluginhost.Spec {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs plugin processes; skipped with -short")
@@ -136,11 +136,11 @@ func TestStartAndGenerate(t *testing.T) {
 		len(tables[0].Columns) != 3 || !tables[0].Columns[0].Index {
 		t.Fatalf("tables = %+v", tables)
 	}
-	rows, err := tables[0].Generate(context.Background(), words("a", "b"))
+	rows, err := tables[0].Generate(context.Background(), words("env", "b"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 2 || rows[0]["word"] != "a" || rows[1]["word"] != "b" || rows[0]["pid"] == "" {
+	if len(rows) != 2 || rows[0]["word"] != "env" || rows[1]["word"] != "b" || rows[0]["pid"] == "" {
 		t.Fatalf("rows = %v", rows)
 	}
 	// No environment reaches the plugin but go-plugin's own variables.
@@ -365,4 +365,37 @@ func waitServing(t *testing.T, tb tablekit.Table, d time.Duration) int {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// BenchmarkGenerate: one plugin call returning rows rows through the host (gRPC
+// over a unix socket with mutual TLS), and the start of a plugin process.
+func BenchmarkGenerate(b *testing.B) {
+	spec := fixture(b)
+	ctx := context.Background()
+	h, err := pluginhost.Start(ctx, []pluginhost.Spec{spec}, pluginhost.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	tb := h.Tables()[0]
+	for _, n := range []int{1, 1000} {
+		qc := words(make([]string, n)...)
+		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				rows, err := tb.Generate(ctx, qc)
+				if err != nil || len(rows) != n {
+					b.Fatal(len(rows), err)
+				}
+			}
+		})
+	}
+	b.Run("start", func(b *testing.B) {
+		for b.Loop() {
+			h, err := pluginhost.Start(ctx, []pluginhost.Spec{spec}, pluginhost.Options{Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			h.Close()
+		}
+	})
 }

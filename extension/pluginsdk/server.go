@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
@@ -24,6 +25,7 @@ func Serve(tables ...Table) {
 		fmt.Fprintf(os.Stderr, "exechunt plugin: %v\n", err)
 		os.Exit(1)
 	}
+	go exitWithParent(os.Getppid())
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: VersionedPlugins(tables),
@@ -32,6 +34,19 @@ func Serve(tables ...Table) {
 			Name: "exechunt-plugin", Output: os.Stderr, Level: hclog.Warn, JSONFormat: true,
 		}),
 	})
+}
+
+// exitWithParent ends the plugin when the process that started it is gone (its
+// parent pid changes: the plugin was re-parented), so that a host killed without
+// a chance to stop its plugins does not leave them running. go-plugin has no such
+// watch. Windows does not re-parent processes; there the host's job must do it.
+func exitWithParent(ppid int) {
+	for range time.Tick(time.Second) {
+		if os.Getppid() != ppid {
+			fmt.Fprintln(os.Stderr, "exechunt plugin: the host process is gone, exiting")
+			os.Exit(0)
+		}
+	}
 }
 
 // ErrInvalidTable is wrapped by Check's errors.
