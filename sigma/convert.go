@@ -24,6 +24,7 @@ type Query struct {
 	Description string // title, description, false positives, rule id and status
 	Stack       []string
 	Notes       []string // approximations made (e.g. SHA1 hashes dropped from a list)
+	where       string   // the WHERE expression
 
 	RuleID string
 	Title  string
@@ -67,6 +68,7 @@ func Convert(r *Rule) (*Query, error) {
 		Severity: severity(r.Level),
 		Stack:    t.stack,
 		Notes:    c.notes,
+		where:    where,
 		RuleID:   r.ID, Title: r.Title, Status: r.Status, File: r.File,
 	}
 	q.Techniques = techniques(r.Tags)
@@ -220,9 +222,24 @@ func (c *converter) binary(l, r cond, op string) (string, error) {
 	return "(" + ls + " " + op + " " + rs + ")", nil
 }
 
+// group joins parts with op in parentheses. Long lists become a balanced tree of
+// groups: SQLite (osqueryd's too) refuses expressions deeper than 1000, and a flat
+// "a OR b OR …" is as deep as it is long.
 func group(parts []string, op string) string {
+	const fan = 32
 	if len(parts) == 1 {
 		return parts[0]
+	}
+	if len(parts) > fan {
+		var groups []string
+		size := (len(parts) + fan - 1) / fan
+		if size < fan {
+			size = fan
+		}
+		for i := 0; i < len(parts); i += size {
+			groups = append(groups, group(parts[i:min(i+size, len(parts))], op))
+		}
+		return group(groups, op)
 	}
 	return "(" + strings.Join(parts, op) + ")"
 }

@@ -82,6 +82,16 @@ type target struct {
 	stack    []string // stacking keys of the pack query
 }
 
+// tableTargets are the targets by table (for BatchSQL).
+var tableTargets = map[string]*target{}
+
+func init() {
+	for _, ls := range []Logsource{{Category: "process_creation", Product: "windows"}, {Category: "ps_script", Product: "windows"}} {
+		t, _ := targetFor(ls)
+		tableTargets[t.table] = t
+	}
+}
+
 func targetFor(ls Logsource) (*target, error) {
 	cat, prod := strings.ToLower(ls.Category), strings.ToLower(ls.Product)
 	switch {

@@ -207,3 +207,25 @@ func (s Summary) String() string {
 	return fmt.Sprintf("%d of %d rules converted (%.1f%%), %d unsupported, %d of other logsources, %d invalid",
 		s.Converted, total, pct, s.Unsupported, s.OutOfScope, s.Invalid)
 }
+
+// BatchSQL returns, per table, one query that evaluates all the given rules in a
+// single pass over the table: each row that matches at least one rule, with the
+// names of the rules it matched in sigma_rules ("name1,name2,"). It gives the same
+// matches as the rules' own queries, and reads the table once instead of once per
+// rule.
+func BatchSQL(qs []*Query) map[string]string {
+	byTable := map[string][]*Query{}
+	for _, q := range qs {
+		byTable[q.Table] = append(byTable[q.Table], q)
+	}
+	out := map[string]string{}
+	for table, list := range byTable {
+		t := tableTargets[table]
+		var parts []string
+		for _, q := range list {
+			parts = append(parts, fmt.Sprintf("(CASE WHEN %s THEN %s ELSE '' END)", q.where, sqlString(q.Name+",")))
+		}
+		out[table] = fmt.Sprintf("SELECT %s, %s AS sigma_rules FROM %s WHERE sigma_rules != '';", t.columns, group(parts, " || "), table)
+	}
+	return out
+}

@@ -28,6 +28,24 @@ func TestReferenceConversion(t *testing.T) {
 	res := referenceRules(t)
 	s := res.Summary()
 	t.Logf("SigmaHQ process_creation + ps_script: %s", s)
+	if s.Converted+s.Unsupported < 1000 || float64(s.Converted) < 0.9*float64(s.Converted+s.Unsupported) {
+		t.Errorf("conversion share fell below 90%%: %s", s)
+	}
+	per := map[string][2]int{}
+	for _, q := range res.Queries {
+		x := per[q.Pack]
+		x[0]++
+		per[q.Pack] = x
+	}
+	for _, k := range res.Skipped {
+		p := packName(Logsource{Category: strings.Split(k.Logsource, "/")[0], Product: strings.Split(k.Logsource+"/", "/")[1]})
+		x := per[p]
+		x[1]++
+		per[p] = x
+	}
+	for p, x := range per {
+		t.Logf("%s: %d of %d converted", p, x[0], x[0]+x[1])
+	}
 	reasons := map[string]int{}
 	for _, k := range res.Skipped {
 		r := k.Reason

@@ -144,3 +144,28 @@ func TestRegressionSamples(t *testing.T) {
 	t.Logf("regression samples: %d, with a rule in the reference set: %d, converted: %d, exact match count: %d of %d converted (%.1f%%)",
 		len(cases), withRule, converted, exact, converted, 100*float64(exact)/float64(max(converted, 1)))
 }
+
+// TestAllConvertedQueriesRun runs every converted SigmaHQ rule on the offline engine
+// over the regression samples: each must compile (SQLite's limits included) and its
+// regexes must compile where regex_match evaluates them.
+func TestAllConvertedQueriesRun(t *testing.T) {
+	dir, ok := corpus.Dir()
+	if !ok {
+		t.Skip(corpus.SkipMessage)
+	}
+	res := referenceRules(t)
+	e := openEngine(t, filepath.Join(dir, "SigmaHQ_sigma", "regression_data"))
+	for _, q := range res.Queries {
+		rows, err := e.Query(context.Background(), q.SQL)
+		if err != nil {
+			t.Errorf("%s: %v", q.Name, err)
+			continue
+		}
+		for rows.Next() {
+		}
+		if err := rows.Err(); err != nil {
+			t.Errorf("%s: %v", q.Name, err)
+		}
+		rows.Close()
+	}
+}
