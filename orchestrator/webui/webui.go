@@ -178,9 +178,8 @@ func (u *UI) secure(h http.Handler) http.Handler {
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Referrer-Policy", "no-referrer")
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
-		if !u.c.Insecure {
-			hd.Set("Strict-Transport-Security", "max-age=31536000")
-		}
+		// No Strict-Transport-Security: the server speaks only HTTPS anyway, and HSTS
+		// would stop operators from accepting a self-signed certificate by hand.
 		h.ServeHTTP(w, r)
 	})
 }

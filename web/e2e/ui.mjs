@@ -1,0 +1,163 @@
+// Browser test of exechunt's web UI in the system's headless Chromium, driven by
+// playwright-core (which never downloads a browser). Started by
+// `go test ./cmd/exechunt -run TestWebUIBrowser`, which runs a real `exechunt serve`
+// with simulated agents and passes, in the environment:
+//
+//   EXECHUNT_URL        https://127.0.0.1:PORT
+//   EXECHUNT_TOKEN      an admin API token
+//   EXECHUNT_TREE_HOST  id of a host whose process_lineage has suspicious processes
+//   EXECHUNT_SCRIPT_HOST id of a host with PowerShell script blocks
+//   EXECHUNT_HOSTS      how many hosts enrolled
+//   SCREENSHOTS         folder for the screenshots
+//   CHROMIUM            the browser (default /usr/bin/chromium)
+//
+// It prints one line per step and exits non-zero on the first failure.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const env = (k, d) => process.env[k] || d;
+const base = env("EXECHUNT_URL");
+const token = env("EXECHUNT_TOKEN");
+const treeHost = env("EXECHUNT_TREE_HOST");
+const scriptHost = env("EXECHUNT_SCRIPT_HOST");
+const hostCount = parseInt(env("EXECHUNT_HOSTS", "0"), 10);
+const shots = env("SCREENSHOTS", "screenshots");
+mkdirSync(shots, { recursive: true });
+
+function check(cond, msg) {
+  if (!cond) throw new Error("check failed: " + msg);
+}
+
+const browser = await chromium.launch({
+  executablePath: env("CHROMIUM", "/usr/bin/chromium"),
+  headless: true,
+  // The flags that work on these machines: no sandbox as root, and no
+  // background connections (the network is closed).
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+});
+const problems = [];
+let failed = false;
+let page;
+try {
+  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1366, height: 900 }, acceptDownloads: true });
+  page = await ctx.newPage();
+  page.setDefaultTimeout(60000);
+  page.on("console", (m) => { if (m.type() === "error") problems.push("console: " + m.text()); });
+  page.on("pageerror", (e) => problems.push("page error: " + e.message));
+  page.on("requestfailed", (r) => { if (!r.url().includes("/events")) problems.push("request failed: " + r.url()); });
+  const shot = async (name) => {
+    await page.screenshot({ path: join(shots, name + ".png"), fullPage: true });
+    console.log("screenshot " + name);
+  };
+
+  // 1. Any page sends an anonymous visitor to the login page.
+  await page.goto(base + "/ui/hosts");
+  check(page.url().includes("/ui/login"), "not redirected to login: " + page.url());
+  await shot("01-login");
+  await page.getByLabel("API token").fill("not-a-token");
+  await page.getByRole("button", { name: "Log in" }).click();
+  check(await page.getByRole("alert").textContent().then((t) => t.includes("not valid")), "a bad token is not refused");
+  await page.getByLabel("API token").fill(token);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL(/\/ui\/hosts$/);
+  console.log("logged in");
+
+  // 2. Hosts, then the overview.
+  const hostRows = await page.locator("main table tbody tr").count();
+  check(hostRows === hostCount, `hosts page lists ${hostRows} hosts, want ${hostCount}`);
+  await shot("02-hosts");
+  await page.getByRole("link", { name: "Overview" }).click();
+  await page.getByRole("heading", { name: "Overview" }).waitFor();
+  check((await page.locator("main").textContent()).includes("windows"), "overview has no windows hosts");
+  await shot("03-overview");
+
+  // 3. Live query console: completion, run, rows streaming in, per-host progress.
+  await page.getByRole("link", { name: "Live query" }).click();
+  const sql = page.locator("#sql");
+  await sql.fill("");
+  await sql.pressSequentially("SELECT name FROM process_lin");
+  await page.locator("#sql-suggest li", { hasText: "process_lineage" }).first().waitFor();
+  await sql.press("Tab");
+  check((await sql.inputValue()).endsWith("FROM process_lineage"), "completion did not insert the table: " + (await sql.inputValue()));
+  await sql.pressSequentially(" WHERE sco");
+  await page.locator("#sql-suggest li", { hasText: "score" }).first().waitFor();
+  await sql.press("Enter");
+  check((await sql.inputValue()).endsWith("WHERE score"), "completion did not insert the column: " + (await sql.inputValue()));
+  await sql.fill("SELECT name, parent_name, cmdline, indicators, score FROM process_creation_events WHERE score >= 50 LIMIT 5");
+  await page.getByLabel(/All hosts/).check();
+  await page.getByRole("button", { name: "Run" }).click();
+  await page.locator("#results tbody tr").first().waitFor();
+  await page.locator("#status", { hasText: "done" }).waitFor();
+  const rows = await page.locator("#results tbody tr").count();
+  const hostsDone = await page.locator("#host-progress li").count();
+  check(rows > 0, "no rows arrived");
+  check(hostsDone === hostCount, `per-host progress for ${hostsDone} hosts, want ${hostCount}`);
+  check(await page.locator("#export-csv").isVisible(), "no CSV export link");
+  const header = await page.locator("#results thead th").allTextContents();
+  check(header.join(",") === "host,name,parent_name,cmdline,indicators,score", "columns not in SELECT order: " + header);
+  console.log(`console: ${rows} rows from ${hostsDone} hosts`);
+  await shot("04-console");
+  const dl = page.waitForEvent("download");
+  await page.locator("#export-csv").click();
+  const csvPath = join(shots, "export.csv");
+  await (await dl).saveAs(csvPath);
+  console.log("exported " + csvPath);
+
+  // 4. Process tree of a host with suspicious processes.
+  await page.goto(base + "/ui/hosts/" + treeHost + "/tree");
+  await page.getByRole("button", { name: "Run process_lineage now" }).click();
+  await page.locator("ul.tree").waitFor(); // the page reloads itself when the host answers
+  const sus = await page.locator("ul.tree li.suspicious").count();
+  check(sus > 0, "no suspicious node highlighted");
+  const detail = await page.locator("ul.tree li.suspicious aside.detail").first().textContent();
+  check(/score \d+/.test(detail), "no score beside the suspicious node: " + detail);
+  check((await page.locator("ul.tree li.suspicious .tags li").count()) > 0, "no indicators beside the suspicious node");
+  console.log(`process tree: ${sus} suspicious nodes`);
+  await shot("05-process-tree");
+  await page.getByRole("link", { name: "Show the whole tree" }).click();
+  await page.locator("ul.tree").waitFor();
+  await shot("06-process-tree-whole");
+
+  // 5. Script viewer.
+  await page.goto(base + "/ui/hosts/" + scriptHost + "/scripts");
+  await page.getByRole("button", { name: "List script blocks" }).click();
+  await page.locator("main table tbody tr a").first().waitFor();
+  await shot("07-scripts");
+  await page.locator("main table tbody tr a").first().click();
+  await page.getByRole("heading", { name: "Layers" }).waitFor();
+  check((await page.locator(".tags li").count()) > 0, "no indicators on the script page");
+  await shot("08-script");
+
+  // 6. Hunts and anomalies say plainly that they are not there yet (or show data).
+  for (const [name, file] of [["Anomalies", "09-anomalies"], ["Hunts", "10-hunts"]]) {
+    await page.getByRole("link", { name, exact: true }).click();
+    await page.getByRole("heading", { name, exact: true }).waitFor();
+    await shot(file);
+  }
+
+  // 7. A narrow window stays readable (no horizontal scroll of the page).
+  await page.setViewportSize({ width: 400, height: 800 });
+  await page.goto(base + "/ui/console");
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check(overflow <= 1, "the console scrolls sideways in a narrow window by " + overflow + "px");
+  await shot("11-console-narrow");
+
+  // 8. Keyboard: the skip link is the first stop.
+  await page.keyboard.press("Tab");
+  check((await page.evaluate(() => document.activeElement.textContent)).includes("Skip to content"), "first Tab stop is not the skip link");
+
+  const csp = problems.filter((p) => /Content Security Policy|Refused to/i.test(p));
+  check(csp.length === 0, "CSP violations:\n" + csp.join("\n"));
+  if (problems.length) console.log("notes:\n" + problems.join("\n"));
+  console.log("PASS");
+} catch (e) {
+  failed = true;
+  console.error(e.stack || String(e));
+  if (page) await page.screenshot({ path: join(shots, "failure.png"), fullPage: true }).catch(() => {});
+  if (problems.length) console.error("browser said:\n" + problems.join("\n"));
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);
