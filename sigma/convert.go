@@ -651,22 +651,21 @@ func cidr(col, s string) ([]string, error) {
 }
 
 // hashes maps Sysmon's "Hashes" field (MD5=…,SHA256=…,IMPHASH=…) to the md5, sha256
-// and imphash columns. A value ALGO=HASH compares the column of ALGO with HASH
-// (contains: a prefix of it); SHA1 values cannot match (the table has no sha1) and
-// are dropped from a list with a note; a value without ALGO= is looked for in every
-// hash column.
+// and imphash columns (and sha1). A value ALGO=HASH compares the column of ALGO with
+// HASH (contains: a prefix of it); other algorithms are dropped from a list with a
+// note; a value without ALGO= is looked for in every hash column.
 func (c *converter) hashes(fm FieldMatch, m mods) (string, error) {
 	if len(m.transforms) > 0 || (m.match != "" && m.match != "contains" && m.match != "startswith" && m.match != "endswith") {
 		return "", unsupported("Hashes with modifiers %s", strings.Join(fm.Modifiers, "|"))
 	}
-	cols := map[string]string{"md5": "md5", "sha256": "sha256", "imphash": "imphash"}
+	cols := map[string]string{"md5": "md5", "sha1": "sha1", "sha256": "sha256", "imphash": "imphash"}
 	var preds []string
 	dropped := 0
 	for _, v := range fm.Values {
 		algo, h, ok := strings.Cut(v.S, "=")
 		if !ok {
 			var alts []string
-			for _, col := range []string{"md5", "sha256", "imphash"} {
+			for _, col := range []string{"md5", "sha1", "sha256", "imphash"} {
 				alts = append(alts, match(col, parseSigmaString(v.S), m.match, m.cased))
 			}
 			preds = append(preds, group(alts, " OR "))
@@ -685,9 +684,9 @@ func (c *converter) hashes(fm FieldMatch, m mods) (string, error) {
 	}
 	if dropped > 0 {
 		if len(preds) == 0 || m.all {
-			return "", unsupported("field Hashes: SHA1 (or other) hashes are not kept in %s", c.t.table)
+			return "", unsupported("field Hashes: hash algorithms not kept in %s", c.t.table)
 		}
-		c.notes = append(c.notes, fmt.Sprintf("%d Hashes values of algorithms the table does not keep (SHA1) were dropped", dropped))
+		c.notes = append(c.notes, fmt.Sprintf("%d Hashes values of algorithms the table does not keep were dropped", dropped))
 	}
 	if m.all {
 		return group(preds, " AND "), nil

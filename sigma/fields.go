@@ -42,6 +42,15 @@ var processCreationFields = map[string]column{
 	"computer":           {name: "computer"},
 	"computername":       {name: "computer"},
 	"hostname":           {name: "computer"},
+	"description":        {name: "description"},
+	"product":            {name: "product"},
+	"company":            {name: "company"},
+	"fileversion":        {name: "file_version"},
+	"sha1":               {name: "sha1"},
+	"parentuser":         {name: "parent_user"},
+	"logonguid":          {name: "logon_guid"},
+	"terminalsessionid":  {name: "terminal_session_id", integer: true},
+	"tokenelevationtype": {name: "token_elevation_type"},
 }
 
 // scriptBlockFields maps Sigma's ps_script fields (4104) to powershell_script_blocks.
@@ -56,21 +65,12 @@ var scriptBlockFields = map[string]column{
 
 // knownMissing explains fields Sigma rules use that the tables do not keep.
 var knownMissing = map[string]string{
-	"description":        "the PE Description of the image",
-	"product":            "the PE Product name",
-	"company":            "the PE Company name",
-	"fileversion":        "the PE FileVersion",
-	"parentuser":         "the parent's user",
-	"logonguid":          "the logon GUID",
-	"terminalsessionid":  "the terminal session id",
-	"sha1":               "SHA1 hashes",
-	"subjectusername":    "4688's subject user name (user holds DOMAIN\\user of the new process)",
-	"targetusername":     "4688's target user name",
-	"mandatorylabel":     "4688's mandatory label SID (integrity_level holds Sysmon's names)",
-	"tokenelevationtype": "4688's token elevation type",
-	"messagenumber":      "the part number (script blocks are reassembled)",
-	"messagetotal":       "the part count (script blocks are reassembled)",
-	"eventid":            "event ids (the table holds only this event type)",
+	"subjectusername": "4688's subject user name (user holds DOMAIN\\user of the new process)",
+	"targetusername":  "4688's target user name",
+	"mandatorylabel":  "4688's mandatory label SID (integrity_level holds Sysmon's names)",
+	"messagenumber":   "the part number (script blocks are reassembled)",
+	"messagetotal":    "the part count (script blocks are reassembled)",
+	"eventid":         "event ids (the table holds only this event type)",
 }
 
 // target is one logsource's table and field map.
