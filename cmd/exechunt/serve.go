@@ -160,6 +160,7 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 	fmt.Fprintf(out, "enroll a host: exechunt enroll-flags --data %s --out ./osquery-bundle, copy the bundle to the host, then\n", f.data)
 	fmt.Fprintln(out, "  osqueryd --flagfile exechunt.flags   (exechunt.ext listed in extensions.load)")
 	fmt.Fprintf(out, "CLI: exechunt hosts / exechunt query --hosts all \"SELECT …\" (reads %s)\n", ccPath)
+	fmt.Fprintf(out, "web UI: %s/ui/ (log in with the admin API token)\n", serverURL)
 
 	bg := make(chan error, 1)
 	bgCtx, cancelBg := context.WithCancel(context.WithoutCancel(ctx))
