@@ -51,9 +51,11 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		q := url.Values{}
 		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", o.BusyTimeout.Milliseconds()))
 		q.Add("_pragma", "journal_mode(wal)")
-		// NORMAL in WAL mode: a committed transaction survives a crash of the
-		// process; only an OS crash or power loss can lose the last commits.
-		q.Add("_pragma", "synchronous(normal)")
+		// FULL in WAL mode: every commit fsyncs the WAL before it returns, so a
+		// result acknowledged to an agent (HTTP 200 after the commit) survives an OS
+		// crash or power loss too. NORMAL would survive a crash of the process
+		// (SIGKILL: the WAL is in the OS page cache) but not power loss.
+		q.Add("_pragma", "synchronous(full)")
 		q.Add("_pragma", "foreign_keys(on)")
 		if txlock != "" {
 			q.Add("_txlock", txlock)
@@ -185,4 +187,19 @@ func wrap(op string, err error) error {
 		return fmt.Errorf("sqlite: %s: %w", op, store.ErrNotFound)
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// Durability returns the write connection's journal mode and synchronous level
+// (2 = FULL), for tests and diagnostics.
+func (s *Store) Durability(ctx context.Context) (journalMode string, synchronous int, err error) {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return "", 0, wrap("durability", err)
+	}
+	defer conn.Close()
+	if err := conn.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&journalMode); err != nil {
+		return "", 0, wrap("durability", err)
+	}
+	err = conn.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&synchronous)
+	return journalMode, synchronous, wrap("durability", err)
 }

@@ -39,3 +39,18 @@ func TestReopenKeepsDataAndSchema(t *testing.T) {
 		t.Fatalf("after reopen: %v, %v", got, err)
 	}
 }
+
+// TestCommitsAreSynced checks the durability setting: a commit fsyncs the WAL
+// (synchronous=FULL), so an acknowledged write survives power loss, not only a
+// crash of the process.
+func TestCommitsAreSynced(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "exechunt.db"))
+	defer s.Close()
+	mode, sync, err := s.Durability(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" || sync != 2 {
+		t.Errorf("journal_mode=%s synchronous=%d, want wal and 2 (FULL)", mode, sync)
+	}
+}
