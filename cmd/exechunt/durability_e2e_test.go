@@ -72,8 +72,8 @@ type durableAgent struct {
 	hc     *http.Client
 	secret string
 
-	mu    sync.Mutex
-	acked []string // uids acknowledged with HTTP 200
+	mu                         sync.Mutex
+	acked                      []string // uids acknowledged with HTTP 200
 	posts, failures, reenrolls int
 }
 
