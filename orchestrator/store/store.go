@@ -33,6 +33,7 @@ type Store interface {
 	Tokens
 	LiveQueries
 	Logs
+	Audit
 	// Ping checks that the backend answers.
 	Ping(ctx context.Context) error
 	// Close releases the backend's resources.

@@ -103,4 +103,21 @@ CREATE TABLE status_logs (
 );
 CREATE INDEX status_logs_host ON status_logs (host_id, received_at);
 `,
+	// 2: audit log (who did what, when: live queries, triage and admin actions).
+	`
+CREATE TABLE audit_log (
+	id       INTEGER PRIMARY KEY,
+	time     INTEGER NOT NULL,
+	actor    TEXT    NOT NULL,
+	token_id INTEGER NOT NULL DEFAULT 0,
+	role     TEXT    NOT NULL DEFAULT '',
+	remote   TEXT    NOT NULL DEFAULT '',
+	action   TEXT    NOT NULL,
+	target   TEXT    NOT NULL DEFAULT '',
+	sql      TEXT    NOT NULL DEFAULT '',
+	detail   TEXT
+);
+CREATE INDEX audit_log_time ON audit_log (time);
+CREATE INDEX audit_log_actor ON audit_log (actor, id);
+`,
 }
