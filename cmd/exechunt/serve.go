@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -96,14 +97,20 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 	if err != nil {
 		return fmt.Errorf("enroll secret: %w", err)
 	}
-	if err := server.SeedEnrollSecret(ctx, st, secret, now); err != nil {
+	if err := server.SeedEnrollSecret(ctx, st, secret, now); errors.Is(err, server.ErrSeedNotValid) {
+		log.Warn("the seeded enroll secret is no longer valid (rotated through the API); agents using it cannot enroll",
+			"source", cmp.Or(secretPath, "EXECHUNT_ENROLL_SECRET"))
+	} else if err != nil {
 		return fmt.Errorf("enroll secret: %w", err)
 	}
 	token, tokenPath, err := server.SecretFromEnvOrFile("EXECHUNT_ADMIN_TOKEN", filepath.Join(data, server.AdminTokenFile))
 	if err != nil {
 		return fmt.Errorf("admin token: %w", err)
 	}
-	if err := server.SeedAdminToken(ctx, st, token, now); err != nil {
+	if err := server.SeedAdminToken(ctx, st, token, now); errors.Is(err, server.ErrSeedNotValid) {
+		log.Warn("the seeded admin token was revoked or has expired; use another admin token",
+			"source", cmp.Or(tokenPath, "EXECHUNT_ADMIN_TOKEN"))
+	} else if err != nil {
 		return fmt.Errorf("admin token: %w", err)
 	}
 	ps, err := packs.Load(packs.FS)

@@ -310,6 +310,10 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request, bodyKey str
 	return c.host, nil
 }
 
+// Forget drops the cached node key of a host, so a key revoked in the store is
+// refused at once rather than after KeyCacheTTL.
+func (h *Handler) Forget(hostID int64) { h.forget(hostID) }
+
 // forget drops the cached key of a host (it re-enrolled).
 func (h *Handler) forget(hostID int64) {
 	h.mu.Lock()

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/exechunt/exechunt/orchestrator/ratelimit"
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
 
@@ -38,9 +39,13 @@ type HostStore interface {
 	ListHosts(ctx context.Context, f store.HostFilter) ([]store.Host, error)
 }
 
-// TokenStore resolves bearer tokens.
+// TokenStore resolves bearer tokens and, for admins, creates, lists and revokes
+// them.
 type TokenStore interface {
 	TokenByHash(ctx context.Context, hash []byte) (store.Token, error)
+	CreateToken(ctx context.Context, t store.Token) (store.Token, error)
+	ListTokens(ctx context.Context) ([]store.Token, error)
+	RevokeToken(ctx context.Context, id int64, now time.Time) error
 }
 
 // LiveStore creates and reads live queries.
@@ -68,6 +73,19 @@ type Config struct {
 	DefaultTimeout, MaxTimeout time.Duration
 	// Poll is how often a result stream re-reads the store without a wake-up (1s).
 	Poll time.Duration
+
+	// Audit records live queries and admin actions (GET /api/v1/audit); the server
+	// always sets it. Secrets (with HashSecret) and NodeKeys enable the enroll
+	// secret and node key admin routes; NodeKeyRevoked is called after a host's
+	// node key is revoked (e.g. to drop the agent API's key cache).
+	Audit          AuditStore
+	Secrets        SecretStore
+	HashSecret     HashSecretFunc
+	NodeKeys       NodeKeyStore
+	NodeKeyRevoked func(hostID int64)
+	// AuthFailures limits failed token authentications per client IP (API and web
+	// UI login); default: bursts of 10, then 10 per minute.
+	AuthFailures *ratelimit.Limiter
 }
 
 // API serves the operator endpoints.
@@ -96,6 +114,9 @@ func New(c Config) (*API, error) {
 	if c.Changes == nil {
 		c.Changes = NewBroadcast()
 	}
+	if c.AuthFailures == nil {
+		c.AuthFailures = ratelimit.New(10.0/60, 10, c.Now, 0)
+	}
 	return &API{c: c}, nil
 }
 
@@ -110,6 +131,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/queries/{id}/events", a.auth(RoleViewer, a.streamQuery))
 	mux.Handle("POST /api/v1/queries/{id}/cancel", a.auth(RoleHunter, a.cancelQuery))
 	mux.Handle("GET /api/v1/whoami", a.auth(RoleViewer, a.whoami))
+	a.registerAdmin(mux)
 }
 
 // HashToken is how bearer tokens are hashed for the store.
@@ -134,6 +156,11 @@ type handler func(w http.ResponseWriter, r *http.Request) error
 func (a *API) auth(min string, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		err := func() error {
+			ip := clientIP(r)
+			if blocked, wait := a.c.AuthFailures.Blocked(ip); blocked {
+				w.Header().Set("Retry-After", ratelimit.RetryAfter(wait))
+				return errorf(http.StatusTooManyRequests, "too many failed authentications; retry later")
+			}
 			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || strings.TrimSpace(tok) == "" {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="exechunt"`)
@@ -141,6 +168,8 @@ func (a *API) auth(min string, h handler) http.Handler {
 			}
 			t, err := a.c.Tokens.TokenByHash(r.Context(), HashToken(strings.TrimSpace(tok)))
 			if errors.Is(err, store.ErrNotFound) || (err == nil && !t.Valid(a.c.Now())) {
+				a.c.AuthFailures.Fail(ip)
+				a.c.Log.Warn("API authentication failed", "remote", ip, "path", r.URL.Path)
 				w.Header().Set("WWW-Authenticate", `Bearer realm="exechunt", error="invalid_token"`)
 				return errorf(http.StatusUnauthorized, "invalid token")
 			}

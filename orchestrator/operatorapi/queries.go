@@ -2,6 +2,7 @@ package operatorapi
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -193,6 +194,14 @@ func (a *API) createQuery(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a.c.Log.Info("live query created", "query_id", q.ID, "by", tok.Name, "hosts", len(ids), "sql", q.SQL)
+	if err := a.audit(r, "live_query.create", itoa(q.ID), q.SQL, map[string]any{"targets": t,
+		"discovery": req.Discovery, "host_ids": ids, "deadline": q.Deadline}); err != nil {
+		// An unaudited query must not run.
+		if cerr := a.c.Live.CancelLiveQuery(r.Context(), q.ID, a.c.Now()); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+		return err
+	}
 	if a.c.Created != nil {
 		a.c.Created()
 	}
@@ -304,6 +313,9 @@ func (a *API) cancelQuery(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := a.c.Live.CancelLiveQuery(r.Context(), id, a.c.Now()); err != nil {
+		return err
+	}
+	if err := a.audit(r, "live_query.cancel", itoa(id), "", nil); err != nil {
 		return err
 	}
 	a.c.Changes.Notify()

@@ -177,24 +177,44 @@ func SecretFromEnvOrFile(env, file string) (value, path string, err error) {
 	return v, file, nil
 }
 
-// SeedEnrollSecret makes sure secret is a valid enroll secret (idempotent).
+// ErrSeedNotValid means a seeded secret or token was revoked (or rotated out)
+// through the API; it is not brought back, and the server runs without it.
+var ErrSeedNotValid = errors.New("revoked or rotated out through the API")
+
+// SeedEnrollSecret makes secret the first enroll secret of an empty store
+// (idempotent). Once the store has secrets they are managed through the API
+// (rotation): a seed revoked there is not re-added at the next start, and
+// ErrSeedNotValid says so.
 func SeedEnrollSecret(ctx context.Context, s store.Secrets, secret string, now time.Time) error {
 	h := agentapi.HashSecret(secret)
+	have, err := s.EnrollSecrets(ctx)
+	if err != nil {
+		return err
+	}
+	for _, e := range have {
+		if string(e.Hash) == string(h) {
+			return nil
+		}
+	}
+	if len(have) > 0 {
+		return ErrSeedNotValid
+	}
 	name := "seed-" + hex.EncodeToString(h[:4])
-	err := s.AddEnrollSecret(ctx, store.EnrollSecret{Name: name, Hash: h, CreatedAt: now})
+	err = s.AddEnrollSecret(ctx, store.EnrollSecret{Name: name, Hash: h, CreatedAt: now})
 	if errors.Is(err, store.ErrConflict) {
 		return nil
 	}
 	return err
 }
 
-// SeedAdminToken makes sure token is a valid admin API token (idempotent).
+// SeedAdminToken makes sure token is an admin API token (idempotent). A seeded
+// token revoked or expired since is not brought back (ErrSeedNotValid).
 func SeedAdminToken(ctx context.Context, s store.Tokens, token string, now time.Time) error {
 	h := operatorapi.HashToken(token)
 	t, err := s.TokenByHash(ctx, h)
 	switch {
 	case err == nil && !t.Valid(now):
-		return errors.New("the seeded admin token was revoked or has expired; set another")
+		return ErrSeedNotValid
 	case err == nil:
 		return nil
 	case !errors.Is(err, store.ErrNotFound):

@@ -76,6 +76,8 @@ func New(c Config) (*Server, error) {
 	s.agent = agent
 	oc := c.Operator
 	oc.Hosts, oc.Tokens, oc.Live = c.Store, c.Store, c.Store
+	oc.Audit, oc.Secrets, oc.HashSecret, oc.NodeKeys = c.Store, c.Store, agentapi.HashSecret, c.Store
+	oc.NodeKeyRevoked = agent.Forget
 	oc.Changes, oc.Created = s.changes, agent.Poke
 	oc.Log, oc.Now = c.Log.With("api", "operator"), c.Now
 	op, err := operatorapi.New(oc)

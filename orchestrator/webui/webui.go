@@ -379,8 +379,14 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var who struct{ Name, Role string }
-	if err := u.callAPI(r.Context(), token, http.MethodGet, "/api/v1/whoami", nil, &who); err != nil {
+	ctx := context.WithValue(r.Context(), remoteKey{}, r.RemoteAddr)
+	if err := u.callAPI(ctx, token, http.MethodGet, "/api/v1/whoami", nil, &who); err != nil {
 		var ae *apiError
+		if errors.As(err, &ae) && ae.status == http.StatusTooManyRequests {
+			u.c.Log.Warn("web UI login rate-limited", "remote", r.RemoteAddr)
+			u.showLogin(w, r, http.StatusTooManyRequests, "Too many failed logins from your address; try again in a minute.")
+			return
+		}
 		if errors.As(err, &ae) && ae.status == http.StatusUnauthorized {
 			u.c.Log.Warn("web UI login refused", "remote", r.RemoteAddr)
 			u.showLogin(w, r, http.StatusUnauthorized, "That token is not valid (unknown, revoked or expired).")
@@ -434,6 +440,9 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.buf.Write(b)
 }
 
+// remoteKey carries the client's address from a web UI request to callAPI.
+type remoteKey struct{}
+
 // callAPI calls the operator API with token and decodes a 2xx JSON answer into
 // out (when not nil); other answers become *apiError.
 func (u *UI) callAPI(ctx context.Context, token, method, path string, body any, out any) error {
@@ -454,6 +463,11 @@ func (u *UI) callAPI(ctx context.Context, token, method, path string, body any, 
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.RemoteAddr = "webui"
+	if ra, ok := ctx.Value(remoteKey{}).(string); ok {
+		// The browser's address, so the API's per-IP limit on failed logins
+		// applies to it rather than to every web UI user at once.
+		req.RemoteAddr = ra
+	}
 	rec := &recorder{h: http.Header{}}
 	u.c.API.ServeHTTP(rec, req)
 	if rec.status == 0 {
@@ -474,7 +488,7 @@ func (u *UI) callAPI(ctx context.Context, token, method, path string, body any, 
 }
 
 func (u *UI) api(r *http.Request, s *session, method, path string, body, out any) error {
-	return u.callAPI(r.Context(), s.token, method, path, body, out)
+	return u.callAPI(context.WithValue(r.Context(), remoteKey{}, r.RemoteAddr), s.token, method, path, body, out)
 }
 
 // forward serves /ui/api/v1/… by the operator API with the session's token

@@ -1,0 +1,396 @@
+package operatorapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/exechunt/exechunt/orchestrator/store"
+)
+
+// SecretStore manages enroll secrets (admin routes).
+type SecretStore interface {
+	AddEnrollSecret(ctx context.Context, s store.EnrollSecret) error
+	EnrollSecrets(ctx context.Context) ([]store.EnrollSecret, error)
+	DeleteEnrollSecret(ctx context.Context, name string) error
+}
+
+// AuditStore keeps the audit log.
+type AuditStore interface {
+	AddAudit(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error)
+	AuditLog(ctx context.Context, f store.AuditFilter) ([]store.AuditEntry, error)
+}
+
+// NodeKeyStore revokes a host's node key.
+type NodeKeyStore interface {
+	RevokeNodeKey(ctx context.Context, hostID int64) error
+}
+
+// HashSecretFunc hashes an enroll secret the way the agent API compares it.
+type HashSecretFunc func(secret string) []byte
+
+// registerAdmin adds the admin routes (tokens, enroll secrets, node keys, audit)
+// whose stores are configured.
+func (a *API) registerAdmin(mux *http.ServeMux) {
+	mux.Handle("GET /api/v1/tokens", a.auth(RoleAdmin, a.listTokens))
+	mux.Handle("POST /api/v1/tokens", a.auth(RoleAdmin, a.createToken))
+	mux.Handle("POST /api/v1/tokens/{id}/revoke", a.auth(RoleAdmin, a.revokeToken))
+	if a.c.Secrets != nil && a.c.HashSecret != nil {
+		mux.Handle("GET /api/v1/enroll-secrets", a.auth(RoleAdmin, a.listSecrets))
+		mux.Handle("POST /api/v1/enroll-secrets", a.auth(RoleAdmin, a.addSecret))
+		mux.Handle("DELETE /api/v1/enroll-secrets/{name}", a.auth(RoleAdmin, a.deleteSecret))
+	}
+	if a.c.NodeKeys != nil {
+		mux.Handle("POST /api/v1/hosts/{id}/revoke-node-key", a.auth(RoleAdmin, a.revokeNodeKey))
+	}
+	if a.c.Audit != nil {
+		mux.Handle("GET /api/v1/audit", a.auth(RoleAdmin, a.auditLog))
+	}
+}
+
+// clientIP is the address requests are rate-limited and audited by.
+func clientIP(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
+}
+
+// audit records an action of the request's token. A failed write is returned:
+// the caller answers 500 so an unaudited action never looks successful.
+func (a *API) audit(r *http.Request, action, target, sql string, detail any) error {
+	if a.c.Audit == nil {
+		return nil
+	}
+	tok, _ := r.Context().Value(ctxKey{}).(store.Token)
+	e := store.AuditEntry{Time: a.c.Now(), Actor: tok.Name, TokenID: tok.ID, Role: tok.Role, Remote: clientIP(r),
+		Action: action, Target: target, SQL: sql}
+	if detail != nil {
+		b, err := json.Marshal(detail)
+		if err != nil {
+			return err
+		}
+		e.Detail = b
+	}
+	if _, err := a.c.Audit.AddAudit(r.Context(), e); err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
+}
+
+// Token is an API token as the API returns it (never its hash).
+type Token struct {
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	Role      string     `json:"role"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	Valid     bool       `json:"valid"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (a *API) apiToken(t store.Token) Token {
+	return Token{ID: t.ID, Name: t.Name, Role: t.Role, CreatedAt: t.CreatedAt, ExpiresAt: optTime(t.ExpiresAt),
+		RevokedAt: optTime(t.RevokedAt), Valid: t.Valid(a.c.Now())}
+}
+
+// CreateTokenRequest is the body of POST /api/v1/tokens.
+type CreateTokenRequest struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+	// ExpiresIn is a Go duration ("720h"); empty means the token never expires.
+	ExpiresIn string `json:"expires_in,omitempty"`
+}
+
+// CreatedToken is the answer to POST /api/v1/tokens: the only time the token
+// itself is shown.
+type CreatedToken struct {
+	Token  Token  `json:"token"`
+	Secret string `json:"secret"`
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errorf(http.StatusBadRequest, "malformed request: %v", err)
+	}
+	return nil
+}
+
+func randomToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.@", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
+	var req CreateTokenRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	if !validName(req.Name) {
+		return errorf(http.StatusBadRequest, "name: 1-64 letters, digits, - _ . @")
+	}
+	if !ValidRole(req.Role) {
+		return errorf(http.StatusBadRequest, "role must be viewer, hunter or admin")
+	}
+	now := a.c.Now()
+	t := store.Token{Name: req.Name, Role: req.Role, CreatedAt: now}
+	if req.ExpiresIn != "" {
+		d, err := time.ParseDuration(req.ExpiresIn)
+		if err != nil || d <= 0 {
+			return errorf(http.StatusBadRequest, "bad expires_in %q (a duration such as 720h)", req.ExpiresIn)
+		}
+		t.ExpiresAt = now.Add(d)
+	}
+	secret, err := randomToken()
+	if err != nil {
+		return err
+	}
+	t.Hash = HashToken(secret)
+	t, err = a.c.Tokens.CreateToken(r.Context(), t)
+	if err != nil {
+		return err
+	}
+	if err := a.audit(r, "token.create", itoa(t.ID), "", map[string]any{"name": t.Name, "role": t.Role,
+		"expires_at": optTime(t.ExpiresAt)}); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, CreatedToken{Token: a.apiToken(t), Secret: secret})
+	return nil
+}
+
+func (a *API) listTokens(w http.ResponseWriter, r *http.Request) error {
+	ts, err := a.c.Tokens.ListTokens(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]Token, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, a.apiToken(t))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
+	return nil
+}
+
+func (a *API) revokeToken(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := a.c.Tokens.RevokeToken(r.Context(), id, a.c.Now()); err != nil {
+		return err
+	}
+	if err := a.audit(r, "token.revoke", itoa(id), "", nil); err != nil {
+		return err
+	}
+	ts, err := a.c.Tokens.ListTokens(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if t.ID == id {
+			writeJSON(w, http.StatusOK, a.apiToken(t))
+			return nil
+		}
+	}
+	return store.ErrNotFound
+}
+
+// EnrollSecret is an enroll secret as the API lists it (never the secret).
+type EnrollSecret struct {
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// AddSecretRequest is the body of POST /api/v1/enroll-secrets. Without Secret,
+// a random one is generated.
+type AddSecretRequest struct {
+	Name   string `json:"name"`
+	Secret string `json:"secret,omitempty"`
+}
+
+// AddedSecret is the answer to POST /api/v1/enroll-secrets: the only time the
+// secret is shown.
+type AddedSecret struct {
+	Name   string `json:"name"`
+	Secret string `json:"secret"`
+}
+
+func (a *API) listSecrets(w http.ResponseWriter, r *http.Request) error {
+	ss, err := a.c.Secrets.EnrollSecrets(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]EnrollSecret, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, EnrollSecret{Name: s.Name, CreatedAt: s.CreatedAt})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"enroll_secrets": out})
+	return nil
+}
+
+func (a *API) addSecret(w http.ResponseWriter, r *http.Request) error {
+	var req AddSecretRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		return err
+	}
+	if !validName(req.Name) {
+		return errorf(http.StatusBadRequest, "name: 1-64 letters, digits, - _ . @")
+	}
+	secret := strings.TrimSpace(req.Secret)
+	switch {
+	case secret == "":
+		var err error
+		if secret, err = randomToken(); err != nil {
+			return err
+		}
+	case len(secret) < 16:
+		return errorf(http.StatusBadRequest, "secret: at least 16 characters (or leave it out to generate one)")
+	}
+	err := a.c.Secrets.AddEnrollSecret(r.Context(), store.EnrollSecret{Name: req.Name, Hash: a.c.HashSecret(secret),
+		CreatedAt: a.c.Now()})
+	if errors.Is(err, store.ErrConflict) {
+		return errorf(http.StatusConflict, "an enroll secret named %q exists", req.Name)
+	}
+	if err != nil {
+		return err
+	}
+	if err := a.audit(r, "enroll_secret.add", req.Name, "", nil); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, AddedSecret{Name: req.Name, Secret: secret})
+	return nil
+}
+
+func (a *API) deleteSecret(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	ss, err := a.c.Secrets.EnrollSecrets(r.Context())
+	if err != nil {
+		return err
+	}
+	found := false
+	for _, s := range ss {
+		found = found || s.Name == name
+	}
+	if !found {
+		return store.ErrNotFound
+	}
+	if len(ss) == 1 {
+		return errorf(http.StatusConflict, "%q is the last enroll secret: add another first", name)
+	}
+	if err := a.c.Secrets.DeleteEnrollSecret(r.Context(), name); err != nil {
+		return err
+	}
+	if err := a.audit(r, "enroll_secret.revoke", name, "", nil); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) revokeNodeKey(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if _, err := a.c.Hosts.Host(r.Context(), id); err != nil {
+		return err
+	}
+	if err := a.c.NodeKeys.RevokeNodeKey(r.Context(), id); err != nil {
+		return err
+	}
+	if a.c.NodeKeyRevoked != nil {
+		a.c.NodeKeyRevoked(id)
+	}
+	if err := a.audit(r, "host.revoke_node_key", itoa(id), "", nil); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// AuditEntry is an audit log entry as the API returns it.
+type AuditEntry struct {
+	ID      int64           `json:"id"`
+	Time    time.Time       `json:"time"`
+	Actor   string          `json:"actor"`
+	TokenID int64           `json:"token_id"`
+	Role    string          `json:"role"`
+	Remote  string          `json:"remote"`
+	Action  string          `json:"action"`
+	Target  string          `json:"target,omitempty"`
+	SQL     string          `json:"sql,omitempty"`
+	Detail  json.RawMessage `json:"detail,omitempty"`
+}
+
+// auditLog serves GET /api/v1/audit?actor=&action=&since=24h&before=ID&limit=N,
+// newest first.
+func (a *API) auditLog(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := store.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), Limit: 100}
+	if s := q.Get("since"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			return errorf(http.StatusBadRequest, "bad since %q (a duration such as 24h)", s)
+		}
+		f.Since = a.c.Now().Add(-d)
+	}
+	if s := q.Get("before"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 {
+			return errorf(http.StatusBadRequest, "bad before %q", s)
+		}
+		f.BeforeID = n
+	}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 || n > 1000 {
+			return errorf(http.StatusBadRequest, "bad limit %q (1-1000)", s)
+		}
+		f.Limit = n
+	}
+	es, err := a.c.Audit.AuditLog(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]AuditEntry, 0, len(es))
+	for _, e := range es {
+		out = append(out, AuditEntry{ID: e.ID, Time: e.Time, Actor: e.Actor, TokenID: e.TokenID, Role: e.Role,
+			Remote: e.Remote, Action: e.Action, Target: e.Target, SQL: e.SQL, Detail: e.Detail})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": out})
+	return nil
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
