@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/exechunt/exechunt/orchestrator/ratelimit"
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
 
@@ -87,6 +88,13 @@ type Config struct {
 	KeyCacheTTL time.Duration
 	// TouchEvery is how often last-seen times are written in one batch (default 5s).
 	TouchEvery time.Duration
+	// HostRate and HostBurst limit the requests of one enrolled host (one node
+	// key's host): bursts of HostBurst, then HostRate per second; more get 429,
+	// which osquery retries later with its buffer kept. Defaults 10/s and 100:
+	// far above osquery's own pace (config 5 min, distributed 5-60 s, logger 10 s),
+	// so only a broken or hostile agent is slowed and the others are not starved.
+	HostRate  float64
+	HostBurst int
 }
 
 // Handler serves the agent endpoints.
@@ -94,6 +102,7 @@ type Handler struct {
 	c       Config
 	log     *slog.Logger
 	running atomic.Int64 // live queries running, refreshed by Run and Poke
+	perHost *ratelimit.Limiter
 
 	mu     sync.Mutex
 	keys   map[[32]byte]cachedHost
@@ -126,6 +135,12 @@ func New(c Config) (*Handler, error) {
 	if c.TouchEvery <= 0 {
 		c.TouchEvery = 5 * time.Second
 	}
+	if c.HostRate <= 0 {
+		c.HostRate = 10
+	}
+	if c.HostBurst <= 0 {
+		c.HostBurst = 100
+	}
 	d := DefaultLimits
 	for _, p := range []struct{ v, def *int64 }{{&c.Limits.Enroll, &d.Enroll}, {&c.Limits.Config, &d.Config},
 		{&c.Limits.Log, &d.Log}, {&c.Limits.Read, &d.Read}, {&c.Limits.Write, &d.Write}} {
@@ -134,7 +149,7 @@ func New(c Config) (*Handler, error) {
 		}
 	}
 	return &Handler{c: c, log: c.Log, keys: map[[32]byte]cachedHost{}, byHost: map[int64][32]byte{},
-		seen: map[int64]time.Time{}}, nil
+		seen: map[int64]time.Time{}, perHost: ratelimit.New(c.HostRate, c.HostBurst, c.Now, 0)}, nil
 }
 
 // Prefixes are the URL prefixes the endpoints are served under.
@@ -217,8 +232,9 @@ var errNodeInvalid = errors.New("invalid node key")
 // requestError is a client error with its HTTP status; its message is safe to
 // return (it never holds secrets).
 type requestError struct {
-	status int
-	msg    string
+	status     int
+	msg        string
+	retryAfter string // Retry-After header for 429
 }
 
 func (e *requestError) Error() string { return e.msg }
@@ -245,6 +261,9 @@ func (h *Handler) endpoint(name string, limit int64, f handlerFunc) http.Handler
 		case errors.Is(err, errNodeInvalid):
 			writeJSON(w, http.StatusOK, map[string]any{"node_invalid": true, "error": "invalid node key"})
 		case errors.As(err, &re):
+			if re.retryAfter != "" {
+				w.Header().Set("Retry-After", re.retryAfter)
+			}
 			writeJSON(w, re.status, map[string]any{"error": re.msg})
 		default:
 			if r.Context().Err() == nil {
@@ -301,6 +320,10 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request, bodyKey str
 		h.keys[sum] = c
 		h.byHost[host.ID] = sum
 		h.mu.Unlock()
+	}
+	if ok, wait := h.perHost.Allow(itoa(c.host.ID)); !ok {
+		return store.Host{}, &requestError{status: http.StatusTooManyRequests, msg: "too many requests from this host",
+			retryAfter: ratelimit.RetryAfter(wait)}
 	}
 	h.mu.Lock()
 	if now.After(h.seen[c.host.ID]) {

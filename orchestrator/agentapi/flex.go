@@ -3,7 +3,7 @@ package agentapi
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -37,7 +37,8 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 	// Accept integral floats (1.785931200e9), which some JSON encoders write.
 	v, err := strconv.ParseFloat(string(b), 64)
 	if err != nil || v != float64(int64(v)) {
-		return fmt.Errorf("not an integer: %.40q", b)
+		// The value is not echoed: error answers never repeat what a client sent.
+		return errors.New("not an integer")
 	}
 	*f = flexInt(int64(v))
 	return nil
