@@ -165,6 +165,9 @@ func Parse(name string, data []byte) (Pack, error) {
 		}
 		at := fmt.Sprintf("%s:%d: query %q", name, lineOf(bytes.Index(clean, []byte(strconv.Quote(qn)))), qn)
 		switch {
+		case strings.TrimSpace(qn) == "":
+			// osquery would schedule it as "pack_<pack>_", a name no result can be traced to.
+			errs = append(errs, fmt.Errorf("%s: empty query name", at))
 		case strings.TrimSpace(q.SQL) == "":
 			errs = append(errs, fmt.Errorf("%s: empty \"query\"", at))
 		case q.Interval < 0:
