@@ -6,6 +6,7 @@ require (
 	github.com/Velocidex/ordereddict v0.0.0-20250821063524-02dc06e46238
 	github.com/ncruces/go-sqlite3 v0.37.0
 	github.com/osquery/osquery-go v0.0.0-20260630173615-eb39ad3443df
+	github.com/robfig/cron/v3 v3.0.1
 	github.com/spf13/cobra v1.10.2
 	www.velocidex.com/golang/evtx v0.2.1-0.20260612024815-7947209eb310
 )

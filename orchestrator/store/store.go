@@ -2,7 +2,7 @@
 // API tokens, live queries with their per-host results, and result/status logs.
 //
 // Consumers depend on the small interfaces (Hosts, Secrets, Tokens, LiveQueries,
-// Logs); a backend implements all of them as a Store. Backends are sibling packages
+// Logs, Hunts, HuntRuns); a backend implements all of them as a Store. Backends are sibling packages
 // (sqlite today, postgres later) that must pass the conformance suite in storetest.
 //
 // The contract is backend-neutral: times are UTC with microsecond precision, IDs are
@@ -34,6 +34,8 @@ type Store interface {
 	LiveQueries
 	Logs
 	Audit
+	Hunts
+	HuntRuns
 	// Ping checks that the backend answers.
 	Ping(ctx context.Context) error
 	// Close releases the backend's resources.

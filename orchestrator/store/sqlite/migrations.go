@@ -120,4 +120,67 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_time ON audit_log (time);
 CREATE INDEX audit_log_actor ON audit_log (actor, id);
 `,
+	// 3: hunts, their dispatch runs (live queries per run) and per-host watermarks.
+	`
+CREATE TABLE hunts (
+	id          INTEGER PRIMARY KEY,
+	name        TEXT    NOT NULL UNIQUE,
+	description TEXT    NOT NULL DEFAULT '',
+	pack        TEXT    NOT NULL,
+	queries     TEXT    NOT NULL DEFAULT '[]',
+	targets     TEXT    NOT NULL DEFAULT '{}',
+	mode        TEXT    NOT NULL,
+	schedule    TEXT    NOT NULL DEFAULT '',
+	interval    INTEGER NOT NULL DEFAULT 0,
+	timeout_ms  INTEGER NOT NULL DEFAULT 0,
+	enabled     INTEGER NOT NULL DEFAULT 1,
+	builtin     INTEGER NOT NULL DEFAULT 0,
+	created_by  TEXT    NOT NULL DEFAULT '',
+	created_at  INTEGER NOT NULL,
+	updated_at  INTEGER NOT NULL
+);
+
+CREATE TABLE hunt_meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+
+CREATE TABLE hunt_runs (
+	id              INTEGER PRIMARY KEY,
+	hunt_id         INTEGER NOT NULL,
+	hunt            TEXT    NOT NULL,
+	trigger_kind    TEXT    NOT NULL,
+	requested_by    TEXT    NOT NULL DEFAULT '',
+	state           TEXT    NOT NULL,
+	message         TEXT    NOT NULL DEFAULT '',
+	scheduled_at    INTEGER NOT NULL,
+	window_end      INTEGER NOT NULL,
+	started_at      INTEGER NOT NULL,
+	deadline        INTEGER NOT NULL,
+	ended_at        INTEGER NOT NULL DEFAULT 0,
+	hosts_targeted  INTEGER NOT NULL DEFAULT 0,
+	hosts_responded INTEGER NOT NULL DEFAULT 0,
+	hosts_errored   INTEGER NOT NULL DEFAULT 0,
+	hosts_offline   INTEGER NOT NULL DEFAULT 0,
+	rows            INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX hunt_runs_hunt ON hunt_runs (hunt_id, id);
+-- At most one running run per hunt, whatever the number of orchestrators.
+CREATE UNIQUE INDEX hunt_runs_one_running ON hunt_runs (hunt_id) WHERE state = 'running';
+
+CREATE TABLE hunt_run_queries (
+	run_id        INTEGER NOT NULL REFERENCES hunt_runs (id),
+	query         TEXT    NOT NULL,
+	live_query_id INTEGER NOT NULL REFERENCES live_queries (id),
+	window_start  INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (run_id, live_query_id)
+);
+
+CREATE TABLE hunt_watermarks (
+	hunt_id INTEGER NOT NULL,
+	host_id INTEGER NOT NULL,
+	until   INTEGER NOT NULL,
+	PRIMARY KEY (hunt_id, host_id)
+);
+`,
 }

@@ -44,6 +44,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"LiveQueryHistory", testLiveQueryHistory},
 		{"ResultsIdempotent", testResultsIdempotent},
 		{"StatusLogsIdempotent", testStatusLogsIdempotent},
+		{"HuntsCRUD", testHuntsCRUD},
+		{"HuntsSeedOnce", testHuntsSeedOnce},
+		{"HuntRunLifecycle", testHuntRunLifecycle},
+		{"HuntRunOneRunning", testHuntRunOneRunning},
+		{"HuntRunInterrupted", testHuntRunInterrupted},
 		{"AuditLog", testAuditLog},
 	}
 	for _, tc := range tests {
