@@ -36,6 +36,7 @@ type Store interface {
 	Audit
 	Hunts
 	HuntRuns
+	Triages
 	// Ping checks that the backend answers.
 	Ping(ctx context.Context) error
 	// Close releases the backend's resources.

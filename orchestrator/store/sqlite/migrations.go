@@ -183,4 +183,26 @@ CREATE TABLE hunt_watermarks (
 	PRIMARY KEY (hunt_id, host_id)
 );
 `,
+	// 4: anomaly triage (current state per stack, and the history of changes).
+	`
+CREATE TABLE anomaly_triage (
+	query  TEXT    NOT NULL,
+	key    TEXT    NOT NULL,
+	state  TEXT    NOT NULL,
+	reason TEXT    NOT NULL DEFAULT '',
+	by     TEXT    NOT NULL DEFAULT '',
+	at     INTEGER NOT NULL,
+	PRIMARY KEY (query, key)
+);
+CREATE TABLE anomaly_triage_history (
+	id     INTEGER PRIMARY KEY,
+	query  TEXT    NOT NULL,
+	key    TEXT    NOT NULL,
+	state  TEXT    NOT NULL,
+	reason TEXT    NOT NULL DEFAULT '',
+	by     TEXT    NOT NULL DEFAULT '',
+	at     INTEGER NOT NULL
+);
+CREATE INDEX anomaly_triage_history_stack ON anomaly_triage_history (query, key, id);
+`,
 }

@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"HuntRunOneRunning", testHuntRunOneRunning},
 		{"HuntRunInterrupted", testHuntRunInterrupted},
 		{"AuditLog", testAuditLog},
+		{"Triage", testTriage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,53 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/exechunt/exechunt/orchestrator/store"
+)
+
+// SetTriage implements store.Triages.
+func (s *Store) SetTriage(ctx context.Context, t store.Triage) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO anomaly_triage (query, key, state, reason, by, at) VALUES (?,?,?,?,?,?)
+			ON CONFLICT (query, key) DO UPDATE SET state = excluded.state, reason = excluded.reason, by = excluded.by, at = excluded.at`,
+			t.Query, t.Key, t.State, t.Reason, t.By, ts(t.At)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO anomaly_triage_history (query, key, state, reason, by, at) VALUES (?,?,?,?,?,?)`,
+			t.Query, t.Key, t.State, t.Reason, t.By, ts(t.At))
+		return err
+	})
+	return wrap("set triage", err)
+}
+
+// TriageStates implements store.Triages.
+func (s *Store) TriageStates(ctx context.Context) ([]store.Triage, error) {
+	return s.triages(ctx, "triage states", `SELECT query, key, state, reason, by, at FROM anomaly_triage ORDER BY query, key`)
+}
+
+// TriageHistory implements store.Triages.
+func (s *Store) TriageHistory(ctx context.Context, query, key string) ([]store.Triage, error) {
+	return s.triages(ctx, "triage history", `SELECT query, key, state, reason, by, at FROM anomaly_triage_history
+		WHERE query = ? AND key = ? ORDER BY id`, query, key)
+}
+
+func (s *Store) triages(ctx context.Context, op, q string, args ...any) ([]store.Triage, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, wrap(op, err)
+	}
+	defer rows.Close()
+	var out []store.Triage
+	for rows.Next() {
+		var t store.Triage
+		var at int64
+		if err := rows.Scan(&t.Query, &t.Key, &t.State, &t.Reason, &t.By, &at); err != nil {
+			return nil, wrap(op, err)
+		}
+		t.At = fromTS(at)
+		out = append(out, t)
+	}
+	return out, wrap(op, rows.Err())
+}

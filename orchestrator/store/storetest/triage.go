@@ -1,0 +1,37 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/exechunt/exechunt/orchestrator/store"
+)
+
+func testTriage(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if got, err := s.TriageStates(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("empty store: %v %v", got, err)
+	}
+	steps := []store.Triage{
+		{Query: "q1", Key: "winword.exe\x1fpowershell.exe", State: store.TriageAcknowledged, By: "alice", At: t0},
+		{Query: "q1", Key: "winword.exe\x1fpowershell.exe", State: store.TriageSuppressed, Reason: "macro test lab", By: "bob", At: t0.Add(time.Second)},
+		{Query: "q2", Key: "x", State: store.TriageResolved, By: "alice", At: t0.Add(2 * time.Second)},
+	}
+	for _, st := range steps {
+		if err := s.SetTriage(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.TriageStates(ctx)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("states: %v %v", got, err)
+	}
+	if got[0] != steps[1] || got[1] != steps[2] {
+		t.Errorf("states = %+v, want the latest of each stack", got)
+	}
+	hist, err := s.TriageHistory(ctx, "q1", "winword.exe\x1fpowershell.exe")
+	if err != nil || len(hist) != 2 || hist[0] != steps[0] || hist[1] != steps[1] {
+		t.Errorf("history = %+v %v", hist, err)
+	}
+}
