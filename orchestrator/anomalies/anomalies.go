@@ -1,0 +1,464 @@
+// Package anomalies feeds the fleet stacker (orchestrator/stack) with every hunt
+// result the store holds — the rows of dispatched hunt runs and the result logs of
+// pushed packs alike — and serves the ranked anomalies with their triage state.
+//
+// It pulls from the store incrementally (runs it has not seen, result rows received
+// since the last sync), so it needs no hook in the agent API or the scheduler, and a
+// restarted orchestrator rebuilds its stacks from the stored history.
+package anomalies
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/exechunt/exechunt/orchestrator/stack"
+	"github.com/exechunt/exechunt/orchestrator/store"
+	"github.com/exechunt/exechunt/packs"
+)
+
+// Source is what the service reads from (and, for triage, writes to) the store.
+type Source interface {
+	ListHunts(ctx context.Context) ([]store.Hunt, error)
+	ListHuntRuns(ctx context.Context, f store.HuntRunFilter) ([]store.HuntRun, error)
+	HuntRunHosts(ctx context.Context, runID int64) ([]store.HuntRunHost, error)
+	HuntRunRows(ctx context.Context, runID int64, f store.RunRowFilter) ([]store.HuntRow, error)
+	Results(ctx context.Context, f store.ResultFilter) ([]store.ResultRow, error)
+	ListHosts(ctx context.Context, f store.HostFilter) ([]store.Host, error)
+	store.Triages
+}
+
+// Options configure a Service.
+type Options struct {
+	Packs      []packs.Pack
+	Thresholds stack.Thresholds // zero means stack.DefaultThresholds
+	// BaselineWindow is the learning window: stacks first seen within this long of
+	// the first result the orchestrator stacked are the baseline. Zero: no window
+	// (only analysts' suppressions make the baseline).
+	BaselineWindow time.Duration
+	// SyncEvery bounds how often reads sync with the store (default 2 s).
+	SyncEvery time.Duration
+	Logger    *slog.Logger
+	Now       func() time.Time
+}
+
+// Service holds the fleet's stacks.
+type Service struct {
+	src Source
+	opt Options
+	log *slog.Logger
+
+	mu          sync.Mutex
+	st          *stack.Stacker
+	queries     map[string]packs.Query // "pack/query" → definition
+	packNames   []string               // longest first, to parse osquery schedule names
+	huntsOf     map[string][]string    // "pack/query" → hunts that fed it
+	lastRun     int64
+	resultSince time.Time
+	resultSeen  map[string]bool
+	firstData   time.Time
+	lastSync    time.Time
+	hostNames   map[int64]string
+	triage      map[string]store.Triage // stackID → current triage
+}
+
+// New returns a Service over src; call Sync (or any read) to load the stored history.
+func New(src Source, opt Options) *Service {
+	if opt.Thresholds == (stack.Thresholds{}) {
+		opt.Thresholds = stack.DefaultThresholds
+	}
+	if opt.SyncEvery <= 0 {
+		opt.SyncEvery = 2 * time.Second
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	s := &Service{src: src, opt: opt, log: opt.Logger, st: stack.New(), queries: map[string]packs.Query{},
+		huntsOf: map[string][]string{}, resultSeen: map[string]bool{}, hostNames: map[int64]string{}, triage: map[string]store.Triage{}}
+	for _, p := range opt.Packs {
+		s.packNames = append(s.packNames, p.Name)
+		for _, q := range p.Queries {
+			s.queries[p.Name+"/"+q.Name] = q
+		}
+	}
+	sort.Slice(s.packNames, func(i, j int) bool { return len(s.packNames[i]) > len(s.packNames[j]) })
+	return s
+}
+
+// stackQuery is the stacker's query for a pack query.
+func (s *Service) stackQuery(name string) stack.Query {
+	q := s.queries[name]
+	return stack.Query{Name: name, Technique: q.Technique, Severity: q.Severity, Stack: q.Stack}
+}
+
+// Sync stacks what the store gained since the last sync: finished hunt runs and
+// result logs.
+func (s *Service) Sync(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sync(ctx)
+}
+
+func (s *Service) sync(ctx context.Context) error {
+	s.lastSync = s.opt.Now()
+	if err := s.loadHosts(ctx); err != nil {
+		return err
+	}
+	if err := s.syncRuns(ctx); err != nil {
+		return err
+	}
+	if err := s.syncResults(ctx); err != nil {
+		return err
+	}
+	states, err := s.src.TriageStates(ctx)
+	if err != nil {
+		return fmt.Errorf("anomalies: triage: %w", err)
+	}
+	for _, t := range states {
+		s.triage[stackID(t.Query, t.Key)] = t
+		if t.State == store.TriageSuppressed {
+			s.st.MarkNormal(t.Query, stack.Key(t.Key))
+		}
+	}
+	if s.opt.BaselineWindow > 0 && !s.firstData.IsZero() {
+		s.st.LearnBaseline(s.firstData.Add(s.opt.BaselineWindow))
+	}
+	return nil
+}
+
+func (s *Service) loadHosts(ctx context.Context) error {
+	hosts, err := s.src.ListHosts(ctx, store.HostFilter{})
+	if err != nil {
+		return fmt.Errorf("anomalies: hosts: %w", err)
+	}
+	for _, h := range hosts {
+		name := h.Hostname
+		if name == "" {
+			name = h.Identifier
+		}
+		s.hostNames[h.ID] = name
+	}
+	return nil
+}
+
+func (s *Service) host(id int64) string {
+	if n, ok := s.hostNames[id]; ok && n != "" {
+		return n
+	}
+	return fmt.Sprintf("host-%d", id)
+}
+
+func (s *Service) seen(t time.Time) {
+	if !t.IsZero() && (s.firstData.IsZero() || t.Before(s.firstData)) {
+		s.firstData = t
+	}
+}
+
+// maxRunsPerSync bounds the finished runs read in one sync.
+const maxRunsPerSync = 1000
+
+// syncRuns stacks the rows of finished dispatch runs not stacked yet: every host
+// that answered counts, with or without rows.
+func (s *Service) syncRuns(ctx context.Context) error {
+	runs, err := s.src.ListHuntRuns(ctx, store.HuntRunFilter{State: store.RunDone, Limit: maxRunsPerSync})
+	if err != nil {
+		return fmt.Errorf("anomalies: runs: %w", err)
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].ID < runs[j].ID })
+	hunts, err := s.src.ListHunts(ctx)
+	if err != nil {
+		return fmt.Errorf("anomalies: hunts: %w", err)
+	}
+	packOf := map[string]string{}
+	for _, h := range hunts {
+		packOf[h.Name] = h.Pack
+	}
+	for _, r := range runs {
+		if r.ID <= s.lastRun {
+			continue
+		}
+		if err := s.stackRun(ctx, r, packOf[r.Hunt]); err != nil {
+			return err
+		}
+		s.lastRun = r.ID
+	}
+	return nil
+}
+
+func (s *Service) stackRun(ctx context.Context, r store.HuntRun, pack string) error {
+	t := r.WindowEnd
+	if t.IsZero() {
+		t = r.EndedAt
+	}
+	s.seen(t)
+	hosts, err := s.src.HuntRunHosts(ctx, r.ID)
+	if err != nil {
+		return fmt.Errorf("anomalies: run %d hosts: %w", r.ID, err)
+	}
+	byQuery := map[string]map[int64][]map[string]string{}
+	for off := 0; ; off += 1000 {
+		rows, err := s.src.HuntRunRows(ctx, r.ID, store.RunRowFilter{Offset: off, Limit: 1000})
+		if err != nil {
+			return fmt.Errorf("anomalies: run %d rows: %w", r.ID, err)
+		}
+		for _, row := range rows {
+			if byQuery[row.Query] == nil {
+				byQuery[row.Query] = map[int64][]map[string]string{}
+			}
+			byQuery[row.Query][row.HostID] = append(byQuery[row.Query][row.HostID], row.Columns)
+		}
+		if len(rows) < 1000 {
+			break
+		}
+	}
+	for query, perHost := range byQuery {
+		name := pack + "/" + query
+		s.noteHunt(name, r.Hunt)
+		q := s.stackQuery(name)
+		for _, h := range hosts {
+			if h.State == store.HostOK || h.State == store.HostNoRows {
+				s.st.Add(q, s.host(h.HostID), t, perHost[h.HostID])
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Service) noteHunt(query, hunt string) {
+	for _, h := range s.huntsOf[query] {
+		if h == hunt {
+			return
+		}
+	}
+	s.huntsOf[query] = append(s.huntsOf[query], hunt)
+}
+
+// maxResultsPerSync bounds the result-log rows read in one sync.
+const maxResultsPerSync = 50000
+
+// syncResults stacks pushed packs' result logs received since the last sync: the
+// added rows of differential results and snapshot rows.
+func (s *Service) syncResults(ctx context.Context) error {
+	rows, err := s.src.Results(ctx, store.ResultFilter{Since: s.resultSince, Limit: maxResultsPerSync})
+	if err != nil {
+		return fmt.Errorf("anomalies: results: %w", err)
+	}
+	type batch struct {
+		query string
+		host  int64
+		t     time.Time
+	}
+	groups := map[batch][]map[string]string{}
+	var order []batch
+	for _, r := range rows {
+		if s.resultSeen[r.ID] {
+			continue
+		}
+		if r.ReceivedAt.After(s.resultSince) {
+			s.resultSince, s.resultSeen = r.ReceivedAt, map[string]bool{}
+		}
+		s.resultSeen[r.ID] = true
+		if r.Action != "added" && r.Action != "snapshot" {
+			continue
+		}
+		name, ok := s.queryOfSchedule(r.Name)
+		if !ok {
+			continue
+		}
+		t := time.Unix(r.UnixTime, 0).UTC()
+		s.seen(t)
+		b := batch{name, r.HostID, t}
+		if _, ok := groups[b]; !ok {
+			order = append(order, b)
+		}
+		groups[b] = append(groups[b], r.Columns)
+	}
+	for _, b := range order {
+		s.noteHunt(b.query, "push:"+strings.SplitN(b.query, "/", 2)[0])
+		s.st.Add(s.stackQuery(b.query), s.host(b.host), b.t, groups[b])
+	}
+	return nil
+}
+
+// queryOfSchedule maps osquery's schedule name of a pack query ("pack_<pack>_<query>",
+// the default pack delimiter) to "pack/query".
+func (s *Service) queryOfSchedule(name string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, "pack_")
+	if !ok {
+		return "", false
+	}
+	for _, p := range s.packNames {
+		if q, ok := strings.CutPrefix(rest, p+"_"); ok {
+			if _, known := s.queries[p+"/"+q]; known {
+				return p + "/" + q, true
+			}
+		}
+	}
+	return "", false
+}
+
+// stackID is an anomaly's stable id: a 63-bit hash of its query and key.
+func stackID(query, key string) string { return query + "\x00" + key }
+
+// ID is the public, stable id of a stack.
+func ID(query string, key stack.Key) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(query))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	return int64(h.Sum64() &^ (1 << 63))
+}
+
+// Anomaly is a ranked stack with its triage state.
+type Anomaly struct {
+	stack.Anomaly
+	ID     int64     `json:"id"`
+	Hunts  []string  `json:"hunts"`
+	State  string    `json:"state"`
+	Reason string    `json:"reason,omitempty"`
+	By     string    `json:"by,omitempty"`
+	At     time.Time `json:"at,omitempty"`
+	Hosts  []string  `json:"hosts"`
+}
+
+// Filter selects anomalies; zero fields select everything.
+type Filter struct {
+	State, Technique, Hunt, Host string
+	Limit                        int
+}
+
+// ErrNotFound is returned for an unknown anomaly id.
+var ErrNotFound = errors.New("anomaly not found")
+
+func (s *Service) syncIfStale(ctx context.Context) error {
+	if s.opt.Now().Sub(s.lastSync) < s.opt.SyncEvery {
+		return nil
+	}
+	return s.sync(ctx)
+}
+
+// Anomalies returns the matching anomalies, best rank first.
+func (s *Service) Anomalies(ctx context.Context, f Filter) ([]Anomaly, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.syncIfStale(ctx); err != nil {
+		return nil, err
+	}
+	var out []Anomaly
+	for _, a := range s.st.Anomalies(s.opt.Thresholds) {
+		x := s.view(a)
+		if (f.State != "" && x.State != f.State) || (f.Technique != "" && !strings.HasPrefix(x.Technique, f.Technique)) ||
+			(f.Hunt != "" && !contains(x.Hunts, f.Hunt)) || (f.Host != "" && !contains(x.Hosts, f.Host)) {
+			continue
+		}
+		out = append(out, x)
+		if f.Limit > 0 && len(out) >= f.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// Anomaly returns one anomaly by id.
+func (s *Service) Anomaly(ctx context.Context, id int64) (Anomaly, error) {
+	all, err := s.Anomalies(ctx, Filter{})
+	if err != nil {
+		return Anomaly{}, err
+	}
+	for _, a := range all {
+		if a.ID == id {
+			return a, nil
+		}
+	}
+	// A stack that is no longer an anomaly (suppressed into the baseline, say) is
+	// still found, without anomaly flags.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for q := range s.huntsOf {
+		for _, sk := range s.st.Stacks(q) {
+			if ID(q, sk.Key) == id {
+				return s.view(stack.Anomaly{Stack: sk, Prevalence: s.st.Prevalence(sk), Answered: s.st.Answered(q)}), nil
+			}
+		}
+	}
+	return Anomaly{}, fmt.Errorf("%w: %d", ErrNotFound, id)
+}
+
+// Triage records an analyst's decision about an anomaly; suppressing it puts its
+// stack into the baseline.
+func (s *Service) Triage(ctx context.Context, id int64, state, reason, by string) (Anomaly, error) {
+	if !store.ValidTriageState(state) {
+		return Anomaly{}, fmt.Errorf("unknown triage state %q (open, acknowledged, suppressed, resolved)", state)
+	}
+	if state == store.TriageSuppressed && strings.TrimSpace(reason) == "" {
+		return Anomaly{}, errors.New("suppressing needs a reason")
+	}
+	a, err := s.Anomaly(ctx, id)
+	if err != nil {
+		return Anomaly{}, err
+	}
+	t := store.Triage{Query: a.Query, Key: string(a.Key), State: state, Reason: reason, By: by, At: s.opt.Now().UTC()}
+	if err := s.src.SetTriage(ctx, t); err != nil {
+		return Anomaly{}, err
+	}
+	s.mu.Lock()
+	s.triage[stackID(t.Query, t.Key)] = t
+	if state == store.TriageSuppressed {
+		s.st.MarkNormal(t.Query, stack.Key(t.Key))
+	}
+	s.mu.Unlock()
+	return s.Anomaly(ctx, id) // ranked again: a suppressed stack is no longer new
+}
+
+// Stacks returns every stack of a pack query ("pack/query"), most prevalent first.
+func (s *Service) Stacks(ctx context.Context, query string) ([]Anomaly, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.syncIfStale(ctx); err != nil {
+		return nil, err
+	}
+	var out []Anomaly
+	for _, sk := range s.st.Stacks(query) {
+		a := stack.Anomaly{Stack: sk, Prevalence: s.st.Prevalence(sk), Answered: s.st.Answered(query)}
+		out = append(out, s.view(a))
+	}
+	return out, nil
+}
+
+// Queries lists the stacked queries ("pack/query").
+func (s *Service) Queries() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for q := range s.huntsOf {
+		out = append(out, q)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *Service) view(a stack.Anomaly) Anomaly {
+	x := Anomaly{Anomaly: a, ID: ID(a.Query, a.Key), Hunts: s.huntsOf[a.Query], State: store.TriageOpen, Hosts: s.st.Hosts(a.Stack)}
+	if t, ok := s.triage[stackID(a.Query, string(a.Key))]; ok {
+		x.State, x.Reason, x.By, x.At = t.State, t.Reason, t.By, t.At
+	}
+	return x
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,193 @@
+package anomalies
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/exechunt/exechunt/orchestrator/stack"
+	"github.com/exechunt/exechunt/orchestrator/store"
+	"github.com/exechunt/exechunt/packs"
+)
+
+// fakeSource is an in-memory Source: finished runs with rows, result logs, triage.
+type fakeSource struct {
+	hosts   []store.Host
+	hunts   []store.Hunt
+	runs    []store.HuntRun
+	runHost map[int64][]store.HuntRunHost
+	runRows map[int64][]store.HuntRow
+	results []store.ResultRow
+	triage  map[string]store.Triage
+	history []store.Triage
+}
+
+func (f *fakeSource) ListHunts(context.Context) ([]store.Hunt, error) { return f.hunts, nil }
+func (f *fakeSource) ListHuntRuns(_ context.Context, _ store.HuntRunFilter) ([]store.HuntRun, error) {
+	return f.runs, nil
+}
+func (f *fakeSource) HuntRunHosts(_ context.Context, id int64) ([]store.HuntRunHost, error) {
+	return f.runHost[id], nil
+}
+func (f *fakeSource) HuntRunRows(_ context.Context, id int64, rf store.RunRowFilter) ([]store.HuntRow, error) {
+	rows := f.runRows[id]
+	if rf.Offset >= len(rows) {
+		return nil, nil
+	}
+	return rows[rf.Offset:min(len(rows), rf.Offset+rf.Limit)], nil
+}
+func (f *fakeSource) Results(_ context.Context, rf store.ResultFilter) ([]store.ResultRow, error) {
+	var out []store.ResultRow
+	for _, r := range f.results {
+		if !r.ReceivedAt.Before(rf.Since) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+func (f *fakeSource) ListHosts(context.Context, store.HostFilter) ([]store.Host, error) { return f.hosts, nil }
+func (f *fakeSource) SetTriage(_ context.Context, t store.Triage) error {
+	if f.triage == nil {
+		f.triage = map[string]store.Triage{}
+	}
+	f.triage[t.Query+"\x00"+t.Key] = t
+	f.history = append(f.history, t)
+	return nil
+}
+func (f *fakeSource) TriageStates(context.Context) ([]store.Triage, error) {
+	var out []store.Triage
+	for _, t := range f.triage {
+		out = append(out, t)
+	}
+	return out, nil
+}
+func (f *fakeSource) TriageHistory(context.Context, string, string) ([]store.Triage, error) {
+	return f.history, nil
+}
+
+var (
+	day0  = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	hunts = []packs.Pack{{Name: "rarity", Queries: []packs.Query{{Name: "parent_child", Technique: "T1059", Severity: "info", Stack: []string{"parent_name", "name"}}}},
+		{Name: "default-push", Queries: []packs.Query{{Name: "rare_parent_child_live", Technique: "T1059", Severity: "info", Stack: []string{"parent_name", "name"}}}}}
+)
+
+func proc(parent, name, score string) map[string]string {
+	return map[string]string{"parent_name": parent, "name": name, "score": score}
+}
+
+// addRun stores a finished run of the rarity hunt in which every host answered:
+// ordinary rows everywhere, extra rows on some hosts.
+func (f *fakeSource) addRun(id int64, t time.Time, extra map[int64][]map[string]string) {
+	f.runs = append(f.runs, store.HuntRun{ID: id, Hunt: "rare-processes", State: store.RunDone, WindowEnd: t, EndedAt: t})
+	if f.runHost == nil {
+		f.runHost, f.runRows = map[int64][]store.HuntRunHost{}, map[int64][]store.HuntRow{}
+	}
+	for _, h := range f.hosts {
+		f.runHost[id] = append(f.runHost[id], store.HuntRunHost{RunID: id, HostID: h.ID, State: store.HostOK})
+		rows := []map[string]string{proc("services.exe", "svchost.exe", "0"), proc("explorer.exe", "chrome.exe", "0")}
+		rows = append(rows, extra[h.ID]...)
+		for i, r := range rows {
+			f.runRows[id] = append(f.runRows[id], store.HuntRow{RunID: id, Query: "parent_child", HostID: h.ID, Seq: i, Columns: r})
+		}
+	}
+}
+
+func fleet() *fakeSource {
+	f := &fakeSource{hunts: []store.Hunt{{Name: "rare-processes", Pack: "rarity", Mode: store.ModeDispatch}}}
+	for i := 1; i <= 200; i++ {
+		f.hosts = append(f.hosts, store.Host{ID: int64(i), Hostname: fmt.Sprintf("ws%03d", i)})
+	}
+	return f
+}
+
+func TestAttackStacksRankFirstAndTriage(t *testing.T) {
+	f := fleet()
+	// Day 0 (the learning window): host 7 runs a rare admin tool.
+	f.addRun(1, day0, map[int64][]map[string]string{7: {proc("cmd.exe", "psexec.exe", "20")}})
+	// Day 2: the same, and three hosts run an Office macro stager, one a web shell.
+	attack := proc("winword.exe", "powershell.exe", "95")
+	f.addRun(2, day0.Add(48*time.Hour), map[int64][]map[string]string{
+		7: {proc("cmd.exe", "psexec.exe", "20")}, 10: {attack}, 20: {attack}, 30: {attack},
+		40: {proc("w3wp.exe", "cmd.exe", "60")},
+	})
+	now := day0.Add(49 * time.Hour)
+	s := New(f, Options{Packs: hunts, BaselineWindow: 24 * time.Hour, Now: func() time.Time { return now }})
+	ctx := context.Background()
+	top, err := s.Anomalies(ctx, Filter{State: store.TriageOpen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(top) != 2 || top[0].Values["parent_name"] != "winword.exe" || top[0].HostCount != 3 || top[0].Hunts[0] != "rare-processes" {
+		t.Fatalf("top = %+v", top)
+	}
+	if !top[0].New || !top[0].Rare || !top[0].HighScore || len(top[0].Hosts) != 3 {
+		t.Errorf("flags: %+v", top[0])
+	}
+	for _, a := range top {
+		if a.Values["name"] == "psexec.exe" {
+			t.Errorf("a rare stack of the learning window came back as new: %+v", a)
+		}
+	}
+	// Suppress the web-server stack: it leaves the open list and joins the baseline.
+	web := top[1]
+	if _, err := s.Triage(ctx, web.ID, store.TriageSuppressed, "", "bob"); err == nil {
+		t.Error("suppressing without a reason must fail")
+	}
+	got, err := s.Triage(ctx, web.ID, store.TriageSuppressed, "IIS health probe", "bob")
+	if err != nil || got.State != store.TriageSuppressed || got.New {
+		t.Fatalf("triage: %+v %v", got, err)
+	}
+	open, _ := s.Anomalies(ctx, Filter{State: store.TriageOpen})
+	if len(open) != 1 || open[0].ID == web.ID {
+		t.Errorf("open after suppression = %+v", open)
+	}
+	// Suppressing a stack that is not high-scoring takes it off the anomaly list, but
+	// it can still be looked up.
+	ps, err := s.Triage(ctx, ID("rarity/parent_child", stack.Key("cmd.exe\x1fpsexec.exe")), store.TriageSuppressed, "admin tool", "bob")
+	if err != nil || ps.State != store.TriageSuppressed {
+		t.Errorf("suppress a baseline stack: %+v %v", ps, err)
+	}
+	// A restarted service rebuilds the stacks and keeps the triage.
+	s2 := New(f, Options{Packs: hunts, BaselineWindow: 24 * time.Hour, Now: func() time.Time { return now }})
+	a, err := s2.Anomaly(ctx, web.ID)
+	if err != nil || a.State != store.TriageSuppressed || a.Reason != "IIS health probe" || a.New {
+		t.Errorf("after restart: %+v %v", a, err)
+	}
+}
+
+func TestPushedResultLogsAreStacked(t *testing.T) {
+	f := fleet()
+	for i, h := range f.hosts[:50] {
+		f.results = append(f.results, store.ResultRow{ID: fmt.Sprint("r", i), HostID: h.ID, Name: "pack_default-push_rare_parent_child_live",
+			Action: "added", UnixTime: day0.Unix(), Columns: proc("services.exe", "svchost.exe", "0"), ReceivedAt: day0})
+	}
+	f.results = append(f.results,
+		store.ResultRow{ID: "x1", HostID: 3, Name: "pack_default-push_rare_parent_child_live", Action: "added", UnixTime: day0.Unix(),
+			Columns: proc("mshta.exe", "powershell.exe", "90"), ReceivedAt: day0.Add(time.Second)},
+		store.ResultRow{ID: "x2", HostID: 3, Name: "pack_default-push_rare_parent_child_live", Action: "removed", UnixTime: day0.Unix(),
+			Columns: proc("x.exe", "y.exe", "0"), ReceivedAt: day0.Add(time.Second)},
+		store.ResultRow{ID: "x3", HostID: 3, Name: "some_other_schedule", Action: "added", Columns: proc("a", "b", "0"), ReceivedAt: day0.Add(time.Second)})
+	s := New(f, Options{Packs: hunts, Now: func() time.Time { return day0.Add(time.Hour) }})
+	ctx := context.Background()
+	st, err := s.Stacks(ctx, "default-push/rare_parent_child_live")
+	if err != nil || len(st) != 2 || st[0].HostCount != 50 {
+		t.Fatalf("stacks = %+v %v", st, err)
+	}
+	// Syncing again reads nothing twice.
+	s.lastSync = time.Time{}
+	st, _ = s.Stacks(ctx, "default-push/rare_parent_child_live")
+	if st[0].Rows != 50 {
+		t.Errorf("rows after a second sync = %d", st[0].Rows)
+	}
+	top, _ := s.Anomalies(ctx, Filter{})
+	if len(top) != 1 || top[0].Values["parent_name"] != "mshta.exe" || top[0].Hunts[0] != "push:default-push" {
+		t.Errorf("anomalies = %+v", top)
+	}
+}
+
+func TestIDStable(t *testing.T) {
+	if ID("a/b", stack.Key("k")) != ID("a/b", stack.Key("k")) || ID("a/b", "k") == ID("a/b", "j") || ID("a/b", "k") < 0 {
+		t.Error("ids must be stable, distinct and positive")
+	}
+}
