@@ -46,7 +46,9 @@ func (f *fakeSource) Results(_ context.Context, rf store.ResultFilter) ([]store.
 	}
 	return out, nil
 }
-func (f *fakeSource) ListHosts(context.Context, store.HostFilter) ([]store.Host, error) { return f.hosts, nil }
+func (f *fakeSource) ListHosts(context.Context, store.HostFilter) ([]store.Host, error) {
+	return f.hosts, nil
+}
 func (f *fakeSource) SetTriage(_ context.Context, t store.Triage) error {
 	if f.triage == nil {
 		f.triage = map[string]store.Triage{}
