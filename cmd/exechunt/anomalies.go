@@ -1,0 +1,202 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/exechunt/exechunt/orchestrator/anomalies"
+)
+
+func init() { subcommands = append(subcommands, newAnomaliesCmd, newStacksCmd, newTriageCmd) }
+
+func newAnomaliesCmd() *cobra.Command {
+	var api apiFlags
+	var format, state, hunt, technique, host string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "anomalies [flags]",
+		Short: "List the fleet-wide stacked findings, best ranked first (rare, new against the baseline, high score)",
+		Example: `  exechunt anomalies
+  exechunt anomalies --state open --technique T1059 --limit 20
+  exechunt anomalies --format jsonl > anomalies.jsonl`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "table" && format != "json" && format != "jsonl" && format != "csv" {
+				return usageError{fmt.Errorf("--format %q: want table, json, jsonl or csv", format)}
+			}
+			c, err := api.client()
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			for k, v := range map[string]string{"state": state, "hunt": hunt, "technique": technique, "host": host} {
+				if v != "" {
+					q.Set(k, v)
+				}
+			}
+			if limit > 0 {
+				q.Set("limit", strconv.Itoa(limit))
+			}
+			list, err := c.Anomalies(cmd.Context(), q)
+			if err != nil {
+				return err
+			}
+			return writeAnomalies(cmd.OutOrStdout(), format, list)
+		},
+	}
+	api.add(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&format, "format", "table", "output format: table, json, jsonl or csv")
+	fl.StringVar(&state, "state", "open", "triage state: open, acknowledged, suppressed, resolved, or '' for all")
+	fl.StringVar(&hunt, "hunt", "", "only anomalies fed by this hunt")
+	fl.StringVar(&technique, "technique", "", "only this ATT&CK technique (prefix: T1059 matches T1059.001)")
+	fl.StringVar(&host, "host", "", "only anomalies seen on this host")
+	fl.IntVar(&limit, "limit", 100, "at most this many (0: all)")
+	return cmd
+}
+
+func newStacksCmd() *cobra.Command {
+	var api apiFlags
+	var format string
+	cmd := &cobra.Command{
+		Use:   "stacks [PACK/QUERY]",
+		Short: "Show how a hunt query's results stack across the fleet (without a query: the stacked queries)",
+		Example: `  exechunt stacks
+  exechunt stacks rarity/rare_parent_child`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := api.client()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if len(args) == 0 {
+				qs, err := c.StackedQueries(cmd.Context())
+				if err != nil {
+					return err
+				}
+				for _, q := range qs {
+					fmt.Fprintln(out, q)
+				}
+				return nil
+			}
+			list, err := c.Stacks(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return writeAnomalies(out, format, list)
+		},
+	}
+	api.add(cmd)
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json, jsonl or csv")
+	return cmd
+}
+
+func newTriageCmd() *cobra.Command {
+	var api apiFlags
+	var state, why string
+	var suppress, ack, resolve, reopen bool
+	cmd := &cobra.Command{
+		Use:   "triage ID (--acknowledge | --suppress --why TEXT | --resolve | --reopen)",
+		Short: "Triage an anomaly: acknowledge it, suppress it into the baseline (with a reason), resolve or reopen it",
+		Example: `  exechunt triage 4021879123 --acknowledge
+  exechunt triage 4021879123 --suppress --why "IIS health probe, approved by change 1432"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return usageError{fmt.Errorf("anomaly id %q: want a number", args[0])}
+			}
+			n := 0
+			for flag, s := range map[*bool]string{&ack: "acknowledged", &suppress: "suppressed", &resolve: "resolved", &reopen: "open"} {
+				if *flag {
+					state, n = s, n+1
+				}
+			}
+			if n != 1 {
+				return usageError{fmt.Errorf("give exactly one of --acknowledge, --suppress, --resolve, --reopen")}
+			}
+			if state == "suppressed" && strings.TrimSpace(why) == "" {
+				return usageError{fmt.Errorf("--suppress needs --why: suppression moves the stack into the baseline")}
+			}
+			c, err := api.client()
+			if err != nil {
+				return err
+			}
+			a, err := c.Triage(cmd.Context(), id, state, why)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "anomaly %d (%s) is now %s\n", a.ID, a.Query, a.State)
+			return nil
+		},
+	}
+	api.add(cmd)
+	fl := cmd.Flags()
+	fl.BoolVar(&ack, "acknowledge", false, "mark it seen and being looked at")
+	fl.BoolVar(&suppress, "suppress", false, "mark it normal: the stack joins the baseline (needs --why)")
+	fl.BoolVar(&resolve, "resolve", false, "mark it dealt with")
+	fl.BoolVar(&reopen, "reopen", false, "open it again")
+	fl.StringVar(&why, "why", "", "the reason, recorded with who and when")
+	return cmd
+}
+
+// writeAnomalies prints anomalies or stacks.
+func writeAnomalies(out io.Writer, format string, list []anomalies.Anomaly) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if list == nil {
+			list = []anomalies.Anomaly{}
+		}
+		return enc.Encode(list)
+	case "jsonl":
+		enc := json.NewEncoder(out)
+		for _, a := range list {
+			if err := enc.Encode(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "csv":
+		cw := csv.NewWriter(out)
+		cw.Write([]string{"id", "rank", "state", "query", "technique", "stack", "hosts", "prevalence", "max_score", "reasons"})
+		for _, a := range list {
+			cw.Write([]string{strconv.FormatInt(a.ID, 10), strconv.FormatFloat(a.Rank, 'f', 3, 64), a.State, a.Query, a.Technique,
+				stackText(a.Values), strconv.Itoa(a.HostCount), strconv.FormatFloat(a.Prevalence, 'f', 4, 64), strconv.Itoa(a.MaxScore),
+				strings.Join(a.Reasons, "; ")})
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tRANK\tSTATE\tTECHNIQUE\tHOSTS\tSCORE\tQUERY\tSTACK\tWHY")
+	for _, a := range list {
+		fmt.Fprintf(tw, "%d\t%.2f\t%s\t%s\t%d (%.1f%%)\t%d\t%s\t%s\t%s\n", a.ID, a.Rank, a.State, a.Technique, a.HostCount,
+			100*a.Prevalence, a.MaxScore, a.Query, oneLine(stackText(a.Values), 60), oneLine(strings.Join(a.Reasons, "; "), 80))
+	}
+	return tw.Flush()
+}
+
+func stackText(vals map[string]string) string {
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + vals[k]
+	}
+	return strings.Join(parts, " | ")
+}

@@ -1,0 +1,175 @@
+package operatorapi
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/exechunt/exechunt/orchestrator/anomalies"
+	"github.com/exechunt/exechunt/orchestrator/store"
+)
+
+// AnomalyService is what the anomaly routes need (orchestrator/anomalies.Service).
+type AnomalyService interface {
+	Anomalies(ctx context.Context, f anomalies.Filter) ([]anomalies.Anomaly, error)
+	Anomaly(ctx context.Context, id int64) (anomalies.Anomaly, error)
+	Triage(ctx context.Context, id int64, state, reason, by string) (anomalies.Anomaly, error)
+	Stacks(ctx context.Context, query string) ([]anomalies.Anomaly, error)
+	Queries() []string
+}
+
+// RegisterAnomalies adds the stacking routes:
+//
+//	GET  /api/v1/anomalies?state=&technique=&hunt=&host=&limit=&format=json|jsonl|csv
+//	GET  /api/v1/anomalies/{id}
+//	POST /api/v1/anomalies/{id}/triage   {"state": "suppressed", "reason": "…"}
+//	GET  /api/v1/stacks                  the stacked queries
+//	GET  /api/v1/stacks/{query...}       a query's stacks ("pack/query")
+func (a *API) RegisterAnomalies(mux *http.ServeMux, svc AnomalyService) {
+	h := anomalyRoutes{a: a, svc: svc}
+	mux.Handle("GET /api/v1/anomalies", a.auth(RoleViewer, h.list))
+	mux.Handle("GET /api/v1/anomalies/{id}", a.auth(RoleViewer, h.get))
+	mux.Handle("POST /api/v1/anomalies/{id}/triage", a.auth(RoleHunter, h.triage))
+	mux.Handle("GET /api/v1/stacks", a.auth(RoleViewer, h.queries))
+	mux.Handle("GET /api/v1/stacks/{query...}", a.auth(RoleViewer, h.stacks))
+}
+
+type anomalyRoutes struct {
+	a   *API
+	svc AnomalyService
+}
+
+func (h anomalyRoutes) list(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := anomalies.Filter{State: q.Get("state"), Technique: q.Get("technique"), Hunt: q.Get("hunt"), Host: q.Get("host")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return errorf(http.StatusBadRequest, "bad limit %q", v)
+		}
+		f.Limit = n
+	}
+	if f.State != "" && !store.ValidTriageState(f.State) {
+		return errorf(http.StatusBadRequest, "bad state %q (open, acknowledged, suppressed, resolved)", f.State)
+	}
+	list, err := h.svc.Anomalies(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	switch q.Get("format") {
+	case "", "json":
+		if list == nil {
+			list = []anomalies.Anomaly{}
+		}
+		writeJSON(w, http.StatusOK, list)
+	case "jsonl":
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		enc := json.NewEncoder(w)
+		for _, x := range list {
+			if err := enc.Encode(x); err != nil {
+				return nil // the client went away
+			}
+		}
+	case "csv":
+		w.Header().Set("Content-Type", "text/csv")
+		cw := csv.NewWriter(w)
+		cw.Write([]string{"id", "rank", "state", "query", "technique", "severity", "stack", "hosts", "prevalence", "max_score", "first_seen", "last_seen", "reasons"})
+		for _, x := range list {
+			var vals []string
+			for k, v := range x.Values {
+				vals = append(vals, k+"="+v)
+			}
+			cw.Write([]string{strconv.FormatInt(x.ID, 10), strconv.FormatFloat(x.Rank, 'f', 3, 64), x.State, x.Query, x.Technique, x.Severity,
+				csvSafe(strings.Join(vals, " | ")), strconv.Itoa(x.HostCount), strconv.FormatFloat(x.Prevalence, 'f', 4, 64),
+				strconv.Itoa(x.MaxScore), x.FirstSeen.Format("2006-01-02T15:04:05Z07:00"), x.LastSeen.Format("2006-01-02T15:04:05Z07:00"),
+				csvSafe(strings.Join(x.Reasons, "; "))})
+		}
+		cw.Flush()
+	default:
+		return errorf(http.StatusBadRequest, "bad format %q (json, jsonl, csv)", q.Get("format"))
+	}
+	return nil
+}
+
+// csvSafe keeps spreadsheets from running a cell as a formula.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+func (h anomalyRoutes) get(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	x, err := h.svc.Anomaly(r.Context(), id)
+	if errors.Is(err, anomalies.ErrNotFound) {
+		return errorf(http.StatusNotFound, "no anomaly %d", id)
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, x)
+	return nil
+}
+
+func (h anomalyRoutes) triage(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		State  string `json:"state"`
+		Reason string `json:"reason"`
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		return errorf(http.StatusBadRequest, "bad triage body: %v", err)
+	}
+	if !store.ValidTriageState(body.State) {
+		return errorf(http.StatusBadRequest, "bad state %q (open, acknowledged, suppressed, resolved)", body.State)
+	}
+	if body.State == store.TriageSuppressed && strings.TrimSpace(body.Reason) == "" {
+		return errorf(http.StatusBadRequest, "suppressing needs a reason")
+	}
+	t, _ := r.Context().Value(ctxKey{}).(store.Token)
+	x, err := h.svc.Triage(r.Context(), id, body.State, body.Reason, t.Name)
+	if errors.Is(err, anomalies.ErrNotFound) {
+		return errorf(http.StatusNotFound, "no anomaly %d", id)
+	}
+	if err != nil {
+		return err
+	}
+	if err := h.a.audit(r, "anomaly.triage", strconv.FormatInt(id, 10), "", map[string]string{"state": body.State, "reason": body.Reason, "query": x.Query}); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, x)
+	return nil
+}
+
+func (h anomalyRoutes) queries(w http.ResponseWriter, r *http.Request) error {
+	qs := h.svc.Queries()
+	if qs == nil {
+		qs = []string{}
+	}
+	writeJSON(w, http.StatusOK, qs)
+	return nil
+}
+
+func (h anomalyRoutes) stacks(w http.ResponseWriter, r *http.Request) error {
+	list, err := h.svc.Stacks(r.Context(), r.PathValue("query"))
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []anomalies.Anomaly{}
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
+}

@@ -1,0 +1,91 @@
+package operatorapi_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/exechunt/exechunt/orchestrator/anomalies"
+	"github.com/exechunt/exechunt/orchestrator/operatorapi"
+	"github.com/exechunt/exechunt/orchestrator/stack"
+	"github.com/exechunt/exechunt/orchestrator/store"
+)
+
+// fakeAnomalies is an AnomalyService over a fixed list.
+type fakeAnomalies struct{ list []anomalies.Anomaly }
+
+func (f *fakeAnomalies) Anomalies(_ context.Context, flt anomalies.Filter) ([]anomalies.Anomaly, error) {
+	var out []anomalies.Anomaly
+	for _, a := range f.list {
+		if flt.State == "" || a.State == flt.State {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+func (f *fakeAnomalies) Anomaly(_ context.Context, id int64) (anomalies.Anomaly, error) {
+	for _, a := range f.list {
+		if a.ID == id {
+			return a, nil
+		}
+	}
+	return anomalies.Anomaly{}, fmt.Errorf("%w: %d", anomalies.ErrNotFound, id)
+}
+func (f *fakeAnomalies) Triage(ctx context.Context, id int64, state, reason, by string) (anomalies.Anomaly, error) {
+	for i := range f.list {
+		if f.list[i].ID == id {
+			f.list[i].State, f.list[i].Reason, f.list[i].By = state, reason, by
+			return f.list[i], nil
+		}
+	}
+	return anomalies.Anomaly{}, anomalies.ErrNotFound
+}
+func (f *fakeAnomalies) Stacks(context.Context, string) ([]anomalies.Anomaly, error) { return f.list, nil }
+func (f *fakeAnomalies) Queries() []string                                         { return []string{"rarity/parent_child"} }
+
+func TestAnomalyRoutes(t *testing.T) {
+	f := newFixture(t)
+	api, err := operatorapi.New(operatorapi.Config{Hosts: f.st, Tokens: f.st, Live: f.st, Audit: f.st, Secrets: f.st,
+		HashSecret: hashSecret, NodeKeys: f.st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk := &stack.Stack{Query: "rarity/parent_child", Key: "=winword.exe", Values: map[string]string{"parent_name": "=winword.exe"}, HostCount: 3, MaxScore: 95}
+	svc := &fakeAnomalies{list: []anomalies.Anomaly{{Anomaly: stack.Anomaly{Stack: sk, Technique: "T1059", Rare: true, Reasons: []string{"=HYPERLINK(\"http://x\")"}}, ID: 42, State: store.TriageOpen}}}
+	mux := http.NewServeMux()
+	api.RegisterAnomalies(mux, svc)
+	f.mux = mux
+	viewer, hunter := f.tokens[operatorapi.RoleViewer], f.tokens[operatorapi.RoleHunter]
+
+	if rec := f.do(viewer, "GET", "/api/v1/anomalies?state=open", "", ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"id": 42`) {
+		t.Errorf("list: %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.do(viewer, "GET", "/api/v1/anomalies?format=jsonl", "", ""); rec.Code != 200 || strings.Count(rec.Body.String(), "\n") != 1 {
+		t.Errorf("jsonl: %d %q", rec.Code, rec.Body)
+	}
+	if rec := f.do(viewer, "GET", "/api/v1/anomalies?format=csv", "", ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"'=HYPERLINK(`) {
+		t.Errorf("csv (formula cells neutralised): %d %s", rec.Code, rec.Body)
+	}
+	for path, code := range map[string]int{"/api/v1/anomalies?state=bogus": 400, "/api/v1/anomalies?format=xml": 400,
+		"/api/v1/anomalies/7": 404, "/api/v1/anomalies/42": 200, "/api/v1/stacks": 200, "/api/v1/stacks/rarity/parent_child": 200} {
+		if rec := f.do(viewer, "GET", path, "", ""); rec.Code != code {
+			t.Errorf("GET %s = %d, want %d", path, rec.Code, code)
+		}
+	}
+	if rec := f.do(viewer, "POST", "/api/v1/anomalies/42/triage", `{"state":"acknowledged"}`, ""); rec.Code != 403 {
+		t.Errorf("viewer triage = %d, want 403", rec.Code)
+	}
+	if rec := f.do(hunter, "POST", "/api/v1/anomalies/42/triage", `{"state":"suppressed"}`, ""); rec.Code != 400 {
+		t.Errorf("suppress without a reason = %d, want 400", rec.Code)
+	}
+	rec := f.do(hunter, "POST", "/api/v1/anomalies/42/triage", `{"state":"suppressed","reason":"lab macro"}`, "")
+	if rec.Code != 200 || svc.list[0].State != store.TriageSuppressed || svc.list[0].By != operatorapi.RoleHunter {
+		t.Fatalf("triage: %d %s %+v", rec.Code, rec.Body, svc.list[0])
+	}
+	audit, err := f.st.AuditLog(context.Background(), store.AuditFilter{Action: "anomaly.triage"})
+	if err != nil || len(audit) != 1 || audit[0].Target != "42" {
+		t.Errorf("audit = %+v %v", audit, err)
+	}
+}
