@@ -42,8 +42,10 @@ func (f *fakeAnomalies) Triage(ctx context.Context, id int64, state, reason, by 
 	}
 	return anomalies.Anomaly{}, anomalies.ErrNotFound
 }
-func (f *fakeAnomalies) Stacks(context.Context, string) ([]anomalies.Anomaly, error) { return f.list, nil }
-func (f *fakeAnomalies) Queries() []string                                         { return []string{"rarity/parent_child"} }
+func (f *fakeAnomalies) Stacks(context.Context, string) ([]anomalies.Anomaly, error) {
+	return f.list, nil
+}
+func (f *fakeAnomalies) Queries() []string { return []string{"rarity/parent_child"} }
 
 func TestAnomalyRoutes(t *testing.T) {
 	f := newFixture(t)
