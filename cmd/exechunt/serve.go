@@ -20,13 +20,12 @@ import (
 
 	"github.com/exechunt/exechunt/orchestrator/server"
 	"github.com/exechunt/exechunt/orchestrator/store/sqlite"
-	"github.com/exechunt/exechunt/packs"
 )
 
 func init() { subcommands = append(subcommands, newServeCmd) }
 
 type serveFlags struct {
-	listen, data, cert, key string
+	listen, data, cert, key, packsDir string
 }
 
 func newServeCmd() *cobra.Command {
@@ -58,6 +57,7 @@ both are generated into the data directory (mode 0600). Logs are JSON on stderr.
 	fl.StringVar(&f.data, "data", "./exechunt-data", "data directory (database, TLS pair, secrets)")
 	fl.StringVar(&f.cert, "tls-cert", "", "TLS certificate (PEM); default: self-signed in the data directory")
 	fl.StringVar(&f.key, "tls-key", "", "TLS private key (PEM)")
+	fl.StringVar(&f.packsDir, "packs-dir", "", "also load the packs (*.json, *.conf) of this directory; a pack named like a built-in one replaces it")
 	return cmd
 }
 
@@ -113,12 +113,16 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 	} else if err != nil {
 		return fmt.Errorf("admin token: %w", err)
 	}
-	ps, err := packs.Load(packs.FS)
+	ps, err := loadServePacks(f.packsDir, log)
 	if err != nil {
-		return fmt.Errorf("built-in packs: %w", err)
+		return err
 	}
 
 	srv, err := server.New(server.Config{Store: st, Packs: ps, Log: log, Version: version})
+	if err != nil {
+		return err
+	}
+	seeded, err := srv.Hunts().Seed(ctx)
 	if err != nil {
 		return err
 	}
@@ -163,7 +167,14 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 	} else {
 		fmt.Fprintln(out, "admin API token: from EXECHUNT_ADMIN_TOKEN")
 	}
-	fmt.Fprintf(out, "built-in packs: %d\n", len(ps))
+	fmt.Fprintf(out, "packs: %d", len(ps))
+	if f.packsDir != "" {
+		fmt.Fprintf(out, " (built-in and %s)", f.packsDir)
+	}
+	fmt.Fprintln(out)
+	if seeded > 0 {
+		fmt.Fprintf(out, "created the %d built-in hunts (docs/hunts.md); list them with: exechunt hunts\n", seeded)
+	}
 	fmt.Fprintf(out, "enroll a host: exechunt enroll-flags --data %s --out ./osquery-bundle, copy the bundle to the host, then\n", f.data)
 	fmt.Fprintln(out, "  osqueryd --flagfile exechunt.flags   (exechunt.ext listed in extensions.load)")
 	fmt.Fprintf(out, "CLI: exechunt hosts / exechunt query --hosts all \"SELECT …\" (reads %s)\n", ccPath)

@@ -86,6 +86,8 @@ type Config struct {
 	// AuthFailures limits failed token authentications per client IP (API and web
 	// UI login); default: bursts of 10, then 10 per minute.
 	AuthFailures *ratelimit.Limiter
+	// Hunts enables the hunt and run routes (hunts.go); nil leaves them out.
+	Hunts HuntService
 }
 
 // API serves the operator endpoints.
@@ -132,6 +134,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/queries/{id}/cancel", a.auth(RoleHunter, a.cancelQuery))
 	mux.Handle("GET /api/v1/whoami", a.auth(RoleViewer, a.whoami))
 	a.registerAdmin(mux)
+	if a.c.Hunts != nil {
+		a.registerHunts(mux)
+	}
 }
 
 // HashToken is how bearer tokens are hashed for the store.

@@ -14,8 +14,9 @@ import (
 	"time"
 
 	"github.com/exechunt/exechunt/orchestrator/agentapi"
-	"github.com/exechunt/exechunt/orchestrator/agentconfig"
+	"github.com/exechunt/exechunt/orchestrator/hunts"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
+	"github.com/exechunt/exechunt/orchestrator/scheduler"
 	"github.com/exechunt/exechunt/orchestrator/store"
 	"github.com/exechunt/exechunt/orchestrator/webui"
 	"github.com/exechunt/exechunt/packs"
@@ -37,12 +38,18 @@ type Config struct {
 	UI webui.Config
 	// FinishEvery is how often live-query deadlines are checked (default 1s).
 	FinishEvery time.Duration
+	// Hunts overrides parts of the hunt service's config (timeouts, lookback);
+	// its store, packs, clock and hooks are filled in by New. Clock, when set, is
+	// also the server's Now (tests drive both with a scheduler.FakeClock).
+	Hunts hunts.Config
+	Clock scheduler.Clock
 }
 
 // Server is the orchestrator's HTTP handler and background work.
 type Server struct {
 	c       Config
 	agent   *agentapi.Handler
+	hunts   *hunts.Service
 	changes *operatorapi.Broadcast
 	mux     *http.ServeMux
 }
@@ -55,6 +62,9 @@ func New(c Config) (*Server, error) {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
+	if c.Now == nil && c.Clock != nil {
+		c.Now = c.Clock.Now
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -64,8 +74,20 @@ func New(c Config) (*Server, error) {
 	s := &Server{c: c, changes: operatorapi.NewBroadcast(), mux: http.NewServeMux()}
 	ac := c.Agent
 	ac.Hosts, ac.Secrets, ac.Live, ac.Logs = c.Store, c.Store, c.Store, c.Store
+	hc := c.Hunts
+	hc.Store, hc.Packs, hc.Clock, hc.Log, hc.Changes = c.Store, c.Packs, c.Clock, c.Log.With("component", "hunts"), s.changes.Wait
+	if hc.Clock == nil {
+		hc.Clock = nowClock{c.Now}
+	}
+	hc.Poke = func() { s.agent.Poke() } // s.agent is set below, before anything runs
+	hs, err := hunts.New(hc)
+	if err != nil {
+		return nil, err
+	}
+	s.hunts = hs
 	if ac.Configs == nil {
-		ac.Configs = agentconfig.Static{Packs: c.Packs}
+		// Options and decorators for every host, plus the packs of push hunts.
+		ac.Configs = s.hunts
 	}
 	ac.OnResults = func([]int64) { s.changes.Notify() }
 	ac.Log, ac.Now = c.Log.With("api", "agent"), c.Now
@@ -79,6 +101,7 @@ func New(c Config) (*Server, error) {
 	oc.Audit, oc.Secrets, oc.HashSecret, oc.NodeKeys = c.Store, c.Store, agentapi.HashSecret, c.Store
 	oc.NodeKeyRevoked = agent.Forget
 	oc.Changes, oc.Created = s.changes, agent.Poke
+	oc.Hunts = s.hunts
 	oc.Log, oc.Now = c.Log.With("api", "operator"), c.Now
 	op, err := operatorapi.New(oc)
 	if err != nil {
@@ -88,6 +111,9 @@ func New(c Config) (*Server, error) {
 	op.Register(s.mux)
 	uc := c.UI
 	uc.API, uc.Log, uc.Now, uc.Version = s.mux, c.Log.With("api", "webui"), c.Now, c.Version
+	if uc.Hunts == nil {
+		uc.Hunts = huntsUI{s.hunts}
+	}
 	ui, err := webui.New(uc)
 	if err != nil {
 		return nil, err
@@ -122,6 +148,13 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		agentErr = s.agent.Run(ctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := s.hunts.Run(ctx); err != nil && ctx.Err() == nil {
+			s.c.Log.Error("hunt scheduler stopped", "err", err)
+		}
 	}()
 	t := time.NewTicker(s.c.FinishEvery)
 	defer t.Stop()
