@@ -135,13 +135,16 @@ func (s *Service) dispatch(ctx context.Context, h store.Hunt, run store.HuntRun,
 	if err != nil {
 		return 0, err
 	}
-	// A host's first window is one schedule period back.
-	first := now.Add(-time.Hour)
+	// A host that never answered the hunt starts one schedule period before the
+	// hunt was created, so a host offline for many runs still gets every event
+	// since then (within MaxLookback) when it comes back.
+	period := time.Hour
 	if sc, err := scheduler.Parse(h.Schedule); err == nil {
 		if p := sc.Period(now); p > 0 {
-			first = now.Add(-p)
+			period = p
 		}
 	}
+	first := h.CreatedAt.Add(-period)
 	oldest := now.Add(-s.c.MaxLookback)
 	disc := discovery(p.Discovery)
 	created := 0

@@ -76,6 +76,10 @@ type Scheduler struct {
 
 	mu   sync.Mutex
 	jobs map[string]*entry
+
+	// afterRun, when set (tests), is called once an activation has fully returned
+	// from the wrapped job; skipped tells whether SkipIfStillRunning skipped it.
+	afterRun func(t Trigger, skipped bool)
 }
 
 type entry struct {
@@ -278,8 +282,12 @@ func (s *Scheduler) fire(ctx context.Context, wg *sync.WaitGroup, e *entry, a *a
 	go func() {
 		defer wg.Done()
 		e.wrapped.Run()
-		if e.pending.CompareAndSwap(a, nil) {
+		skipped := e.pending.CompareAndSwap(a, nil)
+		if skipped {
 			a.answer(startResult{err: ErrSkipped})
+		}
+		if s.afterRun != nil {
+			s.afterRun(a.t, skipped)
 		}
 		a.answer(startResult{err: errors.New("scheduler: the job ended without reporting a run")})
 	}()
