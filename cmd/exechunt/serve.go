@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/exechunt/exechunt/orchestrator/anomalies"
 	"github.com/exechunt/exechunt/orchestrator/server"
 	"github.com/exechunt/exechunt/orchestrator/store/sqlite"
 )
@@ -26,6 +27,7 @@ func init() { subcommands = append(subcommands, newServeCmd) }
 
 type serveFlags struct {
 	listen, data, cert, key, packsDir string
+	baseline                          time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -58,6 +60,7 @@ both are generated into the data directory (mode 0600). Logs are JSON on stderr.
 	fl.StringVar(&f.cert, "tls-cert", "", "TLS certificate (PEM); default: self-signed in the data directory")
 	fl.StringVar(&f.key, "tls-key", "", "TLS private key (PEM)")
 	fl.StringVar(&f.packsDir, "packs-dir", "", "also load the packs (*.json, *.conf) of this directory; a pack named like a built-in one replaces it")
+	fl.DurationVar(&f.baseline, "baseline", 24*time.Hour, "learning window: stacks first seen within this long of the first hunt result are the fleet's baseline (0: only analysts' suppressions)")
 	return cmd
 }
 
@@ -118,7 +121,8 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 		return err
 	}
 
-	srv, err := server.New(server.Config{Store: st, Packs: ps, Log: log, Version: version})
+	srv, err := server.New(server.Config{Store: st, Packs: ps, Log: log, Version: version,
+		Anomalies: anomalies.Options{BaselineWindow: f.baseline}})
 	if err != nil {
 		return err
 	}

@@ -252,6 +252,24 @@ func (s *Service) syncResults(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("anomalies: results: %w", err)
 	}
+	// Push hunts put their queries into osquery's config as a pack named after the
+	// hunt, so results arrive as pack_<hunt>_<query>.
+	hunts, err := s.src.ListHunts(ctx)
+	if err != nil {
+		return fmt.Errorf("anomalies: hunts: %w", err)
+	}
+	pushed := map[string][2]string{} // schedule name → hunt, pack/query
+	for _, h := range hunts {
+		if h.Mode != store.ModePush {
+			continue
+		}
+		for name := range s.queries {
+			pack, query, _ := strings.Cut(name, "/")
+			if pack == h.Pack && (len(h.Queries) == 0 || contains(h.Queries, query)) {
+				pushed["pack_"+h.Name+"_"+query] = [2]string{h.Name, name}
+			}
+		}
+	}
 	type batch struct {
 		query string
 		host  int64
@@ -270,8 +288,12 @@ func (s *Service) syncResults(ctx context.Context) error {
 		if r.Action != "added" && r.Action != "snapshot" {
 			continue
 		}
-		name, ok := s.queryOfSchedule(r.Name)
-		if !ok {
+		hunt, name := "", ""
+		if p, ok := pushed[r.Name]; ok {
+			hunt, name = p[0], p[1]
+		} else if n, ok := s.queryOfSchedule(r.Name); ok {
+			hunt, name = "push:"+strings.SplitN(n, "/", 2)[0], n
+		} else {
 			continue
 		}
 		t := time.Unix(r.UnixTime, 0).UTC()
@@ -281,9 +303,9 @@ func (s *Service) syncResults(ctx context.Context) error {
 			order = append(order, b)
 		}
 		groups[b] = append(groups[b], r.Columns)
+		s.noteHunt(name, hunt)
 	}
 	for _, b := range order {
-		s.noteHunt(b.query, "push:"+strings.SplitN(b.query, "/", 2)[0])
 		s.st.Add(s.stackQuery(b.query), s.host(b.host), b.t, groups[b])
 	}
 	return nil

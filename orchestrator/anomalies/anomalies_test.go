@@ -160,12 +160,13 @@ func TestAttackStacksRankFirstAndTriage(t *testing.T) {
 
 func TestPushedResultLogsAreStacked(t *testing.T) {
 	f := fleet()
+	f.hunts = append(f.hunts, store.Hunt{Name: "default-push-windows", Pack: "default-push", Mode: store.ModePush})
 	for i, h := range f.hosts[:50] {
-		f.results = append(f.results, store.ResultRow{ID: fmt.Sprint("r", i), HostID: h.ID, Name: "pack_default-push_rare_parent_child_live",
+		f.results = append(f.results, store.ResultRow{ID: fmt.Sprint("r", i), HostID: h.ID, Name: "pack_default-push-windows_rare_parent_child_live",
 			Action: "added", UnixTime: day0.Unix(), Columns: proc("services.exe", "svchost.exe", "0"), ReceivedAt: day0})
 	}
 	f.results = append(f.results,
-		store.ResultRow{ID: "x1", HostID: 3, Name: "pack_default-push_rare_parent_child_live", Action: "added", UnixTime: day0.Unix(),
+		store.ResultRow{ID: "x1", HostID: 3, Name: "pack_default-push-windows_rare_parent_child_live", Action: "added", UnixTime: day0.Unix(),
 			Columns: proc("mshta.exe", "powershell.exe", "90"), ReceivedAt: day0.Add(time.Second)},
 		store.ResultRow{ID: "x2", HostID: 3, Name: "pack_default-push_rare_parent_child_live", Action: "removed", UnixTime: day0.Unix(),
 			Columns: proc("x.exe", "y.exe", "0"), ReceivedAt: day0.Add(time.Second)},
@@ -183,7 +184,7 @@ func TestPushedResultLogsAreStacked(t *testing.T) {
 		t.Errorf("rows after a second sync = %d", st[0].Rows)
 	}
 	top, _ := s.Anomalies(ctx, Filter{})
-	if len(top) != 1 || top[0].Values["parent_name"] != "mshta.exe" || top[0].Hunts[0] != "push:default-push" {
+	if len(top) != 1 || top[0].Values["parent_name"] != "mshta.exe" || top[0].Hunts[0] != "default-push-windows" {
 		t.Errorf("anomalies = %+v", top)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/exechunt/exechunt/orchestrator/agentapi"
+	"github.com/exechunt/exechunt/orchestrator/anomalies"
 	"github.com/exechunt/exechunt/orchestrator/hunts"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 	"github.com/exechunt/exechunt/orchestrator/scheduler"
@@ -43,6 +44,12 @@ type Config struct {
 	// also the server's Now (tests drive both with a scheduler.FakeClock).
 	Hunts hunts.Config
 	Clock scheduler.Clock
+	// Anomalies configures the fleet stacking (thresholds, learning window); its
+	// packs, clock and logger are filled in by New.
+	Anomalies anomalies.Options
+	// StackEvery is how often stacks are brought up to date in the background
+	// (default 30s; reads of the anomaly API also sync, at most every 2 s).
+	StackEvery time.Duration
 }
 
 // Server is the orchestrator's HTTP handler and background work.
@@ -50,6 +57,7 @@ type Server struct {
 	c       Config
 	agent   *agentapi.Handler
 	hunts   *hunts.Service
+	stacks  *anomalies.Service
 	changes *operatorapi.Broadcast
 	mux     *http.ServeMux
 }
@@ -109,10 +117,17 @@ func New(c Config) (*Server, error) {
 	}
 	agent.Register(s.mux)
 	op.Register(s.mux)
+	sc := c.Anomalies
+	sc.Packs, sc.Now, sc.Logger = c.Packs, c.Now, c.Log.With("component", "anomalies")
+	s.stacks = anomalies.New(c.Store, sc)
+	op.RegisterAnomalies(s.mux, s.stacks)
 	uc := c.UI
 	uc.API, uc.Log, uc.Now, uc.Version = s.mux, c.Log.With("api", "webui"), c.Now, c.Version
 	if uc.Hunts == nil {
 		uc.Hunts = huntsUI{s.hunts}
+	}
+	if uc.Anomalies == nil {
+		uc.Anomalies = uiAnomalies{s.stacks}
 	}
 	ui, err := webui.New(uc)
 	if err != nil {
@@ -156,6 +171,11 @@ func (s *Server) Run(ctx context.Context) error {
 			s.c.Log.Error("hunt scheduler stopped", "err", err)
 		}
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.syncStacks(ctx)
+	}()
 	t := time.NewTicker(s.c.FinishEvery)
 	defer t.Stop()
 	for done := false; !done; {
@@ -178,4 +198,24 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	return agentErr
+}
+
+// syncStacks keeps the stacks up to date with the stored hunt results until ctx ends.
+func (s *Server) syncStacks(ctx context.Context) {
+	every := s.c.StackEvery
+	if every <= 0 {
+		every = 30 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := s.stacks.Sync(ctx); err != nil && ctx.Err() == nil {
+			s.c.Log.Warn("stacking hunt results", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
