@@ -80,3 +80,14 @@ func (c *Client) RunRows(ctx context.Context, id int64, query string, offset, li
 	err := c.do(ctx, "GET", "/api/v1/runs/"+strconv.FormatInt(id, 10)+"/rows?"+q.Encode(), nil, &page)
 	return page, err
 }
+
+// HuntResults returns a push hunt's result log rows (query "" for all queries).
+func (c *Client) HuntResults(ctx context.Context, name, query string, limit int) (operatorapi.HuntRows, error) {
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if query != "" {
+		q.Set("query", query)
+	}
+	var page operatorapi.HuntRows
+	err := c.do(ctx, "GET", "/api/v1/hunts/"+url.PathEscape(name)+"/results?"+q.Encode(), nil, &page)
+	return page, err
+}

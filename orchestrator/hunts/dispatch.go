@@ -98,9 +98,10 @@ func (s *Service) runJob(ctx context.Context, t scheduler.Trigger) error {
 	if err != nil {
 		return err
 	}
-	t.Started(run.ID)
 	log := s.c.Log.With("hunt", h.Name, "run_id", run.ID)
 	n, err := s.dispatch(ctx, h, run, now)
+	// A manual caller gets the run once its live queries exist (or it failed).
+	defer t.Started(run.ID)
 	if err != nil {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
@@ -113,6 +114,7 @@ func (s *Service) runJob(ctx context.Context, t scheduler.Trigger) error {
 	if n > 0 {
 		s.c.Poke()
 	}
+	t.Started(run.ID)
 	return s.await(ctx, run, false)
 }
 
