@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -14,9 +13,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
+	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 )
 
-func init() { subcommands = append(subcommands, newAnomaliesCmd, newStacksCmd, newTriageCmd) }
+func init() {
+	subcommands = append(subcommands, newAnomaliesCmd, newStacksCmd, newTriageCmd, newSuppressionsCmd)
+}
 
 func newAnomaliesCmd() *cobra.Command {
 	var api apiFlags
@@ -188,15 +190,92 @@ func writeAnomalies(out io.Writer, format string, list []anomalies.Anomaly) erro
 	return tw.Flush()
 }
 
-func stackText(vals map[string]string) string {
-	keys := make([]string, 0, len(vals))
-	for k := range vals {
-		keys = append(keys, k)
+func stackText(vals map[string]string) string { return anomalies.StackText(vals) }
+
+func newSuppressionsCmd() *cobra.Command {
+	var api apiFlags
+	var format string
+	cmd := &cobra.Command{
+		Use:   "suppressions",
+		Short: "List suppression rules (stack patterns and host sets that are normal in this fleet)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := api.client()
+			if err != nil {
+				return err
+			}
+			rules, err := c.SuppressionRules(cmd.Context())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if format == "json" {
+				enc := json.NewEncoder(out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(rules)
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tQUERY\tPATTERN\tHOSTS\tREASON\tBY\tAT")
+			for _, r := range rules {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Query, r.Pattern, strings.Join(r.Hosts, ","), r.Reason, r.By, r.At)
+			}
+			return tw.Flush()
+		},
 	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + vals[k]
+	api.add(cmd)
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
+
+	var query, pattern, hosts, why string
+	add := &cobra.Command{
+		Use:   "add --pattern GLOB --why TEXT [--query GLOB] [--hosts h1,h2]",
+		Short: "Make every stack matching a pattern (and seen only on the given hosts) part of the baseline",
+		Example: `  exechunt suppressions add --query 'rarity/*' --pattern '*parent_name=backupagent.exe*' --why "nightly backup"
+  exechunt suppressions add --pattern '*name=msiexec.exe*' --hosts build01,build02 --why "build agents install packages"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if strings.TrimSpace(pattern) == "" || strings.TrimSpace(why) == "" {
+				return usageError{fmt.Errorf("--pattern and --why are required")}
+			}
+			c, err := api.client()
+			if err != nil {
+				return err
+			}
+			r := operatorapi.SuppressionRule{Query: query, Pattern: pattern, Reason: why}
+			if hosts != "" {
+				r.Hosts = strings.Split(hosts, ",")
+			}
+			got, err := c.AddSuppressionRule(cmd.Context(), r)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "suppression rule %d added\n", got.ID)
+			return nil
+		},
 	}
-	return strings.Join(parts, " | ")
+	api.add(add)
+	af := add.Flags()
+	af.StringVar(&query, "query", "", "hunt queries the rule applies to (glob over pack/query; default all)")
+	af.StringVar(&pattern, "pattern", "", `glob over the stack text "column=value | …" (case-insensitive)`)
+	af.StringVar(&hosts, "hosts", "", "only stacks seen on these hosts alone (comma-separated)")
+	af.StringVar(&why, "why", "", "the reason, recorded with who and when")
+
+	del := &cobra.Command{
+		Use:   "delete ID",
+		Short: "Remove a suppression rule",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return usageError{fmt.Errorf("rule id %q: want a number", args[0])}
+			}
+			c, err := api.client()
+			if err != nil {
+				return err
+			}
+			return c.DeleteSuppressionRule(cmd.Context(), id)
+		},
+	}
+	api.add(del)
+	cmd.AddCommand(add, del)
+	return cmd
 }

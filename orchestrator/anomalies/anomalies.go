@@ -66,6 +66,7 @@ type Service struct {
 	lastSync    time.Time
 	hostNames   map[int64]string
 	triage      map[string]store.Triage // stackID → current triage
+	rules       []store.SuppressionRule
 }
 
 // New returns a Service over src; call Sync (or any read) to load the stored history.
@@ -129,6 +130,10 @@ func (s *Service) sync(ctx context.Context) error {
 			s.st.MarkNormal(t.Query, stack.Key(t.Key))
 		}
 	}
+	if s.rules, err = s.src.SuppressionRules(ctx); err != nil {
+		return fmt.Errorf("anomalies: suppression rules: %w", err)
+	}
+	s.applyRules()
 	if s.opt.BaselineWindow > 0 && !s.firstData.IsZero() {
 		s.st.LearnBaseline(s.firstData.Add(s.opt.BaselineWindow))
 	}
@@ -472,6 +477,8 @@ func (s *Service) view(a stack.Anomaly) Anomaly {
 	x := Anomaly{Anomaly: a, ID: ID(a.Query, a.Key), Hunts: s.huntsOf[a.Query], State: store.TriageOpen, Hosts: s.st.Hosts(a.Stack)}
 	if t, ok := s.triage[stackID(a.Query, string(a.Key))]; ok {
 		x.State, x.Reason, x.By, x.At = t.State, t.Reason, t.By, t.At
+	} else if r := s.ruleFor(a.Stack); r != nil {
+		x.State, x.Reason, x.By, x.At = store.TriageSuppressed, fmt.Sprintf("rule %d: %s", r.ID, r.Reason), r.By, r.At
 	}
 	return x
 }

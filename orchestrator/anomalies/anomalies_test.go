@@ -21,6 +21,7 @@ type fakeSource struct {
 	results []store.ResultRow
 	triage  map[string]store.Triage
 	history []store.Triage
+	rules   []store.SuppressionRule
 }
 
 func (f *fakeSource) ListHunts(context.Context) ([]store.Hunt, error) { return f.hunts, nil }
@@ -67,6 +68,15 @@ func (f *fakeSource) TriageStates(context.Context) ([]store.Triage, error) {
 func (f *fakeSource) TriageHistory(context.Context, string, string) ([]store.Triage, error) {
 	return f.history, nil
 }
+func (f *fakeSource) AddSuppressionRule(_ context.Context, r store.SuppressionRule) (store.SuppressionRule, error) {
+	r.ID = int64(len(f.rules) + 1)
+	f.rules = append(f.rules, r)
+	return r, nil
+}
+func (f *fakeSource) SuppressionRules(context.Context) ([]store.SuppressionRule, error) {
+	return f.rules, nil
+}
+func (f *fakeSource) DeleteSuppressionRule(context.Context, int64) error { return nil }
 
 var (
 	day0  = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -192,5 +202,61 @@ func TestPushedResultLogsAreStacked(t *testing.T) {
 func TestIDStable(t *testing.T) {
 	if ID("a/b", stack.Key("k")) != ID("a/b", stack.Key("k")) || ID("a/b", "k") == ID("a/b", "j") || ID("a/b", "k") < 0 {
 		t.Error("ids must be stable, distinct and positive")
+	}
+}
+
+func TestSuppressionRules(t *testing.T) {
+	f := fleet()
+	f.addRun(1, day0, nil)
+	attack := proc("winword.exe", "powershell.exe", "95")
+	f.addRun(2, day0.Add(48*time.Hour), map[int64][]map[string]string{
+		10: {attack}, 20: {attack}, 30: {proc("backupagent.exe", "cmd.exe", "10")}, 40: {proc("backupagent.exe", "cmd.exe", "10")},
+	})
+	s := New(f, Options{Packs: hunts, BaselineWindow: time.Hour, Now: func() time.Time { return day0.Add(49 * time.Hour) }})
+	ctx := context.Background()
+	open := func() []Anomaly {
+		a, err := s.Anomalies(ctx, Filter{State: store.TriageOpen})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	if n := len(open()); n != 2 {
+		t.Fatalf("open = %d, want the macro and the backup agent", n)
+	}
+	// A rule for the backup agent on hosts ws030 and ws031 does not cover ws040.
+	if _, err := s.AddRule(ctx, store.SuppressionRule{Query: "rarity/*", Pattern: "*parent_name=BACKUPAGENT.EXE*", Hosts: []string{"ws030", "ws031"}, Reason: "backup"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(open()); n != 2 {
+		t.Errorf("a host-limited rule covered a stack seen elsewhere: %d open", n)
+	}
+	if _, err := s.AddRule(ctx, store.SuppressionRule{Pattern: "*parent_name=backupagent.exe*", Reason: "backup everywhere", By: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	got := open()
+	if len(got) != 1 || got[0].Values["parent_name"] != "winword.exe" {
+		t.Errorf("open after the rule = %+v", got)
+	}
+	all, _ := s.Anomalies(ctx, Filter{})
+	for _, a := range all {
+		if a.Values["parent_name"] == "backupagent.exe" {
+			t.Errorf("a suppressed low-score stack is still an anomaly: %+v", a)
+		}
+	}
+	if _, err := s.AddRule(ctx, store.SuppressionRule{Pattern: "*"}); err == nil {
+		t.Error("a rule without a reason must be refused")
+	}
+}
+
+func TestGlob(t *testing.T) {
+	for _, c := range []struct {
+		p, s string
+		want bool
+	}{{"*", "", true}, {"a*c", "abbc", true}, {"a?c", "abc", true}, {"a?c", "ac", false}, {"*x*", "C:\\x\\y", true},
+		{"rarity/*", "rarity/parent_child", true}, {"*.EXE", "cmd.exe", true}, {"a*", "b", false}} {
+		if got := glob(c.p, c.s); got != c.want {
+			t.Errorf("glob(%q, %q) = %t", c.p, c.s, got)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
+	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 )
 
 // Anomalies lists the fleet's anomalies, best rank first (filters as the API's
@@ -44,4 +45,23 @@ func (c *Client) StackedQueries(ctx context.Context) ([]string, error) {
 	var out []string
 	err := c.do(ctx, "GET", "/api/v1/stacks", nil, &out)
 	return out, err
+}
+
+// AddSuppressionRule stores a suppression rule.
+func (c *Client) AddSuppressionRule(ctx context.Context, r operatorapi.SuppressionRule) (operatorapi.SuppressionRule, error) {
+	var out operatorapi.SuppressionRule
+	err := c.do(ctx, "POST", "/api/v1/suppressions", r, &out)
+	return out, err
+}
+
+// SuppressionRules lists the suppression rules.
+func (c *Client) SuppressionRules(ctx context.Context) ([]operatorapi.SuppressionRule, error) {
+	var out []operatorapi.SuppressionRule
+	err := c.do(ctx, "GET", "/api/v1/suppressions", nil, &out)
+	return out, err
+}
+
+// DeleteSuppressionRule removes a suppression rule.
+func (c *Client) DeleteSuppressionRule(ctx context.Context, id int64) error {
+	return c.do(ctx, "DELETE", fmt.Sprintf("/api/v1/suppressions/%d", id), nil, nil)
 }

@@ -20,6 +20,9 @@ type AnomalyService interface {
 	Triage(ctx context.Context, id int64, state, reason, by string) (anomalies.Anomaly, error)
 	Stacks(ctx context.Context, query string) ([]anomalies.Anomaly, error)
 	Queries() []string
+	AddRule(ctx context.Context, r store.SuppressionRule) (store.SuppressionRule, error)
+	Rules(ctx context.Context) ([]store.SuppressionRule, error)
+	DeleteRule(ctx context.Context, id int64) error
 }
 
 // RegisterAnomalies adds the stacking routes:
@@ -29,6 +32,9 @@ type AnomalyService interface {
 //	POST /api/v1/anomalies/{id}/triage   {"state": "suppressed", "reason": "…"}
 //	GET  /api/v1/stacks                  the stacked queries
 //	GET  /api/v1/stacks/{query...}       a query's stacks ("pack/query")
+//	GET  /api/v1/suppressions            suppression rules
+//	POST /api/v1/suppressions            {"query": "rarity/*", "pattern": "*name=backup.exe*", "hosts": [], "reason": "…"}
+//	DELETE /api/v1/suppressions/{id}
 func (a *API) RegisterAnomalies(mux *http.ServeMux, svc AnomalyService) {
 	h := anomalyRoutes{a: a, svc: svc}
 	mux.Handle("GET /api/v1/anomalies", a.auth(RoleViewer, h.list))
@@ -36,6 +42,75 @@ func (a *API) RegisterAnomalies(mux *http.ServeMux, svc AnomalyService) {
 	mux.Handle("POST /api/v1/anomalies/{id}/triage", a.auth(RoleHunter, h.triage))
 	mux.Handle("GET /api/v1/stacks", a.auth(RoleViewer, h.queries))
 	mux.Handle("GET /api/v1/stacks/{query...}", a.auth(RoleViewer, h.stacks))
+	mux.Handle("GET /api/v1/suppressions", a.auth(RoleViewer, h.rules))
+	mux.Handle("POST /api/v1/suppressions", a.auth(RoleHunter, h.addRule))
+	mux.Handle("DELETE /api/v1/suppressions/{id}", a.auth(RoleHunter, h.deleteRule))
+}
+
+// SuppressionRule is a suppression rule as the API takes and returns it.
+type SuppressionRule struct {
+	ID      int64    `json:"id,omitempty"`
+	Query   string   `json:"query,omitempty"`
+	Pattern string   `json:"pattern"`
+	Hosts   []string `json:"hosts,omitempty"`
+	Reason  string   `json:"reason"`
+	By      string   `json:"by,omitempty"`
+	At      string   `json:"at,omitempty"`
+}
+
+func apiRule(r store.SuppressionRule) SuppressionRule {
+	return SuppressionRule{ID: r.ID, Query: r.Query, Pattern: r.Pattern, Hosts: r.Hosts, Reason: r.Reason, By: r.By,
+		At: r.At.Format("2006-01-02T15:04:05Z07:00")}
+}
+
+func (h anomalyRoutes) rules(w http.ResponseWriter, r *http.Request) error {
+	rules, err := h.svc.Rules(r.Context())
+	if err != nil {
+		return err
+	}
+	out := make([]SuppressionRule, 0, len(rules))
+	for _, x := range rules {
+		out = append(out, apiRule(x))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h anomalyRoutes) addRule(w http.ResponseWriter, r *http.Request) error {
+	var body SuppressionRule
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		return errorf(http.StatusBadRequest, "bad suppression rule: %v", err)
+	}
+	if strings.TrimSpace(body.Pattern) == "" || strings.TrimSpace(body.Reason) == "" {
+		return errorf(http.StatusBadRequest, "a suppression rule needs a pattern and a reason")
+	}
+	t, _ := r.Context().Value(ctxKey{}).(store.Token)
+	rule, err := h.svc.AddRule(r.Context(), store.SuppressionRule{Query: body.Query, Pattern: body.Pattern, Hosts: body.Hosts,
+		Reason: body.Reason, By: t.Name})
+	if err != nil {
+		return err
+	}
+	if err := h.a.audit(r, "suppression.add", strconv.FormatInt(rule.ID, 10), "", body); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, apiRule(rule))
+	return nil
+}
+
+func (h anomalyRoutes) deleteRule(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if err := h.svc.DeleteRule(r.Context(), id); err != nil {
+		return err
+	}
+	if err := h.a.audit(r, "suppression.delete", strconv.FormatInt(id, 10), "", nil); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 type anomalyRoutes struct {
@@ -79,12 +154,8 @@ func (h anomalyRoutes) list(w http.ResponseWriter, r *http.Request) error {
 		cw := csv.NewWriter(w)
 		cw.Write([]string{"id", "rank", "state", "query", "technique", "severity", "stack", "hosts", "prevalence", "max_score", "first_seen", "last_seen", "reasons"})
 		for _, x := range list {
-			var vals []string
-			for k, v := range x.Values {
-				vals = append(vals, k+"="+v)
-			}
 			cw.Write([]string{strconv.FormatInt(x.ID, 10), strconv.FormatFloat(x.Rank, 'f', 3, 64), x.State, x.Query, x.Technique, x.Severity,
-				csvSafe(strings.Join(vals, " | ")), strconv.Itoa(x.HostCount), strconv.FormatFloat(x.Prevalence, 'f', 4, 64),
+				csvSafe(anomalies.StackText(x.Values)), strconv.Itoa(x.HostCount), strconv.FormatFloat(x.Prevalence, 'f', 4, 64),
 				strconv.Itoa(x.MaxScore), x.FirstSeen.Format("2006-01-02T15:04:05Z07:00"), x.LastSeen.Format("2006-01-02T15:04:05Z07:00"),
 				csvSafe(strings.Join(x.Reasons, "; "))})
 		}

@@ -14,7 +14,10 @@ import (
 )
 
 // fakeAnomalies is an AnomalyService over a fixed list.
-type fakeAnomalies struct{ list []anomalies.Anomaly }
+type fakeAnomalies struct {
+	list  []anomalies.Anomaly
+	rules []store.SuppressionRule
+}
 
 func (f *fakeAnomalies) Anomalies(_ context.Context, flt anomalies.Filter) ([]anomalies.Anomaly, error) {
 	var out []anomalies.Anomaly
@@ -46,6 +49,13 @@ func (f *fakeAnomalies) Stacks(context.Context, string) ([]anomalies.Anomaly, er
 	return f.list, nil
 }
 func (f *fakeAnomalies) Queries() []string { return []string{"rarity/parent_child"} }
+func (f *fakeAnomalies) AddRule(_ context.Context, r store.SuppressionRule) (store.SuppressionRule, error) {
+	r.ID = 1
+	f.rules = append(f.rules, r)
+	return r, nil
+}
+func (f *fakeAnomalies) Rules(context.Context) ([]store.SuppressionRule, error) { return f.rules, nil }
+func (f *fakeAnomalies) DeleteRule(context.Context, int64) error                { return nil }
 
 func TestAnomalyRoutes(t *testing.T) {
 	f := newFixture(t)
@@ -85,6 +95,18 @@ func TestAnomalyRoutes(t *testing.T) {
 	rec := f.do(hunter, "POST", "/api/v1/anomalies/42/triage", `{"state":"suppressed","reason":"lab macro"}`, "")
 	if rec.Code != 200 || svc.list[0].State != store.TriageSuppressed || svc.list[0].By != operatorapi.RoleHunter {
 		t.Fatalf("triage: %d %s %+v", rec.Code, rec.Body, svc.list[0])
+	}
+	if rec := f.do(viewer, "POST", "/api/v1/suppressions", `{"pattern":"*","reason":"x"}`, ""); rec.Code != 403 {
+		t.Errorf("viewer adds a rule = %d", rec.Code)
+	}
+	if rec := f.do(hunter, "POST", "/api/v1/suppressions", `{"pattern":"*name=backup.exe*"}`, ""); rec.Code != 400 {
+		t.Errorf("rule without a reason = %d", rec.Code)
+	}
+	if rec := f.do(hunter, "POST", "/api/v1/suppressions", `{"pattern":"*name=backup.exe*","reason":"nightly backup"}`, ""); rec.Code != 201 || len(svc.rules) != 1 || svc.rules[0].By != operatorapi.RoleHunter {
+		t.Errorf("add rule = %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.do(viewer, "GET", "/api/v1/suppressions", "", ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), "nightly backup") {
+		t.Errorf("list rules = %d %s", rec.Code, rec.Body)
 	}
 	audit, err := f.st.AuditLog(context.Background(), store.AuditFilter{Action: "anomaly.triage"})
 	if err != nil || len(audit) != 1 || audit[0].Target != "42" {

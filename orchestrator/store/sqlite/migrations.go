@@ -205,4 +205,16 @@ CREATE TABLE anomaly_triage_history (
 );
 CREATE INDEX anomaly_triage_history_stack ON anomaly_triage_history (query, key, id);
 `,
+	// 5: suppression rules (stack patterns and host sets made baseline).
+	`
+CREATE TABLE suppression_rules (
+	id      INTEGER PRIMARY KEY,
+	query   TEXT    NOT NULL DEFAULT '',
+	pattern TEXT    NOT NULL,
+	hosts   TEXT    NOT NULL DEFAULT '[]',
+	reason  TEXT    NOT NULL,
+	by      TEXT    NOT NULL DEFAULT '',
+	at      INTEGER NOT NULL
+);
+`,
 }

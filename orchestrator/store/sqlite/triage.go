@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
@@ -50,4 +51,55 @@ func (s *Store) triages(ctx context.Context, op, q string, args ...any) ([]store
 		out = append(out, t)
 	}
 	return out, wrap(op, rows.Err())
+}
+
+// AddSuppressionRule implements store.Triages.
+func (s *Store) AddSuppressionRule(ctx context.Context, r store.SuppressionRule) (store.SuppressionRule, error) {
+	hosts, err := json.Marshal(append([]string{}, r.Hosts...))
+	if err != nil {
+		return r, err
+	}
+	res, err := s.w.ExecContext(ctx, `INSERT INTO suppression_rules (query, pattern, hosts, reason, by, at) VALUES (?,?,?,?,?,?)`,
+		r.Query, r.Pattern, string(hosts), r.Reason, r.By, ts(r.At))
+	if err != nil {
+		return r, wrap("add suppression rule", err)
+	}
+	r.ID, err = res.LastInsertId()
+	return r, wrap("add suppression rule", err)
+}
+
+// SuppressionRules implements store.Triages.
+func (s *Store) SuppressionRules(ctx context.Context) ([]store.SuppressionRule, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, query, pattern, hosts, reason, by, at FROM suppression_rules ORDER BY id`)
+	if err != nil {
+		return nil, wrap("suppression rules", err)
+	}
+	defer rows.Close()
+	var out []store.SuppressionRule
+	for rows.Next() {
+		var r store.SuppressionRule
+		var hosts string
+		var at int64
+		if err := rows.Scan(&r.ID, &r.Query, &r.Pattern, &hosts, &r.Reason, &r.By, &at); err != nil {
+			return nil, wrap("suppression rules", err)
+		}
+		if err := json.Unmarshal([]byte(hosts), &r.Hosts); err != nil {
+			return nil, wrap("suppression rules", err)
+		}
+		r.At = fromTS(at)
+		out = append(out, r)
+	}
+	return out, wrap("suppression rules", rows.Err())
+}
+
+// DeleteSuppressionRule implements store.Triages.
+func (s *Store) DeleteSuppressionRule(ctx context.Context, id int64) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM suppression_rules WHERE id = ?`, id)
+	if err != nil {
+		return wrap("delete suppression rule", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
 }

@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"HuntRunInterrupted", testHuntRunInterrupted},
 		{"AuditLog", testAuditLog},
 		{"Triage", testTriage},
+		{"SuppressionRules", testSuppressionRules},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

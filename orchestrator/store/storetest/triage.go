@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -33,5 +34,30 @@ func testTriage(t *testing.T, s store.Store) {
 	hist, err := s.TriageHistory(ctx, "q1", "winword.exe\x1fpowershell.exe")
 	if err != nil || len(hist) != 2 || hist[0] != steps[0] || hist[1] != steps[1] {
 		t.Errorf("history = %+v %v", hist, err)
+	}
+}
+
+func testSuppressionRules(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	r, err := s.AddSuppressionRule(ctx, store.SuppressionRule{Query: "rarity/*", Pattern: "*name=backup.exe*", Hosts: []string{"db01", "db02"},
+		Reason: "nightly backup", By: "bob", At: t0})
+	if err != nil || r.ID == 0 {
+		t.Fatalf("add: %+v %v", r, err)
+	}
+	if _, err := s.AddSuppressionRule(ctx, store.SuppressionRule{Pattern: "*", Reason: "all", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	rules, err := s.SuppressionRules(ctx)
+	if err != nil || len(rules) != 2 || rules[0].Pattern != r.Pattern || len(rules[0].Hosts) != 2 || !rules[0].At.Equal(t0) || rules[1].Hosts == nil {
+		t.Fatalf("rules = %+v %v", rules, err)
+	}
+	if err := s.DeleteSuppressionRule(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSuppressionRule(ctx, r.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("delete twice: %v", err)
+	}
+	if rules, _ := s.SuppressionRules(ctx); len(rules) != 1 {
+		t.Errorf("after delete: %+v", rules)
 	}
 }
