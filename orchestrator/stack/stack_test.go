@@ -2,6 +2,9 @@ package stack
 
 import (
 	"fmt"
+	"os"
+	"runtime"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -95,10 +98,14 @@ func TestShapeStacking(t *testing.T) {
 	}
 }
 
-// BenchmarkIngest stacks 2,000 hosts × 1,000 process rows (2 million rows) and lists
-// the top 100 anomalies, reporting rows/s and the listing time.
+// BenchmarkIngest stacks 2,000 hosts × 1,000 process rows (2 million rows; set
+// EXECHUNT_BENCH_STACK_HOSTS=10000 for 10 million) and lists the top 100 anomalies,
+// reporting rows/s, the listing time and the heap the stacks hold.
 func BenchmarkIngest(b *testing.B) {
-	const hosts, rowsPerHost = 2000, 1000
+	hosts, rowsPerHost := 2000, 1000
+	if n, err := strconv.Atoi(os.Getenv("EXECHUNT_BENCH_STACK_HOSTS")); err == nil && n > 0 {
+		hosts = n // 10000 for the 10 million rows
+	}
 	q := Query{Name: "processes", Stack: []string{"parent_name", "name", ShapeColumn}}
 	batch := make([][]map[string]string, 50)
 	for v := range batch {
@@ -111,6 +118,7 @@ func BenchmarkIngest(b *testing.B) {
 		batch[v] = rows
 	}
 	var listing time.Duration
+	var ms runtime.MemStats
 	for i := 0; i < b.N; i++ {
 		s := New()
 		for h := 0; h < hosts; h++ {
@@ -122,7 +130,11 @@ func BenchmarkIngest(b *testing.B) {
 		if len(top) == 0 {
 			b.Fatal("no anomalies")
 		}
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		runtime.KeepAlive(s)
 	}
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heap-MiB")
 	b.ReportMetric(float64(hosts*rowsPerHost*b.N)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(listing.Milliseconds())/float64(b.N), "top100-ms")
 }
