@@ -52,6 +52,11 @@ type ProcFS struct {
 	// clock, when set by a test, replaces time.Now.
 	clock func() time.Time
 
+	// procFD is <root>/proc opened once, so per-process files are opened relative to
+	// it (-1 when that is not possible: then by full path).
+	procOnce sync.Once
+	procFD   int
+
 	// afterList, when set by a test, runs between listing <root>/proc and reading
 	// the processes (to make one vanish).
 	afterList func(names []string)
@@ -134,6 +139,19 @@ type procReader struct {
 	path  []byte
 	users map[uint32]string
 	now   time.Time // when this read began (cache revalidation)
+	rel   []byte    // "<pid>/stat", relative to the proc directory
+}
+
+// dirFD returns the open <root>/proc (or -1).
+func (s *ProcFS) dirFD() int {
+	s.procOnce.Do(func() {
+		fd, err := openDir(s.proc)
+		if err != nil {
+			fd = -1
+		}
+		s.procFD = fd
+	})
+	return s.procFD
 }
 
 func (s *ProcFS) reader() *procReader {
@@ -274,7 +292,9 @@ func (r *procReader) file(pid int64, name string) string {
 // read reads one process: stat (ppid, start, comm), cmdline, exe and status (uid,
 // and tgid when checkThread).
 func (r *procReader) read(pid int64, checkThread bool) (Proc, error) {
-	b, err := readFile(r.file(pid, "stat"), &r.buf, 4096)
+	r.rel = strconv.AppendInt(r.rel[:0], pid, 10)
+	r.rel = append(r.rel, "/stat"...)
+	b, err := readFileAt(r.fs.dirFD(), r.fs.proc, string(r.rel), &r.buf, 4096)
 	if err != nil {
 		return Proc{}, err
 	}

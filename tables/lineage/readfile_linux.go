@@ -22,6 +22,11 @@ func readFile(name string, buf *[]byte, limit int) ([]byte, error) {
 		return nil, &os.PathError{Op: "open", Path: name, Err: err}
 	}
 	defer syscall.Close(fd)
+	return readFD(fd, name, buf, limit)
+}
+
+// readFD reads up to limit bytes of an open file into *buf, stopping at a short read.
+func readFD(fd int, name string, buf *[]byte, limit int) ([]byte, error) {
 	b := (*buf)[:0]
 	for len(b) < limit {
 		if len(b) == cap(b) {
@@ -87,4 +92,30 @@ func ownerUID(name string) (uint32, bool) {
 		}
 		return st.Uid, true
 	}
+}
+
+// openDir opens a directory for readFileAt (the /proc root: resolving "<pid>/stat"
+// against it walks two path components instead of the whole path).
+func openDir(name string) (int, error) {
+	return syscall.Open(name, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+}
+
+// readFileAt is readFile relative to an open directory; dirfd < 0 uses dir + "/" + name.
+func readFileAt(dirfd int, dir, name string, buf *[]byte, limit int) ([]byte, error) {
+	if dirfd < 0 {
+		return readFile(dir+"/"+name, buf, limit)
+	}
+	var fd int
+	var err error
+	for {
+		fd, err = syscall.Openat(dirfd, name, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: dir + "/" + name, Err: err}
+	}
+	defer syscall.Close(fd)
+	return readFD(fd, dir+"/"+name, buf, limit)
 }

@@ -44,3 +44,11 @@ func readLink(name string) (string, error) { return os.Readlink(name) }
 
 // ownerUID is not available off Linux: the static-field cache is then never used.
 func ownerUID(string) (uint32, bool) { return 0, false }
+
+// openDir is not used off Linux: readFileAt then reads by path.
+func openDir(string) (int, error) { return -1, errors.ErrUnsupported }
+
+// readFileAt reads dir/name (off Linux always by path).
+func readFileAt(_ int, dir, name string, buf *[]byte, limit int) ([]byte, error) {
+	return readFile(dir+"/"+name, buf, limit)
+}
