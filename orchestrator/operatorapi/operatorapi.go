@@ -192,6 +192,16 @@ func (a *API) auth(min string, h handler) http.Handler {
 	})
 }
 
+// Authenticated wraps h so that it needs a valid bearer token of role min or
+// above, with the same checks, failure limits and answers as the API's routes
+// (the server puts GET /metrics behind it).
+func (a *API) Authenticated(min string, h http.Handler) http.Handler {
+	return a.auth(min, func(w http.ResponseWriter, r *http.Request) error {
+		h.ServeHTTP(w, r)
+		return nil
+	})
+}
+
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	switch {

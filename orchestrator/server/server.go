@@ -1,7 +1,7 @@
 // Package server wires the orchestrator together: the agent API, the operator
-// API, /version and /healthz on one handler, and the background loops (last-seen
-// flushes, live-query deadlines). It is the bootstrap package: the only one that
-// knows every part.
+// API, /version, /healthz, /readyz and /metrics on one handler, and the
+// background loops (last-seen flushes, live-query deadlines). It is the
+// bootstrap package: the only one that knows every part.
 package server
 
 import (
@@ -16,6 +16,7 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/agentapi"
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
 	"github.com/exechunt/exechunt/orchestrator/hunts"
+	"github.com/exechunt/exechunt/orchestrator/metrics"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 	"github.com/exechunt/exechunt/orchestrator/scheduler"
 	"github.com/exechunt/exechunt/orchestrator/store"
@@ -50,6 +51,17 @@ type Config struct {
 	// StackEvery is how often stacks are brought up to date in the background
 	// (default 30s; reads of the anomaly API also sync, at most every 2 s).
 	StackEvery time.Duration
+	// Metrics collects the Prometheus metrics served at GET /metrics (default:
+	// metrics.New(Version)); the store is wrapped to time its operations.
+	Metrics *metrics.Metrics
+	// MetricsPublic serves GET /metrics without a token; by default it needs a
+	// bearer token of any role (docs/security.md).
+	MetricsPublic bool
+	// OnlineWithin: a host seen within it counts in exechunt_hosts_online
+	// (default 5m, like the web UI).
+	OnlineWithin time.Duration
+	// ReadyTimeout bounds the store check of GET /readyz (default 2s).
+	ReadyTimeout time.Duration
 }
 
 // Server is the orchestrator's HTTP handler and background work.
@@ -60,6 +72,8 @@ type Server struct {
 	stacks  *anomalies.Service
 	changes *operatorapi.Broadcast
 	mux     *http.ServeMux
+	handler http.Handler
+	metrics *metrics.Metrics
 }
 
 // New builds a Server.
@@ -79,7 +93,19 @@ func New(c Config) (*Server, error) {
 	if c.FinishEvery <= 0 {
 		c.FinishEvery = time.Second
 	}
-	s := &Server{c: c, changes: operatorapi.NewBroadcast(), mux: http.NewServeMux()}
+	if c.Metrics == nil {
+		c.Metrics = metrics.New(c.Version)
+	}
+	if c.OnlineWithin <= 0 {
+		c.OnlineWithin = 5 * time.Minute
+	}
+	if c.ReadyTimeout <= 0 {
+		c.ReadyTimeout = 2 * time.Second
+	}
+	c.Store = c.Metrics.Store(c.Store)
+	c.Metrics.WatchHosts(c.Store, c.OnlineWithin, 10*time.Second, c.Now)
+	s := &Server{c: c, changes: operatorapi.NewBroadcast(), mux: http.NewServeMux(), metrics: c.Metrics}
+	s.handler = c.Metrics.Middleware(s.mux)
 	ac := c.Agent
 	ac.Hosts, ac.Secrets, ac.Live, ac.Logs = c.Store, c.Store, c.Store, c.Store
 	hc := c.Hunts
@@ -138,22 +164,54 @@ func New(c Config) (*Server, error) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]string{"name": "exechunt", "version": c.Version})
 	})
+	// Liveness: the process is up and serving; it does not depend on the store,
+	// so an orchestrator is not restarted for a database outage.
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		w.Header().Set("Content-Type", "application/json")
-		if err := c.Store.Ping(ctx); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			json.NewEncoder(w).Encode(map[string]string{"status": "unavailable"})
-			return
-		}
-		json.NewEncoder(w).Encode(map[string]string{"status": "ok"})
+		writeStatus(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	// Readiness: the store answers within ReadyTimeout.
+	s.mux.HandleFunc("GET /readyz", s.ready)
+	mh := c.Metrics.Handler()
+	if !c.MetricsPublic {
+		mh = op.Authenticated(operatorapi.RoleViewer, mh)
+	}
+	s.mux.Handle("GET /metrics", mh)
 	return s, nil
 }
 
-// Handler returns the HTTP handler of every endpoint.
-func (s *Server) Handler() http.Handler { return s.mux }
+// Handler returns the HTTP handler of every endpoint, counted and timed in the
+// metrics.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Metrics returns the server's metrics.
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
+
+// ready answers GET /readyz: 200 {"status":"ready"} when the store answers a ping
+// within ReadyTimeout, else 503 with the reason (the error itself is logged, not
+// returned: the endpoint needs no token).
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.c.ReadyTimeout)
+	defer cancel()
+	if err := s.c.Store.Ping(ctx); err != nil {
+		reason := "store: ping failed"
+		if errors.Is(err, context.DeadlineExceeded) {
+			reason = "store: ping timed out after " + s.c.ReadyTimeout.String()
+		}
+		if r.Context().Err() == nil {
+			s.c.Log.Warn("not ready", "reason", reason, "err", err)
+		}
+		writeStatus(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": reason})
+		return
+	}
+	writeStatus(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func writeStatus(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
 
 // Run does the background work until ctx ends.
 func (s *Server) Run(ctx context.Context) error {
