@@ -28,6 +28,8 @@ func init() { subcommands = append(subcommands, newServeCmd) }
 type serveFlags struct {
 	listen, data, cert, key, packsDir string
 	baseline                          time.Duration
+	logFormat, logLevel               string
+	metricsPublic                     bool
 }
 
 func newServeCmd() *cobra.Command {
@@ -42,7 +44,12 @@ with an embedded SQLite store in the data directory and the built-in packs.
 Without --tls-cert/--tls-key a self-signed pair is created in the data directory on
 first start; its SHA-256 fingerprint is printed. EXECHUNT_ENROLL_SECRET and
 EXECHUNT_ADMIN_TOKEN seed the first enroll secret and admin API token; otherwise
-both are generated into the data directory (mode 0600). Logs are JSON on stderr.`,
+both are generated into the data directory (mode 0600). Logs go to stderr, one JSON
+object a line by default (--log-format text for key=value lines).
+
+Operations: GET /healthz (liveness), GET /readyz (the store answers; 503 otherwise)
+and GET /metrics (Prometheus; needs an API token of any role unless
+--metrics-public). See docs/operations.md.`,
 		Example: `  exechunt serve
   exechunt serve --listen 0.0.0.0:8443 --data /var/lib/exechunt
   EXECHUNT_ENROLL_SECRET=... exechunt serve --tls-cert server.pem --tls-key server.key`,
@@ -50,6 +57,9 @@ both are generated into the data directory (mode 0600). Logs are JSON on stderr.
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if (f.cert == "") != (f.key == "") {
 				return usageError{errors.New("--tls-cert and --tls-key go together")}
+			}
+			if _, err := newLogger(io.Discard, f.logFormat, f.logLevel); err != nil {
+				return usageError{err}
 			}
 			return runServe(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
 		},
@@ -60,6 +70,9 @@ both are generated into the data directory (mode 0600). Logs are JSON on stderr.
 	fl.StringVar(&f.cert, "tls-cert", "", "TLS certificate (PEM); default: self-signed in the data directory")
 	fl.StringVar(&f.key, "tls-key", "", "TLS private key (PEM)")
 	fl.StringVar(&f.packsDir, "packs-dir", "", "also load the packs (*.json, *.conf) of this directory; a pack named like a built-in one replaces it")
+	fl.StringVar(&f.logFormat, "log-format", "json", "log format on stderr: json (one object a line) or text (key=value)")
+	fl.StringVar(&f.logLevel, "log-level", "info", "least severe level logged: debug, info, warn or error")
+	fl.BoolVar(&f.metricsPublic, "metrics-public", false, "serve GET /metrics without an API token (for a scraper on a trusted network)")
 	fl.DurationVar(&f.baseline, "baseline", 24*time.Hour, "learning window: stacks first seen within this long of the first hunt result are the fleet's baseline (0: only analysts' suppressions)")
 	return cmd
 }
@@ -67,7 +80,10 @@ both are generated into the data directory (mode 0600). Logs are JSON on stderr.
 func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := slog.New(slog.NewJSONHandler(errOut, nil))
+	log, err := newLogger(errOut, f.logFormat, f.logLevel)
+	if err != nil {
+		return usageError{err}
+	}
 	host, port, err := net.SplitHostPort(f.listen)
 	if err != nil {
 		return usageError{fmt.Errorf("--listen %q: %w", f.listen, err)}
@@ -122,7 +138,7 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 	}
 
 	srv, err := server.New(server.Config{Store: st, Packs: ps, Log: log, Version: version,
-		Anomalies: anomalies.Options{BaselineWindow: f.baseline}})
+		Anomalies: anomalies.Options{BaselineWindow: f.baseline}, MetricsPublic: f.metricsPublic})
 	if err != nil {
 		return err
 	}
@@ -225,4 +241,20 @@ func writeClientConfig(path string, c clientConfig) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o600)
+}
+
+// newLogger returns the serve logger: JSON or text lines on w, from level up.
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want json or text", format)
 }
