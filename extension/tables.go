@@ -29,7 +29,7 @@ func Tables(cfg config.Config, log *slog.Logger) ([]tablekit.Table, error) {
 	// The event tables share one Store: one tail of the sources, one lineage index and
 	// one cache budget (the lineage table keeps its own small analysis cache).
 	events := eventtables.New(eventtables.Options{
-		Paths: paths, CacheBytes: int64(cfg.CacheMB) << 20, Analyzer: a, Logger: log,
+		Paths: paths, CacheBytes: int64(cfg.CacheMB) << 20, Analyzer: a, Logger: log, StateDir: cfg.StateDir,
 	})
 	return []tablekit.Table{
 		lineage.New(lineage.Options{History: history{events}, Analyzer: a}),

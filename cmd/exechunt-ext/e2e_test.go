@@ -89,6 +89,9 @@ func startExtension(t *testing.T, h *osquerytest.Harness, extra ...string) *extP
 func startExtensionWithConfig(t testing.TB, h *osquerytest.Harness, yaml string, extra ...string) *extProcess {
 	t.Helper()
 	cfg := filepath.Join(t.TempDir(), "extension.yaml")
+	if !strings.Contains(yaml, "state_dir:") { // keep test state out of /var/lib
+		yaml = "state_dir: " + t.TempDir() + "\n" + yaml
+	}
 	if err := os.WriteFile(cfg, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -78,3 +78,15 @@ func (c *Cache[K, V]) Len() int { return c.ll.Len() }
 
 // Cost is the total cost of the entries.
 func (c *Cache[K, V]) Cost() int64 { return c.cost }
+
+// Oldest calls fn for every entry from the least to the most recently used, without
+// changing recency, until fn returns false. Adding the entries to an empty cache in
+// this order restores the same recency.
+func (c *Cache[K, V]) Oldest(fn func(K, V) bool) {
+	for el := c.ll.Back(); el != nil; el = el.Prev() {
+		e := el.Value.(*entry[K, V])
+		if !fn(e.key, e.val) {
+			return
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package lru
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestCache(t *testing.T) {
 	c := New[string, int](2, 0, nil)
@@ -23,5 +26,23 @@ func TestCache(t *testing.T) {
 	cost.Add("y", "1")
 	if cost.Cost() != 1 {
 		t.Errorf("replace cost: %d", cost.Cost())
+	}
+}
+
+func TestOldestRestoresRecency(t *testing.T) {
+	c := New[string, int](3, 0, nil)
+	for i, k := range []string{"a", "b", "c"} {
+		c.Add(k, i)
+	}
+	c.Get("a") // a is now the most recent
+	var keys []string
+	d := New[string, int](3, 0, nil)
+	c.Oldest(func(k string, v int) bool { keys = append(keys, k); d.Add(k, v); return true })
+	if got := strings.Join(keys, ""); got != "bca" {
+		t.Fatalf("Oldest order = %q, want bca", got)
+	}
+	d.Add("z", 9) // evicts the least recent of the copy: b
+	if _, ok := d.Peek("b"); ok {
+		t.Error("copy evicted the wrong entry")
 	}
 }

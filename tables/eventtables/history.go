@@ -38,14 +38,16 @@ func newPIDIndex(entries int) *pidIndex {
 	return &pidIndex{cache: lru.New[int64, []pidRef](entries, 0, nil)}
 }
 
-func (x *pidIndex) add(e *event.Event, key string) {
-	refs, _ := x.cache.Peek(e.PID)
-	refs = append(refs, pidRef{key, e.Time})
+func (x *pidIndex) add(e *event.Event, key string) { x.addRef(e.PID, key, e.Time) }
+
+func (x *pidIndex) addRef(pid int64, key string, start time.Time) {
+	refs, _ := x.cache.Peek(pid)
+	refs = append(refs, pidRef{key, start})
 	sort.SliceStable(refs, func(i, j int) bool { return refs[i].start.Before(refs[j].start) })
 	if len(refs) > maxIncarnations {
 		refs = refs[len(refs)-maxIncarnations:]
 	}
-	x.cache.Add(e.PID, refs)
+	x.cache.Add(pid, refs)
 }
 
 // Lookup returns the latest process creation of pid that started at or before start

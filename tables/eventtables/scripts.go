@@ -56,10 +56,12 @@ func (b *block) add(e *event.Event) int64 {
 	if b.path == "" {
 		b.path = s.ScriptPath
 	}
-	c := int64(200 + len(p.text) + len(p.file) + len(p.locator))
+	c := partCost(p)
 	b.cost += c
 	return c
 }
+
+func partCost(p *part) int64 { return int64(200 + len(p.text) + len(p.file) + len(p.locator)) }
 
 // complete reports whether every part 1..total was seen.
 func (b *block) complete() bool {

@@ -89,6 +89,7 @@ func (s *Store) generateScripts(ctx context.Context, qc table.QueryContext) ([]m
 		if err != nil {
 			return nil, err
 		}
+		s.mergeKnownParts(tmp)
 		for _, b := range tmp {
 			if match(b) {
 				blocks = append(blocks, b)
@@ -109,6 +110,29 @@ func (s *Store) generateScripts(ctx context.Context, qc table.QueryContext) ([]m
 		rows = append(rows, s.scriptRow(b))
 	}
 	return rows, nil
+}
+
+// mergeKnownParts adds to blocks re-read from the sources the parts the index holds
+// that the sources no longer do (rotated out, or kept across a restart), and the
+// indexed blocks the sources lost entirely. Callers hold s.mu.
+func (s *Store) mergeKnownParts(tmp map[string]*block) {
+	for id, ib := range s.scripts.blocks {
+		tb := tmp[id]
+		if tb == nil {
+			tmp[id] = ib
+			continue
+		}
+		for n, p := range ib.parts {
+			if _, ok := tb.parts[n]; !ok {
+				tb.parts[n] = p
+				tb.cost += partCost(p)
+				tb.total = max(tb.total, ib.total)
+				if p.time.Before(tb.first) {
+					tb.first = p.time
+				}
+			}
+		}
+	}
 }
 
 func (s *Store) scriptRow(b *block) map[string]string {

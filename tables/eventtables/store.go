@@ -42,8 +42,11 @@ type Options struct {
 	// script blocks, 10% each for the lineage index and the analysis cache, and 30%
 	// left for the work of a query. Zero means DefaultCacheBytes.
 	CacheBytes int64
-	Analyzer   *analysis.Analyzer // nil means analysis.New()
-	Logger     *slog.Logger       // nil means slog.Default()
+	// StateDir keeps read positions, the lineage index and partial script blocks
+	// across restarts (see state.go); empty keeps nothing.
+	StateDir string
+	Analyzer *analysis.Analyzer // nil means analysis.New()
+	Logger   *slog.Logger       // nil means slog.Default()
 }
 
 // Store holds the state shared by the event tables.
@@ -61,6 +64,13 @@ type Store struct {
 	results *lru.Cache[string, analysis.Result]
 	// lastRefresh is when the sources were last read.
 	lastRefresh time.Time
+	// latest is the newest event ingested; dirty says the state changed since
+	// lastSave; loaded says the saved state was read (at the first refresh, so that
+	// building the tables touches nothing).
+	latest   time.Time
+	dirty    bool
+	loaded   bool
+	lastSave time.Time
 	// warned remembers paths whose problems were logged, so a broken file is not
 	// reported on every query.
 	warned map[string]bool
@@ -152,17 +162,26 @@ func (s *Store) refresh(ctx context.Context) error {
 		},
 	}
 	s.lastRefresh = time.Now()
+	if !s.loaded {
+		s.loaded = true
+		s.load()
+	}
+	defer s.maybeSave()
 	for _, f := range s.files() {
 		cur := s.cursors[f]
 		if cur == nil {
 			cur = &evidence.Cursor{}
 			s.cursors[f] = cur
 		}
+		before := *cur
 		_, _, err := evidence.Tail(ctx, f, cur, opt, func(r *event.Record) error {
 			ev := event.Normalize(r, false)
 			s.ingest(&ev)
 			return nil
 		})
+		if cur.Offset != before.Offset || cur.NextFileRecordID != before.NextFileRecordID || cur.Size != before.Size {
+			s.dirty = true
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -175,6 +194,9 @@ func (s *Store) refresh(ctx context.Context) error {
 
 // ingest adds one execution event to the buffers and the lineage index.
 func (s *Store) ingest(ev *event.Event) {
+	if ev.Time.After(s.latest) {
+		s.latest = ev.Time
+	}
 	switch {
 	case ev.ProcessCreation != nil:
 		key := s.lineage.add(ev)
