@@ -20,13 +20,13 @@ import (
 
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
 	"github.com/exechunt/exechunt/orchestrator/server"
-	"github.com/exechunt/exechunt/orchestrator/store/sqlite"
 )
 
 func init() { subcommands = append(subcommands, newServeCmd) }
 
 type serveFlags struct {
 	listen, data, cert, key, packsDir string
+	db                                string // "" (SQLite in data) or a postgres:// URL
 	baseline                          time.Duration
 	logFormat, logLevel               string
 	metricsPublic                     bool
@@ -39,7 +39,8 @@ func newServeCmd() *cobra.Command {
 		Short: "Run the orchestrator: osquery TLS API for agents, operator API, embedded store",
 		Long: `Serves osquery's TLS remote API (enroll, config, log, distributed read/write) to
 osqueryd agents and the operator API (/api/v1/…) to the CLI, over HTTPS (TLS 1.2+),
-with an embedded SQLite store in the data directory and the built-in packs.
+with an embedded SQLite store in the data directory (or PostgreSQL with
+--db postgres://…) and the built-in packs.
 
 Without --tls-cert/--tls-key a self-signed pair is created in the data directory on
 first start; its SHA-256 fingerprint is printed. EXECHUNT_ENROLL_SECRET and
@@ -52,6 +53,7 @@ and GET /metrics (Prometheus; needs an API token of any role unless
 --metrics-public). See docs/operations.md.`,
 		Example: `  exechunt serve
   exechunt serve --listen 0.0.0.0:8443 --data /var/lib/exechunt
+  exechunt serve --db 'postgres://exechunt@db.example:5432/exechunt?sslmode=verify-full'
   EXECHUNT_ENROLL_SECRET=... exechunt serve --tls-cert server.pem --tls-key server.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -67,6 +69,7 @@ and GET /metrics (Prometheus; needs an API token of any role unless
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8443", "address to listen on (host:port)")
 	fl.StringVar(&f.data, "data", "./exechunt-data", "data directory (database, TLS pair, secrets)")
+	fl.StringVar(&f.db, "db", "", "store: empty for the SQLite file in the data directory, or a postgres:// (postgresql://) URL")
 	fl.StringVar(&f.cert, "tls-cert", "", "TLS certificate (PEM); default: self-signed in the data directory")
 	fl.StringVar(&f.key, "tls-key", "", "TLS private key (PEM)")
 	fl.StringVar(&f.packsDir, "packs-dir", "", "also load the packs (*.json, *.conf) of this directory; a pack named like a built-in one replaces it")
@@ -107,7 +110,7 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 		return err
 	}
 
-	st, err := sqlite.Open(ctx, filepath.Join(data, server.DBFile), sqlite.Options{})
+	st, err := openStore(ctx, f.db, data)
 	if err != nil {
 		return err
 	}

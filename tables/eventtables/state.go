@@ -240,6 +240,9 @@ func stillSame(file string, sc savedCursor) bool {
 		if info.Size() < sc.Offset {
 			return false
 		}
+		if sc.HeadLen < 0 || sc.HeadLen > headLen {
+			return false // not written by save: distrust it
+		}
 		if sc.HeadLen == 0 {
 			return sc.Offset == 0
 		}
