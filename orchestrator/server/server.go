@@ -52,7 +52,8 @@ type Config struct {
 	// (default 30s; reads of the anomaly API also sync, at most every 2 s).
 	StackEvery time.Duration
 	// Metrics collects the Prometheus metrics served at GET /metrics (default:
-	// metrics.New(Version)); the store is wrapped to time its operations.
+	// metrics.New(Version)); the store is wrapped to time its operations. One
+	// Metrics serves one Server (New registers the hosts gauges in it).
 	Metrics *metrics.Metrics
 	// MetricsPublic serves GET /metrics without a token; by default it needs a
 	// bearer token of any role (docs/security.md).
