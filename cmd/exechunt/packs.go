@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,36 +18,58 @@ import (
 
 func init() { subcommands = append(subcommands, newPacksCmd) }
 
-// loadServePacks returns the built-in packs plus those of dir ("" for none); a
-// pack of dir named like a built-in one replaces it.
-func loadServePacks(dir string, log *slog.Logger) ([]packs.Pack, error) {
+// loadServePacks returns the built-in packs, those of dir ("" for none) and the
+// packs converted from the Sigma rules of sigmaPaths, so that hunts can reference
+// them by name (sigma-process-creation-windows, …). A later pack replaces an earlier
+// one of the same name, with a warning.
+func loadServePacks(dir string, sigmaPaths []string, log *slog.Logger) ([]packs.Pack, error) {
 	ps, err := packs.Load(packs.FS)
 	if err != nil {
 		return nil, fmt.Errorf("built-in packs: %w", err)
 	}
-	if dir == "" {
-		return ps, nil
+	if dir != "" {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, usageError{fmt.Errorf("--packs-dir %s: not a directory", dir)}
+		}
+		extra, err := packs.Load(os.DirFS(dir))
+		if err != nil {
+			return nil, fmt.Errorf("packs in %s: %w (exechunt packs lint %s says more)", dir, err, dir)
+		}
+		ps = mergePacks(ps, extra, log, "--packs-dir "+dir)
 	}
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return nil, usageError{fmt.Errorf("--packs-dir %s: not a directory", dir)}
+	if len(sigmaPaths) > 0 {
+		var report strings.Builder
+		extra, err := sigmaPacks(sigmaPaths, &report, false)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		for _, line := range strings.Split(strings.TrimSpace(report.String()), "\n") {
+			log.Info(strings.TrimPrefix(line, "exechunt: "))
+		}
+		for _, p := range extra {
+			log.Info("sigma pack loaded", "pack", p.Name, "queries", len(p.Queries))
+		}
+		ps = mergePacks(ps, extra, log, "--sigma")
 	}
-	extra, err := packs.Load(os.DirFS(dir))
-	if err != nil {
-		return nil, fmt.Errorf("packs in %s: %w (exechunt packs lint %s says more)", dir, err, dir)
-	}
+	return ps, nil
+}
+
+// mergePacks adds extra to ps; a pack of extra replaces the one of ps with its name.
+func mergePacks(ps, extra []packs.Pack, log *slog.Logger, from string) []packs.Pack {
 	byName := map[string]int{}
 	for i, p := range ps {
 		byName[p.Name] = i
 	}
 	for _, p := range extra {
 		if i, ok := byName[p.Name]; ok {
-			log.Warn("a pack of --packs-dir replaces the built-in pack of the same name", "pack", p.Name, "dir", dir)
+			log.Warn("a pack replaces the earlier pack of the same name", "pack", p.Name, "from", from)
 			ps[i] = p
 			continue
 		}
+		byName[p.Name] = len(ps)
 		ps = append(ps, p)
 	}
-	return ps, nil
+	return ps
 }
 
 func newPacksCmd() *cobra.Command {

@@ -26,7 +26,8 @@ func init() { subcommands = append(subcommands, newServeCmd) }
 
 type serveFlags struct {
 	listen, data, cert, key, packsDir string
-	db                                string // "" (SQLite in data) or a postgres:// URL
+	sigma                             []string // Sigma rule files/folders converted into packs
+	db                                string   // "" (SQLite in data) or a postgres:// URL
 	baseline                          time.Duration
 	logFormat, logLevel               string
 	metricsPublic                     bool
@@ -53,6 +54,7 @@ and GET /metrics (Prometheus; needs an API token of any role unless
 --metrics-public). See docs/operations.md.`,
 		Example: `  exechunt serve
   exechunt serve --listen 0.0.0.0:8443 --data /var/lib/exechunt
+  exechunt serve --sigma ./sigma/rules/windows/process_creation
   exechunt serve --db 'postgres://exechunt@db.example:5432/exechunt?sslmode=verify-full'
   EXECHUNT_ENROLL_SECRET=... exechunt serve --tls-cert server.pem --tls-key server.key`,
 		Args: cobra.NoArgs,
@@ -73,6 +75,7 @@ and GET /metrics (Prometheus; needs an API token of any role unless
 	fl.StringVar(&f.cert, "tls-cert", "", "TLS certificate (PEM); default: self-signed in the data directory")
 	fl.StringVar(&f.key, "tls-key", "", "TLS private key (PEM)")
 	fl.StringVar(&f.packsDir, "packs-dir", "", "also load the packs (*.json, *.conf) of this directory; a pack named like a built-in one replaces it")
+	fl.StringSliceVar(&f.sigma, "sigma", nil, "convert the Sigma rules of these files or folders into packs hunts can use (sigma-process-creation-windows, sigma-process-creation-linux, sigma-ps-script)")
 	fl.StringVar(&f.logFormat, "log-format", "json", "log format on stderr: json (one object a line) or text (key=value)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "least severe level logged: debug, info, warn or error")
 	fl.BoolVar(&f.metricsPublic, "metrics-public", false, "serve GET /metrics without an API token (for a scraper on a trusted network)")
@@ -135,7 +138,7 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 	} else if err != nil {
 		return fmt.Errorf("admin token: %w", err)
 	}
-	ps, err := loadServePacks(f.packsDir, log)
+	ps, err := loadServePacks(f.packsDir, f.sigma, log)
 	if err != nil {
 		return err
 	}
