@@ -37,6 +37,7 @@ type Store interface {
 	Hunts
 	HuntRuns
 	Triages
+	Leases
 	// Ping checks that the backend answers.
 	Ping(ctx context.Context) error
 	// Close releases the backend's resources.

@@ -221,4 +221,12 @@ CREATE TABLE suppression_rules (
 	at      BIGINT NOT NULL
 );
 `,
+	// 6: leases (the replica that fires the cron hunts, docs/store.md).
+	`
+CREATE TABLE leases (
+	name       TEXT   NOT NULL PRIMARY KEY,
+	holder     TEXT   NOT NULL,
+	expires_at BIGINT NOT NULL
+);
+`,
 }
