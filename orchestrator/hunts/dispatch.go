@@ -78,6 +78,9 @@ func (s *Service) runJob(ctx context.Context, t scheduler.Trigger) error {
 	if h.Mode != store.ModeDispatch {
 		return fmt.Errorf("hunt %s is a push hunt: osquery schedules it", h.Name)
 	}
+	if !t.Manual && !s.mayFire(ctx, h.Name, t.Scheduled) {
+		return nil // another replica holds the scheduler lease and fires this tick
+	}
 	now := s.c.Clock.Now()
 	timeout := h.Timeout
 	if timeout <= 0 {
@@ -99,6 +102,8 @@ func (s *Service) runJob(ctx context.Context, t scheduler.Trigger) error {
 		return err
 	}
 	log := s.c.Log.With("hunt", h.Name, "run_id", run.ID)
+	s.track(run.ID)
+	defer s.untrack(run.ID)
 	n, err := s.dispatch(ctx, h, run, now)
 	// A manual caller gets the run once its live queries exist (or it failed).
 	defer t.Started(run.ID)
@@ -242,6 +247,12 @@ func (s *Service) await(ctx context.Context, run store.HuntRun, resumed bool) er
 				open++
 			}
 		}
+		if open == 0 && len(qs) == 0 && resumed && s.c.Clock.Now().Sub(run.StartedAt) < time.Minute {
+			// Another replica may still be dispatching it (a manual run on a
+			// replica that does not lead): give it a minute before calling it
+			// interrupted.
+			open = 1
+		}
 		if open == 0 {
 			state, msg := store.RunDone, ""
 			switch {
@@ -251,6 +262,9 @@ func (s *Service) await(ctx context.Context, run store.HuntRun, resumed bool) er
 				msg = "no targeted host matches the pack's platforms"
 			}
 			r, err := s.c.Store.FinishHuntRun(ctx, run.ID, state, msg, s.c.Clock.Now())
+			if errors.Is(err, store.ErrConflict) {
+				return nil // another replica waiting on the run ended it first
+			}
 			if err != nil {
 				return err
 			}

@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/exechunt/exechunt/orchestrator/agentconfig"
@@ -37,6 +38,7 @@ import (
 type Store interface {
 	store.Hunts
 	store.HuntRuns
+	store.Leases
 	ListHosts(ctx context.Context, f store.HostFilter) ([]store.Host, error)
 	CreateLiveQuery(ctx context.Context, q store.LiveQuery, hostIDs []int64, now time.Time) (store.LiveQuery, error)
 	LiveQuery(ctx context.Context, id int64) (store.LiveQuery, error)
@@ -49,6 +51,7 @@ const (
 	DefaultMaxLookback = 7 * 24 * time.Hour // the oldest window start of a host back after a long absence
 	DefaultPoll        = 2 * time.Second    // re-read a running run's state without a wake-up
 	DefaultRefresh     = time.Minute        // re-read hunt definitions (other replicas' edits)
+	DefaultLeaseTTL    = 15 * time.Second   // the "scheduler" lease: renewed every ttl/3
 )
 
 // DefaultEventTables are the evented tables whose queries a dispatch run windows
@@ -74,6 +77,13 @@ type Config struct {
 	MaxLookback time.Duration // default DefaultMaxLookback
 	Refresh     time.Duration // default DefaultRefresh
 	EventTables []string      // default DefaultEventTables
+	// Holder names this replica in the "scheduler" lease (default: hostname and
+	// pid). Replicas sharing a store must use distinct holders.
+	Holder string
+	// LeaseTTL is how long the lease lasts without renewal (default
+	// DefaultLeaseTTL): a dead leader's replacement fires cron ticks at most
+	// about this long after it died.
+	LeaseTTL time.Duration
 }
 
 // Service defines, schedules and runs hunts.
@@ -82,6 +92,10 @@ type Service struct {
 	sched    *scheduler.Scheduler
 	packs    map[string]packs.Pack
 	eventsRE *regexp.Regexp
+
+	leader   atomic.Bool // holds the "scheduler" lease (as of the last renewal)
+	awaitMu  sync.Mutex
+	awaiting map[int64]bool // runs this replica is waiting on
 
 	mu    sync.RWMutex
 	hunts []store.Hunt // cache for Config and Attribute, refreshed by Reload
@@ -119,7 +133,13 @@ func New(c Config) (*Service, error) {
 	if c.EventTables == nil {
 		c.EventTables = DefaultEventTables
 	}
-	s := &Service{c: c, packs: map[string]packs.Pack{}, push: map[string]attribution{}}
+	if c.Holder == "" {
+		c.Holder = DefaultHolder()
+	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = DefaultLeaseTTL
+	}
+	s := &Service{c: c, packs: map[string]packs.Pack{}, push: map[string]attribution{}, awaiting: map[int64]bool{}}
 	for _, p := range c.Packs {
 		s.packs[p.Name] = p
 	}
@@ -330,29 +350,24 @@ func (s *Service) selectQueries(h store.Hunt) []packs.Query {
 	return out
 }
 
-// Run starts the scheduler: it loads the hunts, resumes the runs a previous
-// process left running, and schedules until ctx ends (then waits for the runs in
-// progress to notice).
+// Run starts the scheduler: it loads the hunts and schedules until ctx ends
+// (then waits for the runs in progress to notice). Several replicas may run it on
+// one store: only the holder of the "scheduler" lease fires cron ticks and
+// resumes the runs a previous leader left running (lead).
 func (s *Service) Run(ctx context.Context) error {
 	if err := s.Reload(ctx); err != nil {
 		return err
 	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	running, err := s.c.Store.ListHuntRuns(ctx, store.HuntRunFilter{State: store.RunRunning, Limit: 1000})
-	if err != nil {
-		return fmt.Errorf("hunts: resume: %w", err)
-	}
-	for _, r := range running {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.c.Log.Info("resuming hunt run", "hunt", r.Hunt, "run_id", r.ID)
-			if err := s.await(ctx, r, true); err != nil && ctx.Err() == nil {
-				s.c.Log.Warn("resumed hunt run", "run_id", r.ID, "err", err)
-			}
-		}()
-	}
+	// The first acquisition happens before the scheduler starts, so a single
+	// orchestrator fires its first tick as before.
+	s.renew(ctx, &wg)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.lead(ctx, &wg)
+	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
