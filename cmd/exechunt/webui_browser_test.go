@@ -170,11 +170,22 @@ func TestWebUIBrowser(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
+	// A hunt over live-lineage (not windowed: the evidence is years old) for the
+	// browser to run now; its rows become the anomalies it triages.
+	const hunt = "ui-live-lineage"
+	create := exec.CommandContext(ctx, bin, "hunts", "create", "-")
+	create.Env = env
+	create.Stdin = strings.NewReader(`{"name": "` + hunt + `", "pack": "live-lineage", "targets": {"all": true},
+		"mode": "dispatch", "schedule": "0 0 1 1 *"}`)
+	if out, err := create.CombinedOutput(); err != nil {
+		t.Fatalf("hunts create: %v\n%s", err, out)
+	}
+
 	cmd := exec.CommandContext(ctx, node, filepath.Join(web, "e2e", "ui.mjs"))
 	cmd.Dir = web
 	cmd.Env = append(os.Environ(), "EXECHUNT_URL="+url, "EXECHUNT_TOKEN="+strings.TrimSpace(string(token)),
 		fmt.Sprintf("EXECHUNT_TREE_HOST=%d", ids["win-sliver"]), fmt.Sprintf("EXECHUNT_SCRIPT_HOST=%d", ids["win-ps"]),
-		fmt.Sprintf("EXECHUNT_HOSTS=%d", len(evidence)), "SCREENSHOTS="+shots, "CHROMIUM="+chromium)
+		fmt.Sprintf("EXECHUNT_HOSTS=%d", len(evidence)), "SCREENSHOTS="+shots, "CHROMIUM="+chromium, "EXECHUNT_HUNT="+hunt)
 	out, err := cmd.CombinedOutput()
 	t.Logf("browser:\n%s", out)
 	t.Logf("screenshots in %s", shots)
