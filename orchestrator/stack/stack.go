@@ -169,13 +169,12 @@ func (s *Stacker) Add(q Query, host string, t time.Time, rows []map[string]strin
 			sk = &Stack{Query: q.Name, Key: key, Values: vals, FirstSeen: t}
 			st.stacks[key] = sk
 		}
-		if !sk.hosts.has(h) {
+		newHost := !sk.hosts.has(h)
+		if newHost {
 			sk.hosts.set(h)
 			sk.HostCount++
-			if len(sk.Examples) < MaxExamples {
-				sk.Examples = append(sk.Examples, Example{Host: host, Time: t, Row: row})
-			}
 		}
+		sk.addExample(Example{Host: host, Time: t, Row: row}, newHost)
 		sk.Rows++
 		if t.Before(sk.FirstSeen) {
 			sk.FirstSeen = t
@@ -188,6 +187,27 @@ func (s *Stacker) Add(q Query, host string, t time.Time, rows []map[string]strin
 		}
 		if ind := row["indicators"]; ind != "" {
 			sk.Indicators = mergeTags(sk.Indicators, ind)
+		}
+	}
+}
+
+// addExample keeps up to MaxExamples evidence rows: every row while there is room,
+// then a row of a new host replaces the latest example of a host shown twice, so a
+// rare stack shows all its rows and a common one shows as many hosts as fit.
+func (sk *Stack) addExample(e Example, newHost bool) {
+	if len(sk.Examples) < MaxExamples {
+		sk.Examples = append(sk.Examples, e)
+		return
+	}
+	if !newHost {
+		return
+	}
+	for i := len(sk.Examples) - 1; i > 0; i-- {
+		for j := 0; j < i; j++ {
+			if sk.Examples[j].Host == sk.Examples[i].Host {
+				sk.Examples[i] = e
+				return
+			}
 		}
 	}
 }

@@ -138,3 +138,24 @@ func BenchmarkIngest(b *testing.B) {
 	b.ReportMetric(float64(hosts*rowsPerHost*b.N)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(listing.Milliseconds())/float64(b.N), "top100-ms")
 }
+
+func TestExamplesShowRowsThenHosts(t *testing.T) {
+	q := Query{Name: "p", Stack: []string{"name"}}
+	s := New()
+	row := func(pid string) map[string]string { return map[string]string{"name": "x.exe", "pid": pid} }
+	s.Add(q, "h1", t0, []map[string]string{row("1"), row("2"), row("3")})
+	sk := s.Stacks("p")[0]
+	if len(sk.Examples) != 3 {
+		t.Fatalf("one host, 3 rows: %d examples, want 3", len(sk.Examples))
+	}
+	for _, h := range []string{"h2", "h3", "h4", "h5", "h6"} {
+		s.Add(q, h, t0, []map[string]string{row("9")})
+	}
+	hosts := map[string]bool{}
+	for _, e := range sk.Examples {
+		hosts[e.Host] = true
+	}
+	if len(sk.Examples) != MaxExamples || len(hosts) != MaxExamples {
+		t.Errorf("6 hosts: %d examples from %d hosts, want %d from %d", len(sk.Examples), len(hosts), MaxExamples, MaxExamples)
+	}
+}
