@@ -222,6 +222,10 @@ func hostIDs(hs []store.Host) []int64 {
 	return out
 }
 
+// resumeGrace is how long a resumed run without live queries may still be being
+// dispatched by another replica.
+const resumeGrace = 5 * time.Second
+
 // await waits until every live query of the run has ended (all hosts answered, or
 // the deadline passed and the server's deadline loop closed them), then records
 // the run as done. When ctx ends first the run stays running in the store and the
@@ -247,10 +251,10 @@ func (s *Service) await(ctx context.Context, run store.HuntRun, resumed bool) er
 				open++
 			}
 		}
-		if open == 0 && len(qs) == 0 && resumed && s.c.Clock.Now().Sub(run.StartedAt) < time.Minute {
+		if open == 0 && len(qs) == 0 && resumed && s.c.Clock.Now().Sub(run.StartedAt) < resumeGrace {
 			// Another replica may still be dispatching it (a manual run on a
-			// replica that does not lead): give it a minute before calling it
-			// interrupted.
+			// replica that does not lead): dispatching takes milliseconds, so
+			// give it resumeGrace before calling it interrupted.
 			open = 1
 		}
 		if open == 0 {
