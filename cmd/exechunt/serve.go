@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
+	"github.com/exechunt/exechunt/orchestrator/hunts"
 	"github.com/exechunt/exechunt/orchestrator/server"
 )
 
@@ -31,6 +32,8 @@ type serveFlags struct {
 	baseline                          time.Duration
 	logFormat, logLevel               string
 	metricsPublic                     bool
+	replicaID                         string        // holder name in the scheduler lease
+	leaseTTL                          time.Duration // scheduler lease ttl
 }
 
 func newServeCmd() *cobra.Command {
@@ -51,16 +54,24 @@ object a line by default (--log-format text for key=value lines).
 
 Operations: GET /healthz (liveness), GET /readyz (the store answers; 503 otherwise)
 and GET /metrics (Prometheus; needs an API token of any role unless
---metrics-public). See docs/operations.md.`,
+--metrics-public). See docs/operations.md.
+
+Several replicas may serve one --db behind a load balancer: agents and operators
+may hit any of them, and the cron hunts fire on the replica holding the scheduler
+lease (--replica-id, --lease-ttl). See docs/store.md.`,
 		Example: `  exechunt serve
   exechunt serve --listen 0.0.0.0:8443 --data /var/lib/exechunt
   exechunt serve --sigma ./sigma/rules/windows/process_creation
   exechunt serve --db 'postgres://exechunt@db.example:5432/exechunt?sslmode=verify-full'
+  exechunt serve --db 'postgres://…' --replica-id orch-2 --tls-cert shared.pem --tls-key shared.key
   EXECHUNT_ENROLL_SECRET=... exechunt serve --tls-cert server.pem --tls-key server.key`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if (f.cert == "") != (f.key == "") {
 				return usageError{errors.New("--tls-cert and --tls-key go together")}
+			}
+			if f.leaseTTL < time.Second {
+				return usageError{fmt.Errorf("--lease-ttl %v: want at least 1s", f.leaseTTL)}
 			}
 			if _, err := newLogger(io.Discard, f.logFormat, f.logLevel); err != nil {
 				return usageError{err}
@@ -79,6 +90,8 @@ and GET /metrics (Prometheus; needs an API token of any role unless
 	fl.StringVar(&f.logFormat, "log-format", "json", "log format on stderr: json (one object a line) or text (key=value)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "least severe level logged: debug, info, warn or error")
 	fl.BoolVar(&f.metricsPublic, "metrics-public", false, "serve GET /metrics without an API token (for a scraper on a trusted network)")
+	fl.StringVar(&f.replicaID, "replica-id", "", "name of this orchestrator in the hunt scheduler lease when several replicas share one --db (default: hostname-pid)")
+	fl.DurationVar(&f.leaseTTL, "lease-ttl", hunts.DefaultLeaseTTL, "hunt scheduler lease duration: the replica holding it fires the cron hunts and renews it every third of this; another replica takes over at most about this long after the holder dies")
 	fl.DurationVar(&f.baseline, "baseline", 24*time.Hour, "learning window: stacks first seen within this long of the first hunt result are the fleet's baseline (0: only analysts' suppressions)")
 	return cmd
 }
@@ -144,7 +157,8 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 	}
 
 	srv, err := server.New(server.Config{Store: st, Packs: ps, Log: log, Version: version,
-		Anomalies: anomalies.Options{BaselineWindow: f.baseline}, MetricsPublic: f.metricsPublic})
+		Anomalies: anomalies.Options{BaselineWindow: f.baseline}, MetricsPublic: f.metricsPublic,
+		Hunts: hunts.Config{Holder: f.replicaID, LeaseTTL: f.leaseTTL}})
 	if err != nil {
 		return err
 	}
