@@ -32,6 +32,7 @@ type fleetResult struct {
 	requests int
 	cpu      time.Duration // orchestrator user+system CPU during the measured window
 	dbCPU    time.Duration // PostgreSQL (postmaster and backends) CPU, when the cluster is local
+	simCPU   time.Duration // this process's CPU (the simulated agents)
 	rss      int64         // orchestrator VmHWM (peak RSS), bytes
 	heap     float64       // orchestrator go_memstats_heap_inuse_bytes at the end
 	ingested float64       // result + status rows stored during the window (exechunt_results_ingested_total)
@@ -133,6 +134,7 @@ func benchFleetSize(b *testing.B, backend, dsn string, n int, dur time.Duration)
 		if r.dbCPU > 0 {
 			b.ReportMetric(r.dbCPU.Seconds()/r.dur.Seconds(), "postgres-cores")
 		}
+		b.ReportMetric(r.simCPU.Seconds()/r.dur.Seconds(), "simulator-cores")
 		var worst time.Duration
 		for _, s := range r.stats {
 			name := strings.ReplaceAll(strings.Trim(s.Endpoint, "/"), "/", "-")
@@ -145,9 +147,9 @@ func benchFleetSize(b *testing.B, backend, dsn string, n int, dur time.Duration)
 		}
 		b.ReportMetric(float64(r.liveRows), "live-rows")
 		if !ok {
-			b.Logf("%s, %d hosts, %s: %d requests (%.0f/s), server CPU %.2f cores (PostgreSQL %.2f), peak RSS %.0f MiB, heap %.0f MiB, %.0f rows ingested/s, worst p99 %s, load average %s",
+			b.Logf("%s, %d hosts, %s: %d requests (%.0f/s), server CPU %.2f cores (PostgreSQL %.2f, simulator %.2f), peak RSS %.0f MiB, heap %.0f MiB, %.0f rows ingested/s, worst p99 %s, load average %s",
 				backend, n, r.dur, r.requests, float64(r.requests)/r.dur.Seconds(), r.cpu.Seconds()/r.dur.Seconds(),
-				r.dbCPU.Seconds()/r.dur.Seconds(), float64(r.rss)/(1<<20), r.heap/(1<<20), r.ingested/r.dur.Seconds(), worst, r.load)
+				r.dbCPU.Seconds()/r.dur.Seconds(), r.simCPU.Seconds()/r.dur.Seconds(), float64(r.rss)/(1<<20), r.heap/(1<<20), r.ingested/r.dur.Seconds(), worst, r.load)
 			for _, s := range r.stats {
 				b.Logf("  %-20s n=%-7d p50=%-10s p99=%-10s max=%s", s.Endpoint, s.Count, s.P50, s.P99, s.Max)
 			}
@@ -184,7 +186,11 @@ func processRows(n int) []map[string]string {
 // and a function dropping the schema.
 func postgresSchema(dsn string, n int) (string, int, func(), error) {
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
+	cfg, err := pgx.ParseConfig(stripPoolParams(dsn))
+	if err != nil {
+		return "", 0, nil, err
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return "", 0, nil, err
 	}
@@ -194,7 +200,7 @@ func postgresSchema(dsn string, n int) (string, int, func(), error) {
 		return "", 0, nil, err
 	}
 	drop := func() {
-		c, err := pgx.Connect(ctx, dsn)
+		c, err := pgx.ConnectConfig(ctx, cfg)
 		if err == nil {
 			c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
 			c.Close(ctx)
@@ -223,6 +229,23 @@ func postgresSchema(dsn string, n int) (string, int, func(), error) {
 		return u.String(), postmaster, drop, nil
 	}
 	return dsn + " search_path=" + schema, postmaster, drop, nil
+}
+
+// stripPoolParams drops pgxpool's own parameters (pool_max_conns…) from a URL
+// DSN, which a plain connection would send to the server as settings.
+func stripPoolParams(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || !strings.Contains(dsn, "://") {
+		return dsn
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.HasPrefix(k, "pool_") {
+			q.Del(k)
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // clusterCPU is the CPU used by a local PostgreSQL cluster: the postmaster (with
@@ -400,6 +423,7 @@ func runFleet(b *testing.B, backend, dsn string, n int, dur time.Duration) *flee
 	stats.Reset() // measure the steady state only
 	ing0, _ := scrapeMetrics(hc, url)
 	db0 := clusterCPU(postmaster)
+	sim0, _ := procCPU(os.Getpid())
 	cpu0, _ := procCPU(srv.Process.Pid)
 	start := time.Now()
 	actx, stop := context.WithTimeout(ctx, dur)
@@ -426,6 +450,8 @@ func runFleet(b *testing.B, backend, dsn string, n int, dur time.Duration) *flee
 	cpu1, _ := procCPU(srv.Process.Pid)
 	r.cpu, r.rss = cpu1-cpu0, procHWM(srv.Process.Pid)
 	r.dbCPU = clusterCPU(postmaster) - db0
+	sim1, _ := procCPU(os.Getpid())
+	r.simCPU = sim1 - sim0
 	ing1, heap := scrapeMetrics(hc, url)
 	r.ingested, r.heap = ing1-ing0, heap
 	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
