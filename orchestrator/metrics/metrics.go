@@ -213,3 +213,17 @@ func (c *hostsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.onlineDesc, prometheus.GaugeValue, float64(c.nOnline))
 	ch <- prometheus.MustNewConstMetric(c.enrolledDesc, prometheus.GaugeValue, float64(c.nTotal))
 }
+
+// WatchLeader registers exechunt_hunt_scheduler_leader: 1 while this replica holds
+// the hunt scheduler lease (it fires the cron hunts), else 0. Across replicas on
+// one database the sum is 1, or 0 during a fail-over.
+func (m *Metrics) WatchLeader(leader func() bool) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: Namespace + "_hunt_scheduler_leader",
+		Help: "1 while this orchestrator holds the hunt scheduler lease (fires the cron hunts), else 0."},
+		func() float64 {
+			if leader() {
+				return 1
+			}
+			return 0
+		}))
+}

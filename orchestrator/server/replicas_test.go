@@ -233,6 +233,9 @@ func TestReplicasSharePostgres(t *testing.T) {
 	if !a.srv.Hunts().Leader() || b.srv.Hunts().Leader() {
 		t.Fatalf("leaders: A %v, B %v; want A only", a.srv.Hunts().Leader(), b.srv.Hunts().Leader())
 	}
+	if ga, gb := leaderGauge(t, a), leaderGauge(t, b); ga != 1 || gb != 0 {
+		t.Fatalf("exechunt_hunt_scheduler_leader: A %v, B %v; want 1 and 0", ga, gb)
+	}
 
 	// Kill A: it stops without releasing the lease.
 	a.st.crashed.Store(true)
@@ -301,6 +304,22 @@ func TestReplicasSharePostgres(t *testing.T) {
 	if beforeKill < 2 || afterTakeover < 2 {
 		t.Errorf("runs before the kill %d, after the take-over %d; want at least 2 each", beforeKill, afterTakeover)
 	}
+}
+
+// leaderGauge reads exechunt_hunt_scheduler_leader from a replica's /metrics.
+func leaderGauge(t *testing.T, r *replica) float64 {
+	t.Helper()
+	mfs, err := r.srv.Metrics().Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "exechunt_hunt_scheduler_leader" && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("%s: no exechunt_hunt_scheduler_leader gauge", r.name)
+	return -1
 }
 
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {

@@ -120,6 +120,7 @@ func New(c Config) (*Server, error) {
 		return nil, err
 	}
 	s.hunts = hs
+	c.Metrics.WatchLeader(hs.Leader)
 	if ac.Configs == nil {
 		// Options and decorators for every host, plus the packs of push hunts.
 		ac.Configs = s.hunts
