@@ -126,6 +126,7 @@ func New(c Config) (*Handler, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	c.Logs = newBatchedLogs(c.Logs) // group commit (batch.go)
 	if c.Accelerate <= 0 {
 		c.Accelerate = 60
 	}
