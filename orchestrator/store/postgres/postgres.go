@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,10 +26,16 @@ import (
 
 // Options tune the backend; the zero value is usable.
 type Options struct {
-	// MaxConns is the size of the connection pool (default: pgxpool's, the
-	// larger of 4 and the number of CPUs; a pool_max_conns in the DSN also works).
+	// MaxConns is the size of the connection pool (default DefaultMaxConns; a
+	// pool_max_conns in the DSN also works).
 	MaxConns int32
 }
+
+// DefaultMaxConns is the pool size when neither Options nor the DSN set one. pgxpool's
+// own default (4 on a small machine) kept every connection busy at 500 simulated
+// hosts; 32 is what docs/scaling.md measured. Replicas × 32 must stay below the
+// server's max_connections (100 by default), or put pgbouncer in front.
+const DefaultMaxConns = 32
 
 // Store is the PostgreSQL backend of store.Store.
 type Store struct {
@@ -48,8 +55,11 @@ func Open(ctx context.Context, dsn string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse dsn: %w", err)
 	}
-	if o.MaxConns > 0 {
+	switch {
+	case o.MaxConns > 0:
 		cfg.MaxConns = o.MaxConns
+	case !strings.Contains(dsn, "pool_max_conns"):
+		cfg.MaxConns = DefaultMaxConns
 	}
 	db, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
