@@ -183,3 +183,39 @@ type HuntRuns interface {
 	// answered for the hunt.
 	HuntWatermarks(ctx context.Context, huntID int64) (map[int64]time.Time, error)
 }
+
+// RunHostState is a host's state in a run from the states of its n live queries
+// (pending, sent, errored, offline, answered) and its rows; both backends count
+// these in SQL and share this rule.
+func RunHostState(pending, sent, errored, offline, answered, n, rows int) string {
+	switch {
+	case pending == n:
+		return HostPending
+	case pending+sent > 0:
+		return HostSent
+	case errored > 0 || (offline > 0 && answered > 0):
+		return HostError
+	case offline > 0:
+		return HostOffline
+	case rows > 0:
+		return HostOK
+	default:
+		return HostNoRows
+	}
+}
+
+// Summarize sets r's per-host counts and rows from its hosts' states.
+func (r *HuntRun) Summarize(hosts []HuntRunHost) {
+	r.HostsTargeted, r.HostsResponded, r.HostsErrored, r.HostsOffline, r.Rows = len(hosts), 0, 0, 0, 0
+	for _, h := range hosts {
+		switch h.State {
+		case HostOK, HostNoRows:
+			r.HostsResponded++
+		case HostError:
+			r.HostsErrored++
+		case HostOffline:
+			r.HostsOffline++
+		}
+		r.Rows += h.Rows
+	}
+}

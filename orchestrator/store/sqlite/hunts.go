@@ -250,41 +250,13 @@ func runHosts(ctx context.Context, db querier, runID int64) ([]store.HuntRunHost
 		if err := rows.Scan(&h.HostID, &pending, &sent, &errs, &off, &answered, &n, &h.Rows, &h.Message); err != nil {
 			return nil, err
 		}
-		switch {
-		case pending == n:
-			h.State = store.HostPending
-		case pending+sent > 0:
-			h.State = store.HostSent
-		case errs > 0 || (off > 0 && answered > 0):
-			h.State = store.HostError
-		case off > 0:
-			h.State = store.HostOffline
-		case h.Rows > 0:
-			h.State = store.HostOK
-		default:
-			h.State = store.HostNoRows
-		}
+		h.State = store.RunHostState(pending, sent, errs, off, answered, n, h.Rows)
 		if h.State == store.HostOK || h.State == store.HostNoRows {
 			h.Message = ""
 		}
 		out = append(out, h)
 	}
 	return out, rows.Err()
-}
-
-func summarize(r *store.HuntRun, hosts []store.HuntRunHost) {
-	r.HostsTargeted, r.HostsResponded, r.HostsErrored, r.HostsOffline, r.Rows = len(hosts), 0, 0, 0, 0
-	for _, h := range hosts {
-		switch h.State {
-		case store.HostOK, store.HostNoRows:
-			r.HostsResponded++
-		case store.HostError:
-			r.HostsErrored++
-		case store.HostOffline:
-			r.HostsOffline++
-		}
-		r.Rows += h.Rows
-	}
 }
 
 func (s *Store) huntRun(ctx context.Context, db *sql.DB, id int64) (store.HuntRun, error) {
@@ -297,7 +269,7 @@ func (s *Store) huntRun(ctx context.Context, db *sql.DB, id int64) (store.HuntRu
 		if err != nil {
 			return r, wrap("hunt run", err)
 		}
-		summarize(&r, hosts)
+		r.Summarize(hosts)
 	}
 	return r, nil
 }
@@ -316,7 +288,7 @@ func (s *Store) FinishHuntRun(ctx context.Context, id int64, state, message stri
 		if err != nil {
 			return err
 		}
-		summarize(&r, hosts)
+		r.Summarize(hosts)
 		if _, err := tx.ExecContext(ctx, `UPDATE hunt_runs SET state = ?, message = ?, ended_at = ?, hosts_targeted = ?,
 			hosts_responded = ?, hosts_errored = ?, hosts_offline = ?, rows = ? WHERE id = ?`, state, message, ts(now),
 			r.HostsTargeted, r.HostsResponded, r.HostsErrored, r.HostsOffline, r.Rows, id); err != nil {
@@ -394,7 +366,7 @@ func (s *Store) ListHuntRuns(ctx context.Context, f store.HuntRunFilter) ([]stor
 		if err != nil {
 			return nil, wrap("list hunt runs", err)
 		}
-		summarize(&out[i], hosts)
+		out[i].Summarize(hosts)
 	}
 	return out, nil
 }
