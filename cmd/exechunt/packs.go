@@ -38,14 +38,14 @@ func loadServePacks(dir string, sigmaPaths []string, log *slog.Logger) ([]packs.
 		ps = mergePacks(ps, extra, log, "--packs-dir "+dir)
 	}
 	if len(sigmaPaths) > 0 {
-		var report strings.Builder
-		extra, err := sigmaPacks(sigmaPaths, &report, false)
+		extra, res, err := sigmaPacks(sigmaPaths)
 		if err != nil {
 			return nil, usageError{err}
 		}
-		for _, line := range strings.Split(strings.TrimSpace(report.String()), "\n") {
-			log.Info(strings.TrimPrefix(line, "exechunt: "))
+		for _, k := range res.Skipped {
+			log.Warn("sigma rule not converted", "file", k.File, "reason", oneLine(k.Reason, 300))
 		}
+		log.Info("sigma rules converted", "summary", strings.TrimSpace(res.Summary().String()))
 		for _, p := range extra {
 			log.Info("sigma pack loaded", "pack", p.Name, "queries", len(p.Queries))
 		}

@@ -174,9 +174,15 @@ func runScan(ctx context.Context, f scanFlags, paths []string, stdout, stderr io
 		return 0, err
 	}
 	if len(f.sigma) > 0 {
-		sp, err := sigmaPacks(f.sigma, stderr, f.quiet)
+		sp, res, err := sigmaPacks(f.sigma)
 		if err != nil {
 			return 0, err
+		}
+		if !f.quiet {
+			for _, k := range res.Skipped {
+				fmt.Fprintf(stderr, "exechunt: sigma: not converted: %s: %s\n", k.File, oneLine(k.Reason, 300))
+			}
+			fmt.Fprintf(stderr, "exechunt: sigma: %s\n", strings.TrimSpace(res.Summary().String()))
 		}
 		if !f.packSet {
 			ps = nil

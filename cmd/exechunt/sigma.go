@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -149,16 +148,17 @@ func writeSigmaReport(w io.Writer, res *sigma.Result, f sigmaConvertFlags, writt
 	return err
 }
 
-// sigmaPacks converts the Sigma rules in paths into packs for exechunt scan --sigma;
-// the rules that were not converted are reported on stderr.
-func sigmaPacks(paths []string, stderr io.Writer, quiet bool) ([]packs.Pack, error) {
+// sigmaPacks converts the Sigma rules in paths into packs (scan --sigma, serve
+// --sigma); the Result names the rules that were not converted, for the caller to
+// report its own way.
+func sigmaPacks(paths []string) ([]packs.Pack, *sigma.Result, error) {
 	res, err := sigma.ConvertPaths(paths...)
 	if err != nil {
-		return nil, fmt.Errorf("--sigma: %w", err)
+		return nil, nil, fmt.Errorf("--sigma: %w", err)
 	}
 	data, err := res.Packs()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var names []string
 	for n := range data {
@@ -169,15 +169,9 @@ func sigmaPacks(paths []string, stderr io.Writer, quiet bool) ([]packs.Pack, err
 	for _, n := range names {
 		p, err := packs.Parse(n+".json", data[n])
 		if err != nil {
-			return nil, fmt.Errorf("--sigma: %w", err)
+			return nil, nil, fmt.Errorf("--sigma: %w", err)
 		}
 		out = append(out, p)
 	}
-	if !quiet {
-		for _, k := range res.Skipped {
-			fmt.Fprintf(stderr, "exechunt: sigma: not converted: %s: %s\n", k.File, oneLine(k.Reason, 300))
-		}
-		fmt.Fprintf(stderr, "exechunt: sigma: %s\n", strings.TrimSpace(res.Summary().String()))
-	}
-	return out, nil
+	return out, res, nil
 }
