@@ -27,12 +27,14 @@ func Tables(cfg config.Config, log *slog.Logger) ([]tablekit.Table, error) {
 		paths = append(paths, src.Path)
 	}
 	// The event tables share one Store: one tail of the sources, one lineage index and
-	// one cache budget (the lineage table keeps its own small analysis cache).
+	// one cache budget (54% of it in caches). The lineage table keeps its own small
+	// analysis cache, 4% of the budget.
+	budget := int64(cfg.CacheMB) << 20
 	events := eventtables.New(eventtables.Options{
-		Paths: paths, CacheBytes: int64(cfg.CacheMB) << 20, Analyzer: a, Logger: log, StateDir: cfg.StateDir,
+		Paths: paths, CacheBytes: budget, Analyzer: a, Logger: log, StateDir: cfg.StateDir,
 	})
 	return []tablekit.Table{
-		lineage.New(lineage.Options{History: history{events}, Analyzer: a}),
+		lineage.New(lineage.Options{History: history{events}, Analyzer: a, CacheBytes: int(budget * 4 / 100)}),
 		events.ProcessCreationTable(),
 		events.ScriptBlockTable(),
 		cmdlinetable.New(a),

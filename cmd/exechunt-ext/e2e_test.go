@@ -219,7 +219,7 @@ func TestExtensionEndToEnd(t *testing.T) {
 	if err != nil || len(rows) != 0 {
 		t.Errorf("LIKE only: %v %v", rows, err)
 	}
-	if !strings.Contains(p.stderr.String(), `"memory_limit_mb":64`) {
+	if !strings.Contains(p.stderr.String(), `"memory_limit_mb":50`) {
 		t.Errorf("the start-up log line lacks the memory limit: %s", p.stderr.String())
 	}
 

@@ -56,8 +56,23 @@ log_level: debug
 	}
 	def := Default()
 	def.CacheMB, def.File = 8, "p.yaml"
+	def.MemoryLimitMB = 6 // follows cache_mb when not given: three quarters of 8
 	if !reflect.DeepEqual(partial, def) {
 		t.Errorf("keys not given keep their defaults: %+v", partial)
+	}
+	for _, c := range []struct {
+		doc   string
+		limit int
+	}{
+		{"", 50}, // 64 less the program's code
+		{"cache_mb: 256\n", 242},
+		{"cache_mb: 256\nmemory_limit_mb: 0\n", 0},
+		{"memory_limit_mb: 100\n", 100},
+	} {
+		got, err := Parse("m.yaml", []byte(c.doc))
+		if err != nil || got.MemoryLimitMB != c.limit {
+			t.Errorf("%q: memory limit %d (%v), want %d", c.doc, got.MemoryLimitMB, err, c.limit)
+		}
 	}
 
 	for _, empty := range []string{"", "# nothing\n", "---\n"} {

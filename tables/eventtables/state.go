@@ -1,6 +1,7 @@
 package eventtables
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
@@ -120,14 +121,50 @@ func (s *Store) save() error {
 		}
 		st.Cursors[path] = sc
 	}
+	// Streamed to the file node by node: a marshalled copy of the lineage index
+	// would add several times its size to the extension's peak memory.
+	err := writeFileAtomic(filepath.Join(s.opt.StateDir, stateFile), func(w io.Writer) error { return s.encodeState(w, &st) })
+	if err != nil {
+		return fmt.Errorf("eventtables: save state: %w", err)
+	}
+	s.lastSave, s.dirty = time.Now(), false
+	return nil
+}
+
+// encodeState writes st's header fields, then the lineage index (least recently
+// used first) and the incomplete script blocks one element at a time, as the JSON
+// document savedState decodes. Callers hold s.mu.
+func (s *Store) encodeState(w io.Writer, st *savedState) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	var err error
+	field := func(sep, name string, v any) {
+		if err == nil {
+			_, _ = bw.WriteString(sep + `"` + name + `":`)
+			err = enc.Encode(v)
+		}
+	}
+	field("{", "version", st.Version)
+	field(",", "sources", st.Sources)
+	field(",", "saved_at", st.SavedAt)
+	field(",", "latest", st.Latest)
+	field(",", "cursors", st.Cursors)
+	_, _ = bw.WriteString(`,"lineage":[`)
+	first := true
 	s.lineage.cache.Oldest(func(k string, n node) bool {
-		st.Lineage = append(st.Lineage, savedNode{Key: k, Image: n.image, Cmdline: n.cmdline, User: n.user,
+		if !first {
+			_ = bw.WriteByte(',')
+		}
+		first = false
+		err = enc.Encode(savedNode{Key: k, Image: n.image, Cmdline: n.cmdline, User: n.user,
 			ParentKey: n.parentKey, ParentImage: n.parentImage, PID: n.pid, PPID: n.ppid, Time: n.time})
-		return true
+		return err == nil
 	})
+	_, _ = bw.WriteString(`],"scripts":[`)
+	first = true
 	for _, id := range s.scripts.order {
 		b := s.scripts.blocks[id]
-		if b == nil || b.complete() {
+		if err != nil || b == nil || b.complete() {
 			continue
 		}
 		sb := savedBlock{ID: b.id, Total: b.total, First: b.first, Computer: b.computer, UserSID: b.userSID, PID: b.pid,
@@ -136,17 +173,17 @@ func (s *Store) save() error {
 			sb.Parts = append(sb.Parts, savedPart{Number: p.number, Text: p.text, RecordID: p.recordID, File: p.file,
 				Locator: p.locator, Time: p.time})
 		}
-		st.Scripts = append(st.Scripts, sb)
+		if !first {
+			_ = bw.WriteByte(',')
+		}
+		first = false
+		err = enc.Encode(sb)
 	}
-	data, err := json.Marshal(st)
 	if err != nil {
-		return fmt.Errorf("eventtables: encode state: %w", err)
+		return fmt.Errorf("encode state: %w", err)
 	}
-	if err := writeFileAtomic(filepath.Join(s.opt.StateDir, stateFile), data); err != nil {
-		return fmt.Errorf("eventtables: save state: %w", err)
-	}
-	s.lastSave, s.dirty = time.Now(), false
-	return nil
+	_, _ = bw.WriteString("]}\n")
+	return bw.Flush()
 }
 
 // load restores the state saved by an earlier run over the same sources. A missing
@@ -270,9 +307,9 @@ func fingerprintReader(r io.ReaderAt, n int64) ([]byte, int) {
 	return sum[:], got
 }
 
-// writeFileAtomic replaces path with data so that a crash leaves the old or the new
-// file, never a torn one. The directory is created private.
-func writeFileAtomic(path string, data []byte) error {
+// writeFileAtomic replaces path with what write writes, so that a crash leaves the
+// old or the new file, never a torn one. The directory is created private.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -282,7 +319,7 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -38,9 +38,11 @@ type Options struct {
 	// Paths are files, folders (read recursively) and globs. Nil means the platform's
 	// live defaults (DefaultPaths).
 	Paths []string
-	// CacheBytes bounds the Store's memory: 35% for recent process creations, 15% for
-	// script blocks, 10% each for the lineage index and the analysis cache, and 30%
-	// left for the work of a query. Zero means DefaultCacheBytes.
+	// CacheBytes is the memory budget the Store's caches are cut from: 28% for
+	// recent process creations, 10% for script blocks, 8% for the lineage index, 6%
+	// for the analysis cache and 2% for the pid index. The rest is left for the
+	// work of a query, the garbage collector's headroom and the program itself, so
+	// the process stays within the budget. Zero means DefaultCacheBytes.
 	CacheBytes int64
 	// StateDir keeps read positions, the lineage index and partial script blocks
 	// across restarts (see state.go); empty keeps nothing.
@@ -91,19 +93,18 @@ func New(opt Options) *Store {
 	if paths == nil {
 		paths = DefaultPaths()
 	}
-	// 35% recent events, 15% script blocks, 10% lineage, 10% analysis results; the
-	// remaining 30% is headroom for the work of a query (reading, rows).
+	// See Options.CacheBytes for the split.
 	budget := opt.CacheBytes
 	return &Store{
 		opt:     opt,
 		log:     opt.Logger,
 		paths:   paths,
 		cursors: map[string]*evidence.Cursor{},
-		procs:   procBuffer{maxCost: budget * 35 / 100, seen: map[identity]struct{}{}},
-		scripts: scriptIndex{maxCost: budget * 15 / 100, blocks: map[string]*block{}},
-		lineage: newLineageIndex(budget * 10 / 100),
+		procs:   procBuffer{maxCost: budget * 28 / 100, seen: map[identity]struct{}{}},
+		scripts: scriptIndex{maxCost: budget * 10 / 100, blocks: map[string]*block{}},
+		lineage: newLineageIndex(budget * 8 / 100),
 		pids:    newPIDIndex(int(budget * 2 / 100 / 256)),
-		results: lru.New[string, analysis.Result](0, budget*10/100, resultCost),
+		results: lru.New[string, analysis.Result](0, budget*6/100, resultCost),
 		warned:  map[string]bool{},
 	}
 }

@@ -13,7 +13,13 @@
 //     synthetic tree). It has no build tag: it only reads files, so its tests run
 //     on every OS; source_linux.go makes it the default on Linux. Clock ticks are
 //     converted at 100 Hz (USER_HZ, which Linux exports as 100 on every
-//     architecture; sysconf(_SC_CLK_TCK) would need cgo).
+//     architecture; sysconf(_SC_CLK_TCK) would need cgo). A full listing keeps each
+//     process's stat file open for the next one (up to DefaultKeepOpen, and half
+//     the open-file limit): procfs regenerates the file on every read from offset
+//     0 and fails the read once the process has exited, so a warm listing costs one
+//     pread per process instead of open, read and close. Command lines, paths and
+//     users are cached per incarnation (pid + start time) and re-checked when comm
+//     or the /proc/<pid> owner changes.
 //   - source_windows.go: a Toolhelp snapshot for pid, ppid and image name, then
 //     per process QueryFullProcessImageName, GetProcessTimes (creation time, used
 //     for pid reuse), the token's user and the command line through

@@ -112,3 +112,104 @@ func TestLiveLinux(t *testing.T) {
 		t.Error("sleep missing from the full listing")
 	}
 }
+
+// TestKeptStatLive checks the procfs behaviour the kept-open stat files rely on: a
+// read from offset 0 shows the process's current state (here its name after an
+// exec), and once the process has exited and been reaped the descriptor fails, so
+// a reused pid is never read through it. Then a listing that kept a descriptor for
+// an exited process drops it, and Close releases every descriptor.
+func TestKeptStatLive(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skipf("no procfs: %v", err)
+	}
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skipf("sh not installed: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-c", "read x; exec sleep 30")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := int64(cmd.Process.Pid)
+	rel := strconv.FormatInt(pid, 10) + "/stat"
+	fd, err := openAt(-1, "/proc", rel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFD(fd)
+	var buf []byte
+	comm := func() string {
+		b, err := preadFD(fd, rel, &buf, 4096)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		st, err := parseStat(b)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return st.Comm
+	}
+	if c := comm(); c != "sh" {
+		t.Fatalf("before exec: %q", c)
+	}
+	src := NewProcFS("/")
+	listed := func() bool {
+		procs, err := src.List(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range procs {
+			if p.PID == pid {
+				return true
+			}
+		}
+		return false
+	}
+	if !listed() {
+		t.Fatal("child not listed")
+	}
+	if _, kept := src.kept.stats[pid]; !kept && src.kept.max > 0 {
+		t.Fatal("listing kept no descriptor for the child")
+	}
+	_, _ = stdin.Write([]byte("go\n"))
+	deadline := time.Now().Add(5 * time.Second)
+	for comm() != "sleep" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c := comm(); c != "sleep" {
+		t.Fatalf("after exec the kept descriptor reads %q", c)
+	}
+	cancel()
+	_ = cmd.Wait()
+	if c := comm(); !strings.HasPrefix(c, "error") {
+		t.Errorf("after exit the kept descriptor still reads %q", c)
+	}
+	if listed() {
+		t.Error("exited child still listed")
+	}
+	if _, kept := src.kept.stats[pid]; kept {
+		t.Error("descriptor of the exited child still kept")
+	}
+	before := openFDs(t)
+	n := len(src.kept.stats)
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after := openFDs(t); before-after != n {
+		t.Errorf("Close released %d descriptors, %d were kept", before-after, n)
+	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}

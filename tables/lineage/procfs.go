@@ -47,7 +47,7 @@ type ProcFS struct {
 	// then reads only stat (3 system calls instead of 10). An entry is used only while
 	// comm (changed by exec) is unchanged, and its user is re-checked against the
 	// /proc/<pid> owner (the effective uid) every Revalidate.
-	staticMu sync.Mutex
+	staticMu sync.RWMutex
 	static   map[staticKey]staticInfo
 	// clock, when set by a test, replaces time.Now.
 	clock func() time.Time
@@ -57,9 +57,87 @@ type ProcFS struct {
 	procOnce sync.Once
 	procFD   int
 
+	// kept holds /proc/<pid>/stat descriptors kept open between full listings, so a
+	// warm listing reads each process with one system call (pread) instead of three
+	// (open, read, close). It is a separate object so a cleanup can close the
+	// descriptors when the ProcFS is dropped without Close.
+	kept *keptStats
+
 	// afterList, when set by a test, runs between listing <root>/proc and reading
 	// the processes (to make one vanish).
 	afterList func(names []string)
+}
+
+// DefaultKeepOpen bounds the stat files a ProcFS keeps open between listings; it
+// also keeps at most half of the process's open-file limit.
+const DefaultKeepOpen = 16384
+
+// keptStats is the set of kept-open stat files, pid → descriptor. A List takes
+// the whole set for its duration (a concurrent List then opens files anew).
+type keptStats struct {
+	mu    sync.Mutex
+	max   int
+	stats map[int64]keptStat
+}
+
+type keptStat struct {
+	fd    int
+	start uint64 // start ticks of the process the descriptor was opened for
+}
+
+// take removes and returns the set (nil when empty or taken).
+func (k *keptStats) take() map[int64]keptStat {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	m := k.stats
+	k.stats = nil
+	return m
+}
+
+// put stores a listing's set, or closes it when another listing stored one first.
+func (k *keptStats) put(m map[int64]keptStat) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stats == nil && k.max > 0 {
+		k.stats = m
+		return
+	}
+	for _, s := range m {
+		closeFD(s.fd)
+	}
+}
+
+// closeAll closes every kept descriptor.
+func (k *keptStats) closeAll() {
+	for _, s := range k.take() {
+		closeFD(s.fd)
+	}
+}
+
+// Close releases the stat files kept open between listings. The ProcFS stays
+// usable; the next List opens them again.
+func (s *ProcFS) Close() error {
+	s.kept.closeAll()
+	return nil
+}
+
+// SetKeepOpen sets how many stat files may be kept open between listings (0 turns
+// it off), capped at half the open-file limit. It closes those kept so far.
+func (s *ProcFS) SetKeepOpen(n int) {
+	s.kept.mu.Lock()
+	s.kept.max = keepOpenCap(n)
+	s.kept.mu.Unlock()
+	s.kept.closeAll()
+}
+
+func keepOpenCap(n int) int {
+	if !keepOpenSupported || n <= 0 {
+		return 0
+	}
+	if lim := openFileLimit(); lim > 0 {
+		n = min(n, lim/2)
+	}
+	return n
 }
 
 type passwdStamp struct {
@@ -74,9 +152,9 @@ type staticKey struct {
 }
 
 type staticInfo struct {
-	comm, cmdline, path, user string
-	owner                     uint32
-	checked                   time.Time // when owner was last compared with the live process
+	comm, cmdline, path, user, guid string
+	owner                           uint32
+	checked                         time.Time // when owner was last compared with the live process
 }
 
 // Revalidate is how long a cached incarnation is trusted without re-checking its
@@ -101,8 +179,8 @@ func (s *ProcFS) touch(k staticKey, now time.Time) {
 }
 
 func (s *ProcFS) cached(k staticKey) (staticInfo, bool) {
-	s.staticMu.Lock()
-	defer s.staticMu.Unlock()
+	s.staticMu.RLock()
+	defer s.staticMu.RUnlock()
 	v, ok := s.static[k]
 	return v, ok
 }
@@ -128,8 +206,13 @@ func (s *ProcFS) prune(seen map[staticKey]bool) {
 }
 
 // NewProcFS returns a Source reading <root>/proc and <root>/etc/passwd.
+// Full listings keep up to DefaultKeepOpen stat files open (see SetKeepOpen); Close
+// releases them.
 func NewProcFS(root string) *ProcFS {
-	return &ProcFS{root: root, proc: filepath.Join(root, "proc"), passwd: filepath.Join(root, "etc", "passwd")}
+	s := &ProcFS{root: root, proc: filepath.Join(root, "proc"), passwd: filepath.Join(root, "etc", "passwd"),
+		kept: &keptStats{max: keepOpenCap(DefaultKeepOpen)}}
+	runtime.AddCleanup(s, (*keptStats).closeAll, s.kept)
+	return s
 }
 
 // procReader holds the buffers of one List or Get call.
@@ -140,6 +223,13 @@ type procReader struct {
 	users map[uint32]string
 	now   time.Time // when this read began (cache revalidation)
 	rel   []byte    // "<pid>/stat", relative to the proc directory
+
+	// For full listings: the stat files kept open by the previous listing, the
+	// number of descriptors this listing may still keep open (shared by its
+	// workers), and the descriptor the last read kept (-1 for none).
+	held   map[int64]keptStat
+	budget *atomic.Int64
+	keptFD int
 }
 
 // dirFD returns the open <root>/proc (or -1).
@@ -195,9 +285,17 @@ func (s *ProcFS) readAll(ctx context.Context, names []string) ([]Proc, error) {
 	if len(names) < parallelMin {
 		workers = 1
 	}
+	held := s.kept.take()
+	fds := make([]int, len(names))
+	for i := range fds {
+		fds[i] = -1
+	}
+	var budget atomic.Int64
+	budget.Store(int64(s.kept.limit() - len(held)))
 	var next atomic.Int64
 	work := func() {
 		r := s.reader()
+		r.held, r.budget = held, &budget
 		for ctx.Err() == nil {
 			lo := int(next.Add(listChunk)) - listChunk
 			if lo >= len(names) {
@@ -209,6 +307,7 @@ func (s *ProcFS) readAll(ctx context.Context, names []string) ([]Proc, error) {
 					continue
 				}
 				p, err := r.read(pid, false)
+				fds[i] = r.keptFD
 				if err != nil {
 					continue // vanished, or a kernel oddity: never fail the query for one process
 				}
@@ -222,6 +321,7 @@ func (s *ProcFS) readAll(ctx context.Context, names []string) ([]Proc, error) {
 	}
 	work()
 	wg.Wait()
+	s.keep(held, procs, ok, fds)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -236,6 +336,51 @@ func (s *ProcFS) readAll(ctx context.Context, names []string) ([]Proc, error) {
 	s.prune(seen)
 	clear(procs[len(out):])
 	return out, nil
+}
+
+// keep stores the stat descriptors of this listing's processes for the next one
+// and closes the previous listing's descriptors that were not carried over (their
+// process exited or could not be read). fds[i] is the descriptor read for entry i,
+// or -1; workers never close a held descriptor, so none is closed twice.
+func (s *ProcFS) keep(held map[int64]keptStat, procs []Proc, ok []bool, fds []int) {
+	var next map[int64]keptStat
+	carried := 0
+	for i, fd := range fds {
+		if fd < 0 {
+			continue
+		}
+		if !ok[i] {
+			if h, was := held[procs[i].PID]; !was || h.fd != fd {
+				closeFD(fd) // opened by this listing for a process it then failed to read
+			}
+			continue
+		}
+		if next == nil {
+			next = make(map[int64]keptStat, len(fds))
+		}
+		pid := procs[i].PID
+		next[pid] = keptStat{fd: fd, start: startTicks(procs[i].Start, s.btime)}
+		if h, was := held[pid]; was && h.fd == fd {
+			carried++
+		}
+	}
+	if carried < len(held) {
+		for pid, h := range held {
+			if n, kept := next[pid]; !kept || n.fd != h.fd {
+				closeFD(h.fd)
+			}
+		}
+	}
+	if next != nil {
+		s.kept.put(next)
+	}
+}
+
+// limit is how many descriptors a listing may keep.
+func (k *keptStats) limit() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.max
 }
 
 // Get reads one process. A pid that does not exist, or names a thread rather than
@@ -292,18 +437,9 @@ func (r *procReader) file(pid int64, name string) string {
 // read reads one process: stat (ppid, start, comm), cmdline, exe and status (uid,
 // and tgid when checkThread).
 func (r *procReader) read(pid int64, checkThread bool) (Proc, error) {
-	r.rel = strconv.AppendInt(r.rel[:0], pid, 10)
-	r.rel = append(r.rel, "/stat"...)
-	b, err := readFileAt(r.fs.dirFD(), r.fs.proc, string(r.rel), &r.buf, 4096)
+	st, err := r.stat(pid)
 	if err != nil {
 		return Proc{}, err
-	}
-	st, err := parseStat(b)
-	if err != nil {
-		return Proc{}, err
-	}
-	if st.PID != pid {
-		return Proc{}, fmt.Errorf("pid %d: stat names pid %d", pid, st.PID)
 	}
 	p := Proc{
 		PID:  pid,
@@ -311,24 +447,24 @@ func (r *procReader) read(pid int64, checkThread bool) (Proc, error) {
 		Name: st.Comm,
 		Start: time.Unix(r.fs.btime, 0).Add(time.Duration(st.StartTicks) *
 			(time.Second / ClockTicks)),
-		GUID: DeriveGUID(r.fs.bootID, pid, int64(st.StartTicks)),
 	}
 	key := staticKey{pid, st.StartTicks}
 	if !checkThread {
 		if c, ok := r.fs.cached(key); ok && c.comm == st.Comm {
 			if r.now.Sub(c.checked) < Revalidate {
-				p.Cmdline, p.Path, p.User = c.cmdline, c.path, c.user
+				p.Name, p.Cmdline, p.Path, p.User, p.GUID = c.comm, c.cmdline, c.path, c.user, c.guid
 				return p, nil
 			}
 			if owner, ok := ownerUID(r.file(pid, "")); ok && owner == c.owner {
 				r.fs.touch(key, r.now)
-				p.Cmdline, p.Path, p.User = c.cmdline, c.path, c.user
+				p.Name, p.Cmdline, p.Path, p.User, p.GUID = c.comm, c.cmdline, c.path, c.user, c.guid
 				return p, nil
 			}
 		}
 	}
+	p.GUID = DeriveGUID(r.fs.bootID, pid, int64(st.StartTicks))
 	owner, hasOwner := ownerUID(r.file(pid, ""))
-	b, err = readFile(r.file(pid, "status"), &r.buf, 4096)
+	b, err := readFile(r.file(pid, "status"), &r.buf, 4096)
 	if err != nil {
 		return Proc{}, err
 	}
@@ -351,9 +487,60 @@ func (r *procReader) read(pid int64, checkThread bool) (Proc, error) {
 		p.Path = exe // may end in " (deleted)": kept, it is worth seeing
 	}
 	if hasOwner {
-		r.fs.remember(key, staticInfo{comm: st.Comm, cmdline: p.Cmdline, path: p.Path, user: p.User, owner: owner, checked: r.now})
+		r.fs.remember(key, staticInfo{comm: st.Comm, cmdline: p.Cmdline, path: p.Path, user: p.User, guid: p.GUID, owner: owner, checked: r.now})
 	}
 	return p, nil
+}
+
+// stat reads and parses /proc/<pid>/stat: through the descriptor the previous
+// listing kept for this process when it still reads as the same process, else
+// from a fresh open, kept for the next listing while the budget allows.
+func (r *procReader) stat(pid int64) (procStat, error) {
+	r.keptFD = -1
+	if h, ok := r.held[pid]; ok {
+		b, err := preadFD(h.fd, "stat", &r.buf, 4096)
+		if err == nil {
+			if st, err := parseStat(b); err == nil && st.PID == pid && st.StartTicks == h.start {
+				r.keptFD = h.fd
+				return st, nil
+			}
+		}
+		// Exited (the pid now names another process) or unreadable: the listing
+		// closes it afterwards; read the pid anew.
+		r.budget.Add(1)
+	}
+	r.rel = strconv.AppendInt(r.rel[:0], pid, 10)
+	r.rel = append(r.rel, "/stat"...)
+	var b []byte
+	var err error
+	if r.budget != nil && r.budget.Add(-1) >= 0 {
+		fd, oerr := openAt(r.fs.dirFD(), r.fs.proc, string(r.rel))
+		if oerr != nil {
+			r.budget.Add(1)
+			return procStat{}, oerr
+		}
+		if b, err = readFD(fd, r.fs.proc+"/"+string(r.rel), &r.buf, 4096); err != nil {
+			r.budget.Add(1)
+			closeFD(fd)
+			return procStat{}, err
+		}
+		r.keptFD = fd
+	} else {
+		if r.budget != nil {
+			r.budget.Add(1)
+		}
+		if b, err = readFileAt(r.fs.dirFD(), r.fs.proc, string(r.rel), &r.buf, 4096); err != nil {
+			return procStat{}, err
+		}
+	}
+	st, err := parseStat(b)
+	if err != nil {
+		return procStat{}, err
+	}
+	if st.PID != pid {
+		return procStat{}, fmt.Errorf("pid %d: stat names pid %d", pid, st.PID)
+	}
+	return st, nil
 }
 
 // startTicks converts a start time back to clock ticks after boot (the cache key).

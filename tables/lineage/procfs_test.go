@@ -213,7 +213,7 @@ func TestParsePasswdAndStatus(t *testing.T) {
 // same order, as reading them one by one; every synthetic chain is complete.
 func TestProcFSParallel(t *testing.T) {
 	root := t.TempDir()
-	f := synthetic(700)
+	f := synthetic(1500) // above parallelMin and rowParallelMin: the parallel paths run
 	writeFixture(t, root, f)
 	src := NewProcFS(root)
 	procs, err := src.List(context.Background())
@@ -312,5 +312,66 @@ func TestStaticCacheFollowsExecAndUidChange(t *testing.T) {
 	}
 	if p := get(); p.Cmdline != "execd" || p.Name != "app2" {
 		t.Errorf("after an exec (new comm) the process must be read again, got %q %q", p.Name, p.Cmdline)
+	}
+}
+
+// TestKeptStatFiles: a warm listing reads each process through the stat file kept
+// by the previous one (so a changed parent shows), drops the files of processes
+// that left, keeps no more than its limit, and Close releases them all.
+func TestKeptStatFiles(t *testing.T) {
+	if !keepOpenSupported {
+		t.Skip("stat files are kept open only on Linux")
+	}
+	root := t.TempDir()
+	writeFixture(t, root, smallFixture())
+	src := NewProcFS(root)
+	list := func() map[int64]Proc {
+		procs, err := src.List(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[int64]Proc{}
+		for _, p := range procs {
+			m[p.PID] = p
+		}
+		return m
+	}
+	first := list()
+	if got := len(src.kept.stats); got != len(first) {
+		t.Fatalf("kept %d stat files for %d processes", got, len(first))
+	}
+	// Reparent 900 to init; remove 970.
+	st := statLine(fixtureProc{PID: 900, PPID: 1, Comm: "my (weird) prog", StartTicks: 2000})
+	if err := os.WriteFile(filepath.Join(root, "proc", "900", "stat"), []byte(st), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(root, "proc", "970")); err != nil {
+		t.Fatal(err)
+	}
+	second := list()
+	if p := second[900]; p.PPID != 1 || p.Cmdline != first[900].Cmdline {
+		t.Errorf("900 after reparenting: %+v", p)
+	}
+	if _, ok := second[970]; ok {
+		t.Error("removed process listed")
+	}
+	if _, ok := src.kept.stats[970]; ok || len(src.kept.stats) != len(second) {
+		t.Errorf("kept %d stat files for %d processes (970 kept: %v)", len(src.kept.stats), len(second), ok)
+	}
+	src.SetKeepOpen(3)
+	if len(src.kept.stats) != 0 {
+		t.Errorf("SetKeepOpen kept %d stat files", len(src.kept.stats))
+	}
+	if third := list(); len(third) != len(second) || len(src.kept.stats) != 3 {
+		t.Errorf("limit 3: %d processes, %d kept", len(third), len(src.kept.stats))
+	}
+	src.SetKeepOpen(0)
+	if fourth := list(); len(fourth) != len(second) || len(src.kept.stats) != 0 {
+		t.Errorf("off: %d processes, %d kept", len(fourth), len(src.kept.stats))
+	}
+	src.SetKeepOpen(DefaultKeepOpen)
+	list()
+	if err := src.Close(); err != nil || len(src.kept.stats) != 0 {
+		t.Errorf("Close left %d (%v)", len(src.kept.stats), err)
 	}
 }

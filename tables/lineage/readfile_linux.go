@@ -119,3 +119,63 @@ func readFileAt(dirfd int, dir, name string, buf *[]byte, limit int) ([]byte, er
 	defer syscall.Close(fd)
 	return readFD(fd, dir+"/"+name, buf, limit)
 }
+
+// keepOpenSupported says whether List may keep /proc/<pid>/stat open between
+// listings (see ProcFS.keepOpen).
+const keepOpenSupported = true
+
+// atFDCWD is AT_FDCWD (not exported by package syscall on Linux).
+const atFDCWD = -100
+
+// openAt opens dir-relative name read-only (dirfd < 0: dir + "/" + name).
+func openAt(dirfd int, dir, name string) (int, error) {
+	path := name
+	if dirfd < 0 {
+		dirfd, path = atFDCWD, dir+"/"+name
+	}
+	for {
+		fd, err := syscall.Openat(dirfd, path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOFOLLOW, 0)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return -1, &os.PathError{Op: "open", Path: dir + "/" + name, Err: err}
+		}
+		return fd, nil
+	}
+}
+
+// preadFD reads up to limit bytes of an open file from offset 0. procfs builds a
+// stat file anew on every read from offset 0, so one system call reads a process's
+// current state through a descriptor kept from an earlier listing; once the process
+// has exited (its pid may since have been reused) the read fails with ESRCH.
+func preadFD(fd int, name string, buf *[]byte, limit int) ([]byte, error) {
+	b := (*buf)[:0]
+	if cap(b) < limit {
+		b = make([]byte, 0, limit)
+	}
+	for {
+		n, err := syscall.Pread(fd, b[:limit], 0)
+		if err == syscall.EINTR {
+			continue
+		}
+		*buf = b
+		if err != nil {
+			return nil, &os.PathError{Op: "pread", Path: name, Err: err}
+		}
+		return b[:n], nil
+	}
+}
+
+// closeFD closes a descriptor kept by List.
+func closeFD(fd int) { _ = syscall.Close(fd) }
+
+// openFileLimit is the soft RLIMIT_NOFILE (the Go runtime raises it to the hard
+// limit at start-up), or 0 when unknown.
+func openFileLimit() int {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur > 1<<30 {
+		return 0
+	}
+	return int(rl.Cur)
+}

@@ -52,3 +52,16 @@ func openDir(string) (int, error) { return -1, errors.ErrUnsupported }
 func readFileAt(_ int, dir, name string, buf *[]byte, limit int) ([]byte, error) {
 	return readFile(dir+"/"+name, buf, limit)
 }
+
+// keepOpenSupported is false off Linux: List opens every stat file anew.
+const keepOpenSupported = false
+
+func openAt(int, string, string) (int, error) { return -1, errors.ErrUnsupported }
+
+func preadFD(int, string, *[]byte, int) ([]byte, error) { return nil, errors.ErrUnsupported }
+
+func closeFD(int) {}
+
+func openFileLimit() int { return 0 }
+
+func readFD(int, string, *[]byte, int) ([]byte, error) { return nil, errors.ErrUnsupported }

@@ -25,8 +25,8 @@ func (t *lineageTable) row(n *node) map[string]string {
 	}
 	indicators, score := t.analyse(p, &par)
 	return map[string]string{
-		colPID:           strconv.FormatInt(p.PID, 10),
-		colParent:        strconv.FormatInt(p.PPID, 10),
+		colPID:           n.pidString(),
+		colParent:        parentPID(n),
 		colName:          p.Name,
 		colPath:          p.Path,
 		colCmdline:       p.Cmdline,
@@ -44,6 +44,23 @@ func (t *lineageTable) row(n *node) map[string]string {
 		colIndicators:    indicators,
 		colScore:         strconv.Itoa(score),
 	}
+}
+
+// pidString is n's pid in decimal: the tail of its resolved pid chain (no
+// allocation per row).
+func (n *node) pidString() string {
+	if n.pids == "" {
+		return strconv.FormatInt(n.p.PID, 10)
+	}
+	return n.pids[strings.LastIndexByte(n.pids, ',')+1:]
+}
+
+// parentPID is n's parent id in decimal, from the parent's chain when linked.
+func parentPID(n *node) string {
+	if n.up != nil && n.up.p.PID == n.p.PPID && n.up.pids != "" {
+		return n.up.pidString()
+	}
+	return strconv.FormatInt(n.p.PPID, 10)
 }
 
 // processGUID is the source's GUID, or one derived from pid and start time.
