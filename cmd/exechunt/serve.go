@@ -34,6 +34,7 @@ type serveFlags struct {
 	metricsPublic                     bool
 	replicaID                         string        // holder name in the scheduler lease
 	leaseTTL                          time.Duration // scheduler lease ttl
+	pprof                             string        // address of the net/http/pprof listener; "" for none
 }
 
 func newServeCmd() *cobra.Command {
@@ -92,6 +93,7 @@ lease (--replica-id, --lease-ttl). See docs/store.md.`,
 	fl.BoolVar(&f.metricsPublic, "metrics-public", false, "serve GET /metrics without an API token (for a scraper on a trusted network)")
 	fl.StringVar(&f.replicaID, "replica-id", "", "name of this orchestrator in the hunt scheduler lease when several replicas share one --db (default: hostname-pid)")
 	fl.DurationVar(&f.leaseTTL, "lease-ttl", hunts.DefaultLeaseTTL, "hunt scheduler lease duration: the replica holding it fires the cron hunts and renews it every third of this; another replica takes over at most about this long after the holder dies")
+	fl.StringVar(&f.pprof, "pprof", "", "also serve Go's profiler (net/http/pprof, plain HTTP, no authentication) on this address, e.g. 127.0.0.1:6060; for diagnosing load, keep it on loopback")
 	fl.DurationVar(&f.baseline, "baseline", 24*time.Hour, "learning window: stacks first seen within this long of the first hunt result are the fleet's baseline (0: only analysts' suppressions)")
 	return cmd
 }
@@ -177,6 +179,11 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	if f.pprof != "" {
+		if err := servePprof(ctx, f.pprof, log); err != nil {
+			return err
+		}
 	}
 	addr := ln.Addr().(*net.TCPAddr)
 	urlHost := host

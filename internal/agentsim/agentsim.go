@@ -95,6 +95,8 @@ func New(c Config) *Agent {
 	return &Agent{c: c}
 }
 
+var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(io.Discard) }}
+
 // ErrNodeInvalid means the server answered node_invalid (the agent re-enrolls).
 var ErrNodeInvalid = errors.New("agentsim: node_invalid")
 
@@ -106,10 +108,14 @@ func (a *Agent) post(ctx context.Context, endpoint string, body any, out any) er
 	var rd io.Reader = bytes.NewReader(b)
 	gz := a.c.Gzip && endpoint == "/log"
 	if gz {
+		// A compressor holds about a megabyte of state: reuse them, or thousands of
+		// simulated agents spend their CPU allocating and collecting those.
+		zw := gzipWriters.Get().(*gzip.Writer)
 		var buf bytes.Buffer
-		zw := gzip.NewWriter(&buf)
+		zw.Reset(&buf)
 		zw.Write(b)
 		zw.Close()
+		gzipWriters.Put(zw)
 		rd = &buf
 	}
 	req, err := http.NewRequestWithContext(ctx, "POST", a.c.Server+a.c.Prefix+endpoint, rd)

@@ -8,12 +8,15 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,6 +59,7 @@ var (
 // and size however many times the framework calls the benchmark.
 //
 // EXECHUNT_BENCH_DURATION sets the measured window (default 30s);
+// EXECHUNT_BENCH_PPROF=DIR writes CPU profiles of server and simulator there;
 // EXECHUNT_BENCH_HOSTS a comma-separated list of sizes (default 1000,5000);
 // EXECHUNT_BENCH_BACKENDS a comma-separated list of sqlite and postgres (default
 // sqlite). postgres needs EXECHUNT_BENCH_POSTGRES_DSN (or
@@ -311,6 +315,29 @@ func scrapeMetrics(hc *http.Client, base string) (ingested, heap float64) {
 	return ingested, heap
 }
 
+// profileFleet waits a third of the run, then profiles the server (through serve
+// --pprof) and this process (the simulator) for another third.
+func profileFleet(b *testing.B, hc *http.Client, dir, name, addr string, third time.Duration) {
+	time.Sleep(third)
+	f, err := os.Create(filepath.Join(dir, name+"-simulator.pprof"))
+	if err == nil && pprof.StartCPUProfile(f) == nil {
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	res, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(third.Seconds())))
+	if err != nil {
+		b.Logf("server profile: %v", err)
+		return
+	}
+	defer res.Body.Close()
+	out, err := os.Create(filepath.Join(dir, name+"-server.pprof"))
+	if err != nil {
+		b.Logf("server profile: %v", err)
+		return
+	}
+	defer out.Close()
+	_, _ = io.Copy(out, res.Body)
+}
+
 func procCPU(pid int) (time.Duration, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -357,6 +384,20 @@ func runFleet(b *testing.B, backend, dsn string, n int, dur time.Duration) *flee
 	args := []string{"serve", "--listen", "127.0.0.1:0", "--data", data}
 	if dsn != "" {
 		args = append(args, "--db", dsn)
+	}
+	// EXECHUNT_BENCH_PPROF=DIR writes CPU profiles of the server and of the
+	// simulator over the middle third of the run to DIR.
+	profDir := os.Getenv("EXECHUNT_BENCH_PPROF")
+	pprofAddr := ""
+	if profDir != "" {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			r.err = err
+			return r
+		}
+		pprofAddr = l.Addr().String()
+		l.Close()
+		args = append(args, "--pprof", pprofAddr)
 	}
 	srv := exec.Command(bin, args...)
 	srv.Env = append(os.Environ(), "EXECHUNT_ENROLL_SECRET=bench-secret", "EXECHUNT_ADMIN_TOKEN=bench-token")
@@ -431,6 +472,9 @@ func runFleet(b *testing.B, backend, dsn string, n int, dur time.Duration) *flee
 	for _, a := range agents {
 		wg.Add(1)
 		go func() { defer wg.Done(); a.Run(actx) }()
+	}
+	if profDir != "" {
+		go profileFleet(b, hc, profDir, fmt.Sprintf("%s-%d", backend, n), pprofAddr, dur/3)
 	}
 	// A live query to every host in the middle of the run.
 	time.Sleep(dur / 3)

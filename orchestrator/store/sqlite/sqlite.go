@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	// Registers the "sqlite3" database/sql driver. v0.37.0 carries its wasm SQLite
@@ -35,6 +37,12 @@ type Options struct {
 type Store struct {
 	w *sql.DB // one connection: all writes
 	r *sql.DB // read pool
+
+	// Group commit of write transactions (see tx).
+	txMu      sync.Mutex
+	txQueue   []*txJob
+	txRunning bool
+	txGroups  atomic.Int64 // transactions begun by commitGroup (tests)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -133,16 +141,139 @@ func (s *Store) Close() error {
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
+// Group commit. SQLite has one writer and, with synchronous=FULL, every commit
+// waits for an fsync of the WAL; a fleet's agents each write a little (a live
+// query's "sent" mark, its results, a log batch), so committing each on its own
+// bounds the fleet by fsyncs per second and queues every writer behind the others.
+// tx therefore runs the transactions that arrive while one is committing together:
+// one BEGIN … COMMIT, each function inside its own SAVEPOINT, so one that fails is
+// rolled back alone and gets its own error, while the others commit. Every caller
+// returns only after the commit that holds its writes (or with the error that
+// undid them), as before.
+
+// maxGroup bounds the transactions committed together.
+const maxGroup = 128
+
+type txJob struct {
+	f     func(*sql.Tx) error
+	err   error
+	panic any // a panic in f, re-raised in the caller's goroutine
+	done  chan struct{}
+}
+
+// tx runs f in a write transaction, possibly grouped with concurrent ones. f must
+// confine its effects to the transaction (it may run again only if it is retried
+// by its caller). The caller that finds no group committing leads: it runs the
+// queued groups, its own first, until the queue is empty.
 func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
+	j := &txJob{f: f, done: make(chan struct{})}
+	s.txMu.Lock()
+	s.txQueue = append(s.txQueue, j)
+	lead := !s.txRunning
+	s.txRunning = true
+	s.txMu.Unlock()
+	if lead {
+		for {
+			s.txMu.Lock()
+			n := min(len(s.txQueue), maxGroup)
+			if n == 0 {
+				s.txRunning = false
+				s.txMu.Unlock()
+				break
+			}
+			group := s.txQueue[:n:n]
+			s.txQueue = s.txQueue[n:]
+			s.txMu.Unlock()
+			s.commitGroup(group)
+		}
+	}
+	<-j.done
+	if j.panic != nil {
+		panic(j.panic)
+	}
+	return j.err
+}
+
+// commitGroup runs jobs in one transaction and completes them. The transaction is
+// not bound to any caller's context: a caller whose context ends makes its own
+// statements fail (f uses its own ctx), which rolls back only its savepoint.
+func (s *Store) commitGroup(jobs []*txJob) {
+	defer func() {
+		for _, j := range jobs {
+			close(j.done)
+		}
+	}()
+	ctx := context.Background()
+	s.txGroups.Add(1)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		for _, j := range jobs {
+			j.err = err
+		}
+		return
 	}
-	if err := f(tx); err != nil {
+	if len(jobs) == 1 {
+		j := jobs[0]
+		if j.err = run(j, tx); j.err != nil {
+			tx.Rollback()
+			return
+		}
+		j.err = tx.Commit()
+		return
+	}
+	ok := 0
+	for _, j := range jobs {
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT grp"); err != nil {
+			abort(tx, jobs, err)
+			return
+		}
+		if j.err = run(j, tx); j.err != nil {
+			if _, err := tx.ExecContext(ctx, "ROLLBACK TO grp"); err != nil {
+				abort(tx, jobs, err)
+				return
+			}
+		} else {
+			ok++
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE grp"); err != nil {
+			abort(tx, jobs, err)
+			return
+		}
+	}
+	if ok == 0 {
 		tx.Rollback()
-		return err
+		return
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		for _, j := range jobs {
+			if j.err == nil {
+				j.err = err
+			}
+		}
+	}
+}
+
+// run calls j.f, turning a panic into an error here (the group must still
+// complete) and remembering it for the caller.
+func run(j *txJob, tx *sql.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			j.panic = p
+			err = fmt.Errorf("panic in transaction: %v", p)
+		}
+	}()
+	return j.f(tx)
+}
+
+// abort rolls the group back after the savepoint machinery failed: nothing of it
+// was committed, so every job fails.
+func abort(tx *sql.Tx, jobs []*txJob, err error) {
+	tx.Rollback()
+	for _, j := range jobs {
+		if j.err == nil {
+			j.err = fmt.Errorf("group commit: %w", err)
+		}
+	}
 }
 
 // ts converts a time to the stored form (UTC microseconds; 0 for the zero time).

@@ -1,0 +1,132 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// TestGroupCommit runs many concurrent transactions, some failing and one
+// panicking: the failed ones leave nothing behind and get their own error, the
+// others all commit, and transactions were grouped (fewer commits than callers).
+func TestGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "g.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE g (n INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	const n = 400
+	errBoom := errors.New("boom")
+	var begun atomic.Int64
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	panics := make([]any, n)
+	for i := range n {
+		wg.Go(func() {
+			defer func() { panics[i] = recover() }()
+			errs[i] = s.tx(ctx, func(tx *sql.Tx) error {
+				begun.Add(1)
+				if _, err := tx.ExecContext(ctx, `INSERT INTO g (n) VALUES (?)`, i); err != nil {
+					return err
+				}
+				switch {
+				case i%7 == 3:
+					return errBoom // after its insert: the insert must be undone
+				case i == 200:
+					panic("tx 200")
+				case i%11 == 5:
+					// A statement error: duplicate key.
+					_, err := tx.ExecContext(ctx, `INSERT INTO g (n) VALUES (?)`, i)
+					return err
+				}
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	want := 0
+	for i := range n {
+		failed := i%7 == 3 || i == 200 || i%11 == 5
+		switch {
+		case i == 200:
+			if panics[i] != "tx 200" {
+				t.Errorf("tx 200: panic %v, err %v", panics[i], errs[i])
+			}
+		case i%7 == 3:
+			if !errors.Is(errs[i], errBoom) {
+				t.Errorf("tx %d: %v, want boom", i, errs[i])
+			}
+		case i%11 == 5:
+			if errs[i] == nil {
+				t.Errorf("tx %d: duplicate key not reported", i)
+			}
+		default:
+			if errs[i] != nil || panics[i] != nil {
+				t.Errorf("tx %d: %v %v", i, errs[i], panics[i])
+			}
+		}
+		var got int
+		if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM g WHERE n = ?`, i).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if failed && got != 0 || !failed && got != 1 {
+			t.Errorf("tx %d (failed %v): %d rows", i, failed, got)
+		}
+		if !failed {
+			want++
+		}
+	}
+	var total int
+	s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM g`).Scan(&total)
+	if total != want {
+		t.Errorf("%d rows, want %d", total, want)
+	}
+	if begun.Load() != n {
+		t.Errorf("%d transaction functions ran, want %d", begun.Load(), n)
+	}
+	if g := s.txGroups.Load(); g >= n {
+		t.Errorf("%d transactions for %d callers: none grouped", g, n)
+	} else {
+		t.Logf("%d callers committed in %d transactions", n, g)
+	}
+}
+
+// TestGroupCommitAbort: when the group's commit machinery fails, every member
+// fails and nothing is written.
+func TestGroupCommitAbort(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "g.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE g (n INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	jobs := []*txJob{
+		{f: func(tx *sql.Tx) error { _, err := tx.ExecContext(ctx, `INSERT INTO g VALUES (1)`); return err }, done: make(chan struct{})},
+		// Releasing the group's savepoint from inside breaks the nesting.
+		{f: func(tx *sql.Tx) error { _, err := tx.ExecContext(ctx, `RELEASE grp`); return err }, done: make(chan struct{})},
+		{f: func(tx *sql.Tx) error { _, err := tx.ExecContext(ctx, `INSERT INTO g VALUES (3)`); return err }, done: make(chan struct{})},
+	}
+	s.commitGroup(jobs)
+	for i, j := range jobs {
+		<-j.done
+		if j.err == nil {
+			t.Errorf("job %d succeeded in an aborted group", i)
+		}
+	}
+	var total int
+	s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM g`).Scan(&total)
+	if total != 0 {
+		t.Errorf("%d rows written by an aborted group", total)
+	}
+}
