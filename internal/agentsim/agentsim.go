@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -351,6 +352,16 @@ type Stats struct {
 	mu   sync.Mutex
 	lat  map[string][]time.Duration
 	errs map[string]int
+	slow []slowRequest // requests over SlowThreshold, in completion order
+}
+
+// SlowThreshold is the latency above which a request is kept for Slow.
+const SlowThreshold = 50 * time.Millisecond
+
+type slowRequest struct {
+	endpoint string
+	done     time.Time
+	d        time.Duration
 }
 
 // NewStats returns an empty recorder.
@@ -366,7 +377,47 @@ func (s *Stats) Record(endpoint string, d time.Duration, ok bool) {
 	if !ok {
 		s.errs[endpoint]++
 	}
+	if d > SlowThreshold {
+		s.slow = append(s.slow, slowRequest{endpoint, time.Now(), d})
+	}
 	s.mu.Unlock()
+}
+
+// Slow returns, per window of the given length after start, how many requests took
+// longer than SlowThreshold and the slowest of them: where in a run the tail is.
+func (s *Stats) Slow(start time.Time, window time.Duration) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	type bucket struct {
+		n     map[string]int
+		worst time.Duration
+	}
+	var bs []bucket
+	for _, r := range s.slow {
+		i := int(r.done.Sub(start) / window)
+		if i < 0 {
+			continue
+		}
+		for len(bs) <= i {
+			bs = append(bs, bucket{n: map[string]int{}})
+		}
+		bs[i].n[r.endpoint]++
+		bs[i].worst = max(bs[i].worst, r.d)
+	}
+	var out []string
+	for i, b := range bs {
+		if len(b.n) == 0 {
+			continue
+		}
+		eps := slices.Sorted(maps.Keys(b.n))
+		var parts []string
+		for _, ep := range eps {
+			parts = append(parts, fmt.Sprintf("%s %d", ep, b.n[ep]))
+		}
+		out = append(out, fmt.Sprintf("%v-%v: %s (worst %v)", time.Duration(i)*window, time.Duration(i+1)*window,
+			strings.Join(parts, ", "), b.worst.Round(time.Millisecond)))
+	}
+	return out
 }
 
 // Summary is the latency of one endpoint.
@@ -394,7 +445,7 @@ func (s *Stats) Summaries() []Summary {
 // Reset forgets everything recorded so far.
 func (s *Stats) Reset() {
 	s.mu.Lock()
-	s.lat, s.errs = map[string][]time.Duration{}, map[string]int{}
+	s.lat, s.errs, s.slow = map[string][]time.Duration{}, map[string]int{}, nil
 	s.mu.Unlock()
 }
 

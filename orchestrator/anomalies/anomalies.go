@@ -102,14 +102,18 @@ func (s *Service) stackQuery(name string) stack.Query {
 }
 
 // Sync stacks what the store gained since the last sync: finished hunt runs and
-// result logs.
+// result logs. It is the background sync: it reads the result logs in steps and
+// rests as long as each step took, so catching up on a busy fleet's logs takes at
+// most half a core from the agents' requests.
 func (s *Service) Sync(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.sync(ctx)
+	return s.syncPaced(ctx, true)
 }
 
-func (s *Service) sync(ctx context.Context) error {
+func (s *Service) sync(ctx context.Context) error { return s.syncPaced(ctx, false) }
+
+func (s *Service) syncPaced(ctx context.Context, paced bool) error {
 	s.lastSync = s.opt.Now()
 	if err := s.loadHosts(ctx); err != nil {
 		return err
@@ -117,7 +121,7 @@ func (s *Service) sync(ctx context.Context) error {
 	if err := s.syncRuns(ctx); err != nil {
 		return err
 	}
-	if err := s.syncResults(ctx); err != nil {
+	if err := s.syncResults(ctx, paced); err != nil {
 		return err
 	}
 	states, err := s.src.TriageStates(ctx)
@@ -247,16 +251,17 @@ func (s *Service) noteHunt(query, hunt string) {
 	s.huntsOf[query] = append(s.huntsOf[query], hunt)
 }
 
-// maxResultsPerSync bounds the result-log rows read in one sync.
-const maxResultsPerSync = 50000
+// maxResultsPerSync bounds the result-log rows read in one sync; resultPage is
+// how many one step reads, so a sync that catches up never holds them all at once.
+const (
+	maxResultsPerSync = 50000
+	resultPage        = 2000
+)
 
 // syncResults stacks pushed packs' result logs received since the last sync: the
-// added rows of differential results and snapshot rows.
-func (s *Service) syncResults(ctx context.Context) error {
-	rows, err := s.src.Results(ctx, store.ResultFilter{Since: s.resultSince, Limit: maxResultsPerSync})
-	if err != nil {
-		return fmt.Errorf("anomalies: results: %w", err)
-	}
+// added rows of differential results and snapshot rows. It reads them in pages,
+// resting after each as long as it took when paced.
+func (s *Service) syncResults(ctx context.Context, paced bool) error {
 	// Push hunts put their queries into osquery's config as a pack named after the
 	// hunt, so results arrive as pack_<hunt>_<query>.
 	hunts, err := s.src.ListHunts(ctx)
@@ -275,6 +280,43 @@ func (s *Service) syncResults(ctx context.Context) error {
 			}
 		}
 	}
+	limit := resultPage
+	for read := 0; read < maxResultsPerSync; {
+		start := time.Now()
+		rows, err := s.src.Results(ctx, store.ResultFilter{Since: s.resultSince, Limit: limit})
+		if err != nil {
+			return fmt.Errorf("anomalies: results: %w", err)
+		}
+		read += len(rows)
+		fresh := s.stackResults(rows, pushed)
+		if len(rows) < limit {
+			return nil
+		}
+		if fresh == 0 {
+			// A full page received at one instant, all seen: read more of that instant.
+			if limit >= maxResultsPerSync {
+				return nil
+			}
+			limit = min(2*limit, maxResultsPerSync)
+			continue
+		}
+		limit = resultPage
+		if paced {
+			t := time.NewTimer(time.Since(start))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+	}
+	return nil
+}
+
+// stackResults adds one page of result rows to the stacks and returns how many
+// were not seen before.
+func (s *Service) stackResults(rows []store.ResultRow, pushed map[string][2]string) int {
 	type batch struct {
 		query string
 		host  int64
@@ -282,10 +324,12 @@ func (s *Service) syncResults(ctx context.Context) error {
 	}
 	groups := map[batch][]map[string]string{}
 	var order []batch
+	fresh := 0
 	for _, r := range rows {
 		if s.resultSeen[r.ID] {
 			continue
 		}
+		fresh++
 		if r.ReceivedAt.After(s.resultSince) {
 			s.resultSince, s.resultSeen = r.ReceivedAt, map[string]bool{}
 		}
@@ -313,7 +357,7 @@ func (s *Service) syncResults(ctx context.Context) error {
 	for _, b := range order {
 		s.st.Add(s.stackQuery(b.query), s.host(b.host), b.t, groups[b])
 	}
-	return nil
+	return fresh
 }
 
 // queryOfSchedule maps osquery's schedule name of a pack query ("pack_<pack>_<query>",

@@ -40,8 +40,8 @@ func (f *fakeSource) HuntRunRows(_ context.Context, id int64, rf store.RunRowFil
 }
 func (f *fakeSource) Results(_ context.Context, rf store.ResultFilter) ([]store.ResultRow, error) {
 	var out []store.ResultRow
-	for _, r := range f.results {
-		if !r.ReceivedAt.Before(rf.Since) {
+	for _, r := range f.results { // in received order, as the stores list them
+		if !r.ReceivedAt.Before(rf.Since) && (rf.Limit <= 0 || len(out) < rf.Limit) {
 			out = append(out, r)
 		}
 	}
@@ -196,6 +196,45 @@ func TestPushedResultLogsAreStacked(t *testing.T) {
 	top, _ := s.Anomalies(ctx, Filter{})
 	if len(top) != 1 || top[0].Values["parent_name"] != "mshta.exe" || top[0].Hunts[0] != "default-push-windows" {
 		t.Errorf("anomalies = %+v", top)
+	}
+}
+
+// TestResultsReadInPages: a sync reads the result logs a page at a time, including
+// more rows than a page received at one instant, and stacks each row once.
+func TestResultsReadInPages(t *testing.T) {
+	f := fleet()
+	f.hunts = append(f.hunts, store.Hunt{Name: "default-push-windows", Pack: "default-push", Mode: store.ModePush})
+	add := func(i int, at time.Time, cols map[string]string) {
+		f.results = append(f.results, store.ResultRow{ID: fmt.Sprintf("r%05d", i), HostID: f.hosts[i%len(f.hosts)].ID,
+			Name: "pack_default-push-windows_rare_parent_child_live", Action: "added", UnixTime: day0.Unix(), Columns: cols, ReceivedAt: at})
+	}
+	n := 0
+	for ; n < 3*resultPage/2; n++ { // spread over time
+		add(n, day0.Add(time.Duration(n)*time.Millisecond), proc("services.exe", "svchost.exe", "0"))
+	}
+	burst := day0.Add(time.Hour)
+	for ; n < 3*resultPage/2+5*resultPage/2; n++ { // 2.5 pages at one instant
+		add(n, burst, proc("services.exe", "svchost.exe", "0"))
+	}
+	for ; n < 5*resultPage; n++ {
+		add(n, burst.Add(time.Duration(n)*time.Millisecond), proc("services.exe", "svchost.exe", "0"))
+	}
+	add(n, burst.Add(time.Hour), proc("winword.exe", "powershell.exe", "80"))
+	s := New(f, Options{Packs: hunts, Now: func() time.Time { return day0.Add(3 * time.Hour) }})
+	ctx := context.Background()
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Stacks(ctx, "default-push/rare_parent_child_live")
+	if err != nil || len(st) != 2 {
+		t.Fatalf("stacks = %+v %v", st, err)
+	}
+	rows := 0
+	for _, x := range st {
+		rows += int(x.Rows)
+	}
+	if rows != n+1 {
+		t.Errorf("%d rows stacked, want %d", rows, n+1)
 	}
 }
 

@@ -41,7 +41,8 @@ type fleetResult struct {
 	ingested float64       // result + status rows stored during the window (exechunt_results_ingested_total)
 	stats    []agentsim.Summary
 	liveRows int
-	load     string // /proc/loadavg at the end: other work on the machine shows here
+	load     string   // /proc/loadavg at the end: other work on the machine shows here
+	slow     []string // requests over agentsim.SlowThreshold per 5 s of the run
 	err      error
 }
 
@@ -156,6 +157,9 @@ func benchFleetSize(b *testing.B, backend, dsn string, n int, dur time.Duration)
 				r.dbCPU.Seconds()/r.dur.Seconds(), r.simCPU.Seconds()/r.dur.Seconds(), float64(r.rss)/(1<<20), r.heap/(1<<20), r.ingested/r.dur.Seconds(), worst, r.load)
 			for _, s := range r.stats {
 				b.Logf("  %-20s n=%-7d p50=%-10s p99=%-10s max=%s", s.Endpoint, s.Count, s.P50, s.P99, s.Max)
+			}
+			for _, s := range r.slow {
+				b.Logf("  over %v at %s", agentsim.SlowThreshold, s)
 			}
 		}
 	})
@@ -502,6 +506,7 @@ func runFleet(b *testing.B, backend, dsn string, n int, dur time.Duration) *flee
 		r.load = strings.Join(strings.Fields(string(la))[:3], " ")
 	}
 	r.stats, r.requests = stats.Summaries(), stats.Total()
+	r.slow = stats.Slow(start, 5*time.Second)
 	if q.ID > 0 {
 		req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/queries/%d", url, q.ID), nil)
 		req.Header.Set("Authorization", "Bearer bench-token")

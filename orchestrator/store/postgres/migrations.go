@@ -229,4 +229,10 @@ CREATE TABLE leases (
 	expires_at BIGINT NOT NULL
 );
 `,
+	// 7: a live query's hosts by state. Every answer checks whether the query is
+	// done (no host pending or sent); by primary key alone that scanned all of
+	// its hosts, quadratic over a fleet-wide query.
+	`
+CREATE INDEX live_query_hosts_query_state ON live_query_hosts (query_id, state);
+`,
 }

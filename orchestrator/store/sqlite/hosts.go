@@ -81,7 +81,7 @@ func (s *Store) HostByNodeKey(ctx context.Context, hash []byte) (store.Host, err
 	if len(hash) == 0 {
 		return store.Host{}, fmt.Errorf("sqlite: host by node key: %w", store.ErrNotFound)
 	}
-	h, err := scanHost(s.r.QueryRowContext(ctx, `SELECT `+hostColumns+` FROM hosts WHERE node_key_hash = ?`, hash))
+	h, err := scanHost(s.readRow(ctx, qHostByNodeKey, hash))
 	return h, wrap("host by node key", err)
 }
 
@@ -135,7 +135,7 @@ func (s *Store) TouchHosts(ctx context.Context, seen map[int64]time.Time) error 
 		return nil
 	}
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `UPDATE hosts SET last_seen = ? WHERE id = ? AND last_seen < ?`)
+		st, err := s.txStmt(ctx, tx, qTouchHost)
 		if err != nil {
 			return err
 		}

@@ -118,18 +118,16 @@ func (s *Store) ListLiveQueries(ctx context.Context, limit int) ([]store.LiveQue
 
 // TakePendingQueries implements store.LiveQueries.
 func (s *Store) TakePendingQueries(ctx context.Context, hostID int64, now time.Time) ([]store.PendingQuery, error) {
-	const pending = `SELECT q.id, q.sql, q.discovery FROM live_query_hosts h JOIN live_queries q ON q.id = h.query_id
-		WHERE h.host_id = ? AND h.state = 'pending' AND q.state = 'running' AND q.deadline > ? ORDER BY q.id`
 	// Most reads find nothing: look on the read pool before taking the writer.
 	var any int
-	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM live_query_hosts WHERE host_id = ? AND state = 'pending'`, hostID).Scan(&any)
+	err := s.readRow(ctx, qPendingCount, hostID).Scan(&any)
 	if err != nil || any == 0 {
 		return nil, wrap("take pending queries", err)
 	}
 	var out []store.PendingQuery
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
-		rows, err := tx.QueryContext(ctx, pending, hostID, ts(now))
+		rows, err := s.txQuery(ctx, tx, qPending, hostID, ts(now))
 		if err != nil {
 			return err
 		}
@@ -146,8 +144,7 @@ func (s *Store) TakePendingQueries(ctx context.Context, hostID int64, now time.T
 			return err
 		}
 		for _, p := range out {
-			if _, err := tx.ExecContext(ctx, `UPDATE live_query_hosts SET state = 'sent', updated_at = ?
-				WHERE query_id = ? AND host_id = ? AND state = 'pending'`, ts(now), p.QueryID, hostID); err != nil {
+			if _, err := s.txExec(ctx, tx, qMarkSent, ts(now), p.QueryID, hostID); err != nil {
 				return err
 			}
 		}
@@ -165,8 +162,7 @@ func (s *Store) RecordResults(ctx context.Context, hostID int64, results []store
 		for _, r := range results {
 			answered[r.QueryID] = true
 			var state string
-			err := tx.QueryRowContext(ctx, `SELECT state FROM live_query_hosts WHERE query_id = ? AND host_id = ?`,
-				r.QueryID, hostID).Scan(&state)
+			err := s.txQueryRow(ctx, tx, qHostQueryState, r.QueryID, hostID).Scan(&state)
 			if err == sql.ErrNoRows || (err == nil && state != store.HostSent) {
 				continue // not sent to this host, or already answered (a retried POST)
 			}
@@ -181,8 +177,7 @@ func (s *Store) RecordResults(ctx context.Context, hostID int64, results []store
 				next = store.HostNoRows
 			}
 			if r.Status == 0 {
-				st, err := tx.PrepareContext(ctx, `INSERT INTO live_query_rows (query_id, host_id, seq, columns)
-					VALUES (?,?,?,?) ON CONFLICT (query_id, host_id, seq) DO NOTHING`)
+				st, err := s.txStmt(ctx, tx, qInsertLiveRow)
 				if err != nil {
 					return err
 				}
@@ -202,8 +197,7 @@ func (s *Store) RecordResults(ctx context.Context, hostID int64, results []store
 			if r.Status != 0 {
 				n = 0
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE live_query_hosts SET state = ?, rows = ?, status = ?, message = ?,
-				stats = ?, updated_at = ? WHERE query_id = ? AND host_id = ?`, next, n, r.Status, r.Message,
+			if _, err := s.txExec(ctx, tx, qAnswer, next, n, r.Status, r.Message,
 				nullJSON(r.Stats), ts(now), r.QueryID, hostID); err != nil {
 				return err
 			}
@@ -211,7 +205,7 @@ func (s *Store) RecordResults(ctx context.Context, hostID int64, results []store
 		}
 		// osquery runs every query of a read before it writes once: a query sent
 		// and absent from the write was skipped by its discovery query.
-		rows, err := tx.QueryContext(ctx, `SELECT query_id FROM live_query_hosts WHERE host_id = ? AND state = 'sent'`, hostID)
+		rows, err := s.txQuery(ctx, tx, qSentToHost, hostID)
 		if err != nil {
 			return err
 		}
@@ -231,17 +225,13 @@ func (s *Store) RecordResults(ctx context.Context, hostID int64, results []store
 			return err
 		}
 		for _, id := range skipped {
-			if _, err := tx.ExecContext(ctx, `UPDATE live_query_hosts SET state = 'no-rows',
-				message = 'not run: discovery returned no rows', updated_at = ? WHERE query_id = ? AND host_id = ?`,
-				ts(now), id, hostID); err != nil {
+			if _, err := s.txExec(ctx, tx, qNotRun, ts(now), id, hostID); err != nil {
 				return err
 			}
 			changed = append(changed, id)
 		}
 		for _, id := range changed {
-			if _, err := tx.ExecContext(ctx, `UPDATE live_queries SET state = 'done', done_at = ?
-				WHERE id = ? AND state = 'running' AND NOT EXISTS (SELECT 1 FROM live_query_hosts
-				WHERE query_id = ? AND state IN ('pending', 'sent'))`, ts(now), id, id); err != nil {
+			if _, err := s.txExec(ctx, tx, qFinishIfDone, ts(now), id, id); err != nil {
 				return err
 			}
 		}

@@ -18,8 +18,7 @@ func (s *Store) InsertResults(ctx context.Context, rows []store.ResultRow) (int,
 	n := 0
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		n = 0
-		st, err := tx.PrepareContext(ctx, `INSERT INTO result_rows (id, host_id, name, action, unix_time, epoch,
-			counter, columns, decorations, received_at) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING`)
+		st, err := s.txStmt(ctx, tx, qInsertResult)
 		if err != nil {
 			return err
 		}
@@ -58,8 +57,7 @@ func (s *Store) InsertStatusLogs(ctx context.Context, logs []store.StatusLog) (i
 	n := 0
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		n = 0
-		st, err := tx.PrepareContext(ctx, `INSERT INTO status_logs (id, host_id, unix_time, severity, filename,
-			line, message, version, received_at) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING`)
+		st, err := s.txStmt(ctx, tx, qInsertStatus)
 		if err != nil {
 			return err
 		}

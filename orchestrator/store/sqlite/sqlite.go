@@ -43,6 +43,8 @@ type Store struct {
 	txQueue   []*txJob
 	txRunning bool
 	txGroups  atomic.Int64 // transactions begun by commitGroup (tests)
+
+	hotW, hotR map[string]*sql.Stmt // prepared hot statements (stmts.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -93,6 +95,10 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	r.SetConnMaxIdleTime(0)
 	r.SetConnMaxLifetime(0)
 	s.r = r
+	if err := s.prepareHot(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -138,7 +144,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close implements store.Store.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.closeHot(), s.r.Close(), s.w.Close())
 }
 
 // Group commit. SQLite has one writer and, with synchronous=FULL, every commit
@@ -223,19 +229,19 @@ func (s *Store) commitGroup(jobs []*txJob) {
 	}
 	ok := 0
 	for _, j := range jobs {
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT grp"); err != nil {
+		if _, err := s.txExec(ctx, tx, qSavepoint); err != nil {
 			abort(tx, jobs, err)
 			return
 		}
 		if j.err = run(j, tx); j.err != nil {
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO grp"); err != nil {
+			if _, err := s.txExec(ctx, tx, qRollbackTo); err != nil {
 				abort(tx, jobs, err)
 				return
 			}
 		} else {
 			ok++
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE grp"); err != nil {
+		if _, err := s.txExec(ctx, tx, qRelease); err != nil {
 			abort(tx, jobs, err)
 			return
 		}
