@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -98,9 +99,18 @@ lease (--replica-id, --lease-ttl). See docs/store.md.`,
 	return cmd
 }
 
+// serveGCPercent is serve's garbage-collection target unless GOGC is set. The
+// orchestrator keeps a small live heap (tens of MiB at 5,000 hosts) and allocates
+// for every request, so Go's default of 100 collects several times a second; at
+// 400 it collects a quarter as often, for a larger but still modest heap.
+const serveGCPercent = 400
+
 func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
+	}
 	log, err := newLogger(errOut, f.logFormat, f.logLevel)
 	if err != nil {
 		return usageError{err}

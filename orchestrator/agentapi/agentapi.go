@@ -58,6 +58,15 @@ type ConfigSource interface {
 	Config(ctx context.Context, h store.Host) (map[string]any, error)
 }
 
+// ConfigKeyer is optionally implemented by a ConfigSource whose configuration of a
+// host follows entirely from a short key (equal keys, equal configurations). The
+// handler then encodes each distinct configuration once: a fleet fetching its
+// config at once would otherwise spend most of that time encoding the same
+// packs as JSON.
+type ConfigKeyer interface {
+	ConfigKey(h store.Host) string
+}
+
 // Limits are the largest request bodies accepted, per endpoint, after gzip
 // decompression. Zero fields take the defaults.
 type Limits struct {
@@ -103,6 +112,7 @@ type Handler struct {
 	log     *slog.Logger
 	running atomic.Int64 // live queries running, refreshed by Run and Poke
 	perHost *ratelimit.Limiter
+	configs configCache // encoded configurations (ConfigKeyer)
 
 	mu     sync.Mutex
 	keys   map[[32]byte]cachedHost
@@ -211,21 +221,38 @@ func (h *Handler) flushSeen(ctx context.Context) error {
 	seen := h.seen
 	h.seen = make(map[int64]time.Time, len(seen))
 	h.mu.Unlock()
-	if len(seen) == 0 {
-		return nil
-	}
-	if err := h.c.Hosts.TouchHosts(ctx, seen); err != nil {
-		h.mu.Lock()
-		for id, t := range seen { // keep them for the next flush
-			if t.After(h.seen[id]) {
-				h.seen[id] = t
-			}
+	// In chunks: one write of a whole fleet's hosts would hold the store's writer
+	// (and every agent's log POST behind it) for tens of milliseconds.
+	var err error
+	chunk := make(map[int64]time.Time, touchChunk)
+	flush := func() {
+		if len(chunk) == 0 {
+			return
 		}
-		h.mu.Unlock()
-		return err
+		if e := h.c.Hosts.TouchHosts(ctx, chunk); e != nil {
+			err = e
+			h.mu.Lock()
+			for id, t := range chunk { // keep them for the next flush
+				if t.After(h.seen[id]) {
+					h.seen[id] = t
+				}
+			}
+			h.mu.Unlock()
+		}
+		chunk = make(map[int64]time.Time, touchChunk)
 	}
-	return nil
+	for id, t := range seen {
+		chunk[id] = t
+		if len(chunk) == touchChunk {
+			flush()
+		}
+	}
+	flush()
+	return err
 }
+
+// touchChunk is how many hosts' last-seen times one store write records.
+const touchChunk = 500
 
 // errNodeInvalid answers an unknown, revoked or missing node key.
 var errNodeInvalid = errors.New("invalid node key")
@@ -258,6 +285,12 @@ func (h *Handler) endpoint(name string, limit int64, f handlerFunc) http.Handler
 		var re *requestError
 		switch {
 		case err == nil:
+			if b, ok := resp.(encodedJSON); ok {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusOK)
+				w.Write(b)
+				break
+			}
 			writeJSON(w, http.StatusOK, resp)
 		case errors.Is(err, errNodeInvalid):
 			writeJSON(w, http.StatusOK, map[string]any{"node_invalid": true, "error": "invalid node key"})

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/agentconfig"
 	"github.com/exechunt/exechunt/orchestrator/store"
 	"github.com/exechunt/exechunt/orchestrator/store/sqlite"
+	"github.com/exechunt/exechunt/packs"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -363,5 +365,46 @@ func TestDistributed(t *testing.T) {
 	}
 	if r := e.post("/api/osquery/distributed/write", `{"node_key":"bogus","queries":{}}`); r.body["node_invalid"] != true {
 		t.Errorf("bogus write: %s", r.raw)
+	}
+}
+
+// keyedConfigs keys configurations by platform and counts how often one is built.
+type keyedConfigs struct {
+	agentconfig.Static
+	built atomic.Int64
+}
+
+func (k *keyedConfigs) Config(ctx context.Context, h store.Host) (map[string]any, error) {
+	k.built.Add(1)
+	return k.Static.Config(ctx, h)
+}
+
+func (k *keyedConfigs) ConfigKey(h store.Host) string { return h.Platform }
+
+// TestConfigEncodedOncePerKey: with a ConfigKeyer, hosts with the same key get
+// the same bytes, built and encoded once.
+func TestConfigEncodedOncePerKey(t *testing.T) {
+	e := newEnv(t)
+	cfgs := &keyedConfigs{Static: agentconfig.Static{Packs: []packs.Pack{{Name: "p", Platform: "linux",
+		Queries: []packs.Query{{Name: "q", SQL: "SELECT 1", Interval: 60}}}}}}
+	h, err := agentapi.New(agentapi.Config{Hosts: e.st, Secrets: e.st, Live: e.st, Logs: e.st, Configs: cfgs,
+		Now: func() time.Time { return e.now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	h.Register(mux)
+	e.srv.Config.Handler = mux
+	l1, l2, w1 := e.enroll("l1", `"9"`, "U-1"), e.enroll("l2", `"9"`, "U-2"), e.enroll("w1", `"2"`, "U-3")
+	get := func(k string) resp { return e.post("/api/v1/osquery/config", `{"node_key":"`+k+`"}`) }
+	a, b, c := get(l1), get(l2), get(w1)
+	if a.status != 200 || a.raw != b.raw || a.raw == c.raw || a.body["node_invalid"] != false {
+		t.Fatalf("linux %d %.200s / %.200s; windows %.200s", a.status, a.raw, b.raw, c.raw)
+	}
+	if p, _ := a.body["packs"].(map[string]any); p["p"] == nil {
+		t.Errorf("linux packs %v", a.body["packs"])
+	}
+	if n := cfgs.built.Load(); n != 2 {
+		t.Errorf("configurations built %d times for 2 keys", n)
 	}
 }

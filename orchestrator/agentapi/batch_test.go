@@ -70,3 +70,50 @@ func TestBatcherFailsEveryCallOfAFailedBatch(t *testing.T) {
 		t.Fatalf("empty insert: %d, %v", n, err)
 	}
 }
+
+// touchRecorder records TouchHosts calls; the first fails when fail is set.
+type touchRecorder struct {
+	HostStore
+	mu    sync.Mutex
+	calls []int
+	seen  map[int64]time.Time
+	fail  bool
+}
+
+func (r *touchRecorder) TouchHosts(_ context.Context, seen map[int64]time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, len(seen))
+	if r.fail {
+		r.fail = false
+		return errors.New("disk full")
+	}
+	for id, t := range seen {
+		r.seen[id] = t
+	}
+	return nil
+}
+
+// TestFlushSeenInChunks: last-seen times are written touchChunk hosts at a time,
+// and a chunk that fails is kept for the next flush.
+func TestFlushSeenInChunks(t *testing.T) {
+	rec := &touchRecorder{seen: map[int64]time.Time{}, fail: true}
+	h := &Handler{c: Config{Hosts: rec}, seen: map[int64]time.Time{}}
+	now := time.Unix(1800000000, 0)
+	const n = 2*touchChunk + 100
+	for id := int64(1); id <= n; id++ {
+		h.seen[id] = now
+	}
+	if err := h.flushSeen(context.Background()); err == nil {
+		t.Fatal("a failed chunk is not reported")
+	}
+	if len(rec.calls) != 3 || rec.calls[0] > touchChunk || rec.calls[1] > touchChunk || rec.calls[2] > touchChunk {
+		t.Fatalf("chunks %v", rec.calls)
+	}
+	if len(rec.seen) != n-rec.calls[0] || len(h.seen) != rec.calls[0] {
+		t.Fatalf("%d written, %d kept after a failed chunk of %d", len(rec.seen), len(h.seen), rec.calls[0])
+	}
+	if err := h.flushSeen(context.Background()); err != nil || len(rec.seen) != n || len(h.seen) != 0 {
+		t.Fatalf("retry: %v, %d written, %d kept", err, len(rec.seen), len(h.seen))
+	}
+}

@@ -7,9 +7,11 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
@@ -180,6 +182,14 @@ func (h *Handler) config(ctx context.Context, r *http.Request, body []byte) (any
 	if err != nil {
 		return nil, err
 	}
+	keyer, _ := h.c.Configs.(ConfigKeyer)
+	key := ""
+	if keyer != nil {
+		key = keyer.ConfigKey(host)
+		if b, ok := h.configs.get(key); ok {
+			return b, nil
+		}
+	}
 	cfg, err := h.c.Configs.Config(ctx, host)
 	if err != nil {
 		return nil, err
@@ -189,7 +199,43 @@ func (h *Handler) config(ctx context.Context, r *http.Request, body []byte) (any
 		out[k] = v
 	}
 	out["node_invalid"] = false
-	return out, nil
+	if keyer == nil {
+		return out, nil
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, fmt.Errorf("encode config: %w", err)
+	}
+	h.configs.put(key, b)
+	return encodedJSON(b), nil
+}
+
+// encodedJSON is an answer already encoded.
+type encodedJSON []byte
+
+// configCache holds encoded configurations by ConfigKey. It is small: keys are
+// few (platforms × push-hunt targeting), and it starts over when full.
+type configCache struct {
+	mu sync.Mutex
+	m  map[string]encodedJSON
+}
+
+const configCacheMax = 256
+
+func (c *configCache) get(key string) (encodedJSON, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.m[key]
+	return b, ok
+}
+
+func (c *configCache) put(key string, b encodedJSON) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= configCacheMax {
+		c.m = map[string]encodedJSON{}
+	}
+	c.m[key] = b
 }
 
 // itoa is strconv.FormatInt for IDs in query names.

@@ -103,8 +103,8 @@ func (s *Service) stackQuery(name string) stack.Query {
 
 // Sync stacks what the store gained since the last sync: finished hunt runs and
 // result logs. It is the background sync: it reads the result logs in steps and
-// rests as long as each step took, so catching up on a busy fleet's logs takes at
-// most half a core from the agents' requests.
+// rests twice as long as each step took, so catching up on a busy fleet's logs
+// takes at most a third of a core from the agents' requests.
 func (s *Service) Sync(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -260,7 +260,7 @@ const (
 
 // syncResults stacks pushed packs' result logs received since the last sync: the
 // added rows of differential results and snapshot rows. It reads them in pages,
-// resting after each as long as it took when paced.
+// resting after each twice as long as it took when paced.
 func (s *Service) syncResults(ctx context.Context, paced bool) error {
 	// Push hunts put their queries into osquery's config as a pack named after the
 	// hunt, so results arrive as pack_<hunt>_<query>.
@@ -302,7 +302,7 @@ func (s *Service) syncResults(ctx context.Context, paced bool) error {
 		}
 		limit = resultPage
 		if paced {
-			t := time.NewTimer(time.Since(start))
+			t := time.NewTimer(2 * time.Since(start))
 			select {
 			case <-ctx.Done():
 				t.Stop()

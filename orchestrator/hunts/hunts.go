@@ -100,6 +100,7 @@ type Service struct {
 	mu    sync.RWMutex
 	hunts []store.Hunt // cache for Config and Attribute, refreshed by Reload
 	push  map[string]attribution
+	gen   uint64 // Reload count (part of ConfigKey)
 }
 
 type attribution struct{ hunt, query string }
@@ -315,6 +316,7 @@ func (s *Service) Reload(ctx context.Context) error {
 	s.sched.Set(jobs)
 	s.mu.Lock()
 	s.hunts, s.push = hs, push
+	s.gen++
 	s.mu.Unlock()
 	return nil
 }

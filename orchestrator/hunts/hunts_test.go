@@ -326,6 +326,12 @@ func TestPushConfigAndAttribution(t *testing.T) {
 	if lin := cfgOf("lin1"); len(lin) != 0 {
 		t.Errorf("linux config packs = %v, want none (the pack is for windows)", lin)
 	}
+	// Equal configuration keys mean equal configurations (the agent API encodes
+	// each key's configuration once).
+	keyWin1, keyLin1 := f.svc.ConfigKey(f.hosts["win1"]), f.svc.ConfigKey(f.hosts["lin1"])
+	if keyWin1 == keyLin1 || keyWin1 != f.svc.ConfigKey(f.hosts["win2"]) {
+		t.Errorf("config keys: win1 %q, win2 %q, lin1 %q", keyWin1, f.svc.ConfigKey(f.hosts["win2"]), keyLin1)
+	}
 	name := ScheduleName(packs.DefaultPushPack, "rare_parent_child_live")
 	if h, q, ok := f.svc.Attribute(name); !ok || h != packs.DefaultPushPack || q != "rare_parent_child_live" {
 		t.Errorf("Attribute(%s) = %s %s %v", name, h, q, ok)
@@ -334,6 +340,9 @@ func TestPushConfigAndAttribution(t *testing.T) {
 	if _, err := f.svc.Create(ctx, store.Hunt{Name: "push-win2", Pack: packs.DefaultPushPack, Mode: store.ModePush,
 		Interval: 300, Targets: store.HuntTargets{Hostnames: []string{"win2"}}, Enabled: true}); err != nil {
 		t.Fatal(err)
+	}
+	if k1, k2 := f.svc.ConfigKey(f.hosts["win1"]), f.svc.ConfigKey(f.hosts["win2"]); k1 == k2 || k1 == keyWin1 {
+		t.Errorf("after a push hunt for win2: keys win1 %q (was %q), win2 %q", k1, keyWin1, k2)
 	}
 	if w1, w2 := cfgOf("win1"), cfgOf("win2"); len(w1) != 1 || len(w2) != 2 ||
 		w2["push-win2"].(map[string]any)["queries"].(map[string]any)["rare_parent_child_live"].(map[string]any)["interval"] != float64(300) {

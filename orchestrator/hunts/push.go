@@ -3,6 +3,8 @@ package hunts
 import (
 	"context"
 	"maps"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/exechunt/exechunt/orchestrator/agentconfig"
@@ -39,6 +41,25 @@ func (s *Service) Config(ctx context.Context, h store.Host) (map[string]any, err
 	}
 	cfg["packs"] = out
 	return cfg, nil
+}
+
+// ConfigKey implements agentapi.ConfigKeyer: a host's configuration follows from
+// its platform and the enabled push hunts that target it, as of the last Reload.
+func (s *Service) ConfigKey(h store.Host) string {
+	s.mu.RLock()
+	hs, gen := s.hunts, s.gen
+	s.mu.RUnlock()
+	var b strings.Builder
+	b.WriteString(strconv.FormatUint(gen, 10))
+	b.WriteByte('|')
+	b.WriteString(h.Platform)
+	for _, hunt := range hs {
+		if hunt.Enabled && hunt.Mode == store.ModePush && len(Targets([]store.Host{h}, hunt.Targets)) > 0 {
+			b.WriteByte('|')
+			b.WriteString(hunt.Name)
+		}
+	}
+	return b.String()
 }
 
 // pushPack is the pack a push hunt puts into the osquery config.

@@ -49,7 +49,7 @@ type Config struct {
 	// packs, clock and logger are filled in by New.
 	Anomalies anomalies.Options
 	// StackEvery is how often stacks are brought up to date in the background
-	// (default 30s; reads of the anomaly API also sync, at most every 2 s).
+	// (default 10s; reads of the anomaly API also sync, at most every 2 s).
 	StackEvery time.Duration
 	// Metrics collects the Prometheus metrics served at GET /metrics (default:
 	// metrics.New(Version)); the store is wrapped to time its operations. One
@@ -264,7 +264,7 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) syncStacks(ctx context.Context) {
 	every := s.c.StackEvery
 	if every <= 0 {
-		every = 30 * time.Second
+		every = 10 * time.Second
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
