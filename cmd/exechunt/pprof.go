@@ -11,11 +11,12 @@ import (
 )
 
 // servePprof serves Go's profiler on addr until ctx ends: plain HTTP without
-// authentication, so only where the operator asked for it (serve --pprof).
-func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
+// authentication, so only where the operator asked for it (serve --pprof). It
+// returns the address it listens on.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) (net.Addr, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("--pprof %s: %w", addr, err)
+		return nil, fmt.Errorf("--pprof %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -30,5 +31,5 @@ func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
 	}()
 	go func() { _ = hs.Serve(ln) }()
 	log.Warn("profiler listening (plain HTTP, no authentication)", "addr", "http://"+ln.Addr().String()+"/debug/pprof/")
-	return nil
+	return ln.Addr(), nil
 }

@@ -191,7 +191,7 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
 	if f.pprof != "" {
-		if err := servePprof(ctx, f.pprof, log); err != nil {
+		if _, err := servePprof(ctx, f.pprof, log); err != nil {
 			return err
 		}
 	}

@@ -80,6 +80,7 @@ type Agent struct {
 	nodeKey    string
 	counter    int
 	accelUntil time.Time
+	configured bool // fetched a config (Run fetches one first otherwise)
 }
 
 // New returns an agent; call Enroll (or Run) to start.
@@ -96,7 +97,12 @@ func New(c Config) *Agent {
 	return &Agent{c: c}
 }
 
-var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(io.Discard) }}
+// gzipWriters compress at BestSpeed: the simulator shares the machine with the
+// server it measures, and the server inflates any level at the same cost.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestSpeed)
+	return zw
+}}
 
 // ErrNodeInvalid means the server answered node_invalid (the agent re-enrolls).
 var ErrNodeInvalid = errors.New("agentsim: node_invalid")
@@ -197,6 +203,9 @@ func (a *Agent) Enroll(ctx context.Context) error {
 func (a *Agent) Config(ctx context.Context) (map[string]any, error) {
 	var cfg map[string]any
 	err := a.post(ctx, "/config", map[string]string{"node_key": a.nodeKey}, &cfg)
+	if err == nil {
+		a.configured = true
+	}
 	return cfg, err
 }
 
@@ -291,7 +300,6 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 		}
 	}
-	configured := false
 	// Spread agents over the interval like osquery's splay.
 	nextD := time.Now().Add(time.Duration(rand.Int64N(int64(a.c.DistributedInterval))))
 	nextL := time.Now().Add(time.Duration(rand.Int64N(int64(a.c.LogInterval))))
@@ -306,9 +314,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		now := time.Now()
 		var err error
 		if !now.Before(nextD) {
-			if !configured { // osqueryd fetches its config once started, splayed here
-				_, cerr := a.Config(ctx)
-				configured = cerr == nil
+			if !a.configured { // osqueryd fetches its config once started, splayed here
+				_, _ = a.Config(ctx)
 			}
 			_, err = a.Distributed(ctx)
 			iv := a.c.DistributedInterval
