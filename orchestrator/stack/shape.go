@@ -57,7 +57,9 @@ func Shape(cmdline string) string {
 		}
 		return m
 	})
-	s = strings.ToLower(s)
+	// Invalid UTF-8 first becomes one '?' a run: ToLower would turn each bad byte
+	// into a three-byte U+FFFD, tripling a hostile line's key.
+	s = strings.ToLower(strings.ToValidUTF8(s, "?"))
 	for _, r := range shapeRules {
 		s = r.re.ReplaceAllString(s, r.with)
 	}
