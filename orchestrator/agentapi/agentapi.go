@@ -104,7 +104,16 @@ type Config struct {
 	// so only a broken or hostile agent is slowed and the others are not starved.
 	HostRate  float64
 	HostBurst int
+	// MaxInFlight bounds the agent requests served at once (default 1024); more are
+	// answered 503 with Retry-After, which osquery retries later with its logs
+	// kept. Without it an overloaded orchestrator queues requests, and their bodies,
+	// until memory runs out instead of shedding the load it cannot serve.
+	MaxInFlight int
 }
+
+// DefaultMaxInFlight is Config.MaxInFlight's default: at 5,000 simulated hosts
+// fewer than a hundred requests are in flight at a time (docs/scaling.md).
+const DefaultMaxInFlight = 1024
 
 // Handler serves the agent endpoints.
 type Handler struct {
@@ -112,7 +121,8 @@ type Handler struct {
 	log     *slog.Logger
 	running atomic.Int64 // live queries running, refreshed by Run and Poke
 	perHost *ratelimit.Limiter
-	configs configCache // encoded configurations (ConfigKeyer)
+	slots   chan struct{} // one per request in flight (MaxInFlight)
+	configs configCache   // encoded configurations (ConfigKeyer)
 
 	mu     sync.Mutex
 	keys   map[[32]byte]cachedHost
@@ -152,6 +162,9 @@ func New(c Config) (*Handler, error) {
 	if c.HostBurst <= 0 {
 		c.HostBurst = 100
 	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
 	d := DefaultLimits
 	for _, p := range []struct{ v, def *int64 }{{&c.Limits.Enroll, &d.Enroll}, {&c.Limits.Config, &d.Config},
 		{&c.Limits.Log, &d.Log}, {&c.Limits.Read, &d.Read}, {&c.Limits.Write, &d.Write}} {
@@ -160,7 +173,8 @@ func New(c Config) (*Handler, error) {
 		}
 	}
 	return &Handler{c: c, log: c.Log, keys: map[[32]byte]cachedHost{}, byHost: map[int64][32]byte{},
-		seen: map[int64]time.Time{}, perHost: ratelimit.New(c.HostRate, c.HostBurst, c.Now, 0)}, nil
+		seen: map[int64]time.Time{}, perHost: ratelimit.New(c.HostRate, c.HostBurst, c.Now, 0),
+		slots: make(chan struct{}, c.MaxInFlight)}, nil
 }
 
 // Prefixes are the URL prefixes the endpoints are served under.
@@ -277,6 +291,14 @@ type handlerFunc func(ctx context.Context, r *http.Request, body []byte) (any, e
 // errors become {"error": ...} or {"node_invalid": true}.
 func (h *Handler) endpoint(name string, limit int64, f handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case h.slots <- struct{}{}:
+			defer func() { <-h.slots }()
+		default:
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "server busy, retry later"})
+			return
+		}
 		body, err := readBody(w, r, limit)
 		var resp any
 		if err == nil {

@@ -408,3 +408,46 @@ func TestConfigEncodedOncePerKey(t *testing.T) {
 		t.Errorf("configurations built %d times for 2 keys", n)
 	}
 }
+
+// blockingConfigs holds every Config call until release is closed.
+type blockingConfigs struct {
+	agentconfig.Static
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingConfigs) Config(ctx context.Context, h store.Host) (map[string]any, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return b.Static.Config(ctx, h)
+}
+
+// TestMaxInFlight: requests beyond MaxInFlight are shed with 503 and Retry-After
+// (osquery retries them), and served again once a slot is free.
+func TestMaxInFlight(t *testing.T) {
+	e := newEnv(t)
+	k := e.enroll("h1", `"9"`, "U-1")
+	cfgs := &blockingConfigs{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	h, err := agentapi.New(agentapi.Config{Hosts: e.st, Secrets: e.st, Live: e.st, Logs: e.st, Configs: cfgs,
+		Now: func() time.Time { return e.now }, MaxInFlight: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	h.Register(mux)
+	e.srv.Config.Handler = mux
+	first := make(chan resp, 1)
+	go func() { first <- e.post("/api/v1/osquery/config", `{"node_key":"`+k+`"}`) }()
+	<-cfgs.entered // the first request holds the only slot
+	busy := e.post("/api/v1/osquery/distributed/read", `{"node_key":"`+k+`"}`)
+	if busy.status != http.StatusServiceUnavailable || busy.body["error"] == nil {
+		t.Errorf("over the limit: %d %s", busy.status, busy.raw)
+	}
+	close(cfgs.release)
+	if r := <-first; r.status != 200 {
+		t.Errorf("first request: %d %.200s", r.status, r.raw)
+	}
+	if r := e.post("/api/v1/osquery/distributed/read", `{"node_key":"`+k+`"}`); r.status != 200 {
+		t.Errorf("after the slot freed: %d %s", r.status, r.raw)
+	}
+}
