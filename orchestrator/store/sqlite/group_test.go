@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestGroupCommit runs many concurrent transactions, some failing and one
@@ -128,5 +130,51 @@ func TestGroupCommitAbort(t *testing.T) {
 	s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM g`).Scan(&total)
 	if total != 0 {
 		t.Errorf("%d rows written by an aborted group", total)
+	}
+}
+
+// TestCheckpointsOutsideCommits: the writer does not checkpoint (wal_autocheckpoint
+// is 0 on its connection); the background loop does, so the WAL is copied back
+// without any commit paying for it, and Close stops the loop.
+func TestCheckpointsOutsideCommits(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "c.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var auto int
+	if err := s.w.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
+		t.Fatalf("writer wal_autocheckpoint = %d (%v), want 0", auto, err)
+	}
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE c (n INTEGER PRIMARY KEY, pad TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		if err := s.tx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO c VALUES (?, ?)`, i, strings.Repeat("x", 4000))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); s.checkpointed.Load() == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no background checkpoint ran")
+		}
+	}
+	// Everything written is in the database file: a checkpoint now finds no frame
+	// left to copy that the loop did not copy (no reader holds an old snapshot).
+	var busy, frames, copied int
+	if err := s.ck.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil ||
+		busy != 0 || frames != copied {
+		t.Errorf("checkpoint: busy %d, frames %d, copied %d (%v)", busy, frames, copied, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n := s.checkpointed.Load()
+	time.Sleep(2 * checkpointEvery)
+	if s.checkpointed.Load() != n {
+		t.Error("checkpoints still run after Close")
 	}
 }

@@ -45,6 +45,11 @@ type Store struct {
 	txGroups  atomic.Int64 // transactions begun by commitGroup (tests)
 
 	hotW, hotR map[string]*sql.Stmt // prepared hot statements (stmts.go)
+
+	ck              *sql.DB // one connection for checkpointLoop
+	stopCheckpoints context.CancelFunc
+	checkpoints     sync.WaitGroup
+	checkpointed    atomic.Int64 // checkpoints run (tests)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -69,6 +74,10 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		q.Add("_pragma", "foreign_keys(on)")
 		if txlock != "" {
 			q.Add("_txlock", txlock)
+			// The writer never checkpoints: a checkpoint inside a commit (SQLite's
+			// default, every 1,000 pages of WAL) copies pages and fsyncs the database
+			// while every other writer waits. checkpointLoop does it alongside.
+			q.Add("_pragma", "wal_autocheckpoint(0)")
 		}
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 	}
@@ -95,11 +104,47 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	r.SetConnMaxIdleTime(0)
 	r.SetConnMaxLifetime(0)
 	s.r = r
+	ck, err := sql.Open("sqlite3", dsn(""))
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	ck.SetMaxOpenConns(1)
+	s.ck = ck
 	if err := s.prepareHot(ctx); err != nil {
 		s.Close()
 		return nil, err
 	}
+	ckCtx, stop := context.WithCancel(context.Background())
+	s.stopCheckpoints = stop
+	s.checkpoints.Add(1)
+	go s.checkpointLoop(ckCtx)
 	return s, nil
+}
+
+// checkpointEvery is how often checkpointLoop copies the WAL into the database.
+const checkpointEvery = time.Second
+
+// checkpointLoop runs passive checkpoints until ctx ends. A passive checkpoint
+// never blocks the writer or readers; it copies what no reader still needs, and
+// once the WAL is fully copied the writer starts it over from the beginning, so
+// it stays about one interval of writes long.
+func (s *Store) checkpointLoop(ctx context.Context) {
+	defer s.checkpoints.Done()
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var busy, frames, copied int
+		if err := s.ck.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err == nil {
+			s.checkpointed.Add(1)
+		}
+	}
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -144,7 +189,16 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close implements store.Store.
 func (s *Store) Close() error {
-	return errors.Join(s.closeHot(), s.r.Close(), s.w.Close())
+	var ckErr error
+	if s.stopCheckpoints != nil {
+		s.stopCheckpoints()
+		s.checkpoints.Wait()
+	}
+	if s.ck != nil {
+		ckErr = s.ck.Close()
+	}
+	// The last connection to close checkpoints what is left and removes the WAL.
+	return errors.Join(s.closeHot(), ckErr, s.r.Close(), s.w.Close())
 }
 
 // Group commit. SQLite has one writer and, with synchronous=FULL, every commit
