@@ -10,6 +10,7 @@ package stack
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // ShapeColumn is the pseudo-column that stacks by the normalised command line
@@ -45,8 +46,8 @@ var shapeRules = []struct {
 // stack together. The result is lower-case. See docs/stacking.md for the rules.
 func Shape(cmdline string) string {
 	s := strings.TrimSpace(cmdline)
-	if len(s) > 4096 {
-		s = s[:4096] // a shape is a key, not evidence: bound the work on huge lines
+	if len(s) > maxShape {
+		s = s[:maxShape] // a shape is a key, not evidence: bound the work on huge lines
 	}
 	// Base64 blobs (encoded commands, payloads) before lower-casing: a blob mixes
 	// upper case, lower case and digits, which paths and words rarely do.
@@ -63,5 +64,17 @@ func Shape(cmdline string) string {
 	for _, r := range shapeRules {
 		s = r.re.ReplaceAllString(s, r.with)
 	}
+	// Placeholders are longer than what they replace ('' becomes "<str>"), so a
+	// hostile line can grow 3.5×: the key is bounded too, at a character boundary.
+	if len(s) > maxShape {
+		cut := maxShape
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
 	return s
 }
+
+// maxShape bounds the input considered and the shape returned, in bytes.
+const maxShape = 4096

@@ -1,6 +1,9 @@
 package stack
 
-import "testing"
+import (
+	"testing"
+	"unicode/utf8"
+)
 
 func TestShape(t *testing.T) {
 	tests := []struct{ a, b string }{
@@ -37,8 +40,15 @@ func TestShape(t *testing.T) {
 func FuzzShape(f *testing.F) {
 	f.Add(`powershell -enc SQBFAFgA "x" 0x10 {AB8902B4-09CA-4BB6-B78D-A8F59079A8D5}`)
 	f.Fuzz(func(t *testing.T, s string) {
-		if got := Shape(s); len(got) > 4096*2 {
+		got := Shape(s)
+		if len(got) > maxShape {
 			t.Fatalf("shape of %d bytes grew to %d", len(s), len(got))
+		}
+		if !utf8.ValidString(got) {
+			t.Fatalf("shape is not valid UTF-8: %q", got)
+		}
+		if Shape(s) != got {
+			t.Fatal("shape is not deterministic")
 		}
 	})
 }
