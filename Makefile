@@ -40,13 +40,21 @@ test: ## unit, corpus and short fuzz tests (corpus from ../shared/corpus or $$EX
 	$(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 
+# Go 1.26's fuzz coordinator can fail a target with a bare "context deadline
+# exceeded" when -fuzztime ends while a worker is mid-call (golang/go#75804, fixed
+# in Go 1.27). A real finding always writes a failing input, so a failure without
+# one that reports that deadline is shown and ignored.
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
 	@set -e; for pkg in $$($(GO) list ./...); do \
 	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
 	  for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/^func //'); do \
 	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/exechunt-fuzz.log 2>&1 || { cat /tmp/exechunt-fuzz.log; exit 1; }; \
+	    if ! $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg > /tmp/exechunt-fuzz.log 2>&1; then \
+	      if grep -q 'context deadline exceeded' /tmp/exechunt-fuzz.log && ! grep -q 'Failing input written' /tmp/exechunt-fuzz.log; then \
+	        echo "  $$t: the fuzz coordinator's deadline race (golang/go#75804), no failing input: ignored"; \
+	      else cat /tmp/exechunt-fuzz.log; exit 1; fi; \
+	    fi; \
 	  done; \
 	done
 
