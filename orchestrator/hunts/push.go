@@ -26,13 +26,8 @@ func (s *Service) Config(ctx context.Context, h store.Host) (map[string]any, err
 	if out == nil {
 		out = map[string]any{}
 	}
-	s.mu.RLock()
-	hs := s.hunts
-	s.mu.RUnlock()
+	hs, _ := s.pushHuntsFor(h)
 	for _, hunt := range hs {
-		if !hunt.Enabled || hunt.Mode != store.ModePush || len(Targets([]store.Host{h}, hunt.Targets)) == 0 {
-			continue
-		}
 		p, ok := s.pushPack(hunt)
 		if !ok {
 			continue
@@ -46,20 +41,32 @@ func (s *Service) Config(ctx context.Context, h store.Host) (map[string]any, err
 // ConfigKey implements agentapi.ConfigKeyer: a host's configuration follows from
 // its platform and the enabled push hunts that target it, as of the last Reload.
 func (s *Service) ConfigKey(h store.Host) string {
-	s.mu.RLock()
-	hs, gen := s.hunts, s.gen
-	s.mu.RUnlock()
+	hs, gen := s.pushHuntsFor(h)
 	var b strings.Builder
 	b.WriteString(strconv.FormatUint(gen, 10))
 	b.WriteByte('|')
 	b.WriteString(h.Platform)
 	for _, hunt := range hs {
-		if hunt.Enabled && hunt.Mode == store.ModePush && len(Targets([]store.Host{h}, hunt.Targets)) > 0 {
-			b.WriteByte('|')
-			b.WriteString(hunt.Name)
-		}
+		b.WriteByte('|')
+		b.WriteString(hunt.Name)
 	}
 	return b.String()
+}
+
+// pushHuntsFor returns the enabled push hunts that target h, and the Reload
+// generation they are from. Config and ConfigKey both use it, so a key names
+// exactly the hunts its configuration holds.
+func (s *Service) pushHuntsFor(h store.Host) ([]store.Hunt, uint64) {
+	s.mu.RLock()
+	hs, gen := s.hunts, s.gen
+	s.mu.RUnlock()
+	var out []store.Hunt
+	for _, hunt := range hs {
+		if hunt.Enabled && hunt.Mode == store.ModePush && len(Targets([]store.Host{h}, hunt.Targets)) > 0 {
+			out = append(out, hunt)
+		}
+	}
+	return out, gen
 }
 
 // pushPack is the pack a push hunt puts into the osquery config.

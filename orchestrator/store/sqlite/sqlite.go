@@ -224,7 +224,9 @@ type txJob struct {
 // tx runs f in a write transaction, possibly grouped with concurrent ones. f must
 // confine its effects to the transaction (it may run again only if it is retried
 // by its caller). The caller that finds no group committing leads: it runs the
-// queued groups, its own first, until the queue is empty.
+// queued groups, its own first, until the queue is empty. (Handing the groups after
+// its own to a goroutine, so a leader never waits on others' commits, was measured
+// worse: 5,000-host p99 of 283–299 ms against 34–55 ms in alternating runs.)
 func (s *Store) tx(ctx context.Context, f func(*sql.Tx) error) error {
 	j := &txJob{f: f, done: make(chan struct{})}
 	s.txMu.Lock()
