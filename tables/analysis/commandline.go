@@ -91,7 +91,7 @@ func looksPosix(cl, image string) bool {
 // vbscript, wscript arguments, schtasks /tr, WMI create, decoded text); atStart
 // allows it to be all of cl (cl is script text, not the command line itself).
 func (st *state) embeddedPowerShell(cl string, depth int, atStart bool) {
-	lower := strings.ToLower(cl)
+	lower := asciiLower(cl) // same byte offsets as cl: indexes found in it slice cl
 	for off, sites := 0, 0; off < len(lower) && sites < 8; sites++ {
 		i := indexEither(lower[off:], "powershell", "pwsh")
 		if i < 0 {
@@ -120,6 +120,24 @@ func (st *state) embeddedPowerShell(cl string, depth int, atStart bool) {
 		st.commandLine(inner, Process{}, depth+1)
 		return
 	}
+}
+
+// asciiLower lower-cases A-Z only, so every byte keeps its offset. strings.ToLower
+// may change lengths (an invalid UTF-8 byte becomes the three-byte U+FFFD), and an
+// index found in its result would then slice the original text at the wrong place.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 // indexEither returns the first index of a or b in s, or -1.

@@ -34,3 +34,20 @@ func FuzzAnalyzeScript(f *testing.F) {
 		checkBounds(t, r)
 	})
 }
+
+// TestLowerOffsets: indexes found in a lower-cased copy slice the original; with
+// strings.ToLower an invalid UTF-8 byte shifted them and a command line like this
+// one panicked (found by FuzzAnalyzeCommandLine).
+func TestLowerOffsets(t *testing.T) {
+	for _, s := range []string{"\xf4\xca\xfa\xa5\x87 powershell", "\xff\xfe wmic PROCESS CALL CREATE \xff calc.exe", "ABC\xffdef"} {
+		if l := asciiLower(s); len(l) != len(s) {
+			t.Errorf("%q: %d bytes lower-cased to %d", s, len(s), len(l))
+		}
+		if r := AnalyzeCommandLine(s, Process{ParentImage: `C:\Windows\System32\cmd.exe`}); contains(r.Indicators, tagAnalysisError) {
+			t.Errorf("panic recovered on %q", s)
+		}
+	}
+	if got := asciiLower("PowerShell.EXE -Enc"); got != "powershell.exe -enc" {
+		t.Errorf("asciiLower = %q", got)
+	}
+}

@@ -342,7 +342,7 @@ func (st *state) wmic(l lolbinArgs, depth int) {
 	low := strings.Join(l.low, " ")
 	if i := strings.Index(low, "process call create"); i >= 0 || strings.Contains(low, "process call create") {
 		st.tag(tagWMIProcessCreate)
-		if j := strings.Index(strings.ToLower(l.rest), "create"); j >= 0 {
+		if j := strings.Index(asciiLower(l.rest), "create"); j >= 0 {
 			inner := strings.Trim(strings.TrimSpace(l.rest[j+len("create"):]), `"`)
 			inner = strings.ReplaceAll(inner, `\"`, `"`)
 			st.commandLine(inner, Process{ParentImage: "wmiprvse.exe"}, depth+1)
