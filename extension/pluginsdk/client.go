@@ -84,12 +84,15 @@ func callError(ctx context.Context, what string, err error) error {
 		}
 		return fmt.Errorf("%s: %w: %w", what, ErrCanceled, ctxErr)
 	}
+	// gRPC can report the caller's deadline before ctx.Err() is set: its transport
+	// compares the clock with the deadline when the plugin resets the stream,
+	// while the context's own timer may not have fired yet.
 	st, _ := status.FromError(err)
 	switch st.Code() {
 	case codes.DeadlineExceeded:
-		return fmt.Errorf("%s: %w: %s", what, ErrDeadlineExceeded, st.Message())
+		return fmt.Errorf("%s: %w: %w: %s", what, ErrDeadlineExceeded, context.DeadlineExceeded, st.Message())
 	case codes.Canceled:
-		return fmt.Errorf("%s: %w: %s", what, ErrCanceled, st.Message())
+		return fmt.Errorf("%s: %w: %w: %s", what, ErrCanceled, context.Canceled, st.Message())
 	case codes.Unimplemented:
 		return fmt.Errorf("%s: %w: the plugin does not implement it: %s", what, ErrProtocol, st.Message())
 	}

@@ -46,8 +46,31 @@ type StatusError struct {
 
 func (e *StatusError) Error() string { return e.Message }
 
-// Unwrap returns the sentinel error of the status code.
-func (e *StatusError) Unwrap() error { return sentinel(e.Code) }
+// Unwrap returns the sentinel error of the status code, and for a deadline or a
+// cancellation also the context error it stands for: the plugin's context can
+// expire a moment before the caller's own timer fires, and errors.Is(err,
+// context.DeadlineExceeded) must not depend on which of the two was first.
+func (e *StatusError) Unwrap() []error {
+	s := sentinel(e.Code)
+	if s == nil {
+		return nil
+	}
+	if c := contextErr(s); c != nil {
+		return []error{s, c}
+	}
+	return []error{s}
+}
+
+// contextErr is the context error a sentinel stands for, or nil.
+func contextErr(sentinel error) error {
+	switch sentinel {
+	case ErrDeadlineExceeded:
+		return context.DeadlineExceeded
+	case ErrCanceled:
+		return context.Canceled
+	}
+	return nil
+}
 
 func sentinel(c pluginproto.Code) error {
 	switch c {
