@@ -235,4 +235,12 @@ CREATE TABLE leases (
 	`
 CREATE INDEX live_query_hosts_query_state ON live_query_hosts (query_id, state);
 `,
+	// 8: result rows are looked up by query name and time (hunts reading their
+	// results), never by host: the index by host put each new row on a random
+	// page. (The SQLite backend's migration 8 also moves last-seen times to a
+	// narrow table; here an update of last_seen leaves the TOASTed details alone.)
+	`
+DROP INDEX result_rows_host_name;
+CREATE INDEX result_rows_name ON result_rows (name, received_at);
+`,
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -176,5 +177,60 @@ func TestCheckpointsOutsideCommits(t *testing.T) {
 	time.Sleep(2 * checkpointEvery)
 	if s.checkpointed.Load() != n {
 		t.Error("checkpoints still run after Close")
+	}
+}
+
+// TestWALStaysBounded: under a steady load of commits with reads in between,
+// passive checkpoints alone (almost) never let the writer start the WAL over, so
+// the file grows with every commit; restarting checkpoints make it start over.
+func TestWALStaysBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a 2 s load twice")
+	}
+	const limit = 64 // frames
+	load := func(t *testing.T, restartFrames int) (walBytes, restarts, startedOver int64) {
+		ctx := context.Background()
+		path := filepath.Join(t.TempDir(), "w.db")
+		s, err := Open(ctx, path, Options{checkpointEvery: 20 * time.Millisecond, walRestartFrames: restartFrames})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if _, err := s.w.ExecContext(ctx, `CREATE TABLE c (n INTEGER PRIMARY KEY, pad TEXT)`); err != nil {
+			t.Fatal(err)
+		}
+		lctx, stop := context.WithTimeout(ctx, 2*time.Second)
+		defer stop()
+		var wg sync.WaitGroup
+		for range 4 { // readers that always have a short read in flight, as agents' are
+			wg.Go(func() {
+				for lctx.Err() == nil {
+					var pad string
+					s.r.QueryRowContext(lctx, `SELECT pad FROM c ORDER BY n DESC LIMIT 1`).Scan(&pad)
+				}
+			})
+		}
+		for i := 0; lctx.Err() == nil; i++ {
+			if err := s.tx(ctx, func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO c VALUES (?, ?)`, i, strings.Repeat("x", 3000))
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		stop()
+		wg.Wait()
+		fi, err := os.Stat(path + "-wal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size(), s.restartTried.Load(), s.walStartedOver.Load()
+	}
+	size, _, over := load(t, 1<<30)
+	t.Logf("without restarting checkpoints: WAL %d bytes, started over %d times", size, over)
+	size, restarts, over := load(t, limit)
+	t.Logf("with restarting checkpoints: WAL %d bytes, started over %d times after %d restarting checkpoints", size, over, restarts)
+	if over < 10 {
+		t.Errorf("the WAL started over %d times in 2 s (%d restarting checkpoints), want ≥ 10", over, restarts)
 	}
 }

@@ -5,14 +5,21 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
 
-const hostColumns = `id, identifier, hostname, uuid, platform, os_name, os_platform, os_version,
-	osquery_version, details, enrolled_at, first_seen, last_seen`
+// hostColumns are read FROM hostTables.
+const (
+	hostColumns = `h.id, h.identifier, h.hostname, h.uuid, h.platform, h.os_name, h.os_platform,
+	h.os_version, h.osquery_version, h.details, h.enrolled_at, h.first_seen, ` + hostLastSeen
+	hostTables   = `hosts h LEFT JOIN host_seen s ON s.host_id = h.id`
+	hostLastSeen = `MAX(h.last_seen, COALESCE(s.last_seen, 0))`
+)
 
 type scanner interface{ Scan(...any) error }
 
@@ -67,7 +74,7 @@ func (s *Store) EnrollHost(ctx context.Context, e store.Enrollment, now time.Tim
 }
 
 func (s *Store) hostFrom(ctx context.Context, db *sql.DB, id int64) (store.Host, error) {
-	h, err := scanHost(db.QueryRowContext(ctx, `SELECT `+hostColumns+` FROM hosts WHERE id = ?`, id))
+	h, err := scanHost(db.QueryRowContext(ctx, `SELECT `+hostColumns+` FROM `+hostTables+` WHERE h.id = ?`, id))
 	return h, wrap("host", err)
 }
 
@@ -90,26 +97,26 @@ func (s *Store) ListHosts(ctx context.Context, f store.HostFilter) ([]store.Host
 	var where []string
 	var args []any
 	if len(f.IDs) > 0 {
-		where = append(where, "id IN ("+placeholders(len(f.IDs))+")")
+		where = append(where, "h.id IN ("+placeholders(len(f.IDs))+")")
 		for _, id := range f.IDs {
 			args = append(args, id)
 		}
 	}
 	if len(f.Platforms) > 0 {
-		where = append(where, "platform IN ("+placeholders(len(f.Platforms))+")")
+		where = append(where, "h.platform IN ("+placeholders(len(f.Platforms))+")")
 		for _, p := range f.Platforms {
 			args = append(args, p)
 		}
 	}
 	if !f.SeenSince.IsZero() {
-		where = append(where, "last_seen >= ?")
+		where = append(where, hostLastSeen+" >= ?")
 		args = append(args, ts(f.SeenSince))
 	}
-	q := `SELECT ` + hostColumns + ` FROM hosts`
+	q := `SELECT ` + hostColumns + ` FROM ` + hostTables
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY id"
+	q += " ORDER BY h.id"
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
@@ -140,8 +147,8 @@ func (s *Store) TouchHosts(ctx context.Context, seen map[int64]time.Time) error 
 			return err
 		}
 		defer st.Close()
-		for id, t := range seen {
-			if _, err := st.ExecContext(ctx, ts(t), id, ts(t)); err != nil {
+		for _, id := range slices.Sorted(maps.Keys(seen)) { // in key order: page by page
+			if _, err := st.ExecContext(ctx, ts(seen[id]), id); err != nil {
 				return err
 			}
 		}

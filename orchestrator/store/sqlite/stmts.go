@@ -18,8 +18,10 @@ const (
 	qRelease    = `RELEASE grp`
 	qRollbackTo = `ROLLBACK TO grp`
 
-	qHostByNodeKey = `SELECT ` + hostColumns + ` FROM hosts WHERE node_key_hash = ?`
-	qTouchHost     = `UPDATE hosts SET last_seen = ? WHERE id = ? AND last_seen < ?`
+	qHostByNodeKey = `SELECT ` + hostColumns + ` FROM ` + hostTables + ` WHERE h.node_key_hash = ?`
+	// Only enrolled hosts get a row; an older time changes nothing.
+	qTouchHost = `INSERT INTO host_seen (host_id, last_seen) SELECT id, ?1 FROM hosts WHERE id = ?2
+			ON CONFLICT (host_id) DO UPDATE SET last_seen = excluded.last_seen WHERE excluded.last_seen > host_seen.last_seen`
 
 	qInsertResult = `INSERT INTO result_rows (id, host_id, name, action, unix_time, epoch,
 			counter, columns, decorations, received_at) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING`

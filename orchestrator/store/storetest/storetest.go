@@ -193,6 +193,20 @@ func testTouchHosts(t *testing.T, s store.Store) {
 	if !ga.LastSeen.Equal(later) || !gb.LastSeen.Equal(t0) {
 		t.Errorf("last seen = %v, %v; want %v, %v (older times are ignored)", ga.LastSeen, gb.LastSeen, later, t0)
 	}
+	// An older touch after a newer one changes nothing; an unknown host is ignored.
+	if err := s.TouchHosts(ctx, map[int64]time.Time{a.ID: t0.Add(time.Second), 1 << 40: later}); err != nil {
+		t.Fatal(err)
+	}
+	if ga, _ := s.HostByNodeKey(ctx, key("k1")); !ga.LastSeen.Equal(later) {
+		t.Errorf("by node key: last seen = %v, want %v", ga.LastSeen, later)
+	}
+	got, err := s.ListHosts(ctx, store.HostFilter{SeenSince: t0.Add(time.Second)})
+	if err != nil || len(got) != 1 || got[0].ID != a.ID || !got[0].LastSeen.Equal(later) {
+		t.Errorf("seen since: %+v, %v; want host %d only", got, err, a.ID)
+	}
+	if _, err := s.Host(ctx, 1<<40); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown host after a touch: %v", err)
+	}
 }
 
 func testRevokeNodeKey(t *testing.T, s store.Store) {
