@@ -117,3 +117,32 @@ func TestFlushSeenInChunks(t *testing.T) {
 		t.Fatalf("retry: %v, %d written, %d kept", err, len(rec.seen), len(h.seen))
 	}
 }
+
+// Row IDs sort by the line's time whatever its hash, so the store's unique index
+// grows at its end; they are deterministic, and times outside 32 bits clamp.
+func TestRowIDOrder(t *testing.T) {
+	hi, lo := [32]byte{0xff, 0xff}, [32]byte{0x00, 0x01}
+	for _, tc := range []struct {
+		earlier, later string
+	}{
+		{rowID(1700000000, hi, 0), rowID(1700000001, lo, 0)},
+		{rowID(0, hi, 3), rowID(1, lo, 0)},
+		{rowID(1<<32-2, hi, 0), rowID(1<<32-1, lo, 0)},
+	} {
+		if tc.earlier >= tc.later {
+			t.Errorf("%s sorts after %s", tc.earlier, tc.later)
+		}
+	}
+	if a, b := rowID(1700000000, hi, 2), rowID(1700000000, hi, 2); a != b {
+		t.Errorf("not deterministic: %s %s", a, b)
+	}
+	if a, b := rowID(1700000000, hi, 1), rowID(1700000000, hi, 2); a == b {
+		t.Errorf("rows of one line share an ID: %s", a)
+	}
+	if got := rowID(-5, lo, 0)[:8]; got != "00000000" {
+		t.Errorf("negative time prefix %s", got)
+	}
+	if got := rowID(1<<40, lo, 0)[:8]; got != "ffffffff" {
+		t.Errorf("huge time prefix %s", got)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"net/http"
 	"time"
 
@@ -78,8 +79,17 @@ func lineIDs(hostID int64, data []json.RawMessage) ([][32]byte, error) {
 	return ids, nil
 }
 
-func rowID(line [32]byte, sub int) string {
-	return hex.EncodeToString(line[:16]) + "-" + itoa(int64(sub))
+// rowID is a stored row's ID: the line's own unixTime, then its hash and the
+// row's ordinal within the line. The time comes first so that IDs grow with time:
+// the store's unique index on them takes new rows at its end, like a log, where a
+// hash first put every row on its own random index page (SQLite writes each
+// dirty page whole into its WAL at every commit). A retried line has the same
+// unixTime, so its IDs are unchanged.
+func rowID(unixTime int64, line [32]byte, sub int) string {
+	var b [4 + 16]byte
+	binary.BigEndian.PutUint32(b[:4], uint32(min(max(unixTime, 0), math.MaxUint32)))
+	copy(b[4:], line[:16])
+	return hex.EncodeToString(b[:]) + "-" + itoa(int64(sub))
 }
 
 func (h *Handler) logs(ctx context.Context, r *http.Request, body []byte) (any, error) {
@@ -112,7 +122,7 @@ func (h *Handler) logs(ctx context.Context, r *http.Request, body []byte) (any, 
 			if err := json.Unmarshal(d, &s); err != nil {
 				return nil, badRequest("malformed status line %d: %v", i, err)
 			}
-			logs = append(logs, store.StatusLog{ID: rowID(ids[i], 0), HostID: host.ID, UnixTime: int64(s.UnixTime),
+			logs = append(logs, store.StatusLog{ID: rowID(int64(s.UnixTime), ids[i], 0), HostID: host.ID, UnixTime: int64(s.UnixTime),
 				Severity: int(s.Severity), Filename: s.Filename, Line: int(s.Line), Message: s.Message,
 				Version: s.Version, ReceivedAt: now})
 		}
@@ -143,7 +153,7 @@ func resultRows(hostID int64, data []json.RawMessage, ids [][32]byte, now time.T
 		}
 		add := func(sub int, action string, cols row) {
 			r := base
-			r.ID, r.Action, r.Columns = rowID(ids[i], sub), action, cols.strings()
+			r.ID, r.Action, r.Columns = rowID(base.UnixTime, ids[i], sub), action, cols.strings()
 			rows = append(rows, r)
 		}
 		switch {
