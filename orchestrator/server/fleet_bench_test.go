@@ -43,7 +43,7 @@ type fleetResult struct {
 	stats      []agentsim.Summary
 	liveRows   int
 	load       string             // /proc/loadavg at the end: other work on the machine shows here
-	slow       []string           // requests over agentsim.SlowThreshold per 5 s of the run
+	slow       []string           // requests over agentsim.SlowThreshold per second of the run
 	startup    []agentsim.Summary // enroll and config of every agent, before the window
 	startupDur time.Duration
 	err        error
@@ -66,6 +66,7 @@ var (
 //
 // EXECHUNT_BENCH_DURATION sets the measured window (default 30s);
 // EXECHUNT_BENCH_PPROF=DIR writes CPU profiles of server and simulator there;
+// EXECHUNT_BENCH_SERVER_LOG=FILE keeps the server's log (stderr) there;
 // EXECHUNT_BENCH_HOSTS a comma-separated list of sizes (default 1000,5000);
 // EXECHUNT_BENCH_BACKENDS a comma-separated list of sqlite and postgres (default
 // sqlite). postgres needs EXECHUNT_BENCH_POSTGRES_DSN (or
@@ -415,6 +416,12 @@ func runFleet(b *testing.B, backend, dsn string, n int, dur time.Duration) *flee
 	srv := exec.Command(bin, args...)
 	srv.Env = append(os.Environ(), "EXECHUNT_ENROLL_SECRET=bench-secret", "EXECHUNT_ADMIN_TOKEN=bench-token")
 	out, _ := srv.StdoutPipe()
+	if f := os.Getenv("EXECHUNT_BENCH_SERVER_LOG"); f != "" {
+		if w, err := os.Create(f); err == nil {
+			defer w.Close()
+			srv.Stderr = w
+		}
+	}
 	if err := srv.Start(); err != nil {
 		r.err = err
 		return r
@@ -528,7 +535,7 @@ func runFleet(b *testing.B, backend, dsn string, n int, dur time.Duration) *flee
 		r.load = strings.Join(strings.Fields(string(la))[:3], " ")
 	}
 	r.stats, r.requests = stats.Summaries(), stats.Total()
-	r.slow = stats.Slow(start, 5*time.Second)
+	r.slow = stats.Slow(start, time.Second)
 	if q.ID > 0 {
 		req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/queries/%d", url, q.ID), nil)
 		req.Header.Set("Authorization", "Bearer bench-token")
