@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/exechunt/exechunt/orchestrator/agentapi"
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
 	"github.com/exechunt/exechunt/orchestrator/hunts"
 	"github.com/exechunt/exechunt/orchestrator/server"
@@ -33,6 +34,7 @@ type serveFlags struct {
 	baseline                          time.Duration
 	logFormat, logLevel               string
 	metricsPublic                     bool
+	accelerateMax                     int           // --accelerate-max-hosts; 0: never
 	replicaID                         string        // holder name in the scheduler lease
 	leaseTTL                          time.Duration // scheduler lease ttl
 	pprof                             string        // address of the net/http/pprof listener; "" for none
@@ -92,6 +94,7 @@ lease (--replica-id, --lease-ttl). See docs/store.md.`,
 	fl.StringVar(&f.logFormat, "log-format", "json", "log format on stderr: json (one object a line) or text (key=value)")
 	fl.StringVar(&f.logLevel, "log-level", "info", "least severe level logged: debug, info, warn or error")
 	fl.BoolVar(&f.metricsPublic, "metrics-public", false, "serve GET /metrics without an API token (for a scraper on a trusted network)")
+	fl.IntVar(&f.accelerateMax, "accelerate-max-hosts", agentapi.DefaultAccelerateMaxHosts, "tell hosts handed a live query to check in every 5 s for a minute when the query targets at most this many hosts (0: never)")
 	fl.StringVar(&f.replicaID, "replica-id", "", "name of this orchestrator in the hunt scheduler lease when several replicas share one --db (default: hostname-pid)")
 	fl.DurationVar(&f.leaseTTL, "lease-ttl", hunts.DefaultLeaseTTL, "hunt scheduler lease duration: the replica holding it fires the cron hunts and renews it every third of this; another replica takes over at most about this long after the holder dies")
 	fl.StringVar(&f.pprof, "pprof", "", "also serve Go's profiler (net/http/pprof, plain HTTP, no authentication) on this address, e.g. 127.0.0.1:6060; for diagnosing load, keep it on loopback")
@@ -170,7 +173,8 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 
 	srv, err := server.New(server.Config{Store: st, Packs: ps, Log: log, Version: version,
 		Anomalies: anomalies.Options{BaselineWindow: f.baseline}, MetricsPublic: f.metricsPublic,
-		Hunts: hunts.Config{Holder: f.replicaID, LeaseTTL: f.leaseTTL}})
+		Hunts: hunts.Config{Holder: f.replicaID, LeaseTTL: f.leaseTTL},
+		Agent: agentapi.Config{AccelerateMaxHosts: cmp.Or(f.accelerateMax, -1)}})
 	if err != nil {
 		return err
 	}

@@ -34,7 +34,10 @@ type env struct {
 
 const secret = "s3cret-enroll"
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { t.Helper(); return newEnvWith(t, nil) }
+
+// newEnvWith lets configure change the handler's Config.
+func newEnvWith(t *testing.T, configure func(*agentapi.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{})
@@ -47,9 +50,13 @@ func newEnv(t *testing.T) *env {
 		}
 	}
 	e := &env{t: t, st: st, now: time.Date(2026, 8, 6, 12, 0, 0, 0, time.UTC)}
-	h, err := agentapi.New(agentapi.Config{Hosts: st, Secrets: st, Live: st, Logs: st,
+	c := agentapi.Config{Hosts: st, Secrets: st, Live: st, Logs: st,
 		Configs: agentconfig.Static{}, Now: func() time.Time { return e.now },
-		Limits: agentapi.Limits{Log: 64 << 10}})
+		Limits: agentapi.Limits{Log: 64 << 10}}
+	if configure != nil {
+		configure(&c)
+	}
+	h, err := agentapi.New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,5 +456,68 @@ func TestMaxInFlight(t *testing.T) {
 	}
 	if r := e.post("/api/v1/osquery/distributed/read", `{"node_key":"`+k+`"}`); r.status != 200 {
 		t.Errorf("after the slot freed: %d %s", r.status, r.raw)
+	}
+}
+
+// countingLive counts the live-query lookups the handler makes.
+type countingLive struct {
+	agentapi.LiveStore
+	lookups atomic.Int64
+}
+
+func (c *countingLive) LiveQuery(ctx context.Context, id int64) (store.LiveQuery, error) {
+	c.lookups.Add(1)
+	return c.LiveStore.LiveQuery(ctx, id)
+}
+
+// A host is told to accelerate when it is handed a live query that targets at
+// most AccelerateMaxHosts hosts, and only then; each query's hosts are counted
+// once.
+func TestAccelerate(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		maxHosts int  // Config.AccelerateMaxHosts
+		query    bool // a live query to both hosts
+		want     bool
+	}{
+		{"query to few hosts", 2, true, true},
+		{"query to more hosts than the bound", 1, true, false},
+		{"default bound", 0, true, true},
+		{"never", -1, true, false},
+		{"no live query", 2, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var live *countingLive
+			e := newEnvWith(t, func(c *agentapi.Config) {
+				c.AccelerateMaxHosts = tc.maxHosts
+				live = &countingLive{LiveStore: c.Live}
+				c.Live = live
+			})
+			ctx := context.Background()
+			keys := []string{e.enroll("h1", `"9"`, "U-1"), e.enroll("h2", `"9"`, "U-2")}
+			if tc.query {
+				hs, _ := e.st.ListHosts(ctx, store.HostFilter{})
+				if _, err := e.st.CreateLiveQuery(ctx, store.LiveQuery{SQL: "SELECT 1", Deadline: e.now.Add(time.Minute)},
+					[]int64{hs[0].ID, hs[1].ID}, e.now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, k := range keys {
+				r := e.post("/api/v1/osquery/distributed/read", `{"node_key":"`+k+`"}`)
+				if got := r.body["accelerate"] != nil; got != tc.want {
+					t.Errorf("read: accelerate sent = %v, want %v: %s", got, tc.want, r.raw)
+				}
+				if got, want := r.body["accelerate"], any(float64(60)); tc.want && got != want {
+					t.Errorf("accelerate = %v, want %v", got, want)
+				}
+				// Nothing left to hand out: no acceleration.
+				if r := e.post("/api/v1/osquery/distributed/read", `{"node_key":"`+k+`"}`); r.body["accelerate"] != nil {
+					t.Errorf("read with nothing pending: %s", r.raw)
+				}
+			}
+			if n := live.lookups.Load(); tc.query && tc.maxHosts >= 0 && n != 1 {
+				t.Errorf("%d lookups of the query's hosts for two hosts' reads, want 1", n)
+			}
+		})
 	}
 }

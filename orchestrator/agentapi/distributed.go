@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
@@ -56,10 +57,74 @@ func (h *Handler) read(ctx context.Context, r *http.Request, body []byte) (any, 
 			resp.Discovery[name] = p.Discovery
 		}
 	}
-	if len(pending) > 0 || h.running.Load() > 0 {
+	if h.accelerate(ctx, pending) {
 		resp.Accelerate = h.c.Accelerate
 	}
 	return resp, nil
+}
+
+// accelerate reports whether a host handed these live queries should poll faster
+// for a while: when it is handed some and none targets more than
+// AccelerateMaxHosts hosts (see DefaultAccelerateMaxHosts).
+func (h *Handler) accelerate(ctx context.Context, pending []store.PendingQuery) bool {
+	if len(pending) == 0 || h.c.AccelerateMaxHosts < 0 {
+		return false
+	}
+	for _, p := range pending {
+		n, err := h.targets.get(ctx, p.QueryID, h.c.Live)
+		if err != nil {
+			h.log.Warn("counting a live query's hosts", "query_id", p.QueryID, "err", err)
+			return false
+		}
+		if n > h.c.AccelerateMaxHosts {
+			return false
+		}
+	}
+	return true
+}
+
+// targetCache remembers how many hosts each live query targets (fixed when it is
+// created), so the fleet's reads of a new query count its hosts once.
+type targetCache struct {
+	mu sync.Mutex
+	n  map[int64]*targetCount
+}
+
+type targetCount struct {
+	once sync.Once
+	n    int
+	err  error
+}
+
+// maxTargetCounts bounds targetCache; it starts over when full.
+const maxTargetCounts = 4096
+
+func (c *targetCache) get(ctx context.Context, id int64, live LiveStore) (int, error) {
+	c.mu.Lock()
+	if c.n == nil || len(c.n) >= maxTargetCounts {
+		c.n = map[int64]*targetCount{}
+	}
+	e := c.n[id]
+	if e == nil {
+		e = &targetCount{}
+		c.n[id] = e
+	}
+	c.mu.Unlock()
+	e.once.Do(func() {
+		q, err := live.LiveQuery(ctx, id)
+		for _, k := range q.Counts {
+			e.n += k
+		}
+		e.err = err
+	})
+	if e.err != nil { // not remembered: the next read asks again
+		c.mu.Lock()
+		if c.n[id] == e {
+			delete(c.n, id)
+		}
+		c.mu.Unlock()
+	}
+	return e.n, e.err
 }
 
 // writeRequest is osquery's distributed/write: one POST after all queries of a

@@ -56,7 +56,9 @@ func (m *memStore) RecordResults(ctx context.Context, hostID int64, rs []store.H
 	m.wrote()
 	return nil, nil
 }
-func (m *memStore) RunningLiveQueries(ctx context.Context) (int, error) { return 1, nil }
+func (m *memStore) LiveQuery(ctx context.Context, id int64) (store.LiveQuery, error) {
+	return store.LiveQuery{ID: id, Counts: map[string]int{store.HostPending: 1}}, nil
+}
 func (m *memStore) InsertResults(ctx context.Context, rows []store.ResultRow) (int, error) {
 	for _, r := range rows {
 		if r.ID == "" || r.HostID != 1 {

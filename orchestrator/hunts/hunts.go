@@ -67,7 +67,7 @@ type Config struct {
 	Base  agentconfig.Static
 	Clock scheduler.Clock // default scheduler.SystemClock
 	Log   *slog.Logger
-	// Poke is called after a run created live queries (agentapi.Handler.Poke).
+	// Poke, if set, is called after a run created live queries.
 	Poke func()
 	// Changes returns a channel closed at the next change of live queries
 	// (operatorapi.Broadcast.Wait); nil means polling every Poll.

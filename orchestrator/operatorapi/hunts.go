@@ -323,9 +323,6 @@ func (a *API) runHunt(w http.ResponseWriter, r *http.Request) error {
 	if err := a.audit(r, "hunt.run", name, "", map[string]any{"run_id": run.ID}); err != nil {
 		return err
 	}
-	if a.c.Created != nil {
-		a.c.Created()
-	}
 	writeJSON(w, http.StatusAccepted, apiHuntRun(run, a.c.Now()))
 	return nil
 }

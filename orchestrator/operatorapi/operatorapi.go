@@ -65,8 +65,6 @@ type Config struct {
 	Live   LiveStore
 	// Changes wakes result streams when live queries change; nil means streams poll.
 	Changes *Broadcast
-	// Created is called after a live query is created (e.g. agentapi.Handler.Poke).
-	Created func()
 	Log     *slog.Logger
 	Now     func() time.Time
 	// DefaultTimeout and MaxTimeout bound live queries (defaults 60s and 1h).

@@ -202,9 +202,6 @@ func (a *API) createQuery(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	if a.c.Created != nil {
-		a.c.Created()
-	}
 	writeJSON(w, http.StatusCreated, apiQuery(q, nil))
 	return nil
 }

@@ -114,7 +114,6 @@ func New(c Config) (*Server, error) {
 	if hc.Clock == nil {
 		hc.Clock = nowClock{c.Now}
 	}
-	hc.Poke = func() { s.agent.Poke() } // s.agent is set below, before anything runs
 	hs, err := hunts.New(hc)
 	if err != nil {
 		return nil, err
@@ -136,7 +135,7 @@ func New(c Config) (*Server, error) {
 	oc.Hosts, oc.Tokens, oc.Live = c.Store, c.Store, c.Store
 	oc.Audit, oc.Secrets, oc.HashSecret, oc.NodeKeys = c.Store, c.Store, agentapi.HashSecret, c.Store
 	oc.NodeKeyRevoked = agent.Forget
-	oc.Changes, oc.Created = s.changes, agent.Poke
+	oc.Changes = s.changes
 	oc.Hunts = s.hunts
 	oc.Log, oc.Now = c.Log.With("api", "operator"), c.Now
 	op, err := operatorapi.New(oc)
