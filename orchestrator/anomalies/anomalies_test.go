@@ -3,6 +3,7 @@ package anomalies
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,15 +14,16 @@ import (
 
 // fakeSource is an in-memory Source: finished runs with rows, result logs, triage.
 type fakeSource struct {
-	hosts   []store.Host
-	hunts   []store.Hunt
-	runs    []store.HuntRun
-	runHost map[int64][]store.HuntRunHost
-	runRows map[int64][]store.HuntRow
-	results []store.ResultRow
-	triage  map[string]store.Triage
-	history []store.Triage
-	rules   []store.SuppressionRule
+	hosts     []store.Host
+	hostReads [][]int64 // ListHosts calls: the IDs asked for, nil for all
+	hunts     []store.Hunt
+	runs      []store.HuntRun
+	runHost   map[int64][]store.HuntRunHost
+	runRows   map[int64][]store.HuntRow
+	results   []store.ResultRow
+	triage    map[string]store.Triage
+	history   []store.Triage
+	rules     []store.SuppressionRule
 }
 
 func (f *fakeSource) ListHunts(context.Context) ([]store.Hunt, error) { return f.hunts, nil }
@@ -47,8 +49,19 @@ func (f *fakeSource) Results(_ context.Context, rf store.ResultFilter) ([]store.
 	}
 	return out, nil
 }
-func (f *fakeSource) ListHosts(context.Context, store.HostFilter) ([]store.Host, error) {
-	return f.hosts, nil
+func (f *fakeSource) ListHosts(_ context.Context, hf store.HostFilter) ([]store.Host, error) {
+	if len(hf.IDs) == 0 {
+		f.hostReads = append(f.hostReads, nil)
+		return f.hosts, nil
+	}
+	f.hostReads = append(f.hostReads, hf.IDs)
+	var out []store.Host
+	for _, h := range f.hosts {
+		if slices.Contains(hf.IDs, h.ID) {
+			out = append(out, h)
+		}
+	}
+	return out, nil
 }
 func (f *fakeSource) SetTriage(_ context.Context, t store.Triage) error {
 	if f.triage == nil {
@@ -297,5 +310,40 @@ func TestGlob(t *testing.T) {
 		if got := glob(c.p, c.s); got != c.want {
 			t.Errorf("glob(%q, %q) = %t", c.p, c.s, got)
 		}
+	}
+}
+
+// Every host's name is read at the first sync and then every hostNamesTTL; a host
+// first seen in between is looked up alone.
+func TestHostNamesReadOnce(t *testing.T) {
+	f := fleet()
+	f.hunts = append(f.hunts, store.Hunt{Name: "default-push-windows", Pack: "default-push", Mode: store.ModePush})
+	now := day0.Add(time.Hour)
+	s := New(f, Options{Packs: hunts, Now: func() time.Time { return now }})
+	ctx := context.Background()
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	late := store.Host{ID: 1000, Hostname: "late01"}
+	f.hosts = append(f.hosts, late)
+	f.results = append(f.results, store.ResultRow{ID: "late", HostID: late.ID, Name: "pack_default-push-windows_rare_parent_child_live",
+		Action: "added", UnixTime: day0.Unix(), Columns: proc("winword.exe", "powershell.exe", "80"), ReceivedAt: day0})
+	now = now.Add(time.Minute)
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.host(late.ID); got != "late01" {
+		t.Errorf("late host named %q", got)
+	}
+	want := [][]int64{nil, {late.ID}}
+	if fmt.Sprint(f.hostReads) != fmt.Sprint(want) {
+		t.Errorf("host reads %v, want %v", f.hostReads, want)
+	}
+	now = now.Add(hostNamesTTL)
+	if err := s.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.hostReads); n != 3 || f.hostReads[2] != nil {
+		t.Errorf("host reads after the TTL: %v", f.hostReads)
 	}
 }
