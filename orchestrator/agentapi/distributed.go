@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
@@ -99,6 +100,9 @@ type targetCount struct {
 // maxTargetCounts bounds targetCache; it starts over when full.
 const maxTargetCounts = 4096
 
+// targetLookupTimeout bounds the lookup of a live query's host count.
+const targetLookupTimeout = 5 * time.Second
+
 func (c *targetCache) get(ctx context.Context, id int64, live LiveStore) (int, error) {
 	c.mu.Lock()
 	if c.n == nil || len(c.n) >= maxTargetCounts {
@@ -111,7 +115,11 @@ func (c *targetCache) get(ctx context.Context, id int64, live LiveStore) (int, e
 	}
 	c.mu.Unlock()
 	e.once.Do(func() {
-		q, err := live.LiveQuery(ctx, id)
+		// Every read of the query waits on this one lookup: it must not fail
+		// because the request that happened to make it went away.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), targetLookupTimeout)
+		defer cancel()
+		q, err := live.LiveQuery(lctx, id)
 		for _, k := range q.Counts {
 			e.n += k
 		}
