@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/exechunt/exechunt/orchestrator/store"
 )
 
 func TestBatcherGroupsConcurrentWrites(t *testing.T) {
@@ -144,5 +146,26 @@ func TestRowIDOrder(t *testing.T) {
 	}
 	if got := rowID(1<<40, lo, 0)[:8]; got != "ffffffff" {
 		t.Errorf("huge time prefix %s", got)
+	}
+}
+
+// ctxLive answers LiveQuery with its context's error, if any.
+type ctxLive struct{ LiveStore }
+
+func (ctxLive) LiveQuery(ctx context.Context, id int64) (store.LiveQuery, error) {
+	if err := ctx.Err(); err != nil {
+		return store.LiveQuery{}, err
+	}
+	return store.LiveQuery{ID: id, Counts: map[string]int{store.HostPending: 3, store.HostOK: 2}}, nil
+}
+
+// The host count every read waits on is looked up even when the request that
+// made the lookup has gone away.
+func TestTargetCountOutlivesItsRequest(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var c targetCache
+	if n, err := c.get(ctx, 7, ctxLive{}); n != 5 || err != nil {
+		t.Errorf("get = %d, %v; want 5, nil", n, err)
 	}
 }
