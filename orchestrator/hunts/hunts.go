@@ -67,7 +67,9 @@ type Config struct {
 	Base  agentconfig.Static
 	Clock scheduler.Clock // default scheduler.SystemClock
 	Log   *slog.Logger
-	// Poke, if set, is called after a run created live queries.
+	// Poke, if set, is called after a run created live queries. The server sets
+	// none since acceleration follows the queries a host is handed; tests use it
+	// to know a dispatch happened.
 	Poke func()
 	// Changes returns a channel closed at the next change of live queries
 	// (operatorapi.Broadcast.Wait); nil means polling every Poll.

@@ -18,14 +18,8 @@ import (
 // others all commit, and transactions were grouped (fewer commits than callers).
 func TestGroupCommit(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "g.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openWithTable(t, filepath.Join(t.TempDir(), "g.db"), Options{}, `CREATE TABLE g (n INTEGER PRIMARY KEY)`)
 	defer s.Close()
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE g (n INTEGER PRIMARY KEY)`); err != nil {
-		t.Fatal(err)
-	}
 	const n = 400
 	errBoom := errors.New("boom")
 	var begun atomic.Int64
@@ -106,14 +100,8 @@ func TestGroupCommit(t *testing.T) {
 // fails and nothing is written.
 func TestGroupCommitAbort(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "g.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openWithTable(t, filepath.Join(t.TempDir(), "g.db"), Options{}, `CREATE TABLE g (n INTEGER PRIMARY KEY)`)
 	defer s.Close()
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE g (n INTEGER PRIMARY KEY)`); err != nil {
-		t.Fatal(err)
-	}
 	jobs := []*txJob{
 		{f: func(tx *sql.Tx) error { _, err := tx.ExecContext(ctx, `INSERT INTO g VALUES (1)`); return err }, done: make(chan struct{})},
 		// Releasing the group's savepoint from inside breaks the nesting.
@@ -139,16 +127,10 @@ func TestGroupCommitAbort(t *testing.T) {
 // without any commit paying for it, and Close stops the loop.
 func TestCheckpointsOutsideCommits(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "c.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openWithTable(t, filepath.Join(t.TempDir(), "c.db"), Options{}, `CREATE TABLE c (n INTEGER PRIMARY KEY, pad TEXT)`)
 	var auto int
 	if err := s.w.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil || auto != 0 {
 		t.Fatalf("writer wal_autocheckpoint = %d (%v), want 0", auto, err)
-	}
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE c (n INTEGER PRIMARY KEY, pad TEXT)`); err != nil {
-		t.Fatal(err)
 	}
 	for i := range 200 {
 		if err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -191,14 +173,9 @@ func TestWALStaysBounded(t *testing.T) {
 	load := func(t *testing.T, restartFrames int) (walBytes, restarts, startedOver int64) {
 		ctx := context.Background()
 		path := filepath.Join(t.TempDir(), "w.db")
-		s, err := Open(ctx, path, Options{checkpointEvery: 20 * time.Millisecond, walRestartFrames: restartFrames})
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := openWithTable(t, path, Options{checkpointEvery: 20 * time.Millisecond, walRestartFrames: restartFrames},
+			`CREATE TABLE c (n INTEGER PRIMARY KEY, pad TEXT)`)
 		defer s.Close()
-		if _, err := s.w.ExecContext(ctx, `CREATE TABLE c (n INTEGER PRIMARY KEY, pad TEXT)`); err != nil {
-			t.Fatal(err)
-		}
 		lctx, stop := context.WithTimeout(ctx, 2*time.Second)
 		defer stop()
 		var wg sync.WaitGroup
@@ -233,4 +210,19 @@ func TestWALStaysBounded(t *testing.T) {
 	if over < 10 {
 		t.Errorf("the WAL started over %d times in 2 s (%d restarting checkpoints), want ≥ 10", over, restarts)
 	}
+}
+
+// openWithTable opens a store at path and creates one table with ddl; the caller
+// closes it.
+func openWithTable(t *testing.T, path string, o Options, ddl string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), path, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(context.Background(), ddl); err != nil {
+		s.Close()
+		t.Fatal(err)
+	}
+	return s
 }
