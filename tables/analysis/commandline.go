@@ -27,14 +27,17 @@ func (st *state) commandLine(raw string, p Process, depth int) {
 	} else {
 		argv = cmdline.SplitWindows(cl)
 	}
-	image := p.Image
 	if depth > 0 {
-		image = ""
+		p.Image, p.OriginalFileName, p.Description = "", "", ""
 	}
-	program := programName(image, argv)
+	id := Identify(p, argv)
+	program := id.Name
 	family := familyOf(program)
 	if depth == 0 {
 		st.res.Program, st.res.Family, st.res.Args = program, family, argv
+		if id.Renamed() {
+			st.tag(tagRenamedBinary)
+		}
 		st.statsText = cl
 		if p.ParentScore >= SuspiciousScore {
 			st.tag(tagParentSuspect)

@@ -270,13 +270,14 @@ func (s *Store) nodeScore(rc *rowContext, key string, childTime time.Time, depth
 // analyseProcess returns the (cached) analysis of a process creation.
 func (s *Store) analyseProcess(p *event.ProcessCreation, parentScore int) analysis.Result {
 	k := p.Image + "\x00" + p.ParentImage + "\x00" + p.Cmdline + "\x00" + p.ParentCmdline + "\x00" +
-		p.User + "\x00" + p.CurrentDirectory + "\x00" + strconv.Itoa(parentScore)
+		p.User + "\x00" + p.CurrentDirectory + "\x00" + p.OriginalFileName + "\x00" + p.Description + "\x00" + strconv.Itoa(parentScore)
 	if r, ok := s.results.Get(k); ok {
 		return r
 	}
 	r := s.opt.Analyzer.AnalyzeCommandLine(p.Cmdline, analysis.Process{
 		Image: p.Image, ParentImage: p.ParentImage, ParentCmdline: p.ParentCmdline,
 		User: p.User, CurrentDirectory: p.CurrentDirectory, ParentScore: parentScore,
+		OriginalFileName: p.OriginalFileName, Description: p.Description, Product: p.Product, Company: p.Company,
 	})
 	s.results.Add(k, r)
 	return r

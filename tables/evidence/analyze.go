@@ -16,6 +16,7 @@ func Analyze(a *analysis.Analyzer, e *event.Event) {
 		res = a.AnalyzeCommandLine(p.Cmdline, analysis.Process{
 			Image: p.Image, ParentImage: p.ParentImage, ParentCmdline: p.ParentCmdline,
 			User: p.User, CurrentDirectory: p.CurrentDirectory,
+			OriginalFileName: p.OriginalFileName, Description: p.Description, Product: p.Product, Company: p.Company,
 		})
 		p.EncodedCommand, p.DecodedCommand = res.EncodedCommand, res.DecodedCommand
 	case e.ScriptBlockPart != nil:

@@ -181,3 +181,27 @@ func BaseName(p string) string {
 	}
 	return strings.ToLower(p)
 }
+
+// CleanPath collapses doubled backslashes inside a path ("C:\Windows\\system32\\x.exe",
+// as some exports write it) while keeping a leading UNC or device prefix.
+func CleanPath(p string) string {
+	if !strings.Contains(p, `\\`) {
+		return p
+	}
+	lead := ""
+	for _, pre := range []string{`\\?\`, `\\.\`, `\??\`, `\\`} {
+		if strings.HasPrefix(p, pre) {
+			lead, p = pre, p[len(pre):]
+			break
+		}
+	}
+	var b strings.Builder
+	b.Grow(len(p))
+	for i := 0; i < len(p); i++ {
+		if p[i] == '\\' && i > 0 && p[i-1] == '\\' {
+			continue
+		}
+		b.WriteByte(p[i])
+	}
+	return lead + b.String()
+}
