@@ -360,7 +360,8 @@ func (r Report) Table() string {
 }
 
 // Misses lists every command not both scored and found: binary, category, MitreID,
-// what missed, then each process it caused with its score and indicators.
+// what missed, the filled catalog command when the processes differ from it, then
+// each process it caused (image <- parent, score, indicators, command line).
 func (r Report) Misses() string {
 	var b strings.Builder
 	for _, c := range r.Cases {
@@ -378,7 +379,10 @@ func (r Report) Misses() string {
 		}
 		fmt.Fprintf(&b, "%s  %s  %s  (%s)\n", c.Entry.Name, c.Command.Category, c.Command.MitreID, strings.Join(what, "; "))
 		if len(c.Events) == 0 {
-			fmt.Fprintf(&b, "    no process creation: %s\n    command: %s\n", c.Note, oneLine(c.Filled))
+			fmt.Fprintf(&b, "    no process creation: %s\n", c.Note)
+		}
+		if len(c.Events) != 1 || c.Events[0].CommandLine != c.Filled {
+			fmt.Fprintf(&b, "    catalog: %s\n", oneLine(c.Filled))
 		}
 		for _, e := range c.Events {
 			tags := strings.Join(e.Indicators, ",")
