@@ -57,7 +57,8 @@
 // catalog's Name; a copied program keeps its own). The parent is an interactive
 // C:\Windows\System32\cmd.exe, unless the command names one (cmd /c …, a program's
 // prompt, a debugger's .shell). Integrity is High when the catalog says the command
-// needs Administrator, else Medium. The evidence is written to a temporary folder
+// needs an administrator, System (as NT AUTHORITY\SYSTEM) when it says SYSTEM, else
+// Medium. The evidence is written to a temporary folder
 // (or $EXECHUNT_CATALOG_EVIDENCE, kept, for `exechunt sql --evidence`); the catalog
 // itself is read in place and never copied into this repository.
 package catalogeval

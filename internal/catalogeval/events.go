@@ -70,9 +70,9 @@ func (wr *writer) writeCase(n int, c *Case) ([]uint64, error) {
 	shellPID := wr.nextPID()
 	shellGUID := processGUID(a, start.Add(-time.Minute), wr.pids)
 	logonID := fmt.Sprintf("0x%x", 0x30000+hash(a.Computer, a.User)%0xfffff)
-	integrity := "Medium"
-	if strings.EqualFold(c.Command.Privileges, "Administrator") {
-		integrity = "High"
+	user, integrity := a.Domain+`\`+a.User, integrityOf(c.Command.Privileges)
+	if integrity == "System" {
+		user, logonID = `NT AUTHORITY\SYSTEM`, "0x3e7"
 	}
 	type ids struct{ pid, guid string }
 	made := make([]ids, len(c.procs))
@@ -104,7 +104,7 @@ func (wr *writer) writeCase(n int, c *Case) ([]uint64, error) {
 			"OriginalFileName":  p.OriginalFileName,
 			"CommandLine":       p.CommandLine,
 			"CurrentDirectory":  p.CurrentDirectory,
-			"User":              a.Domain + `\` + a.User,
+			"User":              user,
 			"LogonGuid":         processGUID(a, baseTime.Add(-3*time.Hour), 0),
 			"LogonId":           logonID,
 			"TerminalSessionId": "1",
@@ -114,7 +114,7 @@ func (wr *writer) writeCase(n int, c *Case) ([]uint64, error) {
 			"ParentProcessId":   parent.pid,
 			"ParentImage":       parentImage,
 			"ParentCommandLine": parentCmd,
-			"ParentUser":        a.Domain + `\` + a.User,
+			"ParentUser":        user,
 		}
 		b, err := json.Marshal(&ev)
 		if err != nil {
@@ -127,6 +127,19 @@ func (wr *writer) writeCase(n int, c *Case) ([]uint64, error) {
 		records = append(records, wr.record)
 	}
 	return records, nil
+}
+
+// integrityOf is the integrity level a command runs at, from the catalog's
+// Privileges: High for the administrator ones, System for SYSTEM, else Medium.
+func integrityOf(privileges string) string {
+	p := strings.ToLower(strings.TrimSpace(privileges))
+	switch {
+	case strings.HasPrefix(p, "system"):
+		return "System"
+	case strings.Contains(p, "admin") && !strings.HasPrefix(p, "user"):
+		return "High"
+	}
+	return "Medium"
 }
 
 // writeEvidence writes the process creations of every case to path.

@@ -123,3 +123,17 @@ func TestFillRotates(t *testing.T) {
 		t.Error("{CMD} never a dropped exe run directly")
 	}
 }
+
+// The catalog's Privileges values map to the integrity level the command runs at.
+func TestIntegrityOf(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"User", "Medium"}, {"Any", "Medium"}, {"Low privileges", "Medium"},
+		{"User, Administrator in Windows 8", "Medium"}, {"Administrator", "High"}, {"Admin", "High"},
+		{"Local Admin", "High"}, {"DNS admin", "High"}, {"Administrator, Backup Operators, SeBackupPrivilege", "High"},
+		{"SYSTEM", "System"},
+	} {
+		if got := integrityOf(tc.in); got != tc.want {
+			t.Errorf("integrityOf(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
