@@ -43,7 +43,9 @@
 //
 // Users and hosts rotate too (CORP\jsmith on WKS-0142, CORP\a.kowalski on LT-FIN-027,
 // mike on DESKTOP-4J8Q2MV). The catalog's literal example values (c:\data\playfolder,
-// 192.168.1.10, attacker.com) stay as written.
+// 192.168.1.10, attacker.com) stay as written; the three commands it writes in
+// prose ("URL", a regular expression in a path, c:\path\to\a\script.ps1) get
+// placeholders first (fixups).
 //
 // # Events
 //
@@ -54,7 +56,7 @@
 // folder for tools the attacker brings; scripts (.vbs, .wsf) run as
 // "cscript //nologo <script> …" as winrm.cmd runs winrm.vbs, batch files through
 // cmd.exe /c. OriginalFileName is the PE name Sysmon writes (originalNames, else the
-// catalog's Name; a copied program keeps its own). The parent is an interactive
+// catalog's Name; a copied program keeps its own; "-" for the attacker's payloads). The parent is an interactive
 // C:\Windows\System32\cmd.exe, unless the command names one (cmd /c …, a program's
 // prompt, a debugger's .shell). Integrity is High when the catalog says the command
 // needs an administrator, System (as NT AUTHORITY\SYSTEM) when it says SYSTEM, else
