@@ -52,9 +52,11 @@ func (st *state) commandLine(raw string, p Process, depth int) {
 	}
 	if !posix {
 		st.cmdObfuscation(raw)
+		st.chromiumAbuse(asciiLower(cl))
 	}
 	switch family {
 	case FamilyPowerShell:
+		st.signedScriptProxy(asciiLower(cl))
 		st.powershell(cl, argv, program, depth)
 		return
 	case FamilyCmd:
@@ -71,6 +73,12 @@ func (st *state) commandLine(raw string, p Process, depth int) {
 			st.lolbin(program, cl, argv, p, depth)
 		case "copy", "xcopy.exe", "xcopy", "copy-item", "cp", "cpi":
 			st.systemBinaryCopy(argv)
+		case "type":
+			st.typeFromShare(cl)
+		default:
+			if _, ok := lolbasRules[program]; ok {
+				st.lolbin(program, cl, argv, p, depth)
+			}
 		}
 	}
 	st.embeddedPowerShell(cl, depth, false)
@@ -336,6 +344,15 @@ var reImpacket = regexp.MustCompile(`(?i)>\s*\\\\[^\\\s]+\\(?:admin|c|ipc)\$\\__
 func (st *state) impacket(s string) {
 	if reImpacket.MatchString(s) {
 		st.tag(tagImpacketExec)
+	}
+}
+
+// typeFromShare: cmd's type built-in reading a UNC or WebDAV file into a local
+// file is a download (LOLBAS Cmd.exe).
+func (st *state) typeFromShare(cl string) {
+	rest := strings.TrimSpace(cl[min(4, len(cl)):])
+	if strings.HasPrefix(strings.Trim(rest, `"`), `\\`) && strings.Contains(rest, ">") {
+		st.tag(tagLolbinDownload)
 	}
 }
 

@@ -68,7 +68,8 @@ func originalName(ofn string) string {
 
 // knownProgram reports a program some rule of this package is about.
 func knownProgram(name string) bool {
-	return familyOf(name) != FamilyOther || identityOnly[name]
+	_, lolbas := lolbasRules[name]
+	return familyOf(name) != FamilyOther || identityOnly[name] || lolbas
 }
 
 // identityOnly are programs outside the families whose identity still matters:

@@ -178,6 +178,8 @@ const (
 	tagSystemWrongParent     = "system_process_wrong_parent"
 	tagSystemMasquerade      = "system_process_masquerade"
 	tagRenamedBinary         = "renamed_binary"
+	tagLolbinProxyExec       = "lolbin_proxy_execute"
+	tagLolbinCompile         = "lolbin_compile"
 )
 
 // tagDef is one row of tagTable; classify derives the rest of its Tag.
@@ -262,7 +264,7 @@ var tagTable = []tagDef{
 	{tagScriptOpenedByUser, 20, "T1204.002", "A script host ran a script from Temp or a user folder with Explorer as its parent: the user opened the file, the delivery step of malicious attachments and downloads."},
 	{tagBitsadminTransfer, 50, "T1197", "bitsadmin /transfer, /addfile or /SetNotifyCmdLine downloads or runs through BITS."},
 	{tagMsiexecRemote, 50, "T1218.007", "msiexec installs a package from a URL, or registers a DLL from a user path (/y, /z)."},
-	{tagLolbinDownload, 55, "T1105", "A Windows binary abused to download: desktopimgdownldr /lockscreenurl, finger, certreq -Post, esentutl or expand from a URL or share."},
+	{tagLolbinDownload, 55, "T1105", "A Windows or Microsoft binary abused to download (LOLBAS Download): desktopimgdownldr /lockscreenurl, finger, certreq -Post, esentutl, expand, makecab, diantz, findstr or printbrm from a URL or share, MpCmdRun -DownloadFile, Squirrel --download, an Office application handed a URL that is not a document, cmd's type from a share, and others in tables/analysis/lolbas.go."},
 	{tagScriptHostTemp, 50, "T1059.005", "wscript/cscript runs a script from Temp, Downloads, browser or mail caches."},
 	{tagScriptHostUser, 30, "T1059.005", "wscript/cscript runs a script from another user-writable path."},
 	{tagScriptHostEngine, 50, "T1059.005", "wscript/cscript forces a script engine (/E:) or runs a file whose extension is not a script's."},
@@ -290,6 +292,8 @@ var tagTable = []tagDef{
 	{tagProxyChild, 50, "T1218", "A proxy-execution LOLBin (mshta, regsvr32, msxsl, wmic, cmstp, odbcconf; rundll32 for shells) starts a child process."},
 	{tagScriptHostChild, 40, "T1059.005", "wscript/cscript starts a shell, LOLBin or a program from a user-writable path."},
 	{tagSystemWrongParent, 50, "T1036.005", "A core Windows process (svchost, lsass, services, smss, csrss, wininit, winlogon, taskhostw, ...) has an unexpected parent."},
+	{tagLolbinProxyExec, 55, "T1218", "A Windows, .NET, Visual Studio, SDK or Office binary that the LOLBAS catalogue documents as starting, loading or injecting what it is handed runs a program, script, DLL or command line from outside the system folders (pcwrun, mftrace, tttracer, ftp -s:, odbcconf REGSVR, mavinject, msdt -af, netsh add helper, diskshadow /s, vshadow -exec, --gpu-launcher, ssh ProxyCommand, ...). Rules are per program: tables/analysis/lolbas.go."},
+	{tagLolbinCompile, 50, "T1127", "A compiler or script runtime shipped with Windows, .NET or Visual Studio (jsc, vbc, ilasm, csi, rcsi, fsi, wfc, Microsoft.Workflow.Compiler, aspnet_compiler) builds or runs source from Temp, AppData, ProgramData, Public or a URL."},
 	{tagRenamedBinary, 50, "T1036.003", "A shell, script host, LOLBin or well-known tool runs under another file name than its PE original name (or, on older Sysmon schemas, its PE description) says it has; its arguments are checked as the real program's."},
 	{tagSystemMasquerade, 60, "T1036.005", "A program named like a core Windows process runs from outside the Windows system folders."},
 }
