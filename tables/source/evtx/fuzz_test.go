@@ -37,6 +37,9 @@ func FuzzRecords(f *testing.F) {
 			}
 		}
 	}
+	if data, err := os.ReadFile("testdata/powershell_shapes.evtx"); err == nil && len(data) >= 0x1000+chunkSize {
+		f.Add(data[0x1000 : 0x1000+chunkSize]) // unnamed, string-array and {Name, Value} list EventData
+	}
 	seed := make([]byte, chunkSize)
 	copy(seed, chunkMagic)
 	binary.LittleEndian.PutUint64(seed[8:], 1)

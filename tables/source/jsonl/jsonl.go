@@ -5,7 +5,8 @@
 //     (winlog.event_data, winlog.event_id, winlog.provider_name), Sysmon for Linux
 //     syslog records whose message field carries the event XML (Azure Sentinel
 //     SyslogMessage, journald MESSAGE, Elastic message), and evtx_dump-style
-//     {"Event": {"System": …, "EventData": …}} objects;
+//     {"Event": {"System": …, "EventData": …}} objects, with EventData as named
+//     members, name/value pair lists or unnamed items in any common spelling;
 //   - a JSON document: one pretty-printed object, several concatenated (evtx_dump
 //     prints "Record N" lines between them), or an array of records.
 //

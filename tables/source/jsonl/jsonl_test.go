@@ -82,7 +82,7 @@ func TestShapes(t *testing.T) {
 		{"winlogbeat event.code", `{"event":{"code":"4104"},"winlog":{"provider_name":"Microsoft-Windows-PowerShell","event_data":{"ScriptBlockText":"iex"}}}`,
 			"Microsoft-Windows-PowerShell", 4104, "ScriptBlockText", "iex"},
 		{"event object Data list", `{"Event":{"System":{"Provider":{"#attributes":{"Name":"P"}},"EventID":{"#text":"7"}},"EventData":{"Data":[{"#attributes":{"Name":"A"},"#text":"1"},{"#text":"unnamed"}]}}}`,
-			"P", 7, "#1", "unnamed"},
+			"P", 7, "#0", "unnamed"},
 		{"velocidex style", `{"Event":{"System":{"Provider":{"Name":"P"},"EventID":{"Value":9}},"EventData":{"X":"y"}}}`, "P", 9, "X", "y"},
 		{"journald message xml", `{"MESSAGE":"<Event><System><Provider Name=\"Linux-Sysmon\"/><EventID>1</EventID></System><EventData><Data Name=\"Image\">/bin/sh</Data></EventData></Event>","_HOSTNAME":"h"}`,
 			"Linux-Sysmon", 1, "Image", "/bin/sh"},
@@ -134,6 +134,8 @@ func FuzzJSON(f *testing.F) {
 	f.Add([]byte(`[{"winlog":{"event_id":1}}, 3, "x"]`))
 	f.Add([]byte("{\"SyslogMessage\":\"<Event><System><EventID>1</EventID></System><EventData><Data Name=\\\"Image\\\">&lt a</Data>\"}\n"))
 	f.Add([]byte("{\"EventID\":\n{"))
+	f.Add([]byte(`{"Event":{"System":{"EventID":800,"Channel":"Windows PowerShell"},"EventData":{"Data":{"#text":["c","\tHostApplication=p","x"]}}}}` + "\n"))
+	f.Add([]byte(`{"EventID":4104,"Channel":"Microsoft-Windows-PowerShell/Operational","EventData":[{"@Name":"ScriptBlockText"},{"name":"Path","value":1},{"":"u"},["n"]]}` + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, err := Read(context.Background(), strings.NewReader(string(data)), "fuzz.jsonl", nil, func(r *event.Record) error {
 			event.Normalize(r, true)

@@ -77,51 +77,171 @@ func fromEventObject(ev map[string]any, rec *event.Record) error {
 	rec.Time = parseTime(attr(sys["TimeCreated"], "SystemTime"))
 	rec.ExecutionPID = int64(u64(attr(sys["Execution"], "ProcessID")))
 	rec.UserSID = attr(sys["Security"], "UserID")
-	f := event.MapFields{Values: map[string]string{}}
-	data, ok := ev["EventData"].(map[string]any)
+	if ri, ok := ev["RenderingInfo"].(map[string]any); ok {
+		rec.Message = text(ri["Message"])
+	}
+	f := newFields()
+	data, ok := ev["EventData"]
 	if !ok {
 		if ud, isMap := ev["UserData"].(map[string]any); isMap {
 			for _, inner := range ud { // one provider-named wrapper element
-				data, _ = inner.(map[string]any)
+				data = inner
 			}
 		}
 	}
-	collectEventData(data, &f)
-	rec.Data = f
+	f.collect(data)
+	rec.Data = f.MapFields
 	return nil
 }
 
-// collectEventData fills f from an EventData object that is either named
-// ({"CommandLine": …}) or a Data list ([{"#attributes": {"Name": …}, "#text": …}]).
-func collectEventData(data map[string]any, f *event.MapFields) {
-	add := func(k, v string) {
-		if _, dup := f.Values[k]; !dup {
-			f.Values[k] = v
-			f.Order = append(f.Order, k)
-		}
+// fields builds a record's MapFields; unnamed counts the unnamed items seen.
+type fields struct {
+	event.MapFields
+	unnamed int
+}
+
+func newFields() *fields { return &fields{MapFields: event.MapFields{Values: map[string]string{}}} }
+
+// add keeps the first value of a name.
+func (f *fields) add(k, v string) {
+	if _, dup := f.Values[k]; !dup {
+		f.Values[k] = v
+		f.Order = append(f.Order, k)
 	}
-	list, isList := data["Data"].([]any)
-	if !isList {
-		if one, isObj := data["Data"].(map[string]any); isObj {
-			list, isList = []any{one}, true
+}
+
+// addUnnamed adds an unnamed item as "#0", "#1", … (event.Fields' convention).
+func (f *fields) addUnnamed(v string) {
+	f.add("#"+strconv.Itoa(f.unnamed), v)
+	f.unnamed++
+}
+
+// collect adds the values of an EventData in any shape exports give it:
+//
+//	{"CommandLine": "…"}                                      named members
+//	{"Data": [{"@Name": "X", "#text": "v"}, …]}                xmltodict, EvtxECmd
+//	{"Data": [{"#attributes": {"Name": "X"}, "#text": "v"}]}   evtx_dump (python-evtx)
+//	{"Data": [{"Name": "X", "Value": "v"}]}, {"name", "value"} name/value pairs
+//	{"Data": ["a", "b"]}, {"Data": {"#text": ["a", "b"]}}      unnamed items
+//	[{"Name": "X", "Value": "v"}, …]                            a bare list
+//
+// Unnamed items become "#0", "#1", … in order.
+func (f *fields) collect(data any) {
+	switch t := data.(type) {
+	case []any:
+		for _, it := range t {
+			f.item(it)
 		}
-	}
-	if isList {
-		for i, item := range list {
-			name := attr(item, "Name")
-			if name == "" {
-				name = "#" + strconv.Itoa(i)
+	case map[string]any:
+		if _, isPair := pairName(t); isPair {
+			f.item(t)
+			return
+		}
+		for _, k := range sortedKeys(t) {
+			switch k {
+			case "#attributes", "xmlns", "@xmlns":
+			case "Data", "data":
+				switch t[k].(type) {
+				case []any, map[string]any:
+					f.collectData(t[k])
+				default: // a value named "Data", maybe beside "Data1", "Data2"…
+					f.add(k, text(t[k]))
+				}
+			default:
+				f.add(k, text(t[k]))
 			}
-			add(name, text(item))
+		}
+	case nil:
+	default:
+		f.addUnnamed(text(t))
+	}
+}
+
+// collectData adds the items of a "Data" member that is a list or an object.
+func (f *fields) collectData(v any) {
+	if m, ok := v.(map[string]any); ok {
+		if _, isPair := pairName(m); !isPair {
+			if list, ok := m["#text"].([]any); ok { // evtx (Rust): unnamed items under one #text
+				for _, it := range list {
+					f.addUnnamed(text(it))
+				}
+				return
+			}
+		}
+		f.item(m)
+		return
+	}
+	list, _ := v.([]any)
+	for _, it := range list {
+		f.item(it)
+	}
+}
+
+// item adds one Data item: a name/value pair, a bare value, or an object of named
+// members.
+func (f *fields) item(v any) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		f.addUnnamed(text(v))
+		return
+	}
+	if name, isPair := pairName(m); isPair {
+		if name == "" {
+			f.addUnnamed(pairValue(m))
+		} else {
+			f.add(name, pairValue(m))
 		}
 		return
 	}
-	for _, k := range sortedKeys(data) {
-		if k == "#attributes" {
-			continue
+	if len(m) == 1 {
+		if v, ok := m[""]; ok { // OpenTelemetry: {"": "value"}
+			f.addUnnamed(text(v))
+			return
 		}
-		add(k, text(data[k]))
 	}
+	f.collect(m)
+}
+
+// nameKeys and valueKeys are the members that carry an item's name and value.
+var (
+	nameKeys  = []string{"@Name", "Name", "name", "@name"}
+	valueKeys = []string{"#text", "Value", "value", "#value", "@Value", "text"}
+)
+
+// pairName tells whether m is a name/value item (it has a name member, a value
+// member, or both and nothing else of note) and returns the name.
+func pairName(m map[string]any) (string, bool) {
+	if a, ok := m["#attributes"].(map[string]any); ok {
+		return text(a["Name"]), true
+	}
+	for _, k := range nameKeys {
+		if v, ok := m[k]; ok {
+			if s, isStr := v.(string); isStr && len(m) <= 2 {
+				return s, true
+			}
+		}
+	}
+	if len(m) == 1 {
+		for _, k := range valueKeys {
+			if _, ok := m[k]; ok {
+				if _, isList := m[k].([]any); !isList {
+					return "", true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+// pairValue is the value member of a name/value item ("" when it has none: an empty
+// <Data Name="X"/>).
+func pairValue(m map[string]any) string {
+	for _, k := range valueKeys {
+		if v, ok := m[k]; ok {
+			return text(v)
+		}
+	}
+	return ""
 }
 
 // fromWinlogbeat maps Winlogbeat/Elastic Agent records.
@@ -155,14 +275,11 @@ func fromWinlogbeat(m, wl map[string]any, rec *event.Record) error {
 	if rec.Time.IsZero() {
 		rec.Time = parseTime(text(wl["time_created"]))
 	}
-	f := event.MapFields{Values: map[string]string{}}
-	if ed, ok := wl["event_data"].(map[string]any); ok {
-		collectEventData(ed, &f)
-	}
-	if ud, ok := wl["user_data"].(map[string]any); ok {
-		collectEventData(ud, &f)
-	}
-	rec.Data = f
+	rec.Message = firstString(m, "message")
+	f := newFields()
+	f.collect(wl["event_data"])
+	f.collect(wl["user_data"])
+	rec.Data = f.MapFields
 	return nil
 }
 
@@ -188,11 +305,16 @@ func fromFlat(m map[string]any, rec *event.Record) error {
 	rec.UserSID = firstString(m, "UserID", "UserSid")
 	rec.Level = int(u64(firstString(m, "Level")))
 	rec.Time = flatTime(m)
-	f := event.MapFields{Values: make(map[string]string, len(m))}
+	f := newFields()
 	for k, v := range m {
-		f.Values[k] = text(v)
+		if k != "EventData" && k != "UserData" {
+			f.Values[k] = text(v)
+		}
 	}
-	rec.Data = f
+	f.collect(m["EventData"]) // System fields at the top, EventData nested
+	f.collect(m["UserData"])
+	f.Order = nil // no source order: Each sorts
+	rec.Data = f.MapFields
 	return nil
 }
 

@@ -93,6 +93,46 @@ func TestRead(t *testing.T) {
 	}
 }
 
+// TestXMLEventsSpanLines: in .xml input (wevtutil) an event's text may hold line
+// breaks; its lines are joined. Syslog input keeps one event per line.
+func TestXMLEventsSpanLines(t *testing.T) {
+	script := "<Event><System><Provider Name=\"Microsoft-Windows-PowerShell\"/><EventID>4104</EventID><EventRecordID>%d</EventRecordID></System>" +
+		"<EventData><Data Name=\"ScriptBlockText\">$a = 1\r\nWrite-Host $a\n\niex $b</Data><Data Name=\"Path\"></Data></EventData></Event>"
+	one := strings.Replace(script, "%d", "1", 1)
+	two := strings.Replace(script, "%d", "2", 1)
+	for _, tc := range []struct {
+		name, format, text string
+		records            int
+		texts              []string
+		problems           int
+	}{
+		{"xml, two multi-line events", "xml", "<Events>\r\n" + one + "\r\n" + two + "</Events>\r\n", 2,
+			[]string{"$a = 1\nWrite-Host $a\n\niex $b", "$a = 1\nWrite-Host $a\n\niex $b"}, 0},
+		{"xml, an event cut by the next", "xml", one[:strings.Index(one, "Write-Host")+5] + "\n" + two + "\n", 2,
+			[]string{"$a = 1\nWrite", "$a = 1\nWrite-Host $a\n\niex $b"}, 1},
+		{"xml, cut by the end of the file", "xml", one[:strings.Index(one, "iex")], 1, []string{"$a = 1\nWrite-Host $a"}, 1},
+		{"syslog stays one event per line", "syslog", one + "\n", 1, []string{"$a = 1"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var texts []string
+			problems := 0
+			opt := &source.Options{Problem: func(*source.Problem) { problems++ }}
+			st, err := Read(context.Background(), strings.NewReader(tc.text), "x.xml", tc.format, opt, func(r *event.Record) error {
+				texts = append(texts, event.Normalize(r, false).ScriptText)
+				return nil
+			})
+			if err != nil || st.Emitted != int64(tc.records) || problems != tc.problems {
+				t.Fatalf("err=%v stats=%+v problems=%d", err, st, problems)
+			}
+			for i, want := range tc.texts {
+				if texts[i] != want {
+					t.Errorf("script %d = %q, want %q", i, texts[i], want)
+				}
+			}
+		})
+	}
+}
+
 func TestReadLongLineSkipped(t *testing.T) {
 	long := "May 11 18:10:20 host app: " + strings.Repeat("x", source.DefaultMaxLine+10) + "\n"
 	recs, problems, _ := read(t, long+sysmonLine+"\n")
@@ -107,10 +147,15 @@ func FuzzRead(f *testing.F) {
 	f.Add(sysmonLine + "\n")
 	f.Add("x <Event><System></System></Event>\n<Event")
 	f.Add("<Event xmlns='a'><EventData><Data Name='A'>&lt;</Data></EventData>")
+	f.Add("<Event><EventData><Data Name='A'>a\r\nb</Data>\n</EventData></Event><Event>\n<Event")
 	f.Fuzz(func(t *testing.T, text string) {
 		var emitted, reported int
 		opt := &source.Options{Problem: func(*source.Problem) { reported++ }}
-		st, _ := Read(context.Background(), strings.NewReader(text), "fuzz.log", "syslog", opt, func(r *event.Record) error {
+		format := "syslog"
+		if len(text)%2 == 1 {
+			format = "xml" // events may span lines
+		}
+		st, _ := Read(context.Background(), strings.NewReader(text), "fuzz.log", format, opt, func(r *event.Record) error {
 			emitted++
 			if !strings.HasPrefix(r.Locator, "line ") {
 				t.Fatalf("locator %q", r.Locator)

@@ -228,6 +228,7 @@ func ToRecord(ev *Element, rec *event.Record) {
 		rec.UserSID = sec.Attr("UserId") // Sysmon for Linux spells it so
 	}
 	rec.Data = Fields(ev)
+	rec.Message = ev.Child("RenderingInfo").ChildText("Message") // wevtutil /f:RenderedXml
 	rec.Truncated = ev.Truncated
 }
 

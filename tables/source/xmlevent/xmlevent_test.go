@@ -97,6 +97,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(sysmonLinux[:len(sysmonLinux)/2]))
 	f.Add([]byte(`<Event><EventData><Data Name="Image">&lt unknown&gt</Data>`))
 	f.Add([]byte(`<Event><System><EventID>4104</EventID><Provider Name="Microsoft-Windows-PowerShell"/></System><EventData><Data Name="ScriptBlockText">&#x1F600;</Data></EventData></Event>`))
+	f.Add([]byte(`<Event><System><EventID>800</EventID><Channel>Windows PowerShell</Channel></System><EventData><Data>c</Data><Data>&#9;HostApplication=p</Data><Data/></EventData><RenderingInfo><Message>m</Message></RenderingInfo></Event>`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		el, err := Parse(data)
 		if err != nil {

@@ -276,89 +276,45 @@ func templatedChunk() (chunk []byte, offs []int) {
 	types := []byte{typGUID, typNull, typUint16, typHexInt64, typFileTime, typUint64, typString, typString,
 		typSID, typBool, typBinary, typSysTime, typHexInt32, typInt32, typString | typArray, typNull}
 
+	body := func() {
+		w.open("Event", true)
+		w.attr("xmlns")
+		w.text("http://schemas.microsoft.com/win/2004/08/events/event")
+		w.closeStart()
+		w.open("System", false)
+		w.closeStart()
+		w.open("Provider", true)
+		w.attr("Name")
+		w.text("Test-Provider")
+		w.attr("Guid")
+		w.optSubst(0, typGUID)
+		w.closeEmpty()
+		w.open("EventID", true)
+		w.attr("Qualifiers")
+		w.optSubst(1, typUint16)
+		w.closeStart()
+		w.subst(2, typUint16)
+		w.end()
+		w.substElement("Keywords", 3, typHexInt64)
+		w.attrSubst("TimeCreated", "SystemTime", 4, typFileTime, false)
+		w.substElement("EventRecordID", 5, typUint64)
+		w.substElement("Channel", 6, typString)
+		w.substElement("Computer", 7, typString)
+		w.attrSubst("Security", "UserID", 8, typSID, true)
+		w.end() // System
+		w.open("EventData", false)
+		w.closeStart()
+		for i, name := range []string{"Flag", "Blob", "When", "Pid", "Count", "Items", "Empty"} {
+			idx := 9 + i
+			w.dataElement(name, func() { w.optSubst(idx, types[idx]) })
+		}
+		w.end() // EventData
+		w.end() // Event
+	}
 	writeInstance := func(id uint64, n int) int {
 		return w.record(id, func() {
 			w.fragmentHeader()
-			w.u8(tokTemplate)
-			w.u8(1)
-			w.u32(0x1234) // template id
-			if defOff == 0 {
-				defOff = w.pos() + 4
-				w.u32(uint32(defOff))
-				w.u32(0)                           // next template
-				w.raw(bytes.Repeat([]byte{7}, 16)) // GUID
-				sizeAt := w.pos()
-				w.u32(0)
-				bodyStart := w.pos()
-				w.dep = true
-				w.fragmentHeader()
-				w.open("Event", true)
-				w.attr("xmlns")
-				w.text("http://schemas.microsoft.com/win/2004/08/events/event")
-				w.closeStart()
-				w.open("System", false)
-				w.closeStart()
-				w.open("Provider", true)
-				w.attr("Name")
-				w.text("Test-Provider")
-				w.attr("Guid")
-				w.optSubst(0, typGUID)
-				w.closeEmpty()
-				w.open("EventID", true)
-				w.attr("Qualifiers")
-				w.optSubst(1, typUint16)
-				w.closeStart()
-				w.subst(2, typUint16)
-				w.end()
-				w.open("Keywords", false)
-				w.closeStart()
-				w.subst(3, typHexInt64)
-				w.end()
-				w.open("TimeCreated", true)
-				w.attr("SystemTime")
-				w.subst(4, typFileTime)
-				w.closeEmpty()
-				w.open("EventRecordID", false)
-				w.closeStart()
-				w.subst(5, typUint64)
-				w.end()
-				w.open("Channel", false)
-				w.closeStart()
-				w.subst(6, typString)
-				w.end()
-				w.open("Computer", false)
-				w.closeStart()
-				w.subst(7, typString)
-				w.end()
-				w.open("Security", true)
-				w.attr("UserID")
-				w.optSubst(8, typSID)
-				w.closeEmpty()
-				w.end() // System
-				w.open("EventData", false)
-				w.closeStart()
-				for i, name := range []string{"Flag", "Blob", "When", "Pid", "Count", "Items", "Empty"} {
-					idx := 9 + i
-					w.dataElement(name, func() { w.optSubst(idx, types[idx]) })
-				}
-				w.end() // EventData
-				w.end() // Event
-				w.eof()
-				w.dep = false
-				binary.LittleEndian.PutUint32(w.b[sizeAt:], uint32(w.pos()-bodyStart))
-			} else {
-				w.u32(uint32(defOff))
-			}
-			v := vals(n)
-			w.u32(uint32(len(v)))
-			for i, b := range v {
-				w.u16(uint16(len(b)))
-				w.u8(types[i])
-				w.u8(0)
-			}
-			for _, b := range v {
-				w.raw(b)
-			}
+			w.templateInstance(0x1234, &defOff, body, vals(n), types)
 			w.eof()
 		})
 	}
@@ -423,10 +379,7 @@ func TestNestedBinXMLValue(t *testing.T) {
 		w.fragmentHeader()
 		w.open("Event", false)
 		w.closeStart()
-		w.open("UserData", false)
-		w.closeStart()
-		w.subst(0, typBinXML)
-		w.end()
+		w.substElement("UserData", 0, typBinXML)
 		w.end()
 		w.eof()
 		w.dep = false

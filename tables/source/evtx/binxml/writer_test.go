@@ -1,6 +1,7 @@
 package binxml
 
 import (
+	"bytes"
 	"encoding/binary"
 	"unicode/utf16"
 )
@@ -110,6 +111,26 @@ func (w *chunkWriter) textElement(name, text string) {
 	w.end()
 }
 
+// substElement writes <name>%idx%</name>.
+func (w *chunkWriter) substElement(name string, idx int, typ byte) {
+	w.open(name, false)
+	w.closeStart()
+	w.subst(idx, typ)
+	w.end()
+}
+
+// attrSubst writes <name attr="%idx%"/>, the substitution optional when opt is set.
+func (w *chunkWriter) attrSubst(name, attr string, idx int, typ byte, opt bool) {
+	w.open(name, true)
+	w.attr(attr)
+	if opt {
+		w.optSubst(idx, typ)
+	} else {
+		w.subst(idx, typ)
+	}
+	w.closeEmpty()
+}
+
 // dataElement writes <Data Name="name"> and leaves the content to body.
 func (w *chunkWriter) dataElement(name string, body func()) {
 	w.open("Data", true)
@@ -118,6 +139,41 @@ func (w *chunkWriter) dataElement(name string, body func()) {
 	w.closeStart()
 	body()
 	w.end()
+}
+
+// templateInstance writes a template instance: the definition inline when *defOff is
+// 0 (body writes the template's elements; *defOff is set to where it lies) or else a
+// reference to *defOff, then the substitution values with their types.
+func (w *chunkWriter) templateInstance(id uint32, defOff *int, body func(), vals [][]byte, types []byte) {
+	w.u8(tokTemplate)
+	w.u8(1)
+	w.u32(id)
+	if *defOff != 0 {
+		w.u32(uint32(*defOff))
+	} else {
+		*defOff = w.pos() + 4
+		w.u32(uint32(*defOff))
+		w.u32(0)                                  // next template
+		w.raw(bytes.Repeat([]byte{byte(id)}, 16)) // GUID
+		sizeAt := w.pos()
+		w.u32(0)
+		bodyStart := w.pos()
+		w.dep = true
+		w.fragmentHeader()
+		body()
+		w.eof()
+		w.dep = false
+		binary.LittleEndian.PutUint32(w.b[sizeAt:], uint32(w.pos()-bodyStart))
+	}
+	w.u32(uint32(len(vals)))
+	for i, b := range vals {
+		w.u16(uint16(len(b)))
+		w.u8(types[i])
+		w.u8(0)
+	}
+	for _, b := range vals {
+		w.raw(b)
+	}
 }
 
 // record writes a record header, the BinXML written by body, and the size copy.
