@@ -115,6 +115,11 @@ const (
 	tagSystemMasquerade      = "system_process_masquerade"
 )
 
+// Tags of script-block behaviour added with issue 18.
+const (
+	tagDecompressExecute = "decompress_execute"
+)
+
 // tagTable is the single source of truth for tags; docs/indicators.md must list
 // exactly these (a test checks it).
 var tagTable = []Tag{
@@ -218,6 +223,7 @@ var tagTable = []Tag{
 	{tagScriptHostChild, 40, "T1059.005", "wscript/cscript starts a shell, LOLBin or a program from a user-writable path."},
 	{tagSystemWrongParent, 50, "T1036.005", "A core Windows process (svchost, lsass, services, smss, csrss, wininit, winlogon, taskhostw, ...) has an unexpected parent."},
 	{tagSystemMasquerade, 60, "T1036.005", "A program named like a core Windows process runs from outside the Windows system folders."},
+	{tagDecompressExecute, 50, "T1140", "A loader base64-decodes a blob, decompresses it (GzipStream, DeflateStream) and runs the result (iex, & or . on a script block, .Invoke(), [ScriptBlock]::Create, Assembly.Load): the Cobalt Strike, Metasploit and Invoke-Obfuscation stager shape, malicious whether or not the blob decodes."},
 }
 
 var tagIndex = func() map[string]Tag {
