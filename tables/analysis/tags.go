@@ -190,6 +190,11 @@ type tagDef struct {
 	Description string
 }
 
+// Tags of script-block behaviour added with issue 18.
+const (
+	tagDecompressExecute = "decompress_execute"
+)
+
 // tagTable is the single source of truth for tags; docs/indicators.md must list
 // exactly these (a test checks it).
 var tagTable = []tagDef{
@@ -296,6 +301,7 @@ var tagTable = []tagDef{
 	{tagLolbinCompile, 50, "T1127", "A compiler or script runtime shipped with Windows, .NET or Visual Studio (jsc, vbc, ilasm, csi, rcsi, fsi, wfc, Microsoft.Workflow.Compiler, aspnet_compiler) builds or runs source from Temp, AppData, ProgramData, Public or a URL."},
 	{tagRenamedBinary, 50, "T1036.003", "A shell, script host, LOLBin or well-known tool runs under another file name than its PE original name (or, on older Sysmon schemas, its PE description) says it has; its arguments are checked as the real program's."},
 	{tagSystemMasquerade, 60, "T1036.005", "A program named like a core Windows process runs from outside the Windows system folders."},
+	{tagDecompressExecute, 50, "T1140", "A loader base64-decodes a blob, decompresses it (GzipStream, DeflateStream) and runs the result (iex, & or . on a script block, .Invoke(), [ScriptBlock]::Create, Assembly.Load): the Cobalt Strike, Metasploit and Invoke-Obfuscation stager shape, malicious whether or not the blob decodes."},
 }
 
 // allTags is tagTable classified, in table order; tagIndex finds one by name.
