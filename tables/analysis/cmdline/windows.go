@@ -182,26 +182,34 @@ func BaseName(p string) string {
 	return strings.ToLower(p)
 }
 
-// CleanPath collapses doubled backslashes inside a path ("C:\Windows\\system32\\x.exe",
-// as some exports write it) while keeping a leading UNC or device prefix.
+// CleanPath collapses runs of backslashes inside a Windows path to one
+// (`C:\Windows\\system32\\certutil.exe` → `C:\Windows\system32\certutil.exe`), as
+// some exports double them, so that path and name comparisons hold. A leading `\\`
+// (UNC, `\\?\`, `\\.\`) stays; `\??\` is kept as it is.
 func CleanPath(p string) string {
-	if !strings.Contains(p, `\\`) {
-		return p
+	lead := 0
+	for lead < len(p) && p[lead] == '\\' {
+		lead++
 	}
-	lead := ""
-	for _, pre := range []string{`\\?\`, `\\.\`, `\??\`, `\\`} {
-		if strings.HasPrefix(p, pre) {
-			lead, p = pre, p[len(pre):]
-			break
-		}
+	if !strings.Contains(p[lead:], `\\`) && lead <= 2 {
+		return p
 	}
 	var b strings.Builder
 	b.Grow(len(p))
-	for i := 0; i < len(p); i++ {
-		if p[i] == '\\' && i > 0 && p[i-1] == '\\' {
+	switch {
+	case lead >= 2:
+		b.WriteString(`\\`)
+	case lead == 1:
+		b.WriteByte('\\')
+	}
+	prev := byte(0)
+	for i := lead; i < len(p); i++ {
+		c := p[i]
+		if c == '\\' && prev == '\\' {
 			continue
 		}
-		b.WriteByte(p[i])
+		b.WriteByte(c)
+		prev = c
 	}
-	return lead + b.String()
+	return b.String()
 }
