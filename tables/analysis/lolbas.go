@@ -92,6 +92,17 @@ func anyPayload(l lolbinArgs) bool {
 	return false
 }
 
+// userPayload: a payload in a user-writable folder, on a share or at a URL, for
+// programs whose ordinary configuration files also carry code (BGInfo's .bgi).
+func userPayload(l lolbinArgs) bool {
+	for _, v := range l.values() {
+		if isPayload(v) && (hasURL(v) || inUserWritable(v)) {
+			return true
+		}
+	}
+	return false
+}
+
 // anyURL: an argument is a URL or a WebDAV/UNC share.
 func anyURL(l lolbinArgs) bool {
 	for _, v := range l.values() {
@@ -292,7 +303,7 @@ var lolbasRules = map[string][]lolbasRule{
 	"appcert.exe":          proxy(switchPayload("setuppath")),
 	"appvlp.exe":           proxy(either(anyPayload, anyCommand)),
 	"bcp.exe":              download(func(l lolbinArgs) bool { return strings.Contains(l.lower, "queryout") && anyPayload(l) }),
-	"bginfo.exe":           proxy(anyPayload),
+	"bginfo.exe":           proxy(userPayload),
 	"cdb.exe":              proxy(either(switchPayload("cf"), hasSwitch("pd"), anyPayload)),
 	"ntsd.exe":             proxy(either(switchPayload("cf"), anyPayload)),
 	"windbg.exe":           proxy(either(switchPayload("c", "cf"), anyPayload, anyCommand)),
