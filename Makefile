@@ -15,7 +15,7 @@ CROSS        := windows/amd64 darwin/arm64 linux/amd64
 
 .PHONY: help
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## build bin/exechunt, bin/exechunt.ext and the example plugins in bin/plugins/ (+ SHA256SUMS) (CGO off)
@@ -82,6 +82,10 @@ eval: ## detection quality over the corpus: confusion table per technique
 .PHONY: eval-packs
 eval-packs: ## run every hunt pack over the corpus: recall per technique, benign findings per 1,000
 	$(GO) test -count=1 -run 'TestEvaluatePacks' -v ./internal/packeval/
+
+.PHONY: eval-catalog
+eval-catalog: ## every LOLBAS execution command as a process creation: row score and packs per binary, every miss
+	$(GO) test -count=1 -run 'TestEvaluateCatalog' -v ./internal/catalogeval/
 
 .PHONY: clean
 clean: ## remove build output

@@ -22,3 +22,24 @@ func ReferenceDir() (string, bool) {
 	d := filepath.Join(filepath.Dir(filepath.Clean(c)), "reference")
 	return d, isDir(d)
 }
+
+// LOLBASEnv names the variable that overrides the LOLBAS catalog location.
+const LOLBASEnv = "EXECHUNT_LOLBAS"
+
+// LOLBASSkipMessage is the message tests give when the LOLBAS catalog is absent.
+const LOLBASSkipMessage = "LOLBAS catalog not found: put it at ../shared/reference/lolbas or set EXECHUNT_LOLBAS (CI always has it)"
+
+// LOLBASDir returns the LOLBAS catalog (the folder holding yml/): $EXECHUNT_LOLBAS,
+// else lolbas/ in the reference folder, and whether it exists. Like the corpus, it
+// is read in place and never copied into this repository.
+func LOLBASDir() (string, bool) {
+	if d := os.Getenv(LOLBASEnv); d != "" {
+		return d, isDir(filepath.Join(d, "yml"))
+	}
+	r, _ := ReferenceDir()
+	if r == "" {
+		return "", false
+	}
+	d := filepath.Join(r, "lolbas")
+	return d, isDir(filepath.Join(d, "yml"))
+}

@@ -82,9 +82,10 @@ func (r Report) Missing() []Row {
 	return out
 }
 
-// key identifies a corpus event: by its EventRecordID, or, for the exported records
-// that carry none, by where it is in the file ("line N").
-type key struct {
+// Key identifies an event of an evidence file: by its EventRecordID, or, for the
+// exported records that carry none, by where it is in the file ("line N"). KeyFor
+// makes one.
+type Key struct {
 	file     string
 	provider string
 	id       uint32
@@ -92,7 +93,7 @@ type key struct {
 	locator  string
 }
 
-// stableKey turns BENIGN.tsv's stable_key into the locator form analyseFile indexes.
+// stableKey turns BENIGN.tsv's stable_key into the locator form AnalyseFile indexes.
 func stableKey(k, image string) string {
 	if pid, ok := strings.CutPrefix(k, "NewProcessId="); ok {
 		return "pid:" + strconv.FormatInt(event.PID(pid), 10) + ":" + strings.ToLower(image)
@@ -103,12 +104,13 @@ func stableKey(k, image string) string {
 	return ""
 }
 
-// keyFor is the key of an event with this record id found at locator.
-func keyFor(file, provider string, id uint32, record uint64, locator string) key {
+// KeyFor is the key of an event of file (relative to the evidence folder) from
+// provider with this event id and record id, found at locator.
+func KeyFor(file, provider string, id uint32, record uint64, locator string) Key {
 	if record != 0 {
 		locator = ""
 	}
-	return key{file, provider, id, record, locator}
+	return Key{file, provider, id, record, locator}
 }
 
 // Evaluate reads LABELS.tsv and BENIGN.tsv of the corpus in dir, analyses the events
@@ -137,17 +139,17 @@ func Evaluate(ctx context.Context, dir string) (Report, error) {
 			files[r.File] = true
 		}
 	}
-	results := map[key]scored{}
+	results := map[Key]Scored{}
 	for f := range files {
-		if err := analyseFile(ctx, dir, f, results); err != nil {
+		if err := AnalyseFile(ctx, dir, f, results); err != nil {
 			return rep, err
 		}
 	}
 	for _, rows := range [][]Row{rep.Malicious, rep.Benign} {
 		for i := range rows {
 			r := &rows[i]
-			if s, ok := results[keyFor(r.File, r.Provider, r.EventID, r.RecordID, r.Locator)]; ok {
-				r.Found, r.Score, r.Indicators, r.Summary = true, s.Score, s.Indicators, s.summary
+			if s, ok := results[KeyFor(r.File, r.Provider, r.EventID, r.RecordID, r.Locator)]; ok {
+				r.Found, r.Score, r.Indicators, r.Summary = true, s.Score, s.Indicators, s.Summary
 			}
 		}
 	}
@@ -167,10 +169,11 @@ func newRow(m map[string]string, technique string) Row {
 	return Row{File: m["file"], Provider: m["provider"], EventID: uint32(id), RecordID: rec, Locator: locator, Technique: technique, Reason: m["reason"]}
 }
 
-type scored struct {
+// Scored is one event as the tables score it.
+type Scored struct {
 	Score      int
 	Indicators []string
-	summary    string
+	Summary    string // image <- parent :: cmdline, or the script's first line
 }
 
 // providerOf maps the tables' source column back to the event provider.
@@ -180,11 +183,11 @@ var providerOf = map[string]string{
 	"sysmon_linux": "Linux-Sysmon",
 }
 
-// analyseFile serves one corpus file through the real tables (process_creation_events
-// and powershell_script_blocks) and records the score of every event they show: a
-// process creation is scored with its parent resolved through lineage, a 4104 part by
-// the reassembled script block it belongs to.
-func analyseFile(ctx context.Context, dir, rel string, out map[key]scored) error {
+// AnalyseFile serves one evidence file (rel, relative to dir) through the real tables
+// (process_creation_events and powershell_script_blocks) and records the score of
+// every event they show in out: a process creation is scored with its parent
+// resolved through lineage, a 4104 part by the reassembled script block it belongs to.
+func AnalyseFile(ctx context.Context, dir, rel string, out map[Key]Scored) error {
 	store := eventtables.New(eventtables.Options{Paths: []string{filepath.Join(dir, rel)}})
 	procs, err := store.ProcessCreationTable().Generate(ctx, table.QueryContext{})
 	if err != nil {
@@ -198,14 +201,14 @@ func analyseFile(ctx context.Context, dir, rel string, out map[key]scored) error
 		}
 		var ev struct{ Locator string }
 		_ = json.Unmarshal([]byte(r["evidence"]), &ev)
-		sc := scored{atoi(r["score"]), splitList(r["indicators"]),
+		sc := Scored{atoi(r["score"]), splitList(r["indicators"]),
 			fmt.Sprintf("%s <- %s :: %s", nameOr(r["name"]), nameOr(r["parent_name"]), r["cmdline"])}
-		out[keyFor(rel, providerOf[r["source"]], eventID, id, ev.Locator)] = sc
+		out[KeyFor(rel, providerOf[r["source"]], eventID, id, ev.Locator)] = sc
 		if id == 0 { // records without an id are also found by their stable key
 			if r["process_guid"] != "" {
-				out[key{rel, providerOf[r["source"]], eventID, 0, "guid:" + r["process_guid"]}] = sc
+				out[Key{rel, providerOf[r["source"]], eventID, 0, "guid:" + r["process_guid"]}] = sc
 			}
-			out[key{rel, providerOf[r["source"]], eventID, 0, "pid:" + r["pid"] + ":" + strings.ToLower(r["image"])}] = sc
+			out[Key{rel, providerOf[r["source"]], eventID, 0, "pid:" + r["pid"] + ":" + strings.ToLower(r["image"])}] = sc
 		}
 	}
 	scripts, err := store.ScriptBlockTable().Generate(ctx, table.QueryContext{})
@@ -219,7 +222,7 @@ func analyseFile(ctx context.Context, dir, rel string, out map[key]scored) error
 		}
 		_ = json.Unmarshal([]byte(r["evidence"]), &parts)
 		for _, p := range parts {
-			out[keyFor(rel, "Microsoft-Windows-PowerShell", 4104, p.EventRecordID, p.Locator)] = scored{atoi(r["score"]), splitList(r["indicators"]), firstLine(r["script_text"])}
+			out[KeyFor(rel, "Microsoft-Windows-PowerShell", 4104, p.EventRecordID, p.Locator)] = Scored{atoi(r["score"]), splitList(r["indicators"]), firstLine(r["script_text"])}
 		}
 	}
 	return nil

@@ -127,37 +127,62 @@ func (r Report) ByTechnique() []TechniqueRecall {
 	return out
 }
 
-// Evaluate runs every query of ps over the corpus in dir and matches the findings
-// with LABELS.tsv and BENIGN.tsv.
-func Evaluate(ctx context.Context, dir string, ps []packs.Pack) (Report, error) {
-	var rep Report
+// Findings are the rows every query of a set of packs returned over a folder of
+// evidence, mapped back to the events they show. Run makes them; Evaluate (the
+// corpus) and internal/catalogeval (the LOLBAS catalog) read them.
+type Findings struct {
+	Queries []QueryStat
+	hits    map[Key][]string
+	m       *mapper
+}
+
+// Hits returns the detection queries (pack/query, sorted) that returned the event k;
+// stack-only queries do not count.
+func (f *Findings) Hits(k Key) []string { return dedup(f.hits[k]) }
+
+// Shown reports whether the tables show the event k at all.
+func (f *Findings) Shown(k Key) bool { return f.m.known[k] }
+
+// Run runs every query of ps on the offline engine (the engine of `exechunt scan`)
+// over the evidence in dir and maps each result row back to the events it shows.
+func Run(ctx context.Context, dir string, ps []packs.Pack) (*Findings, error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e, err := sqlengine.Open(offline.Tables([]string{dir}, analysis.New(), log), sqlengine.Options{Logger: log})
 	if err != nil {
-		return rep, err
+		return nil, err
 	}
 	defer e.Close()
 	m := &mapper{dir: dir, known: map[Key]bool{}, byProcess: map[procKey][]Key{}, byGUID: map[string]Key{}}
 	if err := m.index(ctx, e); err != nil {
-		return rep, err
+		return nil, err
 	}
-
-	hits := map[Key][]string{}
+	f := &Findings{hits: map[Key][]string{}, m: m}
 	for _, p := range ps {
 		for _, q := range p.Queries {
 			st := QueryStat{Pack: p.Name, Query: q.Name, Technique: q.Technique, Severity: q.Severity}
 			keys, n, err := m.run(ctx, e, q.SQL)
 			st.Rows, st.Mapped, st.Err = n, len(keys), err
-			rep.Queries = append(rep.Queries, st)
+			f.Queries = append(f.Queries, st)
 			if q.Severity == StackOnly {
 				continue
 			}
 			for _, k := range keys {
-				hits[k] = append(hits[k], p.Name+"/"+q.Name)
+				f.hits[k] = append(f.hits[k], p.Name+"/"+q.Name)
 			}
 		}
 	}
+	return f, nil
+}
 
+// Evaluate runs every query of ps over the corpus in dir and matches the findings
+// with LABELS.tsv and BENIGN.tsv.
+func Evaluate(ctx context.Context, dir string, ps []packs.Pack) (Report, error) {
+	var rep Report
+	f, err := Run(ctx, dir, ps)
+	if err != nil {
+		return rep, err
+	}
+	rep.Queries = f.Queries
 	labels, err := eval.ReadTSV(filepath.Join(dir, "LABELS.tsv"))
 	if err != nil {
 		return rep, err
@@ -170,10 +195,10 @@ func Evaluate(ctx context.Context, dir string, ps []packs.Pack) (Report, error) 
 		if l["scope"] != "execution" {
 			continue
 		}
-		rep.Malicious = append(rep.Malicious, m.row(l, l["technique"], l["evidence"], hits))
+		rep.Malicious = append(rep.Malicious, f.row(l, l["technique"], l["evidence"]))
 	}
 	for _, b := range benign {
-		rep.Benign = append(rep.Benign, m.row(b, "", b["image"], hits))
+		rep.Benign = append(rep.Benign, f.row(b, "", b["image"]))
 	}
 	return rep, nil
 }
@@ -302,7 +327,7 @@ func (m *mapper) evidenceKeys(s string) []Key {
 }
 
 // row resolves one line of LABELS.tsv or BENIGN.tsv to its event.
-func (m *mapper) row(l map[string]string, technique, summary string, hits map[Key][]string) Row {
+func (f *Findings) row(l map[string]string, technique, summary string) Row {
 	k := Key{File: l["file"], Provider: l["provider"]}
 	switch {
 	case l["event_record_id"] != "":
@@ -310,15 +335,14 @@ func (m *mapper) row(l map[string]string, technique, summary string, hits map[Ke
 	case strings.HasPrefix(l["record"], "line="):
 		k.Place = "line:" + strings.TrimPrefix(l["record"], "line=")
 	}
-	if !m.known[k] {
+	if !f.Shown(k) {
 		// The same event in two files (identical exports) is shown once, under the
 		// first file: find it by its record id and process GUID.
-		if alt, ok := m.byGUID[guidKey(k.Provider, l["event_record_id"], l["stable_key"])]; ok {
+		if alt, ok := f.m.byGUID[guidKey(k.Provider, l["event_record_id"], l["stable_key"])]; ok {
 			k = alt
 		}
 	}
-	reason := l["reason"]
-	return Row{Key: k, Technique: technique, Reason: reason, Summary: summary, InTables: m.known[k], Hits: dedup(hits[k])}
+	return Row{Key: k, Technique: technique, Reason: l["reason"], Summary: summary, InTables: f.Shown(k), Hits: f.Hits(k)}
 }
 
 func guidKey(provider, record, guid string) string {

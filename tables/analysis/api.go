@@ -9,6 +9,11 @@ import (
 // Process is the context of a command line; every field is optional.
 type Process struct {
 	Image, ParentImage, ParentCmdline, User, CurrentDirectory string
+	// OriginalFileName, Description, Product and Company come from the image's PE
+	// version resource (Sysmon logs them); they say what a renamed binary is.
+	OriginalFileName, Description, Product, Company string
+	// ParentOriginalFileName is the parent's PE original name, when known.
+	ParentOriginalFileName string
 	// ParentScore is the parent process's own score when the caller knows it (the
 	// event tables resolve the parent through lineage). A parent at or above
 	// SuspiciousScore makes this process part of a suspicious execution chain.

@@ -48,6 +48,10 @@ func loadCases(t testing.TB) []fixtureCase {
 				c.proc.Image = v
 			case "parent":
 				c.proc.ParentImage = v
+			case "ofn":
+				c.proc.OriginalFileName = v
+			case "desc":
+				c.proc.Description = v
 			case "path":
 				c.script.Path = v
 			case "parent_score":

@@ -27,14 +27,17 @@ func (st *state) commandLine(raw string, p Process, depth int) {
 	} else {
 		argv = cmdline.SplitWindows(cl)
 	}
-	image := p.Image
 	if depth > 0 {
-		image = ""
+		p.Image, p.OriginalFileName, p.Description = "", "", ""
 	}
-	program := programName(image, argv)
+	id := Identify(p, argv)
+	program := id.Name
 	family := familyOf(program)
 	if depth == 0 {
 		st.res.Program, st.res.Family, st.res.Args = program, family, argv
+		if id.Renamed() {
+			st.tag(tagRenamedBinary)
+		}
 		st.statsText = cl
 		if p.ParentScore >= SuspiciousScore {
 			st.tag(tagParentSuspect)
@@ -44,12 +47,16 @@ func (st *state) commandLine(raw string, p Process, depth int) {
 
 	if depth == 0 {
 		st.lineage(p, program, argv)
+	} else if len(argv) > 0 && hasPathSep(argv[0]) && inTemp(argv[0]) {
+		st.tag(tagExeInTemp) // a nested command runs a program from Temp
 	}
 	if !posix {
 		st.cmdObfuscation(raw)
+		st.chromiumAbuse(asciiLower(cl))
 	}
 	switch family {
 	case FamilyPowerShell:
+		st.signedScriptProxy(asciiLower(cl))
 		st.powershell(cl, argv, program, depth)
 		return
 	case FamilyCmd:
@@ -66,6 +73,12 @@ func (st *state) commandLine(raw string, p Process, depth int) {
 			st.lolbin(program, cl, argv, p, depth)
 		case "copy", "xcopy.exe", "xcopy", "copy-item", "cp", "cpi":
 			st.systemBinaryCopy(argv)
+		case "type":
+			st.typeFromShare(cl)
+		default:
+			if _, ok := lolbasRules[program]; ok {
+				st.lolbin(program, cl, argv, p, depth)
+			}
 		}
 	}
 	st.embeddedPowerShell(cl, depth, false)
@@ -152,61 +165,160 @@ func indexEither(s, a, b string) int {
 	return min(i, j)
 }
 
-// cmd handles cmd.exe: its switches, then the commands after /c, /k or /r.
+// cmd handles cmd.exe: its switches, then the commands after /c, /k or /r. The
+// switches are read from the raw text, where cmd.exe reads them: they may be glued
+// ("/q/c", "/c@echo off", "/c\"x\"").
 func (st *state) cmd(cl string, argv []string, depth int) {
-	idx := -1
-	var flags []string
-	for i := 1; i < len(argv); i++ {
-		a := strings.ToLower(argv[i])
-		if !strings.HasPrefix(a, "/") {
-			break
-		}
-		sw := a
-		if len(a) > 2 && (a[:2] == "/c" || a[:2] == "/k" || a[:2] == "/r") && a[2] != ':' {
-			sw = a[:2] // "/c"..." glued to its command
-		}
-		flags = append(flags, sw)
-		if sw == "/c" || sw == "/k" || sw == "/r" {
-			idx = i
-			break
-		}
-	}
+	flags, rest, ok := cmdSwitches(cmdline.RestAfterArgs(cl, 1))
 	if depth == 0 {
 		st.res.Flags = flags
 	}
-	if idx < 0 {
+	if !ok {
 		return
 	}
-	rest := cmdline.RestAfterArgs(cl, idx)
-	// rest begins with the /c switch itself; drop it (it may be glued to text).
-	rest = strings.TrimSpace(rest[min(2, len(rest)):])
-	rest = stripCmdQuotes(rest, contains(flags, "/s"))
+	rest = stripCmdQuotes(strings.TrimSpace(rest), contains(flags, "/s"))
 	rest = cmdline.UnescapeCaret(rest)
 	st.impacket(rest)
-	segs := cmdline.SplitCmdOperators(rest)
-	for i, seg := range segs {
+	vars := map[string]string{}
+	for i, seg := range cmdline.SplitCmdOperators(rest) {
 		if i >= 8 {
 			st.tag(tagInputTruncated)
 			break
 		}
+		seg = cmdBuiltinPrefix(seg)
+		if name, value, ok := cmdSet(seg); ok {
+			vars[name] = value
+			continue
+		}
+		seg = expandCmdVars(seg, vars)
 		st.commandLine(stripRedirections(seg), Process{ParentImage: "cmd.exe"}, depth+1)
 	}
 }
 
+// cmdSwitches reads cmd.exe's switches at the start of s (the text after the
+// program name) and returns them lower-case, with the text after /c, /k or /r.
+func cmdSwitches(s string) (flags []string, rest string, ok bool) {
+	for {
+		s = strings.TrimLeft(s, " \t")
+		if len(s) < 2 || s[0] != '/' {
+			return flags, "", false
+		}
+		end := 2
+		for end < len(s) && !strings.ContainsRune(" \t/\"", rune(s[end])) {
+			end++
+		}
+		sw := strings.ToLower(s[:2])
+		if sw == "/c" || sw == "/k" || sw == "/r" {
+			return append(flags, sw), s[2:], true
+		}
+		flags = append(flags, strings.ToLower(s[:end]))
+		s = s[end:]
+	}
+}
+
+// cmdBuiltinPrefix drops what cmd.exe strips before running a command: the @ that
+// silences echo, grouping parentheses, and the call and start built-ins (with
+// start's switches and window title).
+func cmdBuiltinPrefix(seg string) string {
+	for range 4 {
+		seg = strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(seg), "@("))
+		seg = strings.TrimSpace(strings.TrimRight(seg, ")"))
+		low := strings.ToLower(seg)
+		switch {
+		case strings.HasPrefix(low, "call "):
+			seg = seg[5:]
+		case strings.HasPrefix(low, "start ") || strings.HasPrefix(low, "start\""):
+			seg = startTarget(seg[5:])
+		default:
+			return seg
+		}
+	}
+	return seg
+}
+
+// startTarget is the command of a start built-in: after its switches and an
+// optional quoted window title.
+func startTarget(s string) string {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "\"") {
+		if j := strings.IndexByte(s[1:], '"'); j >= 0 && (j+2 >= len(s) || s[j+2] == ' ') {
+			s = strings.TrimSpace(s[j+2:]) // the title
+		}
+	}
+	for strings.HasPrefix(s, "/") {
+		i := strings.IndexAny(s, " \t")
+		if i < 0 {
+			return ""
+		}
+		sw := strings.ToLower(s[:i])
+		s = strings.TrimSpace(s[i:])
+		if sw == "/d" { // /D path: the working folder
+			if j := strings.IndexAny(s, " \t"); j >= 0 {
+				s = strings.TrimSpace(s[j:])
+			}
+		}
+	}
+	return s
+}
+
+// cmdSet parses a "set name=value" built-in (also "set \"name=value\"").
+func cmdSet(seg string) (name, value string, ok bool) {
+	if len(seg) < 5 || !strings.EqualFold(seg[:4], "set ") {
+		return "", "", false
+	}
+	body := strings.TrimSpace(seg[4:])
+	if strings.HasPrefix(body, "/") {
+		return "", "", false // set /a, set /p
+	}
+	body = strings.Trim(body, `"`)
+	name, value, ok = strings.Cut(body, "=")
+	name = strings.ToLower(strings.TrimSpace(name))
+	return name, value, ok && name != ""
+}
+
+// expandCmdVars substitutes %name% and !name! of variables set earlier on the same
+// line (cmd /v:on "set x=regsvr32&& !x! ..."); other references stay as written.
+func expandCmdVars(seg string, vars map[string]string) string {
+	if len(vars) == 0 || !strings.ContainsAny(seg, "%!") {
+		return seg
+	}
+	for name, value := range vars {
+		for _, ref := range []string{"%" + name + "%", "!" + name + "!"} {
+			if i := indexFold(seg, ref); i >= 0 && len(seg)+len(value) <= maxCommandLine {
+				seg = seg[:i] + value + seg[i+len(ref):]
+			}
+		}
+	}
+	return seg
+}
+
+// indexFold is strings.Index ignoring ASCII case.
+func indexFold(s, sub string) int {
+	return strings.Index(asciiLower(s), asciiLower(sub))
+}
+
 // stripCmdQuotes applies cmd.exe's rule for the text after /c: outer quotes are
-// removed unless they just quote one executable path.
+// removed unless they just quote one executable path. A quoted program followed
+// by arguments ("C:\x\a.bat x.exe") is not one path, whatever it ends with.
 func stripCmdQuotes(s string, forced bool) string {
 	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
 		return s
 	}
 	inner := s[1 : len(s)-1]
 	if !forced && strings.Count(s, `"`) == 2 && !strings.ContainsAny(inner, "&|<>()@^") {
-		if e := ext(inner); e == ".exe" || e == ".bat" || e == ".cmd" || e == ".com" {
+		first := inner
+		if i := strings.IndexAny(inner, " \t"); i >= 0 {
+			first = inner[:i]
+		}
+		if e := ext(inner); (e == ".exe" || e == ".bat" || e == ".cmd" || e == ".com") && !programExts[ext(first)] {
 			return s
 		}
 	}
 	return inner
 }
+
+// programExts are the extensions cmd.exe runs as programs.
+var programExts = set(".exe", ".bat", ".cmd", ".com")
 
 var reRedirection = regexp.MustCompile(`\s*\d?>>?\s*(?:&\d|"[^"]*"|\S+)`)
 
@@ -232,6 +344,15 @@ var reImpacket = regexp.MustCompile(`(?i)>\s*\\\\[^\\\s]+\\(?:admin|c|ipc)\$\\__
 func (st *state) impacket(s string) {
 	if reImpacket.MatchString(s) {
 		st.tag(tagImpacketExec)
+	}
+}
+
+// typeFromShare: cmd's type built-in reading a UNC or WebDAV file into a local
+// file is a download (LOLBAS Cmd.exe).
+func (st *state) typeFromShare(cl string) {
+	rest := strings.TrimSpace(cl[min(4, len(cl)):])
+	if strings.HasPrefix(strings.Trim(rest, `"`), `\\`) && strings.Contains(rest, ">") {
+		st.tag(tagLolbinDownload)
 	}
 }
 

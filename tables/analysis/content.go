@@ -30,6 +30,7 @@ func (st *state) contentRules() {
 	if reObfIEX.match(ps.lower) || reGcmWildcard.match(ps.lower) || reIndexedName.match(ps.lower) {
 		st.tag(tagObfuscatedIEX)
 	}
+	st.decompressExecute(all)
 	if cradle && (iex || all.has("start-process", "invoke-item", ".shellexecute(", "wscript.shell", "|sh", "|bash", "[system.reflection.assembly]::load")) {
 		st.tag(tagDownloadExecute)
 	}

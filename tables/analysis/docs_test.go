@@ -23,9 +23,13 @@ const (
 
 func renderTagTable() string {
 	var b strings.Builder
-	b.WriteString("| tag | weight | technique | meaning |\n|---|---:|---|---|\n")
+	b.WriteString("| tag | weight | technique | class | meaning |\n|---|---:|---|---|---|\n")
 	for _, t := range Tags() {
-		fmt.Fprintf(&b, "| `%s` | %d | %s | %s |\n", t.Name, t.Weight, t.Technique, strings.ReplaceAll(t.Description, "|", `\|`))
+		class := t.Class
+		if t.Class == ClassWeak && t.Kind != t.Name {
+			class += " (" + t.Kind + ")"
+		}
+		fmt.Fprintf(&b, "| `%s` | %d | %s | %s | %s |\n", t.Name, t.Weight, t.Technique, class, strings.ReplaceAll(t.Description, "|", `\|`))
 	}
 	return b.String()
 }

@@ -24,7 +24,11 @@ var (
 	runtimes = set("java.exe", "javaw.exe", "java", "node.exe", "node")
 	// proxyHosts start children only when abused.
 	proxyHosts = set("mshta.exe", "regsvr32.exe", "msxsl.exe", "wmic.exe", "cmstp.exe", "odbcconf.exe",
-		"installutil.exe", "regasm.exe", "regsvcs.exe", "pcalua.exe", "presentationhost.exe", "msdt.exe", "hh.exe")
+		"installutil.exe", "regasm.exe", "regsvcs.exe", "pcalua.exe", "presentationhost.exe", "msdt.exe", "hh.exe",
+		"ftp.exe", "diskshadow.exe", "pcwrun.exe", "infdefaultinstall.exe", "ieexec.exe", "atbroker.exe",
+		"mavinject.exe", "scriptrunner.exe", "runscripthelper.exe", "syncappvpublishingserver.exe", "xwizard.exe",
+		"verclsid.exe", "eudcedit.exe", "wlrmdr.exe", "mftrace.exe", "tttracer.exe", "ttdinject.exe", "appvlp.exe",
+		"cdb.exe", "ntsd.exe", "te.exe", "dxcap.exe", "vsjitdebugger.exe", "remote.exe", "logger.exe", "winfile.exe")
 	benignChildren = set("conhost.exe", "werfault.exe", "wermgr.exe", "csc.exe", "cvtres.exe", "wmiprvse.exe",
 		"msiexec.exe", "wmiadap.exe", "wmiapsrv.exe", "scrcons.exe", "unsecapp.exe", "mofcomp.exe")
 )

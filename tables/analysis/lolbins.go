@@ -175,6 +175,7 @@ func (st *state) lolbin(program, cl string, argv []string, p Process, depth int)
 	case "curl.exe", "wget.exe", "curl", "wget":
 		st.toolDownload(l)
 	}
+	st.lolbasCheck(program, l)
 }
 
 // regsvr32: Squiblydoo (/i:URL scrobj.dll), local scriptlets, user DLLs.
@@ -191,6 +192,9 @@ func (st *state) regsvr32(l lolbinArgs) {
 		e := ext(op)
 		if (hasPathSep(op) && inUserWritable(op)) || (e != ".dll" && e != ".ocx" && e != ".ax" && e != ".cpl" && !strings.Contains(strings.ToLower(op), "scrobj")) {
 			st.tag(tagRegsvr32UserDLL)
+		}
+		if hasPathSep(op) && inTemp(op) || hasURL(op) {
+			st.tag(tagLolbinProxyExec) // a DLL registered from Temp, Public, Downloads or a share
 		}
 	}
 }
@@ -253,13 +257,22 @@ func (st *state) rundll32(l lolbinArgs) {
 	case stem == "comsvcs" && (strings.Contains(export, "minidump") || strings.HasPrefix(strings.TrimLeft(export, "#+0"), "24")):
 		st.tag(tagRundll32MiniDump, tagCredentialDump)
 		return
+	case stem == "dfshim" && strings.HasPrefix(export, "shopenverbapplication") && hasURL(arg),
+		(stem == "photoviewer" || stem == "shimgvw") && strings.HasPrefix(export, "imageview_fullscreen") && hasURL(arg),
+		stem == "scrobj" && export == "generatetypelib" && hasURL(arg):
+		st.tag(tagLolbinDownload)
+		return
+	case stem == "mshtml" && export == "printhtml" && len(rest) > 0 && isPayload(rest[0]),
+		stem == "desk" && export == "installscreensaver" && len(rest) > 0 && isPayload(rest[0]):
+		st.tag(tagLolbinProxyExec)
+		return
 	case urlHandlers[export]:
 		if arg != "" && !strings.HasPrefix(arg, "http://") && !strings.HasPrefix(arg, "https://") && !strings.HasPrefix(arg, "mailto:") {
 			st.tag(tagRundll32URL)
 		}
 		return
 	case stem == "shell32" && (export == "control_rundll" || export == "control_rundlla" || export == "#44"):
-		if len(rest) > 0 && hasPathSep(rest[0]) && inUserWritable(rest[0]) {
+		if len(rest) > 0 && (hasPathSep(rest[0]) && inUserWritable(rest[0]) || !hasPathSep(rest[0]) && isPayload(rest[0])) {
 			st.tag(tagControlCPL)
 		}
 		return
@@ -426,6 +439,14 @@ func (st *state) scriptHost(l lolbinArgs, p Process) {
 		case hasPathSep(op) && inUserWritable(op):
 			st.tag(tagScriptHostUser)
 			userFile = true
+		}
+		switch base := cmdline.BaseName(op); {
+		case base == "winrm.vbs" && strings.Contains(l.lower, "invoke") && strings.Contains(l.lower, "create") &&
+			(strings.Contains(l.lower, "win32_process") || strings.Contains(l.lower, "win32_service")):
+			st.tag(tagWMIProcessCreate)
+		case (base == "syncappvpublishingserver.vbs" || base == "pubprn.vbs") && strings.Contains(l.lower, ";") ||
+			base == "pubprn.vbs" && strings.Contains(l.lower, "script:"):
+			st.tag(tagLolbinProxyExec)
 		}
 		// Explorer as the parent means the user opened the script file (a double-click
 		// on a mail attachment or a download), the delivery step of T1204.002.

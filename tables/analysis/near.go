@@ -27,17 +27,24 @@ func rule(pattern string, triggers ...string) nearRule {
 
 // match reports whether the pattern matches in a window around a trigger.
 func (r nearRule) match(text string) bool {
+	return anySite(text, r.triggers, nearMaxSites, func(i, n int) bool {
+		return r.re.MatchString(text[max(0, i-nearBefore):min(len(text), i+n+nearAfter)])
+	})
+}
+
+// anySite calls f at each occurrence i (of length n) of the needles in text,
+// at most maxSites in all, and reports whether f returned true for one.
+func anySite(text string, needles []string, maxSites int, f func(i, n int) bool) bool {
 	sites := 0
-	for _, t := range r.triggers {
-		for off := 0; off < len(text) && sites < nearMaxSites; {
+	for _, t := range needles {
+		for off := 0; off < len(text) && sites < maxSites; {
 			i := strings.Index(text[off:], t)
 			if i < 0 {
 				break
 			}
 			i += off
 			sites++
-			lo, hi := max(0, i-nearBefore), min(len(text), i+len(t)+nearAfter)
-			if r.re.MatchString(text[lo:hi]) {
+			if f(i, len(t)) {
 				return true
 			}
 			off = i + len(t)

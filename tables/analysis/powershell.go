@@ -159,6 +159,10 @@ func (st *state) psText(text string, depth int) {
 		for _, l := range d.Layers {
 			st.obfuscationFromLayer(l)
 		}
+	} else if d.Resolved {
+		// Variables replaced by their values: not a decoding step, but the
+		// content rules read what the script really passes around.
+		st.addText(d.Text, true)
 	}
 	st.embeddedPowerShell(d.Text, depth, true)
 }

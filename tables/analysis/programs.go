@@ -108,7 +108,7 @@ var (
 
 func normPath(p string) string {
 	p = strings.ToLower(strings.Trim(strings.TrimSpace(p), `"'`))
-	p = strings.ReplaceAll(p, "/", `\`)
+	p = cmdline.CleanPath(strings.ReplaceAll(p, "/", `\`))
 	if strings.HasPrefix(p, `\`) && !strings.HasPrefix(p, `\\`) {
 		return p
 	}

@@ -89,13 +89,11 @@ func (st *state) finish() Result {
 	st.contentRules()
 	r := st.res
 	r.Indicators = make([]string, 0, len(st.tags))
-	sum := 0
 	for t := range st.tags {
 		r.Indicators = append(r.Indicators, t)
-		sum += tagIndex[t].Weight
 	}
 	sort.Strings(r.Indicators)
-	r.Score = min(max(sum, 0), 100)
+	r.Score = combine(st.tags)
 	stats := st.statsText
 	if r.DecodedCommand != "" && !st.scriptMode {
 		stats = r.DecodedCommand

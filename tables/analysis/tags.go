@@ -9,6 +9,70 @@ type Tag struct {
 	Weight      int    `json:"weight"`
 	Technique   string `json:"technique"`
 	Description string `json:"description"`
+	// Class is "strong" (the tag alone reaches SuspiciousScore), "weak" (it counts
+	// only with corroboration) or "context" (it lowers or annotates the score).
+	Class string `json:"class"`
+	// Kind groups weak tags that are facets of one behaviour (all the
+	// scheduled-task tags, say): several weak tags of one kind corroborate nothing.
+	// A weak tag with no group is a kind of its own.
+	Kind string `json:"kind,omitempty"`
+}
+
+// Tag classes (Tag.Class).
+const (
+	ClassStrong  = "strong"
+	ClassWeak    = "weak"
+	ClassContext = "context"
+)
+
+// weakKinds groups weak tags that describe one behaviour. A task created from a
+// command line under a Microsoft-looking name is what many installers do; it takes
+// a tag of another kind (what the task runs, the privilege it gets, who created it,
+// what the text decodes to) to corroborate it.
+var weakKinds = map[string]string{
+	tagSchtasksCreate: "scheduled_task", tagSchtasksRemote: "scheduled_task", tagSchtasksMasquerade: "scheduled_task",
+	tagWmicRemote: "wmic", tagWmicRecon: "wmic",
+	tagSuspiciousDomain: "url_destination", tagURLDirectIP: "url_destination",
+}
+
+// classify fills a tag's Class and Kind from its weight and weakKinds.
+func classify(d tagDef) Tag {
+	t := Tag{Name: d.Name, Weight: d.Weight, Technique: d.Technique, Description: d.Description}
+	switch {
+	case t.Weight >= SuspiciousScore:
+		t.Class = ClassStrong
+	case t.Weight > 0:
+		t.Class, t.Kind = ClassWeak, weakKinds[t.Name]
+		if t.Kind == "" {
+			t.Kind = t.Name
+		}
+	default:
+		t.Class = ClassContext
+	}
+	return t
+}
+
+// combine turns a set of tags into a score: the weights summed and clamped to
+// 0..100, except that without a strong tag, weak tags of a single kind stay below
+// SuspiciousScore. High scores need a strong indicator or independent signals.
+func combine(tags map[string]bool) int {
+	sum, strong := 0, false
+	kinds := map[string]bool{}
+	for name := range tags {
+		t := tagIndex[name]
+		sum += t.Weight
+		switch t.Class {
+		case ClassStrong:
+			strong = true
+		case ClassWeak:
+			kinds[t.Kind] = true
+		}
+	}
+	score := min(max(sum, 0), 100)
+	if !strong && len(kinds) < 2 {
+		score = min(score, SuspiciousScore-1)
+	}
+	return score
 }
 
 // Tag names. They are a public contract: packs match them, so never rename one.
@@ -113,11 +177,27 @@ const (
 	tagScriptHostChild       = "script_host_child"
 	tagSystemWrongParent     = "system_process_wrong_parent"
 	tagSystemMasquerade      = "system_process_masquerade"
+	tagRenamedBinary         = "renamed_binary"
+	tagLolbinProxyExec       = "lolbin_proxy_execute"
+	tagLolbinCompile         = "lolbin_compile"
+)
+
+// tagDef is one row of tagTable; classify derives the rest of its Tag.
+type tagDef struct {
+	Name        string
+	Weight      int
+	Technique   string
+	Description string
+}
+
+// Tags of script-block behaviour added with issue 18.
+const (
+	tagDecompressExecute = "decompress_execute"
 )
 
 // tagTable is the single source of truth for tags; docs/indicators.md must list
 // exactly these (a test checks it).
-var tagTable = []Tag{
+var tagTable = []tagDef{
 	{tagAnalysisError, 0, "-", "The analyser hit an internal error on this input; the result is partial."},
 	{tagInputTruncated, 0, "-", "The input or a decoded layer exceeded a size, depth or time limit and was analysed in part."},
 	{tagParentSuspect, 50, "T1059", "The parent process itself scored 50 or more: whatever it starts is part of that execution chain (a console host, a second-stage shell, a decoder), however plain its own command line."},
@@ -189,7 +269,7 @@ var tagTable = []Tag{
 	{tagScriptOpenedByUser, 20, "T1204.002", "A script host ran a script from Temp or a user folder with Explorer as its parent: the user opened the file, the delivery step of malicious attachments and downloads."},
 	{tagBitsadminTransfer, 50, "T1197", "bitsadmin /transfer, /addfile or /SetNotifyCmdLine downloads or runs through BITS."},
 	{tagMsiexecRemote, 50, "T1218.007", "msiexec installs a package from a URL, or registers a DLL from a user path (/y, /z)."},
-	{tagLolbinDownload, 55, "T1105", "A Windows binary abused to download: desktopimgdownldr /lockscreenurl, finger, certreq -Post, esentutl or expand from a URL or share."},
+	{tagLolbinDownload, 55, "T1105", "A Windows or Microsoft binary abused to download (LOLBAS Download): desktopimgdownldr /lockscreenurl, finger, certreq -Post, esentutl, expand, makecab, diantz, findstr or printbrm from a URL or share, MpCmdRun -DownloadFile, Squirrel --download, an Office application handed a URL that is not a document, cmd's type from a share, and others in tables/analysis/lolbas.go."},
 	{tagScriptHostTemp, 50, "T1059.005", "wscript/cscript runs a script from Temp, Downloads, browser or mail caches."},
 	{tagScriptHostUser, 30, "T1059.005", "wscript/cscript runs a script from another user-writable path."},
 	{tagScriptHostEngine, 50, "T1059.005", "wscript/cscript forces a script engine (/E:) or runs a file whose extension is not a script's."},
@@ -217,20 +297,28 @@ var tagTable = []Tag{
 	{tagProxyChild, 50, "T1218", "A proxy-execution LOLBin (mshta, regsvr32, msxsl, wmic, cmstp, odbcconf; rundll32 for shells) starts a child process."},
 	{tagScriptHostChild, 40, "T1059.005", "wscript/cscript starts a shell, LOLBin or a program from a user-writable path."},
 	{tagSystemWrongParent, 50, "T1036.005", "A core Windows process (svchost, lsass, services, smss, csrss, wininit, winlogon, taskhostw, ...) has an unexpected parent."},
+	{tagLolbinProxyExec, 55, "T1218", "A Windows, .NET, Visual Studio, SDK or Office binary that the LOLBAS catalogue documents as starting, loading or injecting what it is handed runs a program, script, DLL or command line from outside the system folders (pcwrun, mftrace, tttracer, ftp -s:, odbcconf REGSVR, mavinject, msdt -af, netsh add helper, diskshadow /s, vshadow -exec, --gpu-launcher, ssh ProxyCommand, ...). Rules are per program: tables/analysis/lolbas.go."},
+	{tagLolbinCompile, 50, "T1127", "A compiler or script runtime shipped with Windows, .NET or Visual Studio (jsc, vbc, ilasm, csi, rcsi, fsi, wfc, Microsoft.Workflow.Compiler, aspnet_compiler) builds or runs source from Temp, AppData, ProgramData, Public or a URL."},
+	{tagRenamedBinary, 50, "T1036.003", "A shell, script host, LOLBin or well-known tool runs under another file name than its PE original name (or, on older Sysmon schemas, its PE description) says it has; its arguments are checked as the real program's."},
 	{tagSystemMasquerade, 60, "T1036.005", "A program named like a core Windows process runs from outside the Windows system folders."},
+	{tagDecompressExecute, 50, "T1140", "A loader base64-decodes a blob, decompresses it (GzipStream, DeflateStream) and runs the result (iex, & or . on a script block, .Invoke(), [ScriptBlock]::Create, Assembly.Load): the Cobalt Strike, Metasploit and Invoke-Obfuscation stager shape, malicious whether or not the blob decodes."},
 }
 
-var tagIndex = func() map[string]Tag {
+// allTags is tagTable classified, in table order; tagIndex finds one by name.
+var allTags, tagIndex = func() ([]Tag, map[string]Tag) {
+	all := make([]Tag, 0, len(tagTable))
 	m := make(map[string]Tag, len(tagTable))
-	for _, t := range tagTable {
+	for _, d := range tagTable {
+		t := classify(d)
+		all = append(all, t)
 		m[t.Name] = t
 	}
-	return m
+	return all, m
 }()
 
 // Tags returns every indicator tag, sorted by name. The slice is a copy.
 func Tags() []Tag {
-	out := append([]Tag(nil), tagTable...)
+	out := append([]Tag(nil), allTags...)
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }

@@ -47,33 +47,6 @@ func TestValues(t *testing.T) {
 	}
 }
 
-func TestCleanPath(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{`C:\Windows\\system32\\certutil.exe`, `C:\Windows\system32\certutil.exe`},
-		{`C:\\Windows\\System32\\cmd.exe`, `C:\Windows\System32\cmd.exe`},
-		{`C:\Windows\System32\cmd.exe`, `C:\Windows\System32\cmd.exe`},
-		{`C:\Windows\\\\system32\cmd.exe`, `C:\Windows\system32\cmd.exe`},
-		{`\\server\share\\tools\x.exe`, `\\server\share\tools\x.exe`},
-		{`\\\\server\\share\\x.exe`, `\\server\share\x.exe`},
-		{`\\?\C:\\Windows\\x.exe`, `\\?\C:\Windows\x.exe`},
-		{`\\?\C:\Windows\x.exe`, `\\?\C:\Windows\x.exe`},
-		{`\??\C:\Windows\\system32\\conhost.exe`, `\??\C:\Windows\system32\conhost.exe`},
-		{`\\.\pipe\\x`, `\\.\pipe\x`},
-		{`\Device\HarddiskVolume2\\Windows\x.exe`, `\Device\HarddiskVolume2\Windows\x.exe`},
-		{`C:\dir\\`, `C:\dir\`},
-		{`/usr/bin//bash`, `/usr/bin//bash`},
-		{``, ``},
-		{`\`, `\`},
-		{`\\`, `\\`},
-		{`\\\`, `\\`},
-	}
-	for _, tt := range tests {
-		if got := CleanPath(tt.in); got != tt.want {
-			t.Errorf("CleanPath(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestProcessPathsCleaned(t *testing.T) {
 	ev := Normalize(rec("Microsoft-Windows-Sysmon", "", 1, map[string]string{
 		"Image": `C:\Windows\\system32\\certutil.exe`, "ParentImage": `C:\Windows\\explorer.exe`,

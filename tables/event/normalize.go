@@ -1,6 +1,7 @@
 package event
 
 import (
+	"github.com/exechunt/exechunt/tables/analysis/cmdline"
 	"sort"
 	"strconv"
 	"strings"
@@ -68,14 +69,14 @@ func sysmonProcess(d Fields) *ProcessCreation {
 	p := &ProcessCreation{
 		ProcessGUID:       GUID(get(d, "ProcessGuid")),
 		PID:               PID(get(d, "ProcessId")),
-		Image:             CleanPath(get(d, "Image")),
+		Image:             cmdline.CleanPath(get(d, "Image")),
 		OriginalFileName:  dash(get(d, "OriginalFileName")),
 		FileVersion:       dash(get(d, "FileVersion")),
 		Description:       dash(get(d, "Description")),
 		Product:           dash(get(d, "Product")),
 		Company:           dash(get(d, "Company")),
 		Cmdline:           get(d, "CommandLine"),
-		CurrentDirectory:  CleanPath(get(d, "CurrentDirectory")),
+		CurrentDirectory:  cmdline.CleanPath(get(d, "CurrentDirectory")),
 		User:              get(d, "User"),
 		LogonGUID:         GUID(get(d, "LogonGuid")),
 		LogonID:           HexID(get(d, "LogonId")),
@@ -83,7 +84,7 @@ func sysmonProcess(d Fields) *ProcessCreation {
 		IntegrityLevel:    get(d, "IntegrityLevel"),
 		ParentProcessGUID: GUID(get(d, "ParentProcessGuid")),
 		ParentPID:         PID(get(d, "ParentProcessId")),
-		ParentImage:       CleanPath(dash(get(d, "ParentImage"))),
+		ParentImage:       cmdline.CleanPath(dash(get(d, "ParentImage"))),
 		ParentCmdline:     get(d, "ParentCommandLine"),
 		ParentUser:        get(d, "ParentUser"),
 		RuleName:          dash(get(d, "RuleName")),
@@ -103,10 +104,10 @@ func sysmonProcess(d Fields) *ProcessCreation {
 func securityProcess(d Fields) *ProcessCreation {
 	p := &ProcessCreation{
 		PID:            PID(get(d, "NewProcessId")),
-		Image:          CleanPath(get(d, "NewProcessName")),
+		Image:          cmdline.CleanPath(get(d, "NewProcessName")),
 		Cmdline:        get(d, "CommandLine"),
 		ParentPID:      PID(get(d, "ProcessId")),
-		ParentImage:    CleanPath(dash(get(d, "ParentProcessName"))),
+		ParentImage:    cmdline.CleanPath(dash(get(d, "ParentProcessName"))),
 		LogonID:        HexID(get(d, "SubjectLogonId")),
 		IntegrityLevel: IntegrityFromLabel(get(d, "MandatoryLabel")),
 		TokenElevation: TokenElevation(get(d, "TokenElevationType")),

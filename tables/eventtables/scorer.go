@@ -78,10 +78,12 @@ func (s *Scorer) nodeScore(memo map[string]int, key string, childTime time.Time,
 	return score
 }
 
-// analyseProcess returns the (cached) analysis of a process creation.
+// analyseProcess returns the (cached) analysis of a process creation; the cache key
+// holds every field evidence.AnalyzeProcess reads.
 func (s *Scorer) analyseProcess(p *event.ProcessCreation, parentScore int) analysis.Result {
 	k := p.Image + "\x00" + p.ParentImage + "\x00" + p.Cmdline + "\x00" + p.ParentCmdline + "\x00" +
-		p.User + "\x00" + p.CurrentDirectory + "\x00" + strconv.Itoa(parentScore)
+		p.User + "\x00" + p.CurrentDirectory + "\x00" + p.OriginalFileName + "\x00" + p.Description + "\x00" +
+		p.Product + "\x00" + p.Company + "\x00" + strconv.Itoa(parentScore)
 	if r, ok := s.results.Get(k); ok {
 		return r
 	}

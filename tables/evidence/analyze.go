@@ -35,5 +35,6 @@ func AnalyzeProcess(a *analysis.Analyzer, p *event.ProcessCreation, parentScore 
 	return a.AnalyzeCommandLine(p.Cmdline, analysis.Process{
 		Image: p.Image, ParentImage: p.ParentImage, ParentCmdline: p.ParentCmdline,
 		User: p.User, CurrentDirectory: p.CurrentDirectory, ParentScore: parentScore,
+		OriginalFileName: p.OriginalFileName, Description: p.Description, Product: p.Product, Company: p.Company,
 	})
 }

@@ -181,3 +181,35 @@ func BaseName(p string) string {
 	}
 	return strings.ToLower(p)
 }
+
+// CleanPath collapses runs of backslashes inside a Windows path to one
+// (`C:\Windows\\system32\\certutil.exe` → `C:\Windows\system32\certutil.exe`), as
+// some exports double them, so that path and name comparisons hold. A leading `\\`
+// (UNC, `\\?\`, `\\.\`) stays; `\??\` is kept as it is.
+func CleanPath(p string) string {
+	lead := 0
+	for lead < len(p) && p[lead] == '\\' {
+		lead++
+	}
+	if !strings.Contains(p[lead:], `\\`) && lead <= 2 {
+		return p
+	}
+	var b strings.Builder
+	b.Grow(len(p))
+	switch {
+	case lead >= 2:
+		b.WriteString(`\\`)
+	case lead == 1:
+		b.WriteByte('\\')
+	}
+	prev := byte(0)
+	for i := lead; i < len(p); i++ {
+		c := p[i]
+		if c == '\\' && prev == '\\' {
+			continue
+		}
+		b.WriteByte(c)
+		prev = c
+	}
+	return b.String()
+}

@@ -19,10 +19,15 @@ type Result struct {
 	Text string
 	// Truncated reports that a limit cut the input, an output or the steps.
 	Truncated bool
+	// Resolved reports that variables were replaced by the literals assigned to
+	// them: Text then says more than the input even when no Layer decoded.
+	Resolved bool
 }
 
 // Deobfuscate applies the transforms to text until none changes it or a limit is
-// reached, recording each change as a Layer. It never fails.
+// reached, recording each change as a Layer. It never fails. Reading literals
+// in their canonical form and substituting variables is not a Layer of its own:
+// it shows in the Text of the layers that follow it, and in Text.
 func Deobfuscate(text string, lim Limits) Result {
 	lim = lim.withDefaults()
 	deadline := time.Now().Add(lim.Budget)
@@ -32,12 +37,15 @@ func Deobfuscate(text string, lim Limits) Result {
 		cur = capString(cur, lim.MaxInput)
 		res.Truncated = true
 	}
-	total := 0
+	total, silent := 0, 0
 	for changed := true; changed; {
 		changed = false
 		for _, t := range transforms {
-			if len(res.Layers) >= lim.MaxLayers || total > 4*lim.MaxOutput || time.Now().After(deadline) {
+			if len(res.Layers) >= lim.MaxLayers || silent > 2*lim.MaxLayers || total > 4*lim.MaxOutput || time.Now().After(deadline) {
 				res.Truncated = true
+				if len(res.Layers) == 0 && !res.Resolved {
+					res.Text = text
+				}
 				return res
 			}
 			// Transforms look at a bounded head; a decoded payload may be longer.
@@ -47,7 +55,7 @@ func Deobfuscate(text string, lim Limits) Result {
 				head, tail = cur[:len(head)], cur[len(head):]
 				res.Truncated = true
 			}
-			if !hasHint(head, t.hint) {
+			if !hasHint(head, t.hint) || t.fallback && changed {
 				continue
 			}
 			out, kind, ok := t.fn(head, lim)
@@ -59,10 +67,20 @@ func Deobfuscate(text string, lim Limits) Result {
 			}
 			cur = out
 			total += len(out)
-			res.Layers = append(res.Layers, Layer{Kind: kind, Text: out})
 			res.Text = out
+			if t.silent {
+				// The transforms after it read the prepared text in this
+				// pass; alone it is no reason for another pass.
+				silent++
+				res.Resolved = res.Resolved || kind == kindResolvedVars
+				continue
+			}
 			changed = true
+			res.Layers = append(res.Layers, Layer{Kind: kind, Text: out})
 		}
+	}
+	if len(res.Layers) == 0 && !res.Resolved {
+		res.Text = text // only quoting was rewritten: nothing decoded
 	}
 	return res
 }

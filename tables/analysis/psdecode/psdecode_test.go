@@ -137,7 +137,9 @@ func TestTransforms(t *testing.T) {
 		{"ticks", "Get-C`om`mand `n", "Get-Command `n"},
 		{"replace", `('AAAhttp://xAAA').Replace('AAA',"'")`, `'''http://x'''`},
 		{"-replace", `('ZZ1http://x')-rePLACE 'zz1','h'`, `'hhttp://x'`},
-		{"reverse", `$r='))(gnirtSdaolnwoD.)tneilCbeW.teN tcejbO-weN(';iex(-join $r[-1..-100])`, `$r='(New-Object Net.WebClient).DownloadString())';iex(-join $r[-1..-100])`},
+		{"reverse", `$r='))(gnirtSdaolnwoD.)tneilCbeW.teN tcejbO-weN(';iex(-join $r[-1..-100])`, `$r='))(gnirtSdaolnwoD.)tneilCbeW.teN tcejbO-weN(';iex('(New-Object Net.WebClient).DownloadString())')`},
+		{"reverse literal", `iex((-join '))(gnirtSdaolnwoD.)tneilCbeW.teN tcejbO-weN('[-1..-100]))`, `iex('(New-Object Net.WebClient).DownloadString())')`},
+		{"reverse regex", `iex(([regex]::Matches('))(gnirtSdaolnwoD.)tneilCbeW.teN tcejbO-weN(','.','RightToLeft')|%{$_.value})-join'')`, `iex(([regex]::Matches('(New-Object Net.WebClient).DownloadString())','.','RightToLeft')|%{$_.value})-join'')`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

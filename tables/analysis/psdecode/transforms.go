@@ -13,6 +13,12 @@ type transform struct {
 	// (a cheap filter in front of the regular expressions); "" means always try.
 	hint []string
 	fn   func(s string, lim Limits) (out, kind string, ok bool)
+	// silent transforms only prepare the text for the others: their changes
+	// are not layers of their own.
+	silent bool
+	// fallback transforms guess; they run only in a pass where no other
+	// transform changed the text.
+	fallback bool
 }
 
 // simple adapts a transform that always yields layers of one kind.
@@ -36,26 +42,54 @@ const (
 	KindReplace      = "replace"
 	KindTicks        = "ticks"
 	KindReverse      = "reverse"
+	KindStringMethod = "string_method"
+)
+
+// Kinds of the silent resolve step (not Layer kinds).
+const (
+	kindResolved     = "resolved"
+	kindResolvedVars = "resolved_variables"
 )
 
 var transforms = []transform{
-	{KindBase64, []string{"frombase64string"}, fromBase64},
-	{KindTicks, []string{"`"}, simple(KindTicks, stripTicks)},
-	{KindAutoVar, []string{"comspec", "pshome", "shellid", "public", "verbosepreference", "mdr"}, simple(KindAutoVar, autoVars)},
-	{KindChars, []string{"[char"}, simple(KindChars, charCodes)},
-	{KindSplitCodes, []string{"split"}, simple(KindSplitCodes, splitCodes)},
-	{KindConcat, []string{"+", "("}, simple(KindConcat, concat)},
-	{KindFormat, []string{"-f"}, simple(KindFormat, format)},
-	{KindJoin, []string{"join"}, simple(KindJoin, join)},
-	{KindReplace, []string{"replace"}, simple(KindReplace, replace)},
-	{KindReverse, []string{"righttoleft", "-1..", "reverse"}, simple(KindReverse, reverse)},
+	{kindResolved, nil, resolveStep, true, false},
+	{KindBase64, []string{"frombase64string"}, fromBase64, false, false},
+	{KindTicks, []string{"`"}, simple(KindTicks, stripTicks), false, false},
+	{KindAutoVar, []string{"comspec", "pshome", "shellid", "public", "verbosepreference", "mdr"}, simple(KindAutoVar, autoVars), false, false},
+	{KindChars, []string{"[char"}, simple(KindChars, charCodes), false, false},
+	{KindSplitCodes, []string{"split"}, simple(KindSplitCodes, splitCodes), false, false},
+	{KindConcat, []string{"+", "("}, simple(KindConcat, concat), false, false},
+	{KindFormat, []string{"-f"}, simple(KindFormat, format), false, false},
+	{KindJoin, []string{"join", "concat", "split"}, join, false, false},
+	{KindStringMethod, []string{"insert", "substring", "remove"}, simple(KindStringMethod, stringMethods), false, false},
+	{KindReplace, []string{"replace"}, simple(KindReplace, replace), false, false},
+	{KindReverse, []string{"righttoleft", "-1..", "reverse"}, simple(KindReverse, reverse), false, true},
+}
+
+// resolveStep adapts resolve to a transform.
+// Variables whose values use other variables resolve over a few rounds.
+func resolveStep(s string, lim Limits) (string, string, bool) {
+	out, anyVars, anyChange := s, false, false
+	for range 4 {
+		next, vars, ok := resolve(out, lim)
+		if !ok {
+			break
+		}
+		out, anyVars, anyChange = next, anyVars || vars, true
+		if !vars {
+			break
+		}
+	}
+	if anyVars {
+		return out, kindResolvedVars, anyChange
+	}
+	return out, kindResolved, anyChange
 }
 
 var (
 	reLit      = regexp.MustCompile(lit)
 	reParenLit = regexp.MustCompile(`(^|[^\w\])'"])\(\s*(` + lit + `)\s*\)`)
-	reFormat   = regexp.MustCompile(`(?i)\(?\s*(` + lit + `)\s*\)?\s*-f\s*(` + lit + `(?:\s*,\s*` + lit + `)*)`)
-	rePlace    = regexp.MustCompile(`\{(\d+)(?:,-?\d+)?(?::[^}]*)?\}`)
+	reFormat   = regexp.MustCompile(`(?i)\(?\s*(` + lit + `)\s*\)?\s*-f\s*(?:@?\(\s*(` + lit + `(?:\s*,\s*` + lit + `)*)\s*\)|(` + lit + `(?:\s*,\s*` + lit + `)*))`)
 	reChar     = regexp.MustCompile(`(?i)\[char\]\s*(?:\[int\]\s*)?(?:(0x[0-9a-f]+|\d+)|\(\s*([0-9a-fx+\-*/%() ]{1,40}?)\s*\)|'(0x[0-9a-f]+|\d+)')`)
 	reCharArr  = regexp.MustCompile(`(?i)\[char\[\]\]\s*\(?\s*((?:0x[0-9a-f]+|\d+)(?:\s*,\s*(?:0x[0-9a-f]+|\d+))*)\s*\)?`)
 	reBxor     = regexp.MustCompile(`(?i)-bxor\s*['"]?(0x[0-9a-f]+|\d+)`)
@@ -69,35 +103,80 @@ var (
 	reB64Call  = regexp.MustCompile(`(?i)frombase64string\s*\(\s*\(?\s*(` + lit + `)\s*\)?\s*\)`)
 )
 
-// format evaluates the -f operator on literals: '{1}{0}' -f 'x','i' → 'ix'.
+// format evaluates the -f operator on literals: '{1}{0}' -f 'x','i' → 'ix',
+// with the arguments as a list or in parentheses.
 func format(s string, lim Limits) (string, bool) {
+	if !hasFormatOperator(s) {
+		return s, false
+	}
 	changed := false
 	out := reFormat.ReplaceAllStringFunc(s, func(m string) string {
 		sub := reFormat.FindStringSubmatch(m)
-		args := splitLits(sub[2])
-		// Escaped braces stay literal: hide them from the placeholder pattern.
-		f := strings.NewReplacer("{{", "\x00", "}}", "\x01").Replace(unquote(sub[1]))
-		ok := true
-		v := rePlace.ReplaceAllStringFunc(f, func(p string) string {
-			n, err := strconv.Atoi(rePlace.FindStringSubmatch(p)[1])
-			if err != nil || n >= len(args) {
-				ok = false
-				return p
-			}
-			return args[n]
-		})
+		args := splitLits(sub[2] + sub[3])
+		v, ok := composite(unquote(sub[1]), args)
 		if !ok || len(v) > lim.MaxOutput {
 			return m
 		}
-		v = strings.NewReplacer("\x00", "{", "\x01", "}").Replace(v)
 		changed = true
 		// Keep an opening parenthesis that the pattern consumed unbalanced.
-		if strings.HasPrefix(strings.TrimSpace(m), "(") && !strings.Contains(m[strings.Index(m, sub[1])+len(sub[1]):], ")") {
+		rest := m[strings.Index(m, sub[1])+len(sub[1]):]
+		if strings.HasPrefix(strings.TrimSpace(m), "(") && strings.Count(rest, ")") <= strings.Count(rest, "(") {
 			return "(" + quote(v)
 		}
 		return quote(v)
 	})
 	return out, changed
+}
+
+// hasFormatOperator reports a -f not followed by a letter (-Force, -Filter).
+func hasFormatOperator(s string) bool {
+	for off := 0; ; {
+		i := strings.IndexByte(s[off:], '-')
+		if i < 0 {
+			return false
+		}
+		i += off
+		if i+2 <= len(s) && (s[i+1] == 'f' || s[i+1] == 'F') && (i+2 == len(s) || !isNameByte(s[i+2])) {
+			return true
+		}
+		off = i + 1
+	}
+}
+
+// composite applies a .NET composite format string: {n}, {n,align} and
+// {n:format} take argument n (alignment and format are ignored), {{ and }}
+// stand for braces. ok is false for a malformed string or a missing argument,
+// where .NET would throw.
+func composite(f string, args []string) (string, bool) {
+	var b strings.Builder
+	for i := 0; i < len(f); i++ {
+		c := f[i]
+		switch {
+		case c == '{' && i+1 < len(f) && f[i+1] == '{', c == '}' && i+1 < len(f) && f[i+1] == '}':
+			b.WriteByte(c)
+			i++
+		case c == '{':
+			end := strings.IndexByte(f[i:], '}')
+			if end < 0 {
+				return "", false
+			}
+			item := f[i+1 : i+end]
+			if k := strings.IndexAny(item, ",:"); k >= 0 {
+				item = item[:k]
+			}
+			n, err := strconv.Atoi(strings.TrimSpace(item))
+			if err != nil || n < 0 || n >= len(args) {
+				return "", false
+			}
+			b.WriteString(args[n])
+			i += end
+		case c == '}':
+			return "", false
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), true
 }
 
 // charCodes turns [char]73, [char](70+3), [char]0x49 and [char[]](73,69,88)
@@ -205,9 +284,10 @@ func splitCodes(s string, lim Limits) (string, bool) {
 }
 
 // join evaluates -join on literals: 'ab'-join” → 'ab', -join('a','b') → 'ab',
-// ('a','b')-join'-' → 'a-b'.
-func join(s string, lim Limits) (string, bool) {
-	out := reJoinLit.ReplaceAllString(s, "${1}")
+// ('a','b')-join'-' → 'a-b', after the forms of joinForms.
+func join(s string, lim Limits) (string, string, bool) {
+	out, reversed := joinForms(s, lim)
+	out = reJoinLit.ReplaceAllString(out, "${1}")
 	out = reJoinList.ReplaceAllStringFunc(out, func(m string) string {
 		return quote(strings.Join(splitLits(reJoinList.FindStringSubmatch(m)[1]), ""))
 	})
@@ -215,7 +295,11 @@ func join(s string, lim Limits) (string, bool) {
 		sub := reListJoin.FindStringSubmatch(m)
 		return quote(strings.Join(splitLits(sub[1]), unquote(sub[2])))
 	})
-	return out, out != s && len(out) <= lim.MaxOutput
+	kind := KindJoin
+	if reversed {
+		kind = KindReverse // characters picked backwards: a reversed string
+	}
+	return out, kind, out != s && len(out) <= lim.MaxOutput
 }
 
 // replace applies .Replace('a','b') and -replace 'a','b' (case-insensitive) with
