@@ -13,6 +13,7 @@ import (
 
 	"github.com/exechunt/exechunt/tables/analysis"
 	"github.com/exechunt/exechunt/tables/event"
+	"github.com/exechunt/exechunt/tables/eventtables"
 	"github.com/exechunt/exechunt/tables/evidence"
 	"github.com/exechunt/exechunt/tables/source"
 )
@@ -36,6 +37,9 @@ func newEventsCmd() *cobra.Command {
 Sysmon-for-Linux syslog, recursively for folders, and prints one normalised event per
 line: process creations (Sysmon 1, Security 4688, Sysmon for Linux 1), PowerShell
 script-block parts (4104) and PowerShell pipeline records (4103, 800).
+Process creations are scored with their parent's score as the event tables score
+them (parent_suspicious): the process creations are read once first to know every
+parent, then the evidence is read for output (--no-analysis reads it once).
 Problems in the input (damaged chunks, bad lines) go to stderr with the file and place;
 reading goes on. A summary ends the run on stderr.`,
 		Example: `  exechunt events ./evidence/
@@ -60,6 +64,8 @@ func runEvents(cmd *cobra.Command, args []string, f eventsFlags) error {
 	opt := evidence.Options{All: f.all}
 	if !f.raw {
 		opt.Analyzer = analysis.New()
+		// Parents are scored as the event tables score them (parent_suspicious).
+		opt.Lineage = eventtables.NewScorer(opt.Analyzer, eventtables.DefaultCacheBytes)
 	}
 	var err error
 	if opt.Since, err = parseTimeFlag("since", f.since); err != nil {
@@ -95,6 +101,11 @@ func runEvents(cmd *cobra.Command, args []string, f eventsFlags) error {
 		opt.Progress = func(p evidence.Progress) {
 			if p.Elapsed < 2*time.Second {
 				return // short runs stay quiet
+			}
+			if p.Indexing {
+				fmt.Fprintf(stderr, "exechunt: indexing process lineage %d/%d files, %s/%s, %s\n",
+					p.FilesDone, p.Files, mib(p.BytesDone), mib(p.Bytes), p.Elapsed.Round(time.Second))
+				return
 			}
 			fmt.Fprintf(stderr, "exechunt: reading %d/%d files, %s/%s, %d events, %s\n",
 				p.FilesDone, p.Files, mib(p.BytesDone), mib(p.Bytes), p.Events, p.Elapsed.Round(time.Second))

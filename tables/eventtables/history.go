@@ -71,7 +71,7 @@ func (s *Store) Lookup(pid int64, start time.Time) (Process, bool) {
 		if !start.IsZero() && r.start.After(limit) {
 			continue
 		}
-		n, ok := s.lineage.cache.Peek(r.key)
+		n, ok := s.scorer.lineage.cache.Peek(r.key)
 		if !ok {
 			continue
 		}

@@ -176,7 +176,7 @@ type rowContext struct {
 }
 
 func (s *Store) newRowContext() *rowContext {
-	return &rowContext{walk: s.lineage.walker(), scores: map[string]int{}}
+	return &rowContext{walk: s.scorer.lineage.walker(), scores: map[string]int{}}
 }
 
 func (s *Store) processRow(rc *rowContext, e *event.Event) map[string]string {

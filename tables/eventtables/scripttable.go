@@ -184,10 +184,10 @@ func (s *Store) scriptRow(b *block) map[string]string {
 func (s *Store) analyseScript(text, path string) analysis.Result {
 	sum := sha256.Sum256([]byte(path + "\x00" + text))
 	k := "s:" + string(sum[:])
-	if r, ok := s.results.Get(k); ok {
+	if r, ok := s.scorer.results.Get(k); ok {
 		return r
 	}
 	r := s.opt.Analyzer.AnalyzeScript(text, analysis.Script{Path: path})
-	s.results.Add(k, r)
+	s.scorer.results.Add(k, r)
 	return r
 }

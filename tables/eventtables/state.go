@@ -151,7 +151,7 @@ func (s *Store) encodeState(w io.Writer, st *savedState) error {
 	field(",", "cursors", st.Cursors)
 	_, _ = bw.WriteString(`,"lineage":[`)
 	first := true
-	s.lineage.cache.Oldest(func(k string, n node) bool {
+	s.scorer.lineage.cache.Oldest(func(k string, n node) bool {
 		if !first {
 			_ = bw.WriteByte(',')
 		}
@@ -224,7 +224,7 @@ func (s *Store) load() {
 		resumed++
 	}
 	for _, n := range st.Lineage {
-		s.lineage.cache.Add(n.Key, node{image: n.Image, cmdline: n.Cmdline, user: n.User, parentKey: n.ParentKey,
+		s.scorer.lineage.cache.Add(n.Key, node{image: n.Image, cmdline: n.Cmdline, user: n.User, parentKey: n.ParentKey,
 			parentImage: n.ParentImage, pid: n.PID, ppid: n.PPID, time: n.Time})
 		s.pids.addRef(n.PID, n.Key, n.Time)
 	}

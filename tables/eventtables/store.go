@@ -19,11 +19,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"sync"
 	"time"
 
-	"github.com/exechunt/exechunt/internal/lru"
 	"github.com/exechunt/exechunt/tables/analysis"
 	"github.com/exechunt/exechunt/tables/event"
 	"github.com/exechunt/exechunt/tables/evidence"
@@ -61,9 +59,8 @@ type Store struct {
 	cursors map[string]*evidence.Cursor
 	procs   procBuffer
 	scripts scriptIndex
-	lineage *lineageIndex
+	scorer  *Scorer // the lineage index and the analysis cache
 	pids    *pidIndex
-	results *lru.Cache[string, analysis.Result]
 	// lastRefresh is when the sources were last read.
 	lastRefresh time.Time
 	// latest is the newest event ingested; dirty says the state changed since
@@ -102,9 +99,8 @@ func New(opt Options) *Store {
 		cursors: map[string]*evidence.Cursor{},
 		procs:   procBuffer{maxCost: budget * 28 / 100, seen: map[identity]struct{}{}},
 		scripts: scriptIndex{maxCost: budget * 10 / 100, blocks: map[string]*block{}},
-		lineage: newLineageIndex(budget * 8 / 100),
+		scorer:  NewScorer(opt.Analyzer, budget),
 		pids:    newPIDIndex(int(budget * 2 / 100 / 256)),
-		results: lru.New[string, analysis.Result](0, budget*6/100, resultCost),
 		warned:  map[string]bool{},
 	}
 }
@@ -200,7 +196,7 @@ func (s *Store) ingest(ev *event.Event) {
 	}
 	switch {
 	case ev.ProcessCreation != nil:
-		key := s.lineage.add(ev)
+		key := s.scorer.lineage.add(ev)
 		s.pids.add(ev, key)
 		s.procs.add(ev)
 	case ev.ScriptBlockPart != nil:
@@ -219,7 +215,7 @@ func (s *Store) reread(ctx context.Context, since, until time.Time, kind event.K
 		_, err := evidence.ReadFile(ctx, f, &opt, func(r *event.Record) error {
 			ev := event.Normalize(r, false)
 			if ev.ProcessCreation != nil {
-				s.lineage.add(&ev)
+				s.scorer.lineage.add(&ev)
 			}
 			fn(&ev)
 			return nil
@@ -237,50 +233,9 @@ func (s *Store) reread(ctx context.Context, since, until time.Time, kind event.K
 	return nil
 }
 
-// analyseEvent analyses a process creation with its parent's score as context. The
-// parent is scored the same way, up the known ancestry (at most maxScoreDepth levels),
-// so everything started under a suspicious process is part of its chain.
+// analyseEvent analyses a process creation with its parent's score as context (Scorer).
 func (s *Store) analyseEvent(rc *rowContext, e *event.Event) analysis.Result {
-	_, parentKey := keys(e)
-	return s.analyseProcess(e.ProcessCreation, s.nodeScore(rc, parentKey, e.Time, 0))
-}
-
-// maxScoreDepth bounds how far up the ancestry a parent's suspicion is looked for.
-const maxScoreDepth = 8
-
-// nodeScore is the score of the indexed process under key, judged with its own
-// parent's score; 0 when the process is unknown.
-func (s *Store) nodeScore(rc *rowContext, key string, childTime time.Time, depth int) int {
-	if key == "" || depth >= maxScoreDepth {
-		return 0
-	}
-	n, ok := s.lineage.cache.Peek(key)
-	if !ok || (key[0] == 'p' && n.time.After(childTime)) {
-		return 0
-	}
-	if score, ok := rc.scores[key]; ok {
-		return score
-	}
-	parent := s.nodeScore(rc, n.parentKey, n.time, depth+1)
-	score := s.analyseProcess(&event.ProcessCreation{Image: n.image, Cmdline: n.cmdline, ParentImage: n.parentImage}, parent).Score
-	rc.scores[key] = score
-	return score
-}
-
-// analyseProcess returns the (cached) analysis of a process creation.
-func (s *Store) analyseProcess(p *event.ProcessCreation, parentScore int) analysis.Result {
-	k := p.Image + "\x00" + p.ParentImage + "\x00" + p.Cmdline + "\x00" + p.ParentCmdline + "\x00" +
-		p.User + "\x00" + p.CurrentDirectory + "\x00" + p.OriginalFileName + "\x00" + p.Description + "\x00" + strconv.Itoa(parentScore)
-	if r, ok := s.results.Get(k); ok {
-		return r
-	}
-	r := s.opt.Analyzer.AnalyzeCommandLine(p.Cmdline, analysis.Process{
-		Image: p.Image, ParentImage: p.ParentImage, ParentCmdline: p.ParentCmdline,
-		User: p.User, CurrentDirectory: p.CurrentDirectory, ParentScore: parentScore,
-		OriginalFileName: p.OriginalFileName, Description: p.Description, Product: p.Product, Company: p.Company,
-	})
-	s.results.Add(k, r)
-	return r
+	return s.scorer.analyseProcess(e.ProcessCreation, s.scorer.parentScore(e, rc.scores))
 }
 
 func resultCost(r analysis.Result) int64 {
@@ -306,7 +261,7 @@ func (s *Store) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return Stats{
-		Events: len(s.procs.events), Blocks: len(s.scripts.blocks), LineageNodes: s.lineage.cache.Len(),
+		Events: len(s.procs.events), Blocks: len(s.scripts.blocks), LineageNodes: s.scorer.lineage.cache.Len(),
 		EventBytes: s.procs.cost, ScriptBytes: s.scripts.cost, CoveredSince: s.procs.covered,
 	}
 }

@@ -6,18 +6,15 @@ import (
 )
 
 // Analyze decodes, tags and scores an event's command line or script text in place:
-// process creations by their command line with the parent as context, script-block
-// parts by their own text, pipeline records by the host application's command line.
-func Analyze(a *analysis.Analyzer, e *event.Event) {
+// process creations by their command line with the parent as context (parentScore is
+// the parent's own score when lineage knows it, else 0), script-block parts by their
+// own text, pipeline records by the host application's command line.
+func Analyze(a *analysis.Analyzer, e *event.Event, parentScore int) {
 	var res analysis.Result
 	switch {
 	case e.ProcessCreation != nil:
 		p := e.ProcessCreation
-		res = a.AnalyzeCommandLine(p.Cmdline, analysis.Process{
-			Image: p.Image, ParentImage: p.ParentImage, ParentCmdline: p.ParentCmdline,
-			User: p.User, CurrentDirectory: p.CurrentDirectory,
-			OriginalFileName: p.OriginalFileName, Description: p.Description, Product: p.Product, Company: p.Company,
-		})
+		res = AnalyzeProcess(a, p, parentScore)
 		p.EncodedCommand, p.DecodedCommand = res.EncodedCommand, res.DecodedCommand
 	case e.ScriptBlockPart != nil:
 		s := e.ScriptBlockPart
@@ -29,4 +26,15 @@ func Analyze(a *analysis.Analyzer, e *event.Event) {
 		return
 	}
 	e.Indicators, e.Score = res.Indicators, res.Score
+}
+
+// AnalyzeProcess analyses a process creation's command line with the context its event
+// gives and its parent's score: the one mapping from an event to analysis.Process, for
+// `exechunt events` and the event tables alike.
+func AnalyzeProcess(a *analysis.Analyzer, p *event.ProcessCreation, parentScore int) analysis.Result {
+	return a.AnalyzeCommandLine(p.Cmdline, analysis.Process{
+		Image: p.Image, ParentImage: p.ParentImage, ParentCmdline: p.ParentCmdline,
+		User: p.User, CurrentDirectory: p.CurrentDirectory, ParentScore: parentScore,
+		OriginalFileName: p.OriginalFileName, Description: p.Description, Product: p.Product, Company: p.Company,
+	})
 }

@@ -33,6 +33,11 @@ type Options struct {
 	All bool
 	// Analyzer, when set, decodes, tags and scores every execution event (Analyze).
 	Analyzer *analysis.Analyzer
+	// Lineage, when set with Analyzer, gives process creations their parent's score
+	// (`parent_suspicious`), as the event tables do: Walk first reads every process
+	// creation of the evidence into it (whatever the time window), then reads again for
+	// output.
+	Lineage Lineage
 	// Problem receives every non-fatal problem, including files that cannot be read.
 	Problem func(*source.Problem)
 	// Progress, when set, is called after each file and at least every ProgressEvery.
@@ -40,8 +45,21 @@ type Options struct {
 	ProgressEvery time.Duration
 }
 
+// Lineage resolves process creations' parents across the evidence
+// (eventtables.Scorer).
+type Lineage interface {
+	// Add indexes a process creation as a possible parent.
+	Add(*event.Event)
+	// ParentScore is the score of the process's parent, judged in its own ancestry;
+	// 0 when the parent is unknown.
+	ParentScore(*event.Event) int
+}
+
 // Progress tells how far a Walk has come.
 type Progress struct {
+	// Indexing is set while Walk reads the process creations for Lineage, before it
+	// reads for output.
+	Indexing         bool
 	FilesDone, Files int
 	BytesDone, Bytes int64
 	Events           int64
@@ -100,10 +118,32 @@ func Walk(ctx context.Context, paths []string, opt Options, fn func(*event.Event
 			opt.Progress(prog)
 		}
 	}
+	if opt.Lineage != nil && opt.Analyzer != nil {
+		prog.Indexing = true
+		iopt := source.Options{Want: func(p, c string, id uint32) bool { return event.Classify(p, c, id) == event.KindProcessCreation }}
+		for _, f := range files {
+			_, err := ReadFile(ctx, f.Path, &iopt, func(r *event.Record) error {
+				ev := event.Normalize(r, false)
+				opt.Lineage.Add(&ev)
+				return nil
+			})
+			if err != nil && ctx.Err() != nil {
+				return sum, ctx.Err()
+			} // other errors are reported by the read for output
+			prog.FilesDone++
+			prog.BytesDone += f.Size
+			report()
+		}
+		prog = Progress{Files: len(files), Bytes: total}
+	}
 	emit := func(r *event.Record) error {
 		ev := event.Normalize(r, opt.All)
 		if opt.Analyzer != nil {
-			Analyze(opt.Analyzer, &ev)
+			parent := 0
+			if opt.Lineage != nil && ev.ProcessCreation != nil {
+				parent = opt.Lineage.ParentScore(&ev)
+			}
+			Analyze(opt.Analyzer, &ev, parent)
 		}
 		sum.ByKind[string(ev.Kind)]++
 		if opt.Progress != nil && sum.Emitted%256 == 0 && time.Since(lastReport) >= every {
