@@ -1,10 +1,11 @@
 package event
 
 import (
-	"github.com/exechunt/exechunt/tables/analysis/cmdline"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/exechunt/exechunt/tables/analysis/cmdline"
 )
 
 // Normalize maps a record to a typed event. keepOther controls whether the EventData
