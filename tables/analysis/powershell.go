@@ -144,8 +144,8 @@ func (st *state) powershell(cl string, argv []string, program string, depth int)
 }
 
 // psText analyses PowerShell source (a -Command, a decoded payload, a script
-// block): it peels the obfuscation layers, measures obfuscation, and looks for
-// PowerShell started again inside.
+// block): it peels the obfuscation layers, measures obfuscation, and analyses
+// the programs it starts (PowerShell again, LOLBins, shells) as command lines.
 func (st *state) psText(text string, depth int) {
 	st.addText(text, true)
 	st.obfuscation(text)
@@ -165,4 +165,9 @@ func (st *state) psText(text string, depth int) {
 		st.addText(d.Text, true)
 	}
 	st.embeddedPowerShell(d.Text, depth, true)
+	if d.Text != text {
+		st.scriptCommands([]string{d.Text, text}, depth)
+	} else {
+		st.scriptCommands([]string{text}, depth)
+	}
 }
