@@ -159,9 +159,11 @@ func (st *state) psText(text string, depth int) {
 		for _, l := range d.Layers {
 			st.obfuscationFromLayer(l)
 		}
-	} else if d.Resolved {
-		// Variables replaced by their values: not a decoding step, but the
-		// content rules read what the script really passes around.
+	}
+	if d.Resolved && (len(d.Layers) == 0 || d.Layers[len(d.Layers)-1].Text != d.Text) {
+		// Variables replaced by their values (after the last layer): not a
+		// decoding step, but the content rules read what the script really
+		// passes around.
 		st.addText(d.Text, true)
 	}
 	st.embeddedPowerShell(d.Text, depth, true)
