@@ -85,6 +85,14 @@ func (c *collector) add(inv Invocation) {
 	c.out = append(c.out, inv)
 }
 
+// code reads a literal that is run as PowerShell (Invoke-Expression,
+// [ScriptBlock]::Create) as source of its own.
+func (c *collector) code(s string, depth int) {
+	if depth < maxInvokeDepth {
+		c.scan(s, depth+1)
+	}
+}
+
 func (c *collector) scan(s string, depth int) {
 	for _, start := range elementStarts(s) {
 		if c.full() {
@@ -93,7 +101,7 @@ func (c *collector) scan(s string, depth int) {
 		c.element(s, start, depth)
 	}
 	if !c.full() {
-		c.methods(s)
+		c.methods(s, depth)
 	}
 }
 
@@ -184,9 +192,15 @@ func (c *collector) element(s string, i, depth int) {
 	case lower == "invoke-wmimethod" || lower == "iwmi" || lower == "invoke-cimmethod" || lower == "icim":
 		c.wmiCall(s, i, readWords(s, end))
 		return
-	case (lower == "invoke-expression" || lower == "iex") && depth < maxInvokeDepth:
-		if args := readWords(s, end); len(args) == 1 && args[0].known {
-			c.scan(args[0].value, depth+1)
+	case lower == "invoke-expression" || lower == "iex":
+		args := readWords(s, end)
+		if len(args) == 2 {
+			if name, _, ok := parameter(args[0]); ok && strings.HasPrefix("command", name) {
+				args = args[1:] // -Command 'text'
+			}
+		}
+		if len(args) == 1 && args[0].known {
+			c.code(args[0].value, depth)
 		}
 		return
 	}
@@ -448,6 +462,9 @@ func (c *collector) startProcess(words []word) {
 		}
 		positional++
 	}
+	if len(argList) == 1 && !argList[0].known {
+		argList = arrayWords(argList[0].raw) // -ArgumentList @('/c','x')
+	}
 	if file == nil || !file.known || len(argList) == 0 || c.want == nil || !c.want(file.value) {
 		return
 	}
@@ -458,6 +475,22 @@ func (c *collector) startProcess(words []word) {
 		cl = commandLine(file.value, argList, true)
 	}
 	c.add(Invocation{Program: file.value, CommandLine: cl, Via: ViaStartProcess})
+}
+
+var reArrayLits = regexp.MustCompile(`^@?\(\s*(` + lit + `(?:\s*,\s*` + lit + `)*)\s*\)$`)
+
+// arrayWords reads an array of literals, @('a','b') or ('a','b'), as words;
+// anything else stays one unknown word.
+func arrayWords(raw string) []word {
+	m := reArrayLits.FindStringSubmatch(raw)
+	if m == nil {
+		return []word{{raw: raw}}
+	}
+	var words []word
+	for _, v := range splitLits(m[1]) {
+		words = append(words, word{raw: v, value: v, known: true})
+	}
+	return words
 }
 
 // parameter reads -Name or -Name:value written bare.
@@ -535,6 +568,10 @@ var (
 	reShellRun     = regexp.MustCompile(`(?i)\.(?:run|exec)\s*\(\s*(` + lit + `)`)
 	reShellExecute = regexp.MustCompile(`(?i)\.shellexecute\s*\(\s*(` + lit + `)(?:\s*,\s*(` + lit + `))?`)
 	reWMICreate    = regexp.MustCompile(`(?i)\.create\s*\(\s*(` + lit + `)`)
+	// $psi.FileName = '…' and $psi.Arguments = '…' of a ProcessStartInfo.
+	reStartInfoFile     = regexp.MustCompile(`(?i)\.filename\s*=\s*(` + lit + `)`)
+	reStartInfoArgs     = regexp.MustCompile(`(?i)\.arguments\s*=\s*(` + lit + `)`)
+	reScriptBlockCreate = regexp.MustCompile(`(?i)scriptblock\]\s*::\s*create\s*\(\s*(` + lit + `)\s*\)`)
 )
 
 // methodCalls are the .NET and COM methods that start a program from literal
@@ -551,15 +588,27 @@ var methodCalls = []struct {
 }
 
 // methods finds programs started through .NET and COM methods with literal
-// arguments: [Diagnostics.Process]::Start, WScript.Shell Run/Exec,
-// Shell.Application ShellExecute, and Win32_Process Create.
-func (c *collector) methods(s string) {
+// arguments: [Diagnostics.Process]::Start (also with a ProcessStartInfo),
+// WScript.Shell Run/Exec, Shell.Application ShellExecute, and Win32_Process
+// Create; and reads the literal of [ScriptBlock]::Create as source.
+func (c *collector) methods(s string, depth int) {
 	for _, m := range methodCalls {
 		if !containsFold(s, m.gate) {
 			continue
 		}
 		for _, l := range m.re.FindAllStringSubmatchIndex(s, c.max) {
 			c.add(Invocation{CommandLine: joinCommand(unquote(submatch(s, l, 1)), submatch(s, l, 2)), Via: m.via})
+		}
+	}
+	if containsFold(s, "processstartinfo") {
+		file, args := reStartInfoFile.FindStringSubmatch(s), reStartInfoArgs.FindStringSubmatch(s)
+		if file != nil && args != nil {
+			c.add(Invocation{CommandLine: joinCommand(unquote(file[1]), args[1]), Via: ViaMethod})
+		}
+	}
+	if containsFold(s, "scriptblock]") {
+		for _, m := range reScriptBlockCreate.FindAllStringSubmatch(s, c.max) {
+			c.code(unquote(m[1]), depth)
 		}
 	}
 }

