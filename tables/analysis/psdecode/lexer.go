@@ -124,6 +124,16 @@ func interpolation(s string, j int, vars map[string]string, depth int) (int, str
 	switch c := s[j+1]; {
 	case c == '(':
 		end := subexprEnd(s, j+1, vars, depth+1)
+		if end < 0 {
+			return end, "", false
+		}
+		// "$('I')EX": a subexpression that is one literal is its value.
+		inner := strings.TrimSpace(s[j+2 : end-1])
+		if inner != "" && (inner[0] == '\'' || inner[0] == '"') {
+			if e, v, known, ok := stringAt(inner, 0, vars); ok && known && e == len(inner) {
+				return end, v, true
+			}
+		}
 		return end, "", false
 	case c == '{':
 		k := strings.IndexByte(s[j+2:], '}')
