@@ -442,6 +442,9 @@ func (c *collector) startProcess(words []word) {
 				vals = append(vals, words[i+2])
 				i += 2
 			}
+			if len(vals) == 0 {
+				continue // -FilePath at the end, with no value
+			}
 			switch full {
 			case "filepath":
 				file = &vals[0]
@@ -495,15 +498,15 @@ func arrayWords(raw string) []word {
 
 // parameter reads -Name or -Name:value written bare.
 func parameter(w word) (name string, glued *word, ok bool) {
-	if !w.known || w.raw == "" || (w.raw[0] != '-' && w.raw[0] != '/') || len(w.raw) < 2 || !isNameByte(w.raw[1]) || w.raw[0] == '/' {
+	if !w.known || len(w.raw) < 2 || w.raw[0] != '-' || !isNameByte(w.raw[1]) || !strings.HasPrefix(w.value, "-") {
 		return "", nil, false
 	}
-	name = strings.ToLower(w.value[1:])
+	name = w.value[1:]
 	if k := strings.IndexByte(name, ':'); k >= 0 {
-		v := w.value[1+k+1:]
-		return name[:k], &word{raw: v, value: v, known: true}, true
+		v := name[k+1:]
+		return strings.ToLower(name[:k]), &word{raw: v, value: v, known: true}, true
 	}
-	return name, nil, true
+	return strings.ToLower(name), nil, true
 }
 
 // startProcessParam resolves a Start-Process parameter prefix or alias to the
