@@ -34,6 +34,7 @@ const (
 	maxInvokeDepth = 2        // Invoke-Expression of a literal read again
 	maxCommandLine = 32 << 10 // bytes of one reconstructed command line
 	maxElement     = 8 << 10  // bytes of source one pipeline element is read from
+	maxName        = 512      // bytes of a command name (a path is at most 260 characters)
 )
 
 // envDefaults are the values of the environment variables that scripts use to
@@ -177,9 +178,9 @@ func (c *collector) element(s string, i, depth int) {
 	} else if !bareName(s[i:]) {
 		return // an expression: $x, (…), [type], 'text', 42
 	}
-	end, name := readWord(s, i)
-	if end <= i || !name.known {
-		return
+	end, name := readWord(s[:min(len(s), i+maxName)], i)
+	if end <= i || end == i+maxName || !name.known {
+		return // no name, or too long to be a program's
 	}
 	prog := name.value
 	lower := strings.ToLower(prog)
