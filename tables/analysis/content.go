@@ -12,8 +12,13 @@ func (st *state) contentRules() {
 	ps := newHay(st.psTexts)
 	st.network()
 
-	// Downloads.
-	cradle := all.has("downloadstring(", "downloadfile(", "downloaddata(", "downloadstringasync(",
+	// Downloads. A method called through .Invoke( (Invoke-Obfuscation's
+	// $wc.'DownloadString'.Invoke(…)) reads as the call itself.
+	calls := all
+	if strings.Contains(all.compact, ".invoke(") {
+		calls.compact = strings.ReplaceAll(all.compact, ".invoke(", "(")
+	}
+	cradle := calls.has("downloadstring(", "downloadfile(", "downloaddata(", "downloadstringasync(",
 		"downloadfileasync(", "downloaddataasync(", "start-bitstransfer", "msxml2.xmlhttp",
 		"msxml2.serverxmlhttp", "microsoft.xmlhttp", "winhttp.winhttprequest", "invoke-webrequest",
 		"invoke-restmethod", "net.http.httpclient", "getstringasync(", "bitstransfer]::", "openread(http",

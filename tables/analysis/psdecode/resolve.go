@@ -29,19 +29,19 @@ func resolve(s string, lim Limits) (out string, substituted, ok bool) {
 		edits = append(edits, edit{start, end, text})
 		return true
 	}
-	walkCode(s, vars, func(start, end int, val string, known bool) bool {
+	walkCode(s, vars, codeVisitor{lit: func(start, end int, val string, known bool) bool {
 		if q := quote(val); known && q != s[start:end] && add(start, end, q) {
 			// A $ left in a double-quoted literal was a variable's value.
 			single := s[start] == '\'' || s[start] == '@' && s[start+1] == '\''
 			substituted = substituted || !single && strings.Contains(s[start:end], "$")
 		}
 		return true
-	}, func(start, end int, name string) bool {
+	}, variable: func(start, end int, name string) bool {
 		if v, known := vars[varKey(name)]; known && !assignmentAfter(s, end) && add(start, end, quote(v)) {
 			substituted = true
 		}
 		return true
-	})
+	}})
 	out = applyEdits(s, edits)
 	if len(vars) > 0 && (containsFold(out, "gv") || containsFold(out, "get-variable")) {
 		if next := reGetVar.ReplaceAllStringFunc(out, func(m string) string {
@@ -91,7 +91,7 @@ func collectVars(s string) map[string]string {
 			vars[key] = val
 		}
 	}
-	walkCode(s, nil, func(int, int, string, bool) bool { return true }, func(start, end int, name string) bool {
+	walkCode(s, nil, codeVisitor{variable: func(start, end int, name string) bool {
 		key := varKey(name)
 		switch {
 		case loopVar(s, end) || refParam(s, start):
@@ -101,7 +101,7 @@ func collectVars(s string) map[string]string {
 			record(key, val, ok)
 		}
 		return true
-	})
+	}})
 	setVariables(s, record)
 	for k := range poisoned {
 		delete(vars, k)

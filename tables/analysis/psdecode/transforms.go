@@ -67,9 +67,19 @@ var transforms = []transform{
 }
 
 // resolveStep adapts resolve to a transform.
+// smartQuotes maps the typographic quotes that PowerShell accepts as quote
+// characters to the ASCII ones; the parser treats them alike, so the text
+// means the same.
+var smartQuotes = strings.NewReplacer("\u2018", "'", "\u2019", "'", "\u201a", "'", "\u201b", "'",
+	"\u201c", `"`, "\u201d", `"`, "\u201e", `"`)
+
 // Variables whose values use other variables resolve over a few rounds.
 func resolveStep(s string, lim Limits) (string, string, bool) {
 	out, anyVars, anyChange := s, false, false
+	if strings.Contains(s, "\u2018") || strings.Contains(s, "\u2019") || strings.Contains(s, "\u201a") ||
+		strings.Contains(s, "\u201b") || strings.Contains(s, "\u201c") || strings.Contains(s, "\u201d") || strings.Contains(s, "\u201e") {
+		out, anyChange = smartQuotes.Replace(s), true
+	}
 	for range 4 {
 		next, vars, ok := resolve(out, lim)
 		if !ok {
