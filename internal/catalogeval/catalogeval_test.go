@@ -13,8 +13,8 @@ import (
 // Floors: what the current tags, scores and packs reach on the catalog, rounded
 // down, so that a regression fails; the goal (Goal) is printed beside them.
 const (
-	minScoredShare = 0.87 // 303 of 345 commands (0.878); 93 of 387 (0.240) before the catalogue rules
-	minFoundShare  = 0.88 // 306 of 345 (0.887)
+	minScoredShare = 0.91 // 315 of 345 commands (0.913); 93 of 387 (0.240) before the catalogue rules
+	minFoundShare  = 0.92 // 318 of 345 (0.922)
 )
 
 // TestEvaluateCatalog turns the LOLBAS catalog into process creations, runs the row

@@ -52,7 +52,9 @@ func (st *state) commandLine(raw string, p Process, depth int) {
 	}
 	if !posix {
 		st.cmdObfuscation(raw)
-		st.chromiumAbuse(asciiLower(cl))
+		low := asciiLower(cl)
+		st.chromiumAbuse(low)
+		st.appInstallerFetch(low)
 	}
 	switch family {
 	case FamilyPowerShell:
@@ -73,8 +75,6 @@ func (st *state) commandLine(raw string, p Process, depth int) {
 			st.lolbin(program, cl, argv, p, depth)
 		case "copy", "xcopy.exe", "xcopy", "copy-item", "cp", "cpi":
 			st.systemBinaryCopy(argv)
-		case "type":
-			st.typeFromShare(cl)
 		default:
 			if _, ok := lolbasRules[program]; ok {
 				st.lolbin(program, cl, argv, p, depth)
@@ -191,6 +191,7 @@ func (st *state) cmd(cl string, argv []string, depth int) {
 			continue
 		}
 		seg = expandCmdVars(seg, vars)
+		st.typeFromShare(seg)
 		st.commandLine(stripRedirections(seg), Process{ParentImage: "cmd.exe"}, depth+1)
 	}
 }
@@ -347,10 +348,13 @@ func (st *state) impacket(s string) {
 	}
 }
 
-// typeFromShare: cmd's type built-in reading a UNC or WebDAV file into a local
+// typeFromShare: a cmd segment whose type built-in reads a UNC or WebDAV file into a local
 // file is a download (LOLBAS Cmd.exe).
-func (st *state) typeFromShare(cl string) {
-	rest := strings.TrimSpace(cl[min(4, len(cl)):])
+func (st *state) typeFromShare(seg string) {
+	if len(seg) < 5 || !strings.EqualFold(seg[:5], "type ") {
+		return
+	}
+	rest := strings.TrimSpace(seg[5:])
 	if strings.HasPrefix(strings.Trim(rest, `"`), `\\`) && strings.Contains(rest, ">") {
 		st.tag(tagLolbinDownload)
 	}

@@ -235,12 +235,13 @@ var (
 // when they are handed a payload; programs with an ordinary use are tagged only on
 // the switch or verb that the abuse needs.
 var lolbasRules = map[string][]lolbasRule{
+	"wt.exe":      proxy(both(anyCommand, anyPayload)),
 	"adplus.exe":  proxy(either(switchPayload("sc"), hasSwitch("c"))),
 	"pester.bat":  proxy(textHas(";")),
-	"msiexec.exe": []lolbasRule{{tagMsiexecRemote, textHas("=http://", "=https://", `=\\\\`)}},
+	"msiexec.exe": []lolbasRule{{tagMsiexecRemote, textHas("=http://", "=https://", `=\\\\`, `="http://`, `="https://`, `="\\\\`)}},
 	"msbuild.exe": proxy(switchPayload("logger", "l", "distributedlogger", "dl")),
 	// Windows binaries (LOLBAS OSBinaries, OSLibraries).
-	"addinutil.exe":                   proxy(switchPayload("addinroot")),
+	"addinutil.exe":                   proxy(hasSwitch("addinroot", "pipelineroot")),
 	"at.exe":                          proxy(func(l lolbinArgs) bool { return len(l.operands()) >= 2 }),
 	"atbroker.exe":                    proxy(func(l lolbinArgs) bool { v := strings.ToLower(l.value("start")); return v != "" && !builtinATs[v] }),
 	"bash.exe":                        proxy(either(anyCommand, textHas(".exe", "cmd "))),
@@ -282,11 +283,11 @@ var lolbasRules = map[string][]lolbasRule{
 	"register-cimprovider.exe":        proxy(switchPayload("path")),
 	"runexehelper.exe":                proxy(anyPayload),
 	"runscripthelper.exe":             proxy(anyPayload),
-	"scp.exe":                         proxy(textHas("proxycommand", "localcommand")),
-	"sftp.exe":                        proxy(textHas("proxycommand", "localcommand")),
-	"ssh.exe":                         proxy(either(textHas("proxycommand", "localcommand"), both(textHas(" localhost ", " 127.0.0.1 "), anyCommand))),
+	"scp.exe":                         proxy(either(textHas("proxycommand", "localcommand"), anyCommand)),
+	"sftp.exe":                        proxy(either(textHas("proxycommand", "localcommand"), anyCommand)),
+	"ssh.exe":                         proxy(either(textHas("proxycommand", "localcommand", "pkcs11provider", "securitykeyprovider"), both(textHas(" localhost ", " 127.0.0.1 "), anyCommand))),
 	"scriptrunner.exe":                proxy(switchPayload("appvscript")),
-	"settingsynchost.exe":             proxy(switchPayload("loadandrundiagscript", "loadandrundiagscriptnowait")),
+	"settingsynchost.exe":             proxy(switchPayload("loadandrundiagscript", "loadandrundiagscriptnowait", "loadandrundiagscriptnocab")),
 	"syncappvpublishingserver.exe":    proxy(textHas(";")),
 	"ttdinject.exe":                   proxy(switchPayload("launch")),
 	"tttracer.exe":                    proxy(anyPayload),
@@ -316,7 +317,7 @@ var lolbasRules = map[string][]lolbasRule{
 	"aspnet_compiler.exe":  []lolbasRule{{tagLolbinCompile, func(l lolbinArgs) bool { v := l.value("p"); return v != "" && !inSystemDir(v) }}},
 	"defaultpack.exe":      proxy(either(switchPayload("c"), anyCommand)),
 	"devinit.exe":          download(anyURL),
-	"devtoolslauncher.exe": proxy(both(verb("launchfordeploy", "launchforddebug"), anyPayload)),
+	"devtoolslauncher.exe": proxy(both(verb("launchfordeploy", "launchfordebug"), anyPayload)),
 	"dnx.exe":              proxy(func(l lolbinArgs) bool { return len(l.operands()) > 0 && compileSource(l) }),
 	"dotnet.exe": proxy(either(func(l lolbinArgs) bool {
 		ops := l.operands()
@@ -346,7 +347,7 @@ var lolbasRules = map[string][]lolbasRule{
 	"tracker.exe":          proxy(both(hasSwitch("d"), anyPayload)),
 	"vsdiagnostics.exe":    proxy(switchPayload("launch")),
 	"vsiisexelauncher.exe": proxy(switchPayload("p")),
-	"vslaunchbrowser.exe":  download(anyURL),
+	"vslaunchbrowser.exe":  append(download(anyURL), proxy(anyPayload)...),
 	"vshadow.exe":          proxy(switchPayload("exec")),
 	"vsjitdebugger.exe":    proxy(anyPayload),
 	"vsls-agent.exe":       proxy(switchPayload("agentextensionpath")),
@@ -356,7 +357,7 @@ var lolbasRules = map[string][]lolbasRule{
 	}),
 	"winfile.exe":       proxy(anyPayload),
 	"wsb.exe":           proxy(textHas("logoncommand", " exec ")),
-	"xbootmgr.exe":      proxy(switchPayload("callback")),
+	"xbootmgr.exe":      proxy(switchPayload("callback", "pretracecmd", "posttracecmd")),
 	"xbootmgrsleep.exe": proxy(anyPayload),
 	"xsd.exe":           download(anyURL),
 	"excel.exe":         download(officeFetch),
@@ -433,5 +434,13 @@ func (st *state) signedScriptProxy(lower string) {
 	if containsAny(lower, []string{`\\diagnostics\\`, "cl_loadassembly", "utilityfunctions", "cl_invocation",
 		"cl_mutexverifiers", "launch-vsdevshell"}) {
 		st.tag(tagLolbinProxyExec)
+	}
+}
+
+// appInstallerFetch: the ms-appinstaller: protocol handed a package URL
+// (LOLBAS AppInstaller.exe): Windows downloads and installs it.
+func (st *state) appInstallerFetch(lower string) {
+	if i := strings.Index(lower, "ms-appinstaller:"); i >= 0 && strings.Contains(lower[i:], "source=http") {
+		st.tag(tagLolbinDownload)
 	}
 }

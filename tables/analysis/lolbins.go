@@ -444,6 +444,8 @@ func (st *state) scriptHost(l lolbinArgs, p Process) {
 		case base == "winrm.vbs" && strings.Contains(l.lower, "invoke") && strings.Contains(l.lower, "create") &&
 			(strings.Contains(l.lower, "win32_process") || strings.Contains(l.lower, "win32_service")):
 			st.tag(tagWMIProcessCreate)
+		case base == "winrm.vbs" && strings.Contains(l.lower, "-format:") && hasPathSep(p.Image) && !inSystemDir(p.Image):
+			st.tag(tagLolbinProxyExec) // a script host copied beside a planted WsmPty.xsl (T1220)
 		case (base == "syncappvpublishingserver.vbs" || base == "pubprn.vbs") && strings.Contains(l.lower, ";") ||
 			base == "pubprn.vbs" && strings.Contains(l.lower, "script:"):
 			st.tag(tagLolbinProxyExec)
