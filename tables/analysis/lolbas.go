@@ -103,6 +103,31 @@ func userPayload(l lolbinArgs) bool {
 	return false
 }
 
+// dropperPayload: a payload where droppers and downloads land (Temp, Downloads,
+// AppData, ProgramData, Public) or remote, for developer tools that developers
+// also point at their own builds under their profile's source folders.
+func dropperPayload(l lolbinArgs) bool {
+	for _, v := range l.values() {
+		if isPayload(v) && (hasURL(v) || strings.HasPrefix(strings.Trim(v, `"' `), `\\`) || inTemp(v) ||
+			containsAny(normPath(v), []string{`\appdata\`, `\programdata\`, `\public\`})) {
+			return true
+		}
+	}
+	return false
+}
+
+// remoteCode: a URL or share whose file is code by its extension, for programs
+// that also read ordinary files from shares (findstr, makecab).
+func remoteCode(l lolbinArgs) bool {
+	for _, v := range l.values() {
+		v = strings.Trim(v, `"' `)
+		if (hasURL(v) || strings.HasPrefix(v, `\\`)) && (payloadExts[ext(v)] || strings.Contains(strings.ToLower(v), "davwwwroot")) {
+			return true
+		}
+	}
+	return false
+}
+
 // anyURL: an argument is a URL or a WebDAV/UNC share.
 func anyURL(l lolbinArgs) bool {
 	for _, v := range l.values() {
@@ -250,13 +275,13 @@ var lolbasRules = map[string][]lolbasRule{
 	"cmdl32.exe":                      download(both(hasSwitch("vpn"), hasSwitch("lan"))),
 	"configsecuritypolicy.exe":        download(anyURL),
 	"conhost.exe":                     proxy(codeOperand),
-	"diantz.exe":                      download(anyURL),
-	"makecab.exe":                     download(anyURL),
+	"diantz.exe":                      download(remoteCode),
+	"makecab.exe":                     download(remoteCode),
 	"diskshadow.exe":                  proxy(switchPayload("s")),
 	"dnscmd.exe":                      proxy(both(hasSwitch("serverlevelplugindll"), anyPayload)),
 	"explorer.exe":                    proxy(either(codeOperand, func(l lolbinArgs) bool { return strings.Contains(l.lower, "/root,") && anyPayload(l) })),
 	"extexport.exe":                   proxy(func(l lolbinArgs) bool { return len(l.operands()) > 0 }),
-	"findstr.exe":                     download(anyURL),
+	"findstr.exe":                     download(remoteCode),
 	"ftp.exe":                         proxy(hasSwitch("s")),
 	"gfxdownloadwrapper.exe":          download(anyURL),
 	"ieexec.exe":                      proxy(anyURL),
@@ -264,50 +289,53 @@ var lolbasRules = map[string][]lolbasRule{
 	"imewdbld.exe":                    download(anyURL),
 	"infdefaultinstall.exe":           proxy(anyPayload),
 	"jsc.exe":                         compile,
-	"ldifde.exe":                      proxy(both(hasSwitch("i"), switchPayload("f"))),
+	"ldifde.exe":                      proxy(both(hasSwitch("i"), func(l lolbinArgs) bool { v := l.value("f"); return isPayload(v) && (inTemp(v) || hasURL(v)) })),
 	"mavinject.exe":                   proxy(hasSwitch("injectrunning", "hmodule")),
 	"microsoft.workflow.compiler.exe": []lolbasRule{{tagLolbinCompile, func(l lolbinArgs) bool { return len(l.operands()) > 0 }}},
-	"mmc.exe":                         proxy(anyPayload),
+	"mmc.exe":                         proxy(dropperPayload),
 	"mofcomp.exe":                     proxy(anyPayload),
 	"mpcmdrun.exe":                    download(both(hasSwitch("downloadfile"), anyURL)),
-	"msdt.exe":                        proxy(either(switchPayload("af", "path"), textHas("it_browseforfile", "it_rebrowseforfile", "$("))),
-	"msoxmled.exe":                    download(anyURL),
-	"netsh.exe":                       proxy(both(textHas("add helper"), anyPayload)),
-	"ngen.exe":                        download(anyURL),
-	"odbcconf.exe":                    proxy(either(textHas("regsvr"), both(textHas("installdriver"), anyPayload), switchPayload("f"), both(hasSwitch("f"), anyPayload))),
-	"pcwrun.exe":                      proxy(either(anyPayload, textHas("$("))),
-	"pnputil.exe":                     proxy(both(hasSwitch("i", "add-driver"), anyPayload)),
-	"presentationhost.exe":            proxy(anyPayload),
-	"printbrm.exe":                    download(anyURL),
-	"rasautou.exe":                    proxy(switchPayload("d")),
-	"register-cimprovider.exe":        proxy(switchPayload("path")),
-	"runexehelper.exe":                proxy(anyPayload),
-	"runscripthelper.exe":             proxy(anyPayload),
-	"scp.exe":                         proxy(either(textHas("proxycommand", "localcommand"), anyCommand)),
-	"sftp.exe":                        proxy(either(textHas("proxycommand", "localcommand"), anyCommand)),
-	"ssh.exe":                         proxy(either(textHas("proxycommand", "localcommand", "pkcs11provider", "securitykeyprovider"), both(textHas(" localhost ", " 127.0.0.1 "), anyCommand))),
-	"scriptrunner.exe":                proxy(switchPayload("appvscript")),
-	"settingsynchost.exe":             proxy(switchPayload("loadandrundiagscript", "loadandrundiagscriptnowait", "loadandrundiagscriptnocab")),
-	"syncappvpublishingserver.exe":    proxy(textHas(";")),
-	"ttdinject.exe":                   proxy(switchPayload("launch")),
-	"tttracer.exe":                    proxy(anyPayload),
-	"vbc.exe":                         compile,
-	"wlrmdr.exe":                      proxy(switchPayload("u")),
-	"wuauclt.exe":                     proxy(both(hasSwitch("updatedeploymentprovider"), anyPayload)),
-	"xwizard.exe":                     download(both(verb("runwizard"), textHas("http://", "https://"))),
+	"msdt.exe": proxy(either(func(l lolbinArgs) bool {
+		v := l.value("af")
+		return isPayload(v) && !strings.Contains(strings.ToLower(v), `\sdiag_`)
+	}, switchPayload("path"), textHas("it_browseforfile", "it_rebrowseforfile", "$("))),
+	"msoxmled.exe":                 download(anyURL),
+	"netsh.exe":                    proxy(both(textHas("add helper"), anyPayload)),
+	"ngen.exe":                     download(anyURL),
+	"odbcconf.exe":                 proxy(either(textHas("regsvr"), both(textHas("installdriver"), anyPayload), switchPayload("f"), both(hasSwitch("f"), anyPayload))),
+	"pcwrun.exe":                   proxy(either(anyPayload, textHas("$("))),
+	"pnputil.exe":                  proxy(both(both(hasSwitch("i"), hasSwitch("a")), dropperPayload)),
+	"presentationhost.exe":         proxy(anyPayload),
+	"printbrm.exe":                 download(func(l lolbinArgs) bool { v := l.value("d"); return hasURL(v) || strings.HasPrefix(v, `\\`) }),
+	"rasautou.exe":                 proxy(switchPayload("d")),
+	"register-cimprovider.exe":     proxy(switchPayload("path")),
+	"runexehelper.exe":             proxy(anyPayload),
+	"runscripthelper.exe":          proxy(anyPayload),
+	"scp.exe":                      proxy(either(textHas("proxycommand", "localcommand"), anyCommand)),
+	"sftp.exe":                     proxy(either(textHas("proxycommand", "localcommand"), anyCommand)),
+	"ssh.exe":                      proxy(either(textHas("proxycommand", "localcommand", "pkcs11provider", "securitykeyprovider"), both(textHas(" localhost ", " 127.0.0.1 "), anyCommand))),
+	"scriptrunner.exe":             proxy(switchPayload("appvscript")),
+	"settingsynchost.exe":          proxy(switchPayload("loadandrundiagscript", "loadandrundiagscriptnowait", "loadandrundiagscriptnocab")),
+	"syncappvpublishingserver.exe": proxy(textHas(";")),
+	"ttdinject.exe":                proxy(switchPayload("launch")),
+	"tttracer.exe":                 proxy(dropperPayload),
+	"vbc.exe":                      compile,
+	"wlrmdr.exe":                   proxy(switchPayload("u")),
+	"wuauclt.exe":                  proxy(both(hasSwitch("updatedeploymentprovider"), anyPayload)),
+	"xwizard.exe":                  download(both(verb("runwizard"), textHas("http://", "https://"))),
 
 	// Other Microsoft binaries (LOLBAS OtherMSBinaries): SDK, Visual Studio,
 	// Sysinternals and Office tools that start, load or fetch what they are given.
-	"acccheckconsole.exe":  proxy(anyPayload),
+	"acccheckconsole.exe":  proxy(dropperPayload),
 	"agentexecutor.exe":    proxy(switchPayload("powershell", "remediationscript")),
-	"applauncher.exe":      proxy(anyPayload),
+	"applauncher.exe":      proxy(dropperPayload),
 	"appcert.exe":          proxy(switchPayload("setuppath")),
 	"appvlp.exe":           proxy(either(anyPayload, anyCommand)),
 	"bcp.exe":              download(func(l lolbinArgs) bool { return strings.Contains(l.lower, "queryout") && anyPayload(l) }),
 	"bginfo.exe":           proxy(userPayload),
-	"cdb.exe":              proxy(either(switchPayload("cf"), hasSwitch("pd"), anyPayload)),
-	"ntsd.exe":             proxy(either(switchPayload("cf"), anyPayload)),
-	"windbg.exe":           proxy(either(switchPayload("c", "cf"), anyPayload, anyCommand)),
+	"cdb.exe":              proxy(either(switchPayload("cf"), hasSwitch("pd"), dropperPayload)),
+	"ntsd.exe":             proxy(either(switchPayload("cf"), dropperPayload)),
+	"windbg.exe":           proxy(either(switchPayload("c", "cf"), dropperPayload, anyCommand)),
 	"coregen.exe":          proxy(switchPayload("l")),
 	"csi.exe":              compile,
 	"rcsi.exe":             compile,
@@ -317,7 +345,7 @@ var lolbasRules = map[string][]lolbasRule{
 	"aspnet_compiler.exe":  []lolbasRule{{tagLolbinCompile, func(l lolbinArgs) bool { v := l.value("p"); return v != "" && !inSystemDir(v) }}},
 	"defaultpack.exe":      proxy(either(switchPayload("c"), anyCommand)),
 	"devinit.exe":          download(anyURL),
-	"devtoolslauncher.exe": proxy(both(verb("launchfordeploy", "launchfordebug"), anyPayload)),
+	"devtoolslauncher.exe": proxy(both(verb("launchfordeploy", "launchfordebug"), dropperPayload)),
 	"dnx.exe":              proxy(func(l lolbinArgs) bool { return len(l.operands()) > 0 && compileSource(l) }),
 	"dotnet.exe": proxy(either(func(l lolbinArgs) bool {
 		ops := l.operands()
@@ -327,29 +355,29 @@ var lolbasRules = map[string][]lolbasRule{
 	"ecmangen.exe":                          download(anyURL),
 	"intellitrace.exe":                      proxy(verb("launch")),
 	"logger.exe":                            proxy(either(anyPayload, anyCommand)),
-	"mftrace.exe":                           proxy(anyPayload),
-	"microsoft.nodejstools.pressanykey.exe": proxy(anyPayload),
-	"mpiexec.exe":                           proxy(anyPayload),
+	"mftrace.exe":                           proxy(dropperPayload),
+	"microsoft.nodejstools.pressanykey.exe": proxy(dropperPayload),
+	"mpiexec.exe":                           proxy(dropperPayload),
 
 	"msedge_proxy.exe":     download(anyURL),
 	"msdeploy.exe":         proxy(textHas("runcommand")),
 	"msohtmed.exe":         download(anyURL),
 	"openconsole.exe":      proxy(func(l lolbinArgs) bool { ops := l.operands(); return len(ops) > 0 && isPayload(ops[0]) }),
-	"pixtool.exe":          proxy(both(verb("launch"), anyPayload)),
+	"pixtool.exe":          proxy(both(verb("launch"), dropperPayload)),
 	"procdump.exe":         proxy(switchPayload("md")),
 	"protocolhandler.exe":  download(anyURL),
-	"remote.exe":           proxy(both(hasSwitch("s"), anyPayload)),
+	"remote.exe":           proxy(both(hasSwitch("s"), dropperPayload)),
 	"sqltoolsps.exe":       proxy(both(hasSwitch("command", "c"), anyPayload)),
 	"sqlps.exe":            proxy(both(hasSwitch("command", "c"), anyPayload)),
 	"squirrel.exe":         squirrelRules,
 	"update.exe":           squirrelRules,
-	"te.exe":               proxy(anyPayload),
-	"tracker.exe":          proxy(both(hasSwitch("d"), anyPayload)),
+	"te.exe":               proxy(dropperPayload),
+	"tracker.exe":          proxy(both(hasSwitch("d"), dropperPayload)),
 	"vsdiagnostics.exe":    proxy(switchPayload("launch")),
 	"vsiisexelauncher.exe": proxy(switchPayload("p")),
-	"vslaunchbrowser.exe":  append(download(anyURL), proxy(anyPayload)...),
+	"vslaunchbrowser.exe":  append(download(anyURL), proxy(dropperPayload)...),
 	"vshadow.exe":          proxy(switchPayload("exec")),
-	"vsjitdebugger.exe":    proxy(anyPayload),
+	"vsjitdebugger.exe":    proxy(dropperPayload),
 	"vsls-agent.exe":       proxy(switchPayload("agentextensionpath")),
 	"vstest.console.exe": proxy(func(l lolbinArgs) bool {
 		ops := l.operands()
@@ -358,7 +386,7 @@ var lolbasRules = map[string][]lolbasRule{
 	"winfile.exe":       proxy(anyPayload),
 	"wsb.exe":           proxy(textHas("logoncommand", " exec ")),
 	"xbootmgr.exe":      proxy(switchPayload("callback", "pretracecmd", "posttracecmd")),
-	"xbootmgrsleep.exe": proxy(anyPayload),
+	"xbootmgrsleep.exe": proxy(dropperPayload),
 	"xsd.exe":           download(anyURL),
 	"excel.exe":         download(officeFetch),
 	"winword.exe":       download(officeFetch),
