@@ -2,6 +2,8 @@ package analysis
 
 import (
 	"strings"
+
+	"github.com/exechunt/exechunt/tables/analysis/cmdline"
 )
 
 // Parent classes for parent/child rules (lower-case base names).
@@ -91,6 +93,8 @@ func (st *state) lineage(p Process, program string, argv []string) {
 		}
 	case proxyHosts[parent] && !benignChildren[program] && parent != program:
 		st.tag(tagProxyChild)
+	case child && msiCustomAction(p.ParentImage):
+		st.tag(tagProxyChild) // a Windows Installer custom action stub starting a shell
 	case parent == "rundll32.exe" && child && program != "rundll32.exe":
 		st.tag(tagProxyChild)
 	case scriptHosts[parent] && (child || inUserWritable(p.Image)):
@@ -137,4 +141,13 @@ func (st *state) tempExecutable(p Process, program string, argv []string, parent
 		proxyHosts[parent] || parent == "rundll32.exe" || mailClients[parent] {
 		st.tag(tagTempExeFromScript)
 	}
+}
+
+// msiCustomAction recognises the stub Windows Installer runs a custom action's DLL
+// in (C:\Windows\Installer\MSI1A2B.tmp): an MSI that starts a shell from it runs
+// the package author's command, the delivery of malicious installers.
+func msiCustomAction(parentImage string) bool {
+	n := normPath(parentImage)
+	base := cmdline.BaseName(n)
+	return strings.Contains(n, `\windows\installer\`) && strings.HasPrefix(base, "msi") && strings.HasSuffix(base, ".tmp")
 }

@@ -294,7 +294,7 @@ var tagTable = []tagDef{
 	{tagRuntimeChild, 30, "T1059", "An application runtime that also serves requests (java, node) starts a shell or script host."},
 	{tagWmiPrvSEChildShell, 50, "T1047", "WmiPrvSE starts a shell, script host or LOLBin: WMI remote execution."},
 	{tagWmiPrvSEChild, 50, "T1047", "WmiPrvSE starts another program (Win32_Process Create), other than WMI's own helpers."},
-	{tagProxyChild, 50, "T1218", "A proxy-execution LOLBin (mshta, regsvr32, msxsl, wmic, cmstp, odbcconf; rundll32 for shells) starts a child process."},
+	{tagProxyChild, 50, "T1218", "A proxy-execution LOLBin (mshta, regsvr32, msxsl, wmic, cmstp, odbcconf, hh, ftp, diskshadow, pcwrun, debuggers and the other LOLBAS launchers; rundll32 for shells) starts a child process, or a Windows Installer custom-action stub (\\Windows\\Installer\\MSI*.tmp) starts a shell."},
 	{tagScriptHostChild, 40, "T1059.005", "wscript/cscript starts a shell, LOLBin or a program from a user-writable path."},
 	{tagSystemWrongParent, 50, "T1036.005", "A core Windows process (svchost, lsass, services, smss, csrss, wininit, winlogon, taskhostw, ...) has an unexpected parent."},
 	{tagLolbinProxyExec, 55, "T1218", "A Windows, .NET, Visual Studio, SDK or Office binary that the LOLBAS catalogue documents as starting, loading or injecting what it is handed runs a program, script, DLL or command line from outside the system folders (pcwrun, mftrace, tttracer, ftp -s:, odbcconf REGSVR, mavinject, msdt -af, netsh add helper, diskshadow /s, vshadow -exec, --gpu-launcher, ssh ProxyCommand, ...). Rules are per program: tables/analysis/lolbas.go."},
