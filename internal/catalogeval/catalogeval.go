@@ -13,7 +13,7 @@
 //
 // All three HonorableMentions (code.exe, GfxDownloadWrapper.exe, PowerShell.exe)
 // are Windows binaries with commands of these categories and are counted. Binaries
-// left out are listed with the reason in excluded.tsv (binary, reason).
+// left out are listed with the reason in excluded.tsv (binary, or one command of it, and the reason).
 //
 // # Placeholders
 //
@@ -150,14 +150,16 @@ func (c *Case) Hits() []string {
 	return out
 }
 
-// Exclusion is a binary left out of the evaluation, with the reason.
-type Exclusion struct{ Binary, Reason string }
+// Exclusion is a binary, or one command of it, left out of the evaluation, with
+// the reason. An empty Command leaves out every command of the binary.
+type Exclusion struct{ Binary, Command, Reason string }
 
 //go:embed excluded.tsv
 var excludedTSV []byte
 
-// Excluded reads excluded.tsv: one binary (the catalog's Name) and the reason per
-// line, tab-separated; # starts a comment.
+// Excluded reads excluded.tsv, tab-separated, # starting a comment: a binary (the
+// catalog's Name) and the reason, or a binary, one of its catalog commands exactly as
+// the catalog writes it, and the reason.
 func Excluded() ([]Exclusion, error) {
 	var out []Exclusion
 	sc := bufio.NewScanner(bytes.NewReader(excludedTSV))
@@ -166,11 +168,19 @@ func Excluded() ([]Exclusion, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		bin, reason, ok := strings.Cut(line, "\t")
-		if !ok || strings.TrimSpace(reason) == "" {
-			return nil, fmt.Errorf("catalogeval: excluded.tsv line %d: want binary<TAB>reason", n)
+		cols := strings.Split(line, "\t")
+		var x Exclusion
+		switch len(cols) {
+		case 2:
+			x = Exclusion{Binary: cols[0], Reason: cols[1]}
+		case 3:
+			x = Exclusion{Binary: cols[0], Command: cols[1], Reason: cols[2]}
 		}
-		out = append(out, Exclusion{strings.TrimSpace(bin), strings.TrimSpace(reason)})
+		x.Binary, x.Command, x.Reason = strings.TrimSpace(x.Binary), strings.TrimSpace(x.Command), strings.TrimSpace(x.Reason)
+		if x.Binary == "" || x.Reason == "" || len(cols) == 3 && x.Command == "" {
+			return nil, fmt.Errorf("catalogeval: excluded.tsv line %d: want binary<TAB>reason or binary<TAB>command<TAB>reason", n)
+		}
+		out = append(out, x)
 	}
 	return out, sc.Err()
 }
@@ -186,9 +196,13 @@ type Report struct {
 // Cases builds the cases of the catalog: every command of a counted category of
 // every entry not excluded, filled and played through the shell.
 func Cases(entries []*Entry, excluded []Exclusion) ([]*Case, map[string]int) {
-	skip := map[string]bool{}
+	skip := map[string]bool{} // lower-case binary, or binary + "\x00" + command
 	for _, x := range excluded {
-		skip[strings.ToLower(x.Binary)] = true
+		k := strings.ToLower(x.Binary)
+		if x.Command != "" {
+			k += "\x00" + x.Command
+		}
+		skip[k] = true
 	}
 	cat := newIndex(entries)
 	var cases []*Case
@@ -199,7 +213,7 @@ func Cases(entries []*Entry, excluded []Exclusion) ([]*Case, map[string]int) {
 			case !Categories[cmd.Category]:
 				out[cmd.Category]++
 				continue
-			case skip[strings.ToLower(e.Name)]:
+			case skip[strings.ToLower(e.Name)], skip[strings.ToLower(e.Name)+"\x00"+strings.TrimSpace(cmd.Command)]:
 				continue
 			}
 			f := newFiller(e.Name, cmd.Command)
@@ -411,11 +425,15 @@ func (r Report) Scope() string {
 		parts[i] = fmt.Sprintf("%s %d", c, r.OutOfScope[c])
 	}
 	b.WriteString("out of scope (not counted): " + strings.Join(parts, ", "))
-	b.WriteString("\nexcluded binaries (excluded.tsv):\n")
+	b.WriteString("\nexcluded binaries and commands (excluded.tsv):\n")
 	if len(r.Excluded) == 0 {
 		b.WriteString("  none\n")
 	}
 	for _, x := range r.Excluded {
+		if x.Command != "" {
+			fmt.Fprintf(&b, "  %s `%s`: %s\n", x.Binary, x.Command, x.Reason)
+			continue
+		}
 		fmt.Fprintf(&b, "  %s: %s\n", x.Binary, x.Reason)
 	}
 	return b.String()

@@ -2,6 +2,8 @@ package analysis
 
 import (
 	"strings"
+
+	"github.com/exechunt/exechunt/tables/analysis/cmdline"
 )
 
 // lolbasRule is what documented abuse of one program looks like on its command
@@ -359,20 +361,23 @@ var lolbasRules = map[string][]lolbasRule{
 	"microsoft.nodejstools.pressanykey.exe": proxy(dropperPayload),
 	"mpiexec.exe":                           proxy(dropperPayload),
 
-	"msedge_proxy.exe":     download(anyURL),
-	"msdeploy.exe":         proxy(textHas("runcommand")),
-	"msohtmed.exe":         download(anyURL),
-	"openconsole.exe":      proxy(func(l lolbinArgs) bool { ops := l.operands(); return len(ops) > 0 && isPayload(ops[0]) }),
-	"pixtool.exe":          proxy(both(verb("launch"), dropperPayload)),
-	"procdump.exe":         proxy(switchPayload("md")),
-	"protocolhandler.exe":  download(anyURL),
-	"remote.exe":           proxy(both(hasSwitch("s"), dropperPayload)),
-	"sqltoolsps.exe":       proxy(both(hasSwitch("command", "c"), anyPayload)),
-	"sqlps.exe":            proxy(both(hasSwitch("command", "c"), anyPayload)),
-	"squirrel.exe":         squirrelRules,
-	"update.exe":           squirrelRules,
-	"te.exe":               proxy(dropperPayload),
-	"tracker.exe":          proxy(both(hasSwitch("d"), dropperPayload)),
+	"msedge_proxy.exe":    download(anyURL),
+	"msdeploy.exe":        proxy(textHas("runcommand")),
+	"msohtmed.exe":        download(anyURL),
+	"openconsole.exe":     proxy(func(l lolbinArgs) bool { ops := l.operands(); return len(ops) > 0 && isPayload(ops[0]) }),
+	"pixtool.exe":         proxy(both(verb("launch"), dropperPayload)),
+	"procdump.exe":        proxy(switchPayload("md")),
+	"protocolhandler.exe": download(anyURL),
+	"remote.exe":          proxy(both(hasSwitch("s"), dropperPayload)),
+	"sqltoolsps.exe":      proxy(both(hasSwitch("command", "c"), anyPayload)),
+	"sqlps.exe":           proxy(both(hasSwitch("command", "c"), anyPayload)),
+	"squirrel.exe":        squirrelRules,
+	"update.exe":          squirrelRules,
+	"te.exe":              proxy(dropperPayload),
+	"tracker.exe": proxy(func(l lolbinArgs) bool {
+		d := l.value("d")
+		return d != "" && !strings.HasPrefix(cmdline.BaseName(d), "filetracker") && (isPayload(d) || dropperPayload(l))
+	}),
 	"vsdiagnostics.exe":    proxy(switchPayload("launch")),
 	"vsiisexelauncher.exe": proxy(switchPayload("p")),
 	"vslaunchbrowser.exe":  append(download(anyURL), proxy(dropperPayload)...),
@@ -386,7 +391,7 @@ var lolbasRules = map[string][]lolbasRule{
 	"winfile.exe":       proxy(anyPayload),
 	"wsb.exe":           proxy(textHas("logoncommand", " exec ")),
 	"xbootmgr.exe":      proxy(switchPayload("callback", "pretracecmd", "posttracecmd")),
-	"xbootmgrsleep.exe": proxy(dropperPayload),
+	"xbootmgrsleep.exe": proxy(func(l lolbinArgs) bool { ops := l.operands(); return len(ops) > 1 && isPayload(ops[1]) }),
 	"xsd.exe":           download(anyURL),
 	"excel.exe":         download(officeFetch),
 	"winword.exe":       download(officeFetch),
