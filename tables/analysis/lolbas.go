@@ -262,17 +262,16 @@ var (
 // when they are handed a payload; programs with an ordinary use are tagged only on
 // the switch or verb that the abuse needs.
 var lolbasRules = map[string][]lolbasRule{
-	"wt.exe":      proxy(both(anyCommand, anyPayload)),
-	"adplus.exe":  proxy(either(switchPayload("sc"), hasSwitch("c"))),
-	"pester.bat":  proxy(textHas(";")),
-	"msiexec.exe": []lolbasRule{{tagMsiexecRemote, textHas("=http://", "=https://", `=\\\\`, `="http://`, `="https://`, `="\\\\`)}},
-	"msbuild.exe": proxy(switchPayload("logger", "l", "distributedlogger", "dl")),
 	// Windows binaries (LOLBAS OSBinaries, OSLibraries).
+	"wt.exe":                          proxy(both(anyCommand, anyPayload)),
+	"pester.bat":                      proxy(textHas(";")),
+	"msiexec.exe":                     []lolbasRule{{tagMsiexecRemote, textHas("=http://", "=https://", `=\\\\`, `="http://`, `="https://`, `="\\\\`)}},
+	"msbuild.exe":                     proxy(switchPayload("logger", "l", "distributedlogger", "dl")),
 	"addinutil.exe":                   proxy(hasSwitch("addinroot", "pipelineroot")),
 	"at.exe":                          proxy(func(l lolbinArgs) bool { return len(l.operands()) >= 2 }),
 	"atbroker.exe":                    proxy(func(l lolbinArgs) bool { v := strings.ToLower(l.value("start")); return v != "" && !builtinATs[v] }),
 	"bash.exe":                        proxy(either(anyCommand, textHas(".exe", "cmd "))),
-	"wsl.exe":                         proxy(both(hasSwitch("e", "exec", "c", "-"), textHas(".exe", "/mnt/c/", "cmd "))),
+	"wsl.exe":                         proxy(both(either(hasSwitch("e", "exec"), textHas(" -- ")), textHas(".exe", "/mnt/c/", "cmd "))),
 	"certoc.exe":                      append(proxy(switchPayload("loaddll")), download(both(hasSwitch("getcacaps"), anyURL))...),
 	"cmdl32.exe":                      download(both(hasSwitch("vpn"), hasSwitch("lan"))),
 	"configsecuritypolicy.exe":        download(anyURL),
@@ -328,6 +327,7 @@ var lolbasRules = map[string][]lolbasRule{
 
 	// Other Microsoft binaries (LOLBAS OtherMSBinaries): SDK, Visual Studio,
 	// Sysinternals and Office tools that start, load or fetch what they are given.
+	"adplus.exe":           proxy(either(switchPayload("sc"), hasSwitch("c"))),
 	"acccheckconsole.exe":  proxy(dropperPayload),
 	"agentexecutor.exe":    proxy(switchPayload("powershell", "remediationscript")),
 	"applauncher.exe":      proxy(dropperPayload),
