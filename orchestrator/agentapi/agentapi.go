@@ -115,7 +115,26 @@ type Config struct {
 	// kept. Without it an overloaded orchestrator queues requests, and their bodies,
 	// until memory runs out instead of shedding the load it cannot serve.
 	MaxInFlight int
+	// BodyTimeout is how long a request's body may take to arrive (default 30s): a
+	// client that sends headers and then nothing, or a trickle, is cut off then
+	// instead of holding a connection, a goroutine and its reserved memory.
+	BodyTimeout time.Duration
+	// BodyBudget bounds the bytes of request bodies (after gzip inflation) held at
+	// once by requests whose node key has been checked (default
+	// DefaultBodyBudget); AnonBudget bounds those of enrollments and of bodies not
+	// yet tied to a known node key (default DefaultAnonBudget). A request that
+	// finds its budget spent is answered 503 with Retry-After.
+	BodyBudget, AnonBudget int64
 }
+
+// Defaults of Config.BodyBudget and Config.AnonBudget: two of the largest log
+// bodies at once for enrolled hosts; what a few hundred enrollments hold for
+// everyone else, which is all an attacker without a node key can make the server
+// hold (docs/security.md).
+const (
+	DefaultBodyBudget = 128 << 20
+	DefaultAnonBudget = 16 << 20
+)
 
 // DefaultAccelerateMaxHosts is Config.AccelerateMaxHosts's default. Acceleration
 // doubles the check-ins of the hosts told to accelerate, for a minute. For a
@@ -139,6 +158,9 @@ type Handler struct {
 	log     *slog.Logger
 	perHost *ratelimit.Limiter
 	slots   chan struct{} // one per request in flight (MaxInFlight)
+	main    *budget       // body bytes of authenticated requests (BodyBudget)
+	anon    *budget       // body bytes of the others (AnonBudget)
+	refused *logEvery     // refused enrollments: a log line a second at most
 	configs configCache   // encoded configurations (ConfigKeyer)
 	targets targetCache   // hosts targeted per live query (accelerate)
 
@@ -186,6 +208,15 @@ func New(c Config) (*Handler, error) {
 	if c.MaxInFlight <= 0 {
 		c.MaxInFlight = DefaultMaxInFlight
 	}
+	if c.BodyTimeout <= 0 {
+		c.BodyTimeout = 30 * time.Second
+	}
+	if c.BodyBudget <= 0 {
+		c.BodyBudget = DefaultBodyBudget
+	}
+	if c.AnonBudget <= 0 {
+		c.AnonBudget = DefaultAnonBudget
+	}
 	d := DefaultLimits
 	for _, p := range []struct{ v, def *int64 }{{&c.Limits.Enroll, &d.Enroll}, {&c.Limits.Config, &d.Config},
 		{&c.Limits.Log, &d.Log}, {&c.Limits.Read, &d.Read}, {&c.Limits.Write, &d.Write}} {
@@ -195,7 +226,8 @@ func New(c Config) (*Handler, error) {
 	}
 	return &Handler{c: c, log: c.Log, keys: map[[32]byte]cachedHost{}, byHost: map[int64][32]byte{},
 		seen: map[int64]time.Time{}, perHost: ratelimit.New(c.HostRate, c.HostBurst, c.Now, 0),
-		slots: make(chan struct{}, c.MaxInFlight)}, nil
+		slots: make(chan struct{}, c.MaxInFlight), main: newBudget(c.BodyBudget), anon: newBudget(c.AnonBudget),
+		refused: &logEvery{every: time.Second, now: c.Now}}, nil
 }
 
 // Prefixes are the URL prefixes the endpoints are served under.
@@ -287,22 +319,49 @@ func badRequest(format string, a ...any) error {
 
 type handlerFunc func(ctx context.Context, r *http.Request, body []byte) (any, error)
 
-// endpoint reads the (possibly gzip) body within limit and writes the JSON answer;
-// errors become {"error": ...} or {"node_invalid": true}.
+// endpoint authenticates a request as early as its protocol allows, reads its
+// (possibly gzip) body within limit, budget and deadline, then takes one of the
+// in-flight slots to serve it and writes the JSON answer; errors become
+// {"error": ...} or {"node_invalid": true}.
+//
+// The slot is taken only once the body is in: a client that sends headers and
+// then nothing holds a connection (until BodyTimeout) but no slot, so it cannot
+// lock enrolled agents out. A node key in the Authorization header (osquery ≥ 5.23)
+// is checked before the body is read at all, and a body's leading node_key before
+// the rest of it is read or inflated (readBody).
 func (h *Handler) endpoint(name string, limit int64, f handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case h.slots <- struct{}{}:
-			defer func() { <-h.slots }()
-		default:
-			w.Header().Set("Retry-After", "1")
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "server busy, retry later"})
-			return
+		ctx := r.Context()
+		var host *store.Host
+		var err error
+		if name != "enroll" && headerNodeKey(r) != "" {
+			var hst store.Host
+			if hst, err = h.authenticate(ctx, r, ""); err == nil {
+				host = &hst
+			}
 		}
-		body, err := readBody(w, r, limit)
+		var body []byte
 		var resp any
 		if err == nil {
-			resp, err = f(r.Context(), r, body)
+			var authed *store.Host
+			var release func()
+			body, authed, release, err = h.readBody(ctx, w, r, limit, host, name != "enroll")
+			defer release()
+			if authed != nil {
+				host = authed
+			}
+		}
+		if err == nil {
+			select {
+			case h.slots <- struct{}{}:
+				defer func() { <-h.slots }()
+				if host != nil {
+					ctx = context.WithValue(ctx, authedHostKey{}, *host)
+				}
+				resp, err = f(ctx, r, body)
+			default:
+				err = errBusy
+			}
 		}
 		var re *requestError
 		switch {
@@ -338,19 +397,33 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func hashKey(k string) [32]byte { return sha256.Sum256([]byte(k)) }
 
-// nodeKey returns the key from "Authorization: NodeKey …" (osquery ≥ 5.23) or,
-// failing that, from the body's node_key.
+// headerNodeKey returns the key of "Authorization: NodeKey …" (osquery ≥ 5.23).
+func headerNodeKey(r *http.Request) string {
+	if k, ok := strings.CutPrefix(r.Header.Get("Authorization"), "NodeKey "); ok {
+		return strings.TrimSpace(k)
+	}
+	return ""
+}
+
+// nodeKey returns the key from "Authorization: NodeKey …" or, failing that, from
+// the body's node_key.
 func nodeKey(r *http.Request, bodyKey string) string {
-	if a := r.Header.Get("Authorization"); a != "" {
-		if k, ok := strings.CutPrefix(a, "NodeKey "); ok && strings.TrimSpace(k) != "" {
-			return strings.TrimSpace(k)
-		}
+	if k := headerNodeKey(r); k != "" {
+		return k
 	}
 	return bodyKey
 }
 
+// authedHostKey carries the host a request authenticated as before its body was
+// parsed (endpoint), so that the handler's own authenticate does not count the
+// request twice against the host's rate.
+type authedHostKey struct{}
+
 // authenticate returns the host holding the node key, from a short-lived cache.
 func (h *Handler) authenticate(ctx context.Context, r *http.Request, bodyKey string) (store.Host, error) {
+	if host, ok := ctx.Value(authedHostKey{}).(store.Host); ok {
+		return host, nil
+	}
 	k := nodeKey(r, bodyKey)
 	if k == "" {
 		return store.Host{}, errNodeInvalid

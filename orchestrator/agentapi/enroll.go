@@ -81,8 +81,10 @@ func (h *Handler) enroll(ctx context.Context, r *http.Request, body []byte) (any
 		return nil, err
 	}
 	if !ok {
-		h.log.Warn("enrollment refused: unknown enroll secret", "host_identifier", req.HostIdentifier,
-			"remote", r.RemoteAddr)
+		h.refused.note(func(suppressed int) {
+			h.log.Warn("enrollment refused: unknown enroll secret", "host_identifier", clipField(req.HostIdentifier),
+				"remote", r.RemoteAddr, "refusals_not_logged", suppressed)
+		})
 		return nil, errNodeInvalid
 	}
 	var d hostDetails
@@ -127,8 +129,8 @@ func (h *Handler) enroll(ctx context.Context, r *http.Request, body []byte) (any
 		return nil, err
 	}
 	h.forget(enrolled.ID)
-	h.log.Info("host enrolled", "host_id", enrolled.ID, "hostname", enrolled.Hostname,
-		"platform", enrolled.Platform, "osquery_version", enrolled.OsqueryVersion)
+	h.log.Info("host enrolled", "host_id", enrolled.ID, "hostname", clipField(enrolled.Hostname),
+		"platform", enrolled.Platform, "osquery_version", clipField(enrolled.OsqueryVersion))
 	return enrollResponse{NodeKey: key}, nil
 }
 
