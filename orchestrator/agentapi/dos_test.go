@@ -4,23 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/exechunt/exechunt/orchestrator/agentapi"
-	"github.com/exechunt/exechunt/orchestrator/agentconfig"
-	"github.com/exechunt/exechunt/orchestrator/store"
-	"github.com/exechunt/exechunt/orchestrator/store/sqlite"
 )
 
 // stallPOST opens a TLS connection to the test server and sends a POST's headers
@@ -76,26 +70,7 @@ func TestBodyDeadline(t *testing.T) {
 // what the handler reads of a body.
 func newDirect(t *testing.T, logs io.Writer, tune func(*agentapi.Config)) http.Handler {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.AddEnrollSecret(ctx, store.EnrollSecret{Name: "s", Hash: agentapi.HashSecret(secret)}); err != nil {
-		t.Fatal(err)
-	}
-	c := agentapi.Config{Hosts: st, Secrets: st, Live: st, Logs: st, Configs: agentconfig.Static{},
-		Log: slog.New(slog.NewJSONHandler(logs, nil))}
-	if tune != nil {
-		tune(&c)
-	}
-	h, err := agentapi.New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	h.Register(mux)
+	_, mux, _ := newHandler(t, logs, nil, tune)
 	return mux
 }
 

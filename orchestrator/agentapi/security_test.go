@@ -3,6 +3,7 @@ package agentapi_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -36,20 +37,20 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// newSecEnv is newEnv with a captured debug log and a configurable handler.
-func newSecEnv(t *testing.T, logs *syncBuffer, tune func(*agentapi.Config)) (*env, *agentapi.Handler) {
+// newHandler opens a store with the test's enroll secret and serves the agent
+// endpoints on a mux, logging JSON to logs at debug level; now, if set, is the clock.
+func newHandler(t *testing.T, logs io.Writer, now func() time.Time, tune func(*agentapi.Config)) (*agentapi.Handler, *http.ServeMux, *sqlite.Store) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { st.Close() })
 	if err := st.AddEnrollSecret(ctx, store.EnrollSecret{Name: "s", Hash: agentapi.HashSecret(secret)}); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, now: time.Date(2026, 8, 6, 12, 0, 0, 0, time.UTC)}
-	c := agentapi.Config{Hosts: st, Secrets: st, Live: st, Logs: st, Configs: agentconfig.Static{},
-		Now: func() time.Time { return e.now }, Limits: agentapi.Limits{Log: 64 << 10, Enroll: 4 << 10},
+	c := agentapi.Config{Hosts: st, Secrets: st, Live: st, Logs: st, Configs: agentconfig.Static{}, Now: now,
 		Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if tune != nil {
 		tune(&c)
@@ -60,8 +61,22 @@ func newSecEnv(t *testing.T, logs *syncBuffer, tune func(*agentapi.Config)) (*en
 	}
 	mux := http.NewServeMux()
 	h.Register(mux)
+	return h, mux, st
+}
+
+// newSecEnv is newEnv with a captured debug log and a configurable handler.
+func newSecEnv(t *testing.T, logs *syncBuffer, tune func(*agentapi.Config)) (*env, *agentapi.Handler) {
+	t.Helper()
+	e := &env{t: t, now: time.Date(2026, 8, 6, 12, 0, 0, 0, time.UTC)}
+	h, mux, st := newHandler(t, logs, func() time.Time { return e.now }, func(c *agentapi.Config) {
+		c.Limits = agentapi.Limits{Log: 64 << 10, Enroll: 4 << 10}
+		if tune != nil {
+			tune(c)
+		}
+	})
+	e.st = st
 	e.srv = httptest.NewTLSServer(mux)
-	t.Cleanup(func() { e.srv.Close(); st.Close() })
+	t.Cleanup(e.srv.Close)
 	return e, h
 }
 
