@@ -150,12 +150,6 @@ func New(c Config) (*Server, error) {
 	op.RegisterAnomalies(s.mux, s.stacks)
 	uc := c.UI
 	uc.API, uc.Log, uc.Now, uc.Version = s.mux, c.Log.With("api", "webui"), c.Now, c.Version
-	if uc.Hunts == nil {
-		uc.Hunts = huntsUI{s.hunts}
-	}
-	if uc.Anomalies == nil {
-		uc.Anomalies = uiAnomalies{s.stacks}
-	}
 	ui, err := webui.New(uc)
 	if err != nil {
 		return nil, err

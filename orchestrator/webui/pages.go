@@ -40,8 +40,7 @@ type treeNodeView struct {
 }
 
 var funcs = template.FuncMap{
-	"tags":  splitTags,
-	"words": DescribeSchedule,
+	"tags": splitTags,
 	"time": func(t time.Time) string {
 		if t.IsZero() {
 			return "—"
@@ -63,11 +62,11 @@ var funcs = template.FuncMap{
 	},
 	"stateClass": func(s string) string {
 		switch s {
-		case store.HostOK, store.QueryDone, StateResolved:
+		case store.HostOK, store.QueryDone, store.TriageResolved:
 			return "ok"
 		case store.HostError, store.HostOffline, "failed":
 			return "bad"
-		case store.HostNoRows, store.QueryCancelled, "skipped", StateSuppressed:
+		case store.HostNoRows, store.QueryCancelled, "skipped", store.TriageSuppressed:
 			return "muted"
 		}
 		return "busy"
@@ -253,25 +252,21 @@ func (u *UI) overview(w http.ResponseWriter, r *http.Request, s *session) error 
 	if err := u.api(r, s, http.MethodGet, "/api/v1/queries?limit=10", nil, &qs); err != nil {
 		return err
 	}
-	data := map[string]any{"Platforms": plats, "Total": total, "Queries": qs.Queries,
-		"HuntsAvailable": u.c.Hunts != nil, "AnomaliesAvailable": u.c.Anomalies != nil}
-	if u.c.Hunts != nil {
-		hs, err := u.c.Hunts.Hunts(r.Context())
-		if err != nil {
-			return err
-		}
-		data["Hunts"] = hs
+	data := map[string]any{"Platforms": plats, "Total": total, "Queries": qs.Queries}
+	switch hs, err := u.listHunts(r, s); {
+	case err == nil:
+		data["HuntsAvailable"], data["Hunts"] = true, hs
+	case !notServed(err):
+		return err
 	}
-	if u.c.Anomalies != nil {
-		as, err := u.c.Anomalies.Anomalies(r.Context(), AnomalyFilter{State: StateOpen, Limit: 10000})
-		if err != nil {
-			return err
-		}
+	switch as, err := u.listAnomalies(r, s, anomalyQuery(store.TriageOpen, "", "", "", 10000)); {
+	case err == nil:
 		sev, tech := map[string]int{}, map[string]int{}
 		for _, a := range as {
 			sev[orDash(a.Severity)]++
 			tech[orDash(a.Technique)]++
 		}
+		data["AnomaliesAvailable"] = true
 		data["OpenAnomalies"] = len(as)
 		data["BySeverity"] = bars(sev)
 		data["ByTechnique"] = bars(tech)
@@ -279,6 +274,8 @@ func (u *UI) overview(w http.ResponseWriter, r *http.Request, s *session) error 
 			as = as[:5]
 		}
 		data["TopAnomalies"] = as
+	case !notServed(err):
+		return err
 	}
 	u.render(w, r, s, http.StatusOK, "overview", "Overview", data)
 	return nil
@@ -561,16 +558,16 @@ func (u *UI) scriptView(w http.ResponseWriter, r *http.Request, s *session) erro
 // --- anomalies ---
 
 func (u *UI) anomalies(w http.ResponseWriter, r *http.Request, s *session) error {
-	if u.c.Anomalies == nil {
+	q := r.URL.Query()
+	state := q.Get("state")
+	if _, ok := q["state"]; !ok {
+		state = store.TriageOpen
+	}
+	all, err := u.listAnomalies(r, s, anomalyQuery("", "", "", "", 10000))
+	if notServed(err) {
 		u.render(w, r, s, http.StatusOK, "unavailable", "Anomalies", map[string]any{"What": "Anomalies"})
 		return nil
 	}
-	q := r.URL.Query()
-	f := AnomalyFilter{State: q.Get("state"), Technique: q.Get("technique"), Hunt: q.Get("hunt"), Host: q.Get("host"), Limit: 500}
-	if _, ok := q["state"]; !ok {
-		f.State = StateOpen
-	}
-	all, err := u.c.Anomalies.Anomalies(r.Context(), AnomalyFilter{Limit: 10000})
 	if err != nil {
 		return err
 	}
@@ -579,39 +576,34 @@ func (u *UI) anomalies(w http.ResponseWriter, r *http.Request, s *session) error
 		if a.Technique != "" && !slices.Contains(techs, a.Technique) {
 			techs = append(techs, a.Technique)
 		}
-		if a.Hunt != "" && !slices.Contains(hunts, a.Hunt) {
-			hunts = append(hunts, a.Hunt)
+		for _, h := range a.Hunts {
+			if !slices.Contains(hunts, h) {
+				hunts = append(hunts, h)
+			}
 		}
 	}
 	sort.Strings(techs)
 	sort.Strings(hunts)
-	list, err := u.c.Anomalies.Anomalies(r.Context(), f)
+	filter := map[string]string{"State": state, "Technique": q.Get("technique"), "Hunt": q.Get("hunt"), "Host": q.Get("host")}
+	list, err := u.listAnomalies(r, s, anomalyQuery(state, filter["Technique"], filter["Hunt"], filter["Host"], 500))
 	if err != nil {
 		return err
 	}
-	u.render(w, r, s, http.StatusOK, "anomalies", "Anomalies", map[string]any{"List": list, "Filter": f,
-		"States": []string{StateOpen, StateAcknowledged, StateSuppressed, StateResolved}, "Techniques": techs, "Hunts": hunts})
+	u.render(w, r, s, http.StatusOK, "anomalies", "Anomalies", map[string]any{"List": list, "Filter": filter,
+		"States": anomalyStates, "Techniques": techs, "Hunts": hunts})
 	return nil
 }
 
-func (u *UI) loadAnomaly(r *http.Request) (Anomaly, error) {
+func (u *UI) anomaly(w http.ResponseWriter, r *http.Request, s *session) error {
 	id, err := pathID(r)
 	if err != nil {
-		return Anomaly{}, err
+		return err
 	}
-	a, err := u.c.Anomalies.Anomaly(r.Context(), id)
-	if err != nil && strings.Contains(err.Error(), "not found") {
-		return a, errorf(http.StatusNotFound, "anomaly %d not found", id)
-	}
-	return a, err
-}
-
-func (u *UI) anomaly(w http.ResponseWriter, r *http.Request, s *session) error {
-	if u.c.Anomalies == nil {
+	a, err := u.getAnomaly(r, s, id)
+	if notServed(err) {
 		u.render(w, r, s, http.StatusOK, "unavailable", "Anomalies", map[string]any{"What": "Anomalies"})
 		return nil
 	}
-	a, err := u.loadAnomaly(r)
 	if err != nil {
 		return err
 	}
@@ -632,44 +624,38 @@ func (u *UI) anomaly(w http.ResponseWriter, r *http.Request, s *session) error {
 	return nil
 }
 
+// triage changes an anomaly's state through the API, which checks the session's
+// role and token and writes the audit entry with its actor.
 func (u *UI) triage(w http.ResponseWriter, r *http.Request, s *session) error {
-	if u.c.Anomalies == nil {
-		return errorf(http.StatusNotFound, "anomalies are not available yet")
-	}
-	a, err := u.loadAnomaly(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	t := Triage{Action: r.PostFormValue("action"), Reason: strings.TrimSpace(r.PostFormValue("reason")), By: s.name}
-	switch t.Action {
-	case ActionAcknowledge, ActionResolve, ActionReopen:
-	case ActionSuppress:
-		if t.Reason == "" {
-			return errorf(http.StatusBadRequest, "suppressing needs a reason")
-		}
-	default:
-		return errorf(http.StatusBadRequest, "unknown action %q", t.Action)
+	action := r.PostFormValue("action")
+	state, ok := triageStates[action]
+	if !ok {
+		return errorf(http.StatusBadRequest, "unknown action %q", action)
 	}
-	if err := u.c.Anomalies.Triage(r.Context(), a.ID, t); err != nil {
+	body := map[string]string{"state": state, "reason": strings.TrimSpace(r.PostFormValue("reason"))}
+	if err := u.api(r, s, http.MethodPost, fmt.Sprintf("/api/v1/anomalies/%d/triage", id), body, nil); err != nil {
 		return err
 	}
-	u.c.Log.Info("anomaly triaged", "id", a.ID, "action", t.Action, "by", s.name)
-	http.Redirect(w, r, fmt.Sprintf("/ui/anomalies/%d", a.ID), http.StatusSeeOther)
+	http.Redirect(w, r, fmt.Sprintf("/ui/anomalies/%d", id), http.StatusSeeOther)
 	return nil
 }
 
 // --- hunts ---
 
 func (u *UI) hunts(w http.ResponseWriter, r *http.Request, s *session) error {
-	if u.c.Hunts == nil {
+	hs, err := u.listHunts(r, s)
+	if notServed(err) {
 		u.render(w, r, s, http.StatusOK, "unavailable", "Hunts", map[string]any{"What": "Hunts"})
 		return nil
 	}
-	hs, err := u.c.Hunts.Hunts(r.Context())
 	if err != nil {
 		return err
 	}
-	runs, err := u.c.Hunts.Runs(r.Context(), "", 20)
+	runs, err := u.listRuns(r, s, "", 20)
 	if err != nil {
 		return err
 	}
@@ -677,49 +663,31 @@ func (u *UI) hunts(w http.ResponseWriter, r *http.Request, s *session) error {
 	return nil
 }
 
-func (u *UI) findHunt(r *http.Request) (Hunt, error) {
-	name := r.PathValue("name")
-	hs, err := u.c.Hunts.Hunts(r.Context())
-	if err != nil {
-		return Hunt{}, err
-	}
-	for _, h := range hs {
-		if h.Name == name {
-			return h, nil
-		}
-	}
-	return Hunt{}, errorf(http.StatusNotFound, "no hunt named %q", name)
-}
-
 func (u *UI) hunt(w http.ResponseWriter, r *http.Request, s *session) error {
-	if u.c.Hunts == nil {
+	var h operatorapi.Hunt
+	err := u.api(r, s, http.MethodGet, "/api/v1/hunts/"+url.PathEscape(r.PathValue("name")), nil, &h)
+	if notServed(err) {
 		u.render(w, r, s, http.StatusOK, "unavailable", "Hunts", map[string]any{"What": "Hunts"})
 		return nil
 	}
-	h, err := u.findHunt(r)
 	if err != nil {
 		return err
 	}
-	runs, err := u.c.Hunts.Runs(r.Context(), h.Name, 50)
+	runs, err := u.listRuns(r, s, h.Name, 50)
 	if err != nil {
 		return err
 	}
-	u.render(w, r, s, http.StatusOK, "hunt", "Hunt "+h.Name, map[string]any{"H": h, "Runs": runs})
+	u.render(w, r, s, http.StatusOK, "hunt", "Hunt "+h.Name, map[string]any{"H": viewHunt(h), "Runs": runs})
 	return nil
 }
 
+// runHunt starts a run through the API, which checks the session's role and
+// token and writes the audit entry with its actor.
 func (u *UI) runHunt(w http.ResponseWriter, r *http.Request, s *session) error {
-	if u.c.Hunts == nil {
-		return errorf(http.StatusNotFound, "hunts are not available yet")
-	}
-	h, err := u.findHunt(r)
-	if err != nil {
+	name := r.PathValue("name")
+	if err := u.api(r, s, http.MethodPost, "/api/v1/hunts/"+url.PathEscape(name)+"/run", nil, nil); err != nil {
 		return err
 	}
-	if _, err := u.c.Hunts.RunNow(r.Context(), h.Name, s.name); err != nil {
-		return err
-	}
-	u.c.Log.Info("hunt run by hand", "hunt", h.Name, "by", s.name)
-	http.Redirect(w, r, "/ui/hunts/"+url.PathEscape(h.Name), http.StatusSeeOther)
+	http.Redirect(w, r, "/ui/hunts/"+url.PathEscape(name), http.StatusSeeOther)
 	return nil
 }

@@ -65,24 +65,3 @@ func TestBuildTree(t *testing.T) {
 		t.Errorf("guid tree = %q", got)
 	}
 }
-
-func TestDescribeSchedule(t *testing.T) {
-	for in, want := range map[string]string{
-		"0 */2 * * *":   "every 2 hours, UTC",
-		"*/15 * * * *":  "every 15 minutes, UTC",
-		"0 3 * * *":     "at 03:00 every day, UTC",
-		"30 6 * * 1-5":  "at 06:30 on weekdays, UTC",
-		"0 0 * * 1":     "at 00:00 on Mondays, UTC",
-		"5 * * * *":     "every hour at :05, UTC",
-		"@every 10m":    "every 10 minutes",
-		"@every 1h30m":  "every 90 minutes",
-		"@hourly":       "every hour, UTC",
-		"0 0 1 * *":     "0 0 1 * *, UTC",
-		"0 0 */2 * * *": "every 2 hours, UTC",
-		"":              "not scheduled",
-	} {
-		if got := DescribeSchedule(in); got != want {
-			t.Errorf("DescribeSchedule(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -61,14 +61,10 @@ var roleRank = map[string]int{RoleViewer: 1, RoleHunter: 2, RoleAdmin: 3}
 type Config struct {
 	// API is the operator API (a handler that serves /api/v1/…); the UI calls it
 	// in-process with the session's bearer token.
-	API http.Handler
-	// Hunts and Anomalies light up the hunts and anomalies pages; nil shows
-	// "not available yet".
-	Hunts     HuntSource
-	Anomalies AnomalySource
-	Log       *slog.Logger
-	Now       func() time.Time
-	Version   string
+	API     http.Handler
+	Log     *slog.Logger
+	Now     func() time.Time
+	Version string
 	// SessionTTL is how long a login lasts (default 8h); IdleTimeout ends a
 	// session unused for that long (default 1h).
 	SessionTTL, IdleTimeout time.Duration

