@@ -50,8 +50,8 @@ func newHostsCmd() *cobra.Command {
 			fmt.Fprintln(tw, "ID\tHOSTNAME\tPLATFORM\tOS\tOSQUERY\tLAST SEEN")
 			now := time.Now()
 			for _, h := range hs {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s ago\n", h.ID, h.Hostname, h.Platform,
-					strings.TrimSpace(h.OSName+" "+h.OSVersion), h.OsqueryVersion, now.Sub(h.LastSeen).Round(time.Second))
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s ago\n", h.ID, termSafe(h.Hostname), termSafe(h.Platform),
+					termSafe(strings.TrimSpace(h.OSName+" "+h.OSVersion)), termSafe(h.OsqueryVersion), now.Sub(h.LastSeen).Round(time.Second))
 			}
 			return tw.Flush()
 		},

@@ -138,7 +138,7 @@ func runLiveQuery(ctx context.Context, c *client.Client, out, errOut io.Writer, 
 			if h.State != "pending" && h.State != "sent" {
 				answered++
 				if h.State == "error" && !quiet {
-					fmt.Fprintf(errOut, "\r%s: %s\n", h.Hostname, h.Message)
+					fmt.Fprintf(errOut, "\r%s: %s\n", termSafe(h.Hostname), termSafe(h.Message))
 				}
 			}
 			progress(false)
@@ -163,11 +163,15 @@ func runLiveQuery(ctx context.Context, c *client.Client, out, errOut io.Writer, 
 		}
 		keys := sortedKeys(cols)
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "HOST\t"+strings.ToUpper(strings.Join(keys, "\t")))
+		head := []string{"HOST"}
+		for _, k := range keys {
+			head = append(head, termSafe(strings.ToUpper(k)))
+		}
+		fmt.Fprintln(tw, strings.Join(head, "\t"))
 		for _, r := range buffered {
-			vals := []string{r.Hostname}
+			vals := []string{termSafe(r.Hostname)}
 			for _, k := range keys {
-				vals = append(vals, strings.ReplaceAll(r.Columns[k], "\t", " "))
+				vals = append(vals, termSafe(r.Columns[k]))
 			}
 			fmt.Fprintln(tw, strings.Join(vals, "\t"))
 		}

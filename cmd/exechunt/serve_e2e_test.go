@@ -137,6 +137,9 @@ func TestServeQueryEndToEnd(t *testing.T) {
 		}
 		defer r.Close()
 		name := strings.TrimSuffix(filepath.Base(f), ".evtx")
+		if i == 0 {
+			name += "\x1b]52;c;Y2FsYw==\x07\x1b[2J" // a clipboard write and a screen clear in a host name
+		}
 		a := agentsim.New(agentsim.Config{Server: url, HTTP: hc, EnrollSecret: strings.TrimSpace(string(secret)),
 			Host:   agentsim.Host{Hostname: name, UUID: "SIM-" + string(rune('A'+i)), Platform: "windows"},
 			Runner: r, DistributedInterval: 500 * time.Millisecond, LogInterval: time.Second, Gzip: true,
@@ -164,6 +167,22 @@ func TestServeQueryEndToEnd(t *testing.T) {
 			t.Fatalf("hosts did not enroll: %v %s", err, out)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+
+	// Agent-supplied text reaches the terminal escaped (exechunt hosts and query
+	// printed it raw: a host could clear the screen or write the clipboard).
+	for _, args := range [][]string{{"hosts"}, {"query", "--hosts", "all", "--timeout", "30s", "SELECT name FROM process_creation_events LIMIT 1"}} {
+		cmd := exec.CommandContext(ctx, bin, args...)
+		cmd.Env = env
+		var errb strings.Builder
+		cmd.Stderr = &errb
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", args[0], err, errb.String())
+		}
+		if strings.ContainsAny(string(out)+errb.String(), "\x1b\x07") || !strings.Contains(string(out), `\x1b]52;c;`) {
+			t.Errorf("%s printed the host name unescaped:\n%q", args[0], string(out)+errb.String())
+		}
 	}
 
 	cmd := exec.CommandContext(ctx, bin, "query", "--hosts", "all", "--timeout", "30s", "--format", "json",
