@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -13,8 +14,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/exechunt/exechunt/orchestrator/agentapi"
+	"github.com/exechunt/exechunt/orchestrator/store"
 )
 
 // stallPOST opens a TLS connection to the test server and sends a POST's headers
@@ -177,5 +180,37 @@ func TestRefusedEnrollmentsLogBounded(t *testing.T) {
 	}
 	if len(out) > 2048*lines {
 		t.Errorf("log of %d bytes for %d lines:\n%.500s", len(out), lines, out)
+	}
+}
+
+// TestEnrollmentFieldsBounded: whoever holds the enroll secret cannot store
+// unbounded host names or details (159 KiB of enrollments made a 558 MB database
+// and a 137 MiB hosts list).
+func TestEnrollmentFieldsBounded(t *testing.T) {
+	var logs syncBuffer
+	e, _ := newSecEnv(t, &logs, func(c *agentapi.Config) { c.Limits.Enroll = 1 << 20 })
+	long := strings.Repeat("é", 50<<10)
+	body := `{"enroll_secret":"` + secret + `","host_identifier":"` + long + `","platform_type":"9",` +
+		`"host_details":{"system_info":{"hostname":"` + long + `","uuid":"U-1"},"osquery_info":{"version":"` + long + `"},` +
+		`"os_version":{"name":"Ubuntu","platform":"ubuntu"},"pad":{"x":"` + strings.Repeat("p", 200<<10) + `"}}}`
+	r := e.post("/api/v1/osquery/enroll", body)
+	if r.status != http.StatusOK || r.body["node_key"] == nil {
+		t.Fatalf("enroll: %d %.200s", r.status, r.raw)
+	}
+	hosts, err := e.st.ListHosts(context.Background(), store.HostFilter{})
+	if err != nil || len(hosts) != 1 {
+		t.Fatalf("hosts: %v %v", hosts, err)
+	}
+	h := hosts[0]
+	for name, v := range map[string]string{"identifier": h.Identifier, "hostname": h.Hostname, "osquery_version": h.OsqueryVersion} {
+		if len(v) > 255 || !utf8.ValidString(v) {
+			t.Errorf("%s stored with %d bytes (valid UTF-8: %v)", name, len(v), utf8.ValidString(v))
+		}
+	}
+	if h.UUID != "U-1" || h.OSName != "Ubuntu" {
+		t.Errorf("short fields changed: %+v", h)
+	}
+	if len(h.Details) > 16<<10 {
+		t.Errorf("host_details stored with %d bytes", len(h.Details))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
@@ -119,6 +120,7 @@ func (h *Handler) enroll(ctx context.Context, r *http.Request, body []byte) (any
 	if len(host.Details) == 0 || string(host.Details) == "null" {
 		host.Details = nil
 	}
+	boundHost(&host)
 	key, err := newNodeKey()
 	if err != nil {
 		return nil, err
@@ -242,3 +244,27 @@ func (c *configCache) put(key string, b encodedJSON) {
 
 // itoa is strconv.FormatInt for IDs in query names.
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Bounds on what one enrollment stores: everyone holding the enroll secret (every
+// host does) can enroll, and the hosts list answers with these fields.
+const (
+	maxHostField   = 255      // identifier, hostname, UUID, OS and osquery version
+	maxHostDetails = 16 << 10 // the host_details JSON kept for the host page
+)
+
+// boundHost cuts a host's fields to maxHostField bytes of valid UTF-8 and drops
+// host_details larger than maxHostDetails (the fields read from it are kept).
+func boundHost(h *store.Host) {
+	for _, f := range []*string{&h.Identifier, &h.Hostname, &h.UUID, &h.OSName, &h.OSPlatform, &h.OSVersion, &h.OsqueryVersion} {
+		if len(*f) > maxHostField || !utf8.ValidString(*f) {
+			v := strings.ToValidUTF8((*f)[:min(len(*f), maxHostField)], "?")
+			for !utf8.ValidString(v) {
+				v = v[:len(v)-1]
+			}
+			*f = v
+		}
+	}
+	if len(h.Details) > maxHostDetails {
+		h.Details = nil
+	}
+}
