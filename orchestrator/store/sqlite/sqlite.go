@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -102,6 +103,9 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		}
 		return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 	}
+	if err := ownerOnly(path); err != nil {
+		return nil, err
+	}
 	w, err := sql.Open("sqlite3", dsn("immediate", o.BusyTimeout))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -134,6 +138,10 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	ck.SetMaxOpenConns(1)
 	s.ck = ck
 	if err := s.prepareHot(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := ownerOnly(path); err != nil { // the WAL and shared memory now exist
 		s.Close()
 		return nil, err
 	}
@@ -480,4 +488,22 @@ func (s *Store) Durability(ctx context.Context) (journalMode string, synchronous
 	}
 	err = conn.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&synchronous)
 	return journalMode, synchronous, wrap("durability", err)
+}
+
+// ownerOnly creates the database file readable and writable by its owner only
+// (0600), or makes an existing one so, with its WAL and shared-memory files: it
+// holds hashes of node keys and tokens, query results and the audit log, and a
+// data folder that already existed keeps whatever mode it had.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("sqlite: %s: %w", p, err)
+		}
+	}
+	return nil
 }
