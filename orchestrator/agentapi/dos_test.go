@@ -214,3 +214,16 @@ func TestEnrollmentFieldsBounded(t *testing.T) {
 		t.Errorf("host_details stored with %d bytes", len(h.Details))
 	}
 }
+
+// TestBadRequestDoesNotEcho: a 400 answer does not repeat what the client sent
+// (it quoted a result line's action).
+func TestBadRequestDoesNotEcho(t *testing.T) {
+	var logs syncBuffer
+	e, _ := newSecEnv(t, &logs, nil)
+	key := e.enroll("h1", `"9"`, "U-1")
+	const marker = "<img src=x onerror=alert(1)>MARKER-7731"
+	r := e.post("/api/v1/osquery/log", `{"node_key":"`+key+`","log_type":"result","data":[{"name":"q","action":"`+marker+`"}]}`)
+	if r.status != http.StatusBadRequest || strings.Contains(r.raw, "MARKER-7731") {
+		t.Errorf("bad action: %d %s", r.status, r.raw)
+	}
+}

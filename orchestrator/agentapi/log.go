@@ -171,7 +171,7 @@ func resultRows(hostID int64, data []json.RawMessage, ids [][32]byte, now time.T
 		case l.Action == store.ActionAdded || l.Action == store.ActionRemoved:
 			add(0, l.Action, l.Columns)
 		default:
-			return nil, badRequest("result line %d: unknown format (action %q)", i, l.Action)
+			return nil, badRequest("result line %d: unknown format (an action of %d bytes that is not added, removed or snapshot)", i, len(l.Action))
 		}
 	}
 	return rows, nil

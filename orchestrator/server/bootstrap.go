@@ -37,9 +37,14 @@ const (
 )
 
 // TLSConfig returns the server's TLS settings: TLS 1.2 or newer (osquery speaks
-// 1.2), with the given certificate.
+// 1.2), and on 1.2 only forward-secret AEAD suites (no CBC, no SHA-1 MACs), with
+// the given certificate.
 func TLSConfig(cert tls.Certificate) *tls.Config {
-	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}, CipherSuites: []uint16{
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+		tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+		tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	}}
 }
 
 // LoadOrCreateCert loads certFile/keyFile, creating a self-signed ECDSA P-256 pair

@@ -55,4 +55,13 @@ func TestTLSVersions(t *testing.T) {
 			t.Errorf("%s: handshake err = %v, want ok=%v", tc.name, err, tc.ok)
 		}
 	}
+	// TLS 1.2 without CBC or SHA-1 suites (they were offered).
+	for _, suite := range []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA} {
+		conn, err := tls.Dial("tcp", srv.Listener.Addr().String(), &tls.Config{RootCAs: pool, ServerName: "localhost",
+			MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{suite}})
+		if err == nil {
+			conn.Close()
+			t.Errorf("TLS 1.2 handshake with %s succeeded", tls.CipherSuiteName(suite))
+		}
+	}
 }

@@ -135,6 +135,10 @@ func (u *UI) Register(mux *http.ServeMux) {
 	static, _ := fs.Sub(staticFS, "static")
 	fileServer := http.StripPrefix("/ui/static/", http.FileServerFS(static))
 	mux.Handle("GET /ui/static/", u.secure(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") { // files only: no directory listings
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "no-cache")
 		fileServer.ServeHTTP(w, r)
 	})))

@@ -808,3 +808,22 @@ func TestUIActionsGoThroughTheAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestStaticHasNoListing: /ui/static/ serves files, not a directory listing.
+func TestStaticHasNoListing(t *testing.T) {
+	f := newFixture(t, false)
+	for _, p := range []string{"/ui/static/", "/ui/static"} {
+		resp, err := http.Get(f.srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && strings.Contains(string(body), "app.js") {
+			t.Errorf("GET %s lists the directory: %d", p, resp.StatusCode)
+		}
+	}
+	if resp, err := http.Get(f.srv.URL + "/ui/static/app.js"); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("app.js: %v %v", resp, err)
+	}
+}
