@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
+	"github.com/exechunt/exechunt/orchestrator/csvsafe"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 )
 
@@ -171,7 +171,7 @@ func writeAnomalies(out io.Writer, format string, list []anomalies.Anomaly) erro
 		}
 		return nil
 	case "csv":
-		cw := csv.NewWriter(out)
+		cw := csvsafe.NewWriter(out)
 		cw.Write([]string{"id", "rank", "state", "query", "technique", "stack", "hosts", "prevalence", "max_score", "reasons"})
 		for _, a := range list {
 			cw.Write([]string{strconv.FormatInt(a.ID, 10), strconv.FormatFloat(a.Rank, 'f', 3, 64), a.State, a.Query, a.Technique,

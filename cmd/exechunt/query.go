@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/exechunt/exechunt/orchestrator/client"
+	"github.com/exechunt/exechunt/orchestrator/csvsafe"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 )
 
@@ -109,7 +109,7 @@ func runLiveQuery(ctx context.Context, c *client.Client, out, errOut io.Writer, 
 	progress(false)
 	// Table output needs every column up front; it is printed at the end.
 	var buffered []operatorapi.Row
-	var cw *csv.Writer
+	var cw *csvsafe.Writer
 	var csvCols []string
 	enc := json.NewEncoder(out)
 	ev := client.Events{
@@ -120,7 +120,7 @@ func runLiveQuery(ctx context.Context, c *client.Client, out, errOut io.Writer, 
 				enc.Encode(map[string]any{"host_id": r.HostID, "hostname": r.Hostname, "columns": r.Columns})
 			case "csv":
 				if cw == nil {
-					cw = csv.NewWriter(out)
+					cw = csvsafe.NewWriter(out)
 					csvCols = sortedKeys(r.Columns)
 					cw.Write(append([]string{"host"}, csvCols...))
 				}

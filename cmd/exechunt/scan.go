@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/exechunt/exechunt/orchestrator/csvsafe"
 	"github.com/exechunt/exechunt/packs"
 	"github.com/exechunt/exechunt/tables/sqlengine"
 )
@@ -365,7 +365,7 @@ func newFindingWriter(format string, w io.Writer, queries []selectedQuery) (find
 	case "json":
 		return &jsonFindings{out: out}, nil
 	case "csv":
-		cw := csv.NewWriter(out)
+		cw := csvsafe.NewWriter(out)
 		cw.Write([]string{"pack", "query", "technique", "severity", "file", "event_record_ids", "row"})
 		return &csvFindings{out: out, cw: cw}, nil
 	case "sarif":
@@ -470,7 +470,7 @@ func valuesOf(fd *finding) []any {
 
 type csvFindings struct {
 	out *bufio.Writer
-	cw  *csv.Writer
+	cw  *csvsafe.Writer
 }
 
 func (c *csvFindings) write(fd *finding) error {

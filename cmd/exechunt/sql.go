@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/exechunt/exechunt/orchestrator/csvsafe"
 	"github.com/exechunt/exechunt/tables/sqlengine"
 )
 
@@ -91,7 +91,7 @@ type rowWriter struct {
 	cols   []string
 	n      int
 	tw     *tabwriter.Writer
-	cw     *csv.Writer
+	cw     *csvsafe.Writer
 }
 
 // tableBlock is how many rows the table format aligns at a time (it streams).
@@ -104,7 +104,7 @@ func newRowWriter(format string, w io.Writer) (*rowWriter, error) {
 		rw.tw = tabwriter.NewWriter(rw.out, 0, 0, 2, ' ', 0)
 	case "json":
 	case "csv":
-		rw.cw = csv.NewWriter(rw.out)
+		rw.cw = csvsafe.NewWriter(rw.out)
 	default:
 		return nil, fmt.Errorf("--format %q: want table, json or csv", format)
 	}

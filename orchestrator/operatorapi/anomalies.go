@@ -2,7 +2,6 @@ package operatorapi
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
+	"github.com/exechunt/exechunt/orchestrator/csvsafe"
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
 
@@ -151,27 +151,19 @@ func (h anomalyRoutes) list(w http.ResponseWriter, r *http.Request) error {
 		}
 	case "csv":
 		w.Header().Set("Content-Type", "text/csv")
-		cw := csv.NewWriter(w)
+		cw := csvsafe.NewWriter(w)
 		cw.Write([]string{"id", "rank", "state", "query", "technique", "severity", "stack", "hosts", "prevalence", "max_score", "first_seen", "last_seen", "reasons"})
 		for _, x := range list {
 			cw.Write([]string{strconv.FormatInt(x.ID, 10), strconv.FormatFloat(x.Rank, 'f', 3, 64), x.State, x.Query, x.Technique, x.Severity,
-				csvSafe(anomalies.StackText(x.Values)), strconv.Itoa(x.HostCount), strconv.FormatFloat(x.Prevalence, 'f', 4, 64),
+				anomalies.StackText(x.Values), strconv.Itoa(x.HostCount), strconv.FormatFloat(x.Prevalence, 'f', 4, 64),
 				strconv.Itoa(x.MaxScore), x.FirstSeen.Format("2006-01-02T15:04:05Z07:00"), x.LastSeen.Format("2006-01-02T15:04:05Z07:00"),
-				csvSafe(strings.Join(x.Reasons, "; "))})
+				strings.Join(x.Reasons, "; ")})
 		}
 		cw.Flush()
 	default:
 		return errorf(http.StatusBadRequest, "bad format %q (json, jsonl, csv)", q.Get("format"))
 	}
 	return nil
-}
-
-// csvSafe keeps spreadsheets from running a cell as a formula.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 func (h anomalyRoutes) get(w http.ResponseWriter, r *http.Request) error {

@@ -2,7 +2,6 @@ package webui
 
 import (
 	"bytes"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -16,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exechunt/exechunt/orchestrator/csvsafe"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
@@ -386,12 +386,12 @@ func (u *UI) export(w http.ResponseWriter, r *http.Request, s *session) error {
 		sort.Strings(names)
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-		cw := csv.NewWriter(w)
+		cw := csvsafe.NewWriter(w)
 		cw.Write(append([]string{"host_id", "hostname"}, names...))
 		for _, rw := range rows {
-			rec := []string{strconv.FormatInt(rw.HostID, 10), csvSafe(rw.Hostname)}
+			rec := []string{strconv.FormatInt(rw.HostID, 10), rw.Hostname}
 			for _, k := range names {
-				rec = append(rec, csvSafe(rw.Columns[k]))
+				rec = append(rec, rw.Columns[k])
 			}
 			cw.Write(rec)
 		}
@@ -399,15 +399,6 @@ func (u *UI) export(w http.ResponseWriter, r *http.Request, s *session) error {
 		return cw.Error()
 	}
 	return errorf(http.StatusBadRequest, "format must be csv or json")
-}
-
-// csvSafe keeps a spreadsheet from reading a cell as a formula (command lines
-// often start with = + - @).
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // --- live results for one host: process tree and scripts ---
