@@ -115,6 +115,10 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
 	s := &Store{w: w, ckEvery: o.checkpointEvery, walRestart: o.walRestartFrames, busy: o.BusyTimeout}
+	if err := s.integrity(ctx, path); err != nil {
+		w.Close()
+		return nil, err
+	}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
@@ -504,6 +508,42 @@ func ownerOnly(path string) error {
 		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("sqlite: %s: %w", p, err)
 		}
+	}
+	return nil
+}
+
+// ErrCorrupt is returned by Open for a database file that fails SQLite's
+// integrity check: the server refuses to start on it rather than acknowledge
+// writes it may not be able to read back.
+var ErrCorrupt = errors.New("sqlite: database is corrupt")
+
+// integrity runs PRAGMA quick_check (the B-tree structure of every table and
+// index; it reads the whole file once, about a second per GiB) and reports its
+// first problems.
+func (s *Store) integrity(ctx context.Context, path string) error {
+	rows, err := s.w.QueryContext(ctx, `PRAGMA quick_check(5)`)
+	if err != nil {
+		if strings.Contains(err.Error(), "malformed") || strings.Contains(err.Error(), "not a database") {
+			return fmt.Errorf("%w: %s: %v (restore it from a backup, or move it aside to start empty)", ErrCorrupt, path, err)
+		}
+		return fmt.Errorf("sqlite: integrity check of %s: %w", path, err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return fmt.Errorf("sqlite: integrity check of %s: %w", path, err)
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("%w: %s: %v (restore it from a backup, or move it aside to start empty)", ErrCorrupt, path, err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s: %s (restore it from a backup, or move it aside to start empty)", ErrCorrupt, path, strings.Join(problems, "; "))
 	}
 	return nil
 }
