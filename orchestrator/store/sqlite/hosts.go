@@ -96,17 +96,15 @@ func (s *Store) HostByNodeKey(ctx context.Context, hash []byte) (store.Host, err
 func (s *Store) ListHosts(ctx context.Context, f store.HostFilter) ([]store.Host, error) {
 	var where []string
 	var args []any
+	// Lists go in as one JSON array each: a fleet's worth of ids as separate
+	// parameters passes SQLite's limit of 32,766 variables.
 	if len(f.IDs) > 0 {
-		where = append(where, "h.id IN ("+placeholders(len(f.IDs))+")")
-		for _, id := range f.IDs {
-			args = append(args, id)
-		}
+		where = append(where, "h.id IN (SELECT value FROM json_each(?))")
+		args = append(args, jsonArray(f.IDs))
 	}
 	if len(f.Platforms) > 0 {
-		where = append(where, "h.platform IN ("+placeholders(len(f.Platforms))+")")
-		for _, p := range f.Platforms {
-			args = append(args, p)
-		}
+		where = append(where, "h.platform IN (SELECT value FROM json_each(?))")
+		args = append(args, jsonArray(f.Platforms))
 	}
 	if !f.SeenSince.IsZero() {
 		where = append(where, hostLastSeen+" >= ?")

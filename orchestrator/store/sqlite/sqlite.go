@@ -465,8 +465,10 @@ func mapJSON(m map[string]string) (string, error) {
 	return string(b), err
 }
 
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+// jsonArray encodes a list for json_each(?).
+func jsonArray[T any](list []T) string {
+	b, _ := json.Marshal(list)
+	return string(b)
 }
 
 func wrap(op string, err error) error {

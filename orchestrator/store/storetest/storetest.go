@@ -166,6 +166,8 @@ func testListHostsFilter(t *testing.T, s store.Store) {
 		{"seen", store.HostFilter{SeenSince: t0.Add(time.Minute)}, []int64{l.ID, m.ID}},
 		{"limit", store.HostFilter{Limit: 1}, []int64{w.ID}},
 		{"none", store.HostFilter{Platforms: []string{"freebsd"}}, nil},
+		// A fleet's worth of ids (SQLite allows 32,766 parameters to a statement).
+		{"40,000 ids", store.HostFilter{IDs: fleetIDs(40000, w.ID, l.ID)}, []int64{w.ID, l.ID}},
 	} {
 		hs, err := s.ListHosts(ctx, tc.f)
 		if err != nil {
@@ -175,6 +177,15 @@ func testListHostsFilter(t *testing.T, s store.Store) {
 			t.Errorf("%s: ids = %v, want %v", tc.name, got, tc.want)
 		}
 	}
+}
+
+// fleetIDs is n host ids that are not enrolled, with want among them.
+func fleetIDs(n int, want ...int64) []int64 {
+	out := make([]int64, 0, n+len(want))
+	for i := range n {
+		out = append(out, int64(1_000_000+i))
+	}
+	return append(out, want...)
 }
 
 func testTouchHosts(t *testing.T, s store.Store) {
