@@ -32,6 +32,7 @@ type serveFlags struct {
 	sigma                             []string // Sigma rule files/folders converted into packs
 	db                                string   // "" (SQLite in data) or a postgres:// URL
 	baseline                          time.Duration
+	retention                         time.Duration // --retention; 0: keep everything
 	logFormat, logLevel               string
 	metricsPublic                     bool
 	accelerateMax                     int           // --accelerate-max-hosts; 0: never
@@ -98,6 +99,7 @@ lease (--replica-id, --lease-ttl). See docs/store.md.`,
 	fl.StringVar(&f.replicaID, "replica-id", "", "name of this orchestrator in the hunt scheduler lease when several replicas share one --db (default: hostname-pid)")
 	fl.DurationVar(&f.leaseTTL, "lease-ttl", hunts.DefaultLeaseTTL, "hunt scheduler lease duration: the replica holding it fires the cron hunts and renews it every third of this; another replica takes over at most about this long after the holder dies")
 	fl.StringVar(&f.pprof, "pprof", "", "also serve Go's profiler (net/http/pprof, plain HTTP, no authentication) on this address, e.g. 127.0.0.1:6060; for diagnosing load, keep it on loopback")
+	fl.DurationVar(&f.retention, "retention", server.DefaultRetention, "delete scheduled result rows and status logs older than this, hourly (0: keep everything)")
 	fl.DurationVar(&f.baseline, "baseline", 24*time.Hour, "learning window: stacks first seen within this long of the first hunt result are the fleet's baseline (0: only analysts' suppressions)")
 	return cmd
 }
@@ -173,8 +175,9 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 
 	srv, err := server.New(server.Config{Store: st, Packs: ps, Log: log, Version: version,
 		Anomalies: anomalies.Options{BaselineWindow: f.baseline}, MetricsPublic: f.metricsPublic,
-		Hunts: hunts.Config{Holder: f.replicaID, LeaseTTL: f.leaseTTL},
-		Agent: agentapi.Config{AccelerateMaxHosts: cmp.Or(f.accelerateMax, -1)}})
+		Hunts:     hunts.Config{Holder: f.replicaID, LeaseTTL: f.leaseTTL},
+		Agent:     agentapi.Config{AccelerateMaxHosts: cmp.Or(f.accelerateMax, -1)},
+		Retention: cmp.Or(f.retention, -1)})
 	if err != nil {
 		return err
 	}

@@ -125,7 +125,26 @@ type Config struct {
 	// yet tied to a known node key (default DefaultAnonBudget). A request that
 	// finds its budget spent is answered 503 with Retry-After.
 	BodyBudget, AnonBudget int64
+	// HostLogRate and HostLogBurst are one host's quota of log bytes (after
+	// inflation): bursts of HostLogBurst, then HostLogRate per second on average
+	// (defaults DefaultHostLogRate, DefaultHostLogBurst). A POST over the quota gets
+	// 429 with Retry-After; osquery keeps its buffer and sends it later, so one
+	// flooding host cannot fill the disk or hold the store's writer from the others.
+	HostLogRate  float64
+	HostLogBurst int
+	// MaxRowsPerPost bounds the rows one log POST may store (default 100,000): a
+	// small body of many empty rows otherwise costs far more to store than to send.
+	MaxRowsPerPost int
+	// OnQuota is called when a host's log POST is refused over its quota (metrics).
+	OnQuota func()
 }
+
+// Defaults of a host's log quota: 32 MiB at once, 64 KiB/s (5.3 GiB a day) on
+// average — hundreds of times what a host's scheduled execution hunts send.
+const (
+	DefaultHostLogRate  = 64 << 10
+	DefaultHostLogBurst = 32 << 20
+)
 
 // Defaults of Config.BodyBudget and Config.AnonBudget: two of the largest log
 // bodies at once for enrolled hosts; what a few hundred enrollments hold for
@@ -154,15 +173,16 @@ const DefaultMaxInFlight = 1024
 
 // Handler serves the agent endpoints.
 type Handler struct {
-	c       Config
-	log     *slog.Logger
-	perHost *ratelimit.Limiter
-	slots   chan struct{} // one per request in flight (MaxInFlight)
-	main    *budget       // body bytes of authenticated requests (BodyBudget)
-	anon    *budget       // body bytes of the others (AnonBudget)
-	refused *logEvery     // refused enrollments: a log line a second at most
-	configs configCache   // encoded configurations (ConfigKeyer)
-	targets targetCache   // hosts targeted per live query (accelerate)
+	c        Config
+	log      *slog.Logger
+	perHost  *ratelimit.Limiter
+	slots    chan struct{}      // one per request in flight (MaxInFlight)
+	main     *budget            // body bytes of authenticated requests (BodyBudget)
+	anon     *budget            // body bytes of the others (AnonBudget)
+	refused  *logEvery          // refused enrollments: a log line a second at most
+	logQuota *ratelimit.Limiter // log bytes per host (HostLogRate, HostLogBurst)
+	configs  configCache        // encoded configurations (ConfigKeyer)
+	targets  targetCache        // hosts targeted per live query (accelerate)
 
 	mu     sync.Mutex
 	keys   map[[32]byte]cachedHost
@@ -217,6 +237,15 @@ func New(c Config) (*Handler, error) {
 	if c.AnonBudget <= 0 {
 		c.AnonBudget = DefaultAnonBudget
 	}
+	if c.HostLogRate <= 0 {
+		c.HostLogRate = DefaultHostLogRate
+	}
+	if c.HostLogBurst <= 0 {
+		c.HostLogBurst = DefaultHostLogBurst
+	}
+	if c.MaxRowsPerPost <= 0 {
+		c.MaxRowsPerPost = 100_000
+	}
 	d := DefaultLimits
 	for _, p := range []struct{ v, def *int64 }{{&c.Limits.Enroll, &d.Enroll}, {&c.Limits.Config, &d.Config},
 		{&c.Limits.Log, &d.Log}, {&c.Limits.Read, &d.Read}, {&c.Limits.Write, &d.Write}} {
@@ -227,7 +256,8 @@ func New(c Config) (*Handler, error) {
 	return &Handler{c: c, log: c.Log, keys: map[[32]byte]cachedHost{}, byHost: map[int64][32]byte{},
 		seen: map[int64]time.Time{}, perHost: ratelimit.New(c.HostRate, c.HostBurst, c.Now, 0),
 		slots: make(chan struct{}, c.MaxInFlight), main: newBudget(c.BodyBudget), anon: newBudget(c.AnonBudget),
-		refused: &logEvery{every: time.Second, now: c.Now}}, nil
+		refused:  &logEvery{every: time.Second, now: c.Now},
+		logQuota: ratelimit.New(c.HostLogRate, c.HostLogBurst, c.Now, 0)}, nil
 }
 
 // Prefixes are the URL prefixes the endpoints are served under.

@@ -227,3 +227,44 @@ func TestBadRequestDoesNotEcho(t *testing.T) {
 		t.Errorf("bad action: %d %s", r.status, r.raw)
 	}
 }
+
+// TestHostLogQuota: a host that floods logs is refused (429, Retry-After) once
+// over its byte quota, while another host is served; lines beyond MaxRowsPerPost
+// in one request are refused whole (0.75 MiB sent grew the store by 515 MiB in 35 s).
+func TestHostLogQuota(t *testing.T) {
+	var logs syncBuffer
+	quota := 0
+	e, _ := newSecEnv(t, &logs, func(c *agentapi.Config) {
+		c.HostLogRate, c.HostLogBurst, c.MaxRowsPerPost = 1024, 100<<10, 50
+		c.OnQuota = func() { quota++ }
+	})
+	a := e.enroll("a", `"9"`, "U-A")
+	b := e.enroll("b", `"9"`, "U-B")
+	line := func(i int) string {
+		return fmt.Sprintf(`{"name":"pack_x_q","action":"added","unixTime":%d,"columns":{"pad":"%s"}}`, 1785931200+i, strings.Repeat("x", 1000))
+	}
+	post := func(key string, from, n int) resp {
+		var ls []string
+		for i := from; i < from+n; i++ {
+			ls = append(ls, line(i))
+		}
+		return e.post("/api/v1/osquery/log", `{"node_key":"`+key+`","log_type":"result","data":[`+strings.Join(ls, ",")+`]}`,
+			"Authorization", "NodeKey "+key)
+	}
+	var refused resp
+	for i := range 6 {
+		if r := post(a, i*40, 40); r.status != http.StatusOK {
+			refused = r
+			break
+		}
+	}
+	if refused.status != http.StatusTooManyRequests || quota == 0 {
+		t.Fatalf("a host sending 6 x 40 KiB against a 100 KiB quota: last answer %d %s, quota callbacks %d", refused.status, refused.raw, quota)
+	}
+	if r := post(b, 0, 40); r.status != http.StatusOK {
+		t.Errorf("another host was refused: %d %s", r.status, r.raw)
+	}
+	if r := post(b, 100, 51); r.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("51 lines with MaxRowsPerPost 50: %d %s, want 413", r.status, r.raw)
+	}
+}

@@ -7,10 +7,12 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"time"
 
+	"github.com/exechunt/exechunt/orchestrator/ratelimit"
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
 
@@ -93,6 +95,14 @@ func rowID(unixTime int64, line [32]byte, sub int) string {
 }
 
 func (h *Handler) logs(ctx context.Context, r *http.Request, body []byte) (any, error) {
+	// A host known before the body is parsed is charged before it is parsed.
+	charged := false
+	if host, ok := ctx.Value(authedHostKey{}).(store.Host); ok {
+		if err := h.chargeLog(host, len(body)); err != nil {
+			return nil, err
+		}
+		charged = true
+	}
 	var req logRequest
 	if err := json.Unmarshal(body, &req); err != nil {
 		return nil, badRequest("malformed log request: %v", err)
@@ -100,6 +110,15 @@ func (h *Handler) logs(ctx context.Context, r *http.Request, body []byte) (any, 
 	host, err := h.authenticate(ctx, r, req.NodeKey)
 	if err != nil {
 		return nil, err
+	}
+	if !charged {
+		if err := h.chargeLog(host, len(body)); err != nil {
+			return nil, err
+		}
+	}
+	if len(req.Data) > h.c.MaxRowsPerPost {
+		return nil, &requestError{status: http.StatusRequestEntityTooLarge,
+			msg: fmt.Sprintf("%d log lines in one request; at most %d", len(req.Data), h.c.MaxRowsPerPost)}
 	}
 	ids, err := lineIDs(host.ID, req.Data)
 	if err != nil {
@@ -111,6 +130,10 @@ func (h *Handler) logs(ctx context.Context, r *http.Request, body []byte) (any, 
 		rows, err := resultRows(host.ID, req.Data, ids, now)
 		if err != nil {
 			return nil, err
+		}
+		if len(rows) > h.c.MaxRowsPerPost {
+			return nil, &requestError{status: http.StatusRequestEntityTooLarge,
+				msg: fmt.Sprintf("%d result rows in one request; at most %d", len(rows), h.c.MaxRowsPerPost)}
 		}
 		if _, err := h.c.Logs.InsertResults(ctx, rows); err != nil {
 			return nil, err
@@ -175,4 +198,18 @@ func resultRows(hostID int64, data []json.RawMessage, ids [][32]byte, now time.T
 		}
 	}
 	return rows, nil
+}
+
+// chargeLog takes n bytes from the host's log quota, or refuses the request with
+// 429 and when to retry.
+func (h *Handler) chargeLog(host store.Host, n int) error {
+	ok, wait := h.logQuota.AllowN(itoa(host.ID), float64(n))
+	if ok {
+		return nil
+	}
+	if h.c.OnQuota != nil {
+		h.c.OnQuota()
+	}
+	return &requestError{status: http.StatusTooManyRequests, msg: "this host is over its log quota, retry later",
+		retryAfter: ratelimit.RetryAfter(wait)}
 }

@@ -41,6 +41,8 @@ type Metrics struct {
 	huntRuns     *prometheus.CounterVec
 	storeLatency *prometheus.HistogramVec
 	storeErrors  *prometheus.CounterVec
+	pruned       prometheus.Counter
+	quota        prometheus.Counter
 }
 
 // New returns Metrics with the Go runtime and process collectors registered and
@@ -67,10 +69,14 @@ func New(version string) *Metrics {
 	m.storeErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Subsystem: "store",
 		Name: "operation_errors_total", Help: "Store operations that failed (not found excluded), by operation."},
 		[]string{"operation"})
+	m.pruned = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace,
+		Name: "rows_pruned_total", Help: "Result rows and status logs deleted by the retention policy (serve --retention)."})
+	m.quota = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Subsystem: "agent",
+		Name: "log_quota_refusals_total", Help: "Log POSTs refused (429) because their host was over its log quota."})
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: "build_info",
 		Help: "Always 1; the version label is the running build."}, []string{"version"})
 	build.WithLabelValues(version).Set(1)
-	m.reg.MustRegister(m.requests, m.latency, m.ingested, m.huntRuns, m.storeLatency, m.storeErrors, build,
+	m.reg.MustRegister(m.requests, m.latency, m.ingested, m.huntRuns, m.storeLatency, m.storeErrors, m.pruned, m.quota, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -148,6 +154,12 @@ func (m *Metrics) Ingested(kind string, n int) {
 		m.ingested.WithLabelValues(kind).Add(float64(n))
 	}
 }
+
+// Pruned counts rows deleted by the retention policy.
+func (m *Metrics) Pruned(n int64) { m.pruned.Add(float64(max(n, 0))) }
+
+// QuotaRefusal counts a log POST refused over its host's quota.
+func (m *Metrics) QuotaRefusal() { m.quota.Inc() }
 
 // HuntRun counts a finished hunt run with its final state.
 func (m *Metrics) HuntRun(outcome string) { m.huntRuns.WithLabelValues(outcome).Inc() }

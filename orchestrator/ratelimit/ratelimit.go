@@ -103,6 +103,27 @@ func (l *Limiter) Allow(key string) (bool, time.Duration) {
 	return false, l.wait(b)
 }
 
+// AllowN takes n tokens from key's bucket while it is not in debt: a request
+// larger than the burst still passes when the bucket is full, and the bucket then
+// goes negative, so the key waits until it has paid the excess back. Rates of
+// bytes (a host's log volume) use it; false comes with how long until the debt is
+// paid.
+func (l *Limiter) AllowN(key string, n float64) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t := l.now()
+	b := l.get(key, t)
+	if b.tokens >= 0 && (b.tokens >= n || b.tokens >= l.burst) {
+		b.tokens -= n
+		return true, 0
+	}
+	if l.rate <= 0 {
+		return false, time.Hour
+	}
+	need := math.Min(n, l.burst) - b.tokens
+	return false, time.Duration(need / l.rate * float64(time.Second))
+}
+
 // Blocked reports whether key has no token left, without taking one (for
 // limits that only count failures: check Blocked first, Fail after a failure).
 func (l *Limiter) Blocked(key string) (bool, time.Duration) {

@@ -79,3 +79,26 @@ func TestKeysAreBounded(t *testing.T) {
 		t.Error("the newest bucket was dropped")
 	}
 }
+
+// TestAllowN: bytes against a burst; one request larger than the burst passes on
+// a full bucket and leaves a debt the key waits out.
+func TestAllowN(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := New(100, 1000, func() time.Time { return now }, 0)
+	if ok, _ := l.AllowN("h", 600); !ok {
+		t.Fatal("600 of 1000 refused")
+	}
+	if ok, wait := l.AllowN("h", 600); ok || wait != 2*time.Second {
+		t.Errorf("600 more with 400 left: ok=%v wait=%v, want refused for 2s", ok, wait)
+	}
+	now = now.Add(6 * time.Second) // full again
+	if ok, _ := l.AllowN("h", 5000); !ok {
+		t.Fatal("an oversized request on a full bucket refused")
+	}
+	if ok, wait := l.AllowN("h", 1); ok || wait != 40*time.Second+10*time.Millisecond {
+		t.Errorf("in debt of 4000: ok=%v wait=%v, want refused for 40.01s", ok, wait)
+	}
+	if ok, _ := l.AllowN("other", 1000); !ok {
+		t.Error("another key was limited")
+	}
+}

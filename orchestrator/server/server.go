@@ -35,8 +35,8 @@ type Config struct {
 	// their store fields are filled in by New.
 	Agent    agentapi.Config
 	Operator operatorapi.Config
-	// UI configures the web UI under /ui/ (set UI.Hunts and UI.Anomalies to light
-	// up those pages); its API, Log, Now and Version are filled in by New.
+	// UI configures the web UI under /ui/; its API, Log, Now and Version are filled
+	// in by New.
 	UI webui.Config
 	// FinishEvery is how often live-query deadlines are checked (default 1s).
 	FinishEvery time.Duration
@@ -63,7 +63,15 @@ type Config struct {
 	OnlineWithin time.Duration
 	// ReadyTimeout bounds the store check of GET /readyz (default 2s).
 	ReadyTimeout time.Duration
+	// Retention is how long result rows and status logs are kept
+	// (DefaultRetention when 0; negative keeps them forever); PruneEvery is how
+	// often older ones are deleted (default 1h).
+	Retention, PruneEvery time.Duration
 }
+
+// DefaultRetention keeps a month of scheduled results and status logs: enough
+// for the anomaly baselines (docs/stacking.md) and a hunter's look back.
+const DefaultRetention = 30 * 24 * time.Hour
 
 // Server is the orchestrator's HTTP handler and background work.
 type Server struct {
@@ -93,6 +101,12 @@ func New(c Config) (*Server, error) {
 	}
 	if c.FinishEvery <= 0 {
 		c.FinishEvery = time.Second
+	}
+	if c.Retention == 0 {
+		c.Retention = DefaultRetention
+	}
+	if c.PruneEvery <= 0 {
+		c.PruneEvery = time.Hour
 	}
 	if c.Metrics == nil {
 		c.Metrics = metrics.New(c.Version)
@@ -125,6 +139,7 @@ func New(c Config) (*Server, error) {
 		ac.Configs = s.hunts
 	}
 	ac.OnResults = func([]int64) { s.changes.Notify() }
+	ac.OnQuota = c.Metrics.QuotaRefusal
 	ac.Log, ac.Now = c.Log.With("api", "agent"), c.Now
 	agent, err := agentapi.New(ac)
 	if err != nil {
@@ -229,6 +244,13 @@ func (s *Server) Run(ctx context.Context) error {
 		defer wg.Done()
 		s.syncStacks(ctx)
 	}()
+	if s.c.Retention > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.pruneLoop(ctx)
+		}()
+	}
 	t := time.NewTicker(s.c.FinishEvery)
 	defer t.Stop()
 	for done := false; !done; {
@@ -271,4 +293,48 @@ func (s *Server) syncStacks(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// pruneBatch is how many rows of each kind one delete removes: small enough that
+// the store's writer is never held long, for agents' posts queue behind it.
+const pruneBatch = 5000
+
+// pruneLoop deletes result rows and status logs older than the retention, at
+// start and every PruneEvery, until ctx ends.
+func (s *Server) pruneLoop(ctx context.Context) {
+	t := time.NewTicker(s.c.PruneEvery)
+	defer t.Stop()
+	for {
+		n, err := s.Prune(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.c.Log.Warn("pruning old results", "err", err, "pruned", n)
+		case n > 0:
+			s.c.Log.Info("pruned old results", "rows", n, "retention", s.c.Retention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Prune deletes the result rows and status logs older than the retention now,
+// in batches, and returns how many it deleted.
+func (s *Server) Prune(ctx context.Context) (int64, error) {
+	if s.c.Retention <= 0 {
+		return 0, nil
+	}
+	before := s.c.Now().Add(-s.c.Retention)
+	var total int64
+	for ctx.Err() == nil {
+		n, err := s.c.Store.PruneLogs(ctx, before, pruneBatch)
+		total += n
+		s.c.Metrics.Pruned(n)
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+	return total, ctx.Err()
 }

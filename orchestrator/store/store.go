@@ -289,4 +289,8 @@ type Logs interface {
 	// Results returns matching rows ordered by receipt (then ID).
 	Results(ctx context.Context, f ResultFilter) ([]ResultRow, error)
 	StatusLogs(ctx context.Context, hostID int64, limit int) ([]StatusLog, error)
+	// PruneLogs deletes at most limit result rows and limit status logs received
+	// before before (the retention policy), and returns how many it deleted; the
+	// caller repeats until it gets 0, so that no single delete holds the writer long.
+	PruneLogs(ctx context.Context, before time.Time, limit int) (int64, error)
 }

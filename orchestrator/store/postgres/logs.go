@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -170,4 +171,18 @@ func (s *Store) StatusLogs(ctx context.Context, hostID int64, limit int) ([]stor
 		out = append(out, l)
 	}
 	return out, wrap("status logs", rows.Err())
+}
+
+// PruneLogs implements store.Logs.
+func (s *Store) PruneLogs(ctx context.Context, before time.Time, limit int) (int64, error) {
+	var n int64
+	for _, t := range []string{"result_rows", "status_logs"} {
+		tag, err := s.db.Exec(ctx, `DELETE FROM `+t+` WHERE id IN (SELECT id FROM `+t+` WHERE received_at < $1 LIMIT $2)`,
+			ts(before), limit)
+		if err != nil {
+			return n, wrap("prune logs", err)
+		}
+		n += tag.RowsAffected()
+	}
+	return n, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
@@ -156,4 +157,19 @@ func (s *Store) StatusLogs(ctx context.Context, hostID int64, limit int) ([]stor
 		out = append(out, l)
 	}
 	return out, wrap("status logs", rows.Err())
+}
+
+// PruneLogs implements store.Logs.
+func (s *Store) PruneLogs(ctx context.Context, before time.Time, limit int) (int64, error) {
+	var n int64
+	for _, t := range []string{"result_rows", "status_logs"} {
+		res, err := s.w.ExecContext(ctx, `DELETE FROM `+t+` WHERE id IN (SELECT id FROM `+t+` WHERE received_at < ? LIMIT ?)`,
+			ts(before), limit)
+		if err != nil {
+			return n, wrap("prune logs", err)
+		}
+		k, _ := res.RowsAffected()
+		n += k
+	}
+	return n, nil
 }

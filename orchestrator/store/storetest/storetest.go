@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"LiveQueryHistory", testLiveQueryHistory},
 		{"ResultsIdempotent", testResultsIdempotent},
 		{"StatusLogsIdempotent", testStatusLogsIdempotent},
+		{"PruneLogs", testPruneLogs},
 		{"HuntsCRUD", testHuntsCRUD},
 		{"HuntsSeedOnce", testHuntsSeedOnce},
 		{"HuntRunLifecycle", testHuntRunLifecycle},
@@ -556,5 +557,44 @@ func testStatusLogsIdempotent(t *testing.T, s store.Store) {
 	got, err := s.StatusLogs(ctx, a.ID, 0)
 	if err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], logs[0]) {
 		t.Errorf("StatusLogs = %+v, %v", got, err)
+	}
+}
+
+func testPruneLogs(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := enroll(t, s, "a", "U-1", "linux", "k1", t0)
+	var rows []store.ResultRow
+	for i, at := range []time.Time{t0, t0.Add(time.Minute), t0.Add(2 * time.Minute), t0.Add(2 * time.Hour)} {
+		rows = append(rows, store.ResultRow{ID: fmt.Sprintf("r%d", i), HostID: a.ID, Name: "q", Action: store.ActionAdded,
+			UnixTime: 1785931200, Columns: map[string]string{"i": fmt.Sprint(i)}, ReceivedAt: at})
+	}
+	if _, err := s.InsertResults(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	logs := []store.StatusLog{{ID: "s1", HostID: a.ID, Message: "old", ReceivedAt: t0},
+		{ID: "s2", HostID: a.ID, Message: "new", ReceivedAt: t0.Add(2 * time.Hour)}}
+	if _, err := s.InsertStatusLogs(ctx, logs); err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for range 10 {
+		n, err := s.PruneLogs(ctx, t0.Add(time.Hour), 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 4 {
+			t.Errorf("one prune deleted %d rows, want at most 2 of each kind", n)
+		}
+		if total += n; n == 0 {
+			break
+		}
+	}
+	if total != 4 {
+		t.Errorf("pruned %d rows, want 4 (3 results, 1 status log)", total)
+	}
+	got, _ := s.Results(ctx, store.ResultFilter{HostID: a.ID})
+	st, _ := s.StatusLogs(ctx, a.ID, 0)
+	if len(got) != 1 || got[0].ID != "r3" || len(st) != 1 || st[0].ID != "s2" {
+		t.Errorf("kept %d results, %d status logs; want only the newest of each", len(got), len(st))
 	}
 }
