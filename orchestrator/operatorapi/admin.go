@@ -309,7 +309,9 @@ func (a *API) deleteSecret(w http.ResponseWriter, r *http.Request) error {
 	if len(ss) == 1 {
 		return errorf(http.StatusConflict, "%q is the last enroll secret: add another first", name)
 	}
-	if err := a.c.Secrets.DeleteEnrollSecret(r.Context(), name); err != nil {
+	if err := a.c.Secrets.DeleteEnrollSecret(r.Context(), name); errors.Is(err, store.ErrConflict) {
+		return errorf(http.StatusConflict, "%q is the last enroll secret: add another first", name)
+	} else if err != nil {
 		return err
 	}
 	if err := a.audit(r, "enroll_secret.revoke", name, "", nil); err != nil {

@@ -45,11 +45,29 @@ func (s *Store) EnrollSecrets(ctx context.Context) ([]store.EnrollSecret, error)
 
 // DeleteEnrollSecret implements store.Secrets.
 func (s *Store) DeleteEnrollSecret(ctx context.Context, name string) error {
-	tag, err := s.db.Exec(ctx, `DELETE FROM enroll_secrets WHERE name = $1`, name)
-	if err != nil {
+	// The table lock orders concurrent deletes: without it two could each see the
+	// other secret and leave none.
+	var gone, exists bool
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `LOCK TABLE enroll_secrets IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM enroll_secrets WHERE name = $1
+			AND EXISTS (SELECT 1 FROM enroll_secrets WHERE name <> $1)`, name)
+		if err != nil {
+			return err
+		}
+		if gone = tag.RowsAffected() > 0; !gone {
+			return tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM enroll_secrets WHERE name = $1)`, name).Scan(&exists)
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
 		return wrap("delete enroll secret", err)
-	}
-	if tag.RowsAffected() == 0 {
+	case exists:
+		return fmt.Errorf("postgres: delete enroll secret: the last one: %w", store.ErrConflict)
+	case !gone:
 		return fmt.Errorf("postgres: delete enroll secret: %w", store.ErrNotFound)
 	}
 	return nil

@@ -44,11 +44,18 @@ func (s *Store) EnrollSecrets(ctx context.Context) ([]store.EnrollSecret, error)
 
 // DeleteEnrollSecret implements store.Secrets.
 func (s *Store) DeleteEnrollSecret(ctx context.Context, name string) error {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM enroll_secrets WHERE name = ?`, name)
+	// One statement on the one writer: two deletes at once cannot both see the
+	// other secret and leave none.
+	res, err := s.w.ExecContext(ctx, `DELETE FROM enroll_secrets WHERE name = ?
+		AND EXISTS (SELECT 1 FROM enroll_secrets WHERE name <> ?)`, name, name)
 	if err != nil {
 		return wrap("delete enroll secret", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
+		var one int
+		if err := s.w.QueryRowContext(ctx, `SELECT 1 FROM enroll_secrets WHERE name = ?`, name).Scan(&one); err == nil {
+			return fmt.Errorf("sqlite: delete enroll secret: the last one: %w", store.ErrConflict)
+		}
 		return fmt.Errorf("sqlite: delete enroll secret: %w", store.ErrNotFound)
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -257,6 +258,30 @@ func testEnrollSecrets(t *testing.T, s store.Store) {
 	}
 	if got, _ := s.EnrollSecrets(ctx); len(got) != 1 || got[0].Name != "b" {
 		t.Errorf("after delete: %+v", got)
+	}
+	if err := s.DeleteEnrollSecret(ctx, "b"); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("deleting the last secret: %v, want ErrConflict", err)
+	}
+	// Deleting every secret at once leaves one (each delete saw another secret
+	// and went ahead: none was left, and a restart seeded a revoked secret again).
+	for _, n := range []string{"c", "d", "e"} {
+		if err := s.AddEnrollSecret(ctx, store.EnrollSecret{Name: n, Hash: key(n), CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, n := range []string{"b", "c", "d", "e"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.DeleteEnrollSecret(ctx, n); err != nil && !errors.Is(err, store.ErrConflict) {
+				t.Errorf("delete %s: %v", n, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got, _ := s.EnrollSecrets(ctx); len(got) != 1 {
+		t.Errorf("after deleting all four at once: %d secrets left, want 1", len(got))
 	}
 }
 
