@@ -137,6 +137,15 @@ type Config struct {
 	MaxRowsPerPost int
 	// OnQuota is called when a host's log POST is refused over its quota (metrics).
 	OnQuota func()
+	// Audit, when set, records re-enrollments: a host record whose node key was
+	// replaced by a new enrollment with its UUID (osquery that lost its key, or
+	// someone holding the enroll secret taking the host's place).
+	Audit AuditStore
+}
+
+// AuditStore adds audit entries.
+type AuditStore interface {
+	AddAudit(ctx context.Context, e store.AuditEntry) (store.AuditEntry, error)
 }
 
 // Defaults of a host's log quota: 32 MiB at once, 64 KiB/s (5.3 GiB a day) on

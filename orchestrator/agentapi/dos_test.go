@@ -268,3 +268,24 @@ func TestHostLogQuota(t *testing.T) {
 		t.Errorf("51 lines with MaxRowsPerPost 50: %d %s, want 413", r.status, r.raw)
 	}
 }
+
+// TestReenrollmentAudited: an enrollment with an enrolled host's UUID, which
+// replaces that host's node key, is logged as a warning and audited (it took the
+// host's record over silently).
+func TestReenrollmentAudited(t *testing.T) {
+	var logs syncBuffer
+	e, _ := newSecEnv(t, &logs, func(c *agentapi.Config) { c.Audit = c.Hosts.(agentapi.AuditStore) })
+	first := e.enroll("victim", `"9"`, "U-VICTIM")
+	e.now = e.now.Add(time.Hour)
+	e.enroll("attacker", `"9"`, "U-VICTIM")
+	if r := e.post("/api/v1/osquery/config", `{"node_key":"`+first+`"}`); r.body["node_invalid"] != true {
+		t.Fatalf("the first key still works: %s", r.raw)
+	}
+	entries, err := e.st.AuditLog(context.Background(), store.AuditFilter{Action: "host.reenroll"})
+	if err != nil || len(entries) != 1 || entries[0].Actor != "agent" || entries[0].Remote == "" {
+		t.Errorf("audit of the re-enrollment: %+v %v", entries, err)
+	}
+	if !strings.Contains(logs.String(), "host re-enrolled") {
+		t.Errorf("no warning in the log:\n%s", logs.String())
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/exechunt/exechunt/orchestrator/store"
@@ -131,8 +132,12 @@ func (h *Handler) enroll(ctx context.Context, r *http.Request, body []byte) (any
 		return nil, err
 	}
 	h.forget(enrolled.ID)
-	h.log.Info("host enrolled", "host_id", enrolled.ID, "hostname", clipField(enrolled.Hostname),
-		"platform", enrolled.Platform, "osquery_version", clipField(enrolled.OsqueryVersion))
+	if enrolled.FirstSeen.Before(h.c.Now().Add(-time.Second)) {
+		h.reenrolled(ctx, r, enrolled)
+	} else {
+		h.log.Info("host enrolled", "host_id", enrolled.ID, "hostname", clipField(enrolled.Hostname),
+			"platform", enrolled.Platform, "osquery_version", clipField(enrolled.OsqueryVersion))
+	}
 	return enrollResponse{NodeKey: key}, nil
 }
 
@@ -266,5 +271,22 @@ func boundHost(h *store.Host) {
 	}
 	if len(h.Details) > maxHostDetails {
 		h.Details = nil
+	}
+}
+
+// reenrolled warns, and audits, that an existing host record got a new node key:
+// its previous key stopped working. osquery does this when it loses its key, but
+// so can anyone holding the enroll secret who sends the host's UUID.
+func (h *Handler) reenrolled(ctx context.Context, r *http.Request, host store.Host) {
+	h.log.Warn("host re-enrolled: its previous node key no longer works", "host_id", host.ID,
+		"hostname", clipField(host.Hostname), "uuid", clipField(host.UUID), "remote", r.RemoteAddr)
+	if h.c.Audit == nil {
+		return
+	}
+	detail, _ := json.Marshal(map[string]string{"hostname": clipField(host.Hostname), "uuid": clipField(host.UUID),
+		"identifier": clipField(host.Identifier), "first_seen": host.FirstSeen.UTC().Format(time.RFC3339)})
+	if _, err := h.c.Audit.AddAudit(ctx, store.AuditEntry{Time: h.c.Now(), Actor: "agent", Remote: r.RemoteAddr,
+		Action: "host.reenroll", Target: strconv.FormatInt(host.ID, 10), Detail: detail}); err != nil {
+		h.log.Warn("auditing a re-enrollment", "host_id", host.ID, "err", err)
 	}
 }

@@ -140,6 +140,7 @@ func New(c Config) (*Server, error) {
 	}
 	ac.OnResults = func([]int64) { s.changes.Notify() }
 	ac.OnQuota = c.Metrics.QuotaRefusal
+	ac.Audit = c.Store
 	ac.Log, ac.Now = c.Log.With("api", "agent"), c.Now
 	agent, err := agentapi.New(ac)
 	if err != nil {
