@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -26,7 +27,7 @@ var enrollPlatforms = map[string]hostPaths{
 }
 
 func newEnrollFlagsCmd() *cobra.Command {
-	var serverURL, data, out, platform, ext string
+	var serverURL, data, out, platform, ext, caFile string
 	cmd := &cobra.Command{
 		Use:   "enroll-flags [flags]",
 		Short: "Print the osqueryd flag file (and extensions.load line) that enrolls a host",
@@ -70,7 +71,7 @@ exechunt.secret (the enroll secret, mode 0600), with the paths of --platform.`,
 				fmt.Fprintf(w, "# extensions.load (one line): %s\n", p.ext)
 				return nil
 			}
-			return writeEnrollBundle(out, data, flags, p)
+			return writeEnrollBundle(out, data, caFile, flags, p)
 		},
 	}
 	fl := cmd.Flags()
@@ -79,6 +80,7 @@ exechunt.secret (the enroll secret, mode 0600), with the paths of --platform.`,
 	fl.StringVar(&out, "out", "", "write the bundle (flags, extensions.load, CA, secret) to this directory")
 	fl.StringVar(&platform, "platform", "linux", "host platform for paths: linux, darwin or windows")
 	fl.StringVar(&ext, "ext", "", "path of exechunt.ext on the host (default per platform)")
+	fl.StringVar(&caFile, "ca-file", "", "certificate for hosts to pin (default: the one serve serves, from the data dir's client.json)")
 	return cmd
 }
 
@@ -120,13 +122,41 @@ func enrollFlagFile(hostport string, p hostPaths, platform string) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
-func writeEnrollBundle(out, data, flags string, p hostPaths) error {
+// servedCert is the certificate the server serves: the ca_file serve wrote into
+// the data directory's client.json (its --tls-cert, or the self-signed one), else
+// the self-signed one, unless caFile names one.
+func servedCert(data, caFile string) string {
+	if caFile != "" {
+		return caFile
+	}
+	var cc clientConfig
+	if b, err := os.ReadFile(filepath.Join(data, server.ClientConfigFile)); err == nil && json.Unmarshal(b, &cc) == nil && cc.CAFile != "" {
+		return cc.CAFile
+	}
+	return filepath.Join(data, server.CertFile)
+}
+
+// writeBundleFile writes one file of the bundle with exactly mode, refusing to
+// write through a symbolic link (the bundle holds the enroll secret).
+func writeBundleFile(dir, name, data string, mode os.FileMode) error {
+	path := filepath.Join(dir, name)
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s exists and is not a regular file (a link?): not writing the bundle through it", path)
+	}
+	if err := os.WriteFile(path, []byte(data), mode); err != nil {
+		return err
+	}
+	return os.Chmod(path, mode) // WriteFile keeps an existing file's mode
+}
+
+func writeEnrollBundle(out, data, caFile, flags string, p hostPaths) error {
 	if err := os.MkdirAll(out, 0o700); err != nil {
 		return err
 	}
-	ca, err := os.ReadFile(filepath.Join(data, server.CertFile))
+	caPath := servedCert(data, caFile)
+	ca, err := os.ReadFile(caPath)
 	if err != nil {
-		return fmt.Errorf("server certificate (run exechunt serve first, or use --data): %w", err)
+		return fmt.Errorf("server certificate %s (run exechunt serve first, or use --data or --ca-file): %w", caPath, err)
 	}
 	secret := os.Getenv("EXECHUNT_ENROLL_SECRET")
 	if secret == "" {
@@ -146,13 +176,13 @@ func writeEnrollBundle(out, data, flags string, p hostPaths) error {
 		{"exechunt-ca.pem", string(ca), 0o644},
 		{"exechunt.secret", secret + "\n", 0o600},
 	}
-	for _, f := range files {
-		if err := os.WriteFile(filepath.Join(out, f.name), []byte(f.data), f.mode); err != nil {
-			return err
-		}
-	}
 	if secret == "" {
 		return errors.New("empty enroll secret")
+	}
+	for _, f := range files {
+		if err := writeBundleFile(out, f.name, f.data, f.mode); err != nil {
+			return err
+		}
 	}
 	fmt.Printf("wrote %s: exechunt.flags, extensions.load, exechunt-ca.pem, exechunt.secret (copy them to %s)\n", out, p.dir)
 	return nil

@@ -212,7 +212,7 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 		serverURL = "https://" + net.JoinHostPort(urlHost, fmt.Sprint(addr.Port))
 	}
 	ccPath := filepath.Join(data, server.ClientConfigFile)
-	if err := writeClientConfig(ccPath, clientConfig{Server: serverURL, CAFile: certFile, TokenFile: tokenPath}); err != nil {
+	if err := writeClientConfig(ccPath, clientConfig{Server: serverURL, CAFile: absPath(certFile), TokenFile: absPath(tokenPath)}); err != nil {
 		log.Warn("writing the client config", "path", ccPath, "err", err)
 	}
 
@@ -277,6 +277,17 @@ type clientConfig struct {
 	CAFile    string `json:"ca_file,omitempty"`
 	TokenFile string `json:"token_file,omitempty"`
 	Token     string `json:"token,omitempty"`
+}
+
+// absPath is p made absolute ("" stays ""), so that client.json works from any folder.
+func absPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 func writeClientConfig(path string, c clientConfig) error {
