@@ -125,8 +125,13 @@ func (s *Store) files() []string {
 			if err != nil {
 				continue // a live default that does not exist on this host
 			}
-			if !info.IsDir() {
+			if info.Mode().IsRegular() {
 				out = append(out, m)
+				continue
+			}
+			if !info.IsDir() {
+				// A FIFO, socket or device would block every query's read.
+				s.warnOnce(m, errors.New("not a regular file (a FIFO, socket or device): not read"))
 				continue
 			}
 			found, _, err := evidence.Collect([]string{m})

@@ -277,6 +277,9 @@ func Collect(paths []string) ([]File, int, error) {
 			return nil, 0, fmt.Errorf("evidence path: %w", err)
 		}
 		if !info.IsDir() {
+			if !info.Mode().IsRegular() {
+				return nil, 0, fmt.Errorf("evidence path %s: not a regular file (a FIFO, socket or device)", p)
+			}
 			files = append(files, File{Path: p, Size: info.Size()})
 			continue
 		}
