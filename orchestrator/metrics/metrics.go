@@ -43,6 +43,7 @@ type Metrics struct {
 	storeErrors  *prometheus.CounterVec
 	pruned       prometheus.Counter
 	quota        prometheus.Counter
+	onStore      func(op string, err error)
 }
 
 // New returns Metrics with the Go runtime and process collectors registered and
@@ -164,8 +165,16 @@ func (m *Metrics) QuotaRefusal() { m.quota.Inc() }
 // HuntRun counts a finished hunt run with its final state.
 func (m *Metrics) HuntRun(outcome string) { m.huntRuns.WithLabelValues(outcome).Inc() }
 
+// OnStore sets a function called with the outcome of every store operation the
+// instrumented store times (the server's readiness watches its writes with it).
+// Set it before the store is used.
+func (m *Metrics) OnStore(f func(op string, err error)) { m.onStore = f }
+
 // ObserveStore records one store operation that started at start.
 func (m *Metrics) ObserveStore(op string, start time.Time, err error) {
+	if m.onStore != nil {
+		m.onStore(op, err)
+	}
 	m.storeLatency.WithLabelValues(op).Observe(time.Since(start).Seconds())
 	if err != nil && !isNotFound(err) {
 		m.storeErrors.WithLabelValues(op).Inc()

@@ -83,6 +83,7 @@ type Server struct {
 	mux     *http.ServeMux
 	handler http.Handler
 	metrics *metrics.Metrics
+	health  *writeHealth
 }
 
 // New builds a Server.
@@ -117,9 +118,16 @@ func New(c Config) (*Server, error) {
 	if c.ReadyTimeout <= 0 {
 		c.ReadyTimeout = 2 * time.Second
 	}
+	health := &writeHealth{}
+	now := c.Now
+	c.Metrics.OnStore(func(op string, err error) {
+		if storeWrites[op] {
+			health.note(err, now())
+		}
+	})
 	c.Store = c.Metrics.Store(c.Store)
 	c.Metrics.WatchHosts(c.Store, c.OnlineWithin, 10*time.Second, c.Now)
-	s := &Server{c: c, changes: operatorapi.NewBroadcast(), mux: http.NewServeMux(), metrics: c.Metrics}
+	s := &Server{c: c, changes: operatorapi.NewBroadcast(), mux: http.NewServeMux(), metrics: c.Metrics, health: health}
 	s.handler = c.Metrics.Middleware(s.mux)
 	ac := c.Agent
 	ac.Hosts, ac.Secrets, ac.Live, ac.Logs = c.Store, c.Store, c.Store, c.Store
@@ -198,7 +206,8 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 
 // ready answers GET /readyz: 200 {"status":"ready"} when the store answers a ping
-// within ReadyTimeout, else 503 with the reason (the error itself is logged, not
+// within ReadyTimeout and its writes are not failing for lack of space, else 503
+// with the reason (the error itself is logged, not
 // returned: the endpoint needs no token).
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.c.ReadyTimeout)
@@ -211,6 +220,11 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		if r.Context().Err() == nil {
 			s.c.Log.Warn("not ready", "reason", reason, "err", err)
 		}
+		writeStatus(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": reason})
+		return
+	}
+	if full, since := s.health.state(); full {
+		reason := "store: disk full (writes failing since " + since.UTC().Format(time.RFC3339) + ")"
 		writeStatus(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": reason})
 		return
 	}

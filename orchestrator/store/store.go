@@ -21,6 +21,10 @@ import (
 // ErrNotFound is returned (possibly wrapped) when a requested record does not exist.
 var ErrNotFound = errors.New("store: not found")
 
+// ErrFull is returned (wrapped, with the backend's own error) when a write failed
+// because the disk or the database's size limit is full: /readyz then says so.
+var ErrFull = errors.New("store: disk full")
+
 // ErrConflict is returned when a write contradicts existing state (for example
 // cancelling a live query that already finished).
 var ErrConflict = errors.New("store: conflict")

@@ -198,6 +198,10 @@ func wrap(op string, err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("postgres: %s: %w", op, store.ErrNotFound)
 	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "53100" { // disk_full
+		return fmt.Errorf("postgres: %s: %w (%w)", op, store.ErrFull, err)
+	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }
 

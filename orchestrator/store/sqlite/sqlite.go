@@ -17,11 +17,14 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	// Registers the "sqlite3" database/sql driver. v0.37.0 carries its wasm SQLite
 	// build itself (importing .../embed too only prints a warning).
 	_ "github.com/ncruces/go-sqlite3/driver"
+
+	"github.com/ncruces/go-sqlite3"
 
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
@@ -478,7 +481,20 @@ func wrap(op string, err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("sqlite: %s: %w", op, store.ErrNotFound)
 	}
+	if full(err) {
+		return fmt.Errorf("sqlite: %s: %w (%w)", op, store.ErrFull, err)
+	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// full reports a write that failed for lack of space: SQLITE_FULL, or the file
+// system's ENOSPC, which the VFS reports as an I/O error.
+func full(err error) bool {
+	if errors.Is(err, sqlite3.FULL) || errors.Is(err, syscall.ENOSPC) {
+		return true
+	}
+	m := strings.ToLower(err.Error())
+	return strings.Contains(m, "disk is full") || strings.Contains(m, "no space left")
 }
 
 // Durability returns the write connection's journal mode and synchronous level
