@@ -45,12 +45,25 @@ func (c *grpcClient) Describe(ctx context.Context) (Description, error) {
 	return d, nil
 }
 
+// MaxResultBytes bounds what one Generate may hold of a plugin's answer (column
+// names and values, plus 64 bytes a row for the row itself): a plugin that returns
+// millions of rows would otherwise take the extension, which runs beside osqueryd,
+// far past its memory limit. Past it the call fails with ErrResultTooLarge and the
+// stream is cancelled.
+const MaxResultBytes = 32 << 20
+
+// ErrResultTooLarge is returned for a plugin answer larger than MaxResultBytes.
+var ErrResultTooLarge = errors.New("plugin result too large")
+
 func (c *grpcClient) Generate(ctx context.Context, name string, qc table.QueryContext) ([]map[string]string, error) {
+	ctx, cancel := context.WithCancel(ctx) // ends the stream when we stop reading early
+	defer cancel()
 	stream, err := c.c.Generate(ctx, &pluginproto.GenerateRequest{Table: name, QueryContext: queryContextToProto(qc)})
 	if err != nil {
 		return nil, callError(ctx, "generate "+name, err)
 	}
 	var rows []map[string]string
+	held := 0
 	for {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -63,6 +76,14 @@ func (c *grpcClient) Generate(ctx context.Context, name string, qc table.QueryCo
 			cols := r.GetColumns()
 			if cols == nil {
 				cols = map[string]string{}
+			}
+			held += 64
+			for k, v := range cols {
+				held += len(k) + len(v)
+			}
+			if held > MaxResultBytes {
+				return nil, fmt.Errorf("%w: generate %s: more than %d MiB after %d rows; the result was dropped",
+					ErrResultTooLarge, name, MaxResultBytes>>20, len(rows))
 			}
 			rows = append(rows, cols)
 		}

@@ -167,3 +167,18 @@ func TestCheck(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestGenerateTooLarge: an answer past MaxResultBytes is refused with
+// ErrResultTooLarge instead of being held (2 M rows took the extension to 806 MiB
+// despite its 50 MiB limit), and its stream ends (goleak checks).
+func TestGenerateTooLarge(t *testing.T) {
+	c := pluginsdktest.Connect(t, echoTable())
+	word := strings.Repeat("x", 1000)
+	_, err := c.Generate(context.Background(), "echo", qc(word, "40000")) // ~43 MB
+	if !errors.Is(err, pluginsdk.ErrResultTooLarge) {
+		t.Errorf("40,000 rows of 1 KB: %v, want ErrResultTooLarge", err)
+	}
+	if rows, err := c.Generate(context.Background(), "echo", qc("small", "3")); err != nil || len(rows) != 3 {
+		t.Errorf("the plugin after that: %d rows, %v", len(rows), err)
+	}
+}
