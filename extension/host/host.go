@@ -41,6 +41,7 @@ const (
 	DefaultSocketWait   = 3 * time.Second // osqueryd's --extensions_timeout
 	DefaultPingInterval = 3 * time.Second // osqueryd's --extensions_interval
 	DefaultIOTimeout    = time.Minute     // as kolide/launcher
+	DefaultStopTimeout  = 3 * time.Second
 	DefaultBufferSize   = 16 * 1024
 )
 
@@ -68,6 +69,10 @@ type Options struct {
 	IOTimeout time.Duration
 	// BufferSize is the size of the buffered transport around each connection.
 	BufferSize int
+	// StopTimeout bounds how long stopping waits for osqueryd to take the
+	// deregistration (default DefaultStopTimeout): an osqueryd that hangs with its
+	// sockets open must not keep the extension from exiting.
+	StopTimeout time.Duration
 
 	Table  tablekit.Options // deadline and logger of every table's generate
 	Logger *slog.Logger     // nil means slog.Default()
@@ -88,6 +93,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.BufferSize <= 0 {
 		o.BufferSize = DefaultBufferSize
+	}
+	if o.StopTimeout <= 0 {
+		o.StopTimeout = DefaultStopTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -159,7 +167,7 @@ func Run(ctx context.Context, socket string, tables []tablekit.Table, o Options)
 	if err != nil {
 		return fmt.Errorf("connect to osquery at %s: %w", socket, err)
 	}
-	defer client.Close()
+	defer closeSoon(client)
 	srv, err := osquery.NewExtensionManagerServer(o.Name, socket,
 		osquery.ExtensionVersion(o.Version),
 		osquery.ServerTimeout(o.IOTimeout),
@@ -177,7 +185,12 @@ func Run(ctx context.Context, socket string, tables []tablekit.Table, o Options)
 
 	stopped, err := watch(ctx, client, o.PingInterval, served)
 	if !stopped {
-		stop(srv, served, o.Logger)
+		if errors.Is(err, ErrOsqueryGone) {
+			// A manager that failed a ping would make the deregistration wait out
+			// the socket timeout: fail it at once instead.
+			closeSoon(client)
+		}
+		stop(srv, served, o.StopTimeout, o.Logger)
 	}
 	return err
 }
@@ -200,34 +213,74 @@ func watch(ctx context.Context, client *osquery.ExtensionManagerClient, interval
 			}
 			return true, fmt.Errorf("register and serve: %w", err)
 		case <-tick.C:
-			st, err := client.PingContext(ctx)
-			if ctx.Err() != nil {
+			// The ping runs aside: thrift's socket does not heed ctx, and a hung
+			// osqueryd (sockets open, no answers) would hold a signal up until the
+			// socket timeout. Run's client.Close ends a ping left behind.
+			pinged := make(chan error, 1)
+			go func() {
+				st, err := client.PingContext(ctx)
+				if err == nil && st.Code != 0 {
+					err = fmt.Errorf("ping status %d: %s", st.Code, st.Message)
+				}
+				pinged <- err
+			}()
+			select {
+			case <-ctx.Done():
 				return false, nil
-			}
-			if err != nil {
-				return false, fmt.Errorf("%w: ping: %v", ErrOsqueryGone, err)
-			}
-			if st.Code != 0 {
-				return false, fmt.Errorf("%w: ping status %d: %s", ErrOsqueryGone, st.Code, st.Message)
+			case err := <-pinged:
+				if ctx.Err() != nil {
+					return false, nil
+				}
+				if err != nil {
+					return false, fmt.Errorf("%w: ping: %v", ErrOsqueryGone, err)
+				}
 			}
 		}
 	}
 }
 
-// stop deregisters and stops the server, and waits until Start has returned.
-// Shutdown is repeated because a Start that had not yet registered when the first
-// Shutdown ran would otherwise go on serving.
-func stop(srv *osquery.ExtensionManagerServer, served <-chan error, log *slog.Logger) {
-	retry := time.NewTicker(100 * time.Millisecond)
-	defer retry.Stop()
-	for {
-		if err := srv.Shutdown(context.Background()); err != nil {
-			log.Debug("extension shutdown", "err", err)
+// stop deregisters and stops the server, and waits until Start has returned or
+// timeout has passed. Shutdown runs on its own goroutine, repeated because a
+// Start that had not yet registered when the first Shutdown ran would otherwise go
+// on serving; each call may wait out the manager's socket timeout when osqueryd
+// hangs, so the wait here is bounded by timeout and a signal cannot be held up.
+func stop(srv *osquery.ExtensionManagerServer, served <-chan error, timeout time.Duration, log *slog.Logger) {
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		for {
+			if err := srv.Shutdown(context.Background()); err != nil {
+				log.Debug("extension shutdown", "err", err)
+			}
+			select {
+			case <-quit:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
-		select {
-		case <-served:
-			return
-		case <-retry.C:
-		}
+	}()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	select {
+	case <-served:
+	case <-deadline.C:
+		log.Warn("osquery did not take the deregistration in time; stopping without it", "waited", timeout)
+	}
+}
+
+// closeSoon closes the manager client without waiting long on a call left stuck
+// on a hung osqueryd: thrift's Close first checks the socket, which waits for that
+// call's read. The close then finishes in the background when the read ends.
+func closeSoon(c *osquery.ExtensionManagerClient) {
+	done := make(chan struct{})
+	go func() {
+		c.Close()
+		close(done)
+	}()
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
 	}
 }

@@ -343,3 +343,22 @@ func BenchmarkGenerateLarge(b *testing.B) {
 		}
 	}
 }
+
+// TestStopWhenOsqueryHangs: when osqueryd stops answering but keeps its sockets
+// open, a stop signal still ends Run within StopTimeout, without a deregistration
+// (it waited out the socket timeout on every ping and deregistration attempt:
+// 8-30 s, and a signal did not cut it short). Here the socket timeout is an hour.
+func TestStopWhenOsqueryHangs(t *testing.T) {
+	ctx := timeout(t)
+	r := start(t, []tablekit.Table{echo}, Options{SocketWait: time.Hour, StopTimeout: 200 * time.Millisecond})
+	if _, err := r.h.WaitRegistered(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r.h.Hang()
+	time.Sleep(150 * time.Millisecond) // let a ping or two get stuck
+	r.stop()
+	if err := r.wait(t); err != nil {
+		t.Errorf("Run after a stop signal with a hung osqueryd: %v", err)
+	}
+	r.h.Close() // releases the calls left waiting, so that their goroutines end
+}

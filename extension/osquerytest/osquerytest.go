@@ -131,6 +131,28 @@ type Harness struct {
 	nextUUID osquery.ExtensionRouteUUID
 	changed  chan struct{} // closed and replaced whenever the registrations change
 	closed   bool
+	hung     chan struct{} // non-nil after Hang: calls wait on it, closed by Close
+}
+
+// Hang makes the manager stop answering, as a hung osqueryd does: every later
+// ping, deregistration or other call waits, with its connection open, until
+// Close.
+func (h *Harness) Hang() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.hung == nil && !h.closed {
+		h.hung = make(chan struct{})
+	}
+}
+
+// waitIfHung blocks a call while the harness is hung.
+func (h *Harness) waitIfHung() {
+	h.mu.Lock()
+	hung := h.hung
+	h.mu.Unlock()
+	if hung != nil {
+		<-hung
+	}
 }
 
 // Start listens on dir/osquery.em and serves the ExtensionManager protocol until
@@ -218,6 +240,9 @@ func (h *Harness) Close() error {
 		return nil
 	}
 	h.closed = true
+	if h.hung != nil {
+		close(h.hung)
+	}
 	err := h.ln.Close()
 	for c := range h.conns {
 		c.Close()
@@ -541,7 +566,10 @@ type manager struct{ h *Harness }
 
 func ok() *osquery.ExtensionStatus { return &osquery.ExtensionStatus{Code: 0, Message: "OK"} }
 
-func (m manager) Ping(context.Context) (*osquery.ExtensionStatus, error) { return ok(), nil }
+func (m manager) Ping(context.Context) (*osquery.ExtensionStatus, error) {
+	m.h.waitIfHung()
+	return ok(), nil
+}
 
 func (m manager) Call(_ context.Context, registry, item string, _ osquery.ExtensionPluginRequest) (*osquery.ExtensionResponse, error) {
 	return &osquery.ExtensionResponse{Status: &osquery.ExtensionStatus{Code: 1,
@@ -605,6 +633,7 @@ func (m manager) RegisterExtension(_ context.Context, info *osquery.InternalExte
 
 func (m manager) DeregisterExtension(_ context.Context, uuid osquery.ExtensionRouteUUID) (*osquery.ExtensionStatus, error) {
 	h := m.h
+	h.waitIfHung()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.active[uuid]; !ok {
