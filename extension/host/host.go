@@ -172,7 +172,7 @@ func Run(ctx context.Context, socket string, tables []tablekit.Table, o Options)
 		osquery.ExtensionVersion(o.Version),
 		osquery.ServerTimeout(o.IOTimeout),
 		osquery.WithClient(client),
-		osquery.WithTransportFactory(thrift.NewTBufferedTransportFactory(o.BufferSize)),
+		osquery.WithTransportFactory(strictFactory{thrift.NewTBufferedTransportFactory(o.BufferSize)}),
 	)
 	if err != nil {
 		return fmt.Errorf("extension server: %w", err)
@@ -283,4 +283,40 @@ func closeSoon(c *osquery.ExtensionManagerClient) {
 	case <-done:
 	case <-t.C:
 	}
+}
+
+// errNotStrict ends a connection whose first byte is not a strict binary-protocol
+// message header (osqueryd and osquery-go always write those).
+var errNotStrict = errors.New("not a strict thrift binary protocol message (a framed or other transport?)")
+
+// strictFactory gives every connection a transport that ends it at once when its
+// first byte cannot start a strict binary-protocol message (0x80, the version's
+// high byte): a client speaking the framed transport, or anything else, then gets
+// an error instead of waiting out its own timeout while the server waits for bytes
+// its misread header promised.
+type strictFactory struct{ inner thrift.TTransportFactory }
+
+func (f strictFactory) GetTransport(t thrift.TTransport) (thrift.TTransport, error) {
+	tt, err := f.inner.GetTransport(t)
+	if err != nil {
+		return nil, err
+	}
+	return &strictFirstByte{TTransport: tt}, nil
+}
+
+type strictFirstByte struct {
+	thrift.TTransport
+	checked bool
+}
+
+func (t *strictFirstByte) Read(p []byte) (int, error) {
+	n, err := t.TTransport.Read(p)
+	if !t.checked && n > 0 {
+		t.checked = true
+		if p[0] != 0x80 {
+			t.TTransport.Close()
+			return 0, errNotStrict
+		}
+	}
+	return n, err
 }

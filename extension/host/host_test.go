@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"reflect"
 	"strconv"
@@ -361,4 +362,38 @@ func TestStopWhenOsqueryHangs(t *testing.T) {
 		t.Errorf("Run after a stop signal with a hung osqueryd: %v", err)
 	}
 	r.h.Close() // releases the calls left waiting, so that their goroutines end
+}
+
+// TestFramedClientGetsAnError: a client that speaks thrift's framed transport to
+// the extension has its connection ended at once (it waited out its own timeout).
+func TestFramedClientGetsAnError(t *testing.T) {
+	ctx := timeout(t)
+	r := start(t, []tablekit.Table{echo}, Options{})
+	reg, err := r.h.WaitRegistered(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("unix", reg.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// A framed "ping" call: the frame's length, then a strict binary message.
+	msg := []byte{0x80, 0x01, 0x00, 0x01, 0, 0, 0, 4, 'p', 'i', 'n', 'g', 0, 0, 0, 1, 0}
+	frame := append([]byte{0, 0, 0, byte(len(msg))}, msg...)
+	if _, err := conn.Write(frame); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(8 * time.Second)) // a hang guard
+	_, err = conn.Read(make([]byte, 64))
+	var ne net.Error
+	if err == nil || errors.As(err, &ne) && ne.Timeout() {
+		t.Errorf("a framed client got %v; want its connection closed", err)
+	}
+	// A plain client still works.
+	if err := r.h.Ping(ctx, reg.UUID); err != nil {
+		t.Errorf("ping after that: %v", err)
+	}
+	r.stop()
+	r.wait(t)
 }
