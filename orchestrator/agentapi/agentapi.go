@@ -155,12 +155,12 @@ const (
 	DefaultHostLogBurst = 32 << 20
 )
 
-// Defaults of Config.BodyBudget and Config.AnonBudget: two of the largest log
-// bodies at once for enrolled hosts; what a few hundred enrollments hold for
-// everyone else, which is all an attacker without a node key can make the server
-// hold (docs/security.md).
+// Defaults of Config.BodyBudget and Config.AnonBudget: four of the largest log
+// bodies at once for enrolled hosts (a fleet's answers to a live query arrive
+// together); what a few hundred enrollments hold for everyone else, which is all
+// an attacker without a node key can make the server hold (docs/security.md).
 const (
-	DefaultBodyBudget = 128 << 20
+	DefaultBodyBudget = 256 << 20
 	DefaultAnonBudget = 16 << 20
 )
 

@@ -19,8 +19,25 @@ import (
 // of a fleet is compressed.
 var gzipReaders sync.Pool
 
-// bodyChunk is how much of a body is read, and reserved from a budget, at a time.
-const bodyChunk = 32 << 10
+// Chunk sizes: a body is read in chunks that start at about its size (or 4 KiB)
+// and double up to maxChunk, each reserved from a budget before it is allocated, so
+// that the many small requests of a fleet allocate little and large ones few times.
+const (
+	minChunk = 512
+	maxChunk = 1 << 20
+)
+
+// firstChunk guesses the body's size from Content-Length (times 8 for gzip).
+func firstChunk(r *http.Request) int {
+	n := 4 << 10
+	if r.ContentLength > 0 {
+		n = int(min(r.ContentLength+1, maxChunk)) // +1: EOF shows without a second chunk
+		if r.Header.Get("Content-Encoding") != "" {
+			n = int(min(8*r.ContentLength, maxChunk))
+		}
+	}
+	return max(n, minChunk)
+}
 
 // errBusy answers a request that no memory budget can take now.
 var errBusy = &requestError{status: http.StatusServiceUnavailable, msg: "server busy, retry later", retryAfter: "1"}
@@ -97,18 +114,23 @@ func (h *Handler) readBody(ctx context.Context, w http.ResponseWriter, r *http.R
 		return nil, nil, release, &requestError{status: http.StatusUnsupportedMediaType, msg: "unsupported content encoding"}
 	}
 
-	// The body is read into chunks of bodyChunk bytes, each reserved before it is
-	// allocated, and joined once at the end: a growing buffer would allocate about
-	// twice the body in garbage on the way, which the budget does not see.
+	// The body is read into chunks, each reserved before it is allocated, and joined
+	// once at the end: a growing buffer would allocate about twice the body in
+	// garbage on the way, which the budget does not see.
 	var chunks [][]byte
 	size := 0
 	checked := host != nil || !checkKey
+	next := firstChunk(r)
+	if !checked {
+		next = min(next, 32<<10) // the key is checked after the first chunk
+	}
 	for {
-		if !bud.take(bodyChunk) {
+		if !bud.take(int64(next)) {
 			return nil, nil, release, errBusy
 		}
-		held += bodyChunk
-		chunk := make([]byte, bodyChunk)
+		held += int64(next)
+		chunk := make([]byte, next)
+		next = min(2*next, maxChunk)
 		n, rerr := io.ReadFull(io.LimitReader(rd, limit+1-int64(size)), chunk)
 		chunks = append(chunks, chunk[:n])
 		size += n
