@@ -262,11 +262,7 @@ const (
 func boundHost(h *store.Host) {
 	for _, f := range []*string{&h.Identifier, &h.Hostname, &h.UUID, &h.OSName, &h.OSPlatform, &h.OSVersion, &h.OsqueryVersion} {
 		if len(*f) > maxHostField || !utf8.ValidString(*f) {
-			v := strings.ToValidUTF8((*f)[:min(len(*f), maxHostField)], "?")
-			for !utf8.ValidString(v) {
-				v = v[:len(v)-1]
-			}
-			*f = v
+			*f = strings.ToValidUTF8((*f)[:min(len(*f), maxHostField)], "?") // also a rune split at the cut
 		}
 	}
 	if len(h.Details) > maxHostDetails {

@@ -23,10 +23,7 @@ func clipField(s string) string {
 	if len(cut) > maxLogField {
 		cut = cut[:maxLogField]
 	}
-	cut = strings.ToValidUTF8(cut, "?")
-	for !utf8.ValidString(cut) { // a rune split at the cut
-		cut = cut[:len(cut)-1]
-	}
+	cut = strings.ToValidUTF8(cut, "?") // also a rune split at the cut
 	if len(s) > maxLogField {
 		cut += "… (" + strconv.Itoa(len(s)) + " bytes)"
 	}

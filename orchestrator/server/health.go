@@ -12,10 +12,9 @@ import (
 // so that /readyz stops saying "ready" while agents' results cannot be kept; the
 // next successful write clears it.
 type writeHealth struct {
-	mu     sync.Mutex
-	full   bool
-	since  time.Time
-	lastOK time.Time
+	mu    sync.Mutex
+	full  bool
+	since time.Time
 }
 
 func (h *writeHealth) note(err error, now time.Time) {
@@ -23,7 +22,7 @@ func (h *writeHealth) note(err error, now time.Time) {
 	defer h.mu.Unlock()
 	switch {
 	case err == nil:
-		h.full, h.lastOK = false, now
+		h.full = false
 	case errors.Is(err, store.ErrFull):
 		if !h.full {
 			h.full, h.since = true, now

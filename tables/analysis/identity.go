@@ -23,8 +23,15 @@ type Identity struct {
 }
 
 // Renamed reports whether the program runs under another name than its identity.
+// Vendors ship 64-bit builds under their own names (procdump64.exe is "procdump")
+// and some catalogue tools under the name of another (Squirrel's Update.exe): a
+// tool outside the shells, script hosts, LOLBins and offensive tools counts as
+// renamed only under a name no known program has.
 func (id Identity) Renamed() bool {
-	return id.Source != "file_name" && id.FileName != "" && !sameProgram(id.Name, id.FileName)
+	if id.Source == "file_name" || id.FileName == "" || sameProgram(id.Name, id.FileName) {
+		return false
+	}
+	return familyOf(id.Name) != FamilyOther || identityOnly[id.Name] || !knownProgram(id.FileName)
 }
 
 // Identify says what a process is. The PE's OriginalFileName is trusted when it
@@ -73,21 +80,18 @@ func knownProgram(name string) bool {
 }
 
 // identityOnly are programs outside the families whose identity still matters:
-// tools that are renamed to hide, and binaries whose arguments are checked.
-var identityOnly = set("ftp.exe", "psexec.exe", "psexec64.exe", "paexec.exe", "procdump.exe",
-	"procdump64.exe", "mimikatz.exe", "rclone.exe", "7z.exe", "7za.exe", "winrar.exe", "rar.exe",
-	"nc.exe", "ncat.exe", "plink.exe", "autoit3.exe", "net.exe", "net1.exe", "sc.exe", "reg.exe",
-	"vssadmin.exe", "wevtutil.exe", "bcdedit.exe", "nltest.exe", "whoami.exe", "adfind.exe",
-	"python.exe", "pythonw.exe", "node.exe", "msdeploy.exe", "sqlcmd.exe", "bginfo.exe")
+// tools attackers rename to hide (remote execution, dumping, tunnelling).
+var identityOnly = set("ftp.exe", "psexec.exe", "paexec.exe", "procdump.exe", "mimikatz.exe", "rclone.exe",
+	"nc.exe", "ncat.exe", "plink.exe", "autoit3.exe", "adfind.exe")
 
 // sameProgram reports two base names of one program ("powershell.exe" and
-// "powershell", "pwsh.exe" and "pwsh.dll").
+// "powershell", "pwsh.exe" and "pwsh.dll", "procdump.exe" and "procdump64.exe").
 func sameProgram(a, b string) bool {
 	stem := func(s string) string {
 		if i := strings.LastIndexByte(s, '.'); i > 0 {
-			return s[:i]
+			s = s[:i]
 		}
-		return s
+		return strings.TrimSuffix(strings.TrimSuffix(s, "64"), "32") // Bginfo64, procdump64
 	}
 	return stem(a) == stem(b)
 }
@@ -109,7 +113,7 @@ var descriptionNames = func() map[string]string {
 	m := map[string]string{}
 	for name, descs := range map[string][]string{
 		"powershell.exe":     {"Windows PowerShell"},
-		"pwsh.exe":           {"pwsh", "PowerShell 7"},
+		"pwsh.exe":           {"pwsh"},
 		"powershell_ise.exe": {"Windows PowerShell ISE"},
 		"cmd.exe":            {"Windows Command Processor"},
 		"rundll32.exe":       {"Windows host process (Rundll32)"},
@@ -146,7 +150,7 @@ var descriptionNames = func() map[string]string {
 		"psexec.exe":         {"Execute processes remotely"},
 		"procdump.exe":       {"Sysinternals process dump utility"},
 		"net.exe":            {"Net Command"},
-		"curl.exe":           {"The curl executable", "curl"},
+		"curl.exe":           {"The curl executable"},
 	} {
 		for _, d := range descs {
 			m[normDescription(d)] = name
