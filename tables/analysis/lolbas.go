@@ -265,8 +265,6 @@ var lolbasRules = map[string][]lolbasRule{
 	// Windows binaries (LOLBAS OSBinaries, OSLibraries).
 	"wt.exe":                          proxy(both(anyCommand, anyPayload)),
 	"pester.bat":                      proxy(textHas(";")),
-	"msiexec.exe":                     []lolbasRule{{tagMsiexecRemote, textHas("=http://", "=https://", `=\\\\`, `="http://`, `="https://`, `="\\\\`)}},
-	"msbuild.exe":                     proxy(switchPayload("logger", "l", "distributedlogger", "dl")),
 	"addinutil.exe":                   proxy(hasSwitch("addinroot", "pipelineroot")),
 	"at.exe":                          proxy(func(l lolbinArgs) bool { return len(l.operands()) >= 2 }),
 	"atbroker.exe":                    proxy(func(l lolbinArgs) bool { v := strings.ToLower(l.value("start")); return v != "" && !builtinATs[v] }),
@@ -275,7 +273,6 @@ var lolbasRules = map[string][]lolbasRule{
 	"certoc.exe":                      append(proxy(switchPayload("loaddll")), download(both(hasSwitch("getcacaps"), anyURL))...),
 	"cmdl32.exe":                      download(both(hasSwitch("vpn"), hasSwitch("lan"))),
 	"configsecuritypolicy.exe":        download(anyURL),
-	"conhost.exe":                     proxy(codeOperand),
 	"diantz.exe":                      download(remoteCode),
 	"makecab.exe":                     download(remoteCode),
 	"diskshadow.exe":                  proxy(switchPayload("s")),

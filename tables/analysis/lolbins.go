@@ -397,6 +397,12 @@ var certExts = set(".cer", ".crt", ".pem", ".der", ".p7b", ".p7c", ".p7s", ".pfx
 
 // msiexec: remote packages, DLL registration from user paths.
 func (st *state) msiexec(l lolbinArgs) {
+	// A property given a URL or share: TRANSFORMS="https://…" fetches a transform.
+	if strings.Contains(l.lower, "=http://") || strings.Contains(l.lower, "=https://") || strings.Contains(l.lower, `=\\`) ||
+		strings.Contains(l.lower, `="http://`) || strings.Contains(l.lower, `="https://`) || strings.Contains(l.lower, `="\\`) {
+		st.tag(tagMsiexecRemote)
+		return
+	}
 	for _, sw := range []string{"i", "package", "a", "j", "update", "fa", "fu"} {
 		if v := l.value(sw); v != "" && hasURL(v) {
 			st.tag(tagMsiexecRemote)
@@ -465,6 +471,13 @@ var projectExts = set(".proj", ".csproj", ".vbproj", ".fsproj", ".vcxproj", ".sl
 
 // msbuild: inline-task projects from Temp, user data folders or odd files.
 func (st *state) msbuild(l lolbinArgs) {
+	// A logger DLL of the caller's choosing (/logger:Class,C:\x\a.dll).
+	for _, sw := range []string{"logger", "l", "distributedlogger", "dl"} {
+		if switchPayload(sw)(l) {
+			st.tag(tagLolbinProxyExec)
+			return
+		}
+	}
 	for _, op := range l.operands() {
 		n := normPath(op)
 		if inTemp(op) || (ext(op) != "" && !projectExts[ext(op)]) ||
@@ -497,6 +510,9 @@ var conhostOptions = set("--width", "--height", "--signal", "--server", "--vtmod
 // conhost: --headless followed by a command (ConPTY's own use has none).
 func (st *state) conhost(l lolbinArgs, depth int) {
 	if !contains(l.low, "--headless") {
+		if codeOperand(l) { // conhost.exe payload.exe: the console host as a launcher
+			st.tag(tagLolbinProxyExec)
+		}
 		return
 	}
 	for i := 0; i < len(l.args); i++ {
