@@ -132,6 +132,11 @@ func (h *Handler) readBody(ctx context.Context, w http.ResponseWriter, r *http.R
 		chunk := make([]byte, next)
 		next = min(2*next, maxChunk)
 		n, rerr := io.ReadFull(io.LimitReader(rd, limit+1-int64(size)), chunk)
+		if rerr != nil && (timedOut.Load() || isTimeout(rerr)) {
+			// The connection's deadline (an i/o timeout) or the timer closing the
+			// body (which can end the read like a short body) came first.
+			return nil, nil, release, errBodyTimeout
+		}
 		chunks = append(chunks, chunk[:n])
 		size += n
 		if int64(size) > limit {
@@ -143,7 +148,7 @@ func (h *Handler) readBody(ctx context.Context, w http.ResponseWriter, r *http.R
 			if errors.As(rerr, &mb) {
 				return nil, nil, release, tooBig
 			}
-			return nil, nil, release, badRequest("reading the body: %v", rerr)
+			return nil, nil, release, badRequest("reading the body failed")
 		}
 		if !checked {
 			checked = true
