@@ -142,6 +142,10 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 	if err != nil {
 		return err
 	}
+	if left := cert.Leaf.NotAfter.Sub(now); left < server.ExpiresSoon {
+		log.Warn("the TLS certificate expires soon; agents will refuse it after that",
+			"file", certFile, "not_after", cert.Leaf.NotAfter.Format(time.DateOnly))
+	}
 
 	st, err := openStore(ctx, f.db, data)
 	if err != nil {

@@ -47,6 +47,14 @@ func TLSConfig(cert tls.Certificate) *tls.Config {
 	}}
 }
 
+// SelfSignedValidity is how long a created certificate is valid: two years, after
+// which serve refuses to start with it until it is renewed (delete both files
+// and restart, then hand agents the new bundle).
+const SelfSignedValidity = 2 * 365 * 24 * time.Hour
+
+// ExpiresSoon is how long before a certificate's end serve warns at start.
+const ExpiresSoon = 30 * 24 * time.Hour
+
 // LoadOrCreateCert loads certFile/keyFile, creating a self-signed ECDSA P-256 pair
 // valid for hosts (plus localhost and loopback addresses) when both are absent.
 // It returns the certificate, its SHA-256 fingerprint and whether it was created.
@@ -64,6 +72,16 @@ func LoadOrCreateCert(certFile, keyFile string, hosts []string, now time.Time) (
 	if err != nil {
 		return tls.Certificate{}, "", false, fmt.Errorf("loading TLS certificate: %w", err)
 	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return tls.Certificate{}, "", false, fmt.Errorf("parsing TLS certificate %s: %w", certFile, err)
+	}
+	if now.After(leaf.NotAfter) {
+		return tls.Certificate{}, "", false, fmt.Errorf("TLS certificate %s expired on %s: agents will refuse it; "+
+			"renew it (or delete %s and %s to have a new self-signed pair made, then run enroll-flags again)",
+			certFile, leaf.NotAfter.Format(time.DateOnly), certFile, keyFile)
+	}
+	cert.Leaf = leaf
 	sum := sha256.Sum256(cert.Certificate[0])
 	return cert, Fingerprint(sum[:]), created, nil
 }
@@ -91,11 +109,14 @@ func createCert(certFile, keyFile string, hosts []string, now time.Time) error {
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: "exechunt orchestrator", Organization: []string{"exechunt"}},
 		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(5, 0, 0),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		NotAfter:              now.Add(SelfSignedValidity),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
-		IsCA:                  true, // self-signed: osquery pins it with --tls_server_certs
+		// Not a CA: osquery pins this very certificate (--tls_server_certs) and
+		// OpenSSL accepts a self-signed leaf as its own trust anchor, so its key
+		// cannot mint certificates for other names that agents would trust.
+		IsCA: false,
 	}
 	seen := map[string]bool{}
 	for _, h := range append([]string{"localhost", "127.0.0.1", "::1"}, hosts...) {

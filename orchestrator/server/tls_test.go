@@ -1,13 +1,21 @@
 package server_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"io"
 	"log"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,5 +71,66 @@ func TestTLSVersions(t *testing.T) {
 			conn.Close()
 			t.Errorf("TLS 1.2 handshake with %s succeeded", tls.CipherSuiteName(suite))
 		}
+	}
+}
+
+// TestSelfSignedIsAPinnedLeaf: the created certificate is not a CA (it was one,
+// valid 5 years: its key could mint certificates for any name that agents pinning
+// it would trust), a certificate minted with its key for another name does not
+// verify, OpenSSL (which osquery links) accepts it pinned as its own anchor, and
+// an expired one is refused at start with what to do.
+func TestSelfSignedIsAPinnedLeaf(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
+	now := time.Now()
+	cert, _, created, err := server.LoadOrCreateCert(certFile, keyFile, []string{"hunt.example"}, now)
+	if err != nil || !created {
+		t.Fatalf("created=%v err=%v", created, err)
+	}
+	leaf := cert.Leaf
+	if leaf.IsCA || leaf.KeyUsage&x509.KeyUsageCertSign != 0 {
+		t.Errorf("IsCA=%v KeyUsage=%b: the self-signed certificate can sign certificates", leaf.IsCA, leaf.KeyUsage)
+	}
+	if life := leaf.NotAfter.Sub(now); life > server.SelfSignedValidity {
+		t.Errorf("valid for %v, want at most %v", life, server.SelfSignedValidity)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, DNSName: "hunt.example"}); err != nil {
+		t.Errorf("pinned certificate does not verify for its own name: %v", err)
+	}
+	minted := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "evil"},
+		DNSNames: []string{"evil.example"}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour),
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	key := cert.PrivateKey.(*ecdsa.PrivateKey)
+	der, err := x509.CreateCertificate(rand.Reader, minted, leaf, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, _ := x509.ParseCertificate(der)
+	if _, err := mc.Verify(x509.VerifyOptions{Roots: pool, DNSName: "evil.example"}); err == nil {
+		t.Error("a certificate minted with the pinned key verifies for another name")
+	}
+
+	if path, err := exec.LookPath("openssl"); err != nil {
+		t.Log("openssl not installed: OpenSSL's view of the pinned certificate not checked")
+	} else {
+		out, err := exec.Command(path, "verify", "-purpose", "sslserver", "-verify_hostname", "hunt.example",
+			"-CAfile", certFile, certFile).CombinedOutput()
+		if err != nil {
+			t.Errorf("openssl verify of the pinned certificate: %v\n%s", err, out)
+		}
+		mf := filepath.Join(dir, "minted.pem")
+		if err := os.WriteFile(mf, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(path, "verify", "-CAfile", certFile, mf).CombinedOutput(); err == nil {
+			t.Errorf("openssl trusts a certificate minted with the pinned key:\n%s", out)
+		}
+	}
+
+	_, _, _, err = server.LoadOrCreateCert(certFile, keyFile, nil, leaf.NotAfter.Add(time.Hour))
+	if err == nil || !strings.Contains(err.Error(), "expired") || !strings.Contains(err.Error(), "delete") {
+		t.Errorf("expired certificate: err = %v, want a refusal that says what to do", err)
 	}
 }
