@@ -66,7 +66,7 @@ check: ## gofmt, go vet, cross-compile for windows/amd64, darwin/arm64, linux/am
 	@set -e; for p in $(CROSS); do echo "build $$p"; GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -o /dev/null ./...; done
 
 .PHONY: bench
-bench: build ## benchmarks: reader vs raw Velocidex parse, analysis throughput, peak RSS
+bench: build ## benchmarks: reader vs raw BinXML decode, analysis throughput, peak RSS
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./tables/... ./cmd/exechunt-ext/ ./orchestrator/...
 	@echo "peak RSS of exechunt events: whole corpus, then its largest file, then its largest EVTX"
 	@$(GO) run ./internal/tools/peakrss -- $(BIN)/exechunt events -q "$(EXECHUNT_CORPUS)"

@@ -6,8 +6,8 @@ import (
 )
 
 // GUID normalises a GUID to exechunt's one form: lower-case, no braces
-// ("5aa13a44-0130-68fd-4e35-000000004002"). EVTX gives upper-case without braces,
-// JSON exports "{lower-case}".
+// ("5aa13a44-0130-68fd-4e35-000000004002"). EVTX and XML give "{UPPER-CASE}", JSON
+// exports "{lower-case}", some exports drop the braces.
 func GUID(s string) string {
 	s = strings.TrimSpace(s)
 	s = strings.TrimPrefix(s, "{")
