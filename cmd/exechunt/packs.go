@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/exechunt/exechunt/internal/packlint"
 	"github.com/exechunt/exechunt/packs"
+	"github.com/exechunt/exechunt/packs/packlint"
 	"github.com/exechunt/exechunt/tables/analysis"
 	"github.com/exechunt/exechunt/tables/offline"
 )
