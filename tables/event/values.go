@@ -125,9 +125,10 @@ func TokenElevation(s string) string {
 	return ""
 }
 
-// ParseKeywords reads an event's Keywords given as an unsigned or signed decimal
-// (NXLog writes the uint64 as int64) or as 0x-hex, without going through float64.
-func ParseKeywords(s string) uint64 {
+// ParseUint reads an unsigned field of an event (Keywords, ids, pids, levels) given
+// as an unsigned or signed decimal (NXLog writes the uint64 Keywords as int64) or as
+// 0x-hex, without going through float64; anything else is 0.
+func ParseUint(s string) uint64 {
 	s = strings.TrimSpace(s)
 	if h, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
 		n, _ := strconv.ParseUint(h, 16, 64)
