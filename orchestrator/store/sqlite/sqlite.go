@@ -1,15 +1,17 @@
 // Package sqlite is the embedded store backend: SQLite through the pure-Go
-// github.com/ncruces/go-sqlite3 driver (no cgo), in WAL mode, with migrations
-// versioned in code. It is the only package that imports an SQLite driver.
+// github.com/ncruces/go-sqlite3 driver (no cgo), in WAL mode. It is the only
+// package that imports an SQLite driver.
 //
-// Writes go through one connection (SQLite has one writer; queueing in Go is
-// cheaper than busy retries) and reads through a small pool.
+// The SQL, the scanning and the migrations are sqlstore's; this package holds
+// what only SQLite needs: its dialect, the connections and PRAGMAs, the group
+// commit, the WAL checkpoints, the integrity check and the file modes. Writes go
+// through one connection (SQLite has one writer; queueing in Go is cheaper than
+// busy retries) and reads through a small pool.
 package sqlite
 
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -27,6 +29,7 @@ import (
 	"github.com/ncruces/go-sqlite3"
 
 	"github.com/exechunt/exechunt/orchestrator/store"
+	"github.com/exechunt/exechunt/orchestrator/store/sqlstore"
 )
 
 // Options tune the backend; the zero value is usable.
@@ -43,6 +46,7 @@ type Options struct {
 
 // Store is the SQLite backend of store.Store.
 type Store struct {
+	*sqlstore.Store
 	w *sql.DB // one connection: all writes
 	r *sql.DB // read pool
 
@@ -51,8 +55,6 @@ type Store struct {
 	txQueue   []*txJob
 	txRunning bool
 	txGroups  atomic.Int64 // transactions begun by commitGroup (tests)
-
-	hotW, hotR map[string]*sql.Stmt // prepared hot statements (stmts.go)
 
 	ck              *sql.DB // one connection for checkpointLoop
 	stopCheckpoints context.CancelFunc
@@ -122,10 +124,6 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
-	if err := s.migrate(ctx); err != nil {
-		w.Close()
-		return nil, err
-	}
 	r, err := sql.Open("sqlite3", dsn("", o.BusyTimeout))
 	if err != nil {
 		w.Close()
@@ -144,7 +142,14 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	}
 	ck.SetMaxOpenConns(1)
 	s.ck = ck
-	if err := s.prepareHot(ctx); err != nil {
+	s.Store = sqlstore.New(sqlstore.Config{Dialect: dialect, Write: w, Read: r, Tx: s.tx})
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	// Prepared after the migrations: they name tables.
+	hotW, hotR := s.HotStatements()
+	if err := s.Prepare(ctx, append(hotW, writerHot...), append(hotR, readerHot...)); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -244,46 +249,6 @@ func (s *Store) checkpoint(ctx context.Context, mode string) (frames, copied int
 	return frames, copied, err
 }
 
-func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("sqlite: migrate: %w", err)
-	}
-	var v int
-	err := s.w.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		if _, err := s.w.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
-			return fmt.Errorf("sqlite: migrate: %w", err)
-		}
-	case err != nil:
-		return fmt.Errorf("sqlite: migrate: %w", err)
-	}
-	if v > len(migrations) {
-		return fmt.Errorf("sqlite: database schema version %d is newer than this build (%d)", v, len(migrations))
-	}
-	for i := v; i < len(migrations); i++ {
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, i+1)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("sqlite: migration %d: %w", i+1, err)
-		}
-	}
-	return nil
-}
-
-// Ping implements store.Store.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.r.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlite: %w", err)
-	}
-	return nil
-}
-
 // Close implements store.Store.
 func (s *Store) Close() error {
 	var ckErr error
@@ -294,8 +259,12 @@ func (s *Store) Close() error {
 	if s.ck != nil {
 		ckErr = s.ck.Close()
 	}
+	var stErr error
+	if s.Store != nil {
+		stErr = s.CloseStatements()
+	}
 	// The last connection to close checkpoints what is left and removes the WAL.
-	return errors.Join(s.closeHot(), ckErr, s.r.Close(), s.w.Close())
+	return errors.Join(stErr, ckErr, s.r.Close(), s.w.Close())
 }
 
 // Group commit. SQLite has one writer and, with synchronous=FULL, every commit
@@ -385,19 +354,19 @@ func (s *Store) commitGroup(jobs []*txJob) {
 	}
 	ok := 0
 	for _, j := range jobs {
-		if _, err := s.txExec(ctx, tx, qSavepoint); err != nil {
+		if _, err := s.Exec(ctx, tx, qSavepoint); err != nil {
 			abort(tx, jobs, err)
 			return
 		}
 		if j.err = run(j, tx); j.err != nil {
-			if _, err := s.txExec(ctx, tx, qRollbackTo); err != nil {
+			if _, err := s.Exec(ctx, tx, qRollbackTo); err != nil {
 				abort(tx, jobs, err)
 				return
 			}
 		} else {
 			ok++
 		}
-		if _, err := s.txExec(ctx, tx, qRelease); err != nil {
+		if _, err := s.Exec(ctx, tx, qRelease); err != nil {
 			abort(tx, jobs, err)
 			return
 		}
@@ -438,55 +407,6 @@ func abort(tx *sql.Tx, jobs []*txJob, err error) {
 	}
 }
 
-// ts converts a time to the stored form (UTC microseconds; 0 for the zero time).
-func ts(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
-}
-
-func fromTS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(v).UTC()
-}
-
-func nullJSON(b json.RawMessage) any {
-	if len(b) == 0 {
-		return nil
-	}
-	return string(b)
-}
-
-func mapJSON(m map[string]string) (string, error) {
-	if m == nil {
-		m = map[string]string{}
-	}
-	b, err := json.Marshal(m)
-	return string(b), err
-}
-
-// jsonArray encodes a list for json_each(?).
-func jsonArray[T any](list []T) string {
-	b, _ := json.Marshal(list)
-	return string(b)
-}
-
-func wrap(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlite: %s: %w", op, store.ErrNotFound)
-	}
-	if full(err) {
-		return fmt.Errorf("sqlite: %s: %w (%w)", op, store.ErrFull, err)
-	}
-	return fmt.Errorf("sqlite: %s: %w", op, err)
-}
-
 // full reports a write that failed for lack of space: SQLITE_FULL, or the file
 // system's ENOSPC, which the VFS reports as an I/O error.
 func full(err error) bool {
@@ -502,14 +422,14 @@ func full(err error) bool {
 func (s *Store) Durability(ctx context.Context) (journalMode string, synchronous int, err error) {
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
-		return "", 0, wrap("durability", err)
+		return "", 0, s.Wrap("durability", err)
 	}
 	defer conn.Close()
 	if err := conn.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&journalMode); err != nil {
-		return "", 0, wrap("durability", err)
+		return "", 0, s.Wrap("durability", err)
 	}
 	err = conn.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&synchronous)
-	return journalMode, synchronous, wrap("durability", err)
+	return journalMode, synchronous, s.Wrap("durability", err)
 }
 
 // ownerOnly creates the database file readable and writable by its owner only

@@ -27,17 +27,7 @@ func TestConformance(t *testing.T) {
 
 func TestReopenKeepsDataAndSchema(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "exechunt.db")
-	s := open(t, path)
-	if err := s.AddEnrollSecret(context.Background(), store.EnrollSecret{Name: "a", Hash: []byte{1}}); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	s = open(t, path) // migrations are not re-applied
-	defer s.Close()
-	got, err := s.EnrollSecrets(context.Background())
-	if err != nil || len(got) != 1 {
-		t.Fatalf("after reopen: %v, %v", got, err)
-	}
+	storetest.Reopen(t, func(t *testing.T) store.Store { return open(t, path) })
 }
 
 // TestCommitsAreSynced checks the durability setting: a commit fsyncs the WAL
