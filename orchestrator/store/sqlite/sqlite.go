@@ -42,6 +42,7 @@ type Options struct {
 	// Checkpoint tuning, changed by tests only.
 	checkpointEvery  time.Duration // default checkpointEvery
 	walRestartFrames int           // default walRestartFrames
+	restartWait      time.Duration // default restartWait
 }
 
 // Store is the SQLite backend of store.Store.
@@ -61,9 +62,9 @@ type Store struct {
 	checkpoints     sync.WaitGroup
 	checkpointed    atomic.Int64 // checkpoints run (tests)
 	restartTried    atomic.Int64 // RESTART checkpoints run (tests)
-	walStartedOver  atomic.Int64 // times the WAL was seen shorter than before (tests)
 	ckEvery         time.Duration
 	walRestart      int           // frames
+	restartWait     time.Duration // restartWait
 	restartWanted   atomic.Bool   // set by checkpointLoop, done by the next tx leader
 	busy            time.Duration // the connections' busy timeout
 }
@@ -83,6 +84,9 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	}
 	if o.walRestartFrames <= 0 {
 		o.walRestartFrames = walRestartFrames
+	}
+	if o.restartWait <= 0 {
+		o.restartWait = restartWait
 	}
 	dsn := func(txlock string, busy time.Duration) string {
 		q := url.Values{}
@@ -119,7 +123,8 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
-	s := &Store{w: w, ckEvery: o.checkpointEvery, walRestart: o.walRestartFrames, busy: o.BusyTimeout}
+	s := &Store{w: w, ckEvery: o.checkpointEvery, walRestart: o.walRestartFrames, restartWait: o.restartWait,
+		busy: o.BusyTimeout}
 	if err := s.integrity(ctx, path); err != nil {
 		w.Close()
 		return nil, err
@@ -192,28 +197,31 @@ func (s *Store) checkpointLoop(ctx context.Context) {
 	defer s.checkpoints.Done()
 	t := time.NewTicker(s.ckEvery)
 	defer t.Stop()
-	last := 0
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		frames, copied, err := s.checkpoint(ctx, "PASSIVE")
-		if err != nil {
-			continue
-		}
-		if frames < last {
-			s.walStartedOver.Add(1)
-		}
-		last = frames
-		// Only once the WAL is all copied: the restart then has only the frames
-		// committed since to copy while the writer waits, never a backlog that a
-		// long read kept from being copied.
-		if frames >= s.walRestart && copied == frames {
-			s.restartWanted.Store(true)
-		}
+		s.checkpointStep(ctx)
 	}
+}
+
+// checkpointStep runs one passive checkpoint, asks for a restart when the WAL is
+// long and all copied, and returns the WAL's length in frames (0 when the
+// checkpoint failed).
+func (s *Store) checkpointStep(ctx context.Context) int {
+	frames, copied, err := s.checkpoint(ctx, "PASSIVE")
+	if err != nil {
+		return 0
+	}
+	// Only once the WAL is all copied: the restart then has only the frames
+	// committed since to copy while the writer waits, never a backlog that a
+	// long read kept from being copied.
+	if frames >= s.walRestart && copied == frames {
+		s.restartWanted.Store(true)
+	}
+	return frames
 }
 
 // restartWAL runs a RESTART checkpoint on the writer's connection, between two
@@ -230,7 +238,7 @@ func (s *Store) restartWAL(ctx context.Context) {
 		return
 	}
 	defer c.Close()
-	if _, err := c.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, restartWait.Milliseconds())); err != nil {
+	if _, err := c.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, s.restartWait.Milliseconds())); err != nil {
 		return
 	}
 	var busy, frames, copied int
