@@ -144,8 +144,8 @@ func (s *Store) RecordResults(ctx context.Context, hostID int64, results []store
 			}
 			changed = append(changed, skipped...)
 		}
-		if len(changed) > 0 {
-			if _, err := s.Exec(ctx, tx, s.q.finishIfDone, TS(now), s.d.List(changed)); err != nil {
+		for _, id := range changed {
+			if _, err := s.Exec(ctx, tx, s.q.finishIfDone, TS(now), id, id); err != nil {
 				return err
 			}
 		}

@@ -37,9 +37,10 @@ func newStatements(d Dialect) statements {
 		d.ForUpdate
 	q.notRun = `UPDATE live_query_hosts SET state = 'no-rows', message = 'not run: discovery returned no rows',
 		updated_at = ? WHERE query_id IN (SELECT value FROM ` + d.Each("bigint") + `) AND host_id = ? AND state = 'sent'`
-	q.finishIfDone = `UPDATE live_queries SET state = 'done', done_at = ?
-		WHERE id IN (SELECT value FROM ` + d.Each("bigint") + `) AND state = 'running' AND NOT EXISTS (SELECT 1
-		FROM live_query_hosts WHERE query_id = live_queries.id AND state IN ('pending', 'sent'))`
+	// One query at a time (a write answers one or two): by primary key, cheaper
+	// than a list on SQLite.
+	q.finishIfDone = `UPDATE live_queries SET state = 'done', done_at = ? WHERE id = ? AND state = 'running'
+		AND NOT EXISTS (SELECT 1 FROM live_query_hosts WHERE query_id = ? AND state IN ('pending', 'sent'))`
 	q.insertResult, q.insertStatus = resultInsert.one(), statusInsert.one()
 	q.watermarkHosts = `INSERT INTO hunt_watermarks (hunt_id, host_id, until) SELECT ?, value, ? FROM ` +
 		d.Each("bigint") + ` WHERE true ON CONFLICT (hunt_id, host_id) DO UPDATE
