@@ -46,7 +46,9 @@ type Dialect struct {
 	// instead of one prepared statement run per row.
 	MultiRowInsert bool
 	// Lock, when set, returns a statement taking a transaction-scoped lock on
-	// what (a table or a key, see its uses); unset where writers are serialised.
+	// what: "migrate" (applying migrations), "enroll_secrets" (the table, while
+	// deleting one) or "enroll.uuid:…"/"enroll.identifier:…" (one host's
+	// enrollments). Unset where writers are serialised anyway.
 	Lock func(what string) (query string, args []any)
 	// Types renders the migrations' column types ({id}, {int64}, {bytes}, {bool},
 	// {true}, {false}); Extra holds backend-only schema added to migration n.
