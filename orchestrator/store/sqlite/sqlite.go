@@ -64,7 +64,7 @@ type Store struct {
 	restartTried    atomic.Int64 // RESTART checkpoints run (tests)
 	ckEvery         time.Duration
 	walRestart      int           // frames
-	restartWait     time.Duration // restartWait
+	restartWait     time.Duration // how long restartWAL waits for readers
 	restartWanted   atomic.Bool   // set by checkpointLoop, done by the next tx leader
 	busy            time.Duration // the connections' busy timeout
 }
