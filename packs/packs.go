@@ -33,6 +33,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/exechunt/exechunt/orchestrator/scheduler"
 )
 
 // FS holds the packs shipped with exechunt.
@@ -192,6 +194,11 @@ func (q Query) check() error {
 	case q.Technique != "" && !techniqueRE.MatchString(q.Technique):
 		return fmt.Errorf("technique %q: want an ATT&CK id such as T1059 or T1059.001", q.Technique)
 	}
+	if q.Schedule != "" {
+		if _, err := scheduler.Parse(q.Schedule); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -281,6 +288,17 @@ func preprocess(data []byte) ([]byte, func(off int) int) {
 }
 
 // where names the file and line of a JSON error.
+// keyBefore returns the JSON object key whose value starts right after data
+// (`"interval": ` → interval), or "".
+func keyBefore(data []byte) string {
+	if m := keyBeforeRE.FindSubmatch(data); m != nil {
+		return string(m[1])
+	}
+	return ""
+}
+
+var keyBeforeRE = regexp.MustCompile(`"([^"\\]{1,64})"\s*:\s*$`)
+
 func where(name string, data []byte, lineOf func(int) int, err error) string {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
@@ -291,7 +309,11 @@ func where(name string, data []byte, lineOf func(int) int, err error) string {
 	case errors.As(err, &te):
 		return fmt.Sprintf("%s:%d", name, lineOf(int(te.Offset)-1))
 	case errors.As(err, &fe):
-		return fmt.Sprintf("%s:%d", name, lineOf(bytes.Index(data, fe.raw)))
+		at := bytes.Index(data, fe.raw)
+		if k := keyBefore(data[:max(at, 0)]); k != "" {
+			return fmt.Sprintf("%s:%d: %q", name, lineOf(at), k)
+		}
+		return fmt.Sprintf("%s:%d", name, lineOf(at))
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Sprintf("%s:%d", name, lineOf(len(data)-1))
 	}
