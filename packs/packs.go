@@ -136,6 +136,8 @@ type rawQuery struct {
 var techniqueRE = regexp.MustCompile(`^T\d{4}(\.\d{3})?$`)
 
 // Parse reads one pack file; name is its file name (for messages and Pack.Name).
+// A file that does not decode gives an empty Pack; one whose queries break the
+// pack rules gives the pack with an error naming each (file:line: query "q": …).
 func Parse(name string, data []byte) (Pack, error) {
 	clean, lineOf := preprocess(data)
 	var raw rawPack
@@ -172,11 +174,10 @@ func Parse(name string, data []byte) (Pack, error) {
 		}
 		p.Queries = append(p.Queries, q)
 	}
-	if err := errors.Join(errs...); err != nil {
-		return Pack{}, err
-	}
+	// With query errors the pack is returned too, every query in it, so that a
+	// linter can go on and report the rest; callers that run packs refuse it.
 	sort.Slice(p.Queries, func(i, j int) bool { return p.Queries[i].Name < p.Queries[j].Name })
-	return p, nil
+	return p, errors.Join(errs...)
 }
 
 // check is what a query must be, wherever it comes from (a file, Sigma rules).

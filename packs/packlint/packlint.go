@@ -32,7 +32,6 @@ import (
 
 	"github.com/exechunt/exechunt/orchestrator/agentconfig"
 	"github.com/exechunt/exechunt/orchestrator/hunts"
-	"github.com/exechunt/exechunt/orchestrator/scheduler"
 	"github.com/exechunt/exechunt/packs"
 	"github.com/exechunt/exechunt/tables/sqlengine"
 	"github.com/exechunt/exechunt/tables/tablekit"
@@ -217,10 +216,16 @@ var atLine = regexp.MustCompile(`^(.*?):(\d+): (?:query "((?:[^"\\]|\\.)*)": )?(
 // File lints one pack file; name is used in findings.
 func (l *Linter) File(name string, data []byte) []Finding {
 	p, err := packs.Parse(name, data)
+	var out []Finding
 	if err != nil {
-		return parseFindings(name, err)
+		// Query-level errors (severity, technique, schedule) come with the pack:
+		// the other checks still run, so one lint shows every problem of the file.
+		out = parseFindings(name, err)
+		if len(p.Queries) == 0 {
+			return out
+		}
 	}
-	out := l.unknownKeys(name, data, p)
+	out = append(out, l.unknownKeys(name, data, p)...)
 	lineOf := func(q string) int {
 		re := regexp.MustCompile(`"` + regexp.QuoteMeta(q) + `"\s*:`)
 		if loc := re.FindIndex(data); loc != nil {
@@ -234,11 +239,6 @@ func (l *Linter) File(name string, data []byte) []Finding {
 			f := at
 			f.Severity, f.Message = sev, fmt.Sprintf(format, a...)
 			out = append(out, f)
-		}
-		if q.Schedule != "" {
-			if _, err := scheduler.Parse(q.Schedule); err != nil {
-				add(Error, "%v", err)
-			}
 		}
 		cols, err := l.columns(q.SQL)
 		if err != nil {
