@@ -11,9 +11,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/exechunt/exechunt/internal/packlint"
+	"github.com/exechunt/exechunt/offline"
 	"github.com/exechunt/exechunt/packs"
 	"github.com/exechunt/exechunt/tables/analysis"
-	"github.com/exechunt/exechunt/tables/offline"
 )
 
 func init() { subcommands = append(subcommands, newPacksCmd) }

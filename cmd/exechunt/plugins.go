@@ -7,8 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/exechunt/exechunt/extension/pluginhost"
+	"github.com/exechunt/exechunt/offline"
 	"github.com/exechunt/exechunt/tables/analysis"
-	"github.com/exechunt/exechunt/tables/offline"
 	"github.com/exechunt/exechunt/tables/tablekit"
 )
 

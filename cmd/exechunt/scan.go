@@ -20,9 +20,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/exechunt/exechunt/offline/sqlengine"
 	"github.com/exechunt/exechunt/orchestrator/csvsafe"
 	"github.com/exechunt/exechunt/packs"
-	"github.com/exechunt/exechunt/tables/sqlengine"
 )
 
 func init() { subcommands = append(subcommands, newScanCmd) }

@@ -1,5 +1,5 @@
 // Package packeval measures the hunt packs on the shared corpus (make eval-packs): every
-// query of every pack runs on the offline engine (tables/offline + tables/sqlengine, the
+// query of every pack runs on the offline engine (offline + offline/sqlengine, the
 // engine of `exechunt scan`), each result row is mapped back to the corpus event it
 // shows through its evidence column, and the labelled events (LABELS.tsv,
 // scope=execution) and listed benign process creations (BENIGN.tsv) are looked up
@@ -25,10 +25,10 @@ import (
 	"text/tabwriter"
 
 	"github.com/exechunt/exechunt/internal/eval"
+	"github.com/exechunt/exechunt/offline"
+	"github.com/exechunt/exechunt/offline/sqlengine"
 	"github.com/exechunt/exechunt/packs"
 	"github.com/exechunt/exechunt/tables/analysis"
-	"github.com/exechunt/exechunt/tables/offline"
-	"github.com/exechunt/exechunt/tables/sqlengine"
 )
 
 // StackOnly is the severity of queries whose rows are not findings by themselves.
