@@ -8,7 +8,6 @@ package eval
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/exechunt/exechunt/tables/event"
 	"github.com/exechunt/exechunt/tables/eventtables"
+	"github.com/exechunt/exechunt/tables/evidenceref"
 )
 
 // Threshold is the score at which an event counts as detected.
@@ -199,11 +199,13 @@ func AnalyseFile(ctx context.Context, dir, rel string, out map[Key]Scored) error
 		if r["source"] == "security" {
 			eventID = 4688
 		}
-		var ev struct{ Locator string }
-		_ = json.Unmarshal([]byte(r["evidence"]), &ev)
+		var locator string
+		if parts, _ := evidenceref.Decode(r["evidence"]); len(parts) > 0 {
+			locator = parts[0].Locator
+		}
 		sc := Scored{atoi(r["score"]), splitList(r["indicators"]),
 			fmt.Sprintf("%s <- %s :: %s", nameOr(r["name"]), nameOr(r["parent_name"]), r["cmdline"])}
-		out[KeyFor(rel, providerOf[r["source"]], eventID, id, ev.Locator)] = sc
+		out[KeyFor(rel, providerOf[r["source"]], eventID, id, locator)] = sc
 		if id == 0 { // records without an id are also found by their stable key
 			if r["process_guid"] != "" {
 				out[Key{rel, providerOf[r["source"]], eventID, 0, "guid:" + r["process_guid"]}] = sc
@@ -216,11 +218,7 @@ func AnalyseFile(ctx context.Context, dir, rel string, out map[Key]Scored) error
 		return fmt.Errorf("eval: %s: %w", rel, err)
 	}
 	for _, r := range scripts {
-		var parts []struct {
-			Locator       string `json:"locator"`
-			EventRecordID uint64 `json:"event_record_id"`
-		}
-		_ = json.Unmarshal([]byte(r["evidence"]), &parts)
+		parts, _ := evidenceref.Decode(r["evidence"])
 		for _, p := range parts {
 			out[KeyFor(rel, "Microsoft-Windows-PowerShell", 4104, p.EventRecordID, p.Locator)] = Scored{atoi(r["score"]), splitList(r["indicators"]), firstLine(r["script_text"])}
 		}
