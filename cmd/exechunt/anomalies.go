@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/exechunt/exechunt/offline/report"
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
 	"github.com/exechunt/exechunt/orchestrator/csvsafe"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
@@ -185,7 +186,7 @@ func writeAnomalies(out io.Writer, format string, list []anomalies.Anomaly) erro
 	fmt.Fprintln(tw, "ID\tRANK\tSTATE\tTECHNIQUE\tHOSTS\tSCORE\tQUERY\tSTACK\tWHY")
 	for _, a := range list {
 		fmt.Fprintf(tw, "%d\t%.2f\t%s\t%s\t%d (%.1f%%)\t%d\t%s\t%s\t%s\n", a.ID, a.Rank, a.State, a.Technique, a.HostCount,
-			100*a.Prevalence, a.MaxScore, a.Query, oneLine(stackText(a.Values), 60), oneLine(strings.Join(a.Reasons, "; "), 80))
+			100*a.Prevalence, a.MaxScore, a.Query, report.OneLine(stackText(a.Values), 60), report.OneLine(strings.Join(a.Reasons, "; "), 80))
 	}
 	return tw.Flush()
 }
