@@ -1,15 +1,15 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/exechunt/exechunt/orchestrator/client"
+	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 )
 
 func init() { subcommands = append(subcommands, newHostsCmd) }
@@ -24,14 +24,7 @@ func newHostsCmd() *cobra.Command {
 		Example: `  exechunt hosts
   exechunt hosts --platform windows --seen-within 10m --format json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "table" && format != "json" {
-				return usageError{fmt.Errorf("--format %q: want table or json", format)}
-			}
-			c, err := api.client()
-			if err != nil {
-				return err
-			}
+		RunE: api.runE(formatCheck(&format, "table", "json"), func(cmd *cobra.Command, _ []string, c *client.Client) error {
 			f := client.HostFilter{SeenWithin: seen}
 			if platform != "" {
 				f.Platforms = strings.Split(platform, ",")
@@ -40,24 +33,15 @@ func newHostsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := cmd.OutOrStdout()
-			if format == "json" {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(hs)
-			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tHOSTNAME\tPLATFORM\tOS\tOSQUERY\tLAST SEEN")
 			now := time.Now()
-			for _, h := range hs {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s ago\n", h.ID, termSafe(h.Hostname), termSafe(h.Platform),
+			return printList(cmd.OutOrStdout(), format, hs, "ID\tHOSTNAME\tPLATFORM\tOS\tOSQUERY\tLAST SEEN", func(w io.Writer, h operatorapi.Host) {
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s ago\n", h.ID, termSafe(h.Hostname), termSafe(h.Platform),
 					termSafe(strings.TrimSpace(h.OSName+" "+h.OSVersion)), termSafe(h.OsqueryVersion), now.Sub(h.LastSeen).Round(time.Second))
-			}
-			return tw.Flush()
-		},
+			})
+		}),
 	}
 	api.add(cmd)
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	addFormatFlag(cmd, &format, "table", "json")
 	cmd.Flags().StringVar(&platform, "platform", "", "only these platforms (windows,linux,darwin)")
 	cmd.Flags().DurationVar(&seen, "seen-within", 0, "only hosts seen within this duration")
 	return cmd
