@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/exechunt/exechunt/offline/finding"
 	"github.com/exechunt/exechunt/offline/report"
 	"github.com/exechunt/exechunt/offline/scan"
 )
@@ -75,9 +74,9 @@ arguments, a pack that does not load, a query that fails; the other queries stil
 	fl.StringSliceVar(&f.packs, "pack", []string{"all"}, "packs to run, by name (repeat or comma-separate), or all")
 	fl.StringVar(&f.packsDir, "packs-dir", "", "also load the packs (*.json, *.conf) of this folder; a pack named like a built-in one replaces it")
 	fl.IntVar(&f.minScore, "min-score", 0, "drop findings whose score column is below N")
-	fl.StringVar(&f.format, "format", "table", "output format: table, json, csv or sarif")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary on stderr")
 	fl.BoolVar(&f.stacks, "stacks", false, "also run the stack-only (severity info) queries")
+	addFormatFlag(cmd, &f.format, report.FindingFormats...)
 	addPluginFlag(cmd, &f.plugins)
 	fl.StringSliceVar(&f.sigma, "sigma", nil, "convert the Sigma rules of these files or folders and run them (the built-in packs too only with --pack)")
 	return cmd
@@ -112,9 +111,12 @@ func runScan(ctx context.Context, f scanFlags, paths []string, stdout, stderr io
 			return 0, fmt.Errorf("evidence: %w", err)
 		}
 	}
+	if err := checkFormat(f.format, report.FindingFormats...); err != nil {
+		return 0, err
+	}
 	out, err := report.NewFindingWriter(f.format, stdout, queries, version)
 	if err != nil {
-		return 0, fmt.Errorf("--format: %w", err)
+		return 0, err
 	}
 	e, closeEngine, err := openEngine(ctx, paths, f.plugins, stderr)
 	if err != nil {
@@ -124,7 +126,6 @@ func runScan(ctx context.Context, f scanFlags, paths []string, stdout, stderr io
 
 	start := time.Now()
 	prog := report.StartProgress(stderr, f.quiet, len(queries))
-	defer prog.Stop()
 	s := scan.New(e, scan.Options{
 		MinScore: f.minScore,
 		OnQuery:  func(i int, q scan.Query, found int) { prog.Set(i, q.ID(), found) },
@@ -133,7 +134,7 @@ func runScan(ctx context.Context, f scanFlags, paths []string, stdout, stderr io
 			fmt.Fprintf(stderr, "exechunt: error: %s: %v\n", q.ID(), err)
 		},
 	})
-	st, err := s.Run(ctx, queries, func(fd *finding.Finding) error { return out.Write(fd) })
+	st, err := s.Run(ctx, queries, out.Write)
 	prog.Stop()
 	if err != nil {
 		var oerr *scan.OutputError

@@ -35,9 +35,12 @@ Exit status: 0 on success, 2 on an error in the query or the arguments.`,
 			if len(evidence) == 0 {
 				return usageError{fmt.Errorf("--evidence PATH is required (files or folders)")}
 			}
+			if err := checkFormat(format, report.RowFormats...); err != nil {
+				return err
+			}
 			w, err := report.NewRowWriter(format, cmd.OutOrStdout())
 			if err != nil {
-				return usageError{fmt.Errorf("--format: %w", err)}
+				return err
 			}
 			e, closeEngine, err := openEngine(cmd.Context(), evidence, plugins, cmd.ErrOrStderr())
 			if err != nil {
@@ -65,7 +68,7 @@ Exit status: 0 on success, 2 on an error in the query or the arguments.`,
 		},
 	}
 	cmd.Flags().StringSliceVar(&evidence, "evidence", nil, "evidence files or folders (repeat or comma-separate)")
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json or csv")
+	addFormatFlag(cmd, &format, report.RowFormats...)
 	addPluginFlag(cmd, &plugins)
 	return cmd
 }

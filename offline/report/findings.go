@@ -20,6 +20,13 @@ import (
 // tableBlock is how many rows the table formats align at a time (they stream).
 const tableBlock = 200
 
+// FindingFormats are the formats of NewFindingWriter, RowFormats those of
+// NewRowWriter; the first is the default.
+var (
+	FindingFormats = []string{"table", "json", "csv", "sarif"}
+	RowFormats     = []string{"table", "json", "csv"}
+)
+
 // FindingWriter streams findings in one format.
 type FindingWriter interface {
 	Write(*finding.Finding) error
