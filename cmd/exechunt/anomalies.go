@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -174,25 +175,15 @@ func writeAnomalies(out io.Writer, format string, list []anomalies.Anomaly) erro
 func stackText(vals map[string]string) string { return anomalies.StackText(vals) }
 
 func newSuppressionsCmd() *cobra.Command {
-	var api apiFlags
-	var format string
-	cmd := &cobra.Command{
-		Use:   "suppressions",
-		Short: "List suppression rules (stack patterns and host sets that are normal in this fleet)",
-		Args:  cobra.NoArgs,
-		RunE: api.runE(formatCheck(&format, "table", "json"), func(cmd *cobra.Command, _ []string, c *client.Client) error {
-			rules, err := c.SuppressionRules(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return printList(cmd.OutOrStdout(), format, rules, "ID\tQUERY\tPATTERN\tHOSTS\tREASON\tBY\tAT", func(w io.Writer, r operatorapi.SuppressionRule) {
-				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Query, r.Pattern, strings.Join(r.Hosts, ","), r.Reason, r.By, r.At)
-			})
-		}),
-	}
-	api.add(cmd)
-	addFormatFlag(cmd, &format, "table", "json")
+	cmd := newListCmd("suppressions", "List suppression rules (stack patterns and host sets that are normal in this fleet)",
+		"ID\tQUERY\tPATTERN\tHOSTS\tREASON\tBY\tAT", func(ctx context.Context, c *client.Client) ([]operatorapi.SuppressionRule, error) {
+			return c.SuppressionRules(ctx)
+		},
+		func(w io.Writer, r operatorapi.SuppressionRule) {
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Query, r.Pattern, strings.Join(r.Hosts, ","), r.Reason, r.By, r.At)
+		})
 
+	var api apiFlags // add's and delete's (one of them runs)
 	var query, pattern, hosts, why string
 	var ruleID int64
 	add := &cobra.Command{

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,30 +23,18 @@ func init() {
 func shortTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
 func newHuntsCmd() *cobra.Command {
-	var api apiFlags
-	var format string
 	var next int
-	cmd := &cobra.Command{
-		Use:   "hunts [flags]",
-		Short: "List the scheduled hunts with their next runs; run one now; show runs",
-		Long: `Lists the hunts the orchestrator runs: dispatch hunts (the orchestrator sends the
+	cmd := newListCmd("hunts [flags]", "List the scheduled hunts with their next runs; run one now; show runs",
+		"HUNT\tMODE\tPACK\tTARGETS\tSCHEDULE\tNEXT RUNS\tLAST RUN",
+		func(ctx context.Context, c *client.Client) ([]operatorapi.Hunt, error) { return c.Hunts(ctx, next) },
+		printHunt)
+	cmd.Long = `Lists the hunts the orchestrator runs: dispatch hunts (the orchestrator sends the
 pack's queries to the targets at each cron tick, UTC) and push hunts (the queries
-are in the targets' osquery schedule). See docs/hunts.md.`,
-		Example: `  exechunt hunts
+are in the targets' osquery schedule). See docs/hunts.md.`
+	cmd.Example = `  exechunt hunts
   exechunt hunts run execution-basics
   exechunt hunts runs execution-basics
-  exechunt hunts show 42 --rows`,
-		Args: cobra.NoArgs,
-		RunE: api.runE(formatCheck(&format, "table", "json"), func(cmd *cobra.Command, _ []string, c *client.Client) error {
-			hs, err := c.Hunts(cmd.Context(), next)
-			if err != nil {
-				return err
-			}
-			return printList(cmd.OutOrStdout(), format, hs, "HUNT\tMODE\tPACK\tTARGETS\tSCHEDULE\tNEXT RUNS\tLAST RUN", printHunt)
-		}),
-	}
-	api.add(cmd)
-	addFormatFlag(cmd, &format, "table", "json")
+  exechunt hunts show 42 --rows`
 	cmd.Flags().IntVar(&next, "next", 3, "how many next run times to show")
 	cmd.AddCommand(newHuntsRunCmd(), newHuntsRunsCmd("runs NAME", "The runs of a hunt, latest first"),
 		newHuntsShowCmd(), newHuntsCreateCmd(), newHuntsDeleteCmd())

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/exechunt/exechunt/orchestrator/client"
 )
 
 // addFormatFlag adds --format to cmd: one of allowed, the first the default.
@@ -62,4 +65,27 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// newListCmd is an operator-API command that fetches a list and prints it as a
+// table (header's tab-separated columns, one line per item) or JSON (--format).
+// The caller adds its own flags, examples and subcommands to what it returns.
+func newListCmd[T any](use, short, header string, fetch func(context.Context, *client.Client) ([]T, error), line func(io.Writer, T)) *cobra.Command {
+	var api apiFlags
+	var format string
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: api.runE(formatCheck(&format, "table", "json"), func(cmd *cobra.Command, _ []string, c *client.Client) error {
+			items, err := fetch(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			return printList(cmd.OutOrStdout(), format, items, header, line)
+		}),
+	}
+	api.add(cmd)
+	addFormatFlag(cmd, &format, "table", "json")
+	return cmd
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
@@ -29,32 +30,18 @@ hashes: a new token is shown once, by "tokens create". Every change is audited.`
 }
 
 func newTokensListCmd() *cobra.Command {
-	var api apiFlags
-	var format string
-	cmd := &cobra.Command{
-		Use:   "list [flags]",
-		Short: "List API tokens (never their secrets)",
-		Args:  cobra.NoArgs,
-		RunE: api.runE(formatCheck(&format, "table", "json"), func(cmd *cobra.Command, _ []string, c *client.Client) error {
-			ts, err := c.Tokens(cmd.Context())
-			if err != nil {
-				return err
+	return newListCmd("list [flags]", "List API tokens (never their secrets)", "ID\tNAME\tROLE\tCREATED\tEXPIRES\tSTATE",
+		func(ctx context.Context, c *client.Client) ([]operatorapi.Token, error) { return c.Tokens(ctx) },
+		func(w io.Writer, t operatorapi.Token) {
+			state := "valid"
+			switch {
+			case t.RevokedAt != nil:
+				state = "revoked " + t.RevokedAt.Format(time.RFC3339)
+			case !t.Valid:
+				state = "expired"
 			}
-			return printList(cmd.OutOrStdout(), format, ts, "ID\tNAME\tROLE\tCREATED\tEXPIRES\tSTATE", func(w io.Writer, t operatorapi.Token) {
-				state := "valid"
-				switch {
-				case t.RevokedAt != nil:
-					state = "revoked " + t.RevokedAt.Format(time.RFC3339)
-				case !t.Valid:
-					state = "expired"
-				}
-				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, t.CreatedAt.Format(time.RFC3339), expires(t.ExpiresAt), state)
-			})
-		}),
-	}
-	api.add(cmd)
-	addFormatFlag(cmd, &format, "table", "json")
-	return cmd
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, t.CreatedAt.Format(time.RFC3339), expires(t.ExpiresAt), state)
+		})
 }
 
 // expires renders a token's expiry time, "never" without one.
