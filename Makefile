@@ -67,7 +67,7 @@ check: ## gofmt, go vet, cross-compile for windows/amd64, darwin/arm64, linux/am
 
 .PHONY: bench
 bench: build ## benchmarks: reader vs raw BinXML decode, analysis throughput, peak RSS
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./tables/... ./cmd/exechunt-ext/ ./orchestrator/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./tables/... ./offline/... ./cmd/exechunt-ext/ ./orchestrator/...
 	@echo "peak RSS of exechunt events: whole corpus, then its largest file, then its largest EVTX"
 	@$(GO) run ./internal/tools/peakrss -- $(BIN)/exechunt events -q "$(EXECHUNT_CORPUS)"
 	@$(GO) run ./internal/tools/peakrss -- $(BIN)/exechunt events -q "$$(find "$(EXECHUNT_CORPUS)" -type f \( -name '*.evtx' -o -name '*.json' \) -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2-)"

@@ -12,7 +12,7 @@ import (
 	"github.com/bradleyjkemp/sigma-go/evaluator"
 
 	"github.com/exechunt/exechunt/internal/corpus"
-	"github.com/exechunt/exechunt/tables/sqlengine"
+	"github.com/exechunt/exechunt/offline/sqlengine"
 )
 
 // sigmaFields are the Sigma names the baseline's events carry, from the table columns.

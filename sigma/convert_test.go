@@ -14,10 +14,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/exechunt/exechunt/offline"
+	"github.com/exechunt/exechunt/offline/sqlengine"
 	"github.com/exechunt/exechunt/packs"
 	"github.com/exechunt/exechunt/tables/analysis"
-	"github.com/exechunt/exechunt/tables/offline"
-	"github.com/exechunt/exechunt/tables/sqlengine"
 )
 
 // testEvents are Sysmon 1 events (EventData) written as Winlogbeat JSON lines; the

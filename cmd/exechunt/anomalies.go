@@ -1,17 +1,19 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/exechunt/exechunt/offline/report"
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
+	"github.com/exechunt/exechunt/orchestrator/client"
 	"github.com/exechunt/exechunt/orchestrator/csvsafe"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 )
@@ -19,6 +21,9 @@ import (
 func init() {
 	subcommands = append(subcommands, newAnomaliesCmd, newStacksCmd, newTriageCmd, newSuppressionsCmd)
 }
+
+// anomalyFormats are the output formats of anomalies and stacks.
+var anomalyFormats = []string{"table", "json", "jsonl", "csv"}
 
 func newAnomaliesCmd() *cobra.Command {
 	var api apiFlags
@@ -31,14 +36,7 @@ func newAnomaliesCmd() *cobra.Command {
   exechunt anomalies --state open --technique T1059 --limit 20
   exechunt anomalies --format jsonl > anomalies.jsonl`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "table" && format != "json" && format != "jsonl" && format != "csv" {
-				return usageError{fmt.Errorf("--format %q: want table, json, jsonl or csv", format)}
-			}
-			c, err := api.client()
-			if err != nil {
-				return err
-			}
+		RunE: api.runE(formatCheck(&format, anomalyFormats...), func(cmd *cobra.Command, _ []string, c *client.Client) error {
 			q := url.Values{}
 			for k, v := range map[string]string{"state": state, "hunt": hunt, "technique": technique, "host": host} {
 				if v != "" {
@@ -53,11 +51,11 @@ func newAnomaliesCmd() *cobra.Command {
 				return err
 			}
 			return writeAnomalies(cmd.OutOrStdout(), format, list)
-		},
+		}),
 	}
 	api.add(cmd)
+	addFormatFlag(cmd, &format, anomalyFormats...)
 	fl := cmd.Flags()
-	fl.StringVar(&format, "format", "table", "output format: table, json, jsonl or csv")
 	fl.StringVar(&state, "state", "open", "triage state: open, acknowledged, suppressed, resolved, or '' for all")
 	fl.StringVar(&hunt, "hunt", "", "only anomalies fed by this hunt")
 	fl.StringVar(&technique, "technique", "", "only this ATT&CK technique (prefix: T1059 matches T1059.001)")
@@ -75,11 +73,7 @@ func newStacksCmd() *cobra.Command {
 		Example: `  exechunt stacks
   exechunt stacks rarity/rare_parent_child`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := api.client()
-			if err != nil {
-				return err
-			}
+		RunE: api.runE(formatCheck(&format, anomalyFormats...), func(cmd *cobra.Command, args []string, c *client.Client) error {
 			out := cmd.OutOrStdout()
 			if len(args) == 0 {
 				qs, err := c.StackedQueries(cmd.Context())
@@ -96,10 +90,10 @@ func newStacksCmd() *cobra.Command {
 				return err
 			}
 			return writeAnomalies(out, format, list)
-		},
+		}),
 	}
 	api.add(cmd)
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json, jsonl or csv")
+	addFormatFlag(cmd, &format, anomalyFormats...)
 	return cmd
 }
 
@@ -107,16 +101,16 @@ func newTriageCmd() *cobra.Command {
 	var api apiFlags
 	var state, why string
 	var suppress, ack, resolve, reopen bool
+	var id int64
 	cmd := &cobra.Command{
 		Use:   "triage ID (--acknowledge | --suppress --why TEXT | --resolve | --reopen)",
 		Short: "Triage an anomaly: acknowledge it, suppress it into the baseline (with a reason), resolve or reopen it",
 		Example: `  exechunt triage 4021879123 --acknowledge
   exechunt triage 4021879123 --suppress --why "IIS health probe, approved by change 1432"`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
-			if err != nil {
-				return usageError{fmt.Errorf("anomaly id %q: want a number", args[0])}
+		RunE: api.runE(func(args []string) error {
+			if err := idArg(&id, "anomaly id %q: want a number")(args); err != nil {
+				return err
 			}
 			n := 0
 			for flag, s := range map[*bool]string{&ack: "acknowledged", &suppress: "suppressed", &resolve: "resolved", &reopen: "open"} {
@@ -130,17 +124,15 @@ func newTriageCmd() *cobra.Command {
 			if state == "suppressed" && strings.TrimSpace(why) == "" {
 				return usageError{fmt.Errorf("--suppress needs --why: suppression moves the stack into the baseline")}
 			}
-			c, err := api.client()
-			if err != nil {
-				return err
-			}
+			return nil
+		}, func(cmd *cobra.Command, _ []string, c *client.Client) error {
 			a, err := c.Triage(cmd.Context(), id, state, why)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "anomaly %d (%s) is now %s\n", a.ID, a.Query, a.State)
 			return nil
-		},
+		}),
 	}
 	api.add(cmd)
 	fl := cmd.Flags()
@@ -155,13 +147,6 @@ func newTriageCmd() *cobra.Command {
 // writeAnomalies prints anomalies or stacks.
 func writeAnomalies(out io.Writer, format string, list []anomalies.Anomaly) error {
 	switch format {
-	case "json":
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if list == nil {
-			list = []anomalies.Anomaly{}
-		}
-		return enc.Encode(list)
 	case "jsonl":
 		enc := json.NewEncoder(out)
 		for _, a := range list {
@@ -181,65 +166,38 @@ func writeAnomalies(out io.Writer, format string, list []anomalies.Anomaly) erro
 		cw.Flush()
 		return cw.Error()
 	}
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tRANK\tSTATE\tTECHNIQUE\tHOSTS\tSCORE\tQUERY\tSTACK\tWHY")
-	for _, a := range list {
-		fmt.Fprintf(tw, "%d\t%.2f\t%s\t%s\t%d (%.1f%%)\t%d\t%s\t%s\t%s\n", a.ID, a.Rank, a.State, a.Technique, a.HostCount,
-			100*a.Prevalence, a.MaxScore, a.Query, oneLine(stackText(a.Values), 60), oneLine(strings.Join(a.Reasons, "; "), 80))
-	}
-	return tw.Flush()
+	return printList(out, format, list, "ID\tRANK\tSTATE\tTECHNIQUE\tHOSTS\tSCORE\tQUERY\tSTACK\tWHY", func(w io.Writer, a anomalies.Anomaly) {
+		fmt.Fprintf(w, "%d\t%.2f\t%s\t%s\t%d (%.1f%%)\t%d\t%s\t%s\t%s\n", a.ID, a.Rank, a.State, a.Technique, a.HostCount,
+			100*a.Prevalence, a.MaxScore, a.Query, report.OneLine(stackText(a.Values), 60), report.OneLine(strings.Join(a.Reasons, "; "), 80))
+	})
 }
 
 func stackText(vals map[string]string) string { return anomalies.StackText(vals) }
 
 func newSuppressionsCmd() *cobra.Command {
-	var api apiFlags
-	var format string
-	cmd := &cobra.Command{
-		Use:   "suppressions",
-		Short: "List suppression rules (stack patterns and host sets that are normal in this fleet)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := api.client()
-			if err != nil {
-				return err
-			}
-			rules, err := c.SuppressionRules(cmd.Context())
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if format == "json" {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(rules)
-			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tQUERY\tPATTERN\tHOSTS\tREASON\tBY\tAT")
-			for _, r := range rules {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Query, r.Pattern, strings.Join(r.Hosts, ","), r.Reason, r.By, r.At)
-			}
-			return tw.Flush()
+	cmd := newListCmd("suppressions", "List suppression rules (stack patterns and host sets that are normal in this fleet)",
+		"ID\tQUERY\tPATTERN\tHOSTS\tREASON\tBY\tAT", func(ctx context.Context, c *client.Client) ([]operatorapi.SuppressionRule, error) {
+			return c.SuppressionRules(ctx)
 		},
-	}
-	api.add(cmd)
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
+		func(w io.Writer, r operatorapi.SuppressionRule) {
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Query, r.Pattern, strings.Join(r.Hosts, ","), r.Reason, r.By, r.At)
+		})
 
+	var api apiFlags // add's and delete's (one of them runs)
 	var query, pattern, hosts, why string
+	var ruleID int64
 	add := &cobra.Command{
 		Use:   "add --pattern GLOB --why TEXT [--query GLOB] [--hosts h1,h2]",
 		Short: "Make every stack matching a pattern (and seen only on the given hosts) part of the baseline",
 		Example: `  exechunt suppressions add --query 'rarity/*' --pattern '*parent_name=backupagent.exe*' --why "nightly backup"
   exechunt suppressions add --pattern '*name=msiexec.exe*' --hosts build01,build02 --why "build agents install packages"`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: api.runE(func([]string) error {
 			if strings.TrimSpace(pattern) == "" || strings.TrimSpace(why) == "" {
 				return usageError{fmt.Errorf("--pattern and --why are required")}
 			}
-			c, err := api.client()
-			if err != nil {
-				return err
-			}
+			return nil
+		}, func(cmd *cobra.Command, _ []string, c *client.Client) error {
 			r := operatorapi.SuppressionRule{Query: query, Pattern: pattern, Reason: why}
 			if hosts != "" {
 				r.Hosts = strings.Split(hosts, ",")
@@ -250,7 +208,7 @@ func newSuppressionsCmd() *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "suppression rule %d added\n", got.ID)
 			return nil
-		},
+		}),
 	}
 	api.add(add)
 	af := add.Flags()
@@ -263,17 +221,9 @@ func newSuppressionsCmd() *cobra.Command {
 		Use:   "delete ID",
 		Short: "Remove a suppression rule",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
-			if err != nil {
-				return usageError{fmt.Errorf("rule id %q: want a number", args[0])}
-			}
-			c, err := api.client()
-			if err != nil {
-				return err
-			}
-			return c.DeleteSuppressionRule(cmd.Context(), id)
-		},
+		RunE: api.runE(idArg(&ruleID, "rule id %q: want a number"), func(cmd *cobra.Command, _ []string, c *client.Client) error {
+			return c.DeleteSuppressionRule(cmd.Context(), ruleID)
+		}),
 	}
 	api.add(del)
 	cmd.AddCommand(add, del)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -104,4 +105,40 @@ func (f *apiFlags) client() (*client.Client, error) {
 		}
 	}
 	return client.New(srv, tok, pem)
+}
+
+// runE is the RunE of an operator-API command: check (nil for none) validates flags
+// and arguments first, so a usage error comes before the orchestrator is looked
+// for; then do runs with a client.
+func (f *apiFlags) runE(check func(args []string) error, do func(cmd *cobra.Command, args []string, c *client.Client) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if check != nil {
+			if err := check(args); err != nil {
+				return err
+			}
+		}
+		c, err := f.client()
+		if err != nil {
+			return err
+		}
+		return do(cmd, args, c)
+	}
+}
+
+// formatCheck is a runE check that --format is one of allowed.
+func formatCheck(format *string, allowed ...string) func([]string) error {
+	return func([]string) error { return checkFormat(*format, allowed...) }
+}
+
+// idArg is a runE check that the first argument is a positive id, stored in id;
+// msg is the usage error's format, given the argument.
+func idArg(id *int64, msg string) func([]string) error {
+	return func(args []string) error {
+		n, err := strconv.ParseInt(args[0], 10, 64)
+		if err != nil || n <= 0 {
+			return usageError{fmt.Errorf(msg, args[0])}
+		}
+		*id = n
+		return nil
+	}
 }

@@ -1,19 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -25,43 +20,6 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/store"
 	"github.com/exechunt/exechunt/orchestrator/store/sqlite"
 )
-
-// serveProc is one run of `exechunt serve`.
-type serveProc struct {
-	cmd    *exec.Cmd
-	stderr *bytes.Buffer
-}
-
-// startServe starts `exechunt serve` on listen and waits for its banner.
-func startServe(t *testing.T, bin, data, listen string) *serveProc {
-	t.Helper()
-	cmd := exec.Command(bin, "serve", "--listen", listen, "--data", data)
-	cmd.Env = append(os.Environ(), "EXECHUNT_ENROLL_SECRET=", "EXECHUNT_ADMIN_TOKEN=")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &serveProc{cmd: cmd, stderr: &bytes.Buffer{}}
-	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	ready := false
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), "listening on ") {
-			ready = true
-			break
-		}
-	}
-	go io.Copy(io.Discard, stdout)
-	if !ready {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("serve did not start:\n%s", p.stderr.String())
-	}
-	return p
-}
 
 // durableAgent posts result logs with unique rows, like osqueryd's TLS logger: a
 // batch is retried, byte for byte the same lines, until the server answers 200;
@@ -181,23 +139,10 @@ func TestServeDurableUnderSIGKILL(t *testing.T) {
 	const agents, kills = 4, 5
 	bin := buildExechunt(t)
 	data := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := ln.Addr().String()
-	ln.Close()
+	listen := freeAddr(t)
 
 	srv := startServe(t, bin, data, listen)
-	ca, err := os.ReadFile(filepath.Join(data, server.CertFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca)
-	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
-	defer hc.CloseIdleConnections()
+	hc := trustingClient(t, data, 10*time.Second)
 	secret, err := os.ReadFile(filepath.Join(data, server.EnrollSecretFile))
 	if err != nil {
 		t.Fatal(err)

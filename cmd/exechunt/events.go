@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/exechunt/exechunt/offline/report"
 	"github.com/exechunt/exechunt/tables/analysis"
 	"github.com/exechunt/exechunt/tables/event"
 	"github.com/exechunt/exechunt/tables/eventtables"
@@ -151,21 +152,13 @@ func writeRow(w io.Writer, e *event.Event) error {
 		detail = e.Payload
 	}
 	_, err := fmt.Fprintf(w, "%s\t%s\t%s/%d\t%d\t%d\t%s\t%s\n", e.Time.Format(time.RFC3339), e.Computer,
-		shortProvider(e.Provider), e.EventID, pid, e.Score, oneLine(what, 60), oneLine(detail, 120))
+		shortProvider(e.Provider), e.EventID, pid, e.Score, report.OneLine(what, 60), report.OneLine(detail, 120))
 	return err
 }
 
 func shortProvider(p string) string {
 	p = strings.TrimPrefix(p, "Microsoft-Windows-")
 	return strings.TrimSuffix(p, "-Auditing")
-}
-
-func oneLine(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > max {
-		return string(r[:max-1]) + "…"
-	}
-	return s
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

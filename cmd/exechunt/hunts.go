@@ -1,17 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/exechunt/exechunt/orchestrator/client"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 )
 
@@ -19,83 +20,47 @@ func init() {
 	subcommands = append(subcommands, newHuntsCmd, newRunsCmd)
 }
 
-func checkFormat(format string) error {
-	if format != "table" && format != "json" {
-		return usageError{fmt.Errorf("--format %q: want table or json", format)}
-	}
-	return nil
-}
-
-func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
 func shortTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
 func newHuntsCmd() *cobra.Command {
-	var api apiFlags
-	var format string
 	var next int
-	cmd := &cobra.Command{
-		Use:   "hunts [flags]",
-		Short: "List the scheduled hunts with their next runs; run one now; show runs",
-		Long: `Lists the hunts the orchestrator runs: dispatch hunts (the orchestrator sends the
+	cmd := newListCmd("hunts [flags]", "List the scheduled hunts with their next runs; run one now; show runs",
+		"HUNT\tMODE\tPACK\tTARGETS\tSCHEDULE\tNEXT RUNS\tLAST RUN",
+		func(ctx context.Context, c *client.Client) ([]operatorapi.Hunt, error) { return c.Hunts(ctx, next) },
+		printHunt)
+	cmd.Long = `Lists the hunts the orchestrator runs: dispatch hunts (the orchestrator sends the
 pack's queries to the targets at each cron tick, UTC) and push hunts (the queries
-are in the targets' osquery schedule). See docs/hunts.md.`,
-		Example: `  exechunt hunts
+are in the targets' osquery schedule). See docs/hunts.md.`
+	cmd.Example = `  exechunt hunts
   exechunt hunts run execution-basics
   exechunt hunts runs execution-basics
-  exechunt hunts show 42 --rows`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkFormat(format); err != nil {
-				return err
-			}
-			c, err := api.client()
-			if err != nil {
-				return err
-			}
-			hs, err := c.Hunts(cmd.Context(), next)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			if format == "json" {
-				return printJSON(out, hs)
-			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "HUNT\tMODE\tPACK\tTARGETS\tSCHEDULE\tNEXT RUNS\tLAST RUN")
-			for _, h := range hs {
-				var nexts []string
-				for _, t := range h.NextRuns {
-					nexts = append(nexts, shortTime(t))
-				}
-				last := "never"
-				if r := h.LastRun; r != nil {
-					last = fmt.Sprintf("#%d %s %s, %d/%d hosts, %d rows", r.ID, r.State, shortTime(r.StartedAt),
-						r.HostsResponded, r.HostsTargeted, r.Rows)
-				}
-				if h.Mode == "push" {
-					last = "result logs"
-				}
-				sched := h.ScheduleWords
-				if h.Problem != "" {
-					sched += " [" + h.Problem + "]"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Name, h.Mode, h.Pack, h.TargetWords, sched,
-					strings.Join(dashIfNone(nexts), ", "), last)
-			}
-			return tw.Flush()
-		},
-	}
-	api.add(cmd)
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
+  exechunt hunts show 42 --rows`
 	cmd.Flags().IntVar(&next, "next", 3, "how many next run times to show")
 	cmd.AddCommand(newHuntsRunCmd(), newHuntsRunsCmd("runs NAME", "The runs of a hunt, latest first"),
 		newHuntsShowCmd(), newHuntsCreateCmd(), newHuntsDeleteCmd())
 	return cmd
+}
+
+// printHunt prints a hunt as a line of the hunts table.
+func printHunt(w io.Writer, h operatorapi.Hunt) {
+	var nexts []string
+	for _, t := range h.NextRuns {
+		nexts = append(nexts, shortTime(t))
+	}
+	last := "never"
+	if r := h.LastRun; r != nil {
+		last = fmt.Sprintf("#%d %s %s, %d/%d hosts, %d rows", r.ID, r.State, shortTime(r.StartedAt),
+			r.HostsResponded, r.HostsTargeted, r.Rows)
+	}
+	if h.Mode == "push" {
+		last = "result logs"
+	}
+	sched := h.ScheduleWords
+	if h.Problem != "" {
+		sched += " [" + h.Problem + "]"
+	}
+	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Name, h.Mode, h.Pack, h.TargetWords, sched,
+		strings.Join(dashIfNone(nexts), ", "), last)
 }
 
 func dashIfNone(s []string) []string {
@@ -113,14 +78,7 @@ func newHuntsRunCmd() *cobra.Command {
 		Use:   "run NAME",
 		Short: "Start a run of a dispatch hunt now",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format); err != nil {
-				return err
-			}
-			c, err := api.client()
-			if err != nil {
-				return err
-			}
+		RunE: api.runE(formatCheck(&format, "table", "json"), func(cmd *cobra.Command, args []string, c *client.Client) error {
 			r, err := c.RunHunt(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -142,10 +100,10 @@ func newHuntsRunCmd() *cobra.Command {
 				}
 			}
 			return printRuns(cmd.OutOrStdout(), format, []operatorapi.HuntRun{r})
-		},
+		}),
 	}
 	api.add(cmd)
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	addFormatFlag(cmd, &format, "table", "json")
 	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for the run to end")
 	return cmd
 }
@@ -158,17 +116,12 @@ func newHuntsRunsCmd(use, short string) *cobra.Command {
 		Use:   use,
 		Short: short,
 		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format); err != nil {
-				return err
-			}
+		RunE: api.runE(func(args []string) error {
 			if strings.HasPrefix(use, "runs NAME") && len(args) == 0 {
 				return usageError{fmt.Errorf("name the hunt (exechunt hunts runs NAME), or use exechunt runs")}
 			}
-			c, err := api.client()
-			if err != nil {
-				return err
-			}
+			return checkFormat(format, "table", "json")
+		}, func(cmd *cobra.Command, args []string, c *client.Client) error {
 			name := ""
 			if len(args) == 1 {
 				name = args[0]
@@ -178,10 +131,10 @@ func newHuntsRunsCmd(use, short string) *cobra.Command {
 				return err
 			}
 			return printRuns(cmd.OutOrStdout(), format, rs)
-		},
+		}),
 	}
 	api.add(cmd)
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	addFormatFlag(cmd, &format, "table", "json")
 	cmd.Flags().IntVar(&limit, "limit", 20, "how many runs")
 	return cmd
 }
@@ -192,12 +145,7 @@ func newRunsCmd() *cobra.Command {
 }
 
 func printRuns(w io.Writer, format string, rs []operatorapi.HuntRun) error {
-	if format == "json" {
-		return printJSON(w, rs)
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RUN\tHUNT\tTRIGGER\tSTATE\tSTARTED\tDURATION\tTARGETED\tRESPONDED\tERRORED\tOFFLINE\tROWS")
-	for _, r := range rs {
+	return printList(w, format, rs, "RUN\tHUNT\tTRIGGER\tSTATE\tSTARTED\tDURATION\tTARGETED\tRESPONDED\tERRORED\tOFFLINE\tROWS", func(w io.Writer, r operatorapi.HuntRun) {
 		trig := r.Trigger
 		if r.By != "" {
 			trig += " (" + r.By + ")"
@@ -206,33 +154,27 @@ func printRuns(w io.Writer, format string, rs []operatorapi.HuntRun) error {
 		if r.Message != "" {
 			state += ": " + r.Message
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", r.ID, r.Hunt, trig, state, shortTime(r.StartedAt),
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", r.ID, r.Hunt, trig, state, shortTime(r.StartedAt),
 			(time.Duration(r.DurationMS) * time.Millisecond).String(), r.HostsTargeted, r.HostsResponded, r.HostsErrored,
 			r.HostsOffline, r.Rows)
-	}
-	return tw.Flush()
+	})
 }
 
 func newHuntsShowCmd() *cobra.Command {
 	var api apiFlags
 	var format, query string
 	var rows bool
+	var id int64
 	cmd := &cobra.Command{
 		Use:   "show RUN_ID",
 		Short: "A run's queries (with their time windows), per-host states and, with --rows, its rows",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkFormat(format); err != nil {
+		RunE: api.runE(func(args []string) error {
+			if err := checkFormat(format, "table", "json"); err != nil {
 				return err
 			}
-			id, err := strconv.ParseInt(args[0], 10, 64)
-			if err != nil || id <= 0 {
-				return usageError{fmt.Errorf("bad run id %q", args[0])}
-			}
-			c, err := api.client()
-			if err != nil {
-				return err
-			}
+			return idArg(&id, "bad run id %q")(args)
+		}, func(cmd *cobra.Command, args []string, c *client.Client) error {
 			d, err := c.HuntRun(cmd.Context(), id)
 			if err != nil {
 				return err
@@ -279,10 +221,10 @@ func newHuntsShowCmd() *cobra.Command {
 				fmt.Fprintf(out, "%s\t%s\t%s\n", r.Hostname, r.Query, b)
 			}
 			return nil
-		},
+		}),
 	}
 	api.add(cmd)
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	addFormatFlag(cmd, &format, "table", "json")
 	cmd.Flags().BoolVar(&rows, "rows", false, "also print the rows (all pages)")
 	cmd.Flags().StringVar(&query, "query", "", "only the rows of this query")
 	return cmd
@@ -344,13 +286,9 @@ func newHuntsDeleteCmd() *cobra.Command {
 		Use:   "delete NAME",
 		Short: "Delete a hunt (its runs stay in the history)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := api.client()
-			if err != nil {
-				return err
-			}
+		RunE: api.runE(nil, func(cmd *cobra.Command, args []string, c *client.Client) error {
 			return c.DeleteHunt(cmd.Context(), args[0])
-		},
+		}),
 	}
 	api.add(cmd)
 	return cmd

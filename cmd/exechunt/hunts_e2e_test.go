@@ -46,6 +46,27 @@ func (e logEvents) Handle(_ context.Context, r slog.Record) error {
 func (e logEvents) WithAttrs([]slog.Attr) slog.Handler { return e }
 func (e logEvents) WithGroup(string) slog.Handler      { return e }
 
+// runHunt starts a run of hunt, lets every agent answer its queries and waits
+// for the run to end (logged on logs).
+func runHunt(ctx context.Context, t *testing.T, api *client.Client, logs chan string, hunt string, agents ...*agentsim.Agent) operatorapi.HuntRunDetail {
+	t.Helper()
+	r, err := api.RunHunt(ctx, hunt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range agents {
+		if _, err := a.Distributed(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitMessage(t, logs, "hunt run ended")
+	d, err := api.HuntRun(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func waitMessage(t *testing.T, ch chan string, want string) {
 	t.Helper()
 	timeout := time.After(time.Minute)
@@ -182,21 +203,7 @@ func TestHuntsEndToEnd(t *testing.T) {
 	runOnce := func(at time.Time) operatorapi.HuntRunDetail {
 		t.Helper()
 		clock.Set(at)
-		r, err := api.RunHunt(ctx, "window-check")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, a := range agents {
-			if _, err := a.Distributed(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
-		waitMessage(t, logs, "hunt run ended")
-		d, err := api.HuntRun(ctx, r.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
+		return runHunt(ctx, t, api, logs, "window-check", agents...)
 	}
 	rowsOf := func(id int64) map[string][]string {
 		t.Helper()

@@ -10,10 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/exechunt/exechunt/offline"
+	"github.com/exechunt/exechunt/offline/report"
 	"github.com/exechunt/exechunt/packs"
 	"github.com/exechunt/exechunt/packs/packlint"
 	"github.com/exechunt/exechunt/tables/analysis"
-	"github.com/exechunt/exechunt/tables/offline"
 )
 
 func init() { subcommands = append(subcommands, newPacksCmd) }
@@ -43,7 +44,7 @@ func loadServePacks(dir string, sigmaPaths []string, log *slog.Logger) ([]packs.
 			return nil, usageError{err}
 		}
 		for _, k := range res.Skipped {
-			log.Warn("sigma rule not converted", "file", k.File, "reason", oneLine(k.Reason, 300))
+			log.Warn("sigma rule not converted", "file", k.File, "reason", report.OneLine(k.Reason, 300))
 		}
 		log.Info("sigma rules converted", "summary", strings.TrimSpace(res.Summary().String()))
 		for _, p := range extra {

@@ -2,13 +2,15 @@ package main
 
 import (
 	"context"
+	"io"
 	"log/slog"
 
 	"github.com/spf13/cobra"
 
 	"github.com/exechunt/exechunt/extension/pluginhost"
+	"github.com/exechunt/exechunt/offline"
+	"github.com/exechunt/exechunt/offline/sqlengine"
 	"github.com/exechunt/exechunt/tables/analysis"
-	"github.com/exechunt/exechunt/tables/offline"
 	"github.com/exechunt/exechunt/tables/tablekit"
 )
 
@@ -16,6 +18,24 @@ import (
 func addPluginFlag(cmd *cobra.Command, plugins *[]string) {
 	cmd.Flags().StringArrayVar(plugins, "plugin", nil,
 		"also mount the tables of this hunt-table plugin, PATH or PATH:SHA256 (repeat for more; see docs/plugins.md)")
+}
+
+// openEngine opens the offline engine of `exechunt sql` and `exechunt scan`: the
+// offline tables over the evidence paths and the tables of the plugins named by
+// --plugin, warnings logged to stderr. The function it returns closes the engine
+// and stops the plugins.
+func openEngine(ctx context.Context, paths, plugins []string, stderr io.Writer) (*sqlengine.Engine, func(), error) {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	tables, stopPlugins, err := offlineTables(ctx, paths, plugins, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	e, err := sqlengine.Open(tables, sqlengine.Options{Logger: log})
+	if err != nil {
+		stopPlugins()
+		return nil, nil, err
+	}
+	return e, func() { e.Close(); stopPlugins() }, nil
 }
 
 // offlineTables returns the offline tables over the evidence paths and the tables

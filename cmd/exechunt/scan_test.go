@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/exechunt/exechunt/internal/corpus"
+	"github.com/exechunt/exechunt/offline/finding"
 )
 
 // exitCode is main's mapping of a command's error to the exit status.
@@ -85,14 +86,11 @@ func TestScanExitCodes(t *testing.T) {
 	}
 }
 
+// TestScanFormats: the flags reach offline/report (whose tests check each format).
 func TestScanFormats(t *testing.T) {
 	f := corpusFile(t, compiledHTML)
 	out, _, code := runCLIErr(t, "scan", "-q", "--pack", "execution-basics", "--format", "json", f)
-	var findings []struct {
-		Pack, Query, Technique, Severity string
-		Evidence                         evidenceRef
-		Row                              map[string]any
-	}
+	var findings []finding.Finding
 	if err := json.Unmarshal([]byte(out), &findings); err != nil || code != 1 || len(findings) == 0 {
 		t.Fatalf("json: exit %d, err %v\n%s", code, err, out)
 	}
@@ -109,59 +107,9 @@ func TestScanFormats(t *testing.T) {
 		t.Errorf("csv: %v %v", err, recs)
 	}
 
-	out, _, _ = runCLIErr(t, "scan", "-q", "--pack", "execution-basics", "--format", "sarif", f)
-	var sarif struct {
-		Schema  string `json:"$schema"`
-		Version string
-		Runs    []struct {
-			Tool struct {
-				Driver struct {
-					Name  string
-					Rules []struct {
-						ID                   string
-						ShortDescription     struct{ Text string }
-						DefaultConfiguration struct{ Level string }
-						Properties           map[string]any
-					}
-				}
-			}
-			Results []struct {
-				RuleID    string
-				RuleIndex int
-				Level     string
-				Message   struct{ Text string }
-				Locations []struct {
-					PhysicalLocation struct {
-						ArtifactLocation struct{ URI string }
-						Region           struct{ StartLine int }
-					}
-				}
-				PartialFingerprints map[string]string
-			}
-		}
-	}
-	if err := json.Unmarshal([]byte(out), &sarif); err != nil {
-		t.Fatalf("sarif: %v\n%s", err, out)
-	}
-	if sarif.Version != "2.1.0" || sarif.Schema == "" || len(sarif.Runs) != 1 {
-		t.Fatalf("sarif envelope: %+v", sarif)
-	}
-	run := sarif.Runs[0]
-	if run.Tool.Driver.Name != "exechunt" || len(run.Tool.Driver.Rules) < 2 || len(run.Results) != len(findings) {
-		t.Errorf("sarif: %d rules, %d results (want %d)", len(run.Tool.Driver.Rules), len(run.Results), len(findings))
-	}
-	for _, r := range run.Tool.Driver.Rules {
-		if r.ShortDescription.Text == "" || r.DefaultConfiguration.Level == "" || r.Properties["security-severity"] == nil {
-			t.Errorf("sarif rule %+v", r)
-		}
-	}
-	for _, r := range run.Results {
-		rule := run.Tool.Driver.Rules[r.RuleIndex]
-		if rule.ID != r.RuleID || r.Level == "" || r.Message.Text == "" || len(r.Locations) != 1 ||
-			!strings.HasSuffix(r.Locations[0].PhysicalLocation.ArtifactLocation.URI, "Sysmon_Exec_CompiledHTML.evtx") ||
-			r.Locations[0].PhysicalLocation.Region.StartLine < 1 || len(r.PartialFingerprints) == 0 {
-			t.Errorf("sarif result %+v", r)
-		}
+	out, _, code = runCLIErr(t, "scan", "-q", "--pack", "execution-basics", "--format", "sarif", f)
+	if code != 1 || !strings.Contains(out, `"uri":"file://`) || !strings.Contains(out, "Sysmon_Exec_CompiledHTML.evtx") {
+		t.Errorf("sarif: exit %d\n%s", code, out)
 	}
 }
 

@@ -110,6 +110,23 @@ lease (--replica-id, --lease-ttl). See docs/store.md.`,
 // 400 it collects a quarter as often, for a larger but still modest heap.
 const serveGCPercent = 400
 
+// seed reads the secret named what from $env or file (and returns the file's path,
+// "" for $env) and seeds the store with it: the first enroll secret, an admin
+// token. A seed revoked or rotated out through the API since is not brought back:
+// a warning says so (gone).
+func seed(log *slog.Logger, what, env, file, gone string, seedWith func(string) error) (string, error) {
+	v, path, err := server.SecretFromEnvOrFile(env, file)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	if err := seedWith(v); errors.Is(err, server.ErrSeedNotValid) {
+		log.Warn("the seeded "+what+" is "+gone, "source", cmp.Or(path, env))
+	} else if err != nil {
+		return "", fmt.Errorf("%s: %w", what, err)
+	}
+	return path, nil
+}
+
 func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -152,25 +169,17 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 		return err
 	}
 	defer st.Close()
-	secret, secretPath, err := server.SecretFromEnvOrFile("EXECHUNT_ENROLL_SECRET", filepath.Join(data, server.EnrollSecretFile))
+	secretPath, err := seed(log, "enroll secret", "EXECHUNT_ENROLL_SECRET", filepath.Join(data, server.EnrollSecretFile),
+		"no longer valid (rotated through the API); agents using it cannot enroll",
+		func(v string) error { return server.SeedEnrollSecret(ctx, st, v, now) })
 	if err != nil {
-		return fmt.Errorf("enroll secret: %w", err)
+		return err
 	}
-	if err := server.SeedEnrollSecret(ctx, st, secret, now); errors.Is(err, server.ErrSeedNotValid) {
-		log.Warn("the seeded enroll secret is no longer valid (rotated through the API); agents using it cannot enroll",
-			"source", cmp.Or(secretPath, "EXECHUNT_ENROLL_SECRET"))
-	} else if err != nil {
-		return fmt.Errorf("enroll secret: %w", err)
-	}
-	token, tokenPath, err := server.SecretFromEnvOrFile("EXECHUNT_ADMIN_TOKEN", filepath.Join(data, server.AdminTokenFile))
+	tokenPath, err := seed(log, "admin token", "EXECHUNT_ADMIN_TOKEN", filepath.Join(data, server.AdminTokenFile),
+		"revoked or expired; use another admin token",
+		func(v string) error { return server.SeedAdminToken(ctx, st, v, now) })
 	if err != nil {
-		return fmt.Errorf("admin token: %w", err)
-	}
-	if err := server.SeedAdminToken(ctx, st, token, now); errors.Is(err, server.ErrSeedNotValid) {
-		log.Warn("the seeded admin token was revoked or has expired; use another admin token",
-			"source", cmp.Or(tokenPath, "EXECHUNT_ADMIN_TOKEN"))
-	} else if err != nil {
-		return fmt.Errorf("admin token: %w", err)
+		return err
 	}
 	ps, err := loadServePacks(f.packsDir, f.sigma, log)
 	if err != nil {

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"io/fs"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,58 +69,16 @@ func TestServeQueryEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	serve := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data", data)
-	serve.Env = append(os.Environ(), "EXECHUNT_ENROLL_SECRET=", "EXECHUNT_ADMIN_TOKEN=")
-	stdout, _ := serve.StdoutPipe()
-	var stderr strings.Builder
-	serve.Stderr = &stderr
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		serve.Process.Signal(os.Interrupt)
-		serve.Wait()
-		if t.Failed() {
-			t.Logf("serve stderr:\n%s", stderr.String())
-		}
-	}()
-	var url string
-	sc := bufio.NewScanner(stdout)
-	var banner []string
-	for sc.Scan() {
-		line := sc.Text()
-		banner = append(banner, line)
-		if _, u, ok := strings.Cut(line, "listening on "); ok {
-			url = strings.Fields(u)[0]
-		}
-		if strings.HasPrefix(line, "CLI:") {
-			break
-		}
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
-	if url == "" {
-		t.Fatalf("no URL in the banner:\n%s", strings.Join(banner, "\n"))
-	}
-	if !strings.Contains(strings.Join(banner, "\n"), "fingerprint: ") {
-		t.Errorf("no fingerprint in the banner:\n%s", strings.Join(banner, "\n"))
+	srv := startServe(t, bin, data, "127.0.0.1:0")
+	url, hc := srv.url, trustingClient(t, data, 0)
+	if !strings.Contains(strings.Join(srv.banner, "\n"), "fingerprint: ") {
+		t.Errorf("no fingerprint in the banner:\n%s", strings.Join(srv.banner, "\n"))
 	}
 	for _, f := range []string{"enroll_secret", "admin_token", "tls/server.key"} {
 		if fi, err := os.Stat(filepath.Join(data, f)); err != nil || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s: %v %v, want mode 0600", f, fi.Mode(), err)
 		}
 	}
-
-	ca, err := os.ReadFile(filepath.Join(data, "tls", "server.crt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca)
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
-	defer hc.CloseIdleConnections()
 	secret, _ := os.ReadFile(filepath.Join(data, "enroll_secret"))
 
 	agentCtx, stopAgents := context.WithCancel(ctx)

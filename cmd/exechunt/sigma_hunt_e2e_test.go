@@ -5,14 +5,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/exechunt/exechunt/internal/agentsim"
 	"github.com/exechunt/exechunt/internal/agentsim/offlinerunner"
-	"github.com/exechunt/exechunt/internal/corpus"
 	"github.com/exechunt/exechunt/orchestrator/client"
 	"github.com/exechunt/exechunt/orchestrator/hunts"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
@@ -25,21 +23,7 @@ import (
 // hunt over the resulting pack, dispatches it to a simulated Windows agent whose
 // tables read the rule's SigmaHQ regression sample, and gets the sample's one match.
 func TestSigmaHunt(t *testing.T) {
-	dir, ok := corpus.Dir()
-	if !ok {
-		t.Skip(corpus.SkipMessage)
-	}
-	ref, ok := corpus.ReferenceDir()
-	if !ok {
-		t.Skip("reference folder not found")
-	}
-	sample := filepath.Join(dir, "SigmaHQ_sigma/regression_data/rules/windows/process_creation/proc_creation_win_renamed_binary")
-	rule := filepath.Join(ref, "sigma/rules/windows/process_creation/proc_creation_win_renamed_binary.yml")
-	for _, p := range []string{sample, rule} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skip(err)
-		}
-	}
+	sample, rule := renamedBinaryRule(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -97,22 +81,11 @@ func TestSigmaHunt(t *testing.T) {
 		Targets: store.HuntTargets{All: true}, Mode: store.ModeDispatch, Schedule: "@every 87600h"}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := api.RunHunt(ctx, "sigma-renamed-binaries")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := agent.Distributed(ctx); err != nil {
-		t.Fatal(err)
-	}
-	waitMessage(t, logs, "hunt run ended")
-	d, err := api.HuntRun(ctx, r.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := runHunt(ctx, t, api, logs, "sigma-renamed-binaries", agent)
 	if d.Run.State != store.RunDone || d.Run.HostsResponded != 1 || d.Run.Rows != 1 {
 		t.Fatalf("run = %+v, want done with the sample's 1 match", d.Run)
 	}
-	page, err := api.RunRows(ctx, r.ID, "", 0, 10)
+	page, err := api.RunRows(ctx, d.Run.ID, "", 0, 10)
 	if err != nil || len(page.Rows) != 1 || page.Rows[0].Query != "proc_creation_win_renamed_binary" {
 		t.Fatalf("rows %+v, %v", page, err)
 	}

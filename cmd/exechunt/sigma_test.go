@@ -84,19 +84,7 @@ func TestSigmaConvert(t *testing.T) {
 }
 
 func TestScanSigma(t *testing.T) {
-	dir, ok := corpus.Dir()
-	if !ok {
-		t.Skip(corpus.SkipMessage)
-	}
-	ref, ok := corpus.ReferenceDir()
-	if !ok {
-		t.Skip("reference folder not found")
-	}
-	sample := filepath.Join(dir, "SigmaHQ_sigma/regression_data/rules/windows/process_creation/proc_creation_win_renamed_binary")
-	rule := filepath.Join(ref, "sigma/rules/windows/process_creation/proc_creation_win_renamed_binary.yml")
-	if _, err := os.Stat(rule); err != nil {
-		t.Skip(err)
-	}
+	sample, rule := renamedBinaryRule(t)
 	stdout, stderr, code := runCLIErr(t, "scan", "--format", "json", "--sigma", rule, sample)
 	if code != 1 {
 		t.Fatalf("exit %d, want 1 (findings): %s", code, stderr)
@@ -113,4 +101,26 @@ func TestScanSigma(t *testing.T) {
 	if !strings.Contains(stderr, "1 of 1 rules converted") {
 		t.Errorf("stderr: %s", stderr)
 	}
+}
+
+// renamedBinaryRule returns SigmaHQ's renamed-binary rule and its regression sample,
+// skipping without the corpus or the reference folder.
+func renamedBinaryRule(t *testing.T) (sample, rule string) {
+	t.Helper()
+	dir, ok := corpus.Dir()
+	if !ok {
+		t.Skip(corpus.SkipMessage)
+	}
+	ref, ok := corpus.ReferenceDir()
+	if !ok {
+		t.Skip("reference folder not found")
+	}
+	sample = filepath.Join(dir, "SigmaHQ_sigma/regression_data/rules/windows/process_creation/proc_creation_win_renamed_binary")
+	rule = filepath.Join(ref, "sigma/rules/windows/process_creation/proc_creation_win_renamed_binary.yml")
+	for _, p := range []string{sample, rule} {
+		if _, err := os.Stat(p); err != nil {
+			t.Skip(err)
+		}
+	}
+	return sample, rule
 }

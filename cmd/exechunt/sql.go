@@ -1,19 +1,11 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
-	"strconv"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/exechunt/exechunt/orchestrator/csvsafe"
-	"github.com/exechunt/exechunt/tables/sqlengine"
+	"github.com/exechunt/exechunt/offline/report"
 )
 
 func init() { subcommands = append(subcommands, newSQLCmd) }
@@ -43,191 +35,40 @@ Exit status: 0 on success, 2 on an error in the query or the arguments.`,
 			if len(evidence) == 0 {
 				return usageError{fmt.Errorf("--evidence PATH is required (files or folders)")}
 			}
-			w, err := newRowWriter(format, cmd.OutOrStdout())
-			if err != nil {
-				return usageError{err}
+			if err := checkFormat(format, report.RowFormats...); err != nil {
+				return err
 			}
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-			tables, stopPlugins, err := offlineTables(cmd.Context(), evidence, plugins, log)
+			w, err := report.NewRowWriter(format, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
-			defer stopPlugins()
-			e, err := sqlengine.Open(tables, sqlengine.Options{Logger: log})
+			e, closeEngine, err := openEngine(cmd.Context(), evidence, plugins, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
-			defer e.Close()
+			defer closeEngine()
 			rows, err := e.Query(cmd.Context(), args[0])
 			if err != nil {
 				return usageError{err}
 			}
 			defer rows.Close()
-			if err := w.header(rows.Columns()); err != nil {
+			if err := w.Header(rows.Columns()); err != nil {
 				return err
 			}
 			for rows.Next() {
-				if err := w.row(rows.Values()); err != nil {
+				if err := w.Row(rows.Values()); err != nil {
 					return fmt.Errorf("write output: %w", err)
 				}
 			}
 			if err := rows.Err(); err != nil {
-				w.close()
+				w.Close()
 				return usageError{err}
 			}
-			return w.close()
+			return w.Close()
 		},
 	}
 	cmd.Flags().StringSliceVar(&evidence, "evidence", nil, "evidence files or folders (repeat or comma-separate)")
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json or csv")
+	addFormatFlag(cmd, &format, report.RowFormats...)
 	addPluginFlag(cmd, &plugins)
 	return cmd
-}
-
-// rowWriter streams rows in one of the output formats.
-type rowWriter struct {
-	format string
-	out    *bufio.Writer
-	cols   []string
-	n      int
-	tw     *tabwriter.Writer
-	cw     *csvsafe.Writer
-}
-
-// tableBlock is how many rows the table format aligns at a time (it streams).
-const tableBlock = 200
-
-func newRowWriter(format string, w io.Writer) (*rowWriter, error) {
-	rw := &rowWriter{format: format, out: bufio.NewWriterSize(w, 64<<10)}
-	switch format {
-	case "table":
-		rw.tw = tabwriter.NewWriter(rw.out, 0, 0, 2, ' ', 0)
-	case "json":
-	case "csv":
-		rw.cw = csvsafe.NewWriter(rw.out)
-	default:
-		return nil, fmt.Errorf("--format %q: want table, json or csv", format)
-	}
-	return rw, nil
-}
-
-func (w *rowWriter) header(cols []string) error {
-	w.cols = cols
-	switch w.format {
-	case "table":
-		_, err := fmt.Fprintln(w.tw, strings.ToUpper(strings.Join(cols, "\t")))
-		return err
-	case "json":
-		_, err := w.out.WriteString("[")
-		return err
-	case "csv":
-		return w.cw.Write(cols)
-	}
-	return nil
-}
-
-func (w *rowWriter) row(vals []any) error {
-	w.n++
-	switch w.format {
-	case "table":
-		cells := make([]string, len(vals))
-		for i, v := range vals {
-			cells[i] = oneLine(text(v), 80)
-		}
-		if _, err := fmt.Fprintln(w.tw, strings.Join(cells, "\t")); err != nil {
-			return err
-		}
-		if w.n%tableBlock == 0 {
-			return w.tw.Flush()
-		}
-	case "json":
-		if w.n > 1 {
-			w.out.WriteString(",")
-		}
-		w.out.WriteString("\n  ")
-		b, err := marshalRow(w.cols, vals)
-		if err != nil {
-			return err
-		}
-		_, err = w.out.Write(b)
-		return err
-	case "csv":
-		cells := make([]string, len(vals))
-		for i, v := range vals {
-			cells[i] = text(v)
-		}
-		return w.cw.Write(cells)
-	}
-	return nil
-}
-
-func (w *rowWriter) close() error {
-	switch w.format {
-	case "table":
-		w.tw.Flush()
-	case "json":
-		if w.n > 0 {
-			w.out.WriteString("\n")
-		}
-		w.out.WriteString("]\n")
-	case "csv":
-		w.cw.Flush()
-		if err := w.cw.Error(); err != nil {
-			return err
-		}
-	}
-	return w.out.Flush()
-}
-
-// text renders a value as osquery does in its text outputs (NULL is empty).
-func text(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case []byte:
-		return string(x)
-	}
-	return fmt.Sprint(v)
-}
-
-// marshalRow renders one row as a JSON object with the columns in query order and
-// typed values (numbers stay numbers, NULL is null).
-func marshalRow(cols []string, vals []any) ([]byte, error) {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, c := range cols {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		k, _ := json.Marshal(c)
-		b.Write(k)
-		b.WriteByte(':')
-		v := vals[i]
-		if bs, ok := v.([]byte); ok {
-			v = string(bs)
-		}
-		enc, err := marshalNoEscape(v)
-		if err != nil {
-			return nil, err
-		}
-		b.Write(enc)
-	}
-	b.WriteByte('}')
-	return []byte(b.String()), nil
-}
-
-func marshalNoEscape(v any) ([]byte, error) {
-	var sb strings.Builder
-	enc := json.NewEncoder(&sb)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return []byte(strings.TrimSuffix(sb.String(), "\n")), nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,14 +16,8 @@ func TestTokensCLI(t *testing.T) {
 	}
 	bin := buildExechunt(t)
 	data := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := ln.Addr().String()
-	ln.Close()
-	srv := startServe(t, bin, data, listen)
-	defer func() { srv.cmd.Process.Signal(os.Interrupt); srv.cmd.Wait() }()
+	listen := freeAddr(t)
+	startServe(t, bin, data, listen)
 	env := append(os.Environ(), "EXECHUNT_CLIENT_CONFIG="+filepath.Join(data, "client.json"),
 		"EXECHUNT_SERVER=", "EXECHUNT_TOKEN=", "EXECHUNT_CA_FILE=")
 	run := func(extraEnv []string, args ...string) (string, error) {

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,46 +82,7 @@ func TestWebUIBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
-	serve := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--data", data)
-	serve.Env = append(os.Environ(), "EXECHUNT_ENROLL_SECRET=", "EXECHUNT_ADMIN_TOKEN=")
-	stdout, _ := serve.StdoutPipe()
-	var stderr strings.Builder
-	serve.Stderr = &stderr
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		serve.Process.Signal(os.Interrupt)
-		serve.Wait()
-		if t.Failed() {
-			t.Logf("serve stderr (tail):\n%s", tail(stderr.String(), 4000))
-		}
-	}()
-	var url string
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		if _, u, ok := strings.Cut(sc.Text(), "listening on "); ok {
-			url = strings.Fields(u)[0]
-		}
-		if strings.HasPrefix(sc.Text(), "CLI:") {
-			break
-		}
-	}
-	go func() {
-		for sc.Scan() {
-		}
-	}()
-	if url == "" {
-		t.Fatal("no URL in the banner")
-	}
-	ca, err := os.ReadFile(filepath.Join(data, "tls", "server.crt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca)
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
-	defer hc.CloseIdleConnections()
+	url, hc := startServe(t, bin, data, "127.0.0.1:0").url, trustingClient(t, data, 0)
 	secret, _ := os.ReadFile(filepath.Join(data, "enroll_secret"))
 	token, _ := os.ReadFile(filepath.Join(data, "admin_token"))
 

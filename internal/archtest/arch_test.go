@@ -15,8 +15,9 @@ var rules = []struct {
 	forbidden []string
 	why       string
 }{
-	{"orchestrator/", []string{"tables/", "extension/"}, "the server must not link agent-side code (it knows table schemas from the --spec snapshot)"},
-	{"tables/", []string{"extension/", "orchestrator/"}, "tables are served by the extension, the offline engine and plugins alike"},
+	{"orchestrator/", []string{"tables/", "extension/", "offline/"}, "the server must not link agent-side code (it knows table schemas from the --spec snapshot)"},
+	{"tables/", []string{"extension/", "orchestrator/", "offline/"}, "tables are served by the extension, the offline engine and plugins alike"},
+	{"offline/", []string{"extension/"}, "the offline engine hosts tables itself; plugins are mounted by the command that names them"},
 }
 
 func TestDependencyRules(t *testing.T) {

@@ -18,15 +18,15 @@ var binaries = []struct {
 	why       string
 }{
 	{"cmd/exechunt-ext", []string{
-		module + "orchestrator/", module + "sigma", module + "packs", module + "offline/",
-		module + "tables/offline", module + "tables/sqlengine", module + "internal/",
+		module + "orchestrator/", module + "sigma", module + "packs", module + "offline",
+		module + "internal/",
 		"modernc.org/sqlite", "github.com/jackc/pgx", "github.com/prometheus/", "github.com/pressly/goose",
 		"github.com/robfig/cron", "github.com/spf13/cobra",
 	}, "the extension links only its tables, their readers and the osquery/plugin runtimes"},
 	{"plugins/lolbas", []string{
 		module + "orchestrator/", module + "extension/host", module + "extension/pluginhost", module + "extension/config",
 		module + "tables/evidence", module + "tables/source", module + "tables/eventtables", module + "tables/lineage",
-		module + "tables/offline", module + "tables/sqlengine", module + "sigma", module + "packs", module + "internal/",
+		module + "sigma", module + "packs", module + "internal/",
 		"modernc.org/sqlite", "github.com/jackc/pgx", "github.com/prometheus/",
 	}, "a plugin links the plugin SDK and its own code: no host side, no readers, no server"},
 	{"cmd/exechunt", []string{

@@ -8,8 +8,9 @@ package eval
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,10 +18,13 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/osquery/osquery-go/plugin/table"
-
+	"github.com/exechunt/exechunt/offline"
+	"github.com/exechunt/exechunt/offline/finding"
+	"github.com/exechunt/exechunt/offline/scan"
+	"github.com/exechunt/exechunt/offline/sqlengine"
+	"github.com/exechunt/exechunt/packs"
 	"github.com/exechunt/exechunt/tables/event"
-	"github.com/exechunt/exechunt/tables/eventtables"
+	"github.com/exechunt/exechunt/tables/evidenceref"
 )
 
 // Threshold is the score at which an event counts as detected.
@@ -184,46 +188,49 @@ var providerOf = map[string]string{
 }
 
 // AnalyseFile serves one evidence file (rel, relative to dir) through the real tables
-// (process_creation_events and powershell_script_blocks) and records the score of
-// every event they show in out: a process creation is scored with its parent
-// resolved through lineage, a 4104 part by the reassembled script block it belongs to.
+// on the offline engine (offline/scan, as `exechunt scan` runs them) and records the
+// score of every event process_creation_events and powershell_script_blocks show in
+// out: a process creation is scored with its parent resolved through lineage, a 4104
+// part by the reassembled script block it belongs to.
 func AnalyseFile(ctx context.Context, dir, rel string, out map[Key]Scored) error {
-	store := eventtables.New(eventtables.Options{Paths: []string{filepath.Join(dir, rel)}})
-	procs, err := store.ProcessCreationTable().Generate(ctx, table.QueryContext{})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e, err := sqlengine.Open(offline.Tables([]string{filepath.Join(dir, rel)}, nil, log), sqlengine.Options{Logger: log})
 	if err != nil {
 		return fmt.Errorf("eval: %s: %w", rel, err)
 	}
-	for _, r := range procs {
-		id, _ := strconv.ParseUint(r["event_record_id"], 10, 64)
+	defer e.Close()
+	s := scan.New(e, scan.Options{})
+	procs := scan.Query{Query: packs.Query{Name: "process creations",
+		SQL: "SELECT event_record_id, source, evidence, score, indicators, name, parent_name, cmdline, process_guid, pid, image FROM process_creation_events"}}
+	if _, err := s.Query(ctx, procs, func(fd *finding.Finding) error {
+		id, _ := strconv.ParseUint(fd.Text("event_record_id"), 10, 64)
+		source := fd.Text("source")
 		eventID := uint32(1)
-		if r["source"] == "security" {
+		if source == "security" {
 			eventID = 4688
 		}
-		var ev struct{ Locator string }
-		_ = json.Unmarshal([]byte(r["evidence"]), &ev)
-		sc := Scored{atoi(r["score"]), splitList(r["indicators"]),
-			fmt.Sprintf("%s <- %s :: %s", nameOr(r["name"]), nameOr(r["parent_name"]), r["cmdline"])}
-		out[KeyFor(rel, providerOf[r["source"]], eventID, id, ev.Locator)] = sc
+		sc := Scored{atoi(fd.Text("score")), splitList(fd.Text("indicators")),
+			fmt.Sprintf("%s <- %s :: %s", nameOr(fd.Text("name")), nameOr(fd.Text("parent_name")), fd.Text("cmdline"))}
+		out[KeyFor(rel, providerOf[source], eventID, id, fd.Evidence.Locator)] = sc
 		if id == 0 { // records without an id are also found by their stable key
-			if r["process_guid"] != "" {
-				out[Key{rel, providerOf[r["source"]], eventID, 0, "guid:" + r["process_guid"]}] = sc
+			if g := fd.Text("process_guid"); g != "" {
+				out[Key{rel, providerOf[source], eventID, 0, "guid:" + g}] = sc
 			}
-			out[Key{rel, providerOf[r["source"]], eventID, 0, "pid:" + r["pid"] + ":" + strings.ToLower(r["image"])}] = sc
+			out[Key{rel, providerOf[source], eventID, 0, "pid:" + fd.Text("pid") + ":" + strings.ToLower(fd.Text("image"))}] = sc
 		}
-	}
-	scripts, err := store.ScriptBlockTable().Generate(ctx, table.QueryContext{})
-	if err != nil {
+		return nil
+	}); err != nil {
 		return fmt.Errorf("eval: %s: %w", rel, err)
 	}
-	for _, r := range scripts {
-		var parts []struct {
-			Locator       string `json:"locator"`
-			EventRecordID uint64 `json:"event_record_id"`
-		}
-		_ = json.Unmarshal([]byte(r["evidence"]), &parts)
+	scripts := scan.Query{Query: packs.Query{Name: "script blocks", SQL: "SELECT evidence, score, indicators, script_text FROM powershell_script_blocks"}}
+	if _, err := s.Query(ctx, scripts, func(fd *finding.Finding) error {
+		parts, _ := evidenceref.Decode(fd.Text("evidence"))
 		for _, p := range parts {
-			out[KeyFor(rel, "Microsoft-Windows-PowerShell", 4104, p.EventRecordID, p.Locator)] = Scored{atoi(r["score"]), splitList(r["indicators"]), firstLine(r["script_text"])}
+			out[KeyFor(rel, "Microsoft-Windows-PowerShell", 4104, p.EventRecordID, p.Locator)] = Scored{atoi(fd.Text("score")), splitList(fd.Text("indicators")), firstLine(fd.Text("script_text"))}
 		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("eval: %s: %w", rel, err)
 	}
 	return nil
 }

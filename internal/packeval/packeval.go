@@ -1,5 +1,5 @@
 // Package packeval measures the hunt packs on the shared corpus (make eval-packs): every
-// query of every pack runs on the offline engine (tables/offline + tables/sqlengine, the
+// query of every pack runs on the offline engine (offline + offline/sqlengine, the
 // engine of `exechunt scan`), each result row is mapped back to the corpus event it
 // shows through its evidence column, and the labelled events (LABELS.tsv,
 // scope=execution) and listed benign process creations (BENIGN.tsv) are looked up
@@ -14,7 +14,6 @@ package packeval
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,14 +24,17 @@ import (
 	"text/tabwriter"
 
 	"github.com/exechunt/exechunt/internal/eval"
+	"github.com/exechunt/exechunt/offline"
+	"github.com/exechunt/exechunt/offline/finding"
+	"github.com/exechunt/exechunt/offline/scan"
+	"github.com/exechunt/exechunt/offline/sqlengine"
 	"github.com/exechunt/exechunt/packs"
 	"github.com/exechunt/exechunt/tables/analysis"
-	"github.com/exechunt/exechunt/tables/offline"
-	"github.com/exechunt/exechunt/tables/sqlengine"
+	"github.com/exechunt/exechunt/tables/evidenceref"
 )
 
 // StackOnly is the severity of queries whose rows are not findings by themselves.
-const StackOnly = "info"
+const StackOnly = scan.StackOnly
 
 // Key names one event of the corpus: its file (relative to the corpus), its provider
 // and its place (rec:N for an event record id, line:N for a line of a JSON file).
@@ -143,8 +145,8 @@ func (f *Findings) Hits(k Key) []string { return dedup(f.hits[k]) }
 // Shown reports whether the tables show the event k at all.
 func (f *Findings) Shown(k Key) bool { return f.m.known[k] }
 
-// Run runs every query of ps on the offline engine (the engine of `exechunt scan`)
-// over the evidence in dir and maps each result row back to the events it shows.
+// Run runs every query of ps with offline/scan (the engine of `exechunt scan`) over
+// the evidence in dir and maps each finding back to the events it shows.
 func Run(ctx context.Context, dir string, ps []packs.Pack) (*Findings, error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e, err := sqlengine.Open(offline.Tables([]string{dir}, analysis.New(), log), sqlengine.Options{Logger: log})
@@ -152,23 +154,26 @@ func Run(ctx context.Context, dir string, ps []packs.Pack) (*Findings, error) {
 		return nil, err
 	}
 	defer e.Close()
+	s := scan.New(e, scan.Options{})
 	m := &mapper{dir: dir, known: map[Key]bool{}, byProcess: map[procKey][]Key{}, byGUID: map[string]Key{}}
-	if err := m.index(ctx, e); err != nil {
+	if err := m.index(ctx, s); err != nil {
 		return nil, err
 	}
 	f := &Findings{hits: map[Key][]string{}, m: m}
-	for _, p := range ps {
-		for _, q := range p.Queries {
-			st := QueryStat{Pack: p.Name, Query: q.Name, Technique: q.Technique, Severity: q.Severity}
-			keys, n, err := m.run(ctx, e, q.SQL)
-			st.Rows, st.Mapped, st.Err = n, len(keys), err
-			f.Queries = append(f.Queries, st)
-			if q.Severity == StackOnly {
-				continue
-			}
-			for _, k := range keys {
-				f.hits[k] = append(f.hits[k], p.Name+"/"+q.Name)
-			}
+	for _, q := range scan.Select(ps, true) {
+		st := QueryStat{Pack: q.Pack, Query: q.Name, Technique: q.Technique, Severity: q.Severity}
+		var keys []Key
+		st.Rows, st.Err = s.Query(ctx, q, func(fd *finding.Finding) error {
+			keys = append(keys, m.keys(fd)...)
+			return nil
+		})
+		st.Mapped = len(keys)
+		f.Queries = append(f.Queries, st)
+		if q.Severity == scan.StackOnly {
+			continue
+		}
+		for _, k := range keys {
+			f.hits[k] = append(f.hits[k], q.ID())
 		}
 	}
 	return f, nil
@@ -217,92 +222,50 @@ type procKey struct {
 }
 
 // index records every event the tables show.
-func (m *mapper) index(ctx context.Context, e *sqlengine.Engine) error {
-	rows, err := e.Query(ctx, "SELECT evidence, pid, time, name, cmdline, process_guid, event_record_id FROM process_creation_events")
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		v := rows.Values()
-		for _, k := range m.evidenceKeys(text(v[0])) {
+func (m *mapper) index(ctx context.Context, s *scan.Scanner) error {
+	procs := scan.Query{Query: packs.Query{Name: "index", SQL: "SELECT evidence, pid, time, name, cmdline, process_guid, event_record_id FROM process_creation_events"}}
+	if _, err := s.Query(ctx, procs, func(fd *finding.Finding) error {
+		for _, k := range m.evidenceKeys(fd) {
 			m.known[k] = true
-			pk := procKey{num(v[1]), num(v[2]), strings.ToLower(text(v[3])), text(v[4])}
+			pk := procKey{num(fd.Row["pid"]), num(fd.Row["time"]), strings.ToLower(fd.Text("name")), fd.Text("cmdline")}
 			m.byProcess[pk] = append(m.byProcess[pk], k)
-			if g := text(v[5]); g != "" {
-				m.byGUID[guidKey(k.Provider, strconv.FormatInt(num(v[6]), 10), g)] = k
+			if g := fd.Text("process_guid"); g != "" {
+				m.byGUID[guidKey(k.Provider, strconv.FormatInt(num(fd.Row["event_record_id"]), 10), g)] = k
 			}
 		}
-	}
-	if err := rows.Err(); err != nil {
-		rows.Close()
+		return nil
+	}); err != nil {
 		return err
 	}
-	rows.Close()
-	rows, err = e.Query(ctx, "SELECT evidence FROM powershell_script_blocks")
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		for _, k := range m.evidenceKeys(text(rows.Values()[0])) {
+	scripts := scan.Query{Query: packs.Query{Name: "index", SQL: "SELECT evidence FROM powershell_script_blocks"}}
+	_, err := s.Query(ctx, scripts, func(fd *finding.Finding) error {
+		for _, k := range m.evidenceKeys(fd) {
 			m.known[k] = true
 		}
-	}
-	return rows.Err()
+		return nil
+	})
+	return err
 }
 
-// run runs one query and returns the events its rows show and the number of rows.
-func (m *mapper) run(ctx context.Context, e *sqlengine.Engine, sql string) ([]Key, int, error) {
-	rows, err := e.Query(ctx, sql)
-	if err != nil {
-		return nil, 0, err
+// keys returns the events a finding shows: through its evidence column, or, for a
+// process_lineage row (no evidence column), the process creations with its pid,
+// start time, name and command line.
+func (m *mapper) keys(fd *finding.Finding) []Key {
+	if _, ok := fd.Row["evidence"]; ok {
+		return m.evidenceKeys(fd)
 	}
-	defer rows.Close()
-	col := map[string]int{}
-	for i, c := range rows.Columns() {
-		col[c] = i
-	}
-	evCol, hasEv := col["evidence"]
-	pidCol, hasPid := col["pid"]
-	stCol, hasStart := col["start_time"]
-	nameCol, hasName := col["name"]
-	cmdCol, hasCmd := col["cmdline"]
-	lineage := !hasEv && hasPid && hasStart && hasName && hasCmd
-	var keys []Key
-	n := 0
-	for rows.Next() {
-		n++
-		v := rows.Values()
-		switch {
-		case hasEv:
-			keys = append(keys, m.evidenceKeys(text(v[evCol]))...)
-		case lineage:
-			keys = append(keys, m.byProcess[procKey{num(v[pidCol]), num(v[stCol]), strings.ToLower(text(v[nameCol])), text(v[cmdCol])}]...)
+	for _, c := range []string{"pid", "start_time", "name", "cmdline"} {
+		if _, ok := fd.Row[c]; !ok {
+			return nil
 		}
 	}
-	return keys, n, rows.Err()
+	return m.byProcess[procKey{num(fd.Row["pid"]), num(fd.Row["start_time"]), strings.ToLower(fd.Text("name")), fd.Text("cmdline")}]
 }
 
-// evidenceKeys reads an evidence column: one object (a process creation) or a list of
-// parts (a script block).
-func (m *mapper) evidenceKeys(s string) []Key {
-	type part struct {
-		File          string `json:"file"`
-		Locator       string `json:"locator"`
-		Channel       string `json:"channel"`
-		EventRecordID uint64 `json:"event_record_id"`
-	}
-	var parts []part
-	s = strings.TrimSpace(s)
-	switch {
-	case strings.HasPrefix(s, "{"):
-		var p part
-		if json.Unmarshal([]byte(s), &p) == nil {
-			parts = []part{p}
-		}
-	case strings.HasPrefix(s, "["):
-		_ = json.Unmarshal([]byte(s), &parts)
-	}
+// evidenceKeys maps a finding's evidence column to the events it names: one (a
+// process creation) or each part of a script block.
+func (m *mapper) evidenceKeys(fd *finding.Finding) []Key {
+	parts, _ := evidenceref.Decode(fd.Text("evidence"))
 	var out []Key
 	for _, p := range parts {
 		rel, err := filepath.Rel(m.dir, p.File)
@@ -310,7 +273,7 @@ func (m *mapper) evidenceKeys(s string) []Key {
 			rel = p.File
 		}
 		k := Key{File: filepath.ToSlash(rel), Provider: providerOf(p.Channel)}
-		if p.Channel == "" && len(s) > 0 && s[0] == '[' {
+		if p.Channel == "" && p.MessageNumber != 0 {
 			k.Provider = "Microsoft-Windows-PowerShell" // script-block parts name no channel
 		}
 		switch {
@@ -380,18 +343,6 @@ func dedup(s []string) []string {
 	return out
 }
 
-func text(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case []byte:
-		return string(x)
-	case nil:
-		return ""
-	}
-	return fmt.Sprint(v)
-}
-
 func num(v any) int64 {
 	switch x := v.(type) {
 	case int64:
@@ -399,7 +350,7 @@ func num(v any) int64 {
 	case float64:
 		return int64(x)
 	}
-	n, _ := strconv.ParseInt(text(v), 10, 64)
+	n, _ := strconv.ParseInt(finding.Text(v), 10, 64)
 	return n
 }
 

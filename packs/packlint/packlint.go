@@ -30,10 +30,10 @@ import (
 
 	"github.com/osquery/osquery-go/plugin/table"
 
+	"github.com/exechunt/exechunt/offline/sqlengine"
 	"github.com/exechunt/exechunt/orchestrator/agentconfig"
 	"github.com/exechunt/exechunt/orchestrator/hunts"
 	"github.com/exechunt/exechunt/packs"
-	"github.com/exechunt/exechunt/tables/sqlengine"
 	"github.com/exechunt/exechunt/tables/tablekit"
 )
 

@@ -2,7 +2,6 @@ package eventtables
 
 import (
 	"context"
-	"encoding/json"
 	"sort"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/osquery/osquery-go/plugin/table"
 
 	"github.com/exechunt/exechunt/tables/event"
+	"github.com/exechunt/exechunt/tables/evidenceref"
 	"github.com/exechunt/exechunt/tables/tablekit"
 )
 
@@ -214,7 +214,7 @@ func (s *Store) processRow(rc *rowContext, e *event.Event) map[string]string {
 		"decoded_command":      res.DecodedCommand,
 		"indicators":           strings.Join(res.Indicators, ","),
 		"score":                strconv.Itoa(res.Score),
-		"evidence":             evidenceJSON(e.SourceFile, e.Format, e.Locator, e.Channel, e.EventRecordID),
+		"evidence":             evidenceref.Encode(evidenceref.Part{File: e.SourceFile, Format: e.Format, Locator: e.Locator, Channel: e.Channel, EventRecordID: e.EventRecordID}),
 		"description":          p.Description,
 		"product":              p.Product,
 		"company":              p.Company,
@@ -236,15 +236,4 @@ func sourceName(e *event.Event) string {
 		return "sysmon_linux"
 	}
 	return "sysmon"
-}
-
-func evidenceJSON(file, format, locator, channel string, id uint64) string {
-	b, _ := json.Marshal(struct {
-		File          string `json:"file"`
-		Format        string `json:"format"`
-		Locator       string `json:"locator"`
-		Channel       string `json:"channel"`
-		EventRecordID uint64 `json:"event_record_id"`
-	}{file, format, locator, channel, id})
-	return string(b)
 }

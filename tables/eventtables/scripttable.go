@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/exechunt/exechunt/tables/analysis"
 	"github.com/exechunt/exechunt/tables/event"
+	"github.com/exechunt/exechunt/tables/evidenceref"
 	"github.com/exechunt/exechunt/tables/tablekit"
 )
 
@@ -141,18 +141,11 @@ func (s *Store) scriptRow(b *block) map[string]string {
 	res := s.analyseScript(text, b.path)
 	parts := b.ordered()
 	ids := make([]string, len(parts))
-	type ev struct {
-		MessageNumber int    `json:"message_number"`
-		File          string `json:"file"`
-		Locator       string `json:"locator"`
-		EventRecordID uint64 `json:"event_record_id"`
-	}
-	evs := make([]ev, len(parts))
+	evs := make([]evidenceref.Part, len(parts))
 	for i, p := range parts {
 		ids[i] = strconv.FormatUint(p.recordID, 10)
-		evs[i] = ev{p.number, p.file, p.locator, p.recordID}
+		evs[i] = evidenceref.Part{MessageNumber: p.number, File: p.file, Locator: p.locator, EventRecordID: p.recordID}
 	}
-	evJSON, _ := json.Marshal(evs)
 	complete := "0"
 	if b.complete() {
 		complete = "1"
@@ -176,7 +169,7 @@ func (s *Store) scriptRow(b *block) map[string]string {
 		"entropy":           strconv.FormatFloat(res.Entropy, 'f', 4, 64),
 		"cosine_similarity": strconv.FormatFloat(res.CosineSimilarity, 'f', 4, 64),
 		"event_record_ids":  strings.Join(ids, ","),
-		"evidence":          string(evJSON),
+		"evidence":          evidenceref.EncodeList(evs),
 	}
 }
 

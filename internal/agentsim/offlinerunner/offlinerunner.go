@@ -1,5 +1,5 @@
 // Package offlinerunner answers simulated agents' SQL with the offline engine
-// (tables/offline over evidence files), so live-query answers are real rows. It
+// (package offline over evidence files), so live-query answers are real rows. It
 // is the only part of the simulator that links table code; orchestrator packages
 // never import it.
 package offlinerunner
@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/exechunt/exechunt/offline"
+	"github.com/exechunt/exechunt/offline/sqlengine"
 	"github.com/exechunt/exechunt/tables/analysis"
-	"github.com/exechunt/exechunt/tables/offline"
-	"github.com/exechunt/exechunt/tables/sqlengine"
 )
 
 // Runner runs queries one at a time on an engine over one host's evidence.
