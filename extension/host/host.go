@@ -21,6 +21,7 @@
 package host
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -79,24 +80,12 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.Name == "" {
-		o.Name = DefaultName
-	}
-	if o.SocketWait <= 0 {
-		o.SocketWait = DefaultSocketWait
-	}
-	if o.PingInterval <= 0 {
-		o.PingInterval = DefaultPingInterval
-	}
-	if o.IOTimeout <= 0 {
-		o.IOTimeout = DefaultIOTimeout
-	}
-	if o.BufferSize <= 0 {
-		o.BufferSize = DefaultBufferSize
-	}
-	if o.StopTimeout <= 0 {
-		o.StopTimeout = DefaultStopTimeout
-	}
+	o.Name = cmp.Or(o.Name, DefaultName)
+	o.SocketWait = cmp.Or(max(o.SocketWait, 0), DefaultSocketWait)
+	o.PingInterval = cmp.Or(max(o.PingInterval, 0), DefaultPingInterval)
+	o.IOTimeout = cmp.Or(max(o.IOTimeout, 0), DefaultIOTimeout)
+	o.BufferSize = cmp.Or(max(o.BufferSize, 0), DefaultBufferSize)
+	o.StopTimeout = cmp.Or(max(o.StopTimeout, 0), DefaultStopTimeout)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

@@ -11,6 +11,7 @@
 package agentapi
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -216,45 +217,19 @@ func New(c Config) (*Handler, error) {
 		c.Now = time.Now
 	}
 	c.Logs = newBatchedLogs(c.Logs) // group commit (batch.go)
-	if c.Accelerate <= 0 {
-		c.Accelerate = 60
-	}
-	if c.AccelerateMaxHosts == 0 {
-		c.AccelerateMaxHosts = DefaultAccelerateMaxHosts
-	}
-	if c.KeyCacheTTL <= 0 {
-		c.KeyCacheTTL = 10 * time.Second
-	}
-	if c.TouchEvery <= 0 {
-		c.TouchEvery = 5 * time.Second
-	}
-	if c.HostRate <= 0 {
-		c.HostRate = 10
-	}
-	if c.HostBurst <= 0 {
-		c.HostBurst = 100
-	}
-	if c.MaxInFlight <= 0 {
-		c.MaxInFlight = DefaultMaxInFlight
-	}
-	if c.BodyTimeout <= 0 {
-		c.BodyTimeout = 30 * time.Second
-	}
-	if c.BodyBudget <= 0 {
-		c.BodyBudget = DefaultBodyBudget
-	}
-	if c.AnonBudget <= 0 {
-		c.AnonBudget = DefaultAnonBudget
-	}
-	if c.HostLogRate <= 0 {
-		c.HostLogRate = DefaultHostLogRate
-	}
-	if c.HostLogBurst <= 0 {
-		c.HostLogBurst = DefaultHostLogBurst
-	}
-	if c.MaxRowsPerPost <= 0 {
-		c.MaxRowsPerPost = 100_000
-	}
+	c.Accelerate = cmp.Or(max(c.Accelerate, 0), 60)
+	c.AccelerateMaxHosts = cmp.Or(c.AccelerateMaxHosts, DefaultAccelerateMaxHosts)
+	c.KeyCacheTTL = cmp.Or(max(c.KeyCacheTTL, 0), 10*time.Second)
+	c.TouchEvery = cmp.Or(max(c.TouchEvery, 0), 5*time.Second)
+	c.HostRate = cmp.Or(max(c.HostRate, 0), 10)
+	c.HostBurst = cmp.Or(max(c.HostBurst, 0), 100)
+	c.MaxInFlight = cmp.Or(max(c.MaxInFlight, 0), DefaultMaxInFlight)
+	c.BodyTimeout = cmp.Or(max(c.BodyTimeout, 0), 30*time.Second)
+	c.BodyBudget = cmp.Or(max(c.BodyBudget, 0), DefaultBodyBudget)
+	c.AnonBudget = cmp.Or(max(c.AnonBudget, 0), DefaultAnonBudget)
+	c.HostLogRate = cmp.Or(max(c.HostLogRate, 0), DefaultHostLogRate)
+	c.HostLogBurst = cmp.Or(max(c.HostLogBurst, 0), DefaultHostLogBurst)
+	c.MaxRowsPerPost = cmp.Or(max(c.MaxRowsPerPost, 0), 100_000)
 	d := DefaultLimits
 	for _, p := range []struct{ v, def *int64 }{{&c.Limits.Enroll, &d.Enroll}, {&c.Limits.Config, &d.Config},
 		{&c.Limits.Log, &d.Log}, {&c.Limits.Read, &d.Read}, {&c.Limits.Write, &d.Write}} {

@@ -17,6 +17,7 @@
 package hunts
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -121,27 +122,15 @@ func New(c Config) (*Service, error) {
 	if c.Poke == nil {
 		c.Poke = func() {}
 	}
-	if c.Poll <= 0 {
-		c.Poll = DefaultPoll
-	}
-	if c.Timeout <= 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.MaxLookback <= 0 {
-		c.MaxLookback = DefaultMaxLookback
-	}
-	if c.Refresh <= 0 {
-		c.Refresh = DefaultRefresh
-	}
+	c.Poll = cmp.Or(max(c.Poll, 0), DefaultPoll)
+	c.Timeout = cmp.Or(max(c.Timeout, 0), DefaultTimeout)
+	c.MaxLookback = cmp.Or(max(c.MaxLookback, 0), DefaultMaxLookback)
+	c.Refresh = cmp.Or(max(c.Refresh, 0), DefaultRefresh)
 	if c.EventTables == nil {
 		c.EventTables = DefaultEventTables
 	}
-	if c.Holder == "" {
-		c.Holder = DefaultHolder()
-	}
-	if c.LeaseTTL <= 0 {
-		c.LeaseTTL = DefaultLeaseTTL
-	}
+	c.Holder = cmp.Or(c.Holder, DefaultHolder())
+	c.LeaseTTL = cmp.Or(max(c.LeaseTTL, 0), DefaultLeaseTTL)
 	s := &Service{c: c, packs: map[string]packs.Pack{}, push: map[string]attribution{}, awaiting: map[int64]bool{}}
 	for _, p := range c.Packs {
 		s.packs[p.Name] = p

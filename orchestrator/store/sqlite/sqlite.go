@@ -10,6 +10,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -73,21 +74,11 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database file at path and migrates it.
 func Open(ctx context.Context, path string, o Options) (*Store, error) {
-	if o.ReadConns <= 0 {
-		o.ReadConns = 4
-	}
-	if o.BusyTimeout <= 0 {
-		o.BusyTimeout = 5 * time.Second
-	}
-	if o.checkpointEvery <= 0 {
-		o.checkpointEvery = checkpointEvery
-	}
-	if o.walRestartFrames <= 0 {
-		o.walRestartFrames = walRestartFrames
-	}
-	if o.restartWait <= 0 {
-		o.restartWait = restartWait
-	}
+	o.ReadConns = cmp.Or(max(o.ReadConns, 0), 4)
+	o.BusyTimeout = cmp.Or(max(o.BusyTimeout, 0), 5*time.Second)
+	o.checkpointEvery = cmp.Or(max(o.checkpointEvery, 0), checkpointEvery)
+	o.walRestartFrames = cmp.Or(max(o.walRestartFrames, 0), walRestartFrames)
+	o.restartWait = cmp.Or(max(o.restartWait, 0), restartWait)
 	dsn := func(txlock string, busy time.Duration) string {
 		q := url.Values{}
 		q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
