@@ -69,7 +69,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if st := s2.Stats(); st.Events != 2 {
 		t.Errorf("after the restart the tail read %d process creations, want the 2 appended (positions not resumed?)", st.Events)
 	}
-	if got, want := rows[2]["ancestry"], "userinit.exe > explorer.exe > winword.exe > cmd.exe > powershell.exe > conhost.exe"; got != want {
+	if got, want := rows[2]["ancestry"], "? > userinit.exe > explorer.exe > winword.exe > cmd.exe > powershell.exe > conhost.exe"; got != want {
 		t.Errorf("ancestry across the restart = %q, want %q", got, want)
 	}
 	one := scripts(t, s2, where("script_block_id", table.OperatorEquals, "{AAAAAAAA-1111-2222-3333-444444444444}"))
