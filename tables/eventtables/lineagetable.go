@@ -36,6 +36,7 @@ func (s *Store) generateLineage(ctx context.Context, qc table.QueryContext) ([]m
 	f.guids = nil
 	return s.processRows(ctx, f, func(rc *rowContext, e *event.Event) map[string]string {
 		n := rc.resolve(e)
-		return tree.Row(n, s.scorer.tree.Result(n))
+		res := s.scorer.tree.Result(n)
+		return tree.Row(n, res.Indicators, res.Score)
 	})
 }

@@ -139,43 +139,52 @@ func (t *lineageTable) generate(ctx context.Context, qc table.QueryContext) ([]m
 
 // listing is the tree.View of one listing.
 type listing struct {
+	nodes  []tree.Node
 	byPID  map[int64]*tree.Node
-	byGUID map[string]*tree.Node
+	byGUID map[string]*tree.Node // built at the first ByGUID (only History's processes name parents by GUID)
 }
 
-func (s *listing) ByPID(_ string, pid int64) *tree.Node { return s.byPID[pid] }
-func (s *listing) ByGUID(guid string) *tree.Node        { return s.byGUID[guid] }
+func (l *listing) ByPID(_ string, pid int64) *tree.Node { return l.byPID[pid] }
+
+func (l *listing) ByGUID(guid string) *tree.Node {
+	if l.byGUID == nil {
+		l.byGUID = make(map[string]*tree.Node, len(l.nodes))
+		for i := range l.nodes {
+			if g := l.nodes[i].P.GUID; g != "" {
+				l.byGUID[g] = &l.nodes[i]
+			}
+		}
+	}
+	return l.byGUID[guid]
+}
 
 // generateAll builds one row per listed process.
 func (t *lineageTable) generateAll(ctx context.Context, procs []Proc, keep func(*tree.Node) bool) ([]map[string]string, error) {
-	view := &listing{byPID: make(map[int64]*tree.Node, len(procs)), byGUID: make(map[string]*tree.Node, len(procs))}
-	nodes := make([]*tree.Node, len(procs))
 	for i := range procs {
 		if err := t.enrich(ctx, &procs[i]); err != nil {
 			return nil, err
 		}
-		n := tree.NewNode(procs[i])
-		nodes[i] = n
-		if _, dup := view.byPID[n.P.PID]; !dup {
-			view.byPID[n.P.PID] = n
-		}
-		if g := n.P.GUID; g != "" {
-			view.byGUID[g] = n
+	}
+	view := &listing{nodes: tree.NewNodes(procs), byPID: make(map[int64]*tree.Node, len(procs))}
+	for i := range view.nodes {
+		if pid := view.nodes[i].P.PID; view.byPID[pid] == nil {
+			view.byPID[pid] = &view.nodes[i]
 		}
 	}
 	r := tree.NewResolver(view, t.lookup(), t.maxDepth)
-	sel := make([]*tree.Node, 0, len(nodes))
-	for i, n := range nodes {
+	sel := make([]*tree.Node, 0, len(procs))
+	for i := range view.nodes {
 		if i&255 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
+		n := &view.nodes[i]
 		if keep != nil && !keep(n) {
 			continue
 		}
 		if err := r.Resolve(ctx, n); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("resolve ancestry: %w", err)
 		}
 		sel = append(sel, n)
 	}
@@ -193,14 +202,19 @@ const (
 // nodes), then formats them, in parallel on large listings: building 10,000 maps
 // costs as much as reading /proc. Nodes are read-only by then.
 func (t *lineageTable) rows(ctx context.Context, sel []*tree.Node) ([]map[string]string, error) {
-	results := make([]analysis.Result, len(sel))
+	type analysed struct {
+		indicators []string
+		score      int
+	}
+	results := make([]analysed, len(sel))
 	for i, n := range sel {
 		if i&255 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		results[i] = t.scorer.Result(n)
+		res := t.scorer.Result(n)
+		results[i] = analysed{res.Indicators, res.Score}
 	}
 	rows := make([]map[string]string, len(sel))
 	workers := min(runtime.GOMAXPROCS(0), (len(sel)+rowChunk-1)/rowChunk)
@@ -215,7 +229,7 @@ func (t *lineageTable) rows(ctx context.Context, sel []*tree.Node) ([]map[string
 				return
 			}
 			for i := lo; i < min(lo+rowChunk, len(sel)); i++ {
-				rows[i] = tree.Row(sel[i], results[i])
+				rows[i] = tree.Row(sel[i], results[i].indicators, results[i].score)
 			}
 		}
 	}
@@ -296,7 +310,7 @@ func (t *lineageTable) generatePIDs(ctx context.Context, pids []int64, keep func
 			continue // gone, listed twice by IN (...), or another name
 		}
 		if err := r.Resolve(ctx, n); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("resolve ancestry: %w", err)
 		}
 		if view.err != nil {
 			return nil, view.err

@@ -34,6 +34,16 @@ type Node struct {
 // NewNode returns an unresolved node for p.
 func NewNode(p Proc) *Node { return &Node{P: p, name: schema.ProcessName(p.Path, p.Name)} }
 
+// NewNodes returns unresolved nodes for ps, in one allocation (a listing has
+// thousands).
+func NewNodes(ps []Proc) []Node {
+	nodes := make([]Node, len(ps))
+	for i := range ps {
+		nodes[i] = Node{P: ps[i], name: schema.ProcessName(ps[i].Path, ps[i].Name)}
+	}
+	return nodes
+}
+
 // Name is the name column of n.
 func (n *Node) Name() string { return n.name }
 

@@ -7,14 +7,13 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/exechunt/exechunt/tables/analysis"
 	"github.com/exechunt/exechunt/tables/lineage/schema"
 )
 
-// Row formats resolved n, with its analysis res (Scorer.Result), as a
-// process_lineage row. It only reads n, so rows of scored nodes can be formatted
-// in parallel.
-func Row(n *Node, res analysis.Result) map[string]string {
+// Row formats resolved n, with the indicators and score of its analysis
+// (Scorer.Result), as a process_lineage row. It only reads n, so rows of scored
+// nodes can be formatted in parallel.
+func Row(n *Node, indicators []string, score int) map[string]string {
 	p := &n.P
 	start := ""
 	if !p.Start.IsZero() {
@@ -42,8 +41,8 @@ func Row(n *Node, res analysis.Result) map[string]string {
 		schema.Status:        n.status.String(),
 		schema.GUID:          n.guidOrDerived(),
 		schema.ParentGUID:    parGUID,
-		schema.Indicators:    strings.Join(res.Indicators, ","),
-		schema.Score:         strconv.Itoa(res.Score),
+		schema.Indicators:    strings.Join(indicators, ","),
+		schema.Score:         strconv.Itoa(score),
 	}
 }
 
