@@ -25,7 +25,7 @@ func Tables(cfg config.Config, log *slog.Logger) ([]tablekit.Table, error) {
 		paths = append(paths, src.Path)
 	}
 	// The event tables share one Store: one tail of the sources, one lineage index and
-	// one cache budget (56% of it in caches). The live process_lineage asks the Store
+	// one cache budget (58% of it in caches). The live process_lineage asks the Store
 	// for exited ancestors (History) and analyses with its Scorer: one analysis cache.
 	budget := int64(cfg.CacheMB) << 20
 	events := eventtables.New(eventtables.Options{

@@ -27,7 +27,7 @@ func NewScorer(a *analysis.Analyzer, cacheBytes int64) *Scorer {
 	}
 	return &Scorer{
 		index: newLineageIndex(cacheBytes*8/100, int(cacheBytes*2/100/256)),
-		tree:  tree.NewScorer(a, cacheBytes*6/100),
+		tree:  tree.NewScorer(a, cacheBytes*8/100),
 	}
 }
 

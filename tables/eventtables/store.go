@@ -37,7 +37,7 @@ type Options struct {
 	// live defaults (DefaultPaths).
 	Paths []string
 	// CacheBytes is the memory budget the Store's caches are cut from: 28% for
-	// recent process creations, 10% for script blocks, 8% for the lineage index, 6%
+	// recent process creations, 10% for script blocks, 8% for the lineage index, 8%
 	// for the process analysis cache (shared with the live process_lineage, see
 	// LineageScorer), 2% for the script analysis cache and 2% for the pid index. The rest is left for the
 	// work of a query, the garbage collector's headroom and the program itself, so
