@@ -209,7 +209,7 @@ func TestSmallCacheRereads(t *testing.T) {
 	small := New(Options{Paths: []string{dir}, CacheBytes: 256 << 10})
 	want := procs(t, big, table.QueryContext{})
 	got := procs(t, small, table.QueryContext{})
-	if st := small.Stats(); st.CoveredSince.IsZero() {
+	if st := stats(t, small); st.CoveredSince.IsZero() {
 		t.Fatalf("small cache evicted nothing: %s", st)
 	}
 	if len(got) != len(want) {
@@ -258,4 +258,13 @@ func TestLineageTableOverEvidence(t *testing.T) {
 	if len(r) != len(cols) {
 		t.Errorf("row has %d columns, table %d", len(r), len(cols))
 	}
+}
+
+func stats(tb testing.TB, s *Store) Stats {
+	tb.Helper()
+	st, err := s.Stats(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st
 }

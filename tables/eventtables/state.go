@@ -128,9 +128,10 @@ type savedPart struct {
 	Time     time.Time `json:"time"`
 }
 
-// Save writes the Store's state to Options.StateDir (nothing when it is empty).
-func (s *Store) Save() error {
-	if err := s.lock(context.Background()); err != nil {
+// Save writes the Store's state to Options.StateDir (nothing when it is empty). It
+// waits for a read of the sources in flight, or returns ctx's error first.
+func (s *Store) Save(ctx context.Context) error {
+	if err := s.lock(ctx); err != nil {
 		return err
 	}
 	defer s.unlock()

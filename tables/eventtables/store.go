@@ -267,14 +267,17 @@ type Stats struct {
 	CoveredSince                 time.Time
 }
 
-// Stats reports the Store's current sizes.
-func (s *Store) Stats() Stats {
-	_ = s.lock(context.Background())
+// Stats reports the Store's current sizes; it waits for a read of the sources in
+// flight, or returns ctx's error first.
+func (s *Store) Stats(ctx context.Context) (Stats, error) {
+	if err := s.lock(ctx); err != nil {
+		return Stats{}, err
+	}
 	defer s.unlock()
 	return Stats{
 		Events: len(s.procs.events), Blocks: len(s.scripts.blocks), LineageNodes: s.scorer.index.len(),
 		EventBytes: s.procs.cost, ScriptBytes: s.scripts.cost, CoveredSince: s.procs.covered,
-	}
+	}, nil
 }
 
 func (s Stats) String() string {
