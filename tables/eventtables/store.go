@@ -2,10 +2,13 @@
 // powershell_script_blocks, from one Store that tails the configured evidence (live
 // logs on a host, files for the offline engine).
 //
-// The Store reads incrementally: each query first reads only what the sources gained
-// since the last one (EVTX by record number, line formats by offset), then answers from
-// memory when the asked time window is covered by the in-memory buffer, and otherwise
-// re-reads the sources for that window (EVTX chunks outside it are skipped unparsed).
+// The Store reads incrementally: before each query a background tailer reads only
+// what the sources gained since the last read (EVTX by record number, line formats
+// by offset; see tail.go: the query waits for it on its own context), then the
+// query answers from memory when the asked time window is covered by the in-memory
+// buffer, and otherwise re-reads the sources for that window (EVTX chunks outside it
+// are skipped unparsed). The live process_lineage's History lookups (Lookup) read
+// only the lineage index.
 // Memory is bounded by Options.CacheBytes: the event buffer, the lineage index
 // (process GUID → summary, so ancestry survives a parent's exit) and the analysis
 // cache share it.
