@@ -6,8 +6,6 @@ package extension
 
 import (
 	"log/slog"
-	"strings"
-	"time"
 
 	"github.com/exechunt/exechunt/extension/config"
 	"github.com/exechunt/exechunt/tables/analysis"
@@ -27,36 +25,18 @@ func Tables(cfg config.Config, log *slog.Logger) ([]tablekit.Table, error) {
 		paths = append(paths, src.Path)
 	}
 	// The event tables share one Store: one tail of the sources, one lineage index and
-	// one cache budget (54% of it in caches). The lineage table keeps its own small
-	// analysis cache, 4% of the budget.
+	// one cache budget (58% of it in caches). The live process_lineage asks the Store
+	// for exited ancestors (History) and analyses with its Scorer: one analysis cache.
 	budget := int64(cfg.CacheMB) << 20
 	events := eventtables.New(eventtables.Options{
 		Paths: paths, CacheBytes: budget, Analyzer: a, Logger: log, StateDir: cfg.StateDir,
 	})
 	return []tablekit.Table{
-		lineage.New(lineage.Options{History: history{events}, Analyzer: a, CacheBytes: int(budget * 4 / 100)}),
+		lineage.New(lineage.Options{History: events, Scorer: events.LineageScorer()}),
 		events.ProcessCreationTable(),
 		events.ScriptBlockTable(),
 		cmdlinetable.New(a),
 	}, nil
-}
-
-// history lets process_lineage fill in what the process table lacks (command lines
-// of protected processes, Sysmon GUIDs, ancestors that already exited) from the
-// process creations the event tables have read.
-type history struct{ s *eventtables.Store }
-
-func (h history) Lookup(pid int64, start time.Time) (lineage.Proc, bool) {
-	p, ok := h.s.Lookup(pid, start)
-	if !ok {
-		return lineage.Proc{}, false
-	}
-	name := p.Image
-	if i := strings.LastIndexAny(name, `\/`); i >= 0 {
-		name = name[i+1:]
-	}
-	return lineage.Proc{PID: p.PID, PPID: p.PPID, Name: name, Path: p.Image, Cmdline: p.Cmdline, User: p.User,
-		Start: p.Start, GUID: p.GUID}, true
 }
 
 // Analyzer returns the analysis settings shared by the tables: the configured

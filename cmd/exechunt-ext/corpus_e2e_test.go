@@ -43,7 +43,7 @@ func TestEventTablesOverCorpus(t *testing.T) {
 	if bySource["sysmon"] != 563 || bySource["security"] != 279 || bySource["sysmon_linux"] != 31 {
 		t.Errorf("rows by source = %v", bySource)
 	}
-	if launcher == nil || launcher["ancestry"] != "explorer.exe > wscript.exe > powershell.exe" || launcher["score"] != "100" {
+	if launcher == nil || launcher["ancestry"] != "? > explorer.exe > wscript.exe > powershell.exe" || launcher["score"] != "100" {
 		t.Fatalf("Empire launcher row = %v", launcher)
 	}
 	// Push-down as osquery sends it: pid = N and process_guid = '…'.

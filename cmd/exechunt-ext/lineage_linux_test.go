@@ -45,7 +45,14 @@ func TestLineageEndToEnd(t *testing.T) {
 		t.Fatalf("pid = %s: %d rows, %v", sleep["pid"], len(rows), err)
 	}
 	r := rows[0]
-	if !strings.HasSuffix(r["ancestry"], "bash > sh > sleep") || r["cmdline"] != "sleep 31" || r["parent_name"] != "sh" {
+	// Names are the executables' file names: sh is whatever /bin/sh resolves to (dash, bash).
+	parents, err := h.Generate(ctx, "process_lineage", osquerytest.Eq("pid", r["parent"]))
+	if err != nil || len(parents) != 1 {
+		t.Fatalf("pid = %s (sh): %d rows, %v", r["parent"], len(parents), err)
+	}
+	path := parents[0]["path"]
+	sh := path[strings.LastIndexByte(path, '/')+1:]
+	if !strings.HasSuffix(r["ancestry"], "bash > "+sh+" > sleep") || r["cmdline"] != "sleep 31" || r["parent_name"] != sh {
 		t.Errorf("row = ancestry %q cmdline %q parent %q", r["ancestry"], r["cmdline"], r["parent_name"])
 	}
 }

@@ -65,7 +65,7 @@ func TestExtensionStateAcrossSIGKILL(t *testing.T) {
 	if err != nil || len(rows) != 3 {
 		t.Fatalf("after the restart: %d rows, %v", len(rows), err)
 	}
-	if got, want := rows[2]["ancestry"], "userinit.exe > explorer.exe > winword.exe > cmd.exe > powershell.exe > conhost.exe"; got != want {
+	if got, want := rows[2]["ancestry"], "? > userinit.exe > explorer.exe > winword.exe > cmd.exe > powershell.exe > conhost.exe"; got != want {
 		t.Errorf("ancestry after the restart = %q, want %q", got, want)
 	}
 	blocks, err := h2.Generate(ctx, "powershell_script_blocks", osquerytest.Eq("script_block_id", "aaaaaaaa-1111-2222-3333-444444444444"))

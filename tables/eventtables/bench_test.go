@@ -52,5 +52,5 @@ func BenchmarkLast10Minutes(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows), "rows")
 	b.ReportMetric(first.Seconds()*1000, "first-read-ms")
-	b.ReportMetric(float64(s.Stats().EventBytes)/(1<<20), "buffer-MiB")
+	b.ReportMetric(float64(stats(b, s).EventBytes)/(1<<20), "buffer-MiB")
 }

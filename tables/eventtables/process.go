@@ -11,6 +11,7 @@ import (
 
 	"github.com/exechunt/exechunt/tables/event"
 	"github.com/exechunt/exechunt/tables/evidenceref"
+	"github.com/exechunt/exechunt/tables/lineage/schema"
 	"github.com/exechunt/exechunt/tables/tablekit"
 )
 
@@ -46,7 +47,7 @@ func (s *Store) ProcessCreationTable() tablekit.Table {
 			table.TextColumn("parent_image"),
 			table.TextColumn("parent_name"),
 			table.TextColumn("parent_cmdline"),
-			table.TextColumn("ancestry", table.ColumnDescription("image names root first, joined by ' > '")),
+			table.TextColumn("ancestry", table.ColumnDescription("names root first, joined by ' > ', as in process_lineage; starts with '?' when the chain is cut")),
 			table.IntegerColumn("depth", table.ColumnDescription("number of known ancestors")),
 			table.TextColumn("encoded_command"),
 			table.TextColumn("decoded_command"),
@@ -106,7 +107,7 @@ func (f processFilter) match(e *event.Event) bool {
 		return false
 	case f.guids != nil && !f.guids[p.ProcessGUID]:
 		return false
-	case f.names != nil && !f.names[strings.ToLower(baseName(p.Image))]:
+	case f.names != nil && !f.names[schema.ProcessName(p.Image, "")]:
 		return false
 	case f.pids != nil && !f.pids[p.PID]:
 		return false
@@ -115,31 +116,35 @@ func (f processFilter) match(e *event.Event) bool {
 }
 
 func (s *Store) generateProcesses(ctx context.Context, qc table.QueryContext) ([]map[string]string, error) {
-	f := newProcessFilter(qc)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	return s.processRows(ctx, newProcessFilter(qc), s.processRow)
+}
+
+// processRows builds one row per process creation that passes f, in time order,
+// each resolved in one rowContext.
+func (s *Store) processRows(ctx context.Context, f processFilter, row func(*rowContext, *event.Event) map[string]string) ([]map[string]string, error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, err
+	}
+	defer s.unlock()
 	matched, err := s.matchProcesses(ctx, f)
 	if err != nil {
 		return nil, err
 	}
 	rows := make([]map[string]string, 0, len(matched))
-	rc := s.newRowContext()
+	rc := s.scorer.newRowContext(ctx)
 	for i, e := range matched {
 		if i%256 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		rows = append(rows, s.processRow(rc, e))
+		rows = append(rows, row(rc, e))
 	}
 	return rows, nil
 }
 
-// matchProcesses reads what the sources gained, then returns the process creations
-// that pass f, in time order: from the buffer when it covers f's window, else re-read
-// from the sources (each event once). Callers hold s.mu.
+// matchProcesses returns the process creations that pass f, in time order: from the
+// buffer when it covers f's window, else re-read from the sources (each event
+// once). Callers caught up and hold the lock.
 func (s *Store) matchProcesses(ctx context.Context, f processFilter) ([]*event.Event, error) {
-	if err := s.refresh(ctx); err != nil {
-		return nil, err
-	}
 	var matched []*event.Event
 	if s.procs.covers(f.since) {
 		for _, e := range s.procs.live() {
@@ -169,20 +174,10 @@ func (s *Store) matchProcesses(ctx context.Context, f processFilter) ([]*event.E
 	return matched, nil
 }
 
-// rowContext memoises ancestries and ancestor scores for one generate call.
-type rowContext struct {
-	walk   *walker
-	scores map[string]int
-}
-
-func (s *Store) newRowContext() *rowContext {
-	return &rowContext{walk: s.scorer.lineage.walker(), scores: map[string]int{}}
-}
-
 func (s *Store) processRow(rc *rowContext, e *event.Event) map[string]string {
 	p := e.ProcessCreation
-	res := s.analyseEvent(rc, e)
-	ancestry, depth := rc.walk.ancestry(e)
+	n := rc.resolve(e)
+	res := s.scorer.tree.Result(n)
 	return map[string]string{
 		"time":                 strconv.FormatInt(e.Time.Unix(), 10),
 		"datetime":             e.Time.UTC().Format(time.RFC3339Nano),
@@ -193,7 +188,7 @@ func (s *Store) processRow(rc *rowContext, e *event.Event) map[string]string {
 		"process_guid":         p.ProcessGUID,
 		"pid":                  strconv.FormatInt(p.PID, 10),
 		"image":                p.Image,
-		"name":                 strings.ToLower(baseName(p.Image)),
+		"name":                 n.Name(),
 		"original_file_name":   p.OriginalFileName,
 		"cmdline":              p.Cmdline,
 		"current_directory":    p.CurrentDirectory,
@@ -206,10 +201,10 @@ func (s *Store) processRow(rc *rowContext, e *event.Event) map[string]string {
 		"parent_process_guid":  p.ParentProcessGUID,
 		"parent_pid":           strconv.FormatInt(p.ParentPID, 10),
 		"parent_image":         p.ParentImage,
-		"parent_name":          strings.ToLower(baseName(p.ParentImage)),
+		"parent_name":          schema.ProcessName(p.ParentImage, ""),
 		"parent_cmdline":       p.ParentCmdline,
-		"ancestry":             ancestry,
-		"depth":                strconv.Itoa(depth),
+		"ancestry":             n.Ancestry(),
+		"depth":                strconv.Itoa(n.Depth()),
 		"encoded_command":      res.EncodedCommand,
 		"decoded_command":      res.DecodedCommand,
 		"indicators":           strings.Join(res.Indicators, ","),

@@ -61,11 +61,10 @@ func (s *Store) generateScripts(ctx context.Context, qc table.QueryContext) ([]m
 	match := func(b *block) bool {
 		return (since.IsZero() || !b.first.Before(since)) && (until.IsZero() || !b.first.After(until)) && (ids == nil || ids[b.id])
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.refresh(ctx); err != nil {
+	if err := s.enter(ctx); err != nil {
 		return nil, err
 	}
+	defer s.unlock()
 	var blocks []*block
 	if s.scripts.covers(since) {
 		for _, b := range s.scripts.blocks {
@@ -114,7 +113,7 @@ func (s *Store) generateScripts(ctx context.Context, qc table.QueryContext) ([]m
 
 // mergeKnownParts adds to blocks re-read from the sources the parts the index holds
 // that the sources no longer do (rotated out, or kept across a restart), and the
-// indexed blocks the sources lost entirely. Callers hold s.mu.
+// indexed blocks the sources lost entirely. Callers hold the lock.
 func (s *Store) mergeKnownParts(tmp map[string]*block) {
 	for id, ib := range s.scripts.blocks {
 		tb := tmp[id]
@@ -173,14 +172,14 @@ func (s *Store) scriptRow(b *block) map[string]string {
 	}
 }
 
-// analyseScript returns the (cached) analysis of a reassembled script.
+// analyseScript returns the (cached) analysis of a reassembled script. Callers hold
+// the lock.
 func (s *Store) analyseScript(text, path string) analysis.Result {
-	sum := sha256.Sum256([]byte(path + "\x00" + text))
-	k := "s:" + string(sum[:])
-	if r, ok := s.scorer.results.Get(k); ok {
+	k := sha256.Sum256([]byte(path + "\x00" + text))
+	if r, ok := s.scriptResults.Get(k); ok {
 		return r
 	}
 	r := s.opt.Analyzer.AnalyzeScript(text, analysis.Script{Path: path})
-	s.scorer.results.Add(k, r)
+	s.scriptResults.Add(k, r)
 	return r
 }

@@ -3,6 +3,7 @@ package eventtables
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
@@ -13,9 +14,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/exechunt/exechunt/tables/evidence"
+	"github.com/exechunt/exechunt/tables/lineage/tree"
 )
 
 // The Store's state survives restarts of the extension: where each source was read
@@ -56,16 +59,52 @@ type savedCursor struct {
 	HeadLen          int             `json:"head_len,omitempty"`
 }
 
+// savedNode is one process of the lineage index (tree.Proc). The fields after
+// Time were added within version 1 and are empty in older files.
 type savedNode struct {
-	Key         string    `json:"key"`
-	Image       string    `json:"image"`
-	Cmdline     string    `json:"cmdline"`
-	User        string    `json:"user,omitempty"`
-	ParentKey   string    `json:"parent_key,omitempty"`
-	ParentImage string    `json:"parent_image,omitempty"`
-	PID         int64     `json:"pid"`
-	PPID        int64     `json:"ppid"`
-	Time        time.Time `json:"time"`
+	Key           string    `json:"key"`
+	Image         string    `json:"image"`
+	Cmdline       string    `json:"cmdline"`
+	User          string    `json:"user,omitempty"`
+	ParentKey     string    `json:"parent_key,omitempty"`
+	ParentImage   string    `json:"parent_image,omitempty"`
+	PID           int64     `json:"pid"`
+	PPID          int64     `json:"ppid"`
+	Time          time.Time `json:"time"`
+	Host          string    `json:"host,omitempty"`
+	ParentCmdline string    `json:"parent_cmdline,omitempty"`
+	CurrentDir    string    `json:"current_directory,omitempty"`
+	OriginalName  string    `json:"original_file_name,omitempty"`
+	Description   string    `json:"description,omitempty"`
+	Product       string    `json:"product,omitempty"`
+	Company       string    `json:"company,omitempty"`
+}
+
+func toSaved(key string, p tree.Proc) savedNode {
+	n := savedNode{Key: key, Image: p.Path, Cmdline: p.Cmdline, User: p.User, ParentImage: p.ParentPath, PID: p.PID,
+		PPID: p.PPID, Time: p.Start, Host: p.Host, ParentCmdline: p.ParentCmdline, CurrentDir: p.CurrentDirectory,
+		OriginalName: p.OriginalFileName, Description: p.Description, Product: p.Product, Company: p.Company}
+	if p.ParentGUID != "" {
+		n.ParentKey = guidKey(p.ParentGUID)
+	} else if p.PPID != 0 {
+		n.ParentKey = pidKey(p.Host, p.PPID)
+	}
+	return n
+}
+
+func (n *savedNode) proc() tree.Proc {
+	p := tree.Proc{PID: n.PID, PPID: n.PPID, Path: n.Image, Cmdline: n.Cmdline, User: n.User, Start: n.Time,
+		Host: n.Host, ParentPath: n.ParentImage, ParentCmdline: n.ParentCmdline, CurrentDirectory: n.CurrentDir,
+		OriginalFileName: n.OriginalName, Description: n.Description, Product: n.Product, Company: n.Company}
+	if g, ok := strings.CutPrefix(n.Key, "g:"); ok {
+		p.GUID = g
+	} else if rest, ok := strings.CutPrefix(n.Key, "p:"); ok && p.Host == "" {
+		p.Host = rest[:max(strings.LastIndexByte(rest, ':'), 0)] // written before Host was saved
+	}
+	if g, ok := strings.CutPrefix(n.ParentKey, "g:"); ok {
+		p.ParentGUID = g
+	}
+	return p
 }
 
 type savedBlock struct {
@@ -89,14 +128,17 @@ type savedPart struct {
 	Time     time.Time `json:"time"`
 }
 
-// Save writes the Store's state to Options.StateDir (nothing when it is empty).
-func (s *Store) Save() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// Save writes the Store's state to Options.StateDir (nothing when it is empty). It
+// waits for a read of the sources in flight, or returns ctx's error first.
+func (s *Store) Save(ctx context.Context) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.unlock()
 	return s.save()
 }
 
-// maybeSave saves when something changed and saveEvery passed. Callers hold s.mu.
+// maybeSave saves when something changed and saveEvery passed. Callers hold the lock.
 func (s *Store) maybeSave() {
 	if s.opt.StateDir == "" || !s.dirty || time.Since(s.lastSave) < saveEvery {
 		return
@@ -106,7 +148,7 @@ func (s *Store) maybeSave() {
 	}
 }
 
-// save writes the state atomically (temporary file, fsync, rename). Callers hold s.mu.
+// save writes the state atomically (temporary file, fsync, rename). Callers hold the lock.
 func (s *Store) save() error {
 	if s.opt.StateDir == "" {
 		return nil
@@ -133,7 +175,7 @@ func (s *Store) save() error {
 
 // encodeState writes st's header fields, then the lineage index (least recently
 // used first) and the incomplete script blocks one element at a time, as the JSON
-// document savedState decodes. Callers hold s.mu.
+// document savedState decodes. Callers hold the lock.
 func (s *Store) encodeState(w io.Writer, st *savedState) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
@@ -151,13 +193,12 @@ func (s *Store) encodeState(w io.Writer, st *savedState) error {
 	field(",", "cursors", st.Cursors)
 	_, _ = bw.WriteString(`,"lineage":[`)
 	first := true
-	s.scorer.lineage.cache.Oldest(func(k string, n node) bool {
+	s.scorer.index.oldest(func(k string, p tree.Proc) bool {
 		if !first {
 			_ = bw.WriteByte(',')
 		}
 		first = false
-		err = enc.Encode(savedNode{Key: k, Image: n.image, Cmdline: n.cmdline, User: n.user,
-			ParentKey: n.parentKey, ParentImage: n.parentImage, PID: n.pid, PPID: n.ppid, Time: n.time})
+		err = enc.Encode(toSaved(k, p))
 		return err == nil
 	})
 	_, _ = bw.WriteString(`],"scripts":[`)
@@ -188,7 +229,7 @@ func (s *Store) encodeState(w io.Writer, st *savedState) error {
 
 // load restores the state saved by an earlier run over the same sources. A missing
 // file is a first start; a damaged or foreign one is set aside with a warning and the
-// sources are read from the start. Callers hold s.mu.
+// sources are read from the start. Callers hold the lock.
 func (s *Store) load() {
 	if s.opt.StateDir == "" {
 		return
@@ -223,10 +264,8 @@ func (s *Store) load() {
 			NextFileRecordID: sc.NextFileRecordID}
 		resumed++
 	}
-	for _, n := range st.Lineage {
-		s.scorer.lineage.cache.Add(n.Key, node{image: n.Image, cmdline: n.Cmdline, user: n.User, parentKey: n.ParentKey,
-			parentImage: n.ParentImage, pid: n.PID, ppid: n.PPID, time: n.Time})
-		s.pids.addRef(n.PID, n.Key, n.Time)
+	for i := range st.Lineage {
+		s.scorer.index.put(st.Lineage[i].Key, st.Lineage[i].proc())
 	}
 	for _, sb := range st.Scripts {
 		b := &block{id: sb.ID, total: sb.Total, parts: map[int]*part{}, first: sb.First, computer: sb.Computer,

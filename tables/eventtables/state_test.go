@@ -1,6 +1,7 @@
 package eventtables
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,7 +54,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if n := len(procs(t, s1, table.QueryContext{})); n != 3 {
 		t.Fatalf("before the restart: %d process rows, want 3", n)
 	}
-	if err := s1.Save(); err != nil {
+	if err := s1.Save(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Remove(a); err != nil { // rotated away while the extension was down
@@ -66,10 +67,10 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if len(rows) != 3 {
 		t.Fatalf("after the restart: %d process rows from b.jsonl, want 3", len(rows))
 	}
-	if st := s2.Stats(); st.Events != 2 {
+	if st := stats(t, s2); st.Events != 2 {
 		t.Errorf("after the restart the tail read %d process creations, want the 2 appended (positions not resumed?)", st.Events)
 	}
-	if got, want := rows[2]["ancestry"], "userinit.exe > explorer.exe > winword.exe > cmd.exe > powershell.exe > conhost.exe"; got != want {
+	if got, want := rows[2]["ancestry"], "? > userinit.exe > explorer.exe > winword.exe > cmd.exe > powershell.exe > conhost.exe"; got != want {
 		t.Errorf("ancestry across the restart = %q, want %q", got, want)
 	}
 	one := scripts(t, s2, where("script_block_id", table.OperatorEquals, "{AAAAAAAA-1111-2222-3333-444444444444}"))
@@ -115,12 +116,12 @@ func TestStateReplacedOrForeign(t *testing.T) {
 			writeLines(t, log, lines[:4], false)
 			s1 := New(Options{Paths: []string{log}, StateDir: state})
 			procs(t, s1, table.QueryContext{})
-			if err := s1.Save(); err != nil {
+			if err := s1.Save(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			s2 := New(tc.change(t, log, state))
 			procs(t, s2, table.QueryContext{})
-			if got := s2.Stats().Events; got != tc.want {
+			if got := stats(t, s2).Events; got != tc.want {
 				t.Errorf("buffered process creations after the restart = %d, want %d", got, tc.want)
 			}
 		})

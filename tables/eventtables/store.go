@@ -2,10 +2,13 @@
 // powershell_script_blocks, from one Store that tails the configured evidence (live
 // logs on a host, files for the offline engine).
 //
-// The Store reads incrementally: each query first reads only what the sources gained
-// since the last one (EVTX by record number, line formats by offset), then answers from
-// memory when the asked time window is covered by the in-memory buffer, and otherwise
-// re-reads the sources for that window (EVTX chunks outside it are skipped unparsed).
+// The Store reads incrementally: before each query a background tailer reads only
+// what the sources gained since the last read (EVTX by record number, line formats
+// by offset; see tail.go: the query waits for it on its own context), then the
+// query answers from memory when the asked time window is covered by the in-memory
+// buffer, and otherwise re-reads the sources for that window (EVTX chunks outside it
+// are skipped unparsed). The live process_lineage's History lookups (Lookup) read
+// only the lineage index.
 // Memory is bounded by Options.CacheBytes: the event buffer, the lineage index
 // (process GUID → summary, so ancestry survives a parent's exit) and the analysis
 // cache share it.
@@ -19,12 +22,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/exechunt/exechunt/tables/analysis"
 	"github.com/exechunt/exechunt/tables/event"
 	"github.com/exechunt/exechunt/tables/evidence"
+	"github.com/exechunt/exechunt/tables/internal/lru"
 	"github.com/exechunt/exechunt/tables/source"
 )
 
@@ -37,8 +40,9 @@ type Options struct {
 	// live defaults (DefaultPaths).
 	Paths []string
 	// CacheBytes is the memory budget the Store's caches are cut from: 28% for
-	// recent process creations, 10% for script blocks, 8% for the lineage index, 6%
-	// for the analysis cache and 2% for the pid index. The rest is left for the
+	// recent process creations, 10% for script blocks, 8% for the lineage index, 8%
+	// for the process analysis cache (shared with the live process_lineage, see
+	// LineageScorer), 2% for the script analysis cache and 2% for the pid index. The rest is left for the
 	// work of a query, the garbage collector's headroom and the program itself, so
 	// the process stays within the budget. Zero means DefaultCacheBytes.
 	CacheBytes int64
@@ -55,14 +59,21 @@ type Store struct {
 	log   *slog.Logger
 	paths []string
 
-	mu      sync.Mutex
+	// sem is the Store's lock (a one-slot semaphore, so that a query waiting for it
+	// can give up when its context ends). It guards the buffers, the cursors and the
+	// state below; the lineage index has its own lock, so History lookups never
+	// wait for a read of the sources.
+	sem     chan struct{}
 	cursors map[string]*evidence.Cursor
 	procs   procBuffer
 	scripts scriptIndex
-	scorer  *Scorer // the lineage index and the analysis cache
-	pids    *pidIndex
-	// lastRefresh is when the sources were last read.
-	lastRefresh time.Time
+	scorer  *Scorer // the lineage index and the process analysis cache
+	// scriptResults caches the analyses of reassembled scripts.
+	scriptResults *lru.Cache[[32]byte, analysis.Result]
+	tail          tailer
+	// lookupMaxAge is how old the last read of the sources may be for a History
+	// lookup (a process_lineage query looks up many pids); tests change it.
+	lookupMaxAge time.Duration
 	// latest is the newest event ingested; dirty says the state changed since
 	// lastSave; loaded says the saved state was read (at the first refresh, so that
 	// building the tables touches nothing).
@@ -100,10 +111,26 @@ func New(opt Options) *Store {
 		procs:   procBuffer{maxCost: budget * 28 / 100, seen: map[identity]struct{}{}},
 		scripts: scriptIndex{maxCost: budget * 10 / 100, blocks: map[string]*block{}},
 		scorer:  NewScorer(opt.Analyzer, budget),
-		pids:    newPIDIndex(int(budget * 2 / 100 / 256)),
-		warned:  map[string]bool{},
+
+		scriptResults: lru.New[[32]byte, analysis.Result](0, budget*2/100, func(r analysis.Result) int64 { return resultCost(&r) }),
+		warned:        map[string]bool{},
+		sem:           make(chan struct{}, 1),
+
+		lookupMaxAge: time.Second,
 	}
 }
+
+// lock takes the Store's lock, or returns ctx's error when ctx ends first.
+func (s *Store) lock(ctx context.Context) error {
+	select {
+	case s.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Store) unlock() { <-s.sem }
 
 // identity is an event's identity across exports and re-reads: System/EventRecordID +
 // Computer + Channel.
@@ -155,7 +182,7 @@ func (s *Store) warnOnce(path string, err error) {
 	}
 }
 
-// refresh reads what the sources gained since the last call. Callers hold s.mu.
+// refresh reads what the sources gained since the last call. Callers hold the lock.
 func (s *Store) refresh(ctx context.Context) error {
 	opt := source.Options{
 		Want: func(p, c string, id uint32) bool { return event.Classify(p, c, id) != event.KindOther },
@@ -163,7 +190,6 @@ func (s *Store) refresh(ctx context.Context) error {
 			s.log.Debug("evidence problem", "problem", p.Error())
 		},
 	}
-	s.lastRefresh = time.Now()
 	if !s.loaded {
 		s.loaded = true
 		s.load()
@@ -201,8 +227,7 @@ func (s *Store) ingest(ev *event.Event) {
 	}
 	switch {
 	case ev.ProcessCreation != nil:
-		key := s.scorer.lineage.add(ev)
-		s.pids.add(ev, key)
+		s.scorer.Add(ev)
 		s.procs.add(ev)
 	case ev.ScriptBlockPart != nil:
 		s.scripts.add(ev)
@@ -220,7 +245,7 @@ func (s *Store) reread(ctx context.Context, since, until time.Time, kind event.K
 		_, err := evidence.ReadFile(ctx, f, &opt, func(r *event.Record) error {
 			ev := event.Normalize(r, false)
 			if ev.ProcessCreation != nil {
-				s.scorer.lineage.add(&ev)
+				s.scorer.Add(&ev)
 			}
 			fn(&ev)
 			return nil
@@ -238,22 +263,6 @@ func (s *Store) reread(ctx context.Context, since, until time.Time, kind event.K
 	return nil
 }
 
-// analyseEvent analyses a process creation with its parent's score as context (Scorer).
-func (s *Store) analyseEvent(rc *rowContext, e *event.Event) analysis.Result {
-	return s.scorer.analyseProcess(e.ProcessCreation, s.scorer.parentScore(e, rc.scores))
-}
-
-func resultCost(r analysis.Result) int64 {
-	n := 256 + len(r.DecodedCommand) + len(r.EncodedCommand)
-	for _, l := range r.Layers {
-		n += len(l.Text) + 32
-	}
-	for _, a := range r.Args {
-		n += len(a) + 16
-	}
-	return int64(n)
-}
-
 // Stats describe the Store's memory use, for logs and tests.
 type Stats struct {
 	Events, Blocks, LineageNodes int
@@ -261,17 +270,24 @@ type Stats struct {
 	CoveredSince                 time.Time
 }
 
-// Stats reports the Store's current sizes.
-func (s *Store) Stats() Stats {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return Stats{
-		Events: len(s.procs.events), Blocks: len(s.scripts.blocks), LineageNodes: s.scorer.lineage.cache.Len(),
-		EventBytes: s.procs.cost, ScriptBytes: s.scripts.cost, CoveredSince: s.procs.covered,
+// Stats reports the Store's current sizes; it waits for a read of the sources in
+// flight, or returns ctx's error first.
+func (s *Store) Stats(ctx context.Context) (Stats, error) {
+	if err := s.lock(ctx); err != nil {
+		return Stats{}, err
 	}
+	defer s.unlock()
+	return Stats{
+		Events: len(s.procs.events), Blocks: len(s.scripts.blocks), LineageNodes: s.scorer.index.len(),
+		EventBytes: s.procs.cost, ScriptBytes: s.scripts.cost, CoveredSince: s.procs.covered,
+	}, nil
 }
 
 func (s Stats) String() string {
 	return fmt.Sprintf("%d events (%d B), %d script blocks (%d B), %d lineage nodes, covered since %s",
 		s.Events, s.EventBytes, s.Blocks, s.ScriptBytes, s.LineageNodes, s.CoveredSince.Format(time.RFC3339))
+}
+
+func resultCost(r *analysis.Result) int64 {
+	return int64(256 + len(r.DecodedCommand) + len(r.EncodedCommand) + 32*len(r.Layers) + 24*len(r.Indicators))
 }

@@ -3,6 +3,7 @@ package evidence
 import (
 	"github.com/exechunt/exechunt/tables/analysis"
 	"github.com/exechunt/exechunt/tables/event"
+	"github.com/exechunt/exechunt/tables/lineage/tree"
 )
 
 // Analyze decodes, tags and scores an event's command line or script text in place:
@@ -29,12 +30,9 @@ func Analyze(a *analysis.Analyzer, e *event.Event, parentScore int) {
 }
 
 // AnalyzeProcess analyses a process creation's command line with the context its event
-// gives and its parent's score: the one mapping from an event to analysis.Process, for
-// `exechunt events` and the event tables alike.
+// gives and its parent's score, through tree.Input: the one mapping from a process to
+// analysis.Process, for `exechunt events`, the event tables and process_lineage.
 func AnalyzeProcess(a *analysis.Analyzer, p *event.ProcessCreation, parentScore int) analysis.Result {
-	return a.AnalyzeCommandLine(p.Cmdline, analysis.Process{
-		Image: p.Image, ParentImage: p.ParentImage, ParentCmdline: p.ParentCmdline,
-		User: p.User, CurrentDirectory: p.CurrentDirectory, ParentScore: parentScore,
-		OriginalFileName: p.OriginalFileName, Description: p.Description, Product: p.Product, Company: p.Company,
-	})
+	proc := tree.FromProcessCreation(p)
+	return a.AnalyzeCommandLine(p.Cmdline, tree.Input(&proc, nil, parentScore))
 }

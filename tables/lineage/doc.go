@@ -1,11 +1,17 @@
-// Package lineage is the process_lineage table: one row per live process with its
-// whole ancestry (`systemd > sshd > bash > python3`, root first), its parent's
-// fields, a stable process GUID and the command-line analysis of package analysis.
+// Package lineage is the live process_lineage table: one row per running process
+// with its whole ancestry (`systemd > sshd > bash > python3`, root first), its
+// parent's fields, a stable process GUID and the command-line analysis of package
+// analysis.
 //
-// The OS is behind Source, a two-method interface (List, Get) defined here, its
-// consumer. Everything else — linking a process to its parent, cutting chains at
-// pid reuse, cycles and exited parents, formatting rows, caching analysis — is
-// pure, has no build tag and is tested on every OS with a fake Source.
+// The columns and their meanings are package schema's, shared with the offline
+// process_lineage (tables/eventtables, built from process-creation events); the
+// logic is package tree's, shared too: linking a process to its parent, cutting
+// chains at pid reuse, cycles and unknown parents, scoring with the ancestors'
+// scores, formatting rows, caching analysis. docs/process_lineage.md says what each
+// column means. This package adds only where live processes come from: the OS
+// behind Source, a two-method interface (List, Get) defined here, its consumer,
+// and History (exited ancestors, e.g. the event tables' Sysmon process creations).
+// Everything but the Sources is pure and tested on every OS with a fake Source.
 //
 // Sources, by file:
 //
@@ -33,7 +39,7 @@
 // up through the parent ids); it never lists every process.
 //
 // A chain that cannot reach a root is cut and marked: its ancestry starts with
-// "?" and lineage_status says why (parent_exited, pid_reused, cycle, truncated).
+// "?" and lineage_status says why (parent_unknown, pid_reused, cycle, truncated).
 // An optional History (Sysmon process-creation events) fills in command lines and
-// ancestors that already exited.
+// ancestors that already exited; its lookups take the query's context.
 package lineage

@@ -58,7 +58,7 @@ func (f *fakeSource) Get(ctx context.Context, pid int64) (Proc, error) {
 // fakeHistory remembers processes by pid, any number of incarnations.
 type fakeHistory map[int64][]Proc
 
-func (h fakeHistory) Lookup(pid int64, start time.Time) (Proc, bool) {
+func (h fakeHistory) Lookup(_ context.Context, pid int64, start time.Time) (Proc, bool, error) {
 	var best Proc
 	found := false
 	for _, p := range h[pid] {
@@ -69,7 +69,7 @@ func (h fakeHistory) Lookup(pid int64, start time.Time) (Proc, bool) {
 			best, found = p, true
 		}
 	}
-	return best, found
+	return best, found, nil
 }
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)

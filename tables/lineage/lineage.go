@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,23 +13,17 @@ import (
 	"github.com/osquery/osquery-go/plugin/table"
 
 	"github.com/exechunt/exechunt/tables/analysis"
+	"github.com/exechunt/exechunt/tables/lineage/schema"
+	"github.com/exechunt/exechunt/tables/lineage/tree"
 	"github.com/exechunt/exechunt/tables/tablekit"
 )
 
 // TableName is the public name of the table.
-const TableName = "process_lineage"
+const TableName = schema.TableName
 
-// Proc is one process as a Source or a History knows it. Only PID is required;
-// every other field may be empty.
-type Proc struct {
-	PID, PPID int64
-	Name      string    // short name: comm on Linux and macOS, the image base name on Windows
-	Path      string    // executable path
-	Cmdline   string    // full command line, arguments quoted where needed
-	User      string    // user name (or numeric id when it cannot be resolved)
-	Start     time.Time // creation time; the zero value means unknown (no pid-reuse check)
-	GUID      string    // a stable id given by the source (e.g. Sysmon's ProcessGuid); derived when empty
-}
+// Proc is one process as a Source or a History knows it (tree.Proc: the live and
+// the offline table describe processes alike).
+type Proc = tree.Proc
 
 // Source reads live processes. Implementations must be safe for concurrent use.
 type Source interface {
@@ -46,8 +41,9 @@ type History interface {
 	// Lookup returns the latest known process with this pid that started at or
 	// before start (a process's own start time finds that process; a child's
 	// start time finds the process that was its parent). ok is false when none
-	// is known.
-	Lookup(pid int64, start time.Time) (p Proc, ok bool)
+	// is known. It may wait for the history to catch up with its sources and
+	// returns ctx's error when ctx ends first.
+	Lookup(ctx context.Context, pid int64, start time.Time) (p Proc, ok bool, err error)
 }
 
 // ErrNotFound is wrapped by Source.Get when the process does not exist.
@@ -59,9 +55,8 @@ var ErrUnsupported = fmt.Errorf("process_lineage: not supported on %s", runtime.
 
 // Defaults of Options.
 const (
-	DefaultMaxDepth     = 64
-	DefaultCacheEntries = 16384
-	DefaultCacheBytes   = 16 << 20
+	DefaultMaxDepth   = tree.DefaultMaxDepth
+	DefaultCacheBytes = 16 << 20
 )
 
 // Options configure New. The zero value serves the platform's live processes.
@@ -73,70 +68,25 @@ type Options struct {
 	// MaxDepth bounds an ancestry; longer chains are cut and marked "truncated".
 	// Zero means DefaultMaxDepth.
 	MaxDepth int
-	// CacheEntries and CacheBytes bound the analysis cache (one entry per process
-	// incarnation; bytes count the command lines and paths kept for it). Zero means
-	// DefaultCacheEntries / DefaultCacheBytes; negative disables the cache.
-	CacheEntries int
-	CacheBytes   int
-	// Analyzer scores command lines; nil means analysis.New() defaults.
-	Analyzer *analysis.Analyzer
+	// Scorer analyses command lines in their ancestry; share the event tables' one
+	// so that both use one cache. Nil means a new one over Analyzer (nil:
+	// analysis.New()) with a cache of CacheBytes (zero: DefaultCacheBytes, negative:
+	// no cache).
+	Scorer     *tree.Scorer
+	Analyzer   *analysis.Analyzer
+	CacheBytes int
 }
 
-// lineageTable is process_lineage with its state (the analysis cache).
+// lineageTable is process_lineage over the live processes.
 type lineageTable struct {
 	src      Source
 	history  History
 	maxDepth int
-	analyzer *analysis.Analyzer
-	cache    *lru
+	scorer   *tree.Scorer
 }
 
-// Column names.
-const (
-	colPID           = "pid"
-	colParent        = "parent"
-	colName          = "name"
-	colPath          = "path"
-	colCmdline       = "cmdline"
-	colUsername      = "username"
-	colStartTime     = "start_time"
-	colParentName    = "parent_name"
-	colParentPath    = "parent_path"
-	colParentCmdline = "parent_cmdline"
-	colAncestry      = "ancestry"
-	colAncestorPIDs  = "ancestor_pids"
-	colDepth         = "depth"
-	colStatus        = "lineage_status"
-	colGUID          = "process_guid"
-	colParentGUID    = "parent_process_guid"
-	colIndicators    = "indicators"
-	colScore         = "score"
-)
-
-// Columns returns the schema of process_lineage.
-func Columns() []table.ColumnDefinition {
-	d := table.ColumnDescription
-	return []table.ColumnDefinition{
-		table.BigIntColumn(colPID, table.IndexColumn(), d("Process id")),
-		table.BigIntColumn(colParent, d("Parent process id as the OS reports it (may name an exited or reused pid)")),
-		table.TextColumn(colName, d("Process name (comm on Linux/macOS, image name on Windows)")),
-		table.TextColumn(colPath, d("Executable path")),
-		table.TextColumn(colCmdline, d("Command line; arguments with spaces are quoted; kernel threads show [name]")),
-		table.TextColumn(colUsername, d("User the process runs as (real uid on Linux/macOS, token user on Windows)")),
-		table.BigIntColumn(colStartTime, d("Process start, Unix seconds")),
-		table.TextColumn(colParentName, d("Name of the real parent (empty when it exited or its pid was reused)")),
-		table.TextColumn(colParentPath, d("Executable path of the real parent")),
-		table.TextColumn(colParentCmdline, d("Command line of the real parent")),
-		table.TextColumn(colAncestry, d("Names from the root to this process joined by ' > '; starts with '?' when the chain is cut")),
-		table.TextColumn(colAncestorPIDs, d("Ancestor pids, root first, comma-separated (this process excluded)")),
-		table.BigIntColumn(colDepth, d("Number of known ancestors")),
-		table.TextColumn(colStatus, d("complete, or why the chain is cut: parent_exited, pid_reused, cycle, truncated")),
-		table.TextColumn(colGUID, d("Stable process id: Sysmon's ProcessGuid when known, else derived from boot id, pid and start time")),
-		table.TextColumn(colParentGUID, d("process_guid of the real parent")),
-		table.TextColumn(colIndicators, d("Comma-separated indicator tags of the command-line analysis")),
-		table.BigIntColumn(colScore, d("Command-line analysis score, 0-100")),
-	}
-}
+// Columns returns the schema of process_lineage (schema.Columns).
+func Columns() []table.ColumnDefinition { return schema.Columns() }
 
 // New returns the process_lineage table.
 func New(opts Options) tablekit.Table {
@@ -151,25 +101,16 @@ func New(opts Options) tablekit.Table {
 }
 
 func newTable(opts Options) *lineageTable {
-	t := &lineageTable{src: opts.Source, history: opts.History, maxDepth: opts.MaxDepth, analyzer: opts.Analyzer}
+	t := &lineageTable{src: opts.Source, history: opts.History, maxDepth: opts.MaxDepth, scorer: opts.Scorer}
 	if t.src == nil {
 		t.src = DefaultSource()
 	}
-	if t.maxDepth <= 0 {
-		t.maxDepth = DefaultMaxDepth
-	}
-	if t.analyzer == nil {
-		t.analyzer = analysis.New()
-	}
-	entries, bytes := opts.CacheEntries, opts.CacheBytes
-	if entries == 0 {
-		entries = DefaultCacheEntries
-	}
-	if bytes == 0 {
-		bytes = DefaultCacheBytes
-	}
-	if entries > 0 && bytes > 0 {
-		t.cache = newLRU(entries, bytes)
+	if t.scorer == nil {
+		bytes := int64(opts.CacheBytes)
+		if bytes == 0 {
+			bytes = DefaultCacheBytes
+		}
+		t.scorer = tree.NewScorer(opts.Analyzer, bytes)
 	}
 	return t
 }
@@ -177,16 +118,16 @@ func newTable(opts Options) *lineageTable {
 // generate answers one query. `pid =` (and IN) is pushed down to Source.Get and
 // a walk up the parents; `name =` only limits which rows are built.
 func (t *lineageTable) generate(ctx context.Context, qc table.QueryContext) ([]map[string]string, error) {
-	names, byName := tablekit.Equals(qc, colName)
-	var keep func(*node) bool
+	names, byName := tablekit.Equals(qc, schema.Name)
+	var keep func(*tree.Node) bool
 	if byName {
 		set := make(map[string]bool, len(names))
 		for _, n := range names {
-			set[n] = true
+			set[strings.ToLower(n)] = true // names are lower case; SQLite compares the rest
 		}
-		keep = func(n *node) bool { return set[n.p.Name] }
+		keep = func(n *tree.Node) bool { return set[n.Name()] }
 	}
-	if pids, ok := tablekit.IntEquals(qc, colPID); ok {
+	if pids, ok := tablekit.IntEquals(qc, schema.PID); ok {
 		return t.generatePIDs(ctx, pids, keep)
 	}
 	procs, err := t.src.List(ctx)
@@ -196,34 +137,54 @@ func (t *lineageTable) generate(ctx context.Context, qc table.QueryContext) ([]m
 	return t.generateAll(ctx, procs, keep)
 }
 
-// generateAll builds one row per listed process.
-func (t *lineageTable) generateAll(ctx context.Context, procs []Proc, keep func(*node) bool) ([]map[string]string, error) {
-	nodes := make([]node, len(procs))
-	live := make(map[int64]*node, len(procs))
-	for i := range procs {
-		nodes[i].p = procs[i]
-		t.enrich(&nodes[i].p)
-		if _, dup := live[procs[i].PID]; !dup {
-			live[procs[i].PID] = &nodes[i]
+// listing is the tree.View of one listing.
+type listing struct {
+	nodes  []tree.Node
+	byPID  map[int64]*tree.Node
+	byGUID map[string]*tree.Node // built at the first ByGUID (only History's processes name parents by GUID)
+}
+
+func (l *listing) ByPID(_ string, pid int64) *tree.Node { return l.byPID[pid] }
+
+func (l *listing) ByGUID(guid string) *tree.Node {
+	if l.byGUID == nil {
+		l.byGUID = make(map[string]*tree.Node, len(l.nodes))
+		for i := range l.nodes {
+			if g := l.nodes[i].P.GUID; g != "" {
+				l.byGUID[g] = &l.nodes[i]
+			}
 		}
 	}
-	r := t.newResolver(func(pid int64) *node { return live[pid] })
-	sel := make([]*node, 0, len(nodes))
-	for i := range nodes {
+	return l.byGUID[guid]
+}
+
+// generateAll builds one row per listed process.
+func (t *lineageTable) generateAll(ctx context.Context, procs []Proc, keep func(*tree.Node) bool) ([]map[string]string, error) {
+	for i := range procs {
+		if err := t.enrich(ctx, &procs[i]); err != nil {
+			return nil, err
+		}
+	}
+	view := &listing{nodes: tree.NewNodes(procs), byPID: make(map[int64]*tree.Node, len(procs))}
+	for i := range view.nodes {
+		if pid := view.nodes[i].P.PID; view.byPID[pid] == nil {
+			view.byPID[pid] = &view.nodes[i]
+		}
+	}
+	r := tree.NewResolver(view, t.lookup(), t.maxDepth)
+	sel := make([]*tree.Node, 0, len(procs))
+	for i := range view.nodes {
 		if i&255 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		n := &nodes[i]
+		n := &view.nodes[i]
 		if keep != nil && !keep(n) {
 			continue
 		}
-		r.resolve(n)
-		// Memoised here, before rows are built in parallel.
-		n.processGUID()
-		if n.up != nil {
-			n.up.processGUID()
+		if err := r.Resolve(ctx, n); err != nil {
+			return nil, fmt.Errorf("resolve ancestry: %w", err)
 		}
 		sel = append(sel, n)
 	}
@@ -237,9 +198,24 @@ const (
 	rowParallelMin = 1024
 )
 
-// rows formats resolved nodes, in parallel on large listings: building 10,000
-// maps costs as much as reading /proc. Nodes are read-only by now.
-func (t *lineageTable) rows(ctx context.Context, sel []*node) ([]map[string]string, error) {
+// rows scores resolved nodes (in order: ancestors' scores are memoised on shared
+// nodes), then formats them, in parallel on large listings: building 10,000 maps
+// costs as much as reading /proc. Nodes are read-only by then.
+func (t *lineageTable) rows(ctx context.Context, sel []*tree.Node) ([]map[string]string, error) {
+	type analysed struct {
+		indicators []string
+		score      int
+	}
+	results := make([]analysed, len(sel))
+	for i, n := range sel {
+		if i&255 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		res := t.scorer.Result(n)
+		results[i] = analysed{res.Indicators, res.Score}
+	}
 	rows := make([]map[string]string, len(sel))
 	workers := min(runtime.GOMAXPROCS(0), (len(sel)+rowChunk-1)/rowChunk)
 	if len(sel) < rowParallelMin {
@@ -253,7 +229,7 @@ func (t *lineageTable) rows(ctx context.Context, sel []*node) ([]map[string]stri
 				return
 			}
 			for i := lo; i < min(lo+rowChunk, len(sel)); i++ {
-				rows[i] = t.row(sel[i])
+				rows[i] = tree.Row(sel[i], results[i].indicators, results[i].score)
 			}
 		}
 	}
@@ -269,30 +245,53 @@ func (t *lineageTable) rows(ctx context.Context, sel []*node) ([]map[string]stri
 	return rows, nil
 }
 
-// generatePIDs answers `pid = N` (or IN) by reading only those processes and
-// their ancestors.
-func (t *lineageTable) generatePIDs(ctx context.Context, pids []int64, keep func(*node) bool) ([]map[string]string, error) {
-	seen := make(map[int64]*node)
-	// get reads an ancestor; one that cannot be read only cuts the chain.
-	get := func(pid int64) *node {
-		if n, ok := seen[pid]; ok {
-			return n
-		}
-		var n *node
-		if p, err := t.src.Get(ctx, pid); err == nil {
-			t.enrich(&p)
-			n = &node{p: p}
-		}
-		seen[pid] = n
+// reader is the tree.View of a `pid =` query: processes read one by one through
+// Source.Get, each once.
+type reader struct {
+	ctx  context.Context
+	t    *lineageTable
+	seen map[int64]*tree.Node
+	err  error // History's, while enriching
+}
+
+// ByPID reads an ancestor; one that cannot be read only cuts the chain.
+func (v *reader) ByPID(_ string, pid int64) *tree.Node {
+	if n, ok := v.seen[pid]; ok {
 		return n
 	}
-	r := t.newResolver(get)
-	var rows []map[string]string
+	var n *tree.Node
+	if p, err := v.t.src.Get(v.ctx, pid); err == nil {
+		if err := v.t.enrich(v.ctx, &p); err != nil && v.err == nil {
+			v.err = err
+		}
+		n = tree.NewNode(p)
+	}
+	v.seen[pid] = n
+	return n
+}
+
+// ByGUID finds the processes read so far.
+func (v *reader) ByGUID(guid string) *tree.Node {
+	for _, n := range v.seen {
+		if n != nil && n.P.GUID == guid {
+			return n
+		}
+	}
+	return nil
+}
+
+// generatePIDs answers `pid = N` (or IN) by reading only those processes and
+// their ancestors.
+func (t *lineageTable) generatePIDs(ctx context.Context, pids []int64, keep func(*tree.Node) bool) ([]map[string]string, error) {
+	view := &reader{ctx: ctx, t: t, seen: make(map[int64]*tree.Node)}
+	r := tree.NewResolver(view, t.lookup(), t.maxDepth)
+	emitted := make(map[*tree.Node]bool)
+	var sel []*tree.Node
 	for _, pid := range pids {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		n, ok := seen[pid]
+		n, ok := view.seen[pid]
 		if !ok {
 			p, err := t.src.Get(ctx, pid)
 			switch {
@@ -300,29 +299,34 @@ func (t *lineageTable) generatePIDs(ctx context.Context, pids []int64, keep func
 			case err != nil:
 				return nil, fmt.Errorf("read process %d: %w", pid, err)
 			default:
-				t.enrich(&p)
-				n = &node{p: p}
+				if err := t.enrich(ctx, &p); err != nil {
+					return nil, err
+				}
+				n = tree.NewNode(p)
 			}
-			seen[pid] = n
-		} else if n != nil && n.emitted {
-			continue // IN (...) listed it twice
+			view.seen[pid] = n
 		}
-		if n == nil || (keep != nil && !keep(n)) {
-			continue
+		if n == nil || emitted[n] || (keep != nil && !keep(n)) {
+			continue // gone, listed twice by IN (...), or another name
 		}
-		r.resolve(n)
-		n.emitted = true
-		rows = append(rows, t.row(n))
+		if err := r.Resolve(ctx, n); err != nil {
+			return nil, fmt.Errorf("resolve ancestry: %w", err)
+		}
+		if view.err != nil {
+			return nil, view.err
+		}
+		emitted[n] = true
+		sel = append(sel, n)
 	}
-	return rows, nil
+	return t.rows(ctx, sel)
 }
 
-func (t *lineageTable) newResolver(live func(int64) *node) *resolver {
-	r := &resolver{live: live, maxDepth: t.maxDepth}
-	if t.history != nil {
-		r.history = t.history.Lookup
+// lookup is History as the resolver asks it (nil without one).
+func (t *lineageTable) lookup() tree.History {
+	if t.history == nil {
+		return nil
 	}
-	return r
+	return t.history.Lookup
 }
 
 // historySlack is how much earlier than the live start time a remembered start may
@@ -331,14 +335,18 @@ const historySlack = 2 * time.Second
 
 // enrich fills what the live source could not read (command line, path, user)
 // from History, and takes History's GUID (Sysmon's ProcessGuid, so rows join with
-// process_creation_events), when History knows this very incarnation.
-func (t *lineageTable) enrich(p *Proc) {
+// process_creation_events), when History knows this very incarnation. Its error is
+// ctx's.
+func (t *lineageTable) enrich(ctx context.Context, p *Proc) error {
 	if t.history == nil || p.Start.IsZero() {
-		return
+		return nil
 	}
-	h, ok := t.history.Lookup(p.PID, p.Start)
+	h, ok, err := t.history.Lookup(ctx, p.PID, p.Start)
+	if err != nil {
+		return fmt.Errorf("process history: %w", err)
+	}
 	if !ok || h.PID != p.PID || h.Start.IsZero() || h.Start.After(p.Start) || p.Start.Sub(h.Start) > historySlack {
-		return
+		return nil
 	}
 	if p.Cmdline == "" {
 		p.Cmdline = h.Cmdline
@@ -355,4 +363,5 @@ func (t *lineageTable) enrich(p *Proc) {
 	if h.GUID != "" {
 		p.GUID = h.GUID
 	}
+	return nil
 }

@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/exechunt/exechunt/tables/lineage/tree"
 )
 
 // ClockTicks is the unit of /proc/<pid>/stat start times: USER_HZ, which Linux
@@ -462,7 +464,7 @@ func (r *procReader) read(pid int64, checkThread bool) (Proc, error) {
 			}
 		}
 	}
-	p.GUID = DeriveGUID(r.fs.bootID, pid, int64(st.StartTicks))
+	p.GUID = tree.DeriveGUID(r.fs.bootID, pid, int64(st.StartTicks))
 	owner, hasOwner := ownerUID(r.file(pid, ""))
 	b, err := readFile(r.file(pid, "status"), &r.buf, 4096)
 	if err != nil {

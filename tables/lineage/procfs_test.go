@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/exechunt/exechunt/tables/lineage/tree"
 )
 
 func smallFixture() fixture {
@@ -61,7 +63,7 @@ func TestProcFSReader(t *testing.T) {
 	if want := time.Unix(f.Btime+20, 0); !p.Start.Equal(want) {
 		t.Errorf("start %v, want %v", p.Start, want)
 	}
-	if p.GUID != DeriveGUID(f.BootID, 900, 2000) {
+	if p.GUID != tree.DeriveGUID(f.BootID, 900, 2000) {
 		t.Errorf("guid %s", p.GUID)
 	}
 	if c := byPID[950].Cmdline; c != "python3 -c 'print(1)'" {
@@ -93,10 +95,10 @@ func TestProcFSReader(t *testing.T) {
 	// The table over the fixture.
 	rows := generate(t, src, Options{}, qc())
 	checks := map[string][2]string{
-		"900": {"systemd > sshd > bash > my (weird) prog", "complete"},
+		"900": {"systemd > sshd > bash > prog", "complete"}, // the name is the executable's: exe is /tmp/prog (deleted)
 		"9":   {"kthreadd > kworker/0:1-events", "complete"},
 		"960": {"? > early", "pid_reused"},
-		"970": {"? > orphan", "parent_exited"},
+		"970": {"? > orphan", "parent_unknown"},
 	}
 	for pid, w := range checks {
 		if r := rows[pid]; r["ancestry"] != w[0] || r["lineage_status"] != w[1] {
@@ -135,7 +137,7 @@ func TestProcFSVanishing(t *testing.T) {
 	if _, ok := rows["950"]; ok {
 		t.Error("half-vanished process listed")
 	}
-	if r := rows["900"]; r["ancestry"] != "? > my (weird) prog" || r["lineage_status"] != "parent_exited" || r["parent"] != "800" {
+	if r := rows["900"]; r["ancestry"] != "? > prog" || r["lineage_status"] != "parent_unknown" || r["parent"] != "800" {
 		t.Errorf("child of vanished parent %v", r)
 	}
 	if _, err := src.Get(context.Background(), 800); !errors.Is(err, ErrNotFound) {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/osquery/osquery-go/plugin/table"
+
+	"github.com/exechunt/exechunt/tables/lineage/tree"
 )
 
 // qc builds a query context with `col = v` constraints.
@@ -101,8 +103,8 @@ func TestTree(t *testing.T) {
 				proc(1, 0, "init", 0), proc(42, 41, "orphan", 10), proc(43, 42, "child", 11),
 			},
 			want: map[int64]want{
-				42: {"? > orphan", "", "0", "parent_exited", ""},
-				43: {"? > orphan > child", "42", "1", "parent_exited", "orphan"},
+				42: {"? > orphan", "", "0", "parent_unknown", ""},
+				43: {"? > orphan > child", "42", "1", "parent_unknown", "orphan"},
 			},
 		},
 		{
@@ -145,8 +147,8 @@ func TestTree(t *testing.T) {
 				2000: {proc(2000, 800, "userinit.exe", 40), proc(2000, 800, "later.exe", 55)},
 			},
 			want: map[int64]want{
-				3000: {"System > smss.exe > userinit.exe > explorer.exe", "4,800,2000", "3", "complete", "userinit.exe"},
-				3100: {"System > smss.exe > userinit.exe > explorer.exe > cmd.exe", "4,800,2000,3000", "4", "complete", "explorer.exe"},
+				3000: {"system > smss.exe > userinit.exe > explorer.exe", "4,800,2000", "3", "complete", "userinit.exe"},
+				3100: {"system > smss.exe > userinit.exe > explorer.exe > cmd.exe", "4,800,2000,3000", "4", "complete", "explorer.exe"},
 			},
 		},
 		{
@@ -156,7 +158,7 @@ func TestTree(t *testing.T) {
 			},
 			hist: fakeHistory{2000: {proc(2000, 4, "userinit.exe", 40)}},
 			want: map[int64]want{
-				3000: {"System > userinit.exe > explorer.exe", "4,2000", "2", "complete", "userinit.exe"},
+				3000: {"system > userinit.exe > explorer.exe", "4,2000", "2", "complete", "userinit.exe"},
 			},
 		},
 	}
@@ -271,7 +273,7 @@ func TestErrors(t *testing.T) {
 	}
 	src.errPID = 2
 	rows := generate(t, src, Options{}, qc("pid", "3"))
-	if r := rows["3"]; r["ancestry"] != "? > sleep" || r["lineage_status"] != "parent_exited" {
+	if r := rows["3"]; r["ancestry"] != "? > sleep" || r["lineage_status"] != "parent_unknown" {
 		t.Errorf("row %v", r)
 	}
 	// A non-integer pid matches nothing and reads nothing.
@@ -314,7 +316,7 @@ func TestRowColumns(t *testing.T) {
 	if s, _ := strconv.Atoi(r["score"]); s < 50 {
 		t.Errorf("score %s", r["score"])
 	}
-	if g := r["process_guid"]; len(g) != 38 || g[0] != '{' || g[37] != '}' || g != DeriveGUID("", 200, at(5).UnixNano()) {
+	if g := r["process_guid"]; len(g) != 36 || g[8] != '-' || g != tree.DeriveGUID("", 200, at(5).UnixNano()) {
 		t.Errorf("guid %q", g)
 	}
 	if !cols[0].Index || cols[0].Name != "pid" {
@@ -323,16 +325,16 @@ func TestRowColumns(t *testing.T) {
 }
 
 func TestDeriveGUID(t *testing.T) {
-	a := DeriveGUID("boot-a", 42, 1000)
-	if a != DeriveGUID("boot-a", 42, 1000) {
+	a := tree.DeriveGUID("boot-a", 42, 1000)
+	if a != tree.DeriveGUID("boot-a", 42, 1000) {
 		t.Fatal("not stable")
 	}
-	for _, other := range []string{DeriveGUID("boot-b", 42, 1000), DeriveGUID("boot-a", 43, 1000), DeriveGUID("boot-a", 42, 1001)} {
+	for _, other := range []string{tree.DeriveGUID("boot-b", 42, 1000), tree.DeriveGUID("boot-a", 43, 1000), tree.DeriveGUID("boot-a", 42, 1001)} {
 		if other == a {
 			t.Errorf("collision %s", a)
 		}
 	}
-	if len(a) != 38 || strings.Count(a, "-") != 4 {
+	if len(a) != 36 || strings.Count(a, "-") != 4 {
 		t.Errorf("shape %s", a)
 	}
 }
