@@ -16,6 +16,7 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/client"
 	"github.com/exechunt/exechunt/orchestrator/csvsafe"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
+	"github.com/exechunt/exechunt/orchestrator/targeting"
 )
 
 func init() { subcommands = append(subcommands, newQueryCmd) }
@@ -62,8 +63,8 @@ names (windows, linux, darwin, freebsd), host ids, or hostnames.`,
 }
 
 // parseSelector turns "all" / "linux,12,web01" into targets.
-func parseSelector(s string) (operatorapi.Targets, error) {
-	var t operatorapi.Targets
+func parseSelector(s string) (targeting.Targets, error) {
+	var t targeting.Targets
 	for _, p := range strings.Split(s, ",") {
 		p = strings.TrimSpace(p)
 		lp := strings.ToLower(p)

@@ -11,6 +11,7 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/hunts"
 	"github.com/exechunt/exechunt/orchestrator/scheduler"
 	"github.com/exechunt/exechunt/orchestrator/store"
+	"github.com/exechunt/exechunt/orchestrator/targeting"
 )
 
 // HuntService is what the hunt routes need (hunts.Service).
@@ -159,7 +160,7 @@ func apiHuntRun(r store.HuntRun, now time.Time) HuntRun {
 func (a *API) apiHunt(in hunts.Info) Hunt {
 	h := in.Hunt
 	out := Hunt{ID: h.ID, Name: h.Name, Description: h.Description, Pack: h.Pack, Queries: in.QueryNames,
-		Targets: h.Targets, TargetWords: hunts.TargetWords(h.Targets), Mode: h.Mode, Schedule: h.Schedule,
+		Targets: h.Targets, TargetWords: targeting.Targets(h.Targets).Words(), Mode: h.Mode, Schedule: h.Schedule,
 		ScheduleWords: in.ScheduleWords, Interval: h.Interval, Enabled: h.Enabled, Builtin: h.Builtin,
 		CreatedBy: h.CreatedBy, CreatedAt: h.CreatedAt, UpdatedAt: h.UpdatedAt, NextRuns: in.NextRuns, Problem: in.Problem}
 	if h.Timeout > 0 {

@@ -11,23 +11,16 @@ import (
 	"time"
 
 	"github.com/exechunt/exechunt/orchestrator/store"
+	"github.com/exechunt/exechunt/orchestrator/targeting"
 )
-
-// Targets selects the hosts of a live query: All, or the union of the others.
-type Targets struct {
-	All       bool     `json:"all,omitempty"`
-	HostIDs   []int64  `json:"host_ids,omitempty"`
-	Hostnames []string `json:"hostnames,omitempty"`
-	Platforms []string `json:"platforms,omitempty"`
-}
 
 // CreateQueryRequest is the body of POST /api/v1/queries.
 type CreateQueryRequest struct {
 	SQL string `json:"sql"`
 	// Discovery is an optional osquery discovery query: hosts where it returns no
 	// rows skip the query (state no-rows).
-	Discovery string  `json:"discovery,omitempty"`
-	Targets   Targets `json:"targets"`
+	Discovery string            `json:"discovery,omitempty"`
+	Targets   targeting.Targets `json:"targets"`
 	// Timeout is a Go duration ("60s"); the default is the server's.
 	Timeout string `json:"timeout,omitempty"`
 }
@@ -91,71 +84,34 @@ func apiQuery(q store.LiveQuery, hosts []store.LiveQueryHost) Query {
 	return out
 }
 
-func (a *API) resolveTargets(r *http.Request, t Targets) ([]int64, error) {
-	ctx := r.Context()
-	if t.All {
-		hs, err := a.c.Hosts.ListHosts(ctx, store.HostFilter{})
-		if err != nil {
-			return nil, err
-		}
-		return hostIDs(hs), nil
+// resolveTargets returns the IDs of the hosts t selects, as hunts select them
+// (orchestrator/targeting). A host ID that names no host is an error: the
+// operator typed it, unlike a platform or hostname that matches nothing yet.
+func (a *API) resolveTargets(r *http.Request, t targeting.Targets) ([]int64, error) {
+	f := store.HostFilter{}
+	if !t.All && len(t.Platforms) == 0 && len(t.Hostnames) == 0 {
+		f.IDs = t.HostIDs // only IDs: no need to read the whole fleet
 	}
-	set := map[int64]bool{}
-	if len(t.HostIDs) > 0 {
-		hs, err := a.c.Hosts.ListHosts(ctx, store.HostFilter{IDs: t.HostIDs})
-		if err != nil {
-			return nil, err
-		}
-		if len(hs) != len(slices.Compact(slices.Sorted(slices.Values(t.HostIDs)))) {
-			return nil, errorf(http.StatusBadRequest, "unknown host id in targets")
-		}
-		for _, h := range hs {
-			set[h.ID] = true
-		}
+	hs, err := a.c.Hosts.ListHosts(r.Context(), f)
+	if err != nil {
+		return nil, err
 	}
-	if len(t.Platforms) > 0 {
-		var ps []string
-		for _, p := range t.Platforms {
-			ps = append(ps, strings.ToLower(p))
-		}
-		hs, err := a.c.Hosts.ListHosts(ctx, store.HostFilter{Platforms: ps})
-		if err != nil {
-			return nil, err
-		}
-		for _, h := range hs {
-			set[h.ID] = true
-		}
-	}
-	if len(t.Hostnames) > 0 {
-		hs, err := a.c.Hosts.ListHosts(ctx, store.HostFilter{})
-		if err != nil {
-			return nil, err
-		}
-		want := map[string]bool{}
-		for _, n := range t.Hostnames {
-			want[strings.ToLower(n)] = true
-		}
-		for _, h := range hs {
-			if want[strings.ToLower(h.Hostname)] || want[strings.ToLower(h.Identifier)] {
-				set[h.ID] = true
-			}
-		}
-	}
-	return slices.Sorted(func(yield func(int64) bool) {
-		for id := range set {
-			if !yield(id) {
-				return
-			}
-		}
-	}), nil
-}
-
-func hostIDs(hs []store.Host) []int64 {
-	out := make([]int64, 0, len(hs))
+	known := map[int64]bool{}
+	m := t.Matcher()
+	var ids []int64
 	for _, h := range hs {
-		out = append(out, h.ID)
+		known[h.ID] = true
+		if m.Matches(targeting.Host{ID: h.ID, Hostname: h.Hostname, Identifier: h.Identifier, Platform: h.Platform}) {
+			ids = append(ids, h.ID)
+		}
 	}
-	return out
+	for _, id := range t.HostIDs {
+		if !known[id] {
+			return nil, errorf(http.StatusBadRequest, "unknown host id %d in targets", id)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
 
 func (a *API) createQuery(w http.ResponseWriter, r *http.Request) error {
@@ -170,7 +126,7 @@ func (a *API) createQuery(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusBadRequest, "sql is required")
 	}
 	t := req.Targets
-	if !t.All && len(t.HostIDs) == 0 && len(t.Platforms) == 0 && len(t.Hostnames) == 0 {
+	if t.Empty() {
 		return errorf(http.StatusBadRequest, "targets are required (all, host_ids, hostnames or platforms)")
 	}
 	timeout := a.c.DefaultTimeout

@@ -22,6 +22,7 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/server"
 	"github.com/exechunt/exechunt/orchestrator/store"
 	"github.com/exechunt/exechunt/orchestrator/store/postgres"
+	"github.com/exechunt/exechunt/orchestrator/targeting"
 	"github.com/exechunt/exechunt/packs"
 )
 
@@ -181,7 +182,7 @@ func TestReplicasSharePostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	q, err := a.api.CreateQuery(ctx, operatorapi.CreateQueryRequest{SQL: "SELECT 42 AS answer;",
-		Targets: operatorapi.Targets{All: true}, Timeout: "60s"})
+		Targets: targeting.Targets{All: true}, Timeout: "60s"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/csvsafe"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 	"github.com/exechunt/exechunt/orchestrator/store"
+	"github.com/exechunt/exechunt/orchestrator/targeting"
 )
 
 // TreeSQL is the live query behind the process tree: every process with its
@@ -462,7 +463,7 @@ func (u *UI) startHostQuery(w http.ResponseWriter, r *http.Request, s *session, 
 		return err
 	}
 	var q operatorapi.Query
-	req := operatorapi.CreateQueryRequest{SQL: sql, Targets: operatorapi.Targets{HostIDs: []int64{id}}, Timeout: "2m"}
+	req := operatorapi.CreateQueryRequest{SQL: sql, Targets: targeting.Targets{HostIDs: []int64{id}}, Timeout: "2m"}
 	if err := u.api(r, s, http.MethodPost, "/api/v1/queries", req, &q); err != nil {
 		return err
 	}
