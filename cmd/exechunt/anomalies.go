@@ -11,9 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/exechunt/exechunt/orchestrator/anomalies"
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/csvsafe"
-	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 )
 
 func init() {
@@ -153,13 +152,13 @@ func newTriageCmd() *cobra.Command {
 }
 
 // writeAnomalies prints anomalies or stacks.
-func writeAnomalies(out io.Writer, format string, list []anomalies.Anomaly) error {
+func writeAnomalies(out io.Writer, format string, list []apiv1.Anomaly) error {
 	switch format {
 	case "json":
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		if list == nil {
-			list = []anomalies.Anomaly{}
+			list = []apiv1.Anomaly{}
 		}
 		return enc.Encode(list)
 	case "jsonl":
@@ -175,7 +174,7 @@ func writeAnomalies(out io.Writer, format string, list []anomalies.Anomaly) erro
 		cw.Write([]string{"id", "rank", "state", "query", "technique", "stack", "hosts", "prevalence", "max_score", "reasons"})
 		for _, a := range list {
 			cw.Write([]string{strconv.FormatInt(a.ID, 10), strconv.FormatFloat(a.Rank, 'f', 3, 64), a.State, a.Query, a.Technique,
-				stackText(a.Values), strconv.Itoa(a.HostCount), strconv.FormatFloat(a.Prevalence, 'f', 4, 64), strconv.Itoa(a.MaxScore),
+				a.Text(), strconv.Itoa(a.HostCount), strconv.FormatFloat(a.Prevalence, 'f', 4, 64), strconv.Itoa(a.MaxScore),
 				strings.Join(a.Reasons, "; ")})
 		}
 		cw.Flush()
@@ -185,12 +184,10 @@ func writeAnomalies(out io.Writer, format string, list []anomalies.Anomaly) erro
 	fmt.Fprintln(tw, "ID\tRANK\tSTATE\tTECHNIQUE\tHOSTS\tSCORE\tQUERY\tSTACK\tWHY")
 	for _, a := range list {
 		fmt.Fprintf(tw, "%d\t%.2f\t%s\t%s\t%d (%.1f%%)\t%d\t%s\t%s\t%s\n", a.ID, a.Rank, a.State, a.Technique, a.HostCount,
-			100*a.Prevalence, a.MaxScore, a.Query, oneLine(stackText(a.Values), 60), oneLine(strings.Join(a.Reasons, "; "), 80))
+			100*a.Prevalence, a.MaxScore, a.Query, oneLine(a.Text(), 60), oneLine(strings.Join(a.Reasons, "; "), 80))
 	}
 	return tw.Flush()
 }
-
-func stackText(vals map[string]string) string { return anomalies.StackText(vals) }
 
 func newSuppressionsCmd() *cobra.Command {
 	var api apiFlags
@@ -240,7 +237,7 @@ func newSuppressionsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r := operatorapi.SuppressionRule{Query: query, Pattern: pattern, Reason: why}
+			r := apiv1.SuppressionRule{Query: query, Pattern: pattern, Reason: why}
 			if hosts != "" {
 				r.Hosts = strings.Split(hosts, ",")
 			}

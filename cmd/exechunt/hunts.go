@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/exechunt/exechunt/orchestrator/operatorapi"
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 )
 
 func init() {
@@ -141,7 +141,7 @@ func newHuntsRunCmd() *cobra.Command {
 					r = d.Run
 				}
 			}
-			return printRuns(cmd.OutOrStdout(), format, []operatorapi.HuntRun{r})
+			return printRuns(cmd.OutOrStdout(), format, []apiv1.HuntRun{r})
 		},
 	}
 	api.add(cmd)
@@ -191,7 +191,7 @@ func newRunsCmd() *cobra.Command {
 	return newHuntsRunsCmd("runs [HUNT]", "The history of hunt runs, latest first (all hunts or one)")
 }
 
-func printRuns(w io.Writer, format string, rs []operatorapi.HuntRun) error {
+func printRuns(w io.Writer, format string, rs []apiv1.HuntRun) error {
 	if format == "json" {
 		return printJSON(w, rs)
 	}
@@ -237,7 +237,7 @@ func newHuntsShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var all []operatorapi.HuntRow
+			var all []apiv1.HuntRow
 			if rows {
 				for off := 0; ; {
 					page, err := c.RunRows(cmd.Context(), id, query, off, 1000)
@@ -255,7 +255,7 @@ func newHuntsShowCmd() *cobra.Command {
 			if format == "json" {
 				return printJSON(out, map[string]any{"run": d.Run, "queries": d.Queries, "hosts": d.Hosts, "rows": all})
 			}
-			if err := printRuns(out, "table", []operatorapi.HuntRun{d.Run}); err != nil {
+			if err := printRuns(out, "table", []apiv1.HuntRun{d.Run}); err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
@@ -310,7 +310,7 @@ Push hunts use "mode": "push" and an optional "interval" (seconds) instead of "s
 			if err != nil {
 				return usageError{err}
 			}
-			var req operatorapi.HuntRequest
+			var req apiv1.HuntRequest
 			dec := json.NewDecoder(strings.NewReader(string(b)))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&req); err != nil {
@@ -320,7 +320,7 @@ Push hunts use "mode": "push" and an optional "interval" (seconds) instead of "s
 			if err != nil {
 				return err
 			}
-			var h operatorapi.Hunt
+			var h apiv1.Hunt
 			if replace {
 				h, err = c.UpdateHunt(cmd.Context(), req.Name, req)
 			} else {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/exechunt/exechunt/orchestrator/operatorapi"
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 )
 
 func init() { subcommands = append(subcommands, newTokensCmd) }
@@ -86,7 +86,7 @@ func newTokensCreateCmd() *cobra.Command {
 		Short: "Create an API token and print it (the only time it is shown)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !operatorapi.ValidRole(role) {
+			if !apiv1.ValidRole(role) {
 				return usageError{fmt.Errorf("--role %q: want viewer, hunter or admin", role)}
 			}
 			if name == "" {
@@ -99,7 +99,7 @@ func newTokensCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			req := operatorapi.CreateTokenRequest{Name: name, Role: role}
+			req := apiv1.CreateTokenRequest{Name: name, Role: role}
 			if expires > 0 {
 				req.ExpiresIn = expires.String()
 			}

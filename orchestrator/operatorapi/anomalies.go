@@ -9,16 +9,17 @@ import (
 	"strings"
 
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/csvsafe"
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
 
 // AnomalyService is what the anomaly routes need (orchestrator/anomalies.Service).
 type AnomalyService interface {
-	Anomalies(ctx context.Context, f anomalies.Filter) ([]anomalies.Anomaly, error)
-	Anomaly(ctx context.Context, id int64) (anomalies.Anomaly, error)
-	Triage(ctx context.Context, id int64, state, reason, by string) (anomalies.Anomaly, error)
-	Stacks(ctx context.Context, query string) ([]anomalies.Anomaly, error)
+	Anomalies(ctx context.Context, f anomalies.Filter) ([]apiv1.Anomaly, error)
+	Anomaly(ctx context.Context, id int64) (apiv1.Anomaly, error)
+	Triage(ctx context.Context, id int64, state, reason, by string) (apiv1.Anomaly, error)
+	Stacks(ctx context.Context, query string) ([]apiv1.Anomaly, error)
 	Queries() []string
 	AddRule(ctx context.Context, r store.SuppressionRule) (store.SuppressionRule, error)
 	Rules(ctx context.Context) ([]store.SuppressionRule, error)
@@ -37,29 +38,18 @@ type AnomalyService interface {
 //	DELETE /api/v1/suppressions/{id}
 func (a *API) RegisterAnomalies(mux *http.ServeMux, svc AnomalyService) {
 	h := anomalyRoutes{a: a, svc: svc}
-	mux.Handle("GET /api/v1/anomalies", a.auth(RoleViewer, h.list))
-	mux.Handle("GET /api/v1/anomalies/{id}", a.auth(RoleViewer, h.get))
-	mux.Handle("POST /api/v1/anomalies/{id}/triage", a.auth(RoleHunter, h.triage))
-	mux.Handle("GET /api/v1/stacks", a.auth(RoleViewer, h.queries))
-	mux.Handle("GET /api/v1/stacks/{query...}", a.auth(RoleViewer, h.stacks))
-	mux.Handle("GET /api/v1/suppressions", a.auth(RoleViewer, h.rules))
-	mux.Handle("POST /api/v1/suppressions", a.auth(RoleHunter, h.addRule))
-	mux.Handle("DELETE /api/v1/suppressions/{id}", a.auth(RoleHunter, h.deleteRule))
+	mux.Handle("GET /api/v1/anomalies", a.auth(apiv1.RoleViewer, h.list))
+	mux.Handle("GET /api/v1/anomalies/{id}", a.auth(apiv1.RoleViewer, h.get))
+	mux.Handle("POST /api/v1/anomalies/{id}/triage", a.auth(apiv1.RoleHunter, h.triage))
+	mux.Handle("GET /api/v1/stacks", a.auth(apiv1.RoleViewer, h.queries))
+	mux.Handle("GET /api/v1/stacks/{query...}", a.auth(apiv1.RoleViewer, h.stacks))
+	mux.Handle("GET /api/v1/suppressions", a.auth(apiv1.RoleViewer, h.rules))
+	mux.Handle("POST /api/v1/suppressions", a.auth(apiv1.RoleHunter, h.addRule))
+	mux.Handle("DELETE /api/v1/suppressions/{id}", a.auth(apiv1.RoleHunter, h.deleteRule))
 }
 
-// SuppressionRule is a suppression rule as the API takes and returns it.
-type SuppressionRule struct {
-	ID      int64    `json:"id,omitempty"`
-	Query   string   `json:"query,omitempty"`
-	Pattern string   `json:"pattern"`
-	Hosts   []string `json:"hosts,omitempty"`
-	Reason  string   `json:"reason"`
-	By      string   `json:"by,omitempty"`
-	At      string   `json:"at,omitempty"`
-}
-
-func apiRule(r store.SuppressionRule) SuppressionRule {
-	return SuppressionRule{ID: r.ID, Query: r.Query, Pattern: r.Pattern, Hosts: r.Hosts, Reason: r.Reason, By: r.By,
+func apiRule(r store.SuppressionRule) apiv1.SuppressionRule {
+	return apiv1.SuppressionRule{ID: r.ID, Query: r.Query, Pattern: r.Pattern, Hosts: r.Hosts, Reason: r.Reason, By: r.By,
 		At: r.At.Format("2006-01-02T15:04:05Z07:00")}
 }
 
@@ -68,7 +58,7 @@ func (h anomalyRoutes) rules(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]SuppressionRule, 0, len(rules))
+	out := make([]apiv1.SuppressionRule, 0, len(rules))
 	for _, x := range rules {
 		out = append(out, apiRule(x))
 	}
@@ -77,7 +67,7 @@ func (h anomalyRoutes) rules(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h anomalyRoutes) addRule(w http.ResponseWriter, r *http.Request) error {
-	var body SuppressionRule
+	var body apiv1.SuppressionRule
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 		return errorf(http.StatusBadRequest, "bad suppression rule: %v", err)
@@ -138,7 +128,7 @@ func (h anomalyRoutes) list(w http.ResponseWriter, r *http.Request) error {
 	switch q.Get("format") {
 	case "", "json":
 		if list == nil {
-			list = []anomalies.Anomaly{}
+			list = []apiv1.Anomaly{}
 		}
 		writeJSON(w, http.StatusOK, list)
 	case "jsonl":
@@ -155,7 +145,7 @@ func (h anomalyRoutes) list(w http.ResponseWriter, r *http.Request) error {
 		cw.Write([]string{"id", "rank", "state", "query", "technique", "severity", "stack", "hosts", "prevalence", "max_score", "first_seen", "last_seen", "reasons"})
 		for _, x := range list {
 			cw.Write([]string{strconv.FormatInt(x.ID, 10), strconv.FormatFloat(x.Rank, 'f', 3, 64), x.State, x.Query, x.Technique, x.Severity,
-				anomalies.StackText(x.Values), strconv.Itoa(x.HostCount), strconv.FormatFloat(x.Prevalence, 'f', 4, 64),
+				x.Text(), strconv.Itoa(x.HostCount), strconv.FormatFloat(x.Prevalence, 'f', 4, 64),
 				strconv.Itoa(x.MaxScore), x.FirstSeen.Format("2006-01-02T15:04:05Z07:00"), x.LastSeen.Format("2006-01-02T15:04:05Z07:00"),
 				strings.Join(x.Reasons, "; ")})
 		}
@@ -187,10 +177,7 @@ func (h anomalyRoutes) triage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var body struct {
-		State  string `json:"state"`
-		Reason string `json:"reason"`
-	}
+	var body apiv1.TriageRequest
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 		return errorf(http.StatusBadRequest, "bad triage body: %v", err)
@@ -231,7 +218,7 @@ func (h anomalyRoutes) stacks(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if list == nil {
-		list = []anomalies.Anomaly{}
+		list = []apiv1.Anomaly{}
 	}
 	writeJSON(w, http.StatusOK, list)
 	return nil

@@ -1,33 +1,17 @@
 package operatorapi
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
 
-// Host is a host as the API returns it.
-type Host struct {
-	ID             int64           `json:"id"`
-	Hostname       string          `json:"hostname"`
-	Identifier     string          `json:"host_identifier"`
-	UUID           string          `json:"uuid"`
-	Platform       string          `json:"platform"`
-	OSName         string          `json:"os_name"`
-	OSVersion      string          `json:"os_version"`
-	OsqueryVersion string          `json:"osquery_version"`
-	EnrolledAt     time.Time       `json:"enrolled_at"`
-	FirstSeen      time.Time       `json:"first_seen"`
-	LastSeen       time.Time       `json:"last_seen"`
-	Details        json.RawMessage `json:"details,omitempty"`
-}
-
-func apiHost(h store.Host, details bool) Host {
-	out := Host{ID: h.ID, Hostname: h.Hostname, Identifier: h.Identifier, UUID: h.UUID, Platform: h.Platform,
+func apiHost(h store.Host, details bool) apiv1.Host {
+	out := apiv1.Host{ID: h.ID, Hostname: h.Hostname, Identifier: h.Identifier, UUID: h.UUID, Platform: h.Platform,
 		OSName: h.OSName, OSVersion: h.OSVersion, OsqueryVersion: h.OsqueryVersion, EnrolledAt: h.EnrolledAt,
 		FirstSeen: h.FirstSeen, LastSeen: h.LastSeen}
 	if details {
@@ -88,11 +72,11 @@ func (a *API) listHosts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]Host, 0, len(hs))
+	out := make([]apiv1.Host, 0, len(hs))
 	for _, h := range hs {
 		out = append(out, apiHost(h, false))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"hosts": out})
+	writeJSON(w, http.StatusOK, apiv1.Hosts{Hosts: out})
 	return nil
 }
 

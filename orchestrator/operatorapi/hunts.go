@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/hunts"
 	"github.com/exechunt/exechunt/orchestrator/scheduler"
 	"github.com/exechunt/exechunt/orchestrator/store"
@@ -31,125 +32,21 @@ type HuntService interface {
 // registerHunts adds the hunt routes: reading needs viewer, starting a run hunter,
 // defining hunts admin (they query the fleet on a schedule).
 func (a *API) registerHunts(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/hunts", a.auth(RoleViewer, a.listHunts))
-	mux.Handle("POST /api/v1/hunts", a.auth(RoleAdmin, a.createHunt))
-	mux.Handle("GET /api/v1/hunts/{name}", a.auth(RoleViewer, a.getHunt))
-	mux.Handle("PUT /api/v1/hunts/{name}", a.auth(RoleAdmin, a.updateHunt))
-	mux.Handle("DELETE /api/v1/hunts/{name}", a.auth(RoleAdmin, a.deleteHunt))
-	mux.Handle("POST /api/v1/hunts/{name}/run", a.auth(RoleHunter, a.runHunt))
-	mux.Handle("GET /api/v1/hunts/{name}/runs", a.auth(RoleViewer, a.huntRuns))
-	mux.Handle("GET /api/v1/hunts/{name}/results", a.auth(RoleViewer, a.pushResults))
-	mux.Handle("GET /api/v1/runs", a.auth(RoleViewer, a.huntRuns))
-	mux.Handle("GET /api/v1/runs/{id}", a.auth(RoleViewer, a.getRun))
-	mux.Handle("GET /api/v1/runs/{id}/rows", a.auth(RoleViewer, a.runRows))
+	mux.Handle("GET /api/v1/hunts", a.auth(apiv1.RoleViewer, a.listHunts))
+	mux.Handle("POST /api/v1/hunts", a.auth(apiv1.RoleAdmin, a.createHunt))
+	mux.Handle("GET /api/v1/hunts/{name}", a.auth(apiv1.RoleViewer, a.getHunt))
+	mux.Handle("PUT /api/v1/hunts/{name}", a.auth(apiv1.RoleAdmin, a.updateHunt))
+	mux.Handle("DELETE /api/v1/hunts/{name}", a.auth(apiv1.RoleAdmin, a.deleteHunt))
+	mux.Handle("POST /api/v1/hunts/{name}/run", a.auth(apiv1.RoleHunter, a.runHunt))
+	mux.Handle("GET /api/v1/hunts/{name}/runs", a.auth(apiv1.RoleViewer, a.huntRuns))
+	mux.Handle("GET /api/v1/hunts/{name}/results", a.auth(apiv1.RoleViewer, a.pushResults))
+	mux.Handle("GET /api/v1/runs", a.auth(apiv1.RoleViewer, a.huntRuns))
+	mux.Handle("GET /api/v1/runs/{id}", a.auth(apiv1.RoleViewer, a.getRun))
+	mux.Handle("GET /api/v1/runs/{id}/rows", a.auth(apiv1.RoleViewer, a.runRows))
 }
 
-// HuntRequest is the body of POST /api/v1/hunts and PUT /api/v1/hunts/{name}.
-type HuntRequest struct {
-	Name        string            `json:"name"`
-	Description string            `json:"description,omitempty"`
-	Pack        string            `json:"pack"`
-	Queries     []string          `json:"queries,omitempty"`
-	Targets     store.HuntTargets `json:"targets"`
-	Mode        string            `json:"mode"`               // dispatch or push
-	Schedule    string            `json:"schedule,omitempty"` // dispatch: cron, UTC
-	Interval    int               `json:"interval,omitempty"` // push: seconds
-	Timeout     string            `json:"timeout,omitempty"`  // dispatch: Go duration
-	Enabled     *bool             `json:"enabled,omitempty"`  // default true
-}
-
-// Hunt is a hunt as the API returns it.
-type Hunt struct {
-	ID            int64             `json:"id"`
-	Name          string            `json:"name"`
-	Description   string            `json:"description,omitempty"`
-	Pack          string            `json:"pack"`
-	Queries       []string          `json:"queries"` // what it runs (all the pack's when none were chosen)
-	Targets       store.HuntTargets `json:"targets"`
-	TargetWords   string            `json:"target_words"`
-	Mode          string            `json:"mode"`
-	Schedule      string            `json:"schedule,omitempty"`
-	ScheduleWords string            `json:"schedule_words"`
-	Interval      int               `json:"interval,omitempty"`
-	Timeout       string            `json:"timeout,omitempty"`
-	Enabled       bool              `json:"enabled"`
-	Builtin       bool              `json:"builtin"`
-	CreatedBy     string            `json:"created_by,omitempty"`
-	CreatedAt     time.Time         `json:"created_at"`
-	UpdatedAt     time.Time         `json:"updated_at"`
-	NextRuns      []time.Time       `json:"next_runs,omitempty"`
-	LastRun       *HuntRun          `json:"last_run,omitempty"`
-	Windowed      []string          `json:"windowed,omitempty"` // queries bounded by a time window per host
-	Problem       string            `json:"problem,omitempty"`
-}
-
-// HuntRun is a dispatch run as the API returns it.
-type HuntRun struct {
-	ID             int64      `json:"id"`
-	HuntID         int64      `json:"hunt_id"`
-	Hunt           string     `json:"hunt"`
-	Trigger        string     `json:"trigger"`
-	By             string     `json:"by,omitempty"`
-	State          string     `json:"state"`
-	Message        string     `json:"message,omitempty"`
-	ScheduledAt    time.Time  `json:"scheduled_at"`
-	WindowEnd      time.Time  `json:"window_end"`
-	StartedAt      time.Time  `json:"started_at"`
-	Deadline       time.Time  `json:"deadline"`
-	EndedAt        *time.Time `json:"ended_at,omitempty"`
-	DurationMS     int64      `json:"duration_ms"`
-	HostsTargeted  int        `json:"hosts_targeted"`
-	HostsResponded int        `json:"hosts_responded"`
-	HostsErrored   int        `json:"hosts_errored"`
-	HostsOffline   int        `json:"hosts_offline"`
-	Rows           int        `json:"rows"`
-}
-
-// HuntRunQuery is one live query of a run.
-type HuntRunQuery struct {
-	Query       string         `json:"query"`
-	LiveQueryID int64          `json:"live_query_id"`
-	WindowStart *time.Time     `json:"window_start,omitempty"`
-	Hosts       int            `json:"hosts"`
-	Rows        int            `json:"rows"`
-	Counts      map[string]int `json:"counts"`
-}
-
-// HuntRunHost is one host's state in a run.
-type HuntRunHost struct {
-	HostID   int64  `json:"host_id"`
-	Hostname string `json:"hostname"`
-	State    string `json:"state"`
-	Rows     int    `json:"rows"`
-	Message  string `json:"message,omitempty"`
-}
-
-// HuntRunDetail is GET /api/v1/runs/{id}.
-type HuntRunDetail struct {
-	Run     HuntRun        `json:"run"`
-	Queries []HuntRunQuery `json:"queries"`
-	Hosts   []HuntRunHost  `json:"hosts"`
-}
-
-// HuntRow is a row of a run (GET /api/v1/runs/{id}/rows) or of a push hunt's
-// result logs (GET /api/v1/hunts/{name}/results).
-type HuntRow struct {
-	Query    string            `json:"query"`
-	HostID   int64             `json:"host_id"`
-	Hostname string            `json:"hostname"`
-	Action   string            `json:"action,omitempty"`    // push: added, removed or snapshot
-	UnixTime int64             `json:"unix_time,omitempty"` // push: when osquery ran the query
-	Columns  map[string]string `json:"columns"`
-}
-
-// HuntRows is a page of rows; NextOffset is absent on the last page.
-type HuntRows struct {
-	Rows       []HuntRow `json:"rows"`
-	NextOffset *int      `json:"next_offset,omitempty"`
-}
-
-func apiHuntRun(r store.HuntRun, now time.Time) HuntRun {
-	out := HuntRun{ID: r.ID, HuntID: r.HuntID, Hunt: r.Hunt, Trigger: r.Trigger, By: r.By, State: r.State,
+func apiHuntRun(r store.HuntRun, now time.Time) apiv1.HuntRun {
+	out := apiv1.HuntRun{ID: r.ID, HuntID: r.HuntID, Hunt: r.Hunt, Trigger: r.Trigger, By: r.By, State: r.State,
 		Message: r.Message, ScheduledAt: r.ScheduledAt, WindowEnd: r.WindowEnd, StartedAt: r.StartedAt,
 		Deadline: r.Deadline, EndedAt: optTime(r.EndedAt), DurationMS: r.Duration(now).Milliseconds(),
 		HostsTargeted: r.HostsTargeted, HostsResponded: r.HostsResponded, HostsErrored: r.HostsErrored,
@@ -157,10 +54,10 @@ func apiHuntRun(r store.HuntRun, now time.Time) HuntRun {
 	return out
 }
 
-func (a *API) apiHunt(in hunts.Info) Hunt {
+func (a *API) apiHunt(in hunts.Info) apiv1.Hunt {
 	h := in.Hunt
-	out := Hunt{ID: h.ID, Name: h.Name, Description: h.Description, Pack: h.Pack, Queries: in.QueryNames,
-		Targets: h.Targets, TargetWords: targeting.Targets(h.Targets).Words(), Mode: h.Mode, Schedule: h.Schedule,
+	out := apiv1.Hunt{ID: h.ID, Name: h.Name, Description: h.Description, Pack: h.Pack, Queries: in.QueryNames,
+		Targets: targeting.Targets(h.Targets), TargetWords: targeting.Targets(h.Targets).Words(), Mode: h.Mode, Schedule: h.Schedule,
 		ScheduleWords: in.ScheduleWords, Interval: h.Interval, Enabled: h.Enabled, Builtin: h.Builtin,
 		CreatedBy: h.CreatedBy, CreatedAt: h.CreatedAt, UpdatedAt: h.UpdatedAt, NextRuns: in.NextRuns, Problem: in.Problem}
 	if h.Timeout > 0 {
@@ -214,11 +111,11 @@ func (a *API) listHunts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]Hunt, 0, len(hs))
+	out := make([]apiv1.Hunt, 0, len(hs))
 	for _, h := range hs {
 		out = append(out, a.apiHunt(h))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"hunts": out})
+	writeJSON(w, http.StatusOK, apiv1.Hunts{Hunts: out})
 	return nil
 }
 
@@ -235,9 +132,10 @@ func (a *API) getHunt(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (req HuntRequest) hunt() (store.Hunt, error) {
+// huntOf is the hunt a create or update request defines.
+func huntOf(req apiv1.HuntRequest) (store.Hunt, error) {
 	h := store.Hunt{Name: req.Name, Description: req.Description, Pack: req.Pack, Queries: req.Queries,
-		Targets: req.Targets, Mode: req.Mode, Schedule: req.Schedule, Interval: req.Interval, Enabled: true}
+		Targets: store.HuntTargets(req.Targets), Mode: req.Mode, Schedule: req.Schedule, Interval: req.Interval, Enabled: true}
 	if req.Enabled != nil {
 		h.Enabled = *req.Enabled
 	}
@@ -252,11 +150,11 @@ func (req HuntRequest) hunt() (store.Hunt, error) {
 }
 
 func (a *API) createHunt(w http.ResponseWriter, r *http.Request) error {
-	var req HuntRequest
+	var req apiv1.HuntRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}
-	h, err := req.hunt()
+	h, err := huntOf(req)
 	if err != nil {
 		return err
 	}
@@ -277,14 +175,14 @@ func (a *API) createHunt(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) updateHunt(w http.ResponseWriter, r *http.Request) error {
-	var req HuntRequest
+	var req apiv1.HuntRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}
 	if req.Name == "" {
 		req.Name = r.PathValue("name")
 	}
-	h, err := req.hunt()
+	h, err := huntOf(req)
 	if err != nil {
 		return err
 	}
@@ -346,11 +244,11 @@ func (a *API) huntRuns(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	now := a.c.Now()
-	out := make([]HuntRun, 0, len(runs))
+	out := make([]apiv1.HuntRun, 0, len(runs))
 	for _, x := range runs {
 		out = append(out, apiHuntRun(x, now))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"runs": out})
+	writeJSON(w, http.StatusOK, apiv1.HuntRuns{Runs: out})
 	return nil
 }
 
@@ -373,13 +271,13 @@ func (a *API) getRun(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	out := HuntRunDetail{Run: apiHuntRun(d.Run, a.c.Now()), Queries: []HuntRunQuery{}, Hosts: []HuntRunHost{}}
+	out := apiv1.HuntRunDetail{Run: apiHuntRun(d.Run, a.c.Now()), Queries: []apiv1.HuntRunQuery{}, Hosts: []apiv1.HuntRunHost{}}
 	for _, q := range d.Queries {
-		out.Queries = append(out.Queries, HuntRunQuery{Query: q.Query, LiveQueryID: q.LiveQueryID,
+		out.Queries = append(out.Queries, apiv1.HuntRunQuery{Query: q.Query, LiveQueryID: q.LiveQueryID,
 			WindowStart: optTime(q.WindowStart), Hosts: q.Hosts, Rows: q.Rows, Counts: q.Counts})
 	}
 	for _, h := range d.Hosts {
-		out.Hosts = append(out.Hosts, HuntRunHost{HostID: h.HostID, Hostname: names[h.HostID], State: h.State,
+		out.Hosts = append(out.Hosts, apiv1.HuntRunHost{HostID: h.HostID, Hostname: names[h.HostID], State: h.State,
 			Rows: h.Rows, Message: h.Message})
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -422,7 +320,7 @@ func (a *API) runRows(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page := HuntRows{Rows: []HuntRow{}}
+	page := apiv1.HuntRows{Rows: []apiv1.HuntRow{}}
 	if len(rows) > limit {
 		rows = rows[:limit]
 		next := offset + limit
@@ -433,7 +331,7 @@ func (a *API) runRows(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, x := range rows {
-		page.Rows = append(page.Rows, HuntRow{Query: x.Query, HostID: x.HostID, Hostname: names[x.HostID], Columns: x.Columns})
+		page.Rows = append(page.Rows, apiv1.HuntRow{Query: x.Query, HostID: x.HostID, Hostname: names[x.HostID], Columns: x.Columns})
 	}
 	writeJSON(w, http.StatusOK, page)
 	return nil
@@ -477,9 +375,9 @@ func (a *API) pushResults(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page := HuntRows{Rows: []HuntRow{}}
+	page := apiv1.HuntRows{Rows: []apiv1.HuntRow{}}
 	for _, x := range rows {
-		page.Rows = append(page.Rows, HuntRow{Query: x.Query, HostID: x.HostID, Hostname: names[x.HostID],
+		page.Rows = append(page.Rows, apiv1.HuntRow{Query: x.Query, HostID: x.HostID, Hostname: names[x.HostID],
 			Action: x.Action, UnixTime: x.UnixTime, Columns: x.Columns})
 	}
 	writeJSON(w, http.StatusOK, page)

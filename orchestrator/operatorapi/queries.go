@@ -10,63 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/store"
 	"github.com/exechunt/exechunt/orchestrator/targeting"
 )
 
-// CreateQueryRequest is the body of POST /api/v1/queries.
-type CreateQueryRequest struct {
-	SQL string `json:"sql"`
-	// Discovery is an optional osquery discovery query: hosts where it returns no
-	// rows skip the query (state no-rows).
-	Discovery string            `json:"discovery,omitempty"`
-	Targets   targeting.Targets `json:"targets"`
-	// Timeout is a Go duration ("60s"); the default is the server's.
-	Timeout string `json:"timeout,omitempty"`
-}
-
-// Query is a live query as the API returns it.
-type Query struct {
-	ID        int64           `json:"id"`
-	SQL       string          `json:"sql"`
-	Discovery string          `json:"discovery,omitempty"`
-	Targets   json.RawMessage `json:"targets,omitempty"`
-	CreatedBy string          `json:"created_by"`
-	CreatedAt time.Time       `json:"created_at"`
-	Deadline  time.Time       `json:"deadline"`
-	State     string          `json:"state"`
-	DoneAt    *time.Time      `json:"done_at,omitempty"`
-	Hosts     int             `json:"hosts"`
-	Counts    map[string]int  `json:"counts"`
-	Rows      int             `json:"rows"`
-}
-
-// HostState is one host's progress on a live query (also the "host" SSE event).
-type HostState struct {
-	HostID   int64           `json:"host_id"`
-	Hostname string          `json:"hostname"`
-	State    string          `json:"state"`
-	Rows     int             `json:"rows"`
-	Status   int             `json:"status,omitempty"`
-	Message  string          `json:"message,omitempty"`
-	Stats    json.RawMessage `json:"stats,omitempty"`
-}
-
-// QueryDetail is GET /api/v1/queries/{id}.
-type QueryDetail struct {
-	Query Query       `json:"query"`
-	Hosts []HostState `json:"hosts"`
-}
-
-// Row is a result row with its host (the "row" SSE event).
-type Row struct {
-	HostID   int64             `json:"host_id"`
-	Hostname string            `json:"hostname"`
-	Columns  map[string]string `json:"columns"`
-}
-
-func apiQuery(q store.LiveQuery, hosts []store.LiveQueryHost) Query {
-	out := Query{ID: q.ID, SQL: q.SQL, Discovery: q.Discovery, Targets: q.Targets, CreatedBy: q.CreatedBy,
+func apiQuery(q store.LiveQuery, hosts []store.LiveQueryHost) apiv1.Query {
+	out := apiv1.Query{ID: q.ID, SQL: q.SQL, Discovery: q.Discovery, Targets: q.Targets, CreatedBy: q.CreatedBy,
 		CreatedAt: q.CreatedAt, Deadline: q.Deadline, State: q.State, Counts: q.Counts}
 	if !q.DoneAt.IsZero() {
 		d := q.DoneAt
@@ -115,7 +65,7 @@ func (a *API) resolveTargets(r *http.Request, t targeting.Targets) ([]int64, err
 }
 
 func (a *API) createQuery(w http.ResponseWriter, r *http.Request) error {
-	var req CreateQueryRequest
+	var req apiv1.CreateQueryRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
@@ -175,11 +125,11 @@ func (a *API) listQueries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]Query, 0, len(qs))
+	out := make([]apiv1.Query, 0, len(qs))
 	for _, q := range qs {
 		out = append(out, apiQuery(q, nil))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"queries": out})
+	writeJSON(w, http.StatusOK, apiv1.Queries{Queries: out})
 	return nil
 }
 
@@ -195,14 +145,14 @@ func (a *API) hostnames(r *http.Request, ids []int64) (map[int64]string, error) 
 	return m, nil
 }
 
-func (a *API) detail(r *http.Request, id int64) (QueryDetail, map[int64]string, error) {
+func (a *API) detail(r *http.Request, id int64) (apiv1.QueryDetail, map[int64]string, error) {
 	q, err := a.c.Live.LiveQuery(r.Context(), id)
 	if err != nil {
-		return QueryDetail{}, nil, err
+		return apiv1.QueryDetail{}, nil, err
 	}
 	hs, err := a.c.Live.LiveQueryHosts(r.Context(), id)
 	if err != nil {
-		return QueryDetail{}, nil, err
+		return apiv1.QueryDetail{}, nil, err
 	}
 	ids := make([]int64, 0, len(hs))
 	for _, h := range hs {
@@ -211,19 +161,19 @@ func (a *API) detail(r *http.Request, id int64) (QueryDetail, map[int64]string, 
 	names := map[int64]string{}
 	if len(ids) > 0 {
 		if names, err = a.hostnames(r, ids); err != nil {
-			return QueryDetail{}, nil, err
+			return apiv1.QueryDetail{}, nil, err
 		}
 	}
-	d := QueryDetail{Query: apiQuery(q, hs), Hosts: make([]HostState, 0, len(hs))}
+	d := apiv1.QueryDetail{Query: apiQuery(q, hs), Hosts: make([]apiv1.HostState, 0, len(hs))}
 	for _, h := range hs {
 		d.Hosts = append(d.Hosts, hostState(h, names))
 	}
 	return d, names, nil
 }
 
-func hostState(h store.LiveQueryHost, names map[int64]string) HostState {
-	return HostState{HostID: h.HostID, Hostname: names[h.HostID], State: h.State, Rows: h.Rows, Status: h.Status,
-		Message: h.Message, Stats: h.Stats}
+func hostState(h store.LiveQueryHost, names map[int64]string) apiv1.HostState {
+	return apiv1.HostState{HostID: h.HostID, Hostname: names[h.HostID], State: h.State, Final: store.TerminalHostState(h.State),
+		Rows: h.Rows, Status: h.Status, Message: h.Message, Stats: h.Stats}
 }
 
 func (a *API) getQuery(w http.ResponseWriter, r *http.Request) error {
@@ -252,11 +202,11 @@ func (a *API) queryRows(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]Row, 0, len(rows))
+	out := make([]apiv1.Row, 0, len(rows))
 	for _, rw := range rows {
-		out = append(out, Row{HostID: rw.HostID, Hostname: names[rw.HostID], Columns: rw.Columns})
+		out = append(out, apiv1.Row{HostID: rw.HostID, Hostname: names[rw.HostID], Columns: rw.Columns})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"rows": out})
+	writeJSON(w, http.StatusOK, apiv1.Rows{Rows: out})
 	return nil
 }
 
@@ -335,7 +285,7 @@ func (a *API) streamQuery(w http.ResponseWriter, r *http.Request) error {
 					return nil
 				}
 				for _, rw := range rows {
-					if err := send("row", Row{HostID: h.HostID, Hostname: names[h.HostID], Columns: rw.Columns}); err != nil {
+					if err := send("row", apiv1.Row{HostID: h.HostID, Hostname: names[h.HostID], Columns: rw.Columns}); err != nil {
 						return nil
 					}
 				}

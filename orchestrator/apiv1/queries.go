@@ -1,0 +1,90 @@
+package apiv1
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/exechunt/exechunt/orchestrator/targeting"
+)
+
+// States of a live query.
+const (
+	QueryRunning   = "running"
+	QueryDone      = "done"
+	QueryCancelled = "cancelled"
+)
+
+// States of one host on a live query.
+const (
+	HostPending = "pending" // not yet picked up by the agent
+	HostSent    = "sent"    // handed to the agent
+	HostOK      = "ok"      // answered with rows
+	HostNoRows  = "no-rows" // answered without rows (or skipped by discovery)
+	HostError   = "error"   // answered with a non-zero status, or timed out after being sent
+	HostOffline = "offline" // never picked up before the deadline or cancellation
+)
+
+// CreateQueryRequest is the body of POST /api/v1/queries.
+type CreateQueryRequest struct {
+	SQL string `json:"sql"`
+	// Discovery is an optional osquery discovery query: hosts where it returns no
+	// rows skip the query (state no-rows).
+	Discovery string `json:"discovery,omitempty"`
+	// Targets are the hosts, as hunts target them.
+	Targets targeting.Targets `json:"targets"`
+	// Timeout is a Go duration ("60s"); the default is the server's.
+	Timeout string `json:"timeout,omitempty"`
+}
+
+// Query is a live query as the API returns it (also the "query" and "summary"
+// events of its stream).
+type Query struct {
+	ID        int64           `json:"id"`
+	SQL       string          `json:"sql"`
+	Discovery string          `json:"discovery,omitempty"`
+	Targets   json.RawMessage `json:"targets,omitempty"`
+	CreatedBy string          `json:"created_by"`
+	CreatedAt time.Time       `json:"created_at"`
+	Deadline  time.Time       `json:"deadline"`
+	State     string          `json:"state"`
+	DoneAt    *time.Time      `json:"done_at,omitempty"`
+	Hosts     int             `json:"hosts"`
+	Counts    map[string]int  `json:"counts"`
+	Rows      int             `json:"rows"`
+}
+
+// Queries is GET /api/v1/queries.
+type Queries struct {
+	Queries []Query `json:"queries"`
+}
+
+// HostState is one host's progress on a live query (also the "host" event).
+type HostState struct {
+	HostID   int64  `json:"host_id"`
+	Hostname string `json:"hostname"`
+	State    string `json:"state"`
+	// Final is set once State no longer changes (ok, no-rows, error, offline).
+	Final   bool            `json:"final"`
+	Rows    int             `json:"rows"`
+	Status  int             `json:"status,omitempty"`
+	Message string          `json:"message,omitempty"`
+	Stats   json.RawMessage `json:"stats,omitempty"`
+}
+
+// QueryDetail is GET /api/v1/queries/{id}.
+type QueryDetail struct {
+	Query Query       `json:"query"`
+	Hosts []HostState `json:"hosts"`
+}
+
+// Row is a result row with its host (also the "row" event).
+type Row struct {
+	HostID   int64             `json:"host_id"`
+	Hostname string            `json:"hostname"`
+	Columns  map[string]string `json:"columns"`
+}
+
+// Rows is GET /api/v1/queries/{id}/rows.
+type Rows struct {
+	Rows []Row `json:"rows"`
+}
