@@ -62,7 +62,7 @@ func (s *Service) info(ctx context.Context, h store.Hunt, next int) (Info, error
 		}
 		switch {
 		case iv > 0:
-			in.ScheduleWords = "pushed: osquery runs it every " + scheduler.Describe(fmt.Sprintf("@every %ds", iv))[len("every "):]
+			in.ScheduleWords = "pushed: osquery runs it " + scheduler.Describe(fmt.Sprintf("@every %ds", iv))
 		default:
 			in.ScheduleWords = "pushed: osquery runs each query at its own interval"
 		}
