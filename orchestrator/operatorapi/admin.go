@@ -142,9 +142,9 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
 	now := a.c.Now()
 	t := store.Token{Name: req.Name, Role: req.Role, CreatedAt: now}
 	if req.ExpiresIn != "" {
-		d, err := time.ParseDuration(req.ExpiresIn)
-		if err != nil || d <= 0 {
-			return errorf(http.StatusBadRequest, "bad expires_in %q (a duration such as 720h)", req.ExpiresIn)
+		d, err := duration("expires_in", req.ExpiresIn, "720h")
+		if err != nil {
+			return err
 		}
 		t.ExpiresAt = now.Add(d)
 	}
@@ -170,11 +170,7 @@ func (a *API) listTokens(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]apiv1.Token, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, a.apiToken(t))
-	}
-	writeJSON(w, http.StatusOK, apiv1.Tokens{Tokens: out})
+	writeJSON(w, http.StatusOK, apiv1.Tokens{Tokens: each(ts, a.apiToken)})
 	return nil
 }
 
@@ -207,11 +203,9 @@ func (a *API) listSecrets(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]apiv1.EnrollSecret, 0, len(ss))
-	for _, s := range ss {
-		out = append(out, apiv1.EnrollSecret{Name: s.Name, CreatedAt: s.CreatedAt})
-	}
-	writeJSON(w, http.StatusOK, apiv1.EnrollSecrets{Secrets: out})
+	writeJSON(w, http.StatusOK, apiv1.EnrollSecrets{Secrets: each(ss, func(s store.EnrollSecret) apiv1.EnrollSecret {
+		return apiv1.EnrollSecret{Name: s.Name, CreatedAt: s.CreatedAt}
+	})})
 	return nil
 }
 
@@ -297,42 +291,29 @@ func (a *API) revokeNodeKey(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// auditLog serves GET /api/v1/audit?actor=&action=&since=24h&before=ID&limit=N,
-// newest first.
+// auditLog serves GET /api/v1/audit?actor=&action=&since=24h&before=ID&limit=N
+// (default 100, at most 1,000), newest first.
 func (a *API) auditLog(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := store.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), Limit: 100}
-	if s := q.Get("since"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			return errorf(http.StatusBadRequest, "bad since %q (a duration such as 24h)", s)
-		}
-		f.Since = a.c.Now().Add(-d)
+	f := store.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action")}
+	var err error
+	if f.Since, err = a.sinceParam(r, "since"); err != nil {
+		return err
 	}
-	if s := q.Get("before"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n <= 0 {
-			return errorf(http.StatusBadRequest, "bad before %q", s)
-		}
-		f.BeforeID = n
+	if f.BeforeID, err = idParam(r, "before"); err != nil {
+		return err
 	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 || n > 1000 {
-			return errorf(http.StatusBadRequest, "bad limit %q (1-1000)", s)
-		}
-		f.Limit = n
+	if f.Limit, err = intParam(r, "limit", 100, 1, 1000); err != nil {
+		return err
 	}
 	es, err := a.c.Audit.AuditLog(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	out := make([]apiv1.AuditEntry, 0, len(es))
-	for _, e := range es {
-		out = append(out, apiv1.AuditEntry{ID: e.ID, Time: e.Time, Actor: e.Actor, TokenID: e.TokenID, Role: e.Role,
-			Remote: e.Remote, Action: e.Action, Target: e.Target, SQL: e.SQL, Detail: e.Detail})
-	}
-	writeJSON(w, http.StatusOK, apiv1.AuditLog{Entries: out})
+	writeJSON(w, http.StatusOK, apiv1.AuditLog{Entries: each(es, func(e store.AuditEntry) apiv1.AuditEntry {
+		return apiv1.AuditEntry{ID: e.ID, Time: e.Time, Actor: e.Actor, TokenID: e.TokenID, Role: e.Role,
+			Remote: e.Remote, Action: e.Action, Target: e.Target, SQL: e.SQL, Detail: e.Detail}
+	})})
 	return nil
 }
 

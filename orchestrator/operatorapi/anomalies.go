@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -58,11 +59,7 @@ func (h anomalyRoutes) rules(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]apiv1.SuppressionRule, 0, len(rules))
-	for _, x := range rules {
-		out = append(out, apiRule(x))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, each(rules, apiRule))
 	return nil
 }
 
@@ -111,12 +108,9 @@ type anomalyRoutes struct {
 func (h anomalyRoutes) list(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := anomalies.Filter{State: q.Get("state"), Technique: q.Get("technique"), Hunt: q.Get("hunt"), Host: q.Get("host")}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return errorf(http.StatusBadRequest, "bad limit %q", v)
-		}
-		f.Limit = n
+	var err error
+	if f.Limit, err = intParam(r, "limit", 0, 0, math.MaxInt); err != nil {
+		return err
 	}
 	if f.State != "" && !store.ValidTriageState(f.State) {
 		return errorf(http.StatusBadRequest, "bad state %q (open, acknowledged, suppressed, resolved)", f.State)

@@ -1,10 +1,9 @@
 package operatorapi
 
 import (
+	"math"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/store"
@@ -28,27 +27,18 @@ func (a *API) parseHostFilter(r *http.Request) (store.HostFilter, error) {
 		f.Platforms = append(f.Platforms, strings.ToLower(p))
 	}
 	for _, s := range splitList(q["id"]) {
-		id, err := strconv.ParseInt(s, 10, 64)
+		id, err := parseID("host id", s)
 		if err != nil {
-			return f, errorf(http.StatusBadRequest, "bad host id %q", s)
+			return f, err
 		}
 		f.IDs = append(f.IDs, id)
 	}
-	if s := q.Get("seen_within"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			return f, errorf(http.StatusBadRequest, "bad seen_within %q (a duration such as 10m)", s)
-		}
-		f.SeenSince = a.c.Now().Add(-d)
+	var err error
+	if f.SeenSince, err = a.sinceParam(r, "seen_within"); err != nil {
+		return f, err
 	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			return f, errorf(http.StatusBadRequest, "bad limit %q", s)
-		}
-		f.Limit = n
-	}
-	return f, nil
+	f.Limit, err = intParam(r, "limit", 0, 0, math.MaxInt)
+	return f, err
 }
 
 func splitList(vs []string) []string {
@@ -72,11 +62,7 @@ func (a *API) listHosts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]apiv1.Host, 0, len(hs))
-	for _, h := range hs {
-		out = append(out, apiHost(h, false))
-	}
-	writeJSON(w, http.StatusOK, apiv1.Hosts{Hosts: out})
+	writeJSON(w, http.StatusOK, apiv1.Hosts{Hosts: each(hs, func(h store.Host) apiv1.Host { return apiHost(h, false) })})
 	return nil
 }
 

@@ -3,9 +3,9 @@ package operatorapi
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/exechunt/exechunt/orchestrator/apiv1"
@@ -90,17 +90,8 @@ func huntErr(err error) error {
 	return err
 }
 
-func nextParam(r *http.Request) (int, error) {
-	n := 3
-	if s := r.URL.Query().Get("next"); s != "" {
-		v, err := strconv.Atoi(s)
-		if err != nil || v < 0 {
-			return 0, errorf(http.StatusBadRequest, "bad next %q", s)
-		}
-		n = min(v, 100)
-	}
-	return n, nil
-}
+// nextParam is ?next=: how many next runs to list (default 3, at most 100).
+func nextParam(r *http.Request) (int, error) { return intParam(r, "next", 3, 0, 100) }
 
 func (a *API) listHunts(w http.ResponseWriter, r *http.Request) error {
 	n, err := nextParam(r)
@@ -111,11 +102,7 @@ func (a *API) listHunts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]apiv1.Hunt, 0, len(hs))
-	for _, h := range hs {
-		out = append(out, a.apiHunt(h))
-	}
-	writeJSON(w, http.StatusOK, apiv1.Hunts{Hunts: out})
+	writeJSON(w, http.StatusOK, apiv1.Hunts{Hunts: each(hs, a.apiHunt)})
 	return nil
 }
 
@@ -139,42 +126,34 @@ func huntOf(req apiv1.HuntRequest) (store.Hunt, error) {
 	if req.Enabled != nil {
 		h.Enabled = *req.Enabled
 	}
+	var err error
 	if req.Timeout != "" {
-		d, err := time.ParseDuration(req.Timeout)
-		if err != nil || d <= 0 {
-			return h, errorf(http.StatusBadRequest, "bad timeout %q", req.Timeout)
-		}
-		h.Timeout = d
+		h.Timeout, err = duration("timeout", req.Timeout, "10m")
 	}
-	return h, nil
+	return h, err
 }
 
 func (a *API) createHunt(w http.ResponseWriter, r *http.Request) error {
-	var req apiv1.HuntRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		return err
-	}
-	h, err := huntOf(req)
-	if err != nil {
-		return err
-	}
-	tok, _ := r.Context().Value(ctxKey{}).(store.Token)
-	h.CreatedBy = tok.Name
-	if _, err := a.c.Hunts.Create(r.Context(), h); err != nil {
-		return huntErr(err)
-	}
-	if err := a.audit(r, "hunt.create", h.Name, "", req); err != nil {
-		return err
-	}
-	in, err := a.c.Hunts.Get(r.Context(), h.Name, 3)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, a.apiHunt(in))
-	return nil
+	return a.saveHunt(w, r, "hunt.create", http.StatusCreated, func(h store.Hunt) (string, error) {
+		tok, _ := r.Context().Value(ctxKey{}).(store.Token)
+		h.CreatedBy = tok.Name
+		_, err := a.c.Hunts.Create(r.Context(), h)
+		return h.Name, err
+	})
 }
 
 func (a *API) updateHunt(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	return a.saveHunt(w, r, "hunt.update", http.StatusOK, func(h store.Hunt) (string, error) {
+		_, err := a.c.Hunts.Update(r.Context(), name, h)
+		return name, err
+	})
+}
+
+// saveHunt is the flow of creating and updating a hunt: read the request (an
+// update's name defaults to the path's), save it with save, which returns the
+// audit target, audit the action, answer the saved hunt with status.
+func (a *API) saveHunt(w http.ResponseWriter, r *http.Request, action string, status int, save func(store.Hunt) (string, error)) error {
 	var req apiv1.HuntRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		return err
@@ -186,17 +165,18 @@ func (a *API) updateHunt(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.c.Hunts.Update(r.Context(), r.PathValue("name"), h); err != nil {
+	target, err := save(h)
+	if err != nil {
 		return huntErr(err)
 	}
-	if err := a.audit(r, "hunt.update", r.PathValue("name"), "", req); err != nil {
+	if err := a.audit(r, action, target, "", req); err != nil {
 		return err
 	}
 	in, err := a.c.Hunts.Get(r.Context(), h.Name, 3)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, a.apiHunt(in))
+	writeJSON(w, status, a.apiHunt(in))
 	return nil
 }
 
@@ -227,13 +207,9 @@ func (a *API) runHunt(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) huntRuns(w http.ResponseWriter, r *http.Request) error {
-	limit := 50
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			return errorf(http.StatusBadRequest, "bad limit %q", s)
-		}
-		limit = min(n, 1000)
+	limit, err := intParam(r, "limit", 50, 1, 1000)
+	if err != nil {
+		return err
 	}
 	name := r.PathValue("name")
 	if name == "" {
@@ -244,11 +220,7 @@ func (a *API) huntRuns(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	now := a.c.Now()
-	out := make([]apiv1.HuntRun, 0, len(runs))
-	for _, x := range runs {
-		out = append(out, apiHuntRun(x, now))
-	}
-	writeJSON(w, http.StatusOK, apiv1.HuntRuns{Runs: out})
+	writeJSON(w, http.StatusOK, apiv1.HuntRuns{Runs: each(runs, func(x store.HuntRun) apiv1.HuntRun { return apiHuntRun(x, now) })})
 	return nil
 }
 
@@ -261,15 +233,9 @@ func (a *API) getRun(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ids := make([]int64, 0, len(d.Hosts))
-	for _, h := range d.Hosts {
-		ids = append(ids, h.HostID)
-	}
-	names := map[int64]string{}
-	if len(ids) > 0 {
-		if names, err = a.hostnames(r, ids); err != nil {
-			return err
-		}
+	names, err := a.hostnames(r, len(d.Hosts), func(i int) int64 { return d.Hosts[i].HostID })
+	if err != nil {
+		return err
 	}
 	out := apiv1.HuntRunDetail{Run: apiHuntRun(d.Run, a.c.Now()), Queries: []apiv1.HuntRunQuery{}, Hosts: []apiv1.HuntRunHost{}}
 	for _, q := range d.Queries {
@@ -284,21 +250,13 @@ func (a *API) getRun(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// pageParams are ?offset= (default 0) and ?limit= (default 500, at most 10,000).
 func pageParams(r *http.Request) (offset, limit int, err error) {
-	q := r.URL.Query()
-	limit = 500
-	if s := q.Get("limit"); s != "" {
-		if limit, err = strconv.Atoi(s); err != nil || limit <= 0 {
-			return 0, 0, errorf(http.StatusBadRequest, "bad limit %q", s)
-		}
-		limit = min(limit, 10000)
+	if offset, err = intParam(r, "offset", 0, 0, math.MaxInt); err != nil {
+		return 0, 0, err
 	}
-	if s := q.Get("offset"); s != "" {
-		if offset, err = strconv.Atoi(s); err != nil || offset < 0 {
-			return 0, 0, errorf(http.StatusBadRequest, "bad offset %q", s)
-		}
-	}
-	return offset, limit, nil
+	limit, err = intParam(r, "limit", 500, 1, 10000)
+	return offset, limit, err
 }
 
 func (a *API) runRows(w http.ResponseWriter, r *http.Request) error {
@@ -311,10 +269,8 @@ func (a *API) runRows(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := store.RunRowFilter{Query: r.URL.Query().Get("query"), Offset: offset, Limit: limit + 1}
-	if s := r.URL.Query().Get("host_id"); s != "" {
-		if f.HostID, err = strconv.ParseInt(s, 10, 64); err != nil || f.HostID <= 0 {
-			return errorf(http.StatusBadRequest, "bad host_id %q", s)
-		}
+	if f.HostID, err = idParam(r, "host_id"); err != nil {
+		return err
 	}
 	rows, err := a.c.Hunts.RunRows(r.Context(), id, f)
 	if err != nil {
@@ -326,7 +282,7 @@ func (a *API) runRows(w http.ResponseWriter, r *http.Request) error {
 		next := offset + limit
 		page.NextOffset = &next
 	}
-	names, err := a.rowHostnames(r, len(rows), func(i int) int64 { return rows[i].HostID })
+	names, err := a.hostnames(r, len(rows), func(i int) int64 { return rows[i].HostID })
 	if err != nil {
 		return err
 	}
@@ -337,21 +293,6 @@ func (a *API) runRows(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (a *API) rowHostnames(r *http.Request, n int, id func(int) int64) (map[int64]string, error) {
-	set := map[int64]bool{}
-	var ids []int64
-	for i := range n {
-		if h := id(i); !set[h] {
-			set[h] = true
-			ids = append(ids, h)
-		}
-	}
-	if len(ids) == 0 {
-		return map[int64]string{}, nil
-	}
-	return a.hostnames(r, ids)
-}
-
 // pushResults returns a push hunt's result log rows: ?query=, ?since= (a
 // duration: rows received in the last …), ?limit= per query.
 func (a *API) pushResults(w http.ResponseWriter, r *http.Request) error {
@@ -359,19 +300,15 @@ func (a *API) pushResults(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var since time.Time
-	if s := r.URL.Query().Get("since"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			return errorf(http.StatusBadRequest, "bad since %q (a duration such as 24h)", s)
-		}
-		since = a.c.Now().Add(-d)
+	since, err := a.sinceParam(r, "since")
+	if err != nil {
+		return err
 	}
 	rows, err := a.c.Hunts.PushResults(r.Context(), r.PathValue("name"), r.URL.Query().Get("query"), since, limit)
 	if err != nil {
 		return err
 	}
-	names, err := a.rowHostnames(r, len(rows), func(i int) int64 { return rows[i].HostID })
+	names, err := a.hostnames(r, len(rows), func(i int) int64 { return rows[i].HostID })
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -81,9 +80,9 @@ func (a *API) createQuery(w http.ResponseWriter, r *http.Request) error {
 	}
 	timeout := a.c.DefaultTimeout
 	if req.Timeout != "" {
-		d, err := time.ParseDuration(req.Timeout)
-		if err != nil || d <= 0 {
-			return errorf(http.StatusBadRequest, "bad timeout %q", req.Timeout)
+		d, err := duration("timeout", req.Timeout, "60s")
+		if err != nil {
+			return err
 		}
 		timeout = min(d, a.c.MaxTimeout)
 	}
@@ -113,32 +112,37 @@ func (a *API) createQuery(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) listQueries(w http.ResponseWriter, r *http.Request) error {
-	limit := 50
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			return errorf(http.StatusBadRequest, "bad limit %q", s)
-		}
-		limit = min(n, 1000)
+	limit, err := intParam(r, "limit", 50, 1, 1000)
+	if err != nil {
+		return err
 	}
 	qs, err := a.c.Live.ListLiveQueries(r.Context(), limit)
 	if err != nil {
 		return err
 	}
-	out := make([]apiv1.Query, 0, len(qs))
-	for _, q := range qs {
-		out = append(out, apiQuery(q, nil))
-	}
-	writeJSON(w, http.StatusOK, apiv1.Queries{Queries: out})
+	writeJSON(w, http.StatusOK, apiv1.Queries{Queries: each(qs, func(q store.LiveQuery) apiv1.Query { return apiQuery(q, nil) })})
 	return nil
 }
 
-func (a *API) hostnames(r *http.Request, ids []int64) (map[int64]string, error) {
+// hostnames returns the names of the hosts id(0) … id(n-1) names, by ID (IDs
+// may repeat; none is read when n is 0).
+func (a *API) hostnames(r *http.Request, n int, id func(int) int64) (map[int64]string, error) {
+	m := map[int64]string{}
+	seen := make(map[int64]bool, n)
+	var ids []int64
+	for i := range n {
+		if h := id(i); !seen[h] {
+			seen[h] = true
+			ids = append(ids, h)
+		}
+	}
+	if len(ids) == 0 {
+		return m, nil
+	}
 	hs, err := a.c.Hosts.ListHosts(r.Context(), store.HostFilter{IDs: ids})
 	if err != nil {
 		return nil, err
 	}
-	m := make(map[int64]string, len(hs))
 	for _, h := range hs {
 		m[h.ID] = h.Hostname
 	}
@@ -154,20 +158,12 @@ func (a *API) detail(r *http.Request, id int64) (apiv1.QueryDetail, map[int64]st
 	if err != nil {
 		return apiv1.QueryDetail{}, nil, err
 	}
-	ids := make([]int64, 0, len(hs))
-	for _, h := range hs {
-		ids = append(ids, h.HostID)
+	names, err := a.hostnames(r, len(hs), func(i int) int64 { return hs[i].HostID })
+	if err != nil {
+		return apiv1.QueryDetail{}, nil, err
 	}
-	names := map[int64]string{}
-	if len(ids) > 0 {
-		if names, err = a.hostnames(r, ids); err != nil {
-			return apiv1.QueryDetail{}, nil, err
-		}
-	}
-	d := apiv1.QueryDetail{Query: apiQuery(q, hs), Hosts: make([]apiv1.HostState, 0, len(hs))}
-	for _, h := range hs {
-		d.Hosts = append(d.Hosts, hostState(h, names))
-	}
+	d := apiv1.QueryDetail{Query: apiQuery(q, hs),
+		Hosts: each(hs, func(h store.LiveQueryHost) apiv1.HostState { return hostState(h, names) })}
 	return d, names, nil
 }
 
@@ -202,11 +198,9 @@ func (a *API) queryRows(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]apiv1.Row, 0, len(rows))
-	for _, rw := range rows {
-		out = append(out, apiv1.Row{HostID: rw.HostID, Hostname: names[rw.HostID], Columns: rw.Columns})
-	}
-	writeJSON(w, http.StatusOK, apiv1.Rows{Rows: out})
+	writeJSON(w, http.StatusOK, apiv1.Rows{Rows: each(rows, func(rw store.Row) apiv1.Row {
+		return apiv1.Row{HostID: rw.HostID, Hostname: names[rw.HostID], Columns: rw.Columns}
+	})})
 	return nil
 }
 
