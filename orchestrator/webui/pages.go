@@ -298,18 +298,24 @@ func (u *UI) hosts(w http.ResponseWriter, r *http.Request, s *session) error {
 		return err
 	}
 	plat := r.URL.Query().Get("platform")
-	var platforms []string
-	for _, h := range hosts {
-		if h.Platform != "" && !slices.Contains(platforms, h.Platform) {
-			platforms = append(platforms, h.Platform)
-		}
-	}
-	sort.Strings(platforms)
+	platforms := platformsOf(hosts)
 	if plat != "" {
 		hosts = slices.DeleteFunc(hosts, func(h hostView) bool { return h.Platform != plat })
 	}
 	u.render(w, r, s, http.StatusOK, "hosts", "Hosts", map[string]any{"Hosts": hosts, "Platforms": platforms, "Platform": plat})
 	return nil
+}
+
+// platformsOf lists the hosts' platforms, sorted, for the platform filters.
+func platformsOf(hosts []hostView) []string {
+	var out []string
+	for _, h := range hosts {
+		if h.Platform != "" && !slices.Contains(out, h.Platform) {
+			out = append(out, h.Platform)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // --- live query console ---
@@ -319,13 +325,7 @@ func (u *UI) console(w http.ResponseWriter, r *http.Request, s *session) error {
 	if err != nil {
 		return err
 	}
-	var platforms []string
-	for _, h := range hosts {
-		if h.Platform != "" && !slices.Contains(platforms, h.Platform) {
-			platforms = append(platforms, h.Platform)
-		}
-	}
-	sort.Strings(platforms)
+	platforms := platformsOf(hosts)
 	q := r.URL.Query()
 	sql := q.Get("sql")
 	var follow *apiv1.Query
