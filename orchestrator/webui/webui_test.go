@@ -385,7 +385,9 @@ func TestPagesRender(t *testing.T) {
 	}
 }
 
-func TestUnavailableSeams(t *testing.T) {
+// TestUnavailableRoutes: an API served without hunt and anomaly routes makes
+// those pages say so, never show made-up data.
+func TestUnavailableRoutes(t *testing.T) {
 	f := newFixture(t, false)
 	c := f.client()
 	c.login(adminToken)
