@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/exechunt/exechunt/orchestrator/apiv1"
-	"github.com/exechunt/exechunt/orchestrator/csvsafe"
 )
 
 func init() {
@@ -153,32 +152,8 @@ func newTriageCmd() *cobra.Command {
 
 // writeAnomalies prints anomalies or stacks.
 func writeAnomalies(out io.Writer, format string, list []apiv1.Anomaly) error {
-	switch format {
-	case "json":
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if list == nil {
-			list = []apiv1.Anomaly{}
-		}
-		return enc.Encode(list)
-	case "jsonl":
-		enc := json.NewEncoder(out)
-		for _, a := range list {
-			if err := enc.Encode(a); err != nil {
-				return err
-			}
-		}
-		return nil
-	case "csv":
-		cw := csvsafe.NewWriter(out)
-		cw.Write([]string{"id", "rank", "state", "query", "technique", "stack", "hosts", "prevalence", "max_score", "reasons"})
-		for _, a := range list {
-			cw.Write([]string{strconv.FormatInt(a.ID, 10), strconv.FormatFloat(a.Rank, 'f', 3, 64), a.State, a.Query, a.Technique,
-				a.Text(), strconv.Itoa(a.HostCount), strconv.FormatFloat(a.Prevalence, 'f', 4, 64), strconv.Itoa(a.MaxScore),
-				strings.Join(a.Reasons, "; ")})
-		}
-		cw.Flush()
-		return cw.Error()
+	if format == "json" || format == "jsonl" || format == "csv" {
+		return apiv1.WriteAnomalies(out, format, list)
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tRANK\tSTATE\tTECHNIQUE\tHOSTS\tSCORE\tQUERY\tSTACK\tWHY")

@@ -1,9 +1,15 @@
 package apiv1
 
 import (
+	"encoding/json"
+	"fmt"
+	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/exechunt/exechunt/orchestrator/csvsafe"
 )
 
 // Triage states of an anomaly.
@@ -87,6 +93,43 @@ func (a Anomaly) FirstHunt() string {
 		return ""
 	}
 	return a.Hunts[0]
+}
+
+// WriteAnomalies writes anomalies (or stacks) in one of the export formats the
+// API (GET /api/v1/anomalies?format=) and the CLI (exechunt anomalies --format)
+// share: "json" (an indented array), "jsonl" (one anomaly a line) or "csv" (a
+// header, then a formula-safe row per anomaly).
+func WriteAnomalies(w io.Writer, format string, list []Anomaly) error {
+	switch format {
+	case "json":
+		if list == nil {
+			list = []Anomaly{}
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(list)
+	case "jsonl":
+		enc := json.NewEncoder(w)
+		for _, a := range list {
+			if err := enc.Encode(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "csv":
+		cw := csvsafe.NewWriter(w)
+		cw.Write([]string{"id", "rank", "state", "query", "technique", "severity", "stack", "hosts", "prevalence",
+			"max_score", "first_seen", "last_seen", "reasons"})
+		for _, a := range list {
+			cw.Write([]string{strconv.FormatInt(a.ID, 10), strconv.FormatFloat(a.Rank, 'f', 3, 64), a.State, a.Query,
+				a.Technique, a.Severity, a.Text(), strconv.Itoa(a.HostCount), strconv.FormatFloat(a.Prevalence, 'f', 4, 64),
+				strconv.Itoa(a.MaxScore), a.FirstSeen.Format(time.RFC3339), a.LastSeen.Format(time.RFC3339),
+				strings.Join(a.Reasons, "; ")})
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	return fmt.Errorf("bad format %q (json, jsonl, csv)", format)
 }
 
 // TriageRequest is the body of POST /api/v1/anomalies/{id}/triage; suppressing

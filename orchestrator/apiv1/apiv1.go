@@ -4,9 +4,9 @@
 // and the web UI (orchestrator/webui) all use these types, so a field is added
 // in one place and no client decodes a body its own way.
 //
-// It is a leaf package (the standard library and orchestrator/targeting only):
-// a client of the API must not link the store, the stacker, the scheduler or
-// the hunt service.
+// It is a leaf package (the standard library, orchestrator/targeting and
+// orchestrator/csvsafe only): a client of the API must not link the store, the
+// stacker, the scheduler or the hunt service.
 package apiv1
 
 // Error is the body of every non-2xx answer.

@@ -11,7 +11,6 @@ import (
 
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
 	"github.com/exechunt/exechunt/orchestrator/apiv1"
-	"github.com/exechunt/exechunt/orchestrator/csvsafe"
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
 
@@ -119,33 +118,17 @@ func (h anomalyRoutes) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	switch q.Get("format") {
+	switch format := q.Get("format"); format {
 	case "", "json":
 		if list == nil {
 			list = []apiv1.Anomaly{}
 		}
 		writeJSON(w, http.StatusOK, list)
-	case "jsonl":
-		w.Header().Set("Content-Type", "application/x-ndjson")
-		enc := json.NewEncoder(w)
-		for _, x := range list {
-			if err := enc.Encode(x); err != nil {
-				return nil // the client went away
-			}
-		}
-	case "csv":
-		w.Header().Set("Content-Type", "text/csv")
-		cw := csvsafe.NewWriter(w)
-		cw.Write([]string{"id", "rank", "state", "query", "technique", "severity", "stack", "hosts", "prevalence", "max_score", "first_seen", "last_seen", "reasons"})
-		for _, x := range list {
-			cw.Write([]string{strconv.FormatInt(x.ID, 10), strconv.FormatFloat(x.Rank, 'f', 3, 64), x.State, x.Query, x.Technique, x.Severity,
-				x.Text(), strconv.Itoa(x.HostCount), strconv.FormatFloat(x.Prevalence, 'f', 4, 64),
-				strconv.Itoa(x.MaxScore), x.FirstSeen.Format("2006-01-02T15:04:05Z07:00"), x.LastSeen.Format("2006-01-02T15:04:05Z07:00"),
-				strings.Join(x.Reasons, "; ")})
-		}
-		cw.Flush()
+	case "jsonl", "csv":
+		w.Header().Set("Content-Type", map[string]string{"jsonl": "application/x-ndjson", "csv": "text/csv"}[format])
+		apiv1.WriteAnomalies(w, format, list) // an error here is the client gone away
 	default:
-		return errorf(http.StatusBadRequest, "bad format %q (json, jsonl, csv)", q.Get("format"))
+		return errorf(http.StatusBadRequest, "bad format %q (json, jsonl, csv)", format)
 	}
 	return nil
 }
