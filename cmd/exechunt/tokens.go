@@ -119,7 +119,7 @@ func newTokensCreateCmd() *cobra.Command {
 	}
 	api.add(cmd)
 	cmd.Flags().StringVar(&name, "name", "", "who or what the token is for (letters, digits, - _ . @)")
-	cmd.Flags().StringVar(&role, "role", "viewer", "viewer, hunter or admin")
+	cmd.Flags().StringVar(&role, "role", apiv1.RoleViewer, "viewer, hunter or admin")
 	cmd.Flags().DurationVar(&expires, "expires", 0, "lifetime (e.g. 720h); 0: never expires")
 	return cmd
 }
