@@ -116,16 +116,17 @@ func randomToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-func validName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
+// checkName checks the name of a token or an enroll secret: 1-64 letters,
+// digits, - _ . @ (it is shown in listings and the audit log).
+func checkName(s string) error {
+	ok := s != "" && len(s) <= 64
 	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.@", c)) {
-			return false
-		}
+		ok = ok && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.@", c))
 	}
-	return true
+	if !ok {
+		return errorf(http.StatusBadRequest, "name: 1-64 letters, digits, - _ . @")
+	}
+	return nil
 }
 
 func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
@@ -133,8 +134,8 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}
-	if !validName(req.Name) {
-		return errorf(http.StatusBadRequest, "name: 1-64 letters, digits, - _ . @")
+	if err := checkName(req.Name); err != nil {
+		return err
 	}
 	if !apiv1.ValidRole(req.Role) {
 		return errorf(http.StatusBadRequest, "role must be viewer, hunter or admin")
@@ -214,8 +215,8 @@ func (a *API) addSecret(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}
-	if !validName(req.Name) {
-		return errorf(http.StatusBadRequest, "name: 1-64 letters, digits, - _ . @")
+	if err := checkName(req.Name); err != nil {
+		return err
 	}
 	secret := strings.TrimSpace(req.Secret)
 	switch {
