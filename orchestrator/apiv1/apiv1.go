@@ -1,5 +1,8 @@
 // Package apiv1 is the operator API's contract (/api/v1/…): the JSON bodies the
-// server answers and takes, the roles of its tokens and the words of its states.
+// server answers and takes, the roles of its tokens and the triage states a
+// client may set. The state words the server only reports are listed on the
+// fields that carry them; clients print them, and the web UI's stylesheet gives
+// each its look.
 // The server (orchestrator/operatorapi), the CLI's client (orchestrator/client)
 // and the web UI (orchestrator/webui) all use these types, so a field is added
 // in one place and no client decodes a body its own way.

@@ -6,26 +6,6 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/targeting"
 )
 
-// Delivery modes of a hunt.
-const (
-	ModeDispatch = "dispatch" // the orchestrator sends it as live queries on a cron schedule
-	ModePush     = "push"     // osqueryd runs it from its own schedule
-)
-
-// States of a hunt run.
-const (
-	RunRunning     = "running"
-	RunDone        = "done"
-	RunFailed      = "failed"      // the run could not be dispatched (Message says why)
-	RunInterrupted = "interrupted" // the orchestrator stopped and the run could not resume
-)
-
-// What started a run.
-const (
-	TriggerSchedule = "schedule"
-	TriggerManual   = "manual"
-)
-
 // HuntRequest is the body of POST /api/v1/hunts and PUT /api/v1/hunts/{name}.
 type HuntRequest struct {
 	Name        string            `json:"name"`
@@ -49,7 +29,7 @@ type Hunt struct {
 	Queries       []string          `json:"queries"` // what it runs (all the pack's when none were chosen)
 	Targets       targeting.Targets `json:"targets"`
 	TargetWords   string            `json:"target_words"`
-	Mode          string            `json:"mode"`
+	Mode          string            `json:"mode"` // dispatch or push
 	Schedule      string            `json:"schedule,omitempty"`
 	ScheduleWords string            `json:"schedule_words"`
 	Interval      int               `json:"interval,omitempty"`
@@ -70,9 +50,9 @@ type HuntRun struct {
 	ID             int64      `json:"id"`
 	HuntID         int64      `json:"hunt_id"`
 	Hunt           string     `json:"hunt"`
-	Trigger        string     `json:"trigger"`
+	Trigger        string     `json:"trigger"` // schedule or manual
 	By             string     `json:"by,omitempty"`
-	State          string     `json:"state"`
+	State          string     `json:"state"` // running, done, failed (Message says why) or interrupted
 	Message        string     `json:"message,omitempty"`
 	ScheduledAt    time.Time  `json:"scheduled_at"`
 	WindowEnd      time.Time  `json:"window_end"`

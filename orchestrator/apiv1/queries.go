@@ -7,23 +7,6 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/targeting"
 )
 
-// States of a live query.
-const (
-	QueryRunning   = "running"
-	QueryDone      = "done"
-	QueryCancelled = "cancelled"
-)
-
-// States of one host on a live query.
-const (
-	HostPending = "pending" // not yet picked up by the agent
-	HostSent    = "sent"    // handed to the agent
-	HostOK      = "ok"      // answered with rows
-	HostNoRows  = "no-rows" // answered without rows (or skipped by discovery)
-	HostError   = "error"   // answered with a non-zero status, or timed out after being sent
-	HostOffline = "offline" // never picked up before the deadline or cancellation
-)
-
 // CreateQueryRequest is the body of POST /api/v1/queries.
 type CreateQueryRequest struct {
 	SQL string `json:"sql"`
@@ -46,7 +29,7 @@ type Query struct {
 	CreatedBy string          `json:"created_by"`
 	CreatedAt time.Time       `json:"created_at"`
 	Deadline  time.Time       `json:"deadline"`
-	State     string          `json:"state"`
+	State     string          `json:"state"` // running, done or cancelled
 	DoneAt    *time.Time      `json:"done_at,omitempty"`
 	Hosts     int             `json:"hosts"`
 	Counts    map[string]int  `json:"counts"`
@@ -62,8 +45,13 @@ type Queries struct {
 type HostState struct {
 	HostID   int64  `json:"host_id"`
 	Hostname string `json:"hostname"`
-	State    string `json:"state"`
-	// Final is set once State no longer changes (ok, no-rows, error, offline).
+	// State is pending (not yet picked up by the agent), sent (handed to it),
+	// ok (answered with rows), no-rows (answered without, or skipped by the
+	// discovery query), error (a non-zero status, or no answer after being
+	// sent) or offline (never picked up before the deadline or cancellation).
+	State string `json:"state"`
+	// Final is set once State no longer changes (ok, no-rows, error, offline):
+	// the server says so, clients need not know which words are final.
 	Final   bool            `json:"final"`
 	Rows    int             `json:"rows"`
 	Status  int             `json:"status,omitempty"`

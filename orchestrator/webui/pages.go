@@ -61,17 +61,6 @@ var funcs = template.FuncMap{
 		sort.Strings(ks)
 		return ks
 	},
-	"stateClass": func(s string) string {
-		switch s {
-		case apiv1.HostOK, apiv1.QueryDone, apiv1.TriageResolved:
-			return "ok"
-		case apiv1.HostError, apiv1.HostOffline, apiv1.RunFailed, apiv1.RunInterrupted:
-			return "bad"
-		case apiv1.HostNoRows, apiv1.QueryCancelled, apiv1.TriageSuppressed:
-			return "muted"
-		}
-		return "busy"
-	},
 	"runTime": runTime,
 }
 
@@ -441,7 +430,7 @@ func (u *UI) hostRun(r *http.Request, s *session) (hostRun, error) {
 		hr.Waiting = true
 		return hr, nil
 	}
-	if hr.State.State == apiv1.HostOK {
+	if hr.State.Rows > 0 {
 		rows, err := api.QueryRows(ctx, qid)
 		if err != nil {
 			return hr, err
