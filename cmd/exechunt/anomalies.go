@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -12,10 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/exechunt/exechunt/offline/report"
-	"github.com/exechunt/exechunt/orchestrator/anomalies"
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/client"
-	"github.com/exechunt/exechunt/orchestrator/csvsafe"
-	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 )
 
 func init() {
@@ -145,41 +142,22 @@ func newTriageCmd() *cobra.Command {
 }
 
 // writeAnomalies prints anomalies or stacks.
-func writeAnomalies(out io.Writer, format string, list []anomalies.Anomaly) error {
-	switch format {
-	case "jsonl":
-		enc := json.NewEncoder(out)
-		for _, a := range list {
-			if err := enc.Encode(a); err != nil {
-				return err
-			}
-		}
-		return nil
-	case "csv":
-		cw := csvsafe.NewWriter(out)
-		cw.Write([]string{"id", "rank", "state", "query", "technique", "stack", "hosts", "prevalence", "max_score", "reasons"})
-		for _, a := range list {
-			cw.Write([]string{strconv.FormatInt(a.ID, 10), strconv.FormatFloat(a.Rank, 'f', 3, 64), a.State, a.Query, a.Technique,
-				stackText(a.Values), strconv.Itoa(a.HostCount), strconv.FormatFloat(a.Prevalence, 'f', 4, 64), strconv.Itoa(a.MaxScore),
-				strings.Join(a.Reasons, "; ")})
-		}
-		cw.Flush()
-		return cw.Error()
+func writeAnomalies(out io.Writer, format string, list []apiv1.Anomaly) error {
+	if format == "jsonl" || format == "csv" {
+		return apiv1.WriteAnomalies(out, format, list)
 	}
-	return printList(out, format, list, "ID\tRANK\tSTATE\tTECHNIQUE\tHOSTS\tSCORE\tQUERY\tSTACK\tWHY", func(w io.Writer, a anomalies.Anomaly) {
+	return printList(out, format, list, "ID\tRANK\tSTATE\tTECHNIQUE\tHOSTS\tSCORE\tQUERY\tSTACK\tWHY", func(w io.Writer, a apiv1.Anomaly) {
 		fmt.Fprintf(w, "%d\t%.2f\t%s\t%s\t%d (%.1f%%)\t%d\t%s\t%s\t%s\n", a.ID, a.Rank, a.State, a.Technique, a.HostCount,
-			100*a.Prevalence, a.MaxScore, a.Query, report.OneLine(stackText(a.Values), 60), report.OneLine(strings.Join(a.Reasons, "; "), 80))
+			100*a.Prevalence, a.MaxScore, a.Query, report.OneLine(a.Text(), 60), report.OneLine(strings.Join(a.Reasons, "; "), 80))
 	})
 }
 
-func stackText(vals map[string]string) string { return anomalies.StackText(vals) }
-
 func newSuppressionsCmd() *cobra.Command {
 	cmd := newListCmd("suppressions", "List suppression rules (stack patterns and host sets that are normal in this fleet)",
-		"ID\tQUERY\tPATTERN\tHOSTS\tREASON\tBY\tAT", func(ctx context.Context, c *client.Client) ([]operatorapi.SuppressionRule, error) {
+		"ID\tQUERY\tPATTERN\tHOSTS\tREASON\tBY\tAT", func(ctx context.Context, c *client.Client) ([]apiv1.SuppressionRule, error) {
 			return c.SuppressionRules(ctx)
 		},
-		func(w io.Writer, r operatorapi.SuppressionRule) {
+		func(w io.Writer, r apiv1.SuppressionRule) {
 			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Query, r.Pattern, strings.Join(r.Hosts, ","), r.Reason, r.By, r.At)
 		})
 
@@ -198,7 +176,7 @@ func newSuppressionsCmd() *cobra.Command {
 			}
 			return nil
 		}, func(cmd *cobra.Command, _ []string, c *client.Client) error {
-			r := operatorapi.SuppressionRule{Query: query, Pattern: pattern, Reason: why}
+			r := apiv1.SuppressionRule{Query: query, Pattern: pattern, Reason: why}
 			if hosts != "" {
 				r.Hosts = strings.Split(hosts, ",")
 			}

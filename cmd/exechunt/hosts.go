@@ -9,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/client"
-	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 )
 
 func init() { subcommands = append(subcommands, newHostsCmd) }
@@ -19,14 +19,14 @@ func newHostsCmd() *cobra.Command {
 	var platform string
 	var seen time.Duration
 	cmd := newListCmd("hosts [flags]", "List the hosts enrolled to the orchestrator", "ID\tHOSTNAME\tPLATFORM\tOS\tOSQUERY\tLAST SEEN",
-		func(ctx context.Context, c *client.Client) ([]operatorapi.Host, error) {
+		func(ctx context.Context, c *client.Client) ([]apiv1.Host, error) {
 			f := client.HostFilter{SeenWithin: seen}
 			if platform != "" {
 				f.Platforms = strings.Split(platform, ",")
 			}
 			return c.Hosts(ctx, f)
 		},
-		func(w io.Writer, h operatorapi.Host) {
+		func(w io.Writer, h apiv1.Host) {
 			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s ago\n", h.ID, termSafe(h.Hostname), termSafe(h.Platform),
 				termSafe(strings.TrimSpace(h.OSName+" "+h.OSVersion)), termSafe(h.OsqueryVersion), time.Since(h.LastSeen).Round(time.Second))
 		})

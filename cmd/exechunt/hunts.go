@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/client"
-	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 )
 
 func init() {
@@ -26,7 +26,7 @@ func newHuntsCmd() *cobra.Command {
 	var next int
 	cmd := newListCmd("hunts [flags]", "List the scheduled hunts with their next runs; run one now; show runs",
 		"HUNT\tMODE\tPACK\tTARGETS\tSCHEDULE\tNEXT RUNS\tLAST RUN",
-		func(ctx context.Context, c *client.Client) ([]operatorapi.Hunt, error) { return c.Hunts(ctx, next) },
+		func(ctx context.Context, c *client.Client) ([]apiv1.Hunt, error) { return c.Hunts(ctx, next) },
 		printHunt)
 	cmd.Long = `Lists the hunts the orchestrator runs: dispatch hunts (the orchestrator sends the
 pack's queries to the targets at each cron tick, UTC) and push hunts (the queries
@@ -42,7 +42,7 @@ are in the targets' osquery schedule). See docs/hunts.md.`
 }
 
 // printHunt prints a hunt as a line of the hunts table.
-func printHunt(w io.Writer, h operatorapi.Hunt) {
+func printHunt(w io.Writer, h apiv1.Hunt) {
 	var nexts []string
 	for _, t := range h.NextRuns {
 		nexts = append(nexts, shortTime(t))
@@ -99,7 +99,7 @@ func newHuntsRunCmd() *cobra.Command {
 					r = d.Run
 				}
 			}
-			return printRuns(cmd.OutOrStdout(), format, []operatorapi.HuntRun{r})
+			return printRuns(cmd.OutOrStdout(), format, []apiv1.HuntRun{r})
 		}),
 	}
 	api.add(cmd)
@@ -144,8 +144,8 @@ func newRunsCmd() *cobra.Command {
 	return newHuntsRunsCmd("runs [HUNT]", "The history of hunt runs, latest first (all hunts or one)")
 }
 
-func printRuns(w io.Writer, format string, rs []operatorapi.HuntRun) error {
-	return printList(w, format, rs, "RUN\tHUNT\tTRIGGER\tSTATE\tSTARTED\tDURATION\tTARGETED\tRESPONDED\tERRORED\tOFFLINE\tROWS", func(w io.Writer, r operatorapi.HuntRun) {
+func printRuns(w io.Writer, format string, rs []apiv1.HuntRun) error {
+	return printList(w, format, rs, "RUN\tHUNT\tTRIGGER\tSTATE\tSTARTED\tDURATION\tTARGETED\tRESPONDED\tERRORED\tOFFLINE\tROWS", func(w io.Writer, r apiv1.HuntRun) {
 		trig := r.Trigger
 		if r.By != "" {
 			trig += " (" + r.By + ")"
@@ -179,7 +179,7 @@ func newHuntsShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var all []operatorapi.HuntRow
+			var all []apiv1.HuntRow
 			if rows {
 				for off := 0; ; {
 					page, err := c.RunRows(cmd.Context(), id, query, off, 1000)
@@ -197,7 +197,7 @@ func newHuntsShowCmd() *cobra.Command {
 			if format == "json" {
 				return printJSON(out, map[string]any{"run": d.Run, "queries": d.Queries, "hosts": d.Hosts, "rows": all})
 			}
-			if err := printRuns(out, "table", []operatorapi.HuntRun{d.Run}); err != nil {
+			if err := printRuns(out, "table", []apiv1.HuntRun{d.Run}); err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
@@ -252,7 +252,7 @@ Push hunts use "mode": "push" and an optional "interval" (seconds) instead of "s
 			if err != nil {
 				return usageError{err}
 			}
-			var req operatorapi.HuntRequest
+			var req apiv1.HuntRequest
 			dec := json.NewDecoder(strings.NewReader(string(b)))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&req); err != nil {
@@ -262,7 +262,7 @@ Push hunts use "mode": "push" and an optional "interval" (seconds) instead of "s
 			if err != nil {
 				return err
 			}
-			var h operatorapi.Hunt
+			var h apiv1.Hunt
 			if replace {
 				h, err = c.UpdateHunt(cmd.Context(), req.Name, req)
 			} else {

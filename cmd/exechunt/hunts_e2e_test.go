@@ -18,13 +18,14 @@ import (
 	"github.com/exechunt/exechunt/internal/agentsim"
 	"github.com/exechunt/exechunt/internal/agentsim/offlinerunner"
 	"github.com/exechunt/exechunt/internal/corpus"
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/client"
 	"github.com/exechunt/exechunt/orchestrator/hunts"
-	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 	"github.com/exechunt/exechunt/orchestrator/scheduler"
 	"github.com/exechunt/exechunt/orchestrator/server"
 	"github.com/exechunt/exechunt/orchestrator/store"
 	"github.com/exechunt/exechunt/orchestrator/store/sqlite"
+	"github.com/exechunt/exechunt/orchestrator/targeting"
 	"github.com/exechunt/exechunt/packs"
 )
 
@@ -48,7 +49,7 @@ func (e logEvents) WithGroup(string) slog.Handler      { return e }
 
 // runHunt starts a run of hunt, lets every agent answer its queries and waits
 // for the run to end (logged on logs).
-func runHunt(ctx context.Context, t *testing.T, api *client.Client, logs chan string, hunt string, agents ...*agentsim.Agent) operatorapi.HuntRunDetail {
+func runHunt(ctx context.Context, t *testing.T, api *client.Client, logs chan string, hunt string, agents ...*agentsim.Agent) apiv1.HuntRunDetail {
 	t.Helper()
 	r, err := api.RunHunt(ctx, hunt)
 	if err != nil {
@@ -189,18 +190,18 @@ func TestHuntsEndToEnd(t *testing.T) {
 	// The built-in hourly hunt would also fire when the fake clock jumps years ahead:
 	// disable it (through the API) so the runs below are the only ones.
 	off := false
-	if _, err := api.UpdateHunt(ctx, "execution-basics", operatorapi.HuntRequest{Pack: "execution-basics",
-		Targets: store.HuntTargets{All: true}, Mode: store.ModeDispatch, Schedule: "0 * * * *", Enabled: &off}); err != nil {
+	if _, err := api.UpdateHunt(ctx, "execution-basics", apiv1.HuntRequest{Pack: "execution-basics",
+		Targets: targeting.Targets{All: true}, Mode: store.ModeDispatch, Schedule: "0 * * * *", Enabled: &off}); err != nil {
 		t.Fatal(err)
 	}
 	// The hunt: the execution-basics process query, windowed, every 10 years so the
 	// first window reaches back over the whole corpus.
-	if _, err := api.CreateHunt(ctx, operatorapi.HuntRequest{Name: "window-check", Pack: "execution-basics",
-		Queries: []string{"high_score_process_creations"}, Targets: store.HuntTargets{All: true},
+	if _, err := api.CreateHunt(ctx, apiv1.HuntRequest{Name: "window-check", Pack: "execution-basics",
+		Queries: []string{"high_score_process_creations"}, Targets: targeting.Targets{All: true},
 		Mode: store.ModeDispatch, Schedule: "@every 87600h"}); err != nil {
 		t.Fatal(err)
 	}
-	runOnce := func(at time.Time) operatorapi.HuntRunDetail {
+	runOnce := func(at time.Time) apiv1.HuntRunDetail {
 		t.Helper()
 		clock.Set(at)
 		return runHunt(ctx, t, api, logs, "window-check", agents...)
@@ -227,7 +228,7 @@ func TestHuntsEndToEnd(t *testing.T) {
 	}
 	d1 := runOnce(t1)
 	d2 := runOnce(t2)
-	for i, d := range []operatorapi.HuntRunDetail{d1, d2} {
+	for i, d := range []apiv1.HuntRunDetail{d1, d2} {
 		if d.Run.State != store.RunDone || d.Run.HostsTargeted != 3 || d.Run.HostsResponded != 3 || d.Run.Rows == 0 {
 			t.Errorf("run %d = %+v", i+1, d.Run)
 		}

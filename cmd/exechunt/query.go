@@ -13,9 +13,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/client"
 	"github.com/exechunt/exechunt/orchestrator/csvsafe"
-	"github.com/exechunt/exechunt/orchestrator/operatorapi"
+	"github.com/exechunt/exechunt/orchestrator/targeting"
 )
 
 func init() { subcommands = append(subcommands, newQueryCmd) }
@@ -47,7 +48,7 @@ names (windows, linux, darwin, freebsd), host ids, or hostnames.`,
 			if err != nil {
 				return err
 			}
-			return runLiveQuery(cmd.Context(), c, cmd.OutOrStdout(), cmd.ErrOrStderr(), operatorapi.CreateQueryRequest{
+			return runLiveQuery(cmd.Context(), c, cmd.OutOrStdout(), cmd.ErrOrStderr(), apiv1.CreateQueryRequest{
 				SQL: args[0], Discovery: discovery, Targets: t, Timeout: timeout.String()}, format, quiet)
 		},
 	}
@@ -62,8 +63,8 @@ names (windows, linux, darwin, freebsd), host ids, or hostnames.`,
 }
 
 // parseSelector turns "all" / "linux,12,web01" into targets.
-func parseSelector(s string) (operatorapi.Targets, error) {
-	var t operatorapi.Targets
+func parseSelector(s string) (targeting.Targets, error) {
+	var t targeting.Targets
 	for _, p := range strings.Split(s, ",") {
 		p = strings.TrimSpace(p)
 		lp := strings.ToLower(p)
@@ -90,7 +91,7 @@ func parseSelector(s string) (operatorapi.Targets, error) {
 	return t, nil
 }
 
-func runLiveQuery(ctx context.Context, c *client.Client, out, errOut io.Writer, req operatorapi.CreateQueryRequest, format string, quiet bool) error {
+func runLiveQuery(ctx context.Context, c *client.Client, out, errOut io.Writer, req apiv1.CreateQueryRequest, format string, quiet bool) error {
 	q, err := c.CreateQuery(ctx, req)
 	if err != nil {
 		return err
@@ -108,12 +109,12 @@ func runLiveQuery(ctx context.Context, c *client.Client, out, errOut io.Writer, 
 	}
 	progress(false)
 	// Table output needs every column up front; it is printed at the end.
-	var buffered []operatorapi.Row
+	var buffered []apiv1.Row
 	var cw *csvsafe.Writer
 	var csvCols []string
 	enc := json.NewEncoder(out)
 	ev := client.Events{
-		Row: func(r operatorapi.Row) {
+		Row: func(r apiv1.Row) {
 			rows++
 			switch format {
 			case "json":
@@ -134,7 +135,7 @@ func runLiveQuery(ctx context.Context, c *client.Client, out, errOut io.Writer, 
 				buffered = append(buffered, r)
 			}
 		},
-		Host: func(h operatorapi.HostState) {
+		Host: func(h apiv1.HostState) {
 			if h.State != "pending" && h.State != "sent" {
 				answered++
 				if h.State == "error" && !quiet {

@@ -11,12 +11,13 @@ import (
 
 	"github.com/exechunt/exechunt/internal/agentsim"
 	"github.com/exechunt/exechunt/internal/agentsim/offlinerunner"
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/client"
 	"github.com/exechunt/exechunt/orchestrator/hunts"
-	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 	"github.com/exechunt/exechunt/orchestrator/server"
 	"github.com/exechunt/exechunt/orchestrator/store"
 	"github.com/exechunt/exechunt/orchestrator/store/sqlite"
+	"github.com/exechunt/exechunt/orchestrator/targeting"
 )
 
 // TestSigmaHunt serves a SigmaHQ rule converted at start (serve --sigma), creates a
@@ -77,8 +78,8 @@ func TestSigmaHunt(t *testing.T) {
 		t.Fatal(err)
 	}
 	api := client.NewWithHTTPClient(ts.URL, token, ts.Client())
-	if _, err := api.CreateHunt(ctx, operatorapi.HuntRequest{Name: "sigma-renamed-binaries", Pack: pack,
-		Targets: store.HuntTargets{All: true}, Mode: store.ModeDispatch, Schedule: "@every 87600h"}); err != nil {
+	if _, err := api.CreateHunt(ctx, apiv1.HuntRequest{Name: "sigma-renamed-binaries", Pack: pack,
+		Targets: targeting.Targets{All: true}, Mode: store.ModeDispatch, Schedule: "@every 87600h"}); err != nil {
 		t.Fatal(err)
 	}
 	d := runHunt(ctx, t, api, logs, "sigma-renamed-binaries", agent)

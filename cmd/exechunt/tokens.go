@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/client"
-	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 )
 
 func init() { subcommands = append(subcommands, newTokensCmd) }
@@ -31,8 +31,8 @@ hashes: a new token is shown once, by "tokens create". Every change is audited.`
 
 func newTokensListCmd() *cobra.Command {
 	return newListCmd("list [flags]", "List API tokens (never their secrets)", "ID\tNAME\tROLE\tCREATED\tEXPIRES\tSTATE",
-		func(ctx context.Context, c *client.Client) ([]operatorapi.Token, error) { return c.Tokens(ctx) },
-		func(w io.Writer, t operatorapi.Token) {
+		func(ctx context.Context, c *client.Client) ([]apiv1.Token, error) { return c.Tokens(ctx) },
+		func(w io.Writer, t apiv1.Token) {
 			state := "valid"
 			switch {
 			case t.RevokedAt != nil:
@@ -58,7 +58,7 @@ func newTokensCreateCmd() *cobra.Command {
 	var lifetime time.Duration
 	check := func([]string) error {
 		switch {
-		case !operatorapi.ValidRole(role):
+		case !apiv1.ValidRole(role):
 			return usageError{fmt.Errorf("--role %q: want viewer, hunter or admin", role)}
 		case name == "":
 			return usageError{fmt.Errorf("--name is required")}
@@ -72,7 +72,7 @@ func newTokensCreateCmd() *cobra.Command {
 		Short: "Create an API token and print it (the only time it is shown)",
 		Args:  cobra.NoArgs,
 		RunE: api.runE(check, func(cmd *cobra.Command, _ []string, c *client.Client) error {
-			req := operatorapi.CreateTokenRequest{Name: name, Role: role}
+			req := apiv1.CreateTokenRequest{Name: name, Role: role}
 			if lifetime > 0 {
 				req.ExpiresIn = lifetime.String()
 			}

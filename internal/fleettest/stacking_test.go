@@ -19,10 +19,12 @@ import (
 	"github.com/exechunt/exechunt/internal/corpus"
 	"github.com/exechunt/exechunt/orchestrator/agentapi"
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 	"github.com/exechunt/exechunt/orchestrator/server"
 	"github.com/exechunt/exechunt/orchestrator/store"
 	"github.com/exechunt/exechunt/orchestrator/store/sqlite"
+	"github.com/exechunt/exechunt/orchestrator/targeting"
 	"github.com/exechunt/exechunt/packs"
 )
 
@@ -111,7 +113,7 @@ func TestFleetStackingRanksAttacks(t *testing.T) {
 	if err := st.AddEnrollSecret(ctx, store.EnrollSecret{Name: "s", Hash: agentapi.HashSecret("secret"), CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.CreateToken(ctx, store.Token{Name: "hunter", Role: operatorapi.RoleAdmin, Hash: operatorapi.HashToken("tok"), CreatedAt: now}); err != nil {
+	if _, err := st.CreateToken(ctx, store.Token{Name: "hunter", Role: apiv1.RoleAdmin, Hash: operatorapi.HashToken("tok"), CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	a := api{t: t, url: ts.URL, hc: ts.Client(), token: "tok"}
@@ -158,8 +160,8 @@ func TestFleetStackingRanksAttacks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if code := a.do("POST", "/api/v1/hunts", operatorapi.HuntRequest{Name: "rare-lineage", Pack: packs.DefaultPushPack,
-		Targets: store.HuntTargets{All: true}, Mode: store.ModeDispatch, Schedule: "@every 24h", Timeout: "2m"}, nil); code != 201 && code != 200 {
+	if code := a.do("POST", "/api/v1/hunts", apiv1.HuntRequest{Name: "rare-lineage", Pack: packs.DefaultPushPack,
+		Targets: targeting.Targets{All: true}, Mode: store.ModeDispatch, Schedule: "@every 24h", Timeout: "2m"}, nil); code != 201 && code != 200 {
 		t.Fatalf("create hunt: HTTP %d", code)
 	}
 	run := func() {
@@ -175,7 +177,7 @@ func TestFleetStackingRanksAttacks(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			var got operatorapi.HuntRunDetail
+			var got apiv1.HuntRunDetail
 			a.do("GET", fmt.Sprintf("/api/v1/runs/%d", r.ID), nil, &got)
 			if got.Run.State == store.RunDone {
 				return
@@ -191,13 +193,13 @@ func TestFleetStackingRanksAttacks(t *testing.T) {
 	mu.Unlock()
 	run()
 
-	var top []anomalies.Anomaly
+	var top []apiv1.Anomaly
 	a.do("GET", "/api/v1/anomalies?state=open&limit=10", nil, &top)
 	if len(top) == 0 {
 		t.Fatal("no anomalies")
 	}
 	attackHosts := map[string]bool{"ws010": true, "ws060": true, "ws110": true}
-	onAttackHosts := func(x anomalies.Anomaly) bool {
+	onAttackHosts := func(x apiv1.Anomaly) bool {
 		for _, h := range x.Hosts {
 			if !attackHosts[h] {
 				return false
@@ -232,11 +234,11 @@ func TestFleetStackingRanksAttacks(t *testing.T) {
 	}
 	// Suppress the first: it leaves the open list and joins the baseline.
 	first := top[0]
-	var after anomalies.Anomaly
+	var after apiv1.Anomaly
 	if code := a.do("POST", fmt.Sprintf("/api/v1/anomalies/%d/triage", first.ID), map[string]string{"state": "suppressed", "reason": "lab test"}, &after); code != 200 || after.New {
 		t.Fatalf("suppress: HTTP %d %+v", code, after)
 	}
-	var open []anomalies.Anomaly
+	var open []apiv1.Anomaly
 	a.do("GET", "/api/v1/anomalies?state=open&limit=100", nil, &open)
 	for _, x := range open {
 		if x.ID == first.ID {

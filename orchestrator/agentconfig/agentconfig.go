@@ -6,9 +6,9 @@ package agentconfig
 import (
 	"context"
 	"slices"
-	"strings"
 
 	"github.com/exechunt/exechunt/orchestrator/store"
+	"github.com/exechunt/exechunt/orchestrator/targeting"
 	"github.com/exechunt/exechunt/packs"
 )
 
@@ -67,47 +67,18 @@ func FeatureVectors() map[string]any {
 	return map[string]any{"character_frequencies": characterFrequencies[:]}
 }
 
-// PlatformMatches reports whether an osquery platform filter ("windows,linux",
-// "posix", "any", "all", "") covers a host of the given family. A host whose
-// family is unknown matches only filters that cover all platforms.
-func PlatformMatches(filter, family string) bool {
-	filter = strings.TrimSpace(filter)
-	if filter == "" {
-		return true
-	}
-	for _, p := range strings.Split(filter, ",") {
-		switch p = strings.ToLower(strings.TrimSpace(p)); p {
-		case "any", "all":
-			return true
-		case "posix":
-			if family == "linux" || family == "darwin" || family == "freebsd" {
-				return true
-			}
-		case "ubuntu", "centos", "rhel", "debian":
-			if family == "linux" {
-				return true
-			}
-		default:
-			if p == family && family != "" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // RenderPacks returns the osquery "packs" block for a host: packs and queries
 // whose platform covers it, in osquery's pack format (exechunt's own fields —
 // technique, severity, stack, schedule — stay on the server).
 func RenderPacks(ps []packs.Pack, family string) map[string]any {
 	out := map[string]any{}
 	for _, p := range ps {
-		if !PlatformMatches(p.Platform, family) {
+		if !targeting.PlatformMatches(p.Platform, family) {
 			continue
 		}
 		qs := map[string]any{}
 		for _, q := range p.Queries {
-			if !PlatformMatches(q.Platform, family) {
+			if !targeting.PlatformMatches(q.Platform, family) {
 				continue
 			}
 			// packs.Query cannot tell an absent "removed" from false, so it is left

@@ -13,11 +13,13 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/stack"
 	"github.com/exechunt/exechunt/orchestrator/store"
 	"github.com/exechunt/exechunt/packs"
@@ -135,7 +137,7 @@ func (s *Service) syncPaced(ctx context.Context, paced bool) error {
 	for _, t := range states {
 		s.triage[stackID(t.Query, t.Key)] = t
 		if t.State == store.TriageSuppressed {
-			s.st.MarkNormal(t.Query, stack.Key(t.Key))
+			s.st.MarkNormal(t.Query, t.Key)
 		}
 	}
 	if s.rules, err = s.src.SuppressionRules(ctx); err != nil {
@@ -440,24 +442,12 @@ func (s *Service) queryOfSchedule(name string) (string, bool) {
 func stackID(query, key string) string { return query + "\x00" + key }
 
 // ID is the public, stable id of a stack.
-func ID(query string, key stack.Key) int64 {
+func ID(query, key string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte(query))
 	h.Write([]byte{0})
 	h.Write([]byte(key))
 	return int64(h.Sum64() &^ (1 << 63))
-}
-
-// Anomaly is a ranked stack with its triage state.
-type Anomaly struct {
-	stack.Anomaly
-	ID     int64     `json:"id"`
-	Hunts  []string  `json:"hunts"`
-	State  string    `json:"state"`
-	Reason string    `json:"reason,omitempty"`
-	By     string    `json:"by,omitempty"`
-	At     time.Time `json:"at,omitempty"`
-	Hosts  []string  `json:"hosts"`
 }
 
 // Filter selects anomalies; zero fields select everything.
@@ -477,13 +467,13 @@ func (s *Service) syncIfStale(ctx context.Context) error {
 }
 
 // Anomalies returns the matching anomalies, best rank first.
-func (s *Service) Anomalies(ctx context.Context, f Filter) ([]Anomaly, error) {
+func (s *Service) Anomalies(ctx context.Context, f Filter) ([]apiv1.Anomaly, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.syncIfStale(ctx); err != nil {
 		return nil, err
 	}
-	var out []Anomaly
+	var out []apiv1.Anomaly
 	for _, a := range s.st.Anomalies(s.opt.Thresholds) {
 		x := s.view(a)
 		if (f.State != "" && x.State != f.State) || (f.Technique != "" && !strings.HasPrefix(x.Technique, f.Technique)) ||
@@ -499,10 +489,10 @@ func (s *Service) Anomalies(ctx context.Context, f Filter) ([]Anomaly, error) {
 }
 
 // Anomaly returns one anomaly by id.
-func (s *Service) Anomaly(ctx context.Context, id int64) (Anomaly, error) {
+func (s *Service) Anomaly(ctx context.Context, id int64) (apiv1.Anomaly, error) {
 	all, err := s.Anomalies(ctx, Filter{})
 	if err != nil {
-		return Anomaly{}, err
+		return apiv1.Anomaly{}, err
 	}
 	for _, a := range all {
 		if a.ID == id {
@@ -516,50 +506,49 @@ func (s *Service) Anomaly(ctx context.Context, id int64) (Anomaly, error) {
 	for q := range s.huntsOf {
 		for _, sk := range s.st.Stacks(q) {
 			if ID(q, sk.Key) == id {
-				return s.view(stack.Anomaly{Stack: sk, Prevalence: s.st.Prevalence(sk), Answered: s.st.Answered(q)}), nil
+				return s.view(s.st.View(sk)), nil
 			}
 		}
 	}
-	return Anomaly{}, fmt.Errorf("%w: %d", ErrNotFound, id)
+	return apiv1.Anomaly{}, fmt.Errorf("%w: %d", ErrNotFound, id)
 }
 
 // Triage records an analyst's decision about an anomaly; suppressing it puts its
 // stack into the baseline.
-func (s *Service) Triage(ctx context.Context, id int64, state, reason, by string) (Anomaly, error) {
+func (s *Service) Triage(ctx context.Context, id int64, state, reason, by string) (apiv1.Anomaly, error) {
 	if !store.ValidTriageState(state) {
-		return Anomaly{}, fmt.Errorf("unknown triage state %q (open, acknowledged, suppressed, resolved)", state)
+		return apiv1.Anomaly{}, fmt.Errorf("unknown triage state %q (open, acknowledged, suppressed, resolved)", state)
 	}
 	if state == store.TriageSuppressed && strings.TrimSpace(reason) == "" {
-		return Anomaly{}, errors.New("suppressing needs a reason")
+		return apiv1.Anomaly{}, errors.New("suppressing needs a reason")
 	}
 	a, err := s.Anomaly(ctx, id)
 	if err != nil {
-		return Anomaly{}, err
+		return apiv1.Anomaly{}, err
 	}
-	t := store.Triage{Query: a.Query, Key: string(a.Key), State: state, Reason: reason, By: by, At: s.opt.Now().UTC()}
+	t := store.Triage{Query: a.Query, Key: a.Key, State: state, Reason: reason, By: by, At: s.opt.Now().UTC()}
 	if err := s.src.SetTriage(ctx, t); err != nil {
-		return Anomaly{}, err
+		return apiv1.Anomaly{}, err
 	}
 	s.mu.Lock()
 	s.triage[stackID(t.Query, t.Key)] = t
 	if state == store.TriageSuppressed {
-		s.st.MarkNormal(t.Query, stack.Key(t.Key))
+		s.st.MarkNormal(t.Query, t.Key)
 	}
 	s.mu.Unlock()
 	return s.Anomaly(ctx, id) // ranked again: a suppressed stack is no longer new
 }
 
 // Stacks returns every stack of a pack query ("pack/query"), most prevalent first.
-func (s *Service) Stacks(ctx context.Context, query string) ([]Anomaly, error) {
+func (s *Service) Stacks(ctx context.Context, query string) ([]apiv1.Anomaly, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.syncIfStale(ctx); err != nil {
 		return nil, err
 	}
-	var out []Anomaly
+	var out []apiv1.Anomaly
 	for _, sk := range s.st.Stacks(query) {
-		a := stack.Anomaly{Stack: sk, Prevalence: s.st.Prevalence(sk), Answered: s.st.Answered(query)}
-		out = append(out, s.view(a))
+		out = append(out, s.view(s.st.View(sk)))
 	}
 	return out, nil
 }
@@ -576,14 +565,16 @@ func (s *Service) Queries() []string {
 	return out
 }
 
-func (s *Service) view(a stack.Anomaly) Anomaly {
-	x := Anomaly{Anomaly: a, ID: ID(a.Query, a.Key), Hunts: s.huntsOf[a.Query], State: store.TriageOpen, Hosts: s.st.Hosts(a.Stack)}
-	if t, ok := s.triage[stackID(a.Query, string(a.Key))]; ok {
-		x.State, x.Reason, x.By, x.At = t.State, t.Reason, t.By, t.At
-	} else if r := s.ruleFor(a.Stack); r != nil {
-		x.State, x.Reason, x.By, x.At = store.TriageSuppressed, fmt.Sprintf("rule %d: %s", r.ID, r.Reason), r.By, r.At
+// view adds what the service knows to a stacker's anomaly: its id, the hunts
+// that fed its query and its triage (an analyst's, else a suppression rule's).
+func (s *Service) view(a apiv1.Anomaly) apiv1.Anomaly {
+	a.ID, a.Hunts, a.State = ID(a.Query, a.Key), slices.Clone(s.huntsOf[a.Query]), store.TriageOpen
+	if t, ok := s.triage[stackID(a.Query, a.Key)]; ok {
+		a.State, a.Reason, a.By, a.At = t.State, t.Reason, t.By, t.At
+	} else if r := s.ruleFor(a.Stack, func() []string { return a.Hosts }); r != nil {
+		a.State, a.Reason, a.By, a.At = store.TriageSuppressed, fmt.Sprintf("rule %d: %s", r.ID, r.Reason), r.By, r.At
 	}
-	return x
+	return a
 }
 
 func contains(list []string, v string) bool {

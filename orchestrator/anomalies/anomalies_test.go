@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exechunt/exechunt/orchestrator/stack"
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/store"
 	"github.com/exechunt/exechunt/packs"
 )
@@ -169,7 +169,7 @@ func TestAttackStacksRankFirstAndTriage(t *testing.T) {
 	}
 	// Suppressing a stack that is not high-scoring takes it off the anomaly list, but
 	// it can still be looked up.
-	ps, err := s.Triage(ctx, ID("rarity/parent_child", stack.Key("cmd.exe\x1fpsexec.exe")), store.TriageSuppressed, "admin tool", "bob")
+	ps, err := s.Triage(ctx, ID("rarity/parent_child", "cmd.exe\x1fpsexec.exe"), store.TriageSuppressed, "admin tool", "bob")
 	if err != nil || ps.State != store.TriageSuppressed {
 		t.Errorf("suppress a baseline stack: %+v %v", ps, err)
 	}
@@ -252,7 +252,7 @@ func TestResultsReadInPages(t *testing.T) {
 }
 
 func TestIDStable(t *testing.T) {
-	if ID("a/b", stack.Key("k")) != ID("a/b", stack.Key("k")) || ID("a/b", "k") == ID("a/b", "j") || ID("a/b", "k") < 0 {
+	if ID("a/b", "k") != ID("a/b", "k") || ID("a/b", "k") == ID("a/b", "j") || ID("a/b", "k") < 0 {
 		t.Error("ids must be stable, distinct and positive")
 	}
 }
@@ -266,7 +266,7 @@ func TestSuppressionRules(t *testing.T) {
 	})
 	s := New(f, Options{Packs: hunts, BaselineWindow: time.Hour, Now: func() time.Time { return day0.Add(49 * time.Hour) }})
 	ctx := context.Background()
-	open := func() []Anomaly {
+	open := func() []apiv1.Anomaly {
 		a, err := s.Anomalies(ctx, Filter{State: store.TriageOpen})
 		if err != nil {
 			t.Fatal(err)

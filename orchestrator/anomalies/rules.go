@@ -4,38 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
-	"github.com/exechunt/exechunt/orchestrator/stack"
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
 
-// StackText is the text suppression-rule patterns match: "column=value | …" in
-// column order, as the API and CLI show a stack.
-func StackText(vals map[string]string) string {
-	keys := make([]string, 0, len(vals))
-	for k := range vals {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + vals[k]
-	}
-	return strings.Join(parts, " | ")
-}
-
-// matches reports whether a suppression rule covers a stack.
-func matches(r store.SuppressionRule, sk *stack.Stack, hosts []string) bool {
+// matches reports whether a suppression rule covers a stack; hosts returns the
+// hosts that produced it (read only for rules limited to hosts).
+func matches(r store.SuppressionRule, sk apiv1.Stack, hosts func() []string) bool {
 	if r.Query != "" && !glob(r.Query, sk.Query) {
 		return false
 	}
-	if !glob(r.Pattern, StackText(sk.Values)) {
+	if !glob(r.Pattern, sk.Text()) {
 		return false
 	}
 	if len(r.Hosts) > 0 {
-		for _, h := range hosts {
+		for _, h := range hosts() {
 			if !contains(r.Hosts, h) {
 				return false // seen outside the rule's host set: not covered
 			}
@@ -79,20 +64,26 @@ func (s *Service) applyRules() {
 	}
 	for q := range s.huntsOf {
 		for _, sk := range s.st.Stacks(q) {
-			if r := s.ruleFor(sk); r != nil {
+			if r := s.ruleFor(sk.Stack, func() []string { return s.st.Hosts(sk) }); r != nil {
 				s.st.MarkNormal(q, sk.Key)
 			}
 		}
 	}
 }
 
-func (s *Service) ruleFor(sk *stack.Stack) *store.SuppressionRule {
-	var hosts []string
-	for i := range s.rules {
-		if hosts == nil && len(s.rules[i].Hosts) > 0 {
-			hosts = s.st.Hosts(sk)
+// ruleFor returns the first suppression rule that covers a stack, or nil;
+// hosts is called at most once.
+func (s *Service) ruleFor(sk apiv1.Stack, hosts func() []string) *store.SuppressionRule {
+	var names []string
+	read := false
+	once := func() []string {
+		if !read {
+			names, read = hosts(), true
 		}
-		if matches(s.rules[i], sk, hosts) {
+		return names
+	}
+	for i := range s.rules {
+		if matches(s.rules[i], sk, once) {
 			return &s.rules[i]
 		}
 	}

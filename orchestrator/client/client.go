@@ -1,5 +1,6 @@
-// Package client talks to the orchestrator's operator API (what `exechunt hosts`
-// and `exechunt query` use).
+// Package client talks to the orchestrator's operator API: the CLI (`exechunt
+// hosts`, `query`, `hunts`, `anomalies`, `tokens` …) over HTTPS, and the web UI
+// in-process. Bodies are orchestrator/apiv1's types, the server's own.
 package client
 
 import (
@@ -18,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/exechunt/exechunt/orchestrator/operatorapi"
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 )
 
 // Client is an operator API client.
@@ -94,14 +95,30 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 }
 
 func apiError(res *http.Response) error {
-	var e struct {
-		Error string `json:"error"`
-	}
+	var e apiv1.Error
 	b, _ := io.ReadAll(io.LimitReader(res.Body, 4096))
 	if json.Unmarshal(b, &e) != nil || e.Error == "" {
 		e.Error = strings.TrimSpace(string(b))
 	}
 	return &Error{Status: res.StatusCode, Message: e.Error}
+}
+
+// call does one request and decodes its 2xx JSON answer into a T: every method
+// of the client is this with a path.
+func call[T any](ctx context.Context, c *Client, method, path string, body any) (T, error) {
+	var out T
+	err := c.do(ctx, method, path, body, &out)
+	return out, err
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// withQuery appends q (when not empty) to path.
+func withQuery(path string, q url.Values) string {
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
 }
 
 // HostFilter selects hosts in Hosts.
@@ -111,7 +128,7 @@ type HostFilter struct {
 }
 
 // Hosts lists hosts.
-func (c *Client) Hosts(ctx context.Context, f HostFilter) ([]operatorapi.Host, error) {
+func (c *Client) Hosts(ctx context.Context, f HostFilter) ([]apiv1.Host, error) {
 	q := url.Values{}
 	if len(f.Platforms) > 0 {
 		q.Set("platform", strings.Join(f.Platforms, ","))
@@ -119,60 +136,71 @@ func (c *Client) Hosts(ctx context.Context, f HostFilter) ([]operatorapi.Host, e
 	if f.SeenWithin > 0 {
 		q.Set("seen_within", f.SeenWithin.String())
 	}
-	var out struct {
-		Hosts []operatorapi.Host `json:"hosts"`
-	}
-	path := "/api/v1/hosts"
-	if len(q) > 0 {
-		path += "?" + q.Encode()
-	}
-	err := c.do(ctx, "GET", path, nil, &out)
+	out, err := call[apiv1.Hosts](ctx, c, "GET", withQuery("/api/v1/hosts", q), nil)
 	return out.Hosts, err
 }
 
+// Whoami returns the token's name and role; any valid token may ask.
+func (c *Client) Whoami(ctx context.Context) (apiv1.Whoami, error) {
+	return call[apiv1.Whoami](ctx, c, "GET", "/api/v1/whoami", nil)
+}
+
+// Host returns one host, with the details osquery sent at enrollment.
+func (c *Client) Host(ctx context.Context, id int64) (apiv1.Host, error) {
+	return call[apiv1.Host](ctx, c, "GET", "/api/v1/hosts/"+itoa(id), nil)
+}
+
+// Queries lists the latest live queries, newest first.
+func (c *Client) Queries(ctx context.Context, limit int) ([]apiv1.Query, error) {
+	out, err := call[apiv1.Queries](ctx, c, "GET", "/api/v1/queries?limit="+strconv.Itoa(limit), nil)
+	return out.Queries, err
+}
+
+// QueryRows returns every row of a live query so far, with its host.
+func (c *Client) QueryRows(ctx context.Context, id int64) ([]apiv1.Row, error) {
+	out, err := call[apiv1.Rows](ctx, c, "GET", "/api/v1/queries/"+itoa(id)+"/rows", nil)
+	return out.Rows, err
+}
+
 // CreateQuery starts a live query.
-func (c *Client) CreateQuery(ctx context.Context, req operatorapi.CreateQueryRequest) (operatorapi.Query, error) {
-	var q operatorapi.Query
-	err := c.do(ctx, "POST", "/api/v1/queries", req, &q)
-	return q, err
+func (c *Client) CreateQuery(ctx context.Context, req apiv1.CreateQueryRequest) (apiv1.Query, error) {
+	return call[apiv1.Query](ctx, c, "POST", "/api/v1/queries", req)
 }
 
 // Query returns a live query with its hosts' states.
-func (c *Client) Query(ctx context.Context, id int64) (operatorapi.QueryDetail, error) {
-	var d operatorapi.QueryDetail
-	err := c.do(ctx, "GET", "/api/v1/queries/"+strconv.FormatInt(id, 10), nil, &d)
-	return d, err
+func (c *Client) Query(ctx context.Context, id int64) (apiv1.QueryDetail, error) {
+	return call[apiv1.QueryDetail](ctx, c, "GET", "/api/v1/queries/"+itoa(id), nil)
 }
 
 // CancelQuery cancels a running live query.
 func (c *Client) CancelQuery(ctx context.Context, id int64) error {
-	return c.do(ctx, "POST", "/api/v1/queries/"+strconv.FormatInt(id, 10)+"/cancel", nil, nil)
+	return c.do(ctx, "POST", "/api/v1/queries/"+itoa(id)+"/cancel", nil, nil)
 }
 
 // Events receives a live query's stream; any method may be nil.
 type Events struct {
-	Query   func(operatorapi.Query)
-	Row     func(operatorapi.Row)
-	Host    func(operatorapi.HostState)
-	Summary func(operatorapi.Query)
+	Query   func(apiv1.Query)
+	Row     func(apiv1.Row)
+	Host    func(apiv1.HostState)
+	Summary func(apiv1.Query)
 }
 
 // Follow streams a live query's events (server-sent events) until its summary.
 // It returns the summary; an error if the stream ends without one.
-func (c *Client) Follow(ctx context.Context, id int64, ev Events) (operatorapi.Query, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", c.base+"/api/v1/queries/"+strconv.FormatInt(id, 10)+"/events", nil)
+func (c *Client) Follow(ctx context.Context, id int64, ev Events) (apiv1.Query, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", c.base+"/api/v1/queries/"+itoa(id)+"/events", nil)
 	if err != nil {
-		return operatorapi.Query{}, err
+		return apiv1.Query{}, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Accept", "text/event-stream")
 	res, err := c.hc.Do(req)
 	if err != nil {
-		return operatorapi.Query{}, err
+		return apiv1.Query{}, err
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return operatorapi.Query{}, apiError(res)
+		return apiv1.Query{}, apiError(res)
 	}
 	sc := bufio.NewScanner(res.Body)
 	sc.Buffer(make([]byte, 64<<10), 64<<20)
@@ -196,16 +224,16 @@ func (c *Client) Follow(ctx context.Context, id int64, ev Events) (operatorapi.Q
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return operatorapi.Query{}, err
+		return apiv1.Query{}, err
 	}
-	return operatorapi.Query{}, errors.New("the event stream ended without a summary")
+	return apiv1.Query{}, errors.New("the event stream ended without a summary")
 }
 
-func dispatch(event string, data []byte, ev Events) (bool, operatorapi.Query, error) {
+func dispatch(event string, data []byte, ev Events) (bool, apiv1.Query, error) {
 	var err error
 	switch event {
 	case "query", "summary":
-		var q operatorapi.Query
+		var q apiv1.Query
 		if err = json.Unmarshal(data, &q); err != nil {
 			break
 		}
@@ -219,18 +247,18 @@ func dispatch(event string, data []byte, ev Events) (bool, operatorapi.Query, er
 			ev.Query(q)
 		}
 	case "row":
-		var r operatorapi.Row
+		var r apiv1.Row
 		if err = json.Unmarshal(data, &r); err == nil && ev.Row != nil {
 			ev.Row(r)
 		}
 	case "host":
-		var h operatorapi.HostState
+		var h apiv1.HostState
 		if err = json.Unmarshal(data, &h); err == nil && ev.Host != nil {
 			ev.Host(h)
 		}
 	}
 	if err != nil {
-		return false, operatorapi.Query{}, fmt.Errorf("bad %s event: %w", event, err)
+		return false, apiv1.Query{}, fmt.Errorf("bad %s event: %w", event, err)
 	}
-	return false, operatorapi.Query{}, nil
+	return false, apiv1.Query{}, nil
 }

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/exechunt/exechunt/orchestrator/agentconfig"
 	"github.com/exechunt/exechunt/orchestrator/scheduler"
 	"github.com/exechunt/exechunt/orchestrator/store"
+	"github.com/exechunt/exechunt/orchestrator/targeting"
 	"github.com/exechunt/exechunt/packs"
 )
 
@@ -49,24 +49,22 @@ func discovery(qs []string) string {
 	return "SELECT 1 WHERE " + strings.Join(parts, " AND ") + ";"
 }
 
-// Targets returns the hosts h targets, by ID.
+// Targets returns the hosts of a hunt's targets, as orchestrator/targeting
+// defines them for hunts and live queries alike.
 func Targets(hosts []store.Host, t store.HuntTargets) []store.Host {
-	ids := map[int64]bool{}
-	for _, id := range t.HostIDs {
-		ids[id] = true
-	}
-	names := map[string]bool{}
-	for _, n := range t.Hostnames {
-		names[strings.ToLower(n)] = true
-	}
+	m := targeting.Targets(t).Matcher()
 	var out []store.Host
 	for _, h := range hosts {
-		if t.All || ids[h.ID] || names[strings.ToLower(h.Hostname)] || names[strings.ToLower(h.Identifier)] ||
-			slices.ContainsFunc(t.Platforms, func(p string) bool { return agentconfig.PlatformMatches(p, h.Platform) }) {
+		if m.Matches(targetHost(h)) {
 			out = append(out, h)
 		}
 	}
 	return out
+}
+
+// targetHost is what targeting reads of a stored host.
+func targetHost(h store.Host) targeting.Host {
+	return targeting.Host{ID: h.ID, Hostname: h.Hostname, Identifier: h.Identifier, Platform: h.Platform}
 }
 
 // runJob is the scheduler's job: one dispatch run of the hunt named t.Job.
@@ -158,7 +156,7 @@ func (s *Service) dispatch(ctx context.Context, h store.Hunt, run store.HuntRun,
 	for _, q := range qs {
 		var eligible []store.Host
 		for _, host := range hosts {
-			if agentconfig.PlatformMatches(p.Platform, host.Platform) && agentconfig.PlatformMatches(q.Platform, host.Platform) {
+			if targeting.PlatformMatches(p.Platform, host.Platform) && targeting.PlatformMatches(q.Platform, host.Platform) {
 				eligible = append(eligible, host)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/exechunt/exechunt/orchestrator/agentconfig"
 	"github.com/exechunt/exechunt/orchestrator/store"
+	"github.com/exechunt/exechunt/orchestrator/targeting"
 	"github.com/exechunt/exechunt/packs"
 )
 
@@ -62,7 +63,7 @@ func (s *Service) pushHuntsFor(h store.Host) ([]store.Hunt, uint64) {
 	s.mu.RUnlock()
 	var out []store.Hunt
 	for _, hunt := range hs {
-		if hunt.Enabled && hunt.Mode == store.ModePush && len(Targets([]store.Host{h}, hunt.Targets)) > 0 {
+		if hunt.Enabled && hunt.Mode == store.ModePush && targeting.Targets(hunt.Targets).Matches(targetHost(h)) {
 			out = append(out, hunt)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/exechunt/exechunt/orchestrator/scheduler"
@@ -22,20 +21,6 @@ type Info struct {
 	QueryNames    []string        // the pack queries it runs
 	Windowed      map[string]bool // dispatch: queries bounded by a time window
 	Problem       string          // why it cannot run (pack not loaded), if so
-}
-
-// TargetWords describes targets: "all hosts", "windows, host 3, web1".
-func TargetWords(t store.HuntTargets) string {
-	if t.All {
-		return "all hosts"
-	}
-	var parts []string
-	parts = append(parts, t.Platforms...)
-	for _, id := range t.HostIDs {
-		parts = append(parts, fmt.Sprintf("host %d", id))
-	}
-	parts = append(parts, t.Hostnames...)
-	return strings.Join(parts, ", ")
 }
 
 func (s *Service) info(ctx context.Context, h store.Hunt, next int) (Info, error) {
@@ -77,7 +62,7 @@ func (s *Service) info(ctx context.Context, h store.Hunt, next int) (Info, error
 		}
 		switch {
 		case iv > 0:
-			in.ScheduleWords = "pushed: osquery runs it every " + scheduler.Describe(fmt.Sprintf("@every %ds", iv))[len("every "):]
+			in.ScheduleWords = "pushed: osquery runs it " + scheduler.Describe(fmt.Sprintf("@every %ds", iv))
 		default:
 			in.ScheduleWords = "pushed: osquery runs each query at its own interval"
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 	"github.com/exechunt/exechunt/orchestrator/store"
 	"github.com/exechunt/exechunt/orchestrator/store/sqlite"
@@ -71,11 +72,11 @@ func newFixture(t *testing.T) *fixture {
 		}
 		f.tokens[label] = tok
 	}
-	add(operatorapi.RoleViewer, operatorapi.RoleViewer, false, false)
-	add(operatorapi.RoleHunter, operatorapi.RoleHunter, false, false)
-	add(operatorapi.RoleAdmin, operatorapi.RoleAdmin, false, false)
-	add("expired", operatorapi.RoleAdmin, true, false)
-	add("revoked", operatorapi.RoleAdmin, false, true)
+	add(apiv1.RoleViewer, apiv1.RoleViewer, false, false)
+	add(apiv1.RoleHunter, apiv1.RoleHunter, false, false)
+	add(apiv1.RoleAdmin, apiv1.RoleAdmin, false, false)
+	add("expired", apiv1.RoleAdmin, true, false)
+	add("revoked", apiv1.RoleAdmin, false, true)
 	if err := st.AddEnrollSecret(ctx, store.EnrollSecret{Name: "seed", Hash: hashSecret("s"), CreatedAt: f.now}); err != nil {
 		t.Fatal(err)
 	}
@@ -113,24 +114,24 @@ func TestRolesOnEveryRoute(t *testing.T) {
 	routes := []struct {
 		method, path, body, min string
 	}{
-		{"GET", "/api/v1/whoami", "", operatorapi.RoleViewer},
-		{"GET", "/api/v1/hosts", "", operatorapi.RoleViewer},
-		{"GET", "/api/v1/hosts/1", "", operatorapi.RoleViewer},
-		{"GET", "/api/v1/queries", "", operatorapi.RoleViewer},
-		{"POST", "/api/v1/queries", `{"sql":"SELECT 1","targets":{"all":true}}`, operatorapi.RoleHunter},
-		{"GET", "/api/v1/queries/1", "", operatorapi.RoleViewer},
-		{"GET", "/api/v1/queries/1/rows", "", operatorapi.RoleViewer},
-		{"POST", "/api/v1/queries/1/cancel", "", operatorapi.RoleHunter},
-		{"GET", "/api/v1/tokens", "", operatorapi.RoleAdmin},
-		{"POST", "/api/v1/tokens", `{"name":"n%d","role":"viewer"}`, operatorapi.RoleAdmin},
-		{"POST", "/api/v1/tokens/999/revoke", "", operatorapi.RoleAdmin},
-		{"GET", "/api/v1/enroll-secrets", "", operatorapi.RoleAdmin},
-		{"POST", "/api/v1/enroll-secrets", `{"name":"s%d"}`, operatorapi.RoleAdmin},
-		{"DELETE", "/api/v1/enroll-secrets/nope", "", operatorapi.RoleAdmin},
-		{"POST", "/api/v1/hosts/999/revoke-node-key", "", operatorapi.RoleAdmin},
-		{"GET", "/api/v1/audit", "", operatorapi.RoleAdmin},
+		{"GET", "/api/v1/whoami", "", apiv1.RoleViewer},
+		{"GET", "/api/v1/hosts", "", apiv1.RoleViewer},
+		{"GET", "/api/v1/hosts/1", "", apiv1.RoleViewer},
+		{"GET", "/api/v1/queries", "", apiv1.RoleViewer},
+		{"POST", "/api/v1/queries", `{"sql":"SELECT 1","targets":{"all":true}}`, apiv1.RoleHunter},
+		{"GET", "/api/v1/queries/1", "", apiv1.RoleViewer},
+		{"GET", "/api/v1/queries/1/rows", "", apiv1.RoleViewer},
+		{"POST", "/api/v1/queries/1/cancel", "", apiv1.RoleHunter},
+		{"GET", "/api/v1/tokens", "", apiv1.RoleAdmin},
+		{"POST", "/api/v1/tokens", `{"name":"n%d","role":"viewer"}`, apiv1.RoleAdmin},
+		{"POST", "/api/v1/tokens/999/revoke", "", apiv1.RoleAdmin},
+		{"GET", "/api/v1/enroll-secrets", "", apiv1.RoleAdmin},
+		{"POST", "/api/v1/enroll-secrets", `{"name":"s%d"}`, apiv1.RoleAdmin},
+		{"DELETE", "/api/v1/enroll-secrets/nope", "", apiv1.RoleAdmin},
+		{"POST", "/api/v1/hosts/999/revoke-node-key", "", apiv1.RoleAdmin},
+		{"GET", "/api/v1/audit", "", apiv1.RoleAdmin},
 	}
-	rank := map[string]int{operatorapi.RoleViewer: 1, operatorapi.RoleHunter: 2, operatorapi.RoleAdmin: 3}
+	rank := map[string]int{apiv1.RoleViewer: 1, apiv1.RoleHunter: 2, apiv1.RoleAdmin: 3}
 	f := newFixture(t)
 	n := 0
 	for _, rt := range routes {
@@ -143,7 +144,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 				t.Errorf("%s %s with token %d: %d, want 401", rt.method, rt.path, i, rec.Code)
 			}
 		}
-		for _, role := range []string{operatorapi.RoleViewer, operatorapi.RoleHunter, operatorapi.RoleAdmin} {
+		for _, role := range []string{apiv1.RoleViewer, apiv1.RoleHunter, apiv1.RoleAdmin} {
 			rec := f.do(f.tokens[role], rt.method, rt.path, body(), "")
 			switch {
 			case rank[role] < rank[rt.min] && rec.Code != http.StatusForbidden:
@@ -166,12 +167,12 @@ func decode[T any](t *testing.T, rec *httptest.ResponseRecorder) T {
 
 func TestTokenLifecycleAndAudit(t *testing.T) {
 	f := newFixture(t)
-	admin := f.tokens[operatorapi.RoleAdmin]
+	admin := f.tokens[apiv1.RoleAdmin]
 	rec := f.do(admin, "POST", "/api/v1/tokens", `{"name":"ci","role":"hunter","expires_in":"1h"}`, "")
 	if rec.Code != http.StatusCreated {
 		t.Fatalf("create: %d %s", rec.Code, rec.Body)
 	}
-	ct := decode[operatorapi.CreatedToken](t, rec)
+	ct := decode[apiv1.CreatedToken](t, rec)
 	if ct.Secret == "" || ct.Token.Role != "hunter" || ct.Token.ExpiresAt == nil || !ct.Token.Valid {
 		t.Fatalf("created = %+v", ct)
 	}
@@ -189,9 +190,9 @@ func TestTokenLifecycleAndAudit(t *testing.T) {
 		t.Errorf("expired token: %d", rec.Code)
 	}
 	// Another is revoked.
-	ct2 := decode[operatorapi.CreatedToken](t, f.do(admin, "POST", "/api/v1/tokens", `{"name":"ci2","role":"viewer"}`, ""))
+	ct2 := decode[apiv1.CreatedToken](t, f.do(admin, "POST", "/api/v1/tokens", `{"name":"ci2","role":"viewer"}`, ""))
 	if rec := f.do(admin, "POST", fmt.Sprintf("/api/v1/tokens/%d/revoke", ct2.Token.ID), "", ""); rec.Code != 200 ||
-		decode[operatorapi.Token](t, rec).Valid {
+		decode[apiv1.Token](t, rec).Valid {
 		t.Fatalf("revoke: %d %s", rec.Code, rec.Body)
 	}
 	if rec := f.do(ct2.Secret, "GET", "/api/v1/whoami", "", ""); rec.Code != http.StatusUnauthorized {
@@ -205,22 +206,22 @@ func TestTokenLifecycleAndAudit(t *testing.T) {
 	}
 
 	// A live query is audited with who, SQL and targets.
-	hunter := f.tokens[operatorapi.RoleHunter]
+	hunter := f.tokens[apiv1.RoleHunter]
 	if rec := f.do(hunter, "POST", "/api/v1/queries", `{"sql":"SELECT * FROM process_lineage","targets":{"platforms":["linux"]}}`,
 		"203.0.113.9:5555"); rec.Code != http.StatusCreated {
 		t.Fatalf("query: %d %s", rec.Code, rec.Body)
 	}
 	rec = f.do(admin, "GET", "/api/v1/audit?action=live_query.create", "", "")
-	log := decode[struct{ Entries []operatorapi.AuditEntry }](t, rec)
+	log := decode[struct{ Entries []apiv1.AuditEntry }](t, rec)
 	if len(log.Entries) != 1 {
 		t.Fatalf("audit: %s", rec.Body)
 	}
 	e := log.Entries[0]
-	if e.Actor != operatorapi.RoleHunter || e.Role != "hunter" || e.SQL != "SELECT * FROM process_lineage" ||
+	if e.Actor != apiv1.RoleHunter || e.Role != "hunter" || e.SQL != "SELECT * FROM process_lineage" ||
 		e.Remote != "203.0.113.9" || !strings.Contains(string(e.Detail), `"linux"`) || !e.Time.Equal(f.now) {
 		t.Errorf("audit entry = %+v", e)
 	}
-	all := decode[struct{ Entries []operatorapi.AuditEntry }](t, f.do(admin, "GET", "/api/v1/audit", "", ""))
+	all := decode[struct{ Entries []apiv1.AuditEntry }](t, f.do(admin, "GET", "/api/v1/audit", "", ""))
 	var actions []string
 	for _, e := range all.Entries {
 		actions = append(actions, e.Action)
@@ -232,9 +233,9 @@ func TestTokenLifecycleAndAudit(t *testing.T) {
 
 func TestEnrollSecretsAndNodeKeys(t *testing.T) {
 	f := newFixture(t)
-	admin := f.tokens[operatorapi.RoleAdmin]
+	admin := f.tokens[apiv1.RoleAdmin]
 	rec := f.do(admin, "POST", "/api/v1/enroll-secrets", `{"name":"2026-q3"}`, "")
-	added := decode[operatorapi.AddedSecret](t, rec)
+	added := decode[apiv1.AddedSecret](t, rec)
 	if rec.Code != http.StatusCreated || len(added.Secret) < 32 {
 		t.Fatalf("add: %d %s", rec.Code, rec.Body)
 	}
@@ -268,7 +269,7 @@ func TestEnrollSecretsAndNodeKeys(t *testing.T) {
 	if len(f.forgot) != 1 || f.forgot[0] != f.host.ID {
 		t.Errorf("NodeKeyRevoked calls = %v", f.forgot)
 	}
-	all := decode[struct{ Entries []operatorapi.AuditEntry }](t, f.do(admin, "GET", "/api/v1/audit", "", ""))
+	all := decode[struct{ Entries []apiv1.AuditEntry }](t, f.do(admin, "GET", "/api/v1/audit", "", ""))
 	var actions []string
 	for _, e := range all.Entries {
 		actions = append(actions, e.Action+":"+e.Target)
@@ -289,15 +290,15 @@ func TestFailedAuthRateLimited(t *testing.T) {
 			t.Fatalf("guess %d: %d", i, rec.Code)
 		}
 	}
-	rec := f.do(f.tokens[operatorapi.RoleViewer], "GET", "/api/v1/whoami", "", ip)
+	rec := f.do(f.tokens[apiv1.RoleViewer], "GET", "/api/v1/whoami", "", ip)
 	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
 		t.Fatalf("after 10 failures: %d (Retry-After %q), want 429", rec.Code, rec.Header().Get("Retry-After"))
 	}
-	if rec := f.do(f.tokens[operatorapi.RoleViewer], "GET", "/api/v1/whoami", "", "192.0.2.78:1"); rec.Code != 200 {
+	if rec := f.do(f.tokens[apiv1.RoleViewer], "GET", "/api/v1/whoami", "", "192.0.2.78:1"); rec.Code != 200 {
 		t.Errorf("another address: %d", rec.Code)
 	}
 	f.now = f.now.Add(10 * time.Second) // 10/min: one more try after 6 s
-	if rec := f.do(f.tokens[operatorapi.RoleViewer], "GET", "/api/v1/whoami", "", ip); rec.Code != 200 {
+	if rec := f.do(f.tokens[apiv1.RoleViewer], "GET", "/api/v1/whoami", "", ip); rec.Code != 200 {
 		t.Errorf("after the refill: %d", rec.Code)
 	}
 }

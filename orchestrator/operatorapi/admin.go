@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
 
@@ -40,19 +41,19 @@ type HashSecretFunc func(secret string) []byte
 // registerAdmin adds the admin routes (tokens, enroll secrets, node keys, audit)
 // whose stores are configured.
 func (a *API) registerAdmin(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/tokens", a.auth(RoleAdmin, a.listTokens))
-	mux.Handle("POST /api/v1/tokens", a.auth(RoleAdmin, a.createToken))
-	mux.Handle("POST /api/v1/tokens/{id}/revoke", a.auth(RoleAdmin, a.revokeToken))
+	mux.Handle("GET /api/v1/tokens", a.auth(apiv1.RoleAdmin, a.listTokens))
+	mux.Handle("POST /api/v1/tokens", a.auth(apiv1.RoleAdmin, a.createToken))
+	mux.Handle("POST /api/v1/tokens/{id}/revoke", a.auth(apiv1.RoleAdmin, a.revokeToken))
 	if a.c.Secrets != nil && a.c.HashSecret != nil {
-		mux.Handle("GET /api/v1/enroll-secrets", a.auth(RoleAdmin, a.listSecrets))
-		mux.Handle("POST /api/v1/enroll-secrets", a.auth(RoleAdmin, a.addSecret))
-		mux.Handle("DELETE /api/v1/enroll-secrets/{name}", a.auth(RoleAdmin, a.deleteSecret))
+		mux.Handle("GET /api/v1/enroll-secrets", a.auth(apiv1.RoleAdmin, a.listSecrets))
+		mux.Handle("POST /api/v1/enroll-secrets", a.auth(apiv1.RoleAdmin, a.addSecret))
+		mux.Handle("DELETE /api/v1/enroll-secrets/{name}", a.auth(apiv1.RoleAdmin, a.deleteSecret))
 	}
 	if a.c.NodeKeys != nil {
-		mux.Handle("POST /api/v1/hosts/{id}/revoke-node-key", a.auth(RoleAdmin, a.revokeNodeKey))
+		mux.Handle("POST /api/v1/hosts/{id}/revoke-node-key", a.auth(apiv1.RoleAdmin, a.revokeNodeKey))
 	}
 	if a.c.Audit != nil {
-		mux.Handle("GET /api/v1/audit", a.auth(RoleAdmin, a.auditLog))
+		mux.Handle("GET /api/v1/audit", a.auth(apiv1.RoleAdmin, a.auditLog))
 	}
 }
 
@@ -86,17 +87,6 @@ func (a *API) audit(r *http.Request, action, target, sql string, detail any) err
 	return nil
 }
 
-// Token is an API token as the API returns it (never its hash).
-type Token struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	Role      string     `json:"role"`
-	CreatedAt time.Time  `json:"created_at"`
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-	Valid     bool       `json:"valid"`
-}
-
 func optTime(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
@@ -104,24 +94,9 @@ func optTime(t time.Time) *time.Time {
 	return &t
 }
 
-func (a *API) apiToken(t store.Token) Token {
-	return Token{ID: t.ID, Name: t.Name, Role: t.Role, CreatedAt: t.CreatedAt, ExpiresAt: optTime(t.ExpiresAt),
+func (a *API) apiToken(t store.Token) apiv1.Token {
+	return apiv1.Token{ID: t.ID, Name: t.Name, Role: t.Role, CreatedAt: t.CreatedAt, ExpiresAt: optTime(t.ExpiresAt),
 		RevokedAt: optTime(t.RevokedAt), Valid: t.Valid(a.c.Now())}
-}
-
-// CreateTokenRequest is the body of POST /api/v1/tokens.
-type CreateTokenRequest struct {
-	Name string `json:"name"`
-	Role string `json:"role"`
-	// ExpiresIn is a Go duration ("720h"); empty means the token never expires.
-	ExpiresIn string `json:"expires_in,omitempty"`
-}
-
-// CreatedToken is the answer to POST /api/v1/tokens: the only time the token
-// itself is shown.
-type CreatedToken struct {
-	Token  Token  `json:"token"`
-	Secret string `json:"secret"`
 }
 
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
@@ -141,35 +116,36 @@ func randomToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-func validName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
+// checkName checks the name of a token or an enroll secret: 1-64 letters,
+// digits, - _ . @ (it is shown in listings and the audit log).
+func checkName(s string) error {
+	ok := s != "" && len(s) <= 64
 	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.@", c)) {
-			return false
-		}
+		ok = ok && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.@", c))
 	}
-	return true
+	if !ok {
+		return errorf(http.StatusBadRequest, "name: 1-64 letters, digits, - _ . @")
+	}
+	return nil
 }
 
 func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
-	var req CreateTokenRequest
+	var req apiv1.CreateTokenRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}
-	if !validName(req.Name) {
-		return errorf(http.StatusBadRequest, "name: 1-64 letters, digits, - _ . @")
+	if err := checkName(req.Name); err != nil {
+		return err
 	}
-	if !ValidRole(req.Role) {
+	if !apiv1.ValidRole(req.Role) {
 		return errorf(http.StatusBadRequest, "role must be viewer, hunter or admin")
 	}
 	now := a.c.Now()
 	t := store.Token{Name: req.Name, Role: req.Role, CreatedAt: now}
 	if req.ExpiresIn != "" {
-		d, err := time.ParseDuration(req.ExpiresIn)
-		if err != nil || d <= 0 {
-			return errorf(http.StatusBadRequest, "bad expires_in %q (a duration such as 720h)", req.ExpiresIn)
+		d, err := duration("expires_in", req.ExpiresIn, "720h")
+		if err != nil {
+			return err
 		}
 		t.ExpiresAt = now.Add(d)
 	}
@@ -186,7 +162,7 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
 		"expires_at": optTime(t.ExpiresAt)}); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, CreatedToken{Token: a.apiToken(t), Secret: secret})
+	writeJSON(w, http.StatusCreated, apiv1.CreatedToken{Token: a.apiToken(t), Secret: secret})
 	return nil
 }
 
@@ -195,11 +171,7 @@ func (a *API) listTokens(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]Token, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, a.apiToken(t))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
+	writeJSON(w, http.StatusOK, apiv1.Tokens{Tokens: each(ts, a.apiToken)})
 	return nil
 }
 
@@ -227,46 +199,24 @@ func (a *API) revokeToken(w http.ResponseWriter, r *http.Request) error {
 	return store.ErrNotFound
 }
 
-// EnrollSecret is an enroll secret as the API lists it (never the secret).
-type EnrollSecret struct {
-	Name      string    `json:"name"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-// AddSecretRequest is the body of POST /api/v1/enroll-secrets. Without Secret,
-// a random one is generated.
-type AddSecretRequest struct {
-	Name   string `json:"name"`
-	Secret string `json:"secret,omitempty"`
-}
-
-// AddedSecret is the answer to POST /api/v1/enroll-secrets: the only time the
-// secret is shown.
-type AddedSecret struct {
-	Name   string `json:"name"`
-	Secret string `json:"secret"`
-}
-
 func (a *API) listSecrets(w http.ResponseWriter, r *http.Request) error {
 	ss, err := a.c.Secrets.EnrollSecrets(r.Context())
 	if err != nil {
 		return err
 	}
-	out := make([]EnrollSecret, 0, len(ss))
-	for _, s := range ss {
-		out = append(out, EnrollSecret{Name: s.Name, CreatedAt: s.CreatedAt})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"enroll_secrets": out})
+	writeJSON(w, http.StatusOK, apiv1.EnrollSecrets{Secrets: each(ss, func(s store.EnrollSecret) apiv1.EnrollSecret {
+		return apiv1.EnrollSecret{Name: s.Name, CreatedAt: s.CreatedAt}
+	})})
 	return nil
 }
 
 func (a *API) addSecret(w http.ResponseWriter, r *http.Request) error {
-	var req AddSecretRequest
+	var req apiv1.AddSecretRequest
 	if err := decodeBody(w, r, &req); err != nil {
 		return err
 	}
-	if !validName(req.Name) {
-		return errorf(http.StatusBadRequest, "name: 1-64 letters, digits, - _ . @")
+	if err := checkName(req.Name); err != nil {
+		return err
 	}
 	secret := strings.TrimSpace(req.Secret)
 	switch {
@@ -289,7 +239,7 @@ func (a *API) addSecret(w http.ResponseWriter, r *http.Request) error {
 	if err := a.audit(r, "enroll_secret.add", req.Name, "", nil); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, AddedSecret{Name: req.Name, Secret: secret})
+	writeJSON(w, http.StatusCreated, apiv1.AddedSecret{Name: req.Name, Secret: secret})
 	return nil
 }
 
@@ -342,56 +292,29 @@ func (a *API) revokeNodeKey(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// AuditEntry is an audit log entry as the API returns it.
-type AuditEntry struct {
-	ID      int64           `json:"id"`
-	Time    time.Time       `json:"time"`
-	Actor   string          `json:"actor"`
-	TokenID int64           `json:"token_id"`
-	Role    string          `json:"role"`
-	Remote  string          `json:"remote"`
-	Action  string          `json:"action"`
-	Target  string          `json:"target,omitempty"`
-	SQL     string          `json:"sql,omitempty"`
-	Detail  json.RawMessage `json:"detail,omitempty"`
-}
-
-// auditLog serves GET /api/v1/audit?actor=&action=&since=24h&before=ID&limit=N,
-// newest first.
+// auditLog serves GET /api/v1/audit?actor=&action=&since=24h&before=ID&limit=N
+// (default 100, at most 1,000), newest first.
 func (a *API) auditLog(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	f := store.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), Limit: 100}
-	if s := q.Get("since"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			return errorf(http.StatusBadRequest, "bad since %q (a duration such as 24h)", s)
-		}
-		f.Since = a.c.Now().Add(-d)
+	f := store.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action")}
+	var err error
+	if f.Since, err = a.sinceParam(r, "since"); err != nil {
+		return err
 	}
-	if s := q.Get("before"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n <= 0 {
-			return errorf(http.StatusBadRequest, "bad before %q", s)
-		}
-		f.BeforeID = n
+	if f.BeforeID, err = idParam(r, "before"); err != nil {
+		return err
 	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 || n > 1000 {
-			return errorf(http.StatusBadRequest, "bad limit %q (1-1000)", s)
-		}
-		f.Limit = n
+	if f.Limit, err = intParam(r, "limit", 100, 1, 1000); err != nil {
+		return err
 	}
 	es, err := a.c.Audit.AuditLog(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	out := make([]AuditEntry, 0, len(es))
-	for _, e := range es {
-		out = append(out, AuditEntry{ID: e.ID, Time: e.Time, Actor: e.Actor, TokenID: e.TokenID, Role: e.Role,
-			Remote: e.Remote, Action: e.Action, Target: e.Target, SQL: e.SQL, Detail: e.Detail})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": out})
+	writeJSON(w, http.StatusOK, apiv1.AuditLog{Entries: each(es, func(e store.AuditEntry) apiv1.AuditEntry {
+		return apiv1.AuditEntry{ID: e.ID, Time: e.Time, Actor: e.Actor, TokenID: e.TokenID, Role: e.Role,
+			Remote: e.Remote, Action: e.Action, Target: e.Target, SQL: e.SQL, Detail: e.Detail}
+	})})
 	return nil
 }
 

@@ -4,21 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
-	"github.com/exechunt/exechunt/orchestrator/csvsafe"
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
 
 // AnomalyService is what the anomaly routes need (orchestrator/anomalies.Service).
 type AnomalyService interface {
-	Anomalies(ctx context.Context, f anomalies.Filter) ([]anomalies.Anomaly, error)
-	Anomaly(ctx context.Context, id int64) (anomalies.Anomaly, error)
-	Triage(ctx context.Context, id int64, state, reason, by string) (anomalies.Anomaly, error)
-	Stacks(ctx context.Context, query string) ([]anomalies.Anomaly, error)
+	Anomalies(ctx context.Context, f anomalies.Filter) ([]apiv1.Anomaly, error)
+	Anomaly(ctx context.Context, id int64) (apiv1.Anomaly, error)
+	Triage(ctx context.Context, id int64, state, reason, by string) (apiv1.Anomaly, error)
+	Stacks(ctx context.Context, query string) ([]apiv1.Anomaly, error)
 	Queries() []string
 	AddRule(ctx context.Context, r store.SuppressionRule) (store.SuppressionRule, error)
 	Rules(ctx context.Context) ([]store.SuppressionRule, error)
@@ -37,29 +38,18 @@ type AnomalyService interface {
 //	DELETE /api/v1/suppressions/{id}
 func (a *API) RegisterAnomalies(mux *http.ServeMux, svc AnomalyService) {
 	h := anomalyRoutes{a: a, svc: svc}
-	mux.Handle("GET /api/v1/anomalies", a.auth(RoleViewer, h.list))
-	mux.Handle("GET /api/v1/anomalies/{id}", a.auth(RoleViewer, h.get))
-	mux.Handle("POST /api/v1/anomalies/{id}/triage", a.auth(RoleHunter, h.triage))
-	mux.Handle("GET /api/v1/stacks", a.auth(RoleViewer, h.queries))
-	mux.Handle("GET /api/v1/stacks/{query...}", a.auth(RoleViewer, h.stacks))
-	mux.Handle("GET /api/v1/suppressions", a.auth(RoleViewer, h.rules))
-	mux.Handle("POST /api/v1/suppressions", a.auth(RoleHunter, h.addRule))
-	mux.Handle("DELETE /api/v1/suppressions/{id}", a.auth(RoleHunter, h.deleteRule))
+	mux.Handle("GET /api/v1/anomalies", a.auth(apiv1.RoleViewer, h.list))
+	mux.Handle("GET /api/v1/anomalies/{id}", a.auth(apiv1.RoleViewer, h.get))
+	mux.Handle("POST /api/v1/anomalies/{id}/triage", a.auth(apiv1.RoleHunter, h.triage))
+	mux.Handle("GET /api/v1/stacks", a.auth(apiv1.RoleViewer, h.queries))
+	mux.Handle("GET /api/v1/stacks/{query...}", a.auth(apiv1.RoleViewer, h.stacks))
+	mux.Handle("GET /api/v1/suppressions", a.auth(apiv1.RoleViewer, h.rules))
+	mux.Handle("POST /api/v1/suppressions", a.auth(apiv1.RoleHunter, h.addRule))
+	mux.Handle("DELETE /api/v1/suppressions/{id}", a.auth(apiv1.RoleHunter, h.deleteRule))
 }
 
-// SuppressionRule is a suppression rule as the API takes and returns it.
-type SuppressionRule struct {
-	ID      int64    `json:"id,omitempty"`
-	Query   string   `json:"query,omitempty"`
-	Pattern string   `json:"pattern"`
-	Hosts   []string `json:"hosts,omitempty"`
-	Reason  string   `json:"reason"`
-	By      string   `json:"by,omitempty"`
-	At      string   `json:"at,omitempty"`
-}
-
-func apiRule(r store.SuppressionRule) SuppressionRule {
-	return SuppressionRule{ID: r.ID, Query: r.Query, Pattern: r.Pattern, Hosts: r.Hosts, Reason: r.Reason, By: r.By,
+func apiRule(r store.SuppressionRule) apiv1.SuppressionRule {
+	return apiv1.SuppressionRule{ID: r.ID, Query: r.Query, Pattern: r.Pattern, Hosts: r.Hosts, Reason: r.Reason, By: r.By,
 		At: r.At.Format("2006-01-02T15:04:05Z07:00")}
 }
 
@@ -68,16 +58,12 @@ func (h anomalyRoutes) rules(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]SuppressionRule, 0, len(rules))
-	for _, x := range rules {
-		out = append(out, apiRule(x))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, each(rules, apiRule))
 	return nil
 }
 
 func (h anomalyRoutes) addRule(w http.ResponseWriter, r *http.Request) error {
-	var body SuppressionRule
+	var body apiv1.SuppressionRule
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 		return errorf(http.StatusBadRequest, "bad suppression rule: %v", err)
@@ -121,12 +107,9 @@ type anomalyRoutes struct {
 func (h anomalyRoutes) list(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := anomalies.Filter{State: q.Get("state"), Technique: q.Get("technique"), Hunt: q.Get("hunt"), Host: q.Get("host")}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return errorf(http.StatusBadRequest, "bad limit %q", v)
-		}
-		f.Limit = n
+	var err error
+	if f.Limit, err = intParam(r, "limit", 0, 0, math.MaxInt); err != nil {
+		return err
 	}
 	if f.State != "" && !store.ValidTriageState(f.State) {
 		return errorf(http.StatusBadRequest, "bad state %q (open, acknowledged, suppressed, resolved)", f.State)
@@ -135,33 +118,17 @@ func (h anomalyRoutes) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	switch q.Get("format") {
+	switch format := q.Get("format"); format {
 	case "", "json":
 		if list == nil {
-			list = []anomalies.Anomaly{}
+			list = []apiv1.Anomaly{}
 		}
 		writeJSON(w, http.StatusOK, list)
-	case "jsonl":
-		w.Header().Set("Content-Type", "application/x-ndjson")
-		enc := json.NewEncoder(w)
-		for _, x := range list {
-			if err := enc.Encode(x); err != nil {
-				return nil // the client went away
-			}
-		}
-	case "csv":
-		w.Header().Set("Content-Type", "text/csv")
-		cw := csvsafe.NewWriter(w)
-		cw.Write([]string{"id", "rank", "state", "query", "technique", "severity", "stack", "hosts", "prevalence", "max_score", "first_seen", "last_seen", "reasons"})
-		for _, x := range list {
-			cw.Write([]string{strconv.FormatInt(x.ID, 10), strconv.FormatFloat(x.Rank, 'f', 3, 64), x.State, x.Query, x.Technique, x.Severity,
-				anomalies.StackText(x.Values), strconv.Itoa(x.HostCount), strconv.FormatFloat(x.Prevalence, 'f', 4, 64),
-				strconv.Itoa(x.MaxScore), x.FirstSeen.Format("2006-01-02T15:04:05Z07:00"), x.LastSeen.Format("2006-01-02T15:04:05Z07:00"),
-				strings.Join(x.Reasons, "; ")})
-		}
-		cw.Flush()
+	case "jsonl", "csv":
+		w.Header().Set("Content-Type", map[string]string{"jsonl": "application/x-ndjson", "csv": "text/csv"}[format])
+		apiv1.WriteAnomalies(w, format, list) // an error here is the client gone away
 	default:
-		return errorf(http.StatusBadRequest, "bad format %q (json, jsonl, csv)", q.Get("format"))
+		return errorf(http.StatusBadRequest, "bad format %q (json, jsonl, csv)", format)
 	}
 	return nil
 }
@@ -187,10 +154,7 @@ func (h anomalyRoutes) triage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var body struct {
-		State  string `json:"state"`
-		Reason string `json:"reason"`
-	}
+	var body apiv1.TriageRequest
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 		return errorf(http.StatusBadRequest, "bad triage body: %v", err)
@@ -231,7 +195,7 @@ func (h anomalyRoutes) stacks(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if list == nil {
-		list = []anomalies.Anomaly{}
+		list = []apiv1.Anomaly{}
 	}
 	writeJSON(w, http.StatusOK, list)
 	return nil

@@ -8,19 +8,19 @@ import (
 	"testing"
 
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
-	"github.com/exechunt/exechunt/orchestrator/stack"
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
 
 // fakeAnomalies is an AnomalyService over a fixed list.
 type fakeAnomalies struct {
-	list  []anomalies.Anomaly
+	list  []apiv1.Anomaly
 	rules []store.SuppressionRule
 }
 
-func (f *fakeAnomalies) Anomalies(_ context.Context, flt anomalies.Filter) ([]anomalies.Anomaly, error) {
-	var out []anomalies.Anomaly
+func (f *fakeAnomalies) Anomalies(_ context.Context, flt anomalies.Filter) ([]apiv1.Anomaly, error) {
+	var out []apiv1.Anomaly
 	for _, a := range f.list {
 		if flt.State == "" || a.State == flt.State {
 			out = append(out, a)
@@ -28,24 +28,24 @@ func (f *fakeAnomalies) Anomalies(_ context.Context, flt anomalies.Filter) ([]an
 	}
 	return out, nil
 }
-func (f *fakeAnomalies) Anomaly(_ context.Context, id int64) (anomalies.Anomaly, error) {
+func (f *fakeAnomalies) Anomaly(_ context.Context, id int64) (apiv1.Anomaly, error) {
 	for _, a := range f.list {
 		if a.ID == id {
 			return a, nil
 		}
 	}
-	return anomalies.Anomaly{}, fmt.Errorf("%w: %d", anomalies.ErrNotFound, id)
+	return apiv1.Anomaly{}, fmt.Errorf("%w: %d", anomalies.ErrNotFound, id)
 }
-func (f *fakeAnomalies) Triage(ctx context.Context, id int64, state, reason, by string) (anomalies.Anomaly, error) {
+func (f *fakeAnomalies) Triage(ctx context.Context, id int64, state, reason, by string) (apiv1.Anomaly, error) {
 	for i := range f.list {
 		if f.list[i].ID == id {
 			f.list[i].State, f.list[i].Reason, f.list[i].By = state, reason, by
 			return f.list[i], nil
 		}
 	}
-	return anomalies.Anomaly{}, anomalies.ErrNotFound
+	return apiv1.Anomaly{}, anomalies.ErrNotFound
 }
-func (f *fakeAnomalies) Stacks(context.Context, string) ([]anomalies.Anomaly, error) {
+func (f *fakeAnomalies) Stacks(context.Context, string) ([]apiv1.Anomaly, error) {
 	return f.list, nil
 }
 func (f *fakeAnomalies) Queries() []string { return []string{"rarity/parent_child"} }
@@ -64,12 +64,12 @@ func TestAnomalyRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sk := &stack.Stack{Query: "rarity/parent_child", Key: "=winword.exe", Values: map[string]string{"parent_name": "=winword.exe"}, HostCount: 3, MaxScore: 95}
-	svc := &fakeAnomalies{list: []anomalies.Anomaly{{Anomaly: stack.Anomaly{Stack: sk, Technique: "T1059", Rare: true, Reasons: []string{"=HYPERLINK(\"http://x\")"}}, ID: 42, State: store.TriageOpen}}}
+	sk := apiv1.Stack{Query: "rarity/parent_child", Key: "=winword.exe", Values: map[string]string{"parent_name": "=winword.exe"}, HostCount: 3, MaxScore: 95}
+	svc := &fakeAnomalies{list: []apiv1.Anomaly{{Stack: sk, Technique: "T1059", Rare: true, Reasons: []string{"=HYPERLINK(\"http://x\")"}, ID: 42, State: store.TriageOpen}}}
 	mux := http.NewServeMux()
 	api.RegisterAnomalies(mux, svc)
 	f.mux = mux
-	viewer, hunter := f.tokens[operatorapi.RoleViewer], f.tokens[operatorapi.RoleHunter]
+	viewer, hunter := f.tokens[apiv1.RoleViewer], f.tokens[apiv1.RoleHunter]
 
 	if rec := f.do(viewer, "GET", "/api/v1/anomalies?state=open", "", ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"id": 42`) {
 		t.Errorf("list: %d %s", rec.Code, rec.Body)
@@ -93,7 +93,7 @@ func TestAnomalyRoutes(t *testing.T) {
 		t.Errorf("suppress without a reason = %d, want 400", rec.Code)
 	}
 	rec := f.do(hunter, "POST", "/api/v1/anomalies/42/triage", `{"state":"suppressed","reason":"lab macro"}`, "")
-	if rec.Code != 200 || svc.list[0].State != store.TriageSuppressed || svc.list[0].By != operatorapi.RoleHunter {
+	if rec.Code != 200 || svc.list[0].State != store.TriageSuppressed || svc.list[0].By != apiv1.RoleHunter {
 		t.Fatalf("triage: %d %s %+v", rec.Code, rec.Body, svc.list[0])
 	}
 	if rec := f.do(viewer, "POST", "/api/v1/suppressions", `{"pattern":"*","reason":"x"}`, ""); rec.Code != 403 {
@@ -102,7 +102,7 @@ func TestAnomalyRoutes(t *testing.T) {
 	if rec := f.do(hunter, "POST", "/api/v1/suppressions", `{"pattern":"*name=backup.exe*"}`, ""); rec.Code != 400 {
 		t.Errorf("rule without a reason = %d", rec.Code)
 	}
-	if rec := f.do(hunter, "POST", "/api/v1/suppressions", `{"pattern":"*name=backup.exe*","reason":"nightly backup"}`, ""); rec.Code != 201 || len(svc.rules) != 1 || svc.rules[0].By != operatorapi.RoleHunter {
+	if rec := f.do(hunter, "POST", "/api/v1/suppressions", `{"pattern":"*name=backup.exe*","reason":"nightly backup"}`, ""); rec.Code != 201 || len(svc.rules) != 1 || svc.rules[0].By != apiv1.RoleHunter {
 		t.Errorf("add rule = %d %s", rec.Code, rec.Body)
 	}
 	if rec := f.do(viewer, "GET", "/api/v1/suppressions", "", ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), "nightly backup") {

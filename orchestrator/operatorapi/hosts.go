@@ -1,33 +1,16 @@
 package operatorapi
 
 import (
-	"encoding/json"
+	"math"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
 
-// Host is a host as the API returns it.
-type Host struct {
-	ID             int64           `json:"id"`
-	Hostname       string          `json:"hostname"`
-	Identifier     string          `json:"host_identifier"`
-	UUID           string          `json:"uuid"`
-	Platform       string          `json:"platform"`
-	OSName         string          `json:"os_name"`
-	OSVersion      string          `json:"os_version"`
-	OsqueryVersion string          `json:"osquery_version"`
-	EnrolledAt     time.Time       `json:"enrolled_at"`
-	FirstSeen      time.Time       `json:"first_seen"`
-	LastSeen       time.Time       `json:"last_seen"`
-	Details        json.RawMessage `json:"details,omitempty"`
-}
-
-func apiHost(h store.Host, details bool) Host {
-	out := Host{ID: h.ID, Hostname: h.Hostname, Identifier: h.Identifier, UUID: h.UUID, Platform: h.Platform,
+func apiHost(h store.Host, details bool) apiv1.Host {
+	out := apiv1.Host{ID: h.ID, Hostname: h.Hostname, Identifier: h.Identifier, UUID: h.UUID, Platform: h.Platform,
 		OSName: h.OSName, OSVersion: h.OSVersion, OsqueryVersion: h.OsqueryVersion, EnrolledAt: h.EnrolledAt,
 		FirstSeen: h.FirstSeen, LastSeen: h.LastSeen}
 	if details {
@@ -44,27 +27,18 @@ func (a *API) parseHostFilter(r *http.Request) (store.HostFilter, error) {
 		f.Platforms = append(f.Platforms, strings.ToLower(p))
 	}
 	for _, s := range splitList(q["id"]) {
-		id, err := strconv.ParseInt(s, 10, 64)
+		id, err := parseID("host id", s)
 		if err != nil {
-			return f, errorf(http.StatusBadRequest, "bad host id %q", s)
+			return f, err
 		}
 		f.IDs = append(f.IDs, id)
 	}
-	if s := q.Get("seen_within"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			return f, errorf(http.StatusBadRequest, "bad seen_within %q (a duration such as 10m)", s)
-		}
-		f.SeenSince = a.c.Now().Add(-d)
+	var err error
+	if f.SeenSince, err = a.sinceParam(r, "seen_within"); err != nil {
+		return f, err
 	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			return f, errorf(http.StatusBadRequest, "bad limit %q", s)
-		}
-		f.Limit = n
-	}
-	return f, nil
+	f.Limit, err = intParam(r, "limit", 0, 0, math.MaxInt)
+	return f, err
 }
 
 func splitList(vs []string) []string {
@@ -88,11 +62,7 @@ func (a *API) listHosts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]Host, 0, len(hs))
-	for _, h := range hs {
-		out = append(out, apiHost(h, false))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"hosts": out})
+	writeJSON(w, http.StatusOK, apiv1.Hosts{Hosts: each(hs, func(h store.Host) apiv1.Host { return apiHost(h, false) })})
 	return nil
 }
 

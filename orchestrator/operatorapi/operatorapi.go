@@ -1,7 +1,9 @@
-// Package operatorapi is the REST API operators and the CLI use, under /api/v1/:
-// hosts, live queries (create, follow over server-sent events, cancel, history).
-// Every request needs "Authorization: Bearer <token>"; tokens are stored hashed
-// and carry a role (viewer < hunter < admin).
+// Package operatorapi is the REST API operators, the CLI and the web UI use,
+// under /api/v1/: hosts, live queries (create, follow over server-sent events,
+// cancel, history), hunts, anomalies and the admin routes. Every request needs
+// "Authorization: Bearer <token>"; tokens are stored hashed and carry a role
+// (apiv1.RoleViewer < RoleHunter < RoleAdmin). The bodies are orchestrator/apiv1's
+// types, which the clients share.
 package operatorapi
 
 import (
@@ -12,26 +14,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/ratelimit"
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
-
-// Roles, from least to most privileged.
-const (
-	RoleViewer = "viewer" // read hosts, queries and results
-	RoleHunter = "hunter" // also run and cancel live queries
-	RoleAdmin  = "admin"  // everything
-)
-
-var roleRank = map[string]int{RoleViewer: 1, RoleHunter: 2, RoleAdmin: 3}
-
-// ValidRole reports whether r is a known role.
-func ValidRole(r string) bool { return roleRank[r] > 0 }
 
 // HostStore is what the API reads of hosts.
 type HostStore interface {
@@ -122,15 +112,15 @@ func New(c Config) (*API, error) {
 
 // Register adds the endpoints to mux.
 func (a *API) Register(mux *http.ServeMux) {
-	mux.Handle("GET /api/v1/hosts", a.auth(RoleViewer, a.listHosts))
-	mux.Handle("GET /api/v1/hosts/{id}", a.auth(RoleViewer, a.getHost))
-	mux.Handle("GET /api/v1/queries", a.auth(RoleViewer, a.listQueries))
-	mux.Handle("POST /api/v1/queries", a.auth(RoleHunter, a.createQuery))
-	mux.Handle("GET /api/v1/queries/{id}", a.auth(RoleViewer, a.getQuery))
-	mux.Handle("GET /api/v1/queries/{id}/rows", a.auth(RoleViewer, a.queryRows))
-	mux.Handle("GET /api/v1/queries/{id}/events", a.auth(RoleViewer, a.streamQuery))
-	mux.Handle("POST /api/v1/queries/{id}/cancel", a.auth(RoleHunter, a.cancelQuery))
-	mux.Handle("GET /api/v1/whoami", a.auth(RoleViewer, a.whoami))
+	mux.Handle("GET /api/v1/hosts", a.auth(apiv1.RoleViewer, a.listHosts))
+	mux.Handle("GET /api/v1/hosts/{id}", a.auth(apiv1.RoleViewer, a.getHost))
+	mux.Handle("GET /api/v1/queries", a.auth(apiv1.RoleViewer, a.listQueries))
+	mux.Handle("POST /api/v1/queries", a.auth(apiv1.RoleHunter, a.createQuery))
+	mux.Handle("GET /api/v1/queries/{id}", a.auth(apiv1.RoleViewer, a.getQuery))
+	mux.Handle("GET /api/v1/queries/{id}/rows", a.auth(apiv1.RoleViewer, a.queryRows))
+	mux.Handle("GET /api/v1/queries/{id}/events", a.auth(apiv1.RoleViewer, a.streamQuery))
+	mux.Handle("POST /api/v1/queries/{id}/cancel", a.auth(apiv1.RoleHunter, a.cancelQuery))
+	mux.Handle("GET /api/v1/whoami", a.auth(apiv1.RoleViewer, a.whoami))
 	a.registerAdmin(mux)
 	if a.c.Hunts != nil {
 		a.registerHunts(mux)
@@ -179,7 +169,7 @@ func (a *API) auth(min string, h handler) http.Handler {
 			if err != nil {
 				return err
 			}
-			if roleRank[t.Role] < roleRank[min] {
+			if !apiv1.RoleAllows(t.Role, min) {
 				return errorf(http.StatusForbidden, "role %s may not do this (needs %s)", t.Role, min)
 			}
 			return h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, t)))
@@ -204,16 +194,16 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *apiError
 	switch {
 	case errors.As(err, &ae):
-		writeJSON(w, ae.status, map[string]string{"error": ae.msg})
+		writeJSON(w, ae.status, apiv1.Error{Error: ae.msg})
 	case errors.Is(err, store.ErrNotFound):
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
+		writeJSON(w, http.StatusNotFound, apiv1.Error{Error: "not found"})
 	case errors.Is(err, store.ErrConflict):
-		writeJSON(w, http.StatusConflict, map[string]string{"error": err.Error()})
+		writeJSON(w, http.StatusConflict, apiv1.Error{Error: err.Error()})
 	default:
 		if r.Context().Err() == nil {
 			a.c.Log.Error("operator request failed", "path", r.URL.Path, "err", err)
 		}
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+		writeJSON(w, http.StatusInternalServerError, apiv1.Error{Error: "internal error"})
 	}
 }
 
@@ -225,17 +215,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-func pathID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, errorf(http.StatusBadRequest, "bad id %q", r.PathValue("id"))
-	}
-	return id, nil
-}
-
 func (a *API) whoami(w http.ResponseWriter, r *http.Request) error {
 	t, _ := r.Context().Value(ctxKey{}).(store.Token)
-	writeJSON(w, http.StatusOK, map[string]any{"name": t.Name, "role": t.Role})
+	writeJSON(w, http.StatusOK, apiv1.Whoami{Name: t.Name, Role: t.Role})
 	return nil
 }
 

@@ -6,74 +6,16 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/store"
+	"github.com/exechunt/exechunt/orchestrator/targeting"
 )
 
-// Targets selects the hosts of a live query: All, or the union of the others.
-type Targets struct {
-	All       bool     `json:"all,omitempty"`
-	HostIDs   []int64  `json:"host_ids,omitempty"`
-	Hostnames []string `json:"hostnames,omitempty"`
-	Platforms []string `json:"platforms,omitempty"`
-}
-
-// CreateQueryRequest is the body of POST /api/v1/queries.
-type CreateQueryRequest struct {
-	SQL string `json:"sql"`
-	// Discovery is an optional osquery discovery query: hosts where it returns no
-	// rows skip the query (state no-rows).
-	Discovery string  `json:"discovery,omitempty"`
-	Targets   Targets `json:"targets"`
-	// Timeout is a Go duration ("60s"); the default is the server's.
-	Timeout string `json:"timeout,omitempty"`
-}
-
-// Query is a live query as the API returns it.
-type Query struct {
-	ID        int64           `json:"id"`
-	SQL       string          `json:"sql"`
-	Discovery string          `json:"discovery,omitempty"`
-	Targets   json.RawMessage `json:"targets,omitempty"`
-	CreatedBy string          `json:"created_by"`
-	CreatedAt time.Time       `json:"created_at"`
-	Deadline  time.Time       `json:"deadline"`
-	State     string          `json:"state"`
-	DoneAt    *time.Time      `json:"done_at,omitempty"`
-	Hosts     int             `json:"hosts"`
-	Counts    map[string]int  `json:"counts"`
-	Rows      int             `json:"rows"`
-}
-
-// HostState is one host's progress on a live query (also the "host" SSE event).
-type HostState struct {
-	HostID   int64           `json:"host_id"`
-	Hostname string          `json:"hostname"`
-	State    string          `json:"state"`
-	Rows     int             `json:"rows"`
-	Status   int             `json:"status,omitempty"`
-	Message  string          `json:"message,omitempty"`
-	Stats    json.RawMessage `json:"stats,omitempty"`
-}
-
-// QueryDetail is GET /api/v1/queries/{id}.
-type QueryDetail struct {
-	Query Query       `json:"query"`
-	Hosts []HostState `json:"hosts"`
-}
-
-// Row is a result row with its host (the "row" SSE event).
-type Row struct {
-	HostID   int64             `json:"host_id"`
-	Hostname string            `json:"hostname"`
-	Columns  map[string]string `json:"columns"`
-}
-
-func apiQuery(q store.LiveQuery, hosts []store.LiveQueryHost) Query {
-	out := Query{ID: q.ID, SQL: q.SQL, Discovery: q.Discovery, Targets: q.Targets, CreatedBy: q.CreatedBy,
+func apiQuery(q store.LiveQuery, hosts []store.LiveQueryHost) apiv1.Query {
+	out := apiv1.Query{ID: q.ID, SQL: q.SQL, Discovery: q.Discovery, Targets: q.Targets, CreatedBy: q.CreatedBy,
 		CreatedAt: q.CreatedAt, Deadline: q.Deadline, State: q.State, Counts: q.Counts}
 	if !q.DoneAt.IsZero() {
 		d := q.DoneAt
@@ -91,75 +33,38 @@ func apiQuery(q store.LiveQuery, hosts []store.LiveQueryHost) Query {
 	return out
 }
 
-func (a *API) resolveTargets(r *http.Request, t Targets) ([]int64, error) {
-	ctx := r.Context()
-	if t.All {
-		hs, err := a.c.Hosts.ListHosts(ctx, store.HostFilter{})
-		if err != nil {
-			return nil, err
-		}
-		return hostIDs(hs), nil
+// resolveTargets returns the IDs of the hosts t selects, as hunts select them
+// (orchestrator/targeting). A host ID that names no host is an error: the
+// operator typed it, unlike a platform or hostname that matches nothing yet.
+func (a *API) resolveTargets(r *http.Request, t targeting.Targets) ([]int64, error) {
+	f := store.HostFilter{}
+	if !t.All && len(t.Platforms) == 0 && len(t.Hostnames) == 0 {
+		f.IDs = t.HostIDs // only IDs: no need to read the whole fleet
 	}
-	set := map[int64]bool{}
-	if len(t.HostIDs) > 0 {
-		hs, err := a.c.Hosts.ListHosts(ctx, store.HostFilter{IDs: t.HostIDs})
-		if err != nil {
-			return nil, err
-		}
-		if len(hs) != len(slices.Compact(slices.Sorted(slices.Values(t.HostIDs)))) {
-			return nil, errorf(http.StatusBadRequest, "unknown host id in targets")
-		}
-		for _, h := range hs {
-			set[h.ID] = true
-		}
+	hs, err := a.c.Hosts.ListHosts(r.Context(), f)
+	if err != nil {
+		return nil, err
 	}
-	if len(t.Platforms) > 0 {
-		var ps []string
-		for _, p := range t.Platforms {
-			ps = append(ps, strings.ToLower(p))
-		}
-		hs, err := a.c.Hosts.ListHosts(ctx, store.HostFilter{Platforms: ps})
-		if err != nil {
-			return nil, err
-		}
-		for _, h := range hs {
-			set[h.ID] = true
-		}
-	}
-	if len(t.Hostnames) > 0 {
-		hs, err := a.c.Hosts.ListHosts(ctx, store.HostFilter{})
-		if err != nil {
-			return nil, err
-		}
-		want := map[string]bool{}
-		for _, n := range t.Hostnames {
-			want[strings.ToLower(n)] = true
-		}
-		for _, h := range hs {
-			if want[strings.ToLower(h.Hostname)] || want[strings.ToLower(h.Identifier)] {
-				set[h.ID] = true
-			}
-		}
-	}
-	return slices.Sorted(func(yield func(int64) bool) {
-		for id := range set {
-			if !yield(id) {
-				return
-			}
-		}
-	}), nil
-}
-
-func hostIDs(hs []store.Host) []int64 {
-	out := make([]int64, 0, len(hs))
+	known := map[int64]bool{}
+	m := t.Matcher()
+	var ids []int64
 	for _, h := range hs {
-		out = append(out, h.ID)
+		known[h.ID] = true
+		if m.Matches(targeting.Host{ID: h.ID, Hostname: h.Hostname, Identifier: h.Identifier, Platform: h.Platform}) {
+			ids = append(ids, h.ID)
+		}
 	}
-	return out
+	for _, id := range t.HostIDs {
+		if !known[id] {
+			return nil, errorf(http.StatusBadRequest, "unknown host id %d in targets", id)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
 
 func (a *API) createQuery(w http.ResponseWriter, r *http.Request) error {
-	var req CreateQueryRequest
+	var req apiv1.CreateQueryRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
@@ -170,14 +75,14 @@ func (a *API) createQuery(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusBadRequest, "sql is required")
 	}
 	t := req.Targets
-	if !t.All && len(t.HostIDs) == 0 && len(t.Platforms) == 0 && len(t.Hostnames) == 0 {
+	if t.Empty() {
 		return errorf(http.StatusBadRequest, "targets are required (all, host_ids, hostnames or platforms)")
 	}
 	timeout := a.c.DefaultTimeout
 	if req.Timeout != "" {
-		d, err := time.ParseDuration(req.Timeout)
-		if err != nil || d <= 0 {
-			return errorf(http.StatusBadRequest, "bad timeout %q", req.Timeout)
+		d, err := duration("timeout", req.Timeout, "60s")
+		if err != nil {
+			return err
 		}
 		timeout = min(d, a.c.MaxTimeout)
 	}
@@ -207,67 +112,64 @@ func (a *API) createQuery(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) listQueries(w http.ResponseWriter, r *http.Request) error {
-	limit := 50
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n <= 0 {
-			return errorf(http.StatusBadRequest, "bad limit %q", s)
-		}
-		limit = min(n, 1000)
+	limit, err := intParam(r, "limit", 50, 1, 1000)
+	if err != nil {
+		return err
 	}
 	qs, err := a.c.Live.ListLiveQueries(r.Context(), limit)
 	if err != nil {
 		return err
 	}
-	out := make([]Query, 0, len(qs))
-	for _, q := range qs {
-		out = append(out, apiQuery(q, nil))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"queries": out})
+	writeJSON(w, http.StatusOK, apiv1.Queries{Queries: each(qs, func(q store.LiveQuery) apiv1.Query { return apiQuery(q, nil) })})
 	return nil
 }
 
-func (a *API) hostnames(r *http.Request, ids []int64) (map[int64]string, error) {
+// hostnames returns the names of the hosts id(0) … id(n-1) names, by ID (IDs
+// may repeat; none is read when n is 0).
+func (a *API) hostnames(r *http.Request, n int, id func(int) int64) (map[int64]string, error) {
+	m := map[int64]string{}
+	seen := make(map[int64]bool, n)
+	var ids []int64
+	for i := range n {
+		if h := id(i); !seen[h] {
+			seen[h] = true
+			ids = append(ids, h)
+		}
+	}
+	if len(ids) == 0 {
+		return m, nil
+	}
 	hs, err := a.c.Hosts.ListHosts(r.Context(), store.HostFilter{IDs: ids})
 	if err != nil {
 		return nil, err
 	}
-	m := make(map[int64]string, len(hs))
 	for _, h := range hs {
 		m[h.ID] = h.Hostname
 	}
 	return m, nil
 }
 
-func (a *API) detail(r *http.Request, id int64) (QueryDetail, map[int64]string, error) {
+func (a *API) detail(r *http.Request, id int64) (apiv1.QueryDetail, map[int64]string, error) {
 	q, err := a.c.Live.LiveQuery(r.Context(), id)
 	if err != nil {
-		return QueryDetail{}, nil, err
+		return apiv1.QueryDetail{}, nil, err
 	}
 	hs, err := a.c.Live.LiveQueryHosts(r.Context(), id)
 	if err != nil {
-		return QueryDetail{}, nil, err
+		return apiv1.QueryDetail{}, nil, err
 	}
-	ids := make([]int64, 0, len(hs))
-	for _, h := range hs {
-		ids = append(ids, h.HostID)
+	names, err := a.hostnames(r, len(hs), func(i int) int64 { return hs[i].HostID })
+	if err != nil {
+		return apiv1.QueryDetail{}, nil, err
 	}
-	names := map[int64]string{}
-	if len(ids) > 0 {
-		if names, err = a.hostnames(r, ids); err != nil {
-			return QueryDetail{}, nil, err
-		}
-	}
-	d := QueryDetail{Query: apiQuery(q, hs), Hosts: make([]HostState, 0, len(hs))}
-	for _, h := range hs {
-		d.Hosts = append(d.Hosts, hostState(h, names))
-	}
+	d := apiv1.QueryDetail{Query: apiQuery(q, hs),
+		Hosts: each(hs, func(h store.LiveQueryHost) apiv1.HostState { return hostState(h, names) })}
 	return d, names, nil
 }
 
-func hostState(h store.LiveQueryHost, names map[int64]string) HostState {
-	return HostState{HostID: h.HostID, Hostname: names[h.HostID], State: h.State, Rows: h.Rows, Status: h.Status,
-		Message: h.Message, Stats: h.Stats}
+func hostState(h store.LiveQueryHost, names map[int64]string) apiv1.HostState {
+	return apiv1.HostState{HostID: h.HostID, Hostname: names[h.HostID], State: h.State, Final: store.TerminalHostState(h.State),
+		Rows: h.Rows, Status: h.Status, Message: h.Message, Stats: h.Stats}
 }
 
 func (a *API) getQuery(w http.ResponseWriter, r *http.Request) error {
@@ -296,11 +198,9 @@ func (a *API) queryRows(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]Row, 0, len(rows))
-	for _, rw := range rows {
-		out = append(out, Row{HostID: rw.HostID, Hostname: names[rw.HostID], Columns: rw.Columns})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"rows": out})
+	writeJSON(w, http.StatusOK, apiv1.Rows{Rows: each(rows, func(rw store.Row) apiv1.Row {
+		return apiv1.Row{HostID: rw.HostID, Hostname: names[rw.HostID], Columns: rw.Columns}
+	})})
 	return nil
 }
 
@@ -379,7 +279,7 @@ func (a *API) streamQuery(w http.ResponseWriter, r *http.Request) error {
 					return nil
 				}
 				for _, rw := range rows {
-					if err := send("row", Row{HostID: h.HostID, Hostname: names[h.HostID], Columns: rw.Columns}); err != nil {
+					if err := send("row", apiv1.Row{HostID: h.HostID, Hostname: names[h.HostID], Columns: rw.Columns}); err != nil {
 						return nil
 					}
 				}

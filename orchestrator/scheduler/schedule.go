@@ -72,9 +72,6 @@ func (s Schedule) Period(t time.Time) time.Duration {
 	return b.Sub(a)
 }
 
-// Words describes the schedule in English, e.g. "every 2 hours, UTC".
-func (s Schedule) Words() string { return Describe(s.Spec) }
-
 var descriptors = map[string]string{
 	"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
 	"@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *",
@@ -84,7 +81,9 @@ var dayNames = []string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", 
 
 // Describe turns a cron expression into words for the common shapes ("every 15
 // minutes, UTC", "every 2 hours, UTC", "every day at 02:30 UTC", "every Monday
-// at 09:00 UTC"); other expressions are quoted ("cron 5 4 1-7 * *, UTC").
+// at 09:00 UTC"); other expressions are quoted ("cron 5 4 1-7 * *, UTC"). It is
+// exechunt's only schedule describer: the API's schedule_words, which the CLI and
+// the web UI show, come from it.
 func Describe(spec string) string {
 	spec = strings.Join(strings.Fields(spec), " ")
 	if d, ok := strings.CutPrefix(spec, "@every "); ok {

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/exechunt/exechunt/orchestrator/agentapi"
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
@@ -246,6 +247,6 @@ func SeedAdminToken(ctx context.Context, s store.Tokens, token string, now time.
 	case !errors.Is(err, store.ErrNotFound):
 		return err
 	}
-	_, err = s.CreateToken(ctx, store.Token{Name: "admin", Role: operatorapi.RoleAdmin, Hash: h, CreatedAt: now})
+	_, err = s.CreateToken(ctx, store.Token{Name: "admin", Role: apiv1.RoleAdmin, Hash: h, CreatedAt: now})
 	return err
 }

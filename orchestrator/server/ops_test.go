@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 	"github.com/exechunt/exechunt/orchestrator/server"
 	"github.com/exechunt/exechunt/orchestrator/store"
@@ -40,7 +41,7 @@ func opsServer(t *testing.T, public bool) (*httptest.Server, *sqlite.Store) {
 	if err := server.SeedAdminToken(ctx, st, opsAdmin, now); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.CreateToken(ctx, store.Token{Name: "viewer", Role: operatorapi.RoleViewer,
+	if _, err := st.CreateToken(ctx, store.Token{Name: "viewer", Role: apiv1.RoleViewer,
 		Hash: operatorapi.HashToken(opsViewer), CreatedAt: now}); err != nil {
 		t.Fatal(err)
 	}

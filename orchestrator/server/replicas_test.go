@@ -16,12 +16,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/exechunt/exechunt/internal/agentsim"
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/client"
 	"github.com/exechunt/exechunt/orchestrator/hunts"
-	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 	"github.com/exechunt/exechunt/orchestrator/server"
 	"github.com/exechunt/exechunt/orchestrator/store"
 	"github.com/exechunt/exechunt/orchestrator/store/postgres"
+	"github.com/exechunt/exechunt/orchestrator/targeting"
 	"github.com/exechunt/exechunt/packs"
 )
 
@@ -180,14 +181,14 @@ func TestReplicasSharePostgres(t *testing.T) {
 	if err := agent.Enroll(ctx); err != nil {
 		t.Fatal(err)
 	}
-	q, err := a.api.CreateQuery(ctx, operatorapi.CreateQueryRequest{SQL: "SELECT 42 AS answer;",
-		Targets: operatorapi.Targets{All: true}, Timeout: "60s"})
+	q, err := a.api.CreateQuery(ctx, apiv1.CreateQueryRequest{SQL: "SELECT 42 AS answer;",
+		Targets: targeting.Targets{All: true}, Timeout: "60s"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	type followed struct {
-		rows    []operatorapi.Row
-		summary operatorapi.Query
+		rows    []apiv1.Row
+		summary apiv1.Query
 		err     error
 	}
 	fctx, fcancel := context.WithTimeout(ctx, 15*time.Second)
@@ -195,7 +196,7 @@ func TestReplicasSharePostgres(t *testing.T) {
 	done := make(chan followed, 1)
 	go func() {
 		var f followed
-		f.summary, f.err = a.api.Follow(fctx, q.ID, client.Events{Row: func(r operatorapi.Row) { f.rows = append(f.rows, r) }})
+		f.summary, f.err = a.api.Follow(fctx, q.ID, client.Events{Row: func(r apiv1.Row) { f.rows = append(f.rows, r) }})
 		done <- f
 	}()
 	lb.target.Store(ubURL) // the load balancer now sends the agent to B
@@ -217,8 +218,8 @@ func TestReplicasSharePostgres(t *testing.T) {
 	}
 
 	// Hunt leadership: a hunt created on A fires every second, on A only.
-	if _, err := a.api.CreateHunt(ctx, operatorapi.HuntRequest{Name: "every-second", Pack: pack.Name,
-		Targets: store.HuntTargets{Hostnames: []string{"nobody"}}, Mode: store.ModeDispatch,
+	if _, err := a.api.CreateHunt(ctx, apiv1.HuntRequest{Name: "every-second", Pack: pack.Name,
+		Targets: targeting.Targets{Hostnames: []string{"nobody"}}, Mode: store.ModeDispatch,
 		Schedule: "* * * * * *"}); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/exechunt/exechunt/orchestrator/agentapi"
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/hunts"
 	"github.com/exechunt/exechunt/orchestrator/metrics"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
@@ -192,7 +193,7 @@ func New(c Config) (*Server, error) {
 	s.mux.HandleFunc("GET /readyz", s.ready)
 	mh := c.Metrics.Handler()
 	if !c.MetricsPublic {
-		mh = op.Authenticated(operatorapi.RoleViewer, mh)
+		mh = op.Authenticated(apiv1.RoleViewer, mh)
 	}
 	s.mux.Handle("GET /metrics", mh)
 	return s, nil

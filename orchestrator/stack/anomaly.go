@@ -2,8 +2,11 @@ package stack
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 )
 
 // Thresholds decide what makes a stack an anomaly.
@@ -20,41 +23,42 @@ type Thresholds struct {
 // high-scoring from 50 (the tables' suspicious threshold).
 var DefaultThresholds = Thresholds{MaxPrevalence: 0.05, MaxHosts: 3, MinScore: 50}
 
-// Anomaly is a stack worth a hunter's look, with its rank and the reasons.
-type Anomaly struct {
-	*Stack
-	Technique  string   `json:"technique"`
-	Severity   string   `json:"severity"`
-	Prevalence float64  `json:"prevalence"`
-	Answered   int      `json:"answered"`
-	Rare       bool     `json:"rare"`
-	New        bool     `json:"new"`
-	HighScore  bool     `json:"high_score"`
-	Rank       float64  `json:"rank"` // 0..1, higher first
-	Reasons    []string `json:"reasons"`
+// View is a stack as an apiv1.Anomaly without the anomaly flags: a copy of the
+// stack (its slices too, so the caller may read it after the stacker has moved
+// on), the query's technique and severity, the prevalence and the hosts.
+func (s *Stacker) View(sk *Stack) apiv1.Anomaly {
+	a := apiv1.Anomaly{Stack: sk.Stack, Prevalence: s.Prevalence(sk), Answered: s.Answered(sk.Query), Hosts: s.Hosts(sk)}
+	a.Indicators = slices.Clone(sk.Indicators)
+	a.Examples = slices.Clone(sk.Examples)
+	if st := s.queries[sk.Query]; st != nil {
+		a.Technique, a.Severity = st.q.Technique, st.q.Severity
+	}
+	return a
 }
 
 // Anomalies ranks the stacks that are rare, new against the baseline or high-scoring.
 // The rank adds 0.4 for rarity (scaled by how rare), 0.3 for newness and 0.3 × the
 // max score / 100; ties break on host count (fewer first) then key.
-func (s *Stacker) Anomalies(th Thresholds) []Anomaly {
-	var out []Anomaly
+func (s *Stacker) Anomalies(th Thresholds) []apiv1.Anomaly {
+	var out []apiv1.Anomaly
 	for _, st := range s.queries {
 		answered := st.answered.count()
 		for _, sk := range st.stacks {
-			a := Anomaly{Stack: sk, Technique: st.q.Technique, Severity: st.q.Severity, Answered: answered}
+			prevalence := 0.0
 			if answered > 0 {
-				a.Prevalence = float64(sk.HostCount) / float64(answered)
+				prevalence = float64(sk.HostCount) / float64(answered)
 			}
-			a.Rare = (th.MaxPrevalence > 0 && a.Prevalence <= th.MaxPrevalence) || (th.MaxHosts > 0 && sk.HostCount <= th.MaxHosts)
-			a.New = !st.normal[sk.Key]
-			a.HighScore = th.MinScore > 0 && sk.MaxScore >= th.MinScore
-			if !a.New && !a.HighScore {
+			rare := (th.MaxPrevalence > 0 && prevalence <= th.MaxPrevalence) || (th.MaxHosts > 0 && sk.HostCount <= th.MaxHosts)
+			isNew := !st.normal[sk.Key]
+			high := th.MinScore > 0 && sk.MaxScore >= th.MinScore
+			if !isNew && !high {
 				continue // in the baseline and harmless: normal, however rare
 			}
-			if !a.Rare && !a.HighScore {
+			if !rare && !high {
 				continue // new but common across the fleet: a rollout, not a hunt lead
 			}
+			a := s.View(sk)
+			a.Rare, a.New, a.HighScore = rare, isNew, high
 			if a.Rare {
 				a.Rank += 0.4 * (1 - a.Prevalence)
 				a.Reasons = append(a.Reasons, fmt.Sprintf("rare: %d of %d hosts (%.1f%%)", sk.HostCount, answered, 100*a.Prevalence))
@@ -83,13 +87,13 @@ func (s *Stacker) Anomalies(th Thresholds) []Anomaly {
 		if out[i].HostCount != out[j].HostCount {
 			return out[i].HostCount < out[j].HostCount
 		}
-		return out[i].Query+string(out[i].Key) < out[j].Query+string(out[j].Key)
+		return out[i].Query+out[i].Key < out[j].Query+out[j].Key
 	})
 	return out
 }
 
 // Top returns the n best-ranked anomalies.
-func (s *Stacker) Top(th Thresholds, n int) []Anomaly {
+func (s *Stacker) Top(th Thresholds, n int) []apiv1.Anomaly {
 	all := s.Anomalies(th)
 	if len(all) > n {
 		all = all[:n]

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 )
 
 // Query is what the stacker needs of a hunt query.
@@ -16,32 +18,15 @@ type Query struct {
 	Stack     []string // stack columns; ShapeColumn stacks by Shape(cmdline)
 }
 
-// Key identifies a stack within its query: the stack column values joined by \x1f.
-type Key string
-
 // MaxExamples bounds the example rows kept per stack.
 const MaxExamples = 5
 
-// Example is one evidence row of a stack.
-type Example struct {
-	Host string            `json:"host"`
-	Time time.Time         `json:"time"`
-	Row  map[string]string `json:"row"`
-}
-
-// Stack is one group of result rows of a query across the fleet.
+// Stack is one group of result rows of a query across the fleet, as the
+// stacker grows it: the stack the API shows (apiv1.Stack; its Key is the stack
+// column values joined by \x1f) and the set of hosts that produced it.
 type Stack struct {
-	Query      string            `json:"query"`
-	Key        Key               `json:"key"`
-	Values     map[string]string `json:"values"` // stack column → value
-	HostCount  int               `json:"host_count"`
-	Rows       int64             `json:"rows"`
-	FirstSeen  time.Time         `json:"first_seen"`
-	LastSeen   time.Time         `json:"last_seen"`
-	MaxScore   int               `json:"max_score"`
-	Indicators []string          `json:"indicators,omitempty"`
-	Examples   []Example         `json:"examples"`
-	hosts      bitset
+	apiv1.Stack
+	hosts bitset
 }
 
 // Hosts returns the names of the hosts that produced the stack.
@@ -54,9 +39,9 @@ func (s *Stack) hostNames(names []string) []string {
 // queryState is one query's stacks, the hosts that answered it and its baseline.
 type queryState struct {
 	q        Query
-	stacks   map[Key]*Stack
+	stacks   map[string]*Stack
 	answered bitset
-	normal   map[Key]bool // baseline: learnt or marked normal by an analyst
+	normal   map[string]bool // baseline: learnt or marked normal by an analyst
 }
 
 // Stacker holds the stacks of every query. It is not safe for concurrent use.
@@ -85,7 +70,7 @@ func (s *Stacker) host(name string) int {
 func (s *Stacker) query(q Query) *queryState {
 	st := s.queries[q.Name]
 	if st == nil {
-		st = &queryState{q: q, stacks: map[Key]*Stack{}, normal: map[Key]bool{}}
+		st = &queryState{q: q, stacks: map[string]*Stack{}, normal: map[string]bool{}}
 		s.queries[q.Name] = st
 	}
 	if len(q.Stack) > 0 {
@@ -95,12 +80,12 @@ func (s *Stacker) query(q Query) *queryState {
 }
 
 // KeyOf computes a row's stack key and the stacked values.
-func KeyOf(q Query, row map[string]string) (Key, map[string]string) {
+func KeyOf(q Query, row map[string]string) (string, map[string]string) {
 	var c shapeCache
 	key := keyOf(q, row, &c)
 	cols := stackCols(q)
 	vals := make(map[string]string, len(cols))
-	for i, v := range strings.Split(string(key), "\x1f") {
+	for i, v := range strings.Split(key, "\x1f") {
 		vals[cols[i]] = v
 	}
 	return key, vals
@@ -114,7 +99,7 @@ func stackCols(q Query) []string {
 }
 
 // keyOf builds the key only (the values map is made once per new stack).
-func keyOf(q Query, row map[string]string, shapes *shapeCache) Key {
+func keyOf(q Query, row map[string]string, shapes *shapeCache) string {
 	cols := stackCols(q)
 	var b strings.Builder
 	for i, c := range cols {
@@ -130,7 +115,7 @@ func keyOf(q Query, row map[string]string, shapes *shapeCache) Key {
 		}
 		b.WriteString(v)
 	}
-	return Key(b.String())
+	return b.String()
 }
 
 // shapeCache remembers recent shapes: fleets run the same command lines over and over.
@@ -163,10 +148,10 @@ func (s *Stacker) Add(q Query, host string, t time.Time, rows []map[string]strin
 		if sk == nil {
 			cols := stackCols(st.q)
 			vals := make(map[string]string, len(cols))
-			for i, v := range strings.Split(string(key), "\x1f") {
+			for i, v := range strings.Split(key, "\x1f") {
 				vals[cols[i]] = v
 			}
-			sk = &Stack{Query: q.Name, Key: key, Values: vals, FirstSeen: t}
+			sk = &Stack{Stack: apiv1.Stack{Query: q.Name, Key: key, Values: vals, FirstSeen: t}}
 			st.stacks[key] = sk
 		}
 		newHost := !sk.hosts.has(h)
@@ -174,7 +159,7 @@ func (s *Stacker) Add(q Query, host string, t time.Time, rows []map[string]strin
 			sk.hosts.set(h)
 			sk.HostCount++
 		}
-		sk.addExample(Example{Host: host, Time: t, Row: row}, newHost)
+		sk.addExample(apiv1.Example{Host: host, Time: t, Row: row}, newHost)
 		sk.Rows++
 		if t.Before(sk.FirstSeen) {
 			sk.FirstSeen = t
@@ -194,7 +179,7 @@ func (s *Stacker) Add(q Query, host string, t time.Time, rows []map[string]strin
 // addExample keeps up to MaxExamples evidence rows: every row while there is room,
 // then a row of a new host replaces the latest example of a host shown twice, so a
 // rare stack shows all its rows and a common one shows as many hosts as fit.
-func (sk *Stack) addExample(e Example, newHost bool) {
+func (sk *Stack) addExample(e apiv1.Example, newHost bool) {
 	if len(sk.Examples) < MaxExamples {
 		sk.Examples = append(sk.Examples, e)
 		return
@@ -283,7 +268,7 @@ func (s *Stacker) LearnBaseline(until time.Time) {
 }
 
 // MarkNormal puts one stack into its query's baseline (an analyst's suppression).
-func (s *Stacker) MarkNormal(query string, key Key) {
+func (s *Stacker) MarkNormal(query, key string) {
 	if st := s.queries[query]; st != nil {
 		st.normal[key] = true
 	}

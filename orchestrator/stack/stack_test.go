@@ -49,10 +49,10 @@ func TestAttackStacksRankFirst(t *testing.T) {
 	if top[0].Values["parent_name"] != "winword.exe" || !top[0].Rare || !top[0].New || !top[0].HighScore {
 		t.Errorf("first = %+v", top[0])
 	}
-	if top[0].HostCount != 3 || s.Prevalence(top[0].Stack) != 3.0/200 {
-		t.Errorf("host count %d prevalence %v", top[0].HostCount, s.Prevalence(top[0].Stack))
+	if top[0].HostCount != 3 || top[0].Prevalence != 3.0/200 || top[0].Answered != 200 || top[0].Technique != hunt.Technique {
+		t.Errorf("host count %d prevalence %v answered %d technique %q", top[0].HostCount, top[0].Prevalence, top[0].Answered, top[0].Technique)
 	}
-	if got := s.Hosts(top[0].Stack); len(got) != 3 || got[0] != "ws010" {
+	if got := top[0].Hosts; len(got) != 3 || got[0] != "ws010" {
 		t.Errorf("hosts = %v", got)
 	}
 	if len(top[0].Reasons) != 3 || top[0].Reasons[2] != "score 95 (encoded_command, office_child_shell)" {

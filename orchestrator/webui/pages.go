@@ -15,9 +15,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
+	"github.com/exechunt/exechunt/orchestrator/client"
 	"github.com/exechunt/exechunt/orchestrator/csvsafe"
-	"github.com/exechunt/exechunt/orchestrator/operatorapi"
-	"github.com/exechunt/exechunt/orchestrator/store"
+	"github.com/exechunt/exechunt/orchestrator/targeting"
 )
 
 // TreeSQL is the live query behind the process tree: every process with its
@@ -60,17 +61,7 @@ var funcs = template.FuncMap{
 		sort.Strings(ks)
 		return ks
 	},
-	"stateClass": func(s string) string {
-		switch s {
-		case store.HostOK, store.QueryDone, store.TriageResolved:
-			return "ok"
-		case store.HostError, store.HostOffline, "failed":
-			return "bad"
-		case store.HostNoRows, store.QueryCancelled, "skipped", store.TriageSuppressed:
-			return "muted"
-		}
-		return "busy"
-	},
+	"runTime": runTime,
 }
 
 func parsePages() (map[string]*pageTemplate, error) {
@@ -113,7 +104,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, s *session, status i
 	p := u.pages[page]
 	v := view{Title: title, Page: page, Version: u.c.Version, Data: data}
 	if s != nil {
-		v.User, v.Role, v.CSRF, v.Hunter = s.name, s.role, s.csrf, roleRank[s.role] >= roleRank[RoleHunter]
+		v.User, v.Role, v.CSRF, v.Hunter = s.name, s.role, s.csrf, apiv1.RoleAllows(s.role, apiv1.RoleHunter)
 	}
 	var buf bytes.Buffer
 	if err := p.t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
@@ -150,7 +141,7 @@ func queryID(r *http.Request) (int64, error) {
 // --- overview and hosts ---
 
 type hostView struct {
-	operatorapi.Host
+	apiv1.Host
 	Online bool
 	Seen   string
 }
@@ -161,13 +152,14 @@ type platformCount struct {
 }
 
 func (u *UI) listHosts(r *http.Request, s *session) ([]hostView, error) {
-	var res struct{ Hosts []operatorapi.Host }
-	if err := u.api(r, s, http.MethodGet, "/api/v1/hosts", nil, &res); err != nil {
+	api, ctx := u.api(r, s.token)
+	hosts, err := api.Hosts(ctx, client.HostFilter{})
+	if err != nil {
 		return nil, err
 	}
 	now := u.c.Now()
-	out := make([]hostView, 0, len(res.Hosts))
-	for _, h := range res.Hosts {
+	out := make([]hostView, 0, len(hosts))
+	for _, h := range hosts {
 		out = append(out, hostView{Host: h, Online: now.Sub(h.LastSeen) <= u.c.OnlineWithin, Seen: ago(now, h.LastSeen)})
 	}
 	return out, nil
@@ -248,18 +240,19 @@ func (u *UI) overview(w http.ResponseWriter, r *http.Request, s *session) error 
 		plats = append(plats, *c)
 	}
 	sort.Slice(plats, func(i, j int) bool { return plats[i].Platform < plats[j].Platform })
-	var qs struct{ Queries []operatorapi.Query }
-	if err := u.api(r, s, http.MethodGet, "/api/v1/queries?limit=10", nil, &qs); err != nil {
+	api, ctx := u.api(r, s.token)
+	qs, err := api.Queries(ctx, 10)
+	if err != nil {
 		return err
 	}
-	data := map[string]any{"Platforms": plats, "Total": total, "Queries": qs.Queries}
-	switch hs, err := u.listHunts(r, s); {
+	data := map[string]any{"Platforms": plats, "Total": total, "Queries": qs}
+	switch hs, err := api.Hunts(ctx, 3); {
 	case err == nil:
 		data["HuntsAvailable"], data["Hunts"] = true, hs
 	case !notServed(err):
 		return err
 	}
-	switch as, err := u.listAnomalies(r, s, anomalyQuery(store.TriageOpen, "", "", "", 10000)); {
+	switch as, err := api.Anomalies(ctx, anomalyFilter(apiv1.TriageOpen, "", "", "", 10000)); {
 	case err == nil:
 		sev, tech := map[string]int{}, map[string]int{}
 		for _, a := range as {
@@ -294,18 +287,24 @@ func (u *UI) hosts(w http.ResponseWriter, r *http.Request, s *session) error {
 		return err
 	}
 	plat := r.URL.Query().Get("platform")
-	var platforms []string
-	for _, h := range hosts {
-		if h.Platform != "" && !slices.Contains(platforms, h.Platform) {
-			platforms = append(platforms, h.Platform)
-		}
-	}
-	sort.Strings(platforms)
+	platforms := platformsOf(hosts)
 	if plat != "" {
 		hosts = slices.DeleteFunc(hosts, func(h hostView) bool { return h.Platform != plat })
 	}
 	u.render(w, r, s, http.StatusOK, "hosts", "Hosts", map[string]any{"Hosts": hosts, "Platforms": platforms, "Platform": plat})
 	return nil
+}
+
+// platformsOf lists the hosts' platforms, sorted, for the platform filters.
+func platformsOf(hosts []hostView) []string {
+	var out []string
+	for _, h := range hosts {
+		if h.Platform != "" && !slices.Contains(out, h.Platform) {
+			out = append(out, h.Platform)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // --- live query console ---
@@ -315,21 +314,16 @@ func (u *UI) console(w http.ResponseWriter, r *http.Request, s *session) error {
 	if err != nil {
 		return err
 	}
-	var platforms []string
-	for _, h := range hosts {
-		if h.Platform != "" && !slices.Contains(platforms, h.Platform) {
-			platforms = append(platforms, h.Platform)
-		}
-	}
-	sort.Strings(platforms)
+	platforms := platformsOf(hosts)
 	q := r.URL.Query()
 	sql := q.Get("sql")
-	var follow *operatorapi.Query
+	var follow *apiv1.Query
 	if id, err := queryID(r); err != nil {
 		return err
 	} else if id > 0 {
-		var d operatorapi.QueryDetail
-		if err := u.api(r, s, http.MethodGet, fmt.Sprintf("/api/v1/queries/%d", id), nil, &d); err != nil {
+		api, ctx := u.api(r, s.token)
+		d, err := api.Query(ctx, id)
+		if err != nil {
 			return err
 		}
 		follow = &d.Query
@@ -346,20 +340,13 @@ func (u *UI) console(w http.ResponseWriter, r *http.Request, s *session) error {
 	return nil
 }
 
-func (u *UI) queryRows(r *http.Request, s *session, id int64) ([]operatorapi.Row, error) {
-	var res struct{ Rows []operatorapi.Row }
-	if err := u.api(r, s, http.MethodGet, fmt.Sprintf("/api/v1/queries/%d/rows", id), nil, &res); err != nil {
-		return nil, err
-	}
-	return res.Rows, nil
-}
-
 func (u *UI) export(w http.ResponseWriter, r *http.Request, s *session) error {
 	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	rows, err := u.queryRows(r, s, id)
+	api, ctx := u.api(r, s.token)
+	rows, err := api.QueryRows(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -404,9 +391,9 @@ func (u *UI) export(w http.ResponseWriter, r *http.Request, s *session) error {
 // --- live results for one host: process tree and scripts ---
 
 type hostRun struct {
-	Host    operatorapi.Host
-	Query   *operatorapi.Query
-	State   *operatorapi.HostState
+	Host    apiv1.Host
+	Query   *apiv1.Query
+	State   *apiv1.HostState
 	Waiting bool
 	Rows    []map[string]string
 }
@@ -418,15 +405,16 @@ func (u *UI) hostRun(r *http.Request, s *session) (hostRun, error) {
 	if err != nil {
 		return hr, err
 	}
-	if err := u.api(r, s, http.MethodGet, fmt.Sprintf("/api/v1/hosts/%d", id), nil, &hr.Host); err != nil {
+	api, ctx := u.api(r, s.token)
+	if hr.Host, err = api.Host(ctx, id); err != nil {
 		return hr, err
 	}
 	qid, err := queryID(r)
 	if err != nil || qid == 0 {
 		return hr, err
 	}
-	var d operatorapi.QueryDetail
-	if err := u.api(r, s, http.MethodGet, fmt.Sprintf("/api/v1/queries/%d", qid), nil, &d); err != nil {
+	d, err := api.Query(ctx, qid)
+	if err != nil {
 		return hr, err
 	}
 	hr.Query = &d.Query
@@ -438,12 +426,12 @@ func (u *UI) hostRun(r *http.Request, s *session) (hostRun, error) {
 	if hr.State == nil {
 		return hr, errorf(http.StatusNotFound, "query %d did not target this host", qid)
 	}
-	if !store.TerminalHostState(hr.State.State) {
+	if !hr.State.Final {
 		hr.Waiting = true
 		return hr, nil
 	}
-	if hr.State.State == store.HostOK {
-		rows, err := u.queryRows(r, s, qid)
+	if hr.State.Rows > 0 {
+		rows, err := api.QueryRows(ctx, qid)
 		if err != nil {
 			return hr, err
 		}
@@ -461,9 +449,9 @@ func (u *UI) startHostQuery(w http.ResponseWriter, r *http.Request, s *session, 
 	if err != nil {
 		return err
 	}
-	var q operatorapi.Query
-	req := operatorapi.CreateQueryRequest{SQL: sql, Targets: operatorapi.Targets{HostIDs: []int64{id}}, Timeout: "2m"}
-	if err := u.api(r, s, http.MethodPost, "/api/v1/queries", req, &q); err != nil {
+	api, ctx := u.api(r, s.token)
+	q, err := api.CreateQuery(ctx, apiv1.CreateQueryRequest{SQL: sql, Targets: targeting.Targets{HostIDs: []int64{id}}, Timeout: "2m"})
+	if err != nil {
 		return err
 	}
 	http.Redirect(w, r, fmt.Sprintf("/ui/hosts/%d/%s?query=%d", id, page, q.ID), http.StatusSeeOther)
@@ -552,9 +540,10 @@ func (u *UI) anomalies(w http.ResponseWriter, r *http.Request, s *session) error
 	q := r.URL.Query()
 	state := q.Get("state")
 	if _, ok := q["state"]; !ok {
-		state = store.TriageOpen
+		state = apiv1.TriageOpen
 	}
-	all, err := u.listAnomalies(r, s, anomalyQuery("", "", "", "", 10000))
+	api, ctx := u.api(r, s.token)
+	all, err := api.Anomalies(ctx, anomalyFilter("", "", "", "", 10000))
 	if notServed(err) {
 		u.render(w, r, s, http.StatusOK, "unavailable", "Anomalies", map[string]any{"What": "Anomalies"})
 		return nil
@@ -576,12 +565,12 @@ func (u *UI) anomalies(w http.ResponseWriter, r *http.Request, s *session) error
 	sort.Strings(techs)
 	sort.Strings(hunts)
 	filter := map[string]string{"State": state, "Technique": q.Get("technique"), "Hunt": q.Get("hunt"), "Host": q.Get("host")}
-	list, err := u.listAnomalies(r, s, anomalyQuery(state, filter["Technique"], filter["Hunt"], filter["Host"], 500))
+	list, err := api.Anomalies(ctx, anomalyFilter(state, filter["Technique"], filter["Hunt"], filter["Host"], 500))
 	if err != nil {
 		return err
 	}
 	u.render(w, r, s, http.StatusOK, "anomalies", "Anomalies", map[string]any{"List": list, "Filter": filter,
-		"States": anomalyStates, "Techniques": techs, "Hunts": hunts})
+		"States": apiv1.TriageStates, "Techniques": techs, "Hunts": hunts})
 	return nil
 }
 
@@ -590,7 +579,8 @@ func (u *UI) anomaly(w http.ResponseWriter, r *http.Request, s *session) error {
 	if err != nil {
 		return err
 	}
-	a, err := u.getAnomaly(r, s, id)
+	api, ctx := u.api(r, s.token)
+	a, err := api.Anomaly(ctx, id)
 	if notServed(err) {
 		u.render(w, r, s, http.StatusOK, "unavailable", "Anomalies", map[string]any{"What": "Anomalies"})
 		return nil
@@ -600,13 +590,11 @@ func (u *UI) anomaly(w http.ResponseWriter, r *http.Request, s *session) error {
 	}
 	var cols []string
 	seen := map[string]bool{}
-	if a.Stack != nil {
-		for _, ex := range a.Examples {
-			for k := range ex.Row {
-				if !seen[k] {
-					seen[k] = true
-					cols = append(cols, k)
-				}
+	for _, ex := range a.Examples {
+		for k := range ex.Row {
+			if !seen[k] {
+				seen[k] = true
+				cols = append(cols, k)
 			}
 		}
 	}
@@ -627,8 +615,8 @@ func (u *UI) triage(w http.ResponseWriter, r *http.Request, s *session) error {
 	if !ok {
 		return errorf(http.StatusBadRequest, "unknown action %q", action)
 	}
-	body := map[string]string{"state": state, "reason": strings.TrimSpace(r.PostFormValue("reason"))}
-	if err := u.api(r, s, http.MethodPost, fmt.Sprintf("/api/v1/anomalies/%d/triage", id), body, nil); err != nil {
+	api, ctx := u.api(r, s.token)
+	if _, err := api.Triage(ctx, id, state, strings.TrimSpace(r.PostFormValue("reason"))); err != nil {
 		return err
 	}
 	http.Redirect(w, r, fmt.Sprintf("/ui/anomalies/%d", id), http.StatusSeeOther)
@@ -638,7 +626,8 @@ func (u *UI) triage(w http.ResponseWriter, r *http.Request, s *session) error {
 // --- hunts ---
 
 func (u *UI) hunts(w http.ResponseWriter, r *http.Request, s *session) error {
-	hs, err := u.listHunts(r, s)
+	api, ctx := u.api(r, s.token)
+	hs, err := api.Hunts(ctx, 3)
 	if notServed(err) {
 		u.render(w, r, s, http.StatusOK, "unavailable", "Hunts", map[string]any{"What": "Hunts"})
 		return nil
@@ -646,7 +635,7 @@ func (u *UI) hunts(w http.ResponseWriter, r *http.Request, s *session) error {
 	if err != nil {
 		return err
 	}
-	runs, err := u.listRuns(r, s, "", 20)
+	runs, err := api.HuntRuns(ctx, "", 20)
 	if err != nil {
 		return err
 	}
@@ -655,8 +644,8 @@ func (u *UI) hunts(w http.ResponseWriter, r *http.Request, s *session) error {
 }
 
 func (u *UI) hunt(w http.ResponseWriter, r *http.Request, s *session) error {
-	var h operatorapi.Hunt
-	err := u.api(r, s, http.MethodGet, "/api/v1/hunts/"+url.PathEscape(r.PathValue("name")), nil, &h)
+	api, ctx := u.api(r, s.token)
+	h, err := api.Hunt(ctx, r.PathValue("name"), 3)
 	if notServed(err) {
 		u.render(w, r, s, http.StatusOK, "unavailable", "Hunts", map[string]any{"What": "Hunts"})
 		return nil
@@ -664,11 +653,11 @@ func (u *UI) hunt(w http.ResponseWriter, r *http.Request, s *session) error {
 	if err != nil {
 		return err
 	}
-	runs, err := u.listRuns(r, s, h.Name, 50)
+	runs, err := api.HuntRuns(ctx, h.Name, 50)
 	if err != nil {
 		return err
 	}
-	u.render(w, r, s, http.StatusOK, "hunt", "Hunt "+h.Name, map[string]any{"H": viewHunt(h), "Runs": runs})
+	u.render(w, r, s, http.StatusOK, "hunt", "Hunt "+h.Name, map[string]any{"H": h, "Runs": runs})
 	return nil
 }
 
@@ -676,7 +665,8 @@ func (u *UI) hunt(w http.ResponseWriter, r *http.Request, s *session) error {
 // token and writes the audit entry with its actor.
 func (u *UI) runHunt(w http.ResponseWriter, r *http.Request, s *session) error {
 	name := r.PathValue("name")
-	if err := u.api(r, s, http.MethodPost, "/api/v1/hunts/"+url.PathEscape(name)+"/run", nil, nil); err != nil {
+	api, ctx := u.api(r, s.token)
+	if _, err := api.RunHunt(ctx, name); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/ui/hunts/"+url.PathEscape(name), http.StatusSeeOther)

@@ -13,8 +13,12 @@
 // only the server's own scripts, styles and connections (no inline scripts, no
 // inline styles, no inline event handlers).
 //
-// Hunts and anomalies come from the optional HuntSource and AnomalySource seams;
-// while they are nil the pages say the feature is not available yet.
+// The UI is a client of the operator API only: it calls it with
+// orchestrator/client (the CLI's client) over an in-process transport and shows
+// the API's own types (orchestrator/apiv1). It imports no store, stacker,
+// anomaly, hunt or scheduler package (TestUIIsAnAPIClient). A server built
+// without hunts or anomalies answers their routes 404, and the pages say the
+// feature is not available.
 package webui
 
 import (
@@ -36,6 +40,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
+	"github.com/exechunt/exechunt/orchestrator/client"
 )
 
 // The schema index for SQL completion: the extension's --spec snapshot plus
@@ -47,15 +54,6 @@ var templateFS embed.FS
 
 //go:embed static
 var staticFS embed.FS
-
-// Roles as the operator API names them, least privileged first.
-const (
-	RoleViewer = "viewer"
-	RoleHunter = "hunter"
-	RoleAdmin  = "admin"
-)
-
-var roleRank = map[string]int{RoleViewer: 1, RoleHunter: 2, RoleAdmin: 3}
 
 // Config configures the UI. API is required.
 type Config struct {
@@ -78,6 +76,7 @@ type Config struct {
 type UI struct {
 	c     Config
 	pages map[string]*pageTemplate
+	hc    *http.Client // to the operator API, in-process (apiTransport)
 
 	mu       sync.Mutex
 	sessions map[string]*session // by SHA-256 of the cookie value
@@ -127,7 +126,7 @@ func New(c Config) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &UI{c: c, pages: pages, sessions: map[string]*session{}}, nil
+	return &UI{c: c, pages: pages, hc: &http.Client{Transport: apiTransport{c.API}}, sessions: map[string]*session{}}, nil
 }
 
 // Register adds the UI's routes under /ui/ (and a redirect from /) to mux.
@@ -146,27 +145,27 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /ui", http.RedirectHandler("/ui/", http.StatusSeeOther))
 	mux.Handle("GET /ui/login", u.secure(http.HandlerFunc(u.loginPage)))
 	mux.Handle("POST /ui/login", u.secure(http.HandlerFunc(u.login)))
-	mux.Handle("POST /ui/logout", u.page(RoleViewer, u.logout))
+	mux.Handle("POST /ui/logout", u.page(apiv1.RoleViewer, u.logout))
 
-	mux.Handle("GET /ui/{$}", u.page(RoleViewer, u.overview))
-	mux.Handle("GET /ui/hosts", u.page(RoleViewer, u.hosts))
-	mux.Handle("GET /ui/console", u.page(RoleViewer, u.console))
-	mux.Handle("GET /ui/queries/{id}/export", u.page(RoleViewer, u.export))
-	mux.Handle("GET /ui/hosts/{id}/tree", u.page(RoleViewer, u.treePage))
-	mux.Handle("POST /ui/hosts/{id}/tree", u.page(RoleHunter, u.startTree))
-	mux.Handle("GET /ui/hosts/{id}/scripts", u.page(RoleViewer, u.scriptsPage))
-	mux.Handle("POST /ui/hosts/{id}/scripts", u.page(RoleHunter, u.startScripts))
-	mux.Handle("GET /ui/hosts/{id}/scripts/view", u.page(RoleViewer, u.scriptView))
-	mux.Handle("GET /ui/anomalies", u.page(RoleViewer, u.anomalies))
-	mux.Handle("GET /ui/anomalies/{id}", u.page(RoleViewer, u.anomaly))
-	mux.Handle("POST /ui/anomalies/{id}/triage", u.page(RoleHunter, u.triage))
-	mux.Handle("GET /ui/hunts", u.page(RoleViewer, u.hunts))
-	mux.Handle("GET /ui/hunts/{name}", u.page(RoleViewer, u.hunt))
-	mux.Handle("POST /ui/hunts/{name}/run", u.page(RoleHunter, u.runHunt))
+	mux.Handle("GET /ui/{$}", u.page(apiv1.RoleViewer, u.overview))
+	mux.Handle("GET /ui/hosts", u.page(apiv1.RoleViewer, u.hosts))
+	mux.Handle("GET /ui/console", u.page(apiv1.RoleViewer, u.console))
+	mux.Handle("GET /ui/queries/{id}/export", u.page(apiv1.RoleViewer, u.export))
+	mux.Handle("GET /ui/hosts/{id}/tree", u.page(apiv1.RoleViewer, u.treePage))
+	mux.Handle("POST /ui/hosts/{id}/tree", u.page(apiv1.RoleHunter, u.startTree))
+	mux.Handle("GET /ui/hosts/{id}/scripts", u.page(apiv1.RoleViewer, u.scriptsPage))
+	mux.Handle("POST /ui/hosts/{id}/scripts", u.page(apiv1.RoleHunter, u.startScripts))
+	mux.Handle("GET /ui/hosts/{id}/scripts/view", u.page(apiv1.RoleViewer, u.scriptView))
+	mux.Handle("GET /ui/anomalies", u.page(apiv1.RoleViewer, u.anomalies))
+	mux.Handle("GET /ui/anomalies/{id}", u.page(apiv1.RoleViewer, u.anomaly))
+	mux.Handle("POST /ui/anomalies/{id}/triage", u.page(apiv1.RoleHunter, u.triage))
+	mux.Handle("GET /ui/hunts", u.page(apiv1.RoleViewer, u.hunts))
+	mux.Handle("GET /ui/hunts/{name}", u.page(apiv1.RoleViewer, u.hunt))
+	mux.Handle("POST /ui/hunts/{name}/run", u.page(apiv1.RoleHunter, u.runHunt))
 
 	// The browser's own API calls, authenticated by the session cookie.
-	mux.Handle("GET /ui/api/v1/", u.page(RoleViewer, u.forward))
-	mux.Handle("POST /ui/api/v1/", u.page(RoleViewer, u.forward)) // the API checks the role
+	mux.Handle("GET /ui/api/v1/", u.page(apiv1.RoleViewer, u.forward))
+	mux.Handle("POST /ui/api/v1/", u.page(apiv1.RoleViewer, u.forward)) // the API checks the role
 }
 
 // secure sets the headers every UI response carries.
@@ -220,7 +219,7 @@ func (u *UI) page(min string, h pageFunc) http.Handler {
 				return
 			}
 		}
-		if roleRank[s.role] < roleRank[min] {
+		if !apiv1.RoleAllows(s.role, min) {
 			u.fail(w, r, s, errorf(http.StatusForbidden, "your role (%s) may not do this: it needs %s", s.role, min))
 			return
 		}
@@ -256,12 +255,12 @@ func (u *UI) checkCSRF(r *http.Request, want string) error {
 func (u *UI) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	status, msg := http.StatusInternalServerError, "internal error"
 	var he *httpError
-	var ae *apiError
+	var ae *client.Error
 	switch {
 	case errors.As(err, &he):
 		status, msg = he.status, he.msg
 	case errors.As(err, &ae):
-		status, msg = ae.status, ae.msg
+		status, msg = ae.Status, ae.Message
 		if status == http.StatusUnauthorized && s != nil {
 			u.dropSession(r) // the token was revoked or expired
 		}
@@ -378,16 +377,16 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 		u.showLogin(w, r, http.StatusBadRequest, "Enter an API token.")
 		return
 	}
-	var who struct{ Name, Role string }
-	ctx := context.WithValue(r.Context(), remoteKey{}, r.RemoteAddr)
-	if err := u.callAPI(ctx, token, http.MethodGet, "/api/v1/whoami", nil, &who); err != nil {
-		var ae *apiError
-		if errors.As(err, &ae) && ae.status == http.StatusTooManyRequests {
+	api, ctx := u.api(r, token)
+	who, err := api.Whoami(ctx)
+	if err != nil {
+		var ae *client.Error
+		if errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests {
 			u.c.Log.Warn("web UI login rate-limited", "remote", r.RemoteAddr)
 			u.showLogin(w, r, http.StatusTooManyRequests, "Too many failed logins from your address; try again in a minute.")
 			return
 		}
-		if errors.As(err, &ae) && ae.status == http.StatusUnauthorized {
+		if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
 			u.c.Log.Warn("web UI login refused", "remote", r.RemoteAddr)
 			u.showLogin(w, r, http.StatusUnauthorized, "That token is not valid (unknown, revoked or expired).")
 			return
@@ -412,13 +411,48 @@ func (u *UI) logout(w http.ResponseWriter, r *http.Request, s *session) error {
 
 // --- the operator API, in-process ---
 
-// apiError is a non-2xx answer of the operator API.
-type apiError struct {
-	status int
-	msg    string
+// remoteKey carries the browser's address from a web UI request to the API
+// request made for it, so the API's per-IP limit on failed logins and its audit
+// log see the browser rather than every web UI user at once.
+type remoteKey struct{}
+
+// apiBase is the base URL of the in-process API: apiTransport ignores the host.
+const apiBase = "http://operator-api.in-process"
+
+// api returns a client of the operator API acting with token, and the context
+// to call it with.
+func (u *UI) api(r *http.Request, token string) (*client.Client, context.Context) {
+	return client.NewWithHTTPClient(apiBase, token, u.hc), context.WithValue(r.Context(), remoteKey{}, r.RemoteAddr)
 }
 
-func (e *apiError) Error() string { return fmt.Sprintf("%d: %s", e.status, e.msg) }
+// apiTransport is an http.RoundTripper that serves a request with the operator
+// API's handler in this process: no socket, no TLS, the same handler (and so
+// the same authentication, roles and audit) as every other client's requests.
+type apiTransport struct{ api http.Handler }
+
+// RoundTrip implements http.RoundTripper.
+func (t apiTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	in := req.Clone(req.Context())
+	in.RequestURI = req.URL.RequestURI()
+	in.RemoteAddr = "webui"
+	if ra, ok := req.Context().Value(remoteKey{}).(string); ok {
+		in.RemoteAddr = ra
+	}
+	if in.Body == nil {
+		in.Body = http.NoBody
+	}
+	rec := &recorder{h: http.Header{}}
+	t.api.ServeHTTP(rec, in)
+	if req.Body != nil {
+		req.Body.Close()
+	}
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	return &http.Response{Status: fmt.Sprintf("%d %s", rec.status, http.StatusText(rec.status)), StatusCode: rec.status,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: rec.h, Body: io.NopCloser(&rec.buf),
+		ContentLength: int64(rec.buf.Len()), Request: req}, nil
+}
 
 // recorder is a minimal http.ResponseWriter that keeps the answer.
 type recorder struct {
@@ -438,57 +472,6 @@ func (r *recorder) Write(b []byte) (int, error) {
 		r.status = http.StatusOK
 	}
 	return r.buf.Write(b)
-}
-
-// remoteKey carries the client's address from a web UI request to callAPI.
-type remoteKey struct{}
-
-// callAPI calls the operator API with token and decodes a 2xx JSON answer into
-// out (when not nil); other answers become *apiError.
-func (u *UI) callAPI(ctx context.Context, token, method, path string, body any, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, path, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.RemoteAddr = "webui"
-	if ra, ok := ctx.Value(remoteKey{}).(string); ok {
-		// The browser's address, so the API's per-IP limit on failed logins
-		// applies to it rather than to every web UI user at once.
-		req.RemoteAddr = ra
-	}
-	rec := &recorder{h: http.Header{}}
-	u.c.API.ServeHTTP(rec, req)
-	if rec.status == 0 {
-		rec.status = http.StatusOK
-	}
-	if rec.status < 200 || rec.status > 299 {
-		var e struct{ Error string }
-		json.Unmarshal(rec.buf.Bytes(), &e)
-		if e.Error == "" {
-			e.Error = strings.TrimSpace(rec.buf.String())
-		}
-		return &apiError{status: rec.status, msg: e.Error}
-	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(rec.buf.Bytes(), out)
-}
-
-func (u *UI) api(r *http.Request, s *session, method, path string, body, out any) error {
-	return u.callAPI(context.WithValue(r.Context(), remoteKey{}, r.RemoteAddr), s.token, method, path, body, out)
 }
 
 // forward serves /ui/api/v1/… by the operator API with the session's token

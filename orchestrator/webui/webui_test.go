@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,9 +20,9 @@ import (
 	"time"
 
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/hunts"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
-	"github.com/exechunt/exechunt/orchestrator/stack"
 	"github.com/exechunt/exechunt/orchestrator/store"
 	"github.com/exechunt/exechunt/orchestrator/store/sqlite"
 	"github.com/exechunt/exechunt/orchestrator/webui"
@@ -73,7 +74,7 @@ func newFixture(t *testing.T, services bool) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	f := &fixture{t: t, st: st, now: time.Now().UTC()}
-	for _, tk := range []struct{ tok, role string }{{adminToken, operatorapi.RoleAdmin}, {viewerToken, operatorapi.RoleViewer}} {
+	for _, tk := range []struct{ tok, role string }{{adminToken, apiv1.RoleAdmin}, {viewerToken, apiv1.RoleViewer}} {
 		if _, err := st.CreateToken(ctx, store.Token{Name: tk.role + "-user", Role: tk.role, Hash: operatorapi.HashToken(tk.tok), CreatedAt: f.now}); err != nil {
 			t.Fatal(err)
 		}
@@ -384,7 +385,9 @@ func TestPagesRender(t *testing.T) {
 	}
 }
 
-func TestUnavailableSeams(t *testing.T) {
+// TestUnavailableRoutes: an API served without hunt and anomaly routes makes
+// those pages say so, never show made-up data.
+func TestUnavailableRoutes(t *testing.T) {
 	f := newFixture(t, false)
 	c := f.client()
 	c.login(adminToken)
@@ -459,7 +462,7 @@ func TestCSRF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var q operatorapi.Query
+	var q apiv1.Query
 	json.NewDecoder(resp.Body).Decode(&q)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated || q.Hosts != 2 {
@@ -551,7 +554,7 @@ func TestStreamAndExport(t *testing.T) {
 		t.Errorf("a formula-like cell is not neutralised:\n%s", body)
 	}
 	resp, body = c.get("/ui/queries/1/export?format=json")
-	var rows []operatorapi.Row
+	var rows []apiv1.Row
 	if err := json.Unmarshal([]byte(body), &rows); err != nil || len(rows) != len(treeRows) || rows[0].Hostname != "win-1" {
 		t.Errorf("json: %d %v %s", resp.StatusCode, err, body)
 	}
@@ -566,7 +569,7 @@ func TestRevokedTokenEndsSession(t *testing.T) {
 	c.login(adminToken)
 	ts, _ := f.st.ListTokens(context.Background())
 	for _, tk := range ts {
-		if tk.Role == operatorapi.RoleAdmin {
+		if tk.Role == apiv1.RoleAdmin {
 			f.st.RevokeToken(context.Background(), tk.ID, time.Now())
 		}
 	}
@@ -631,32 +634,32 @@ func TestSchemaIndex(t *testing.T) {
 
 type fakeAnomalies struct {
 	mu sync.Mutex
-	m  map[int64]anomalies.Anomaly
+	m  map[int64]apiv1.Anomaly
 }
 
 func newFakeAnomalies() *fakeAnomalies {
 	t0 := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
-	mk := func(id int64, hunt, tech, sev, parent, name string, hosts, answered int) anomalies.Anomaly {
-		sk := &stack.Stack{Query: hunt + "_office_children", Key: stack.Key(parent + "|" + name),
+	mk := func(id int64, hunt, tech, sev, parent, name string, hosts, answered int) apiv1.Anomaly {
+		sk := apiv1.Stack{Query: hunt + "_office_children", Key: parent + "|" + name,
 			Values: map[string]string{"parent_name": parent, "name": name}, HostCount: hosts, Rows: 3,
 			FirstSeen: t0, LastSeen: t0.Add(time.Hour), MaxScore: 90, Indicators: []string{"office_child_shell"},
-			Examples: []stack.Example{{Host: "win-1", Time: t0, Row: map[string]string{"parent_name": parent, "name": name,
+			Examples: []apiv1.Example{{Host: "win-1", Time: t0, Row: map[string]string{"parent_name": parent, "name": name,
 				"cmdline": "WINWORD.EXE /n invoice.docm"}}}}
-		return anomalies.Anomaly{ID: id, Hunts: []string{hunt}, State: store.TriageOpen, Hosts: []string{"win-1"},
-			Anomaly: stack.Anomaly{Stack: sk, Technique: tech, Severity: sev, Prevalence: float64(hosts) / float64(answered),
-				Answered: answered, Rare: true, New: true, HighScore: true, Rank: 0.9,
-				Reasons: []string{fmt.Sprintf("rare: %d of %d hosts", hosts, answered), "new: not in the baseline", "score 90"}}}
+		return apiv1.Anomaly{ID: id, Hunts: []string{hunt}, State: apiv1.TriageOpen, Hosts: []string{"win-1"},
+			Stack: sk, Technique: tech, Severity: sev, Prevalence: float64(hosts) / float64(answered),
+			Answered: answered, Rare: true, New: true, HighScore: true, Rank: 0.9,
+			Reasons: []string{fmt.Sprintf("rare: %d of %d hosts", hosts, answered), "new: not in the baseline", "score 90"}}
 	}
-	return &fakeAnomalies{m: map[int64]anomalies.Anomaly{
+	return &fakeAnomalies{m: map[int64]apiv1.Anomaly{
 		7: mk(7, "execution", "T1059.001", "high", "winword.exe", "powershell.exe", 1, 40),
 		8: mk(8, "execution", "T1218.010", "medium", "explorer.exe", "regsvr32.exe", 2, 40),
 	}}
 }
 
-func (f *fakeAnomalies) Anomalies(_ context.Context, fl anomalies.Filter) ([]anomalies.Anomaly, error) {
+func (f *fakeAnomalies) Anomalies(_ context.Context, fl anomalies.Filter) ([]apiv1.Anomaly, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []anomalies.Anomaly
+	var out []apiv1.Anomaly
 	for _, id := range []int64{7, 8} {
 		a := f.m[id]
 		if (fl.State == "" || a.State == fl.State) && (fl.Technique == "" || a.Technique == fl.Technique) {
@@ -666,7 +669,7 @@ func (f *fakeAnomalies) Anomalies(_ context.Context, fl anomalies.Filter) ([]ano
 	return out, nil
 }
 
-func (f *fakeAnomalies) Anomaly(_ context.Context, id int64) (anomalies.Anomaly, error) {
+func (f *fakeAnomalies) Anomaly(_ context.Context, id int64) (apiv1.Anomaly, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a, ok := f.m[id]
@@ -676,7 +679,7 @@ func (f *fakeAnomalies) Anomaly(_ context.Context, id int64) (anomalies.Anomaly,
 	return a, nil
 }
 
-func (f *fakeAnomalies) Triage(_ context.Context, id int64, state, reason, by string) (anomalies.Anomaly, error) {
+func (f *fakeAnomalies) Triage(_ context.Context, id int64, state, reason, by string) (apiv1.Anomaly, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a, ok := f.m[id]
@@ -688,8 +691,8 @@ func (f *fakeAnomalies) Triage(_ context.Context, id int64, state, reason, by st
 	return a, nil
 }
 
-func (f *fakeAnomalies) Stacks(context.Context, string) ([]anomalies.Anomaly, error) { return nil, nil }
-func (f *fakeAnomalies) Queries() []string                                           { return nil }
+func (f *fakeAnomalies) Stacks(context.Context, string) ([]apiv1.Anomaly, error) { return nil, nil }
+func (f *fakeAnomalies) Queries() []string                                       { return nil }
 func (f *fakeAnomalies) AddRule(_ context.Context, r store.SuppressionRule) (store.SuppressionRule, error) {
 	return r, nil
 }
@@ -763,7 +766,7 @@ func TestUIActionsGoThroughTheAPI(t *testing.T) {
 	f := newFixture(t, true)
 	ctx := context.Background()
 	const hunterToken = "hunter-token-for-tests"
-	tok, err := f.st.CreateToken(ctx, store.Token{Name: "hunter-user", Role: operatorapi.RoleHunter,
+	tok, err := f.st.CreateToken(ctx, store.Token{Name: "hunter-user", Role: apiv1.RoleHunter,
 		Hash: operatorapi.HashToken(hunterToken), CreatedAt: f.now})
 	if err != nil {
 		t.Fatal(err)
@@ -825,5 +828,24 @@ func TestStaticHasNoListing(t *testing.T) {
 	}
 	if resp, err := http.Get(f.srv.URL + "/ui/static/app.js"); err != nil || resp.StatusCode != http.StatusOK {
 		t.Errorf("app.js: %v %v", resp, err)
+	}
+}
+
+// TestUIIsAnAPIClient: the UI links no package that holds or computes data (the
+// store, the stacker, the anomaly, hunt or scheduler services, the operator
+// API's server side): it is a client of the operator API, through
+// orchestrator/client and the API's own types (orchestrator/apiv1).
+func TestUIIsAnAPIClient(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const module = "github.com/exechunt/exechunt/orchestrator/"
+	for _, dep := range strings.Fields(string(out)) {
+		for _, bad := range []string{"store", "stack", "anomalies", "hunts", "scheduler", "operatorapi", "agentapi", "server"} {
+			if dep == module+bad || strings.HasPrefix(dep, module+bad+"/") {
+				t.Errorf("the web UI links %s", strings.TrimPrefix(dep, "github.com/exechunt/exechunt/"))
+			}
+		}
 	}
 }

@@ -31,8 +31,8 @@ import (
 	"github.com/osquery/osquery-go/plugin/table"
 
 	"github.com/exechunt/exechunt/offline/sqlengine"
-	"github.com/exechunt/exechunt/orchestrator/agentconfig"
 	"github.com/exechunt/exechunt/orchestrator/hunts"
+	"github.com/exechunt/exechunt/orchestrator/targeting"
 	"github.com/exechunt/exechunt/packs"
 	"github.com/exechunt/exechunt/tables/tablekit"
 )
@@ -321,7 +321,7 @@ func missingPlatforms(filter string, table []string) []string {
 	}
 	var miss []string
 	for _, fam := range []string{"windows", "linux", "darwin"} {
-		if agentconfig.PlatformMatches(filter, fam) && !agentconfig.PlatformMatches(filter, "") &&
+		if targeting.PlatformMatches(filter, fam) && !targeting.PlatformMatches(filter, "") &&
 			!slices.Contains(table, fam) {
 			miss = append(miss, fam)
 		}

@@ -26,14 +26,12 @@
     });
   }
 
-  var terminal = { "ok": 1, "no-rows": 1, "error": 1, "offline": 1 };
-
   // Pages waiting for one host's answer (process tree, scripts) reload when it comes.
   var wait = document.querySelector("[data-wait-query]");
   if (wait && window.EventSource) {
     var es = new EventSource("/ui/api/v1/queries/" + wait.getAttribute("data-wait-query") + "/events");
     var reload = function () { es.close(); window.location.reload(); };
-    es.addEventListener("host", function (ev) { var h = JSON.parse(ev.data); if (terminal[h.state]) reload(); });
+    es.addEventListener("host", function (ev) { if (JSON.parse(ev.data).final) reload(); });
     es.addEventListener("summary", reload);
   }
 
@@ -226,12 +224,11 @@
       c.hosts[h.host_id] = li;
     }
     var st = li.querySelector(".state");
-    var was = li.getAttribute("data-state");
-    st.textContent = h.state + (h.state === "ok" ? " · " + h.rows + " rows" : "") + (h.message ? " · " + h.message : "");
-    st.className = "state " + (h.state === "ok" ? "ok" : h.state === "error" || h.state === "offline" ? "bad" : h.state === "no-rows" ? "muted" : "busy");
-    li.querySelector("progress").value = terminal[h.state] ? 2 : (stepOf[h.state] || 0);
+    st.textContent = h.state + (h.rows ? " · " + h.rows + " rows" : "") + (h.message ? " · " + h.message : "");
+    st.className = "state s-" + h.state; // app.css gives each state word its look
+    li.querySelector("progress").value = h.final ? 2 : (stepOf[h.state] || 0);
     li.setAttribute("data-state", h.state);
-    if (terminal[h.state] && !terminal[was]) { c.done++; progress.value = c.done; }
+    if (h.final && !li.hasAttribute("data-final")) { li.setAttribute("data-final", ""); c.done++; progress.value = c.done; }
   }
 
   function onRow(c, r) {

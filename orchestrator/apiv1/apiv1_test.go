@@ -1,0 +1,51 @@
+package apiv1
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestRoles(t *testing.T) {
+	for _, tc := range []struct {
+		have, need string
+		want       bool
+	}{
+		{RoleViewer, RoleViewer, true}, {RoleViewer, RoleHunter, false}, {RoleHunter, RoleViewer, true},
+		{RoleHunter, RoleAdmin, false}, {RoleAdmin, RoleHunter, true}, {"root", RoleViewer, false}, {"", RoleViewer, false},
+	} {
+		if got := RoleAllows(tc.have, tc.need); got != tc.want {
+			t.Errorf("RoleAllows(%q, %q) = %v", tc.have, tc.need, got)
+		}
+	}
+	if !ValidRole(RoleAdmin) || ValidRole("Admin") {
+		t.Error("ValidRole")
+	}
+}
+
+func TestWriteAnomalies(t *testing.T) {
+	list := []Anomaly{{Stack: Stack{Query: "p/q", Values: map[string]string{"name": "=cmd|' /C calc'!A0", "parent_name": "winword.exe"},
+		HostCount: 2}, ID: 7, State: TriageOpen, Reasons: []string{"=HYPERLINK(\"http://x\")", "new"}}}
+	var b bytes.Buffer
+	if err := WriteAnomalies(&b, "csv", list); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "id,rank,state,query,technique,severity,stack,") {
+		t.Fatalf("csv:\n%s", b.String())
+	}
+	if !strings.Contains(lines[1], ",name==cmd|' /C calc'!A0 | parent_name=winword.exe,") || !strings.Contains(lines[1], `"'=HYPERLINK(""http://x""); new"`) {
+		t.Errorf("csv row: %s", lines[1])
+	}
+	b.Reset()
+	if err := WriteAnomalies(&b, "jsonl", append(list, list...)); err != nil || strings.Count(b.String(), "\n") != 2 {
+		t.Errorf("jsonl: %v\n%s", err, b.String())
+	}
+	b.Reset()
+	if err := WriteAnomalies(&b, "json", nil); err != nil || strings.TrimSpace(b.String()) != "[]" {
+		t.Errorf("json of none: %v %q", err, b.String())
+	}
+	if err := WriteAnomalies(&b, "xml", list); err == nil {
+		t.Error("xml accepted")
+	}
+}
