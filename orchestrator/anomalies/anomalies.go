@@ -136,7 +136,7 @@ func (s *Service) syncPaced(ctx context.Context, paced bool) error {
 	}
 	for _, t := range states {
 		s.triage[stackID(t.Query, t.Key)] = t
-		if t.State == store.TriageSuppressed {
+		if t.State == apiv1.TriageSuppressed {
 			s.st.MarkNormal(t.Query, t.Key)
 		}
 	}
@@ -516,10 +516,10 @@ func (s *Service) Anomaly(ctx context.Context, id int64) (apiv1.Anomaly, error) 
 // Triage records an analyst's decision about an anomaly; suppressing it puts its
 // stack into the baseline.
 func (s *Service) Triage(ctx context.Context, id int64, state, reason, by string) (apiv1.Anomaly, error) {
-	if !store.ValidTriageState(state) {
+	if !apiv1.ValidTriageState(state) {
 		return apiv1.Anomaly{}, fmt.Errorf("unknown triage state %q (open, acknowledged, suppressed, resolved)", state)
 	}
-	if state == store.TriageSuppressed && strings.TrimSpace(reason) == "" {
+	if state == apiv1.TriageSuppressed && strings.TrimSpace(reason) == "" {
 		return apiv1.Anomaly{}, errors.New("suppressing needs a reason")
 	}
 	a, err := s.Anomaly(ctx, id)
@@ -532,7 +532,7 @@ func (s *Service) Triage(ctx context.Context, id int64, state, reason, by string
 	}
 	s.mu.Lock()
 	s.triage[stackID(t.Query, t.Key)] = t
-	if state == store.TriageSuppressed {
+	if state == apiv1.TriageSuppressed {
 		s.st.MarkNormal(t.Query, t.Key)
 	}
 	s.mu.Unlock()
@@ -568,11 +568,11 @@ func (s *Service) Queries() []string {
 // view adds what the service knows to a stacker's anomaly: its id, the hunts
 // that fed its query and its triage (an analyst's, else a suppression rule's).
 func (s *Service) view(a apiv1.Anomaly) apiv1.Anomaly {
-	a.ID, a.Hunts, a.State = ID(a.Query, a.Key), slices.Clone(s.huntsOf[a.Query]), store.TriageOpen
+	a.ID, a.Hunts, a.State = ID(a.Query, a.Key), slices.Clone(s.huntsOf[a.Query]), apiv1.TriageOpen
 	if t, ok := s.triage[stackID(a.Query, a.Key)]; ok {
 		a.State, a.Reason, a.By, a.At = t.State, t.Reason, t.By, t.At
 	} else if r := s.ruleFor(a.Stack, func() []string { return a.Hosts }); r != nil {
-		a.State, a.Reason, a.By, a.At = store.TriageSuppressed, fmt.Sprintf("rule %d: %s", r.ID, r.Reason), r.By, r.At
+		a.State, a.Reason, a.By, a.At = apiv1.TriageSuppressed, fmt.Sprintf("rule %d: %s", r.ID, r.Reason), r.By, r.At
 	}
 	return a
 }

@@ -139,7 +139,7 @@ func TestAttackStacksRankFirstAndTriage(t *testing.T) {
 	now := day0.Add(49 * time.Hour)
 	s := New(f, Options{Packs: hunts, BaselineWindow: 24 * time.Hour, Now: func() time.Time { return now }})
 	ctx := context.Background()
-	top, err := s.Anomalies(ctx, Filter{State: store.TriageOpen})
+	top, err := s.Anomalies(ctx, Filter{State: apiv1.TriageOpen})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,27 +156,27 @@ func TestAttackStacksRankFirstAndTriage(t *testing.T) {
 	}
 	// Suppress the web-server stack: it leaves the open list and joins the baseline.
 	web := top[1]
-	if _, err := s.Triage(ctx, web.ID, store.TriageSuppressed, "", "bob"); err == nil {
+	if _, err := s.Triage(ctx, web.ID, apiv1.TriageSuppressed, "", "bob"); err == nil {
 		t.Error("suppressing without a reason must fail")
 	}
-	got, err := s.Triage(ctx, web.ID, store.TriageSuppressed, "IIS health probe", "bob")
-	if err != nil || got.State != store.TriageSuppressed || got.New {
+	got, err := s.Triage(ctx, web.ID, apiv1.TriageSuppressed, "IIS health probe", "bob")
+	if err != nil || got.State != apiv1.TriageSuppressed || got.New {
 		t.Fatalf("triage: %+v %v", got, err)
 	}
-	open, _ := s.Anomalies(ctx, Filter{State: store.TriageOpen})
+	open, _ := s.Anomalies(ctx, Filter{State: apiv1.TriageOpen})
 	if len(open) != 1 || open[0].ID == web.ID {
 		t.Errorf("open after suppression = %+v", open)
 	}
 	// Suppressing a stack that is not high-scoring takes it off the anomaly list, but
 	// it can still be looked up.
-	ps, err := s.Triage(ctx, ID("rarity/parent_child", "cmd.exe\x1fpsexec.exe"), store.TriageSuppressed, "admin tool", "bob")
-	if err != nil || ps.State != store.TriageSuppressed {
+	ps, err := s.Triage(ctx, ID("rarity/parent_child", "cmd.exe\x1fpsexec.exe"), apiv1.TriageSuppressed, "admin tool", "bob")
+	if err != nil || ps.State != apiv1.TriageSuppressed {
 		t.Errorf("suppress a baseline stack: %+v %v", ps, err)
 	}
 	// A restarted service rebuilds the stacks and keeps the triage.
 	s2 := New(f, Options{Packs: hunts, BaselineWindow: 24 * time.Hour, Now: func() time.Time { return now }})
 	a, err := s2.Anomaly(ctx, web.ID)
-	if err != nil || a.State != store.TriageSuppressed || a.Reason != "IIS health probe" || a.New {
+	if err != nil || a.State != apiv1.TriageSuppressed || a.Reason != "IIS health probe" || a.New {
 		t.Errorf("after restart: %+v %v", a, err)
 	}
 }
@@ -267,7 +267,7 @@ func TestSuppressionRules(t *testing.T) {
 	s := New(f, Options{Packs: hunts, BaselineWindow: time.Hour, Now: func() time.Time { return day0.Add(49 * time.Hour) }})
 	ctx := context.Background()
 	open := func() []apiv1.Anomaly {
-		a, err := s.Anomalies(ctx, Filter{State: store.TriageOpen})
+		a, err := s.Anomalies(ctx, Filter{State: apiv1.TriageOpen})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/stack"
 	"github.com/exechunt/exechunt/orchestrator/store"
 	"github.com/exechunt/exechunt/orchestrator/store/sqlite"
@@ -62,7 +63,7 @@ func BenchmarkTop100OnStore(b *testing.B) {
 		if i == 500 {
 			break
 		}
-		if err := st.SetTriage(ctx, store.Triage{Query: query, Key: string(sk.Key), State: store.TriageAcknowledged, By: "bench", At: now}); err != nil {
+		if err := st.SetTriage(ctx, store.Triage{Query: query, Key: string(sk.Key), State: apiv1.TriageAcknowledged, By: "bench", At: now}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,6 +23,9 @@ const (
 
 // TriageStates are the triage states, in the order a hunter works through them.
 var TriageStates = []string{TriageOpen, TriageAcknowledged, TriageSuppressed, TriageResolved}
+
+// ValidTriageState reports whether s is a triage state.
+func ValidTriageState(s string) bool { return slices.Contains(TriageStates, s) }
 
 // Example is one evidence row of a stack.
 type Example struct {

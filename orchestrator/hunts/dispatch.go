@@ -51,7 +51,7 @@ func discovery(qs []string) string {
 
 // Targets returns the hosts of a hunt's targets, as orchestrator/targeting
 // defines them for hunts and live queries alike.
-func Targets(hosts []store.Host, t store.HuntTargets) []store.Host {
+func Targets(hosts []store.Host, t targeting.Targets) []store.Host {
 	m := targeting.Targets(t).Matcher()
 	var out []store.Host
 	for _, h := range hosts {

@@ -32,6 +32,7 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/agentconfig"
 	"github.com/exechunt/exechunt/orchestrator/scheduler"
 	"github.com/exechunt/exechunt/orchestrator/store"
+	"github.com/exechunt/exechunt/orchestrator/targeting"
 	"github.com/exechunt/exechunt/packs"
 )
 
@@ -165,11 +166,11 @@ func (s *Service) Packs() []packs.Pack {
 func Builtin() []store.Hunt {
 	return []store.Hunt{
 		{Name: "execution-basics", Pack: "execution-basics", Mode: store.ModeDispatch, Schedule: "0 * * * *",
-			Targets: store.HuntTargets{All: true}, Enabled: true, Builtin: true, CreatedBy: "exechunt",
+			Targets: targeting.Targets{All: true}, Enabled: true, Builtin: true, CreatedBy: "exechunt",
 			Description: "Every process creation and script block scoring 50+, collected from all hosts every hour " +
 				"(each host's window starts where its last answered run ended)."},
 		{Name: packs.DefaultPushPack, Pack: packs.DefaultPushPack, Mode: store.ModePush,
-			Targets: store.HuntTargets{All: true}, Enabled: true, Builtin: true, CreatedBy: "exechunt",
+			Targets: targeting.Targets{All: true}, Enabled: true, Builtin: true, CreatedBy: "exechunt",
 			Description: "Live parent→child processes pushed into the osquery schedule of every Windows host " +
 				"(hourly snapshot), stacked fleet-wide so rare pairs rank on day one."},
 	}

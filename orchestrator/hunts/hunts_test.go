@@ -17,6 +17,7 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/scheduler"
 	"github.com/exechunt/exechunt/orchestrator/store"
 	"github.com/exechunt/exechunt/orchestrator/store/sqlite"
+	"github.com/exechunt/exechunt/orchestrator/targeting"
 	"github.com/exechunt/exechunt/packs"
 )
 
@@ -177,7 +178,7 @@ func TestDispatchOnCronTicksWithWindows(t *testing.T) {
 	f := newFixture(t, "")
 	ctx := context.Background()
 	h, err := f.svc.Create(ctx, store.Hunt{Name: "two-hourly", Pack: "hunt", Queries: []string{"events", "blocks", "live"},
-		Targets: store.HuntTargets{Platforms: []string{"windows", "linux"}}, Mode: store.ModeDispatch,
+		Targets: targeting.Targets{Platforms: []string{"windows", "linux"}}, Mode: store.ModeDispatch,
 		Schedule: "0 */2 * * *", Enabled: true})
 	if err != nil {
 		t.Fatal(err)
@@ -338,7 +339,7 @@ func TestPushConfigAndAttribution(t *testing.T) {
 	}
 	// A second push hunt of the same pack for one host, with its own interval and name.
 	if _, err := f.svc.Create(ctx, store.Hunt{Name: "push-win2", Pack: packs.DefaultPushPack, Mode: store.ModePush,
-		Interval: 300, Targets: store.HuntTargets{Hostnames: []string{"win2"}}, Enabled: true}); err != nil {
+		Interval: 300, Targets: targeting.Targets{Hostnames: []string{"win2"}}, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	if k1, k2 := f.svc.ConfigKey(f.hosts["win1"]), f.svc.ConfigKey(f.hosts["win2"]); k1 == k2 || k1 == keyWin1 {
@@ -378,13 +379,13 @@ func TestPushConfigAndAttribution(t *testing.T) {
 func TestValidate(t *testing.T) {
 	f := newFixture(t, "")
 	for _, h := range []store.Hunt{
-		{Name: "Bad Name", Pack: "hunt", Mode: store.ModeDispatch, Schedule: "@hourly", Targets: store.HuntTargets{All: true}},
-		{Name: "x", Pack: "nope", Mode: store.ModeDispatch, Schedule: "@hourly", Targets: store.HuntTargets{All: true}},
-		{Name: "x", Pack: "hunt", Queries: []string{"nope"}, Mode: store.ModeDispatch, Schedule: "@hourly", Targets: store.HuntTargets{All: true}},
+		{Name: "Bad Name", Pack: "hunt", Mode: store.ModeDispatch, Schedule: "@hourly", Targets: targeting.Targets{All: true}},
+		{Name: "x", Pack: "nope", Mode: store.ModeDispatch, Schedule: "@hourly", Targets: targeting.Targets{All: true}},
+		{Name: "x", Pack: "hunt", Queries: []string{"nope"}, Mode: store.ModeDispatch, Schedule: "@hourly", Targets: targeting.Targets{All: true}},
 		{Name: "x", Pack: "hunt", Mode: store.ModeDispatch, Schedule: "@hourly"},
-		{Name: "x", Pack: "hunt", Mode: store.ModeDispatch, Schedule: "61 * * * *", Targets: store.HuntTargets{All: true}},
-		{Name: "x", Pack: "hunt", Mode: store.ModePush, Schedule: "@hourly", Targets: store.HuntTargets{All: true}},
-		{Name: "x", Pack: "hunt", Mode: "later", Targets: store.HuntTargets{All: true}},
+		{Name: "x", Pack: "hunt", Mode: store.ModeDispatch, Schedule: "61 * * * *", Targets: targeting.Targets{All: true}},
+		{Name: "x", Pack: "hunt", Mode: store.ModePush, Schedule: "@hourly", Targets: targeting.Targets{All: true}},
+		{Name: "x", Pack: "hunt", Mode: "later", Targets: targeting.Targets{All: true}},
 	} {
 		if _, err := f.svc.Create(context.Background(), h); !errors.Is(err, ErrInvalid) {
 			t.Errorf("Create(%+v) = %v, want ErrInvalid", h, err)
@@ -397,7 +398,7 @@ func TestRunResumesAfterRestart(t *testing.T) {
 	f := newFixture(t, db)
 	ctx := context.Background()
 	if _, err := f.svc.Create(ctx, store.Hunt{Name: "h", Pack: "hunt", Queries: []string{"live"}, Mode: store.ModeDispatch,
-		Schedule: "@hourly", Targets: store.HuntTargets{All: true}, Enabled: true}); err != nil {
+		Schedule: "@hourly", Targets: targeting.Targets{All: true}, Enabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	f.start(t)

@@ -111,7 +111,7 @@ func (h anomalyRoutes) list(w http.ResponseWriter, r *http.Request) error {
 	if f.Limit, err = intParam(r, "limit", 0, 0, math.MaxInt); err != nil {
 		return err
 	}
-	if f.State != "" && !store.ValidTriageState(f.State) {
+	if f.State != "" && !apiv1.ValidTriageState(f.State) {
 		return errorf(http.StatusBadRequest, "bad state %q (open, acknowledged, suppressed, resolved)", f.State)
 	}
 	list, err := h.svc.Anomalies(r.Context(), f)
@@ -159,10 +159,10 @@ func (h anomalyRoutes) triage(w http.ResponseWriter, r *http.Request) error {
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 		return errorf(http.StatusBadRequest, "bad triage body: %v", err)
 	}
-	if !store.ValidTriageState(body.State) {
+	if !apiv1.ValidTriageState(body.State) {
 		return errorf(http.StatusBadRequest, "bad state %q (open, acknowledged, suppressed, resolved)", body.State)
 	}
-	if body.State == store.TriageSuppressed && strings.TrimSpace(body.Reason) == "" {
+	if body.State == apiv1.TriageSuppressed && strings.TrimSpace(body.Reason) == "" {
 		return errorf(http.StatusBadRequest, "suppressing needs a reason")
 	}
 	t, _ := r.Context().Value(ctxKey{}).(store.Token)

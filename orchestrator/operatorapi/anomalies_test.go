@@ -65,7 +65,7 @@ func TestAnomalyRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	sk := apiv1.Stack{Query: "rarity/parent_child", Key: "=winword.exe", Values: map[string]string{"parent_name": "=winword.exe"}, HostCount: 3, MaxScore: 95}
-	svc := &fakeAnomalies{list: []apiv1.Anomaly{{Stack: sk, Technique: "T1059", Rare: true, Reasons: []string{"=HYPERLINK(\"http://x\")"}, ID: 42, State: store.TriageOpen}}}
+	svc := &fakeAnomalies{list: []apiv1.Anomaly{{Stack: sk, Technique: "T1059", Rare: true, Reasons: []string{"=HYPERLINK(\"http://x\")"}, ID: 42, State: apiv1.TriageOpen}}}
 	mux := http.NewServeMux()
 	api.RegisterAnomalies(mux, svc)
 	f.mux = mux
@@ -93,7 +93,7 @@ func TestAnomalyRoutes(t *testing.T) {
 		t.Errorf("suppress without a reason = %d, want 400", rec.Code)
 	}
 	rec := f.do(hunter, "POST", "/api/v1/anomalies/42/triage", `{"state":"suppressed","reason":"lab macro"}`, "")
-	if rec.Code != 200 || svc.list[0].State != store.TriageSuppressed || svc.list[0].By != apiv1.RoleHunter {
+	if rec.Code != 200 || svc.list[0].State != apiv1.TriageSuppressed || svc.list[0].By != apiv1.RoleHunter {
 		t.Fatalf("triage: %d %s %+v", rec.Code, rec.Body, svc.list[0])
 	}
 	if rec := f.do(viewer, "POST", "/api/v1/suppressions", `{"pattern":"*","reason":"x"}`, ""); rec.Code != 403 {

@@ -122,7 +122,7 @@ func (a *API) getHunt(w http.ResponseWriter, r *http.Request) error {
 // huntOf is the hunt a create or update request defines.
 func huntOf(req apiv1.HuntRequest) (store.Hunt, error) {
 	h := store.Hunt{Name: req.Name, Description: req.Description, Pack: req.Pack, Queries: req.Queries,
-		Targets: store.HuntTargets(req.Targets), Mode: req.Mode, Schedule: req.Schedule, Interval: req.Interval, Enabled: true}
+		Targets: targeting.Targets(req.Targets), Mode: req.Mode, Schedule: req.Schedule, Interval: req.Interval, Enabled: true}
 	if req.Enabled != nil {
 		h.Enabled = *req.Enabled
 	}

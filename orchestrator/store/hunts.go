@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/exechunt/exechunt/orchestrator/targeting"
 )
 
 // Hunt delivery modes.
@@ -29,19 +31,6 @@ const (
 	TriggerManual   = "manual"
 )
 
-// HuntTargets selects hosts: All, or the union of the others.
-type HuntTargets struct {
-	All       bool     `json:"all,omitempty"`
-	Platforms []string `json:"platforms,omitempty"`
-	HostIDs   []int64  `json:"host_ids,omitempty"`
-	Hostnames []string `json:"hostnames,omitempty"`
-}
-
-// Empty reports whether t selects nothing.
-func (t HuntTargets) Empty() bool {
-	return !t.All && len(t.Platforms) == 0 && len(t.HostIDs) == 0 && len(t.Hostnames) == 0
-}
-
 // Hunt is a pack (or some of its queries), a target and a schedule.
 type Hunt struct {
 	ID          int64
@@ -49,7 +38,7 @@ type Hunt struct {
 	Description string
 	Pack        string
 	Queries     []string // names of the pack's queries; empty means all
-	Targets     HuntTargets
+	Targets     targeting.Targets
 	Mode        string // ModeDispatch or ModePush
 	// Schedule is the cron expression of a dispatch hunt (UTC).
 	Schedule string

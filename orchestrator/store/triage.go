@@ -5,23 +5,6 @@ import (
 	"time"
 )
 
-// Anomaly triage states.
-const (
-	TriageOpen         = "open"
-	TriageAcknowledged = "acknowledged"
-	TriageSuppressed   = "suppressed" // the stack becomes part of the baseline
-	TriageResolved     = "resolved"
-)
-
-// ValidTriageState reports whether s is a triage state.
-func ValidTriageState(s string) bool {
-	switch s {
-	case TriageOpen, TriageAcknowledged, TriageSuppressed, TriageResolved:
-		return true
-	}
-	return false
-}
-
 // Triage is an analyst's decision about one stack (a query's stack key).
 type Triage struct {
 	Query  string

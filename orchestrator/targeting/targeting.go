@@ -14,7 +14,7 @@ import (
 )
 
 // Targets selects hosts: All, or the union of the others. The field order is
-// that of store.HuntTargets, so a stored hunt's targets convert with
+// that of targeting.Targets, so a stored hunt's targets convert with
 // Targets(h.Targets).
 type Targets struct {
 	All bool `json:"all,omitempty"`

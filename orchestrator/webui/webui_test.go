@@ -491,7 +491,7 @@ func TestCSRF(t *testing.T) {
 		t.Errorf("suppress without a reason: %d", resp2.StatusCode)
 	}
 	resp2, _ = c.do(http.MethodPost, "/ui/anomalies/7/triage", url.Values{"csrf": {c.csrf}, "action": {"suppress"}, "reason": {"IT script"}}, nil)
-	if a, _ := f.anomalies.Anomaly(context.Background(), 7); resp2.StatusCode != http.StatusSeeOther || a.State != store.TriageSuppressed || a.Reason != "IT script" || a.By != "admin-user" {
+	if a, _ := f.anomalies.Anomaly(context.Background(), 7); resp2.StatusCode != http.StatusSeeOther || a.State != apiv1.TriageSuppressed || a.Reason != "IT script" || a.By != "admin-user" {
 		t.Errorf("suppress: %d %+v", resp2.StatusCode, a)
 	}
 	resp2, _ = c.do(http.MethodPost, "/ui/hunts/execution/run", url.Values{"csrf": {c.csrf}}, nil)
@@ -798,7 +798,7 @@ func TestUIActionsGoThroughTheAPI(t *testing.T) {
 	f.hunts.ran = ""
 	f.hunts.mu.Unlock()
 	resp, _ = c.do(http.MethodPost, "/ui/anomalies/8/triage", url.Values{"csrf": {c.csrf}, "action": {"resolve"}}, nil)
-	if a, _ := f.anomalies.Anomaly(ctx, 8); a.State != store.TriageOpen || resp.StatusCode == http.StatusSeeOther && strings.HasPrefix(resp.Header.Get("Location"), "/ui/anomalies/") {
+	if a, _ := f.anomalies.Anomaly(ctx, 8); a.State != apiv1.TriageOpen || resp.StatusCode == http.StatusSeeOther && strings.HasPrefix(resp.Header.Get("Location"), "/ui/anomalies/") {
 		t.Errorf("a revoked session triaged anomaly 8: %d %s, state %s", resp.StatusCode, resp.Header.Get("Location"), a.State)
 	}
 	resp, _ = c.do(http.MethodPost, "/ui/hunts/execution/run", url.Values{"csrf": {c.csrf}}, nil)

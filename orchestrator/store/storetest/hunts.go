@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/exechunt/exechunt/orchestrator/store"
+	"github.com/exechunt/exechunt/orchestrator/targeting"
 )
 
 func sampleHunt(name string) store.Hunt {
 	return store.Hunt{Name: name, Description: "d", Pack: "execution-basics", Queries: []string{"q1", "q2"},
-		Targets: store.HuntTargets{Platforms: []string{"windows"}, HostIDs: []int64{3}}, Mode: store.ModeDispatch,
+		Targets: targeting.Targets{Platforms: []string{"windows"}, HostIDs: []int64{3}}, Mode: store.ModeDispatch,
 		Schedule: "0 */2 * * *", Timeout: 90 * time.Second, Enabled: true, CreatedBy: "admin"}
 }
 
@@ -30,7 +31,7 @@ func testHuntsCRUD(t *testing.T, s store.Store) {
 	if _, err := s.CreateHunt(ctx, sampleHunt("basics"), t0); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("duplicate name: %v, want ErrConflict", err)
 	}
-	push := store.Hunt{Name: "push", Pack: "default-push", Targets: store.HuntTargets{All: true}, Mode: store.ModePush,
+	push := store.Hunt{Name: "push", Pack: "default-push", Targets: targeting.Targets{All: true}, Mode: store.ModePush,
 		Interval: 600, Builtin: true}
 	p, err := s.CreateHunt(ctx, push, t0)
 	if err != nil || p.Queries != nil || p.Enabled || !p.Builtin || p.Interval != 600 || !p.Targets.All {

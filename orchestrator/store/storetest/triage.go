@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
 
@@ -15,9 +16,9 @@ func testTriage(t *testing.T, s store.Store) {
 		t.Fatalf("empty store: %v %v", got, err)
 	}
 	steps := []store.Triage{
-		{Query: "q1", Key: "winword.exe\x1fpowershell.exe", State: store.TriageAcknowledged, By: "alice", At: t0},
-		{Query: "q1", Key: "winword.exe\x1fpowershell.exe", State: store.TriageSuppressed, Reason: "macro test lab", By: "bob", At: t0.Add(time.Second)},
-		{Query: "q2", Key: "x", State: store.TriageResolved, By: "alice", At: t0.Add(2 * time.Second)},
+		{Query: "q1", Key: "winword.exe\x1fpowershell.exe", State: apiv1.TriageAcknowledged, By: "alice", At: t0},
+		{Query: "q1", Key: "winword.exe\x1fpowershell.exe", State: apiv1.TriageSuppressed, Reason: "macro test lab", By: "bob", At: t0.Add(time.Second)},
+		{Query: "q2", Key: "x", State: apiv1.TriageResolved, By: "alice", At: t0.Add(2 * time.Second)},
 	}
 	for _, st := range steps {
 		if err := s.SetTriage(ctx, st); err != nil {
