@@ -696,13 +696,7 @@ func parseInt(b []byte) (int64, bool) {
 
 // parseStatus returns the real uid and the tgid from /proc/<pid>/status.
 func parseStatus(b []byte) (uid uint32, tgid int64, ok bool) {
-	for len(b) > 0 {
-		line := b
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
+	for line := range bytes.Lines(b) {
 		switch {
 		case bytes.HasPrefix(line, []byte("Tgid:")):
 			tgid, _ = parseInt(bytes.TrimSpace(line[5:]))
@@ -721,13 +715,7 @@ func parseStatus(b []byte) (uid uint32, tgid int64, ok bool) {
 
 // parseBtime returns the "btime" value of /proc/stat.
 func parseBtime(b []byte) int64 {
-	for len(b) > 0 {
-		line := b
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
+	for line := range bytes.Lines(b) {
 		if v, ok := bytes.CutPrefix(line, []byte("btime ")); ok {
 			n, _ := parseInt(bytes.TrimSpace(v))
 			return n
