@@ -16,7 +16,6 @@ import (
 	"github.com/exechunt/exechunt/tables/event"
 	"github.com/exechunt/exechunt/tables/eventtables"
 	"github.com/exechunt/exechunt/tables/evidence"
-	"github.com/exechunt/exechunt/tables/source"
 )
 
 func init() { subcommands = append(subcommands, newEventsCmd) }
@@ -96,7 +95,7 @@ func runEvents(cmd *cobra.Command, args []string, f eventsFlags) error {
 	}
 
 	start := time.Now()
-	opt.Problem = func(p *source.Problem) { fmt.Fprintf(stderr, "exechunt: warning: %v\n", p) }
+	opt.Problem = problemPrinter(stderr, nil)
 	if !f.quiet {
 		opt.ProgressEvery = time.Second
 		opt.Progress = func(p evidence.Progress) {
@@ -118,9 +117,8 @@ func runEvents(cmd *cobra.Command, args []string, f eventsFlags) error {
 		err = fmt.Errorf("write output: %w", ferr)
 	}
 	if !f.quiet {
-		fmt.Fprintf(stderr, "exechunt: %d files (%s; %d skipped as not evidence, %d unreadable), %d records, %d events (%s), %d skipped, %d damaged chunks, %d bad lines, %d problems in %s\n",
-			sum.Files, mib(sum.Bytes), sum.FilesSkipped, sum.FilesFailed, sum.Records, sum.Emitted, kinds(sum.ByKind),
-			sum.Skipped, sum.DamagedChunks, sum.BadLines, sum.Problems, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(stderr, "exechunt: %s, %d skipped, %d damaged chunks, %d bad lines, %d problems in %s\n",
+			evidenceLine(sum), sum.Skipped, sum.DamagedChunks, sum.BadLines, sum.Problems, time.Since(start).Round(time.Millisecond))
 	}
 	return err
 }

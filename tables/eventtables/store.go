@@ -47,6 +47,11 @@ type Options struct {
 	StateDir string
 	Analyzer *analysis.Analyzer // nil means analysis.New()
 	Logger   *slog.Logger       // nil means slog.Default()
+	// Problem, when set, receives each problem of the input once (a damaged EVTX
+	// chunk, a bad line, a file that cannot be read or is of no known format)
+	// instead of the log, so that a command over evidence files can name them
+	// (exechunt scan, sql). Live hosts leave it nil: problems are logged.
+	Problem func(*source.Problem)
 }
 
 // Store holds the state shared by the event tables.
@@ -73,6 +78,10 @@ type Store struct {
 	// warned remembers paths whose problems were logged, so a broken file is not
 	// reported on every query.
 	warned map[string]bool
+	// read is what the reads of the sources saw (Read); seen and damaged are the
+	// files it counts.
+	read          evidence.Summary
+	seen, damaged map[string]bool
 }
 
 // New returns a Store over opt.Paths.
@@ -102,6 +111,9 @@ func New(opt Options) *Store {
 		scorer:  NewScorer(opt.Analyzer, budget),
 		pids:    newPIDIndex(int(budget * 2 / 100 / 256)),
 		warned:  map[string]bool{},
+		read:    evidence.Summary{ByKind: map[string]int64{}},
+		seen:    map[string]bool{},
+		damaged: map[string]bool{},
 	}
 }
 
@@ -115,6 +127,8 @@ type identity struct {
 // files expands the configured paths to the files that exist now.
 func (s *Store) files() []string {
 	var out []string
+	notEvidence := 0
+	defer func() { s.read.FilesSkipped = notEvidence }()
 	for _, p := range s.paths {
 		matches, err := filepath.Glob(p)
 		if err != nil || len(matches) == 0 {
@@ -134,11 +148,12 @@ func (s *Store) files() []string {
 				s.warnOnce(m, errors.New("not a regular file (a FIFO, socket or device): not read"))
 				continue
 			}
-			found, _, err := evidence.Collect([]string{m})
+			found, skipped, err := evidence.Collect([]string{m})
 			if err != nil {
 				s.warnOnce(m, err)
 				continue
 			}
+			notEvidence += skipped
 			for _, f := range found {
 				out = append(out, f.Path)
 			}
@@ -148,11 +163,34 @@ func (s *Store) files() []string {
 	return out
 }
 
+// warnOnce reports that a source could not be read, once per path: to
+// Options.Problem when set, else to the log.
 func (s *Store) warnOnce(path string, err error) {
-	if !s.warned[path] {
-		s.warned[path] = true
-		s.log.Warn("evidence source problem", "path", path, "err", err)
+	if s.warned[path] {
+		return
 	}
+	s.warned[path] = true
+	if s.opt.Problem != nil {
+		s.opt.Problem(&source.Problem{File: path, Err: err})
+		return
+	}
+	s.log.Warn("evidence source problem", "path", path, "err", err)
+}
+
+// Read reads what the sources gained since the last read, as the first query would,
+// and returns what all the reads so far saw: files read, skipped as not evidence
+// (inside folders), unreadable and damaged, records and events. A command over
+// evidence files calls it before its queries to report on its input.
+func (s *Store) Read(ctx context.Context) (evidence.Summary, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.refresh(ctx)
+	sum := s.read
+	sum.ByKind = make(map[string]int64, len(s.read.ByKind))
+	for k, n := range s.read.ByKind {
+		sum.ByKind[k] = n
+	}
+	return sum, err
 }
 
 // refresh reads what the sources gained since the last call. Callers hold s.mu.
@@ -160,6 +198,10 @@ func (s *Store) refresh(ctx context.Context) error {
 	opt := source.Options{
 		Want: func(p, c string, id uint32) bool { return event.Classify(p, c, id) != event.KindOther },
 		Problem: func(p *source.Problem) {
+			if s.opt.Problem != nil {
+				s.opt.Problem(p)
+				return
+			}
 			s.log.Debug("evidence problem", "problem", p.Error())
 		},
 	}
@@ -176,11 +218,13 @@ func (s *Store) refresh(ctx context.Context) error {
 			s.cursors[f] = cur
 		}
 		before := *cur
-		_, _, err := evidence.Tail(ctx, f, cur, opt, func(r *event.Record) error {
+		st, _, err := evidence.Tail(ctx, f, cur, opt, func(r *event.Record) error {
 			ev := event.Normalize(r, false)
+			s.read.ByKind[string(ev.Kind)]++
 			s.ingest(&ev)
 			return nil
 		})
+		s.count(f, cur, before, st, err)
 		if cur.Offset != before.Offset || cur.NextFileRecordID != before.NextFileRecordID || cur.Size != before.Size {
 			s.dirty = true
 		}
@@ -192,6 +236,34 @@ func (s *Store) refresh(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// count adds one Tail of file f to s.read: a file counts once however often it is
+// read, as unreadable while its last read failed, as damaged once a read of it
+// reported a problem.
+func (s *Store) count(f string, cur *evidence.Cursor, before evidence.Cursor, st source.Stats, err error) {
+	if !s.seen[f] {
+		s.seen[f] = true
+		s.read.Files++
+	}
+	s.read.Records += st.Records
+	s.read.Emitted += st.Emitted
+	s.read.Skipped += st.Skipped
+	s.read.SkippedChunks += st.SkippedChunks
+	s.read.DamagedChunks += st.DamagedChunks
+	s.read.BadLines += st.BadLines
+	s.read.Problems += st.Problems
+	if st.Problems > 0 && !s.damaged[f] {
+		s.damaged[f] = true
+		s.read.FilesDamaged++
+	}
+	if cur.Size > before.Size {
+		s.read.Bytes += cur.Size - before.Size
+	}
+	if err != nil && !s.warned[f] {
+		s.read.FilesFailed++
+		s.read.Problems++
+	}
 }
 
 // ingest adds one execution event to the buffers and the lineage index.

@@ -71,6 +71,7 @@ type Summary struct {
 	source.Stats
 	FilesSkipped int              `json:"files_skipped"` // files in folders that are not evidence
 	FilesFailed  int              `json:"files_failed"`  // files that could not be read at all
+	FilesDamaged int              `json:"files_damaged"` // files read with problems (damaged chunks, bad lines)
 	ByKind       map[string]int64 `json:"by_kind"`
 }
 
@@ -155,6 +156,9 @@ func Walk(ctx context.Context, paths []string, opt Options, fn func(*event.Event
 	for _, f := range files {
 		st, err := ReadFile(ctx, f.Path, &sopt, emit)
 		sum.Add(st)
+		if st.Problems > 0 {
+			sum.FilesDamaged++
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return sum, ctx.Err()
