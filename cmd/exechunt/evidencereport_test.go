@@ -38,17 +38,21 @@ func badEvidence(t *testing.T) map[string]string {
 		"escape":    write("escape/x\x1b]0;pwned\x07.evtx", []byte("not a log\n")),
 		"missing":   filepath.Join(dir, "nope"),
 	}
-	write("nonlogs/readme.txt", []byte("hello\n"))
+	write("nonlogs/readme.txt", []byte("hello\n"))  // a text file: skipped as not evidence
+	write("nonlogs/events.json", []byte("hello\n")) // named as evidence, and is not: unreadable
 	p["empty"] = filepath.Join(dir, "empty")
 	if err := os.Mkdir(p["empty"], 0o755); err != nil {
 		t.Fatal(err)
 	}
 	// Good evidence beside a damaged file: the findings and rows of the good file
-	// are written, the exit status still says the input was damaged.
+	// are written, the exit status still says the input was damaged. An
+	// application's text log in the folder is no evidence, and no problem either.
 	write("mixed/chain.jsonl", chain)
+	write("mixed/app.log", []byte("12:00 started\n"))
+	write("good/app/notes.txt", []byte("12:00 started\n"))
 	write("mixed/t.evtx", whole[:5000])
 	p["mixed"] = filepath.Join(dir, "mixed")
-	p["good"] = write("good/chain.jsonl", chain)
+	p["good"] = filepath.Dir(write("good/chain.jsonl", chain))
 	return p
 }
 
@@ -72,8 +76,8 @@ func TestUnreadableEvidence(t *testing.T) {
 			"exechunt: warning: " + p["text"] + ": format not recognised",
 			"exechunt: error: no evidence read from " + p["text"] + ": 1 file, not a known format"}},
 		{name: "folder of non-logs", path: p["nonlogs"], code: 2, stderr: []string{
-			"exechunt: warning: " + filepath.Join(p["nonlogs"], "readme.txt") + ": format not recognised",
-			"exechunt: error: no evidence read from " + p["nonlogs"] + ": 2 files, none a known format"}},
+			"exechunt: warning: " + filepath.Join(p["nonlogs"], "events.json") + ": format not recognised",
+			"exechunt: error: no evidence read from " + p["nonlogs"] + ": 3 files, none a known format"}},
 		{name: "empty folder", path: p["empty"], code: 2, stderr: []string{
 			"exechunt: error: no evidence read from " + p["empty"] + ": no files in it"}},
 		{name: "missing path", path: p["missing"], code: 2, stderr: []string{
@@ -82,10 +86,10 @@ func TestUnreadableEvidence(t *testing.T) {
 			`x\x1b]0;pwned\x07.evtx: format not recognised`}},
 		{name: "damaged beside good", path: p["mixed"], code: 2, stdout: "powershell.exe", stderr: []string{
 			"exechunt: warning: " + filepath.Join(p["mixed"], "t.evtx") + ": chunk 0",
-			"2 files (0.0 MiB; 0 skipped as not evidence, 0 unreadable, 1 damaged), 9 records, 9 events (process_creation=5 script_block_part=4)",
+			"2 files (0.0 MiB; 1 skipped as not evidence, 0 unreadable, 1 damaged), 9 records, 9 events (process_creation=5 script_block_part=4)",
 			"exechunt: error: evidence: 1 damaged of 2 files"}},
 		{name: "good", path: p["good"], code: 1, stdout: "powershell.exe", stderr: []string{
-			"1 files (0.0 MiB; 0 skipped as not evidence, 0 unreadable, 0 damaged), 9 records, 9 events"}},
+			"1 files (0.0 MiB; 1 skipped as not evidence, 0 unreadable, 0 damaged), 9 records, 9 events"}},
 	} {
 		for _, cmd := range [][]string{{"scan", "--pack", "execution-basics", tc.path}, {"sql", "--evidence", tc.path, q}} {
 			t.Run(tc.name+"/"+cmd[0], func(t *testing.T) {
@@ -101,6 +105,9 @@ func TestUnreadableEvidence(t *testing.T) {
 					if !strings.Contains(stderr, s) {
 						t.Errorf("stderr lacks %q:\n%s", s, stderr)
 					}
+				}
+				if strings.Contains(stderr, "app.log") || strings.Contains(stderr, "notes.txt") {
+					t.Errorf("a text file in a folder reported as a problem:\n%s", stderr)
 				}
 				if strings.ContainsAny(stderr, "\x1b\x07") {
 					t.Errorf("stderr carries terminal control characters: %q", stderr)

@@ -287,6 +287,7 @@ func TestReadReportsProblemsOnce(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "a.jsonl"), append(chain, "{not json\n"...), 0o600)
 	os.WriteFile(filepath.Join(dir, "b.evtx"), []byte("text, not a log\n"), 0o600)
 	os.WriteFile(filepath.Join(dir, "c.png"), []byte("\x89PNG"), 0o600)
+	os.WriteFile(filepath.Join(dir, "d.log"), []byte("an application's log\n"), 0o600) // no evidence, no problem
 	var problems []string
 	s := New(Options{Paths: []string{dir}, Problem: func(p *source.Problem) { problems = append(problems, p.Error()) }})
 	for range 3 {
@@ -299,7 +300,7 @@ func TestReadReportsProblemsOnce(t *testing.T) {
 	if len(problems) != 2 || !strings.Contains(problems[0], "a.jsonl: line 10") || !strings.Contains(problems[1], "b.evtx: format not recognised") {
 		t.Errorf("problems %q", problems)
 	}
-	if sum.Files != 2 || sum.FilesSkipped != 1 || sum.FilesFailed != 1 || sum.FilesDamaged != 1 || sum.BadLines != 1 ||
+	if sum.Files != 2 || sum.FilesSkipped != 2 || sum.FilesFailed != 1 || sum.FilesDamaged != 1 || sum.BadLines != 1 ||
 		sum.Emitted != 9 || sum.ByKind["process_creation"] != 5 {
 		t.Errorf("summary %+v", sum)
 	}

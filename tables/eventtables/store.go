@@ -79,9 +79,10 @@ type Store struct {
 	// reported on every query.
 	warned map[string]bool
 	// read is what the reads of the sources saw (Read); seen and damaged are the
-	// files it counts.
-	read          evidence.Summary
-	seen, damaged map[string]bool
+	// files it counts, notEvidence those found to be no evidence by their content
+	// (evidence.NotEvidence).
+	read                       evidence.Summary
+	seen, damaged, notEvidence map[string]bool
 }
 
 // New returns a Store over opt.Paths.
@@ -102,18 +103,19 @@ func New(opt Options) *Store {
 	// See Options.CacheBytes for the split.
 	budget := opt.CacheBytes
 	return &Store{
-		opt:     opt,
-		log:     opt.Logger,
-		paths:   paths,
-		cursors: map[string]*evidence.Cursor{},
-		procs:   procBuffer{maxCost: budget * 28 / 100, seen: map[identity]struct{}{}},
-		scripts: scriptIndex{maxCost: budget * 10 / 100, blocks: map[string]*block{}},
-		scorer:  NewScorer(opt.Analyzer, budget),
-		pids:    newPIDIndex(int(budget * 2 / 100 / 256)),
-		warned:  map[string]bool{},
-		read:    evidence.Summary{ByKind: map[string]int64{}},
-		seen:    map[string]bool{},
-		damaged: map[string]bool{},
+		opt:         opt,
+		log:         opt.Logger,
+		paths:       paths,
+		cursors:     map[string]*evidence.Cursor{},
+		procs:       procBuffer{maxCost: budget * 28 / 100, seen: map[identity]struct{}{}},
+		scripts:     scriptIndex{maxCost: budget * 10 / 100, blocks: map[string]*block{}},
+		scorer:      NewScorer(opt.Analyzer, budget),
+		pids:        newPIDIndex(int(budget * 2 / 100 / 256)),
+		warned:      map[string]bool{},
+		read:        evidence.Summary{ByKind: map[string]int64{}},
+		seen:        map[string]bool{},
+		damaged:     map[string]bool{},
+		notEvidence: map[string]bool{},
 	}
 }
 
@@ -125,8 +127,8 @@ type identity struct {
 }
 
 // files expands the configured paths to the files that exist now.
-func (s *Store) files() []string {
-	var out []string
+func (s *Store) files() []evidence.File {
+	var out []evidence.File
 	notEvidence := 0
 	defer func() { s.read.FilesSkipped = notEvidence }()
 	for _, p := range s.paths {
@@ -140,7 +142,7 @@ func (s *Store) files() []string {
 				continue // a live default that does not exist on this host
 			}
 			if info.Mode().IsRegular() {
-				out = append(out, m)
+				out = append(out, evidence.File{Path: m, Size: info.Size()})
 				continue
 			}
 			if !info.IsDir() {
@@ -154,12 +156,10 @@ func (s *Store) files() []string {
 				continue
 			}
 			notEvidence += skipped
-			for _, f := range found {
-				out = append(out, f.Path)
-			}
+			out = append(out, found...)
 		}
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
 }
 
@@ -186,6 +186,7 @@ func (s *Store) Read(ctx context.Context) (evidence.Summary, error) {
 	defer s.mu.Unlock()
 	err := s.refresh(ctx)
 	sum := s.read
+	sum.FilesSkipped += len(s.notEvidence)
 	sum.ByKind = make(map[string]int64, len(s.read.ByKind))
 	for k, n := range s.read.ByKind {
 		sum.ByKind[k] = n
@@ -211,7 +212,8 @@ func (s *Store) refresh(ctx context.Context) error {
 		s.load()
 	}
 	defer s.maybeSave()
-	for _, f := range s.files() {
+	for _, file := range s.files() {
+		f := file.Path
 		cur := s.cursors[f]
 		if cur == nil {
 			cur = &evidence.Cursor{}
@@ -224,6 +226,10 @@ func (s *Store) refresh(ctx context.Context) error {
 			s.ingest(&ev)
 			return nil
 		})
+		if evidence.NotEvidence(file, err) {
+			s.notEvidence[f] = true
+			continue
+		}
 		s.count(f, cur, before, st, err)
 		if cur.Offset != before.Offset || cur.NextFileRecordID != before.NextFileRecordID || cur.Size != before.Size {
 			s.dirty = true
@@ -288,7 +294,8 @@ func (s *Store) reread(ctx context.Context, since, until time.Time, kind event.K
 		Since: since, Until: until,
 		Want: func(p, c string, id uint32) bool { return event.Classify(p, c, id) == kind },
 	}
-	for _, f := range s.files() {
+	for _, file := range s.files() {
+		f := file.Path
 		_, err := evidence.ReadFile(ctx, f, &opt, func(r *event.Record) error {
 			ev := event.Normalize(r, false)
 			if ev.ProcessCreation != nil {
@@ -302,7 +309,7 @@ func (s *Store) reread(ctx context.Context, since, until time.Time, kind event.K
 				return ctx.Err()
 			}
 			var pe *source.Problem
-			if !errors.As(err, &pe) {
+			if !errors.As(err, &pe) && !evidence.NotEvidence(file, err) {
 				s.warnOnce(f, err)
 			}
 		}
