@@ -89,7 +89,12 @@ func runEvents(cmd *cobra.Command, args []string, f eventsFlags) error {
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 		flushTable = func() { tw.Flush() }
 		fmt.Fprintln(tw, "TIME\tCOMPUTER\tEVENT\tPID\tSCORE\tWHAT\tDETAIL")
-		write = func(e *event.Event) error { return writeRow(tw, e) }
+		write = func(e *event.Event) error {
+			if emptyPipeline(e) {
+				return nil // a line with nothing to read; jsonl keeps it
+			}
+			return writeRow(tw, e)
+		}
 	default:
 		return usageError{fmt.Errorf("--format %q: want jsonl or table", f.format)}
 	}
@@ -152,6 +157,14 @@ func writeRow(w io.Writer, e *event.Event) error {
 	_, err := fmt.Fprintf(w, "%s\t%s\t%s/%d\t%d\t%d\t%s\t%s\n", e.Time.Format(time.RFC3339), e.Computer,
 		shortProvider(e.Provider), e.EventID, pid, e.Score, report.OneLine(what, 60), report.OneLine(detail, 120))
 	return err
+}
+
+// emptyPipeline reports whether e is a PowerShell pipeline record with no command
+// or script content (no host application, command line, script name or payload):
+// PowerShell writes many such 800/4103 records, and as table lines they are noise.
+func emptyPipeline(e *event.Event) bool {
+	p := e.Pipeline
+	return p != nil && p.HostApplication == "" && p.CommandLine == "" && p.ScriptName == "" && p.Payload == ""
 }
 
 func shortProvider(p string) string {

@@ -45,7 +45,7 @@ location (file and event record id, from the row's "evidence" column).
 --min-score N drops rows whose "score" column is below N (rows without one are kept).
 Queries of severity "info" only feed the fleet stacker (every row of a kind, ranked by
 rarity across hosts); they are skipped unless --stacks is given.
-Formats: "table" (one line per finding), "json" (an array), "csv", "sarif" (SARIF 2.1.0
+Formats: "table" (one line per finding, command lines whole), "json" (an array), "csv", "sarif" (SARIF 2.1.0
 for GitHub code scanning and other SARIF viewers). Findings are streamed to stdout;
 progress and a summary go to stderr (progress only when stderr is a terminal).
 
