@@ -72,7 +72,7 @@ bench: build ## benchmarks: reader vs raw BinXML decode, analysis throughput, pe
 	@$(GO) run ./internal/tools/peakrss -- $(BIN)/exechunt events -q "$(EXECHUNT_CORPUS)"
 	@$(GO) run ./internal/tools/peakrss -- $(BIN)/exechunt events -q "$$(find "$(EXECHUNT_CORPUS)" -type f \( -name '*.evtx' -o -name '*.json' \) -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2-)"
 	@$(GO) run ./internal/tools/peakrss -- $(BIN)/exechunt events -q "$$(find "$(EXECHUNT_CORPUS)" -type f -name '*.evtx' -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2-)"
-	@echo "peak RSS of exechunt scan --pack all over the whole corpus (exit 1: findings)"
+	@echo "peak RSS of exechunt scan --pack all over the whole corpus (exit 2: one corpus file holds an event cut short by its source)"
 	@$(GO) run ./internal/tools/peakrss -- $(BIN)/exechunt scan -q --pack all "$(EXECHUNT_CORPUS)"
 
 .PHONY: eval

@@ -16,7 +16,6 @@ import (
 	"github.com/exechunt/exechunt/tables/event"
 	"github.com/exechunt/exechunt/tables/eventtables"
 	"github.com/exechunt/exechunt/tables/evidence"
-	"github.com/exechunt/exechunt/tables/source"
 )
 
 func init() { subcommands = append(subcommands, newEventsCmd) }
@@ -90,13 +89,18 @@ func runEvents(cmd *cobra.Command, args []string, f eventsFlags) error {
 		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 		flushTable = func() { tw.Flush() }
 		fmt.Fprintln(tw, "TIME\tCOMPUTER\tEVENT\tPID\tSCORE\tWHAT\tDETAIL")
-		write = func(e *event.Event) error { return writeRow(tw, e) }
+		write = func(e *event.Event) error {
+			if emptyPipeline(e) {
+				return nil // a line with nothing to read; jsonl keeps it
+			}
+			return writeRow(tw, e)
+		}
 	default:
 		return usageError{fmt.Errorf("--format %q: want jsonl or table", f.format)}
 	}
 
 	start := time.Now()
-	opt.Problem = func(p *source.Problem) { fmt.Fprintf(stderr, "exechunt: warning: %v\n", p) }
+	opt.Problem = problemPrinter(stderr, nil)
 	if !f.quiet {
 		opt.ProgressEvery = time.Second
 		opt.Progress = func(p evidence.Progress) {
@@ -118,9 +122,8 @@ func runEvents(cmd *cobra.Command, args []string, f eventsFlags) error {
 		err = fmt.Errorf("write output: %w", ferr)
 	}
 	if !f.quiet {
-		fmt.Fprintf(stderr, "exechunt: %d files (%s; %d skipped as not evidence, %d unreadable), %d records, %d events (%s), %d skipped, %d damaged chunks, %d bad lines, %d problems in %s\n",
-			sum.Files, mib(sum.Bytes), sum.FilesSkipped, sum.FilesFailed, sum.Records, sum.Emitted, kinds(sum.ByKind),
-			sum.Skipped, sum.DamagedChunks, sum.BadLines, sum.Problems, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(stderr, "exechunt: %s, %d skipped, %d damaged chunks, %d bad lines, %d problems in %s\n",
+			evidenceLine(sum), sum.Skipped, sum.DamagedChunks, sum.BadLines, sum.Problems, time.Since(start).Round(time.Millisecond))
 	}
 	return err
 }
@@ -154,6 +157,14 @@ func writeRow(w io.Writer, e *event.Event) error {
 	_, err := fmt.Fprintf(w, "%s\t%s\t%s/%d\t%d\t%d\t%s\t%s\n", e.Time.Format(time.RFC3339), e.Computer,
 		shortProvider(e.Provider), e.EventID, pid, e.Score, report.OneLine(what, 60), report.OneLine(detail, 120))
 	return err
+}
+
+// emptyPipeline reports whether e is a PowerShell pipeline record with no command
+// or script content (no host application, command line, script name or payload):
+// PowerShell writes many such 800/4103 records, and as table lines they are noise.
+func emptyPipeline(e *event.Event) bool {
+	p := e.Pipeline
+	return p != nil && p.HostApplication == "" && p.CommandLine == "" && p.ScriptName == "" && p.Payload == ""
 }
 
 func shortProvider(p string) string {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -31,5 +33,36 @@ func TestEventsParentSuspicious(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("no conhost.exe process creation in the output")
+	}
+}
+
+// TestEventsTableSkipsEmptyPipelines: `events --format table` lists PowerShell
+// pipeline records that carry a command or script, not those with none (PowerShell
+// writes many); jsonl keeps every record.
+func TestEventsTableSkipsEmptyPipelines(t *testing.T) {
+	const head = `{"Event": {"System": {"Provider": {"#attributes": {"Name": "Microsoft-Windows-PowerShell"}}, "EventID": 4103, "EventRecordID": %s, "TimeCreated": {"#attributes": {"SystemTime": "2024-03-01T10:11:12.000000Z"}}, "Channel": "Microsoft-Windows-PowerShell/Operational", "Computer": "WS01"}, "EventData": {"Data": [%s]}}}`
+	records := []string{
+		strings.Replace(strings.Replace(head, "%s", "1", 1), "%s", `{"Name": "ContextInfo", "Value": "        Host Application = powershell.exe -enc SQBFAFgA\r\n"}, {"Name": "Payload", "Value": "CommandInvocation(Invoke-WebRequest): x"}`, 1),
+		strings.Replace(strings.Replace(head, "%s", "2", 1), "%s", `{"Name": "ContextInfo", "Value": ""}, {"Name": "Payload", "Value": ""}`, 1),
+	}
+	path := filepath.Join(t.TempDir(), "ps.jsonl")
+	if err := os.WriteFile(path, []byte(strings.Join(records, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		format string
+		lines  int // output lines, the table's header included
+	}{
+		{"table", 2},
+		{"jsonl", 2},
+	} {
+		stdout, stderr, code := runCLIErr(t, "events", "-q", "--format", tc.format, path)
+		lines := strings.Split(strings.TrimSpace(stdout), "\n")
+		if code != 0 || len(lines) != tc.lines {
+			t.Errorf("--format %s: exit %d, %d lines, want %d\n%s%s", tc.format, code, len(lines), tc.lines, stdout, stderr)
+		}
+		if tc.format == "table" && !strings.Contains(stdout, "Invoke-WebRequest") {
+			t.Errorf("table lacks the pipeline with content:\n%s", stdout)
+		}
 	}
 }

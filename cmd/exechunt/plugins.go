@@ -11,6 +11,7 @@ import (
 	"github.com/exechunt/exechunt/offline"
 	"github.com/exechunt/exechunt/offline/sqlengine"
 	"github.com/exechunt/exechunt/tables/analysis"
+	"github.com/exechunt/exechunt/tables/source"
 	"github.com/exechunt/exechunt/tables/tablekit"
 )
 
@@ -22,28 +23,29 @@ func addPluginFlag(cmd *cobra.Command, plugins *[]string) {
 
 // openEngine opens the offline engine of `exechunt sql` and `exechunt scan`: the
 // offline tables over the evidence paths and the tables of the plugins named by
-// --plugin, warnings logged to stderr. The function it returns closes the engine
-// and stops the plugins.
-func openEngine(ctx context.Context, paths, plugins []string, stderr io.Writer) (*sqlengine.Engine, func(), error) {
+// --plugin, warnings logged to stderr and each problem of the input handed to
+// problem. It returns the evidence too, to read it and report on it
+// (readEvidence), and a function that closes the engine and stops the plugins.
+func openEngine(ctx context.Context, paths, plugins []string, stderr io.Writer, problem func(*source.Problem)) (*sqlengine.Engine, *offline.Evidence, func(), error) {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	tables, stopPlugins, err := offlineTables(ctx, paths, plugins, log)
+	ev := offline.Open(paths, offline.Options{Analyzer: analysis.New(), Logger: log, Problem: problem})
+	tables, stopPlugins, err := pluginTables(ctx, ev.Tables, plugins, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	e, err := sqlengine.Open(tables, sqlengine.Options{Logger: log})
 	if err != nil {
 		stopPlugins()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return e, func() { e.Close(); stopPlugins() }, nil
+	return e, ev, func() { e.Close(); stopPlugins() }, nil
 }
 
-// offlineTables returns the offline tables over the evidence paths and the tables
-// of the plugins named by --plugin, and a function that stops the plugins. Unlike
-// the extension, the command fails when a plugin does not start or one of its
-// tables is refused: the user named it on the command line.
-func offlineTables(ctx context.Context, paths, plugins []string, log *slog.Logger) ([]tablekit.Table, func(), error) {
-	tables := offline.Tables(paths, analysis.New(), log)
+// pluginTables returns the offline tables with the tables of the plugins named by
+// --plugin, and a function that stops the plugins. Unlike the extension, the
+// command fails when a plugin does not start or one of its tables is refused: the
+// user named it on the command line.
+func pluginTables(ctx context.Context, tables []tablekit.Table, plugins []string, log *slog.Logger) ([]tablekit.Table, func(), error) {
 	if len(plugins) == 0 {
 		return tables, func() {}, nil
 	}

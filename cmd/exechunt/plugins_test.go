@@ -36,19 +36,19 @@ func lolbasPlugin(t *testing.T) (path, sum string) {
 // The offline engine mounts plugin tables (--plugin PATH[:SHA256]) beside its own.
 func TestSQLWithPlugin(t *testing.T) {
 	path, sum := lolbasPlugin(t)
-	empty := t.TempDir()
+	ev := chainFixture
 	const q = "SELECT name, technique FROM lolbas_catalog WHERE name = 'regsvr32.exe'"
 	for _, arg := range []string{path + ":" + sum, path} {
-		out, stderr, code := runCLIErr(t, "sql", "--evidence", empty, "--plugin", arg, "--format", "csv", q)
+		out, stderr, code := runCLIErr(t, "sql", "--evidence", ev, "--plugin", arg, "--format", "csv", q)
 		if code != 0 || out != "name,technique\nregsvr32.exe,T1218.010\n" {
 			t.Errorf("--plugin %s: exit %d\n%s%s", arg, code, out, stderr)
 		}
 	}
-	_, stderr, code := runCLIErr(t, "sql", "--evidence", empty, "--plugin", path+":"+strings.Repeat("0", 64), q)
+	_, stderr, code := runCLIErr(t, "sql", "--evidence", ev, "--plugin", path+":"+strings.Repeat("0", 64), q)
 	if code != 2 || !strings.Contains(stderr, "SHA-256 does not match") {
 		t.Errorf("wrong checksum: exit %d, stderr %q", code, stderr)
 	}
-	_, stderr, code = runCLIErr(t, "sql", "--evidence", empty, "--plugin", filepath.Join(empty, "nope"), q)
+	_, stderr, code = runCLIErr(t, "sql", "--evidence", ev, "--plugin", filepath.Join(t.TempDir(), "nope"), q)
 	if code != 2 || !strings.Contains(stderr, "nope") {
 		t.Errorf("missing plugin: exit %d, stderr %q", code, stderr)
 	}
@@ -60,7 +60,7 @@ func TestSQLWithPlugin(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(packs, "lol.json"), []byte(pack), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, stderr, code := runCLIErr(t, "scan", "--plugin", path, "--packs-dir", packs, "--pack", "lol", "-q", "--format", "csv", empty)
+	out, stderr, code := runCLIErr(t, "scan", "--plugin", path, "--packs-dir", packs, "--pack", "lol", "-q", "--format", "csv", ev)
 	if code != 1 || !strings.Contains(out, `lol,downloaders,T1105,low,,,"{""n"":10}"`) {
 		t.Errorf("scan: exit %d\n%s%s", code, out, stderr)
 	}

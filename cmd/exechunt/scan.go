@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -46,12 +45,19 @@ location (file and event record id, from the row's "evidence" column).
 --min-score N drops rows whose "score" column is below N (rows without one are kept).
 Queries of severity "info" only feed the fleet stacker (every row of a kind, ranked by
 rarity across hosts); they are skipped unless --stacks is given.
-Formats: "table" (one line per finding), "json" (an array), "csv", "sarif" (SARIF 2.1.0
+Formats: "table" (one line per finding, command lines whole), "json" (an array), "csv", "sarif" (SARIF 2.1.0
 for GitHub code scanning and other SARIF viewers). Findings are streamed to stdout;
 progress and a summary go to stderr (progress only when stderr is a terminal).
 
-Exit status: 0 when nothing was found, 1 when there are findings, 2 on an error (bad
-arguments, a pack that does not load, a query that fails; the other queries still run).`,
+The evidence is read first: each problem in it (a damaged EVTX chunk, a bad line, a
+file that cannot be read or is of no known format) is named on stderr, and the summary
+says how many files and events were read and how many files were skipped, unreadable
+or damaged.
+
+Exit status: 0 when nothing was found, 1 when there are findings, 2 on an error: bad
+arguments, a pack that does not load, a query that fails (the other queries still
+run), a path that does not exist or holds nothing readable, or evidence that was
+partly unreadable or damaged (the findings of the rest are still written).`,
 		Example: `  exechunt scan ./evidence/
   exechunt scan --pack execution-basics --min-score 70 Security.evtx Sysmon.evtx
   exechunt scan --packs-dir ./my-packs --format sarif ./evidence > exechunt.sarif
@@ -74,7 +80,7 @@ arguments, a pack that does not load, a query that fails; the other queries stil
 	fl.StringSliceVar(&f.packs, "pack", []string{"all"}, "packs to run, by name (repeat or comma-separate), or all")
 	fl.StringVar(&f.packsDir, "packs-dir", "", "also load the packs (*.json, *.conf) of this folder; a pack named like a built-in one replaces it")
 	fl.IntVar(&f.minScore, "min-score", 0, "drop findings whose score column is below N")
-	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary on stderr")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress and no summary on stderr (problems in the input are still shown)")
 	fl.BoolVar(&f.stacks, "stacks", false, "also run the stack-only (severity info) queries")
 	addFormatFlag(cmd, &f.format, report.FindingFormats...)
 	addPluginFlag(cmd, &f.plugins)
@@ -106,26 +112,30 @@ func runScan(ctx context.Context, f scanFlags, paths []string, stdout, stderr io
 		ps = append(ps, sp...)
 	}
 	queries := scan.Select(ps, f.stacks)
-	for _, p := range paths {
-		if _, err := os.Stat(p); err != nil {
-			return 0, fmt.Errorf("evidence: %w", err)
-		}
-	}
 	if err := checkFormat(f.format, report.FindingFormats...); err != nil {
 		return 0, err
+	}
+	var prog *report.Progress // started after the read; problems met by queries clear it
+	e, ev, closeEngine, err := openEngine(ctx, paths, f.plugins, stderr, problemPrinter(stderr, func() {
+		if prog != nil {
+			prog.Clear()
+		}
+	}))
+	if err != nil {
+		return 0, err
+	}
+	defer closeEngine()
+	start := time.Now()
+	sum, err := ev.Read(ctx)
+	if err != nil {
+		return 0, escapedError{err}
 	}
 	out, err := report.NewFindingWriter(f.format, stdout, queries, version)
 	if err != nil {
 		return 0, err
 	}
-	e, closeEngine, err := openEngine(ctx, paths, f.plugins, stderr)
-	if err != nil {
-		return 0, err
-	}
-	defer closeEngine()
 
-	start := time.Now()
-	prog := report.StartProgress(stderr, f.quiet, len(queries))
+	prog = report.StartProgress(stderr, f.quiet, len(queries))
 	s := scan.New(e, scan.Options{
 		MinScore: f.minScore,
 		OnQuery:  func(i int, q scan.Query, found int) { prog.Set(i, q.ID(), found) },
@@ -147,11 +157,11 @@ func runScan(ctx context.Context, f scanFlags, paths []string, stdout, stderr io
 		return st.Findings, fmt.Errorf("write output: %w", err)
 	}
 	if !f.quiet {
-		fmt.Fprintf(stderr, "exechunt: scan: %d packs, %d queries (%d failed), %d findings in %s\n",
-			len(ps), st.Queries, st.Failed, st.Findings, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(stderr, "exechunt: scan: %s; %d packs, %d queries (%d failed), %d findings in %s\n",
+			evidenceLine(sum), len(ps), st.Queries, st.Failed, st.Findings, time.Since(start).Round(time.Millisecond))
 	}
 	if st.Failed > 0 {
 		return st.Findings, fmt.Errorf("%d of %d queries failed", st.Failed, st.Queries)
 	}
-	return st.Findings, nil
+	return st.Findings, damagedInput(sum, "findings")
 }

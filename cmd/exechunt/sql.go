@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -11,9 +14,7 @@ import (
 func init() { subcommands = append(subcommands, newSQLCmd) }
 
 func newSQLCmd() *cobra.Command {
-	var evidence []string
-	var format string
-	var plugins []string
+	var f sqlFlags
 	cmd := &cobra.Command{
 		Use:   "sql --evidence PATH... [--plugin PATH[:SHA256]]... [--format table|json|csv] QUERY",
 		Short: "Run osquery SQL over evidence files with exechunt's tables (no osquery needed)",
@@ -25,50 +26,83 @@ concat_ws, from_base64, ...; see docs/offline.md). command_line_analysis needs
 "cmdline = ..." or a JOIN on cmdline.
 
 Rows are streamed to stdout as they come: "table" (cells shortened to one line, widths
-per block of rows), "json" (an array of objects) or "csv" (with a header).
-Exit status: 0 on success, 2 on an error in the query or the arguments.`,
+per block of rows), "json" (an array of objects) or "csv" (with a header). The evidence
+is read first: each problem in it is named on stderr, and a summary of the files and
+events read and the rows ends the run on stderr (-q drops the summary).
+
+Exit status: 0 on success, 2 on an error in the query or the arguments, a path that
+does not exist or holds nothing readable (before any row), or evidence that was partly
+unreadable or damaged (after the rows of the rest are written).`,
 		Example: `  exechunt sql --evidence ./evidence "SELECT name, parent_name, score FROM process_creation_events WHERE score >= 50"
   exechunt sql --evidence Security.evtx --format json \
     "SELECT p.cmdline, c.decoded_command FROM process_creation_events p JOIN command_line_analysis c ON c.cmdline = p.cmdline WHERE c.decoded_command != ''"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(evidence) == 0 {
+			if len(f.evidence) == 0 {
 				return usageError{fmt.Errorf("--evidence PATH is required (files or folders)")}
 			}
-			if err := checkFormat(format, report.RowFormats...); err != nil {
-				return err
-			}
-			w, err := report.NewRowWriter(format, cmd.OutOrStdout())
-			if err != nil {
-				return err
-			}
-			e, closeEngine, err := openEngine(cmd.Context(), evidence, plugins, cmd.ErrOrStderr())
-			if err != nil {
-				return err
-			}
-			defer closeEngine()
-			rows, err := e.Query(cmd.Context(), args[0])
-			if err != nil {
-				return usageError{err}
-			}
-			defer rows.Close()
-			if err := w.Header(rows.Columns()); err != nil {
-				return err
-			}
-			for rows.Next() {
-				if err := w.Row(rows.Values()); err != nil {
-					return fmt.Errorf("write output: %w", err)
-				}
-			}
-			if err := rows.Err(); err != nil {
-				w.Close()
-				return usageError{err}
-			}
-			return w.Close()
+			return runSQL(cmd.Context(), args[0], f, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	cmd.Flags().StringSliceVar(&evidence, "evidence", nil, "evidence files or folders (repeat or comma-separate)")
-	addFormatFlag(cmd, &format, report.RowFormats...)
-	addPluginFlag(cmd, &plugins)
+	cmd.Flags().StringSliceVar(&f.evidence, "evidence", nil, "evidence files or folders (repeat or comma-separate)")
+	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no summary on stderr (problems in the input are still shown)")
+	addFormatFlag(cmd, &f.format, report.RowFormats...)
+	addPluginFlag(cmd, &f.plugins)
 	return cmd
+}
+
+type sqlFlags struct {
+	evidence, plugins []string
+	format            string
+	quiet             bool
+}
+
+// runSQL reads the evidence, naming its problems on stderr, then runs the query and
+// streams its rows to stdout; a summary of what was read and the rows ends on
+// stderr. A path that does not exist or evidence with nothing readable fails before
+// the query; damaged input fails after the rows are written (damagedInput).
+func runSQL(ctx context.Context, query string, f sqlFlags, stdout, stderr io.Writer) error {
+	if err := checkFormat(f.format, report.RowFormats...); err != nil {
+		return err
+	}
+	w, err := report.NewRowWriter(f.format, stdout)
+	if err != nil {
+		return err
+	}
+	e, ev, closeEngine, err := openEngine(ctx, f.evidence, f.plugins, stderr, problemPrinter(stderr, nil))
+	if err != nil {
+		return err
+	}
+	defer closeEngine()
+	start := time.Now()
+	sum, err := ev.Read(ctx)
+	if err != nil {
+		return usageError{escapedError{err}}
+	}
+	rows, err := e.Query(ctx, query)
+	if err != nil {
+		return usageError{err}
+	}
+	defer rows.Close()
+	if err := w.Header(rows.Columns()); err != nil {
+		return err
+	}
+	n := 0
+	for rows.Next() {
+		n++
+		if err := w.Row(rows.Values()); err != nil {
+			return fmt.Errorf("write output: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		w.Close()
+		return usageError{err}
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	if !f.quiet {
+		fmt.Fprintf(stderr, "exechunt: sql: %s; %d rows in %s\n", evidenceLine(sum), n, time.Since(start).Round(time.Millisecond))
+	}
+	return damagedInput(sum, "rows")
 }

@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -59,16 +60,39 @@ func NewFindingWriter(format string, w io.Writer, queries []scan.Query, version 
 // Summary renders a finding's row as "col=value …" without the evidence column and
 // empty values, on one line of at most max runes.
 func Summary(fd *finding.Finding, max int) string {
+	return OneLine(rowText(fd, 0), max)
+}
+
+// cellLen bounds each value of a finding's row in the table format but the command
+// lines, which are shown whole.
+const cellLen = 120
+
+// rowText renders a finding's row as "col=value …" on one line, without the
+// evidence column and empty values. With each > 0 a value longer than each runes is
+// shortened, except a command line (IsCommandLine): the part of a command line
+// that matters is as often at its end as at its start.
+func rowText(fd *finding.Finding, each int) string {
 	var parts []string
 	for _, c := range fd.Columns {
 		if c == "evidence" {
 			continue
 		}
-		if v := fd.Text(c); v != "" {
-			parts = append(parts, c+"="+v)
+		v := fd.Text(c)
+		if v == "" {
+			continue
 		}
+		if each > 0 && !IsCommandLine(c) {
+			v = OneLine(v, each)
+		}
+		parts = append(parts, c+"="+v)
 	}
-	return OneLine(strings.Join(parts, " "), max)
+	return OneLine(strings.Join(parts, " "), math.MaxInt)
+}
+
+// IsCommandLine reports whether a column holds a command line (cmdline,
+// parent_cmdline, command_line, host_application, …).
+func IsCommandLine(col string) bool {
+	return strings.Contains(col, "cmdline") || strings.Contains(col, "command_line") || col == "host_application"
 }
 
 // OneLine folds white space (newlines included) to single spaces and shortens s to
@@ -94,7 +118,7 @@ func (t *tableFindings) Write(fd *finding.Finding) error {
 		ev.File = filepath.Base(ev.File) // the full path is in the json, csv and sarif formats
 	}
 	_, err := fmt.Fprintf(t.tw, "%s\t%s\t%s\t%s\t%s\n", fd.Severity, fd.Technique, fd.Pack+"/"+fd.Query,
-		ev, Summary(fd, 160))
+		ev, rowText(fd, cellLen))
 	if err == nil && t.n%tableBlock == 0 {
 		err = t.tw.Flush()
 	}

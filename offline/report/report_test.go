@@ -208,3 +208,39 @@ func TestRows(t *testing.T) {
 		}
 	}
 }
+
+// TestTableKeepsCommandLines: the table format shows command lines whole (their
+// end matters as much as their start) and shortens only the other values.
+func TestTableKeepsCommandLines(t *testing.T) {
+	long := "powershell.exe -NoProfile " + strings.Repeat("-Arg value ", 60) + "-EncodedCommand SQBFAFgA"
+	script := strings.Repeat("Write-Host x; ", 40)
+	for _, tc := range []struct {
+		col, value string
+		whole      bool
+	}{
+		{"cmdline", long, true},
+		{"parent_cmdline", long, true},
+		{"command_line", long, true},
+		{"host_application", long, true},
+		{"script_text", script, false},
+	} {
+		fd := finding.Finding{Pack: "p", Query: "q", Severity: "high", Columns: []string{tc.col, "name"},
+			Row: map[string]any{tc.col: tc.value, "name": "powershell.exe"}}
+		var b bytes.Buffer
+		w, err := NewFindingWriter("table", &b, nil, "v")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write(&fd); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		want := tc.col + "=" + OneLine(tc.value, len(tc.value)) + " name=powershell.exe"
+		if got := strings.Contains(b.String(), want); got != tc.whole {
+			t.Errorf("%s: whole in the table = %v, want %v\n%s", tc.col, got, tc.whole, b.String())
+		}
+		if !tc.whole && !strings.Contains(b.String(), "…") {
+			t.Errorf("%s: not shortened\n%s", tc.col, b.String())
+		}
+	}
+}

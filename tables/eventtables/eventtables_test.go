@@ -11,6 +11,7 @@ import (
 	"github.com/osquery/osquery-go/plugin/table"
 
 	"github.com/exechunt/exechunt/internal/corpus"
+	"github.com/exechunt/exechunt/tables/source"
 )
 
 func generate(t *testing.T, tb func() ([]map[string]string, error)) []map[string]string {
@@ -267,4 +268,35 @@ func stats(tb testing.TB, s *Store) Stats {
 		tb.Fatal(err)
 	}
 	return st
+}
+
+// TestReadReportsProblemsOnce: with Options.Problem, each problem of the input
+// reaches it once however many queries read the sources, and Read counts the
+// files read, unreadable and damaged.
+func TestReadReportsProblemsOnce(t *testing.T) {
+	dir := t.TempDir()
+	chain, err := os.ReadFile("testdata/chain.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "a.jsonl"), append(chain, "{not json\n"...), 0o600)
+	os.WriteFile(filepath.Join(dir, "b.evtx"), []byte("text, not a log\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "c.png"), []byte("\x89PNG"), 0o600)
+	os.WriteFile(filepath.Join(dir, "d.log"), []byte("an application's log\n"), 0o600) // no evidence, no problem
+	var problems []string
+	s := New(Options{Paths: []string{dir}, Problem: func(p *source.Problem) { problems = append(problems, p.Error()) }})
+	for range 3 {
+		procs(t, s, table.QueryContext{})
+	}
+	sum, err := s.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) != 2 || !strings.Contains(problems[0], "a.jsonl: line 10") || !strings.Contains(problems[1], "b.evtx: format not recognised") {
+		t.Errorf("problems %q", problems)
+	}
+	if sum.Files != 2 || sum.FilesSkipped != 2 || sum.FilesFailed != 1 || sum.FilesDamaged != 1 || sum.BadLines != 1 ||
+		sum.Emitted != 9 || sum.ByKind["process_creation"] != 5 {
+		t.Errorf("summary %+v", sum)
+	}
 }

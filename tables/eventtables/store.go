@@ -51,6 +51,11 @@ type Options struct {
 	StateDir string
 	Analyzer *analysis.Analyzer // nil means analysis.New()
 	Logger   *slog.Logger       // nil means slog.Default()
+	// Problem, when set, receives each problem of the input once (a damaged EVTX
+	// chunk, a bad line, a file that cannot be read or is of no known format)
+	// instead of the log, so that a command over evidence files can name them
+	// (exechunt scan, sql). Live hosts leave it nil: problems are logged.
+	Problem func(*source.Problem)
 }
 
 // Store holds the state shared by the event tables.
@@ -84,6 +89,11 @@ type Store struct {
 	// warned remembers paths whose problems were logged, so a broken file is not
 	// reported on every query.
 	warned map[string]bool
+	// read is what the reads of the sources saw (Read); seen and damaged are the
+	// files it counts, notEvidence those found to be no evidence by their content
+	// (evidence.NotEvidence).
+	read                       evidence.Summary
+	seen, damaged, notEvidence map[string]bool
 }
 
 // New returns a Store over opt.Paths.
@@ -117,6 +127,10 @@ func New(opt Options) *Store {
 		sem:           make(chan struct{}, 1),
 
 		lookupMaxAge: time.Second,
+		read:         evidence.Summary{ByKind: map[string]int64{}},
+		seen:         map[string]bool{},
+		damaged:      map[string]bool{},
+		notEvidence:  map[string]bool{},
 	}
 }
 
@@ -140,8 +154,10 @@ type identity struct {
 }
 
 // files expands the configured paths to the files that exist now.
-func (s *Store) files() []string {
-	var out []string
+func (s *Store) files() []evidence.File {
+	var out []evidence.File
+	notEvidence := 0
+	defer func() { s.read.FilesSkipped = notEvidence }()
 	for _, p := range s.paths {
 		matches, err := filepath.Glob(p)
 		if err != nil || len(matches) == 0 {
@@ -153,7 +169,7 @@ func (s *Store) files() []string {
 				continue // a live default that does not exist on this host
 			}
 			if info.Mode().IsRegular() {
-				out = append(out, m)
+				out = append(out, evidence.File{Path: m, Size: info.Size()})
 				continue
 			}
 			if !info.IsDir() {
@@ -161,25 +177,49 @@ func (s *Store) files() []string {
 				s.warnOnce(m, errors.New("not a regular file (a FIFO, socket or device): not read"))
 				continue
 			}
-			found, _, err := evidence.Collect([]string{m})
+			found, skipped, err := evidence.Collect([]string{m})
 			if err != nil {
 				s.warnOnce(m, err)
 				continue
 			}
-			for _, f := range found {
-				out = append(out, f.Path)
-			}
+			notEvidence += skipped
+			out = append(out, found...)
 		}
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
 }
 
+// warnOnce reports that a source could not be read, once per path: to
+// Options.Problem when set, else to the log.
 func (s *Store) warnOnce(path string, err error) {
-	if !s.warned[path] {
-		s.warned[path] = true
-		s.log.Warn("evidence source problem", "path", path, "err", err)
+	if s.warned[path] {
+		return
 	}
+	s.warned[path] = true
+	if s.opt.Problem != nil {
+		s.opt.Problem(&source.Problem{File: path, Err: err})
+		return
+	}
+	s.log.Warn("evidence source problem", "path", path, "err", err)
+}
+
+// Read reads what the sources gained since the last read, as the first query would,
+// and returns what all the reads so far saw: files read, skipped as not evidence
+// (inside folders), unreadable and damaged, records and events. A command over
+// evidence files calls it before its queries to report on its input.
+func (s *Store) Read(ctx context.Context) (evidence.Summary, error) {
+	if err := s.enter(ctx); err != nil {
+		return evidence.Summary{}, err
+	}
+	defer s.unlock()
+	sum := s.read
+	sum.FilesSkipped += len(s.notEvidence)
+	sum.ByKind = make(map[string]int64, len(s.read.ByKind))
+	for k, n := range s.read.ByKind {
+		sum.ByKind[k] = n
+	}
+	return sum, nil
 }
 
 // refresh reads what the sources gained since the last call. Callers hold the lock.
@@ -187,6 +227,10 @@ func (s *Store) refresh(ctx context.Context) error {
 	opt := source.Options{
 		Want: func(p, c string, id uint32) bool { return event.Classify(p, c, id) != event.KindOther },
 		Problem: func(p *source.Problem) {
+			if s.opt.Problem != nil {
+				s.opt.Problem(p)
+				return
+			}
 			s.log.Debug("evidence problem", "problem", p.Error())
 		},
 	}
@@ -195,18 +239,25 @@ func (s *Store) refresh(ctx context.Context) error {
 		s.load()
 	}
 	defer s.maybeSave()
-	for _, f := range s.files() {
+	for _, file := range s.files() {
+		f := file.Path
 		cur := s.cursors[f]
 		if cur == nil {
 			cur = &evidence.Cursor{}
 			s.cursors[f] = cur
 		}
 		before := *cur
-		_, _, err := evidence.Tail(ctx, f, cur, opt, func(r *event.Record) error {
+		st, _, err := evidence.Tail(ctx, f, cur, opt, func(r *event.Record) error {
 			ev := event.Normalize(r, false)
+			s.read.ByKind[string(ev.Kind)]++
 			s.ingest(&ev)
 			return nil
 		})
+		if evidence.NotEvidence(file, err) {
+			s.notEvidence[f] = true
+			continue
+		}
+		s.count(f, cur, before, st, err)
 		if cur.Offset != before.Offset || cur.NextFileRecordID != before.NextFileRecordID || cur.Size != before.Size {
 			s.dirty = true
 		}
@@ -218,6 +269,34 @@ func (s *Store) refresh(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// count adds one Tail of file f to s.read: a file counts once however often it is
+// read, as unreadable while its last read failed, as damaged once a read of it
+// reported a problem.
+func (s *Store) count(f string, cur *evidence.Cursor, before evidence.Cursor, st source.Stats, err error) {
+	if !s.seen[f] {
+		s.seen[f] = true
+		s.read.Files++
+	}
+	s.read.Records += st.Records
+	s.read.Emitted += st.Emitted
+	s.read.Skipped += st.Skipped
+	s.read.SkippedChunks += st.SkippedChunks
+	s.read.DamagedChunks += st.DamagedChunks
+	s.read.BadLines += st.BadLines
+	s.read.Problems += st.Problems
+	if st.Problems > 0 && !s.damaged[f] {
+		s.damaged[f] = true
+		s.read.FilesDamaged++
+	}
+	if cur.Size > before.Size {
+		s.read.Bytes += cur.Size - before.Size
+	}
+	if err != nil && !s.warned[f] {
+		s.read.FilesFailed++
+		s.read.Problems++
+	}
 }
 
 // ingest adds one execution event to the buffers and the lineage index.
@@ -241,7 +320,8 @@ func (s *Store) reread(ctx context.Context, since, until time.Time, kind event.K
 		Since: since, Until: until,
 		Want: func(p, c string, id uint32) bool { return event.Classify(p, c, id) == kind },
 	}
-	for _, f := range s.files() {
+	for _, file := range s.files() {
+		f := file.Path
 		_, err := evidence.ReadFile(ctx, f, &opt, func(r *event.Record) error {
 			ev := event.Normalize(r, false)
 			if ev.ProcessCreation != nil {
@@ -255,7 +335,7 @@ func (s *Store) reread(ctx context.Context, since, until time.Time, kind event.K
 				return ctx.Err()
 			}
 			var pe *source.Problem
-			if !errors.As(err, &pe) {
+			if !errors.As(err, &pe) && !evidence.NotEvidence(file, err) {
 				s.warnOnce(f, err)
 			}
 		}

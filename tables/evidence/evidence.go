@@ -71,6 +71,7 @@ type Summary struct {
 	source.Stats
 	FilesSkipped int              `json:"files_skipped"` // files in folders that are not evidence
 	FilesFailed  int              `json:"files_failed"`  // files that could not be read at all
+	FilesDamaged int              `json:"files_damaged"` // files read with problems (damaged chunks, bad lines)
 	ByKind       map[string]int64 `json:"by_kind"`
 }
 
@@ -154,7 +155,15 @@ func Walk(ctx context.Context, paths []string, opt Options, fn func(*event.Event
 	}
 	for _, f := range files {
 		st, err := ReadFile(ctx, f.Path, &sopt, emit)
+		if NotEvidence(f, err) {
+			sum.FilesSkipped++
+			st = source.Stats{}
+			err = nil
+		}
 		sum.Add(st)
+		if st.Problems > 0 {
+			sum.FilesDamaged++
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return sum, ctx.Err()
@@ -219,7 +228,7 @@ func ReadFile(ctx context.Context, path string, opt *source.Options, emit source
 		}
 		st, err = syslog.Read(ctx, bufio.NewReader(f), path, name, opt, emit)
 	default:
-		return source.Stats{Files: 1, Bytes: info.Size()}, &fileError{errors.New("format not recognised (not EVTX, JSON or event XML/syslog); file skipped")}
+		return source.Stats{Files: 1, Bytes: info.Size()}, &fileError{ErrUnknownFormat}
 	}
 	st.Bytes = info.Size()
 	return st, err
@@ -245,10 +254,34 @@ func Sniff(head []byte) Format {
 	return FormatUnknown
 }
 
+// ErrUnknownFormat is the error of a file whose content is of no known evidence
+// format (ReadFile, Tail); the file is skipped.
+var ErrUnknownFormat = errors.New("format not recognised (not EVTX, JSON or event XML/syslog); file skipped")
+
 // File is one file Collect found.
 type File struct {
 	Path string
 	Size int64
+	// InFolder says the file was found inside a folder rather than named.
+	InFolder bool
+}
+
+// NotEvidence reports whether err, the error of reading f, only means that f is not
+// evidence: a file found inside a folder under a name that does not promise a
+// format (.log, .txt, syslog*, messages*) and whose content is of no known format,
+// such as an application's text log beside the event logs. Such a file counts as
+// skipped, like the files whose names are not evidence. A file named on the
+// command line, or named as a format (.evtx, .json, .jsonl, .ndjson, .xml), that is
+// of no known format is unreadable.
+func NotEvidence(f File, err error) bool {
+	if err == nil || !f.InFolder || !errors.Is(err, ErrUnknownFormat) {
+		return false
+	}
+	switch strings.ToLower(filepath.Ext(f.Path)) {
+	case ".evtx", ".json", ".jsonl", ".ndjson", ".xml":
+		return false
+	}
+	return true
 }
 
 // evidenceExt lists the extensions read inside folders.
@@ -299,7 +332,7 @@ func Collect(paths []string) ([]File, int, error) {
 			if err != nil {
 				return fmt.Errorf("stat %s: %w", path, err)
 			}
-			found = append(found, File{Path: path, Size: fi.Size()})
+			found = append(found, File{Path: path, Size: fi.Size(), InFolder: true})
 			return nil
 		})
 		if err != nil {

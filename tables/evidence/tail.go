@@ -91,7 +91,7 @@ func Tail(ctx context.Context, path string, cur *Cursor, opt source.Options, emi
 			cur.Offset, cur.Line = end, cur.Line+seg.lines
 		}
 	default:
-		return st, reset, &fileError{errors.New("format not recognised (not EVTX, JSON or event XML/syslog)")}
+		return st, reset, &fileError{ErrUnknownFormat}
 	}
 	if err != nil {
 		return st, reset, err
