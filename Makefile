@@ -15,7 +15,7 @@ CROSS        := windows/amd64 darwin/arm64 linux/amd64
 
 .PHONY: help
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {gsub(/\$$\$$/, "$$", $$2); printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## build bin/exechunt, bin/exechunt.ext and the example plugins in bin/plugins/ (+ SHA256SUMS) (CGO off)
@@ -66,7 +66,7 @@ check: ## gofmt, go vet, cross-compile for windows/amd64, darwin/arm64, linux/am
 	@set -e; for p in $(CROSS); do echo "build $$p"; GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -o /dev/null ./...; done
 
 .PHONY: bench
-bench: build ## benchmarks: reader vs raw Velocidex parse, analysis throughput, peak RSS
+bench: build ## benchmarks: reader vs raw BinXML decode, analysis throughput, peak RSS
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./tables/... ./offline/... ./cmd/exechunt-ext/ ./orchestrator/...
 	@echo "peak RSS of exechunt events: whole corpus, then its largest file, then its largest EVTX"
 	@$(GO) run ./internal/tools/peakrss -- $(BIN)/exechunt events -q "$(EXECHUNT_CORPUS)"

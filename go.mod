@@ -3,7 +3,6 @@ module github.com/exechunt/exechunt
 go 1.26.8
 
 require (
-	github.com/Velocidex/ordereddict v0.0.0-20250821063524-02dc06e46238
 	github.com/bradleyjkemp/sigma-go v0.6.6
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/ncruces/go-sqlite3 v0.37.0
@@ -11,7 +10,6 @@ require (
 	github.com/prometheus/client_golang v1.25.0
 	github.com/robfig/cron/v3 v3.0.1
 	github.com/spf13/cobra v1.10.2
-	www.velocidex.com/golang/evtx v0.2.1-0.20260612024815-7947209eb310
 )
 
 require (
@@ -33,9 +31,6 @@ require (
 
 require (
 	github.com/Microsoft/go-winio v0.6.2 // indirect
-	github.com/Velocidex/json v0.0.0-20220224052537-92f3c0326e5a // indirect
-	github.com/Velocidex/yaml/v2 v2.2.8 // indirect
-	github.com/alecthomas/repr v0.5.2 // indirect
 	github.com/apache/thrift v0.23.0
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/fatih/color v1.13.0 // indirect
@@ -47,7 +42,7 @@ require (
 	github.com/hashicorp/yamux v0.1.2 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/mattn/go-colorable v0.1.12 // indirect
-	github.com/mattn/go-isatty v0.0.17 // indirect
+	github.com/mattn/go-isatty v0.0.20 // indirect
 	github.com/ncruces/go-sqlite3-wasm/v6 v6.5.35401 // indirect
 	github.com/ncruces/julianday v1.0.0 // indirect
 	github.com/oklog/run v1.1.0 // indirect
@@ -66,5 +61,3 @@ require (
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
 )
-
-replace www.velocidex.com/golang/evtx => ./third_party/velocidex-evtx

@@ -105,29 +105,30 @@ func Load(fsys fs.FS) ([]Pack, error) {
 	return out, errors.Join(errs...)
 }
 
+// rawPack and rawQuery are the file format, read by Parse and written by Marshal.
 type rawPack struct {
-	Platform  string              `json:"platform"`
-	Version   string              `json:"version"`
-	Shard     flexInt             `json:"shard"`
-	Discovery []string            `json:"discovery"`
+	Platform  string              `json:"platform,omitempty"`
+	Version   string              `json:"version,omitempty"`
+	Shard     flexInt             `json:"shard,omitempty"`
+	Discovery []string            `json:"discovery,omitempty"`
 	Queries   map[string]rawQuery `json:"queries"`
 }
 
 type rawQuery struct {
 	Query       string    `json:"query"`
 	Interval    flexInt   `json:"interval"`
+	Schedule    string    `json:"schedule,omitempty"`
+	Platform    string    `json:"platform,omitempty"`
+	Version     string    `json:"version,omitempty"`
+	Shard       flexInt   `json:"shard,omitempty"`
+	Snapshot    flexBool  `json:"snapshot,omitempty"`
+	Removed     flexBool  `json:"removed,omitempty"`
+	Denylist    *flexBool `json:"denylist,omitempty"`
+	Technique   string    `json:"technique,omitempty"`
+	Severity    string    `json:"severity,omitempty"`
+	Stack       []string  `json:"stack,omitempty"`
 	Description string    `json:"description"`
-	Value       string    `json:"value"`
-	Platform    string    `json:"platform"`
-	Version     string    `json:"version"`
-	Shard       flexInt   `json:"shard"`
-	Snapshot    flexBool  `json:"snapshot"`
-	Removed     flexBool  `json:"removed"`
-	Denylist    *flexBool `json:"denylist"`
-	Technique   string    `json:"technique"`
-	Severity    string    `json:"severity"`
-	Stack       []string  `json:"stack"`
-	Schedule    string    `json:"schedule"`
+	Value       string    `json:"value,omitempty"`
 }
 
 var techniqueRE = regexp.MustCompile(`^T\d{4}(\.\d{3})?$`)
@@ -163,19 +164,9 @@ func Parse(name string, data []byte) (Pack, error) {
 			b := bool(*rq.Denylist)
 			q.Denylist = &b
 		}
-		at := fmt.Sprintf("%s:%d: query %q", name, lineOf(bytes.Index(clean, []byte(strconv.Quote(qn)))), qn)
-		switch {
-		case strings.TrimSpace(qn) == "":
-			// osquery would schedule it as "pack_<pack>_", a name no result can be traced to.
-			errs = append(errs, fmt.Errorf("%s: empty query name", at))
-		case strings.TrimSpace(q.SQL) == "":
-			errs = append(errs, fmt.Errorf("%s: empty \"query\"", at))
-		case q.Interval < 0:
-			errs = append(errs, fmt.Errorf("%s: negative interval", at))
-		case q.Severity != "" && !isSeverity(q.Severity):
-			errs = append(errs, fmt.Errorf("%s: severity %q: want one of %s", at, q.Severity, strings.Join(Severities, ", ")))
-		case q.Technique != "" && !techniqueRE.MatchString(q.Technique):
-			errs = append(errs, fmt.Errorf("%s: technique %q: want an ATT&CK id such as T1059 or T1059.001", at, q.Technique))
+		if err := q.check(); err != nil {
+			at := fmt.Sprintf("%s:%d: query %q", name, lineOf(bytes.Index(clean, []byte(strconv.Quote(qn)))), qn)
+			errs = append(errs, fmt.Errorf("%s: %w", at, err))
 		}
 		p.Queries = append(p.Queries, q)
 	}
@@ -184,6 +175,62 @@ func Parse(name string, data []byte) (Pack, error) {
 	}
 	sort.Slice(p.Queries, func(i, j int) bool { return p.Queries[i].Name < p.Queries[j].Name })
 	return p, nil
+}
+
+// check is what a query must be, wherever it comes from (a file, Sigma rules).
+func (q Query) check() error {
+	switch {
+	case strings.TrimSpace(q.Name) == "":
+		// osquery would schedule it as "pack_<pack>_", a name no result can be traced to.
+		return errors.New("empty query name")
+	case strings.TrimSpace(q.SQL) == "":
+		return errors.New("empty \"query\"")
+	case q.Interval < 0:
+		return errors.New("negative interval")
+	case q.Severity != "" && !isSeverity(q.Severity):
+		return fmt.Errorf("severity %q: want one of %s", q.Severity, strings.Join(Severities, ", "))
+	case q.Technique != "" && !techniqueRE.MatchString(q.Technique):
+		return fmt.Errorf("technique %q: want an ATT&CK id such as T1059 or T1059.001", q.Technique)
+	}
+	return nil
+}
+
+// Validate checks a pack built in code (as Parse checks a file), and sorts its
+// queries by name as Parse does.
+func (p *Pack) Validate() error {
+	var errs []error
+	for _, q := range p.Queries {
+		if err := q.check(); err != nil {
+			errs = append(errs, fmt.Errorf("pack %s: query %q: %w", p.Name, q.Name, err))
+		}
+	}
+	sort.Slice(p.Queries, func(i, j int) bool { return p.Queries[i].Name < p.Queries[j].Name })
+	return errors.Join(errs...)
+}
+
+// Marshal writes a pack as osquery pack JSON with exechunt's fields (the format
+// Parse reads), indented, keys in a stable order.
+func Marshal(p Pack) ([]byte, error) {
+	out := rawPack{Platform: p.Platform, Version: p.Version, Shard: flexInt(p.Shard), Discovery: p.Discovery,
+		Queries: make(map[string]rawQuery, len(p.Queries))}
+	for _, q := range p.Queries {
+		rq := rawQuery{Query: q.SQL, Interval: flexInt(q.Interval), Schedule: q.Schedule, Platform: q.Platform,
+			Version: q.Version, Shard: flexInt(q.Shard), Snapshot: flexBool(q.Snapshot), Removed: flexBool(q.Removed),
+			Technique: q.Technique, Severity: q.Severity, Stack: q.Stack, Description: q.Description, Value: q.Value}
+		if q.Denylist != nil {
+			d := flexBool(*q.Denylist)
+			rq.Denylist = &d
+		}
+		out.Queries[q.Name] = rq
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return nil, fmt.Errorf("pack %s: %w", p.Name, err)
+	}
+	return b.Bytes(), nil
 }
 
 func isSeverity(s string) bool {

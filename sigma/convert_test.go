@@ -302,11 +302,20 @@ func TestPacksLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := openEngine(t)
-	for name, data := range ps {
-		p, err := packs.Parse(name+".json", data)
+	for _, built := range ps {
+		// What WritePacks writes reads back as the same pack.
+		data, err := packs.Marshal(built)
 		if err != nil {
 			t.Fatal(err)
 		}
+		p, err := packs.Parse(built.File, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(p, built) {
+			t.Errorf("%s: written and read back:\n%+v\nbuilt:\n%+v", built.Name, p, built)
+		}
+		name := p.Name
 		if len(p.Queries) != 2 || p.Platform != "windows" {
 			t.Errorf("%s: %d queries, platform %q", name, len(p.Queries), p.Platform)
 		}

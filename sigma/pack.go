@@ -1,8 +1,6 @@
 package sigma
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/exechunt/exechunt/packs"
 )
 
 // Skipped is a rule that was not converted, with the reason.
@@ -102,72 +102,56 @@ func (res *Result) Add(r *Rule) {
 	res.Queries = append(res.Queries, q)
 }
 
-// Packs renders the converted queries as exechunt packs (osquery pack JSON with
-// exechunt's fields), one per logsource: sigma-process-creation-windows,
-// sigma-process-creation-linux, sigma-ps-script. Keys are pack names.
-func (res *Result) Packs() (map[string][]byte, error) {
-	type jq struct {
-		Query       string   `json:"query"`
-		Interval    int      `json:"interval"`
-		Schedule    string   `json:"schedule,omitempty"`
-		Platform    string   `json:"platform,omitempty"`
-		Technique   string   `json:"technique,omitempty"`
-		Severity    string   `json:"severity,omitempty"`
-		Stack       []string `json:"stack,omitempty"`
-		Description string   `json:"description"`
-	}
-	type jp struct {
-		Platform string        `json:"platform,omitempty"`
-		Queries  map[string]jq `json:"queries"`
-	}
-	packs := map[string]*jp{}
+// Packs builds the converted queries into exechunt packs, one per logsource
+// (sigma-process-creation-windows, sigma-process-creation-linux, sigma-ps-script),
+// sorted by name and validated as a pack file would be. Each query runs hourly.
+func (res *Result) Packs() ([]packs.Pack, error) {
+	byName := map[string]*packs.Pack{}
 	for _, q := range res.Queries {
-		p := packs[q.Pack]
+		p := byName[q.Pack]
 		if p == nil {
-			p = &jp{Platform: q.Platform, Queries: map[string]jq{}}
-			packs[q.Pack] = p
+			p = &packs.Pack{Name: q.Pack, File: q.Pack + ".json", Platform: q.Platform}
+			byName[q.Pack] = p
 		}
 		if p.Platform != q.Platform {
 			p.Platform = ""
 		}
-		p.Queries[q.Name] = jq{
-			Query: q.SQL, Interval: 3600, Schedule: "0 * * * *", Platform: q.Platform,
+		p.Queries = append(p.Queries, packs.Query{
+			Name: q.Name, SQL: q.SQL, Interval: 3600, Schedule: "0 * * * *", Platform: q.Platform,
 			Technique: q.Technique, Severity: q.Severity, Stack: q.Stack, Description: q.Description,
-		}
+		})
 	}
-	out := map[string][]byte{}
-	for name, p := range packs {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(p); err != nil {
-			return nil, err
+	out := make([]packs.Pack, 0, len(byName))
+	var errs []error
+	for _, p := range byName {
+		if err := p.Validate(); err != nil {
+			errs = append(errs, err)
 		}
-		out[name] = b.Bytes()
+		out = append(out, *p)
 	}
-	return out, nil
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, errors.Join(errs...)
 }
 
 // WritePacks writes Packs into dir as NAME.json.
 func (res *Result) WritePacks(dir string) ([]string, error) {
-	packs, err := res.Packs()
+	ps, err := res.Packs()
 	if err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	var names []string
-	for n := range packs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var written []string
 	var errs []error
-	for _, n := range names {
-		f := filepath.Join(dir, n+".json")
-		if err := os.WriteFile(f, packs[n], 0o644); err != nil {
+	for _, p := range ps {
+		data, err := packs.Marshal(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		f := filepath.Join(dir, p.File)
+		if err := os.WriteFile(f, data, 0o644); err != nil {
 			errs = append(errs, err)
 			continue
 		}

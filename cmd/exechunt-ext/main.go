@@ -21,6 +21,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -55,7 +56,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	verbose := fs.Bool("verbose", false, "log at debug level")
 	spec := fs.Bool("spec", false, "print every table's spec as a JSON array and exit")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `exechunt.ext is exechunt's osquery extension: it serves the execution-hunt tables
+(process_lineage, process_creation_events, powershell_script_blocks, command_line_analysis
+and plugin tables) to osqueryd, which starts it from --extensions_autoload.
+
+Usage:
+  exechunt.ext --socket PATH [--timeout S] [--interval S] [--verbose]
+  exechunt.ext --spec | --version
+
+Settings other than osqueryd's flags come from the YAML file named by $EXECHUNT_CONFIG,
+else %s; with no file the defaults apply (docs/extension-config.md).
+
+Flags:
+`, config.DefaultPath())
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
 	if fs.NArg() > 0 {

@@ -107,3 +107,12 @@ func TestBadConfig(t *testing.T) {
 		t.Errorf("missing EXECHUNT_CONFIG file: exit %d, stderr %s", code, stderr)
 	}
 }
+
+// --help describes the extension and exits 0 (it exited 2 with the flags alone).
+func TestHelp(t *testing.T) {
+	code, out, stderr := runMain(t, "--help")
+	if code != 0 || !strings.Contains(stderr, "osquery extension") || !strings.Contains(stderr, "-socket") ||
+		!strings.Contains(stderr, "EXECHUNT_CONFIG") {
+		t.Errorf("--help: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+}

@@ -157,7 +157,7 @@ func TestPluginRestartEndToEnd(t *testing.T) {
 		if !errors.As(err, &se) {
 			t.Fatalf("while restarting: %v", err)
 		}
-		if time.Since(began) > 30*time.Second {
+		if time.Since(began) > 2*time.Minute { // a hang guard, not a measurement
 			t.Fatalf("the plugin did not come back: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)

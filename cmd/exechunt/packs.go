@@ -10,10 +10,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/exechunt/exechunt/internal/packlint"
 	"github.com/exechunt/exechunt/offline"
 	"github.com/exechunt/exechunt/offline/report"
 	"github.com/exechunt/exechunt/packs"
+	"github.com/exechunt/exechunt/packs/packlint"
 	"github.com/exechunt/exechunt/tables/analysis"
 )
 

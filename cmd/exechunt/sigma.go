@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -156,22 +155,9 @@ func sigmaPacks(paths []string) ([]packs.Pack, *sigma.Result, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("--sigma: %w", err)
 	}
-	data, err := res.Packs()
+	out, err := res.Packs()
 	if err != nil {
-		return nil, nil, err
-	}
-	var names []string
-	for n := range data {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var out []packs.Pack
-	for _, n := range names {
-		p, err := packs.Parse(n+".json", data[n])
-		if err != nil {
-			return nil, nil, fmt.Errorf("--sigma: %w", err)
-		}
-		out = append(out, p)
+		return nil, nil, fmt.Errorf("--sigma: %w", err)
 	}
 	return out, res, nil
 }

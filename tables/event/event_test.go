@@ -31,8 +31,8 @@ func TestValues(t *testing.T) {
 	}
 	kw := map[string]uint64{"-9214364837600034816": 9232379236109516800, "0x8000000000000000": 1 << 63, "18446744073709551615": 1<<64 - 1, "x": 0}
 	for in, want := range kw {
-		if got := ParseKeywords(in); got != want {
-			t.Errorf("ParseKeywords(%q) = %d, want %d", in, got, want)
+		if got := ParseUint(in); got != want {
+			t.Errorf("ParseUint(%q) = %d, want %d", in, got, want)
 		}
 	}
 	md5, sha1, sha256, imp := Hashes("SHA1=542C,MD5=563E, SHA256=F422 ,IMPHASH=0F71,junk")

@@ -1,7 +1,6 @@
 package event
 
 import (
-	"sort"
 	"strconv"
 	"strings"
 
@@ -138,13 +137,4 @@ func dash(s string) string {
 		return ""
 	}
 	return s
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

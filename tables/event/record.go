@@ -1,6 +1,8 @@
 package event
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -66,7 +68,7 @@ func (m MapFields) Each(fn func(name, value string)) {
 		}
 		return
 	}
-	for _, k := range sortedKeys(m.Values) {
+	for _, k := range slices.Sorted(maps.Keys(m.Values)) {
 		fn(k, m.Values[k])
 	}
 }

@@ -6,8 +6,8 @@ import (
 )
 
 // GUID normalises a GUID to exechunt's one form: lower-case, no braces
-// ("5aa13a44-0130-68fd-4e35-000000004002"). EVTX gives upper-case without braces,
-// JSON exports "{lower-case}".
+// ("5aa13a44-0130-68fd-4e35-000000004002"). EVTX and XML give "{UPPER-CASE}", JSON
+// exports "{lower-case}", some exports drop the braces.
 func GUID(s string) string {
 	s = strings.TrimSpace(s)
 	s = strings.TrimPrefix(s, "{")
@@ -125,9 +125,10 @@ func TokenElevation(s string) string {
 	return ""
 }
 
-// ParseKeywords reads an event's Keywords given as an unsigned or signed decimal
-// (NXLog writes the uint64 as int64) or as 0x-hex, without going through float64.
-func ParseKeywords(s string) uint64 {
+// ParseUint reads an unsigned field of an event (Keywords, ids, pids, levels) given
+// as an unsigned or signed decimal (NXLog writes the uint64 Keywords as int64) or as
+// 0x-hex, without going through float64; anything else is 0.
+func ParseUint(s string) uint64 {
 	s = strings.TrimSpace(s)
 	if h, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
 		n, _ := strconv.ParseUint(h, 16, 64)

@@ -5,8 +5,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/exechunt/exechunt/internal/lru"
 	"github.com/exechunt/exechunt/tables/event"
+	"github.com/exechunt/exechunt/tables/internal/lru"
 )
 
 // Process is what the Store remembers of a process creation, for live tables that

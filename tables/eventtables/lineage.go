@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/exechunt/exechunt/internal/lru"
 	"github.com/exechunt/exechunt/tables/event"
+	"github.com/exechunt/exechunt/tables/internal/lru"
 )
 
 // node is what the lineage index keeps of a process creation: enough to name an

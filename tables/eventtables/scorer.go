@@ -4,10 +4,10 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/exechunt/exechunt/internal/lru"
 	"github.com/exechunt/exechunt/tables/analysis"
 	"github.com/exechunt/exechunt/tables/event"
 	"github.com/exechunt/exechunt/tables/evidence"
+	"github.com/exechunt/exechunt/tables/internal/lru"
 )
 
 // Scorer analyses process creations in the context of their ancestry: a process is

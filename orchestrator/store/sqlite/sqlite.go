@@ -1,15 +1,17 @@
 // Package sqlite is the embedded store backend: SQLite through the pure-Go
-// github.com/ncruces/go-sqlite3 driver (no cgo), in WAL mode, with migrations
-// versioned in code. It is the only package that imports an SQLite driver.
+// github.com/ncruces/go-sqlite3 driver (no cgo), in WAL mode. It is the only
+// package that imports an SQLite driver.
 //
-// Writes go through one connection (SQLite has one writer; queueing in Go is
-// cheaper than busy retries) and reads through a small pool.
+// The SQL, the scanning and the migrations are sqlstore's; this package holds
+// what only SQLite needs: its dialect, the connections and PRAGMAs, the group
+// commit, the WAL checkpoints, the integrity check and the file modes. Writes go
+// through one connection (SQLite has one writer; queueing in Go is cheaper than
+// busy retries) and reads through a small pool.
 package sqlite
 
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -27,6 +29,7 @@ import (
 	"github.com/ncruces/go-sqlite3"
 
 	"github.com/exechunt/exechunt/orchestrator/store"
+	"github.com/exechunt/exechunt/orchestrator/store/sqlstore"
 )
 
 // Options tune the backend; the zero value is usable.
@@ -39,10 +42,12 @@ type Options struct {
 	// Checkpoint tuning, changed by tests only.
 	checkpointEvery  time.Duration // default checkpointEvery
 	walRestartFrames int           // default walRestartFrames
+	restartWait      time.Duration // default restartWait
 }
 
 // Store is the SQLite backend of store.Store.
 type Store struct {
+	*sqlstore.Store
 	w *sql.DB // one connection: all writes
 	r *sql.DB // read pool
 
@@ -52,16 +57,14 @@ type Store struct {
 	txRunning bool
 	txGroups  atomic.Int64 // transactions begun by commitGroup (tests)
 
-	hotW, hotR map[string]*sql.Stmt // prepared hot statements (stmts.go)
-
 	ck              *sql.DB // one connection for checkpointLoop
 	stopCheckpoints context.CancelFunc
 	checkpoints     sync.WaitGroup
 	checkpointed    atomic.Int64 // checkpoints run (tests)
 	restartTried    atomic.Int64 // RESTART checkpoints run (tests)
-	walStartedOver  atomic.Int64 // times the WAL was seen shorter than before (tests)
 	ckEvery         time.Duration
 	walRestart      int           // frames
+	restartWait     time.Duration // how long restartWAL waits for readers
 	restartWanted   atomic.Bool   // set by checkpointLoop, done by the next tx leader
 	busy            time.Duration // the connections' busy timeout
 }
@@ -81,6 +84,9 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	}
 	if o.walRestartFrames <= 0 {
 		o.walRestartFrames = walRestartFrames
+	}
+	if o.restartWait <= 0 {
+		o.restartWait = restartWait
 	}
 	dsn := func(txlock string, busy time.Duration) string {
 		q := url.Values{}
@@ -117,12 +123,9 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
-	s := &Store{w: w, ckEvery: o.checkpointEvery, walRestart: o.walRestartFrames, busy: o.BusyTimeout}
+	s := &Store{w: w, ckEvery: o.checkpointEvery, walRestart: o.walRestartFrames, restartWait: o.restartWait,
+		busy: o.BusyTimeout}
 	if err := s.integrity(ctx, path); err != nil {
-		w.Close()
-		return nil, err
-	}
-	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -144,7 +147,14 @@ func Open(ctx context.Context, path string, o Options) (*Store, error) {
 	}
 	ck.SetMaxOpenConns(1)
 	s.ck = ck
-	if err := s.prepareHot(ctx); err != nil {
+	s.Store = sqlstore.New(sqlstore.Config{Dialect: dialect, Write: w, Read: r, Tx: s.tx})
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	// Prepared after the migrations: they name tables.
+	hotW, hotR := s.HotStatements()
+	if err := s.Prepare(ctx, append(hotW, writerHot...), append(hotR, readerHot...)); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -187,28 +197,31 @@ func (s *Store) checkpointLoop(ctx context.Context) {
 	defer s.checkpoints.Done()
 	t := time.NewTicker(s.ckEvery)
 	defer t.Stop()
-	last := 0
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		frames, copied, err := s.checkpoint(ctx, "PASSIVE")
-		if err != nil {
-			continue
-		}
-		if frames < last {
-			s.walStartedOver.Add(1)
-		}
-		last = frames
-		// Only once the WAL is all copied: the restart then has only the frames
-		// committed since to copy while the writer waits, never a backlog that a
-		// long read kept from being copied.
-		if frames >= s.walRestart && copied == frames {
-			s.restartWanted.Store(true)
-		}
+		s.checkpointStep(ctx)
 	}
+}
+
+// checkpointStep runs one passive checkpoint, asks for a restart when the WAL is
+// long and all copied, and returns the WAL's length in frames (0 when the
+// checkpoint failed).
+func (s *Store) checkpointStep(ctx context.Context) int {
+	frames, copied, err := s.checkpoint(ctx, "PASSIVE")
+	if err != nil {
+		return 0
+	}
+	// Only once the WAL is all copied: the restart then has only the frames
+	// committed since to copy while the writer waits, never a backlog that a
+	// long read kept from being copied.
+	if frames >= s.walRestart && copied == frames {
+		s.restartWanted.Store(true)
+	}
+	return frames
 }
 
 // restartWAL runs a RESTART checkpoint on the writer's connection, between two
@@ -225,7 +238,7 @@ func (s *Store) restartWAL(ctx context.Context) {
 		return
 	}
 	defer c.Close()
-	if _, err := c.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, restartWait.Milliseconds())); err != nil {
+	if _, err := c.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, s.restartWait.Milliseconds())); err != nil {
 		return
 	}
 	var busy, frames, copied int
@@ -244,46 +257,6 @@ func (s *Store) checkpoint(ctx context.Context, mode string) (frames, copied int
 	return frames, copied, err
 }
 
-func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("sqlite: migrate: %w", err)
-	}
-	var v int
-	err := s.w.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		if _, err := s.w.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
-			return fmt.Errorf("sqlite: migrate: %w", err)
-		}
-	case err != nil:
-		return fmt.Errorf("sqlite: migrate: %w", err)
-	}
-	if v > len(migrations) {
-		return fmt.Errorf("sqlite: database schema version %d is newer than this build (%d)", v, len(migrations))
-	}
-	for i := v; i < len(migrations); i++ {
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, i+1)
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("sqlite: migration %d: %w", i+1, err)
-		}
-	}
-	return nil
-}
-
-// Ping implements store.Store.
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.r.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlite: %w", err)
-	}
-	return nil
-}
-
 // Close implements store.Store.
 func (s *Store) Close() error {
 	var ckErr error
@@ -294,8 +267,12 @@ func (s *Store) Close() error {
 	if s.ck != nil {
 		ckErr = s.ck.Close()
 	}
+	var stErr error
+	if s.Store != nil {
+		stErr = s.CloseStatements()
+	}
 	// The last connection to close checkpoints what is left and removes the WAL.
-	return errors.Join(s.closeHot(), ckErr, s.r.Close(), s.w.Close())
+	return errors.Join(stErr, ckErr, s.r.Close(), s.w.Close())
 }
 
 // Group commit. SQLite has one writer and, with synchronous=FULL, every commit
@@ -385,19 +362,19 @@ func (s *Store) commitGroup(jobs []*txJob) {
 	}
 	ok := 0
 	for _, j := range jobs {
-		if _, err := s.txExec(ctx, tx, qSavepoint); err != nil {
+		if _, err := s.Exec(ctx, tx, qSavepoint); err != nil {
 			abort(tx, jobs, err)
 			return
 		}
 		if j.err = run(j, tx); j.err != nil {
-			if _, err := s.txExec(ctx, tx, qRollbackTo); err != nil {
+			if _, err := s.Exec(ctx, tx, qRollbackTo); err != nil {
 				abort(tx, jobs, err)
 				return
 			}
 		} else {
 			ok++
 		}
-		if _, err := s.txExec(ctx, tx, qRelease); err != nil {
+		if _, err := s.Exec(ctx, tx, qRelease); err != nil {
 			abort(tx, jobs, err)
 			return
 		}
@@ -438,55 +415,6 @@ func abort(tx *sql.Tx, jobs []*txJob, err error) {
 	}
 }
 
-// ts converts a time to the stored form (UTC microseconds; 0 for the zero time).
-func ts(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
-}
-
-func fromTS(v int64) time.Time {
-	if v == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(v).UTC()
-}
-
-func nullJSON(b json.RawMessage) any {
-	if len(b) == 0 {
-		return nil
-	}
-	return string(b)
-}
-
-func mapJSON(m map[string]string) (string, error) {
-	if m == nil {
-		m = map[string]string{}
-	}
-	b, err := json.Marshal(m)
-	return string(b), err
-}
-
-// jsonArray encodes a list for json_each(?).
-func jsonArray[T any](list []T) string {
-	b, _ := json.Marshal(list)
-	return string(b)
-}
-
-func wrap(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("sqlite: %s: %w", op, store.ErrNotFound)
-	}
-	if full(err) {
-		return fmt.Errorf("sqlite: %s: %w (%w)", op, store.ErrFull, err)
-	}
-	return fmt.Errorf("sqlite: %s: %w", op, err)
-}
-
 // full reports a write that failed for lack of space: SQLITE_FULL, or the file
 // system's ENOSPC, which the VFS reports as an I/O error.
 func full(err error) bool {
@@ -502,14 +430,14 @@ func full(err error) bool {
 func (s *Store) Durability(ctx context.Context) (journalMode string, synchronous int, err error) {
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
-		return "", 0, wrap("durability", err)
+		return "", 0, s.Wrap("durability", err)
 	}
 	defer conn.Close()
 	if err := conn.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&journalMode); err != nil {
-		return "", 0, wrap("durability", err)
+		return "", 0, s.Wrap("durability", err)
 	}
 	err = conn.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&synchronous)
-	return journalMode, synchronous, wrap("durability", err)
+	return journalMode, synchronous, s.Wrap("durability", err)
 }
 
 // ownerOnly creates the database file readable and writable by its owner only

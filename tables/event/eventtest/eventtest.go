@@ -41,7 +41,7 @@ func ScriptAt(path string) *event.ScriptBlockPart {
 }
 
 // EVTXShapes is what the records of tables/source/evtx/testdata/powershell_shapes.evtx
-// map to, through Velocidex (the evtx reader) and through the recovery decoder (binxml).
+// map to, through the evtx reader and through the binxml decoder alone.
 func EVTXShapes() []Want {
 	return []Want{
 		{Name: "800 three unnamed items", Pipeline: &Pipeline800},

@@ -3,8 +3,9 @@ package jsonl
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,14 +69,14 @@ func fromEventObject(ev map[string]any, rec *event.Record) error {
 	if rec.Provider == "" {
 		rec.Provider = attr(sys["Provider"], "EventSourceName")
 	}
-	rec.EventID = uint32(u64(text(sys["EventID"])))
-	rec.RecordID = u64(text(sys["EventRecordID"]))
+	rec.EventID = uint32(event.ParseUint(text(sys["EventID"])))
+	rec.RecordID = event.ParseUint(text(sys["EventRecordID"]))
 	rec.Channel = text(sys["Channel"])
 	rec.Computer = text(sys["Computer"])
-	rec.Keywords = event.ParseKeywords(text(sys["Keywords"]))
-	rec.Level = int(u64(text(sys["Level"])))
+	rec.Keywords = event.ParseUint(text(sys["Keywords"]))
+	rec.Level = int(event.ParseUint(text(sys["Level"])))
 	rec.Time = parseTime(attr(sys["TimeCreated"], "SystemTime"))
-	rec.ExecutionPID = int64(u64(attr(sys["Execution"], "ProcessID")))
+	rec.ExecutionPID = int64(event.ParseUint(attr(sys["Execution"], "ProcessID")))
 	rec.UserSID = attr(sys["Security"], "UserID")
 	if ri, ok := ev["RenderingInfo"].(map[string]any); ok {
 		rec.Message = text(ri["Message"])
@@ -137,7 +138,7 @@ func (f *fields) collect(data any) {
 			f.item(t)
 			return
 		}
-		for _, k := range sortedKeys(t) {
+		for _, k := range slices.Sorted(maps.Keys(t)) {
 			switch k {
 			case "#attributes", "xmlns", "@xmlns":
 			case "Data", "data":
@@ -255,7 +256,7 @@ func fromWinlogbeat(m, wl map[string]any, rec *event.Record) error {
 	if id == "" {
 		return errNotEvent
 	}
-	rec.EventID = uint32(u64(id))
+	rec.EventID = uint32(event.ParseUint(id))
 	rec.Provider = text(wl["provider_name"])
 	rec.Channel = text(wl["channel"])
 	rec.Computer = text(wl["computer_name"])
@@ -264,9 +265,9 @@ func fromWinlogbeat(m, wl map[string]any, rec *event.Record) error {
 			rec.Computer = text(h["name"])
 		}
 	}
-	rec.RecordID = u64(text(wl["record_id"]))
+	rec.RecordID = event.ParseUint(text(wl["record_id"]))
 	if p, ok := wl["process"].(map[string]any); ok {
-		rec.ExecutionPID = int64(u64(text(p["pid"])))
+		rec.ExecutionPID = int64(event.ParseUint(text(p["pid"])))
 	}
 	if u, ok := wl["user"].(map[string]any); ok {
 		rec.UserSID = text(u["identifier"])
@@ -299,11 +300,11 @@ func fromFlat(m map[string]any, rec *event.Record) error {
 	rec.Provider = firstString(m, "SourceName", "ProviderName", "Provider", "provider_name")
 	rec.Channel = firstString(m, "Channel", "channel", "LogName")
 	rec.Computer = firstString(m, "Hostname", "Computer", "ComputerName", "computer_name")
-	rec.RecordID = u64(firstString(m, "RecordNumber", "EventRecordID", "RecordId", "record_id"))
-	rec.Keywords = event.ParseKeywords(firstString(m, "Keywords"))
-	rec.ExecutionPID = int64(u64(firstString(m, "ExecutionProcessID")))
+	rec.RecordID = event.ParseUint(firstString(m, "RecordNumber", "EventRecordID", "RecordId", "record_id"))
+	rec.Keywords = event.ParseUint(firstString(m, "Keywords"))
+	rec.ExecutionPID = int64(event.ParseUint(firstString(m, "ExecutionProcessID")))
 	rec.UserSID = firstString(m, "UserID", "UserSid")
-	rec.Level = int(u64(firstString(m, "Level")))
+	rec.Level = int(event.ParseUint(firstString(m, "Level")))
 	rec.Time = flatTime(m)
 	f := newFields()
 	for k, v := range m {
@@ -400,28 +401,4 @@ func firstString(m map[string]any, keys ...string) string {
 		}
 	}
 	return ""
-}
-
-func u64(s string) uint64 {
-	s = strings.TrimSpace(s)
-	if h, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
-		n, _ := strconv.ParseUint(h, 16, 64)
-		return n
-	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
-		if i, ierr := strconv.ParseInt(s, 10, 64); ierr == nil {
-			return uint64(i)
-		}
-	}
-	return n
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

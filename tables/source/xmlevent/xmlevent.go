@@ -218,7 +218,7 @@ func ToRecord(ev *Element, rec *event.Record) {
 	rec.RecordID, _ = strconv.ParseUint(strings.TrimSpace(sys.ChildText("EventRecordID")), 10, 64)
 	rec.Channel = strings.TrimSpace(sys.ChildText("Channel"))
 	rec.Computer = strings.TrimSpace(sys.ChildText("Computer"))
-	rec.Keywords = event.ParseKeywords(sys.ChildText("Keywords"))
+	rec.Keywords = event.ParseUint(sys.ChildText("Keywords"))
 	rec.Level, _ = strconv.Atoi(strings.TrimSpace(sys.ChildText("Level")))
 	rec.Time = ParseTime(sys.Child("TimeCreated").Attr("SystemTime"))
 	rec.ExecutionPID, _ = strconv.ParseInt(sys.Child("Execution").Attr("ProcessID"), 10, 64)

@@ -2,13 +2,13 @@
 // (BinXML) that EVTX event records are stored in ([MS-EVEN6] 2.2.12, libyal's
 // "Windows XML Event Log (EVTX) format").
 //
-// It is the EVTX reader's fallback for records that www.velocidex.com/golang/evtx
-// mis-decodes: Velocidex ignores the EntityRef (0x09/0x49), CharRef (0x08/0x48) and
-// CDATA (0x07/0x47) tokens without consuming their payload, so a record whose XML is
-// written inline (no template instance) is cut at its first "&gt;" and the rest of the
-// record desynchronises. ParseRecord decodes every token type, template instances
-// included, into the same xmlevent.Element tree that xmlevent.Parse builds from the
-// rendered XML.
+// It is the EVTX reader's one decoder. ParseRecord decodes every token type
+// (EntityRef, CharRef and CDATA included, which the Velocidex parser used before
+// skipped without their payload, cutting inline records at their first "&gt;"),
+// template instances included, into the same xmlevent.Element tree that
+// xmlevent.Parse builds from the rendered XML. Records are found by chunk offset, so
+// the reader also decodes the records after a damaged one. TestCorpusAgainstLibevtx
+// compares every corpus record with libyal's evtxexport.
 //
 // Robustness: every read is bounds-checked against the chunk, fragment nesting
 // (templates and BinXml values) and element nesting are limited to MaxDepth, and a
@@ -80,9 +80,8 @@ const (
 )
 
 // IsTemplated reports whether the record's BinXML starts (after the fragment header
-// 0x0F 01 01 00) with a TemplateInstance token (0x0C). False means inline XML — the
-// case Velocidex mishandles — or a record too damaged to tell (ParseRecord then
-// returns an error).
+// 0x0F 01 01 00) with a TemplateInstance token (0x0C). False means inline XML or a
+// record too damaged to tell (ParseRecord then returns an error).
 func IsTemplated(chunk []byte, recordOffset int) bool {
 	start, end, err := recordBounds(chunk, recordOffset)
 	if err != nil || end-start < fragmentHeaderSize+1 {
@@ -97,7 +96,7 @@ func IsTemplated(chunk []byte, recordOffset int) bool {
 // element as xmlevent.Parse would build it from the rendered XML: entity and
 // character references decoded, CDATA kept, adjacent text concatenated, xmlns
 // attributes and name prefixes dropped. Substitution values are rendered as Windows
-// renders them, except GUIDs (upper-case without braces, like Velocidex).
+// renders them.
 func ParseRecord(chunk []byte, recordOffset int) (el *xmlevent.Element, err error) {
 	defer func() {
 		// Belt and braces: every read is checked, but a reader must never panic.

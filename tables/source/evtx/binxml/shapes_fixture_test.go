@@ -142,8 +142,8 @@ func shapesChunk() (chunk []byte, offs []int) {
 }
 
 // TestShapesFixture checks that the committed fixture is what shapesChunk writes
-// (rewrite it with -update-shapes) and that the recovery decoder maps its records to
-// the typed fields the evtx reader gets through Velocidex.
+// (rewrite it with -update-shapes) and that the decoder maps its records to the
+// typed fields the PowerShell shapes should give.
 func TestShapesFixture(t *testing.T) {
 	chunk, offs := shapesChunk()
 	file := make([]byte, 0x1000, 0x1000+len(chunk))

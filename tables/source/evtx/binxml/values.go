@@ -72,8 +72,7 @@ func uintLE(b []byte) (uint64, bool) {
 	return 0, false
 }
 
-// formatValue renders one scalar substitution value as Windows' XML rendering does
-// (GUIDs excepted: upper-case without braces, like Velocidex).
+// formatValue renders one scalar substitution value as Windows' XML rendering does.
 func formatValue(typ byte, b []byte) (string, error) {
 	if n := fixedSize(typ); n != 0 && typ != typBool && len(b) != n {
 		return "", fmt.Errorf("binxml: value of type 0x%02x has %d bytes, want %d", typ, len(b), n)
@@ -210,9 +209,10 @@ func hexUpper(b []byte) string {
 	return string(out)
 }
 
-// formatGUID renders a little-endian GUID upper-case without braces.
+// formatGUID renders a little-endian GUID upper-case in braces, as Windows renders
+// event XML.
 func formatGUID(b []byte) string {
-	return fmt.Sprintf("%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X",
+	return fmt.Sprintf("{%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X}",
 		binary.LittleEndian.Uint32(b), binary.LittleEndian.Uint16(b[4:]), binary.LittleEndian.Uint16(b[6:]),
 		b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15])
 }

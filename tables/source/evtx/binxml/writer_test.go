@@ -195,7 +195,7 @@ func (w *chunkWriter) record(id uint64, body func()) int {
 	return start
 }
 
-// chunk pads to 64 KiB and fills the header fields Velocidex reads.
+// chunk pads to 64 KiB and fills the chunk header fields a reader checks.
 func (w *chunkWriter) chunk(lastRecordOffset int) []byte {
 	out := make([]byte, chunkSize)
 	copy(out, w.b)

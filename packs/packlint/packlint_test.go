@@ -144,6 +144,6 @@ func TestOsquerySchemaSnapshot(t *testing.T) {
 		}
 	}
 	if !bytes.Equal(b.Bytes(), osquerySchema) {
-		t.Errorf("osquery-schema.json is stale: go test ./internal/packlint -run TestOsquerySchemaSnapshot -update")
+		t.Errorf("osquery-schema.json is stale: go test ./packs/packlint -run TestOsquerySchemaSnapshot -update")
 	}
 }
