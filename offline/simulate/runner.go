@@ -1,8 +1,4 @@
-// Package offlinerunner answers simulated agents' SQL with the offline engine
-// (package offline over evidence files), so live-query answers are real rows. It
-// is the only part of the simulator that links table code; orchestrator packages
-// never import it.
-package offlinerunner
+package simulate
 
 import (
 	"context"
@@ -16,14 +12,16 @@ import (
 	"github.com/exechunt/exechunt/tables/analysis"
 )
 
-// Runner runs queries one at a time on an engine over one host's evidence.
+// Runner answers simulated agents' SQL with the offline engine (package offline
+// over evidence files), so live-query and schedule answers are real rows. It runs
+// queries one at a time on an engine over one host's evidence.
 type Runner struct {
 	mu sync.Mutex
 	e  *sqlengine.Engine
 }
 
-// New mounts the offline tables over paths (files or folders of evidence).
-func New(paths []string, log *slog.Logger) (*Runner, error) {
+// NewRunner mounts the offline tables over paths (files or folders of evidence).
+func NewRunner(paths []string, log *slog.Logger) (*Runner, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

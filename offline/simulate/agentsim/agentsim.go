@@ -2,9 +2,10 @@
 // osqueryd does: enroll (secret, host_identifier, platform_type as a string,
 // host_details), config refresh, distributed read → run every query → one write
 // (queries, statuses, messages, stats), and result/status logs in event format
-// with the NodeKey header (osquery ≥ 5.23) and gzip bodies. It is for tests and
-// load benchmarks; SQL is answered by a Runner (offlinerunner runs the offline
-// engine over per-host evidence, so answers are real rows).
+// with the NodeKey header (osquery ≥ 5.23) and gzip bodies. It serves `exechunt
+// simulate`, tests and load benchmarks; SQL is answered by a Runner (package
+// simulate runs the offline engine over per-host evidence, so answers are real
+// rows). It links no table code, so orchestrator tests use it as they are.
 package agentsim
 
 import (
