@@ -2,12 +2,11 @@ package simulate
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 
 	"github.com/exechunt/exechunt/offline"
+	"github.com/exechunt/exechunt/offline/finding"
 	"github.com/exechunt/exechunt/offline/sqlengine"
 	"github.com/exechunt/exechunt/tables/analysis"
 )
@@ -49,26 +48,9 @@ func (r *Runner) Run(ctx context.Context, sql string) ([]map[string]string, erro
 	for rows.Next() {
 		m := make(map[string]string, len(cols))
 		for i, v := range rows.Values() {
-			m[cols[i]] = str(v)
+			m[cols[i]] = finding.Text(v)
 		}
 		out = append(out, m)
 	}
 	return out, rows.Err()
-}
-
-func str(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case []byte:
-		return string(v)
-	case int64:
-		return strconv.FormatInt(v, 10)
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	default:
-		return fmt.Sprint(v)
-	}
 }
