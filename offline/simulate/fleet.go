@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"runtime"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/exechunt/exechunt/offline/simulate/agentsim"
@@ -153,24 +153,58 @@ func plan(files []evidenceFile, n int, prefix string) []HostPlan {
 		}
 		return hosts
 	}
-	// Fewer hosts than files: contiguous blocks of the files sorted by platform, so
-	// a host's files share a platform except where a block straddles two.
-	slices.SortStableFunc(files, func(a, b evidenceFile) int { return strings.Compare(a.platform, b.platform) })
-	for i := range hosts {
-		block := files[i*len(files)/n : (i+1)*len(files)/n]
-		linux := 0
-		for _, f := range block {
-			hosts[i].Files = append(hosts[i].Files, f.path)
-			if f.platform == "linux" {
-				linux++
+	// Fewer hosts than files: each platform gets hosts in proportion to its files
+	// (at least one), and its hosts share its files in contiguous blocks.
+	groups := map[string][]evidenceFile{}
+	for _, f := range files {
+		groups[f.platform] = append(groups[f.platform], f)
+	}
+	platforms := slices.Sorted(maps.Keys(groups))
+	if n < len(platforms) { // one host: it answers from everything, as the platform of most files
+		platforms, groups = []string{majority(files)}, map[string][]evidenceFile{majority(files): files}
+	}
+	alloc := make([]int, len(platforms))
+	sum := 0
+	for i, p := range platforms {
+		alloc[i] = max(1, n*len(groups[p])/len(files))
+		sum += alloc[i]
+	}
+	for ; sum < n; sum++ { // give a host to the platform with the most files per host
+		best := 0
+		for i, p := range platforms {
+			if len(groups[p])*alloc[best] > len(groups[platforms[best]])*alloc[i] {
+				best = i
 			}
 		}
-		hosts[i].Host.Platform = "windows"
-		if 2*linux > len(block) {
-			hosts[i].Host.Platform = "linux"
+		alloc[best]++
+	}
+	next := 0
+	for i, p := range platforms {
+		g := groups[p]
+		for k := range alloc[i] {
+			h := &hosts[next]
+			next++
+			h.Host.Platform = p
+			for _, f := range g[k*len(g)/alloc[i] : (k+1)*len(g)/alloc[i]] {
+				h.Files = append(h.Files, f.path)
+			}
 		}
 	}
 	return hosts
+}
+
+// majority is the platform of most of files.
+func majority(files []evidenceFile) string {
+	linux := 0
+	for _, f := range files {
+		if f.platform == "linux" {
+			linux++
+		}
+	}
+	if 2*linux > len(files) {
+		return "linux"
+	}
+	return "windows"
 }
 
 // limited runs a runner's queries at most cap(sem) at a time across the fleet:

@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -63,6 +64,26 @@ func TestFleetSpreadsEvidence(t *testing.T) {
 	defer one.Close()
 	if len(one.Hosts) != 1 || len(one.Hosts[0].Files) != 2 {
 		t.Errorf("one host: %v", one.Hosts)
+	}
+	// Fewer hosts than files: a platform's files stay on hosts of that platform.
+	dir := t.TempDir()
+	for _, name := range []string{"linux-web-shell.jsonl", "windows-office-macro.jsonl"} {
+		b, err := os.ReadFile(filepath.Join(evidenceDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, copyName := range []string{"a-" + name, "b-" + name} {
+			os.WriteFile(filepath.Join(dir, copyName), b, 0o600)
+		}
+	}
+	os.WriteFile(filepath.Join(dir, "c-windows.jsonl"), []byte("{}\n"), 0o600)
+	two, err := Open([]string{dir}, 2, "sim-", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer two.Close()
+	if h := two.Hosts; h[0].Host.Platform != "linux" || len(h[0].Files) != 2 || h[1].Host.Platform != "windows" || len(h[1].Files) != 3 {
+		t.Errorf("two hosts over 2 linux and 3 windows files: %+v", h)
 	}
 	if _, err := Open([]string{filepath.Join(evidenceDir, "nope")}, 2, "sim-", nil); err == nil {
 		t.Error("a missing evidence path opened")

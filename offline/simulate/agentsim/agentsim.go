@@ -88,8 +88,9 @@ type Agent struct {
 	nodeKey    string
 	counter    int
 	accelUntil time.Time
-	configured bool // fetched a config (Run fetches one first otherwise)
-	enrolled   bool // counted in Counters.Enrolled
+	configured bool      // fetched a config (Run fetches one first otherwise)
+	nextConfig time.Time // when Run fetches the config again (config_refresh)
+	enrolled   bool      // counted in Counters.Enrolled
 	schedule   []*scheduled
 	maxLines   int // result lines per log request (logger_tls_max_lines)
 }
@@ -214,12 +215,20 @@ func (a *Agent) Enroll(ctx context.Context) error {
 	return nil
 }
 
-// Config fetches the configuration.
+// Config fetches the configuration; with RunSchedule its packs become the
+// agent's schedule.
 func (a *Agent) Config(ctx context.Context) (map[string]any, error) {
 	var cfg map[string]any
 	err := a.post(ctx, "/config", map[string]string{"node_key": a.nodeKey}, &cfg)
 	if err == nil {
 		a.configured = true
+		refresh := 300 * time.Second // osquery's config_refresh of the orchestrator's default options
+		if opts, ok := cfg["options"].(map[string]any); ok {
+			if r, ok := opts["config_refresh"].(float64); ok && r > 0 {
+				refresh = time.Duration(r) * time.Second
+			}
+		}
+		a.nextConfig = time.Now().Add(refresh)
 		if a.c.RunSchedule {
 			a.setSchedule(cfg, time.Now())
 		}
@@ -318,7 +327,8 @@ func (a *Agent) Log(ctx context.Context) error {
 }
 
 // Run enrolls, fetches the config, then polls distributed reads and sends logs at
-// their intervals (every 5 s while the server asks to accelerate) until ctx ends.
+// their intervals (every 5 s while the server asks to accelerate), fetching the
+// config again every config_refresh, until ctx ends.
 // It re-enrolls on node_invalid and retries errors at the next tick.
 func (a *Agent) Run(ctx context.Context) error {
 	for a.nodeKey == "" {
@@ -346,7 +356,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		now := time.Now()
 		var err error
 		if !now.Before(nextD) {
-			if !a.configured { // osqueryd fetches its config once started, splayed here
+			// osqueryd fetches its config once started (splayed here), then every
+			// config_refresh: a hunt pushed since reaches its schedule.
+			if !a.configured || !now.Before(a.nextConfig) {
 				_, _ = a.Config(ctx)
 			}
 			_, err = a.Distributed(ctx)
