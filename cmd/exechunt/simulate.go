@@ -11,9 +11,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -62,6 +64,10 @@ The server is --server, $EXECHUNT_SERVER or the data directory's client.json (wr
 by exechunt serve); its certificate is verified with --ca-file, $EXECHUNT_CA_FILE,
 the client config's ca_file or the data directory's certificate. The enroll secret is
 --enroll-secret-file, $EXECHUNT_ENROLL_SECRET or the data directory's enroll_secret.
+
+Hunts bounded to a time window (the last hour) find the evidence although it is
+dated in the past: each host replays it as happening when simulate started, so it
+comes back in one run of each hunt.
 
 Progress goes to stderr. Runs until interrupted (Ctrl-C) or --duration.`,
 		Example: `  exechunt simulate --hosts 20 testdata/evidence
@@ -154,6 +160,8 @@ func fileExists(p string) bool {
 }
 
 func runSimulate(ctx context.Context, errOut io.Writer, f simulateFlags, evidence []string) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM) // stop cleanly, as serve does
+	defer stop()
 	t, err := resolveSimTarget(f)
 	if err != nil {
 		return err

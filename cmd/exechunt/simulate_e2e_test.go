@@ -21,7 +21,8 @@ var evidenceFixtures = filepath.Join("..", "..", "testdata", "evidence")
 // hosts over the hand-written evidence, as the README's quick start does, and checks
 // that the hosts enroll with their platforms, that a live query is answered with
 // the evidence's rows by the host that holds them, that the pushed pack's results
-// make the rare Word → cmd.exe pair an anomaly, that Ctrl-C stops the simulator
+// make the rare Word → cmd.exe pair an anomaly, that a dispatched hunt finds the
+// evidence's high-score processes, that Ctrl-C stops the simulator
 // cleanly, and that a wrong enroll secret or an unreachable server ends it with an
 // error that says so.
 func TestSimulateEndToEnd(t *testing.T) {
@@ -122,6 +123,22 @@ func TestSimulateEndToEnd(t *testing.T) {
 		}
 	}
 
+	// A dispatched hunt, bounded to the last hour, finds the evidence's high-score
+	// processes: the simulator replays the evidence as happening when it started.
+	out, errOut, code := run("hunts", "run", "execution-basics", "--wait", "90s", "--format", "json")
+	var runs []struct {
+		State     string `json:"state"`
+		Responded int    `json:"hosts_responded"`
+		Rows      int    `json:"rows"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &runs) != nil || len(runs) != 1 {
+		t.Fatalf("hunts run: exit %d\n%s%s", code, out, errOut)
+	}
+	// Word → cmd.exe → powershell.exe (2) and java → bash → bash → id (3) score >= 50.
+	if r := runs[0]; r.State != "done" || r.Responded != 4 || r.Rows != 5 {
+		t.Errorf("hunt run = %+v, want done, 4 hosts responded, 5 rows", r)
+	}
+
 	// Ctrl-C stops it with a last progress line.
 	if err := sim.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
@@ -140,7 +157,7 @@ func TestSimulateEndToEnd(t *testing.T) {
 	// A wrong enroll secret, and a server that is not there, end it at once.
 	wrong := filepath.Join(t.TempDir(), "secret")
 	os.WriteFile(wrong, []byte("not-the-secret\n"), 0o600)
-	_, errOut, code := run("simulate", "--hosts", "2", "--data", data, "--enroll-secret-file", wrong, evidenceFixtures)
+	_, errOut, code = run("simulate", "--hosts", "2", "--data", data, "--enroll-secret-file", wrong, evidenceFixtures)
 	if code != 1 || !strings.Contains(errOut, "refused the enroll secret from "+wrong) {
 		t.Errorf("wrong secret: exit %d\n%s", code, errOut)
 	}

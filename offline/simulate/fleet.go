@@ -41,7 +41,9 @@ type Fleet struct {
 // host gets a share of the files, grouped by platform. A host's platform is its
 // files' (linux for Sysmon for Linux, else windows); background-only hosts take
 // the platforms in the evidence's proportions. Hostnames are prefix001… in order,
-// and host UUIDs derive from them, so a second run re-enrolls the same hosts.
+// and host UUIDs derive from them, so a second run re-enrolls the same hosts. The
+// evidence is replayed as happening when Open returns (see Replayed), so hunts
+// bounded to a time window find it.
 func Open(paths []string, n int, prefix string, log *slog.Logger) (*Fleet, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("simulate: %d hosts: want at least 1", n)
@@ -72,6 +74,7 @@ func Open(paths []string, n int, prefix string, log *slog.Logger) (*Fleet, error
 		return nil, err
 	}
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	start := time.Now()
 	shared := map[string]agentsim.Runner{}
 	for _, h := range fl.Hosts {
 		r := shared[h.Host.Platform]
@@ -82,7 +85,7 @@ func Open(paths []string, n int, prefix string, log *slog.Logger) (*Fleet, error
 				return nil, fmt.Errorf("host %s: %w", h.Host.Hostname, err)
 			}
 			fl.engines = append(fl.engines, e)
-			r = limited{e, sem}
+			r = Replayed(limited{e, sem}, start)
 			if len(h.Files) == 0 {
 				shared[h.Host.Platform] = r
 			}
