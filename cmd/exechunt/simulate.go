@@ -69,7 +69,9 @@ Hunts bounded to a time window (the last hour) find the evidence although it is
 dated in the past: each host replays it as happening when simulate started, so it
 comes back in one run of each hunt.
 
-Progress goes to stderr. Runs until interrupted (Ctrl-C) or --duration.`,
+Simulated hosts are enrolled like real ones: run them against a test server, not a
+production fleet's. Progress goes to stderr. Runs until interrupted (Ctrl-C) or
+--duration.`,
 		Example: `  exechunt simulate --hosts 20 testdata/evidence
   exechunt simulate --hosts 60 --duration 10m ../shared/corpus
   exechunt simulate --hosts 5 --server https://hunt.example.com:8443 --ca-file ca.pem --enroll-secret-file secret ./logs`,
