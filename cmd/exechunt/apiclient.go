@@ -21,6 +21,9 @@ import (
 // serve`, or the user config dir's exechunt/client.json).
 type apiFlags struct {
 	server, token, caFile, config string
+	// serverOnly resolves the server and CA without a token, for commands that
+	// speak the agent API (simulate).
+	serverOnly bool
 }
 
 func (f *apiFlags) add(cmd *cobra.Command) {
@@ -41,7 +44,7 @@ func (f *apiFlags) resolve() (srv, token, caFile string, err error) {
 	pick(&srv, "EXECHUNT_SERVER")
 	pick(&token, "EXECHUNT_TOKEN")
 	pick(&caFile, "EXECHUNT_CA_FILE")
-	if srv != "" && token != "" {
+	if srv != "" && (token != "" || f.serverOnly) {
 		return srv, token, caFile, nil
 	}
 	path := f.config
@@ -87,7 +90,10 @@ func (f *apiFlags) resolve() (srv, token, caFile string, err error) {
 		}
 		break
 	}
-	if srv == "" || token == "" {
+	if f.serverOnly && srv == "" {
+		return "", "", "", usageError{errors.New("no server: use --server, EXECHUNT_SERVER or a client config (exechunt serve writes exechunt-data/client.json)")}
+	}
+	if !f.serverOnly && (srv == "" || token == "") {
 		return "", "", "", usageError{errors.New("no server or token: use --server/--token, EXECHUNT_SERVER/EXECHUNT_TOKEN or a client config (exechunt serve writes exechunt-data/client.json)")}
 	}
 	return srv, token, caFile, nil

@@ -149,6 +149,23 @@ func writeBundleFile(dir, name, data string, mode os.FileMode) error {
 	return os.Chmod(path, mode) // WriteFile keeps an existing file's mode
 }
 
+// enrollSecret returns the enroll secret hosts present and where it came from:
+// file when set, else $EXECHUNT_ENROLL_SECRET, else the data directory's file
+// (written by serve). Unlike serve it never makes one up.
+func enrollSecret(data, file string) (secret, source string, err error) {
+	if file == "" {
+		if secret = os.Getenv("EXECHUNT_ENROLL_SECRET"); secret != "" {
+			return secret, "EXECHUNT_ENROLL_SECRET", nil
+		}
+		file = filepath.Join(data, server.EnrollSecretFile)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", "", fmt.Errorf("enroll secret (set EXECHUNT_ENROLL_SECRET or use --data): %w", err)
+	}
+	return strings.TrimSpace(string(b)), file, nil
+}
+
 func writeEnrollBundle(out, data, caFile, flags string, p hostPaths) error {
 	if err := os.MkdirAll(out, 0o700); err != nil {
 		return err
@@ -158,13 +175,9 @@ func writeEnrollBundle(out, data, caFile, flags string, p hostPaths) error {
 	if err != nil {
 		return fmt.Errorf("server certificate %s (run exechunt serve first, or use --data or --ca-file): %w", caPath, err)
 	}
-	secret := os.Getenv("EXECHUNT_ENROLL_SECRET")
-	if secret == "" {
-		b, err := os.ReadFile(filepath.Join(data, server.EnrollSecretFile))
-		if err != nil {
-			return fmt.Errorf("enroll secret (set EXECHUNT_ENROLL_SECRET or use --data): %w", err)
-		}
-		secret = strings.TrimSpace(string(b))
+	secret, _, err := enrollSecret(data, "")
+	if err != nil {
+		return err
 	}
 	files := []struct {
 		name string

@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exechunt/exechunt/internal/agentsim"
-	"github.com/exechunt/exechunt/internal/agentsim/offlinerunner"
 	"github.com/exechunt/exechunt/internal/corpus"
+	"github.com/exechunt/exechunt/offline/simulate"
+	"github.com/exechunt/exechunt/offline/simulate/agentsim"
 	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/client"
 	"github.com/exechunt/exechunt/orchestrator/hunts"
@@ -87,7 +87,7 @@ const huntSQL = "SELECT time, computer, name, cmdline, evidence FROM process_cre
 
 type simHost struct {
 	agent  *agentsim.Agent
-	runner *offlinerunner.Runner
+	runner *simulate.Runner
 	name   string
 	times  []int64 // event times of the hunt query's rows
 }
@@ -107,7 +107,7 @@ func TestHuntsEndToEnd(t *testing.T) {
 		if len(hosts) == 2 {
 			break
 		}
-		r, err := offlinerunner.New([]string{f}, nil)
+		r, err := simulate.NewRunner([]string{f}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exechunt/exechunt/internal/agentsim"
-	"github.com/exechunt/exechunt/internal/agentsim/offlinerunner"
 	"github.com/exechunt/exechunt/internal/corpus"
+	"github.com/exechunt/exechunt/offline/simulate"
+	"github.com/exechunt/exechunt/offline/simulate/agentsim"
 	"github.com/exechunt/exechunt/orchestrator/agentconfig"
 	"github.com/exechunt/exechunt/tables/analysis"
 )
@@ -85,7 +85,7 @@ func TestServeQueryEndToEnd(t *testing.T) {
 	var wg sync.WaitGroup
 	defer func() { stopAgents(); wg.Wait() }()
 	for i, f := range files {
-		r, err := offlinerunner.New([]string{f}, nil)
+		r, err := simulate.NewRunner([]string{f}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

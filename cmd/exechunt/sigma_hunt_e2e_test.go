@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exechunt/exechunt/internal/agentsim"
-	"github.com/exechunt/exechunt/internal/agentsim/offlinerunner"
+	"github.com/exechunt/exechunt/offline/simulate"
+	"github.com/exechunt/exechunt/offline/simulate/agentsim"
 	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/client"
 	"github.com/exechunt/exechunt/orchestrator/hunts"
@@ -67,7 +67,7 @@ func TestSigmaHunt(t *testing.T) {
 	go func() { runDone <- srv.Run(runCtx) }()
 	defer func() { stopRun(); <-runDone }()
 
-	runner, err := offlinerunner.New([]string{sample}, nil)
+	runner, err := simulate.NewRunner([]string{sample}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exechunt/exechunt/internal/agentsim"
-	"github.com/exechunt/exechunt/internal/agentsim/offlinerunner"
 	"github.com/exechunt/exechunt/internal/corpus"
+	"github.com/exechunt/exechunt/offline/simulate"
+	"github.com/exechunt/exechunt/offline/simulate/agentsim"
 )
 
 // browserTools returns the Chromium and node binaries and the web/ folder with
@@ -91,7 +91,7 @@ func TestWebUIBrowser(t *testing.T) {
 	defer func() { stopAgents(); wg.Wait() }()
 	i := 0
 	for name, f := range evidence {
-		r, err := offlinerunner.New([]string{f}, nil)
+		r, err := simulate.NewRunner([]string{f}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

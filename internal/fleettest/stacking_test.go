@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/exechunt/exechunt/internal/agentsim"
-	"github.com/exechunt/exechunt/internal/agentsim/offlinerunner"
 	"github.com/exechunt/exechunt/internal/corpus"
+	"github.com/exechunt/exechunt/offline/simulate"
+	"github.com/exechunt/exechunt/offline/simulate/agentsim"
 	"github.com/exechunt/exechunt/orchestrator/agentapi"
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
 	"github.com/exechunt/exechunt/orchestrator/apiv1"
@@ -124,7 +124,7 @@ func TestFleetStackingRanksAttacks(t *testing.T) {
 		for _, f := range files {
 			paths = append(paths, filepath.Join(dir, f))
 		}
-		r, err := offlinerunner.New(paths, log)
+		r, err := simulate.NewRunner(paths, log)
 		if err != nil {
 			t.Fatal(err)
 		}

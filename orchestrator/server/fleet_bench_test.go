@@ -26,7 +26,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/exechunt/exechunt/internal/agentsim"
+	"github.com/exechunt/exechunt/offline/simulate/agentsim"
 )
 
 // fleetResult is one measured run of the fleet load.

@@ -2,9 +2,10 @@
 // osqueryd does: enroll (secret, host_identifier, platform_type as a string,
 // host_details), config refresh, distributed read → run every query → one write
 // (queries, statuses, messages, stats), and result/status logs in event format
-// with the NodeKey header (osquery ≥ 5.23) and gzip bodies. It is for tests and
-// load benchmarks; SQL is answered by a Runner (offlinerunner runs the offline
-// engine over per-host evidence, so answers are real rows).
+// with the NodeKey header (osquery ≥ 5.23) and gzip bodies. It serves `exechunt
+// simulate`, tests and load benchmarks; SQL is answered by a Runner (package
+// simulate runs the offline engine over per-host evidence, so answers are real
+// rows). It links no table code, so orchestrator tests use it as they are.
 package agentsim
 
 import (
@@ -72,6 +73,13 @@ type Config struct {
 	// Jitter spreads the first tick over the interval.
 	DistributedInterval, LogInterval time.Duration
 	Gzip                             bool // compress log bodies like --logger_tls_compress
+	// RunSchedule runs the schedule of the packs (and "schedule") the config
+	// pushes through Runner, as osqueryd does, and sends the results at the log
+	// period: every query first at the log tick after the config, then every
+	// interval; differential queries send the rows added and removed, snapshot
+	// queries all rows.
+	RunSchedule bool
+	Counters    *Counters // optional: what the agent did, for progress lines
 }
 
 // Agent is one simulated osqueryd.
@@ -80,7 +88,11 @@ type Agent struct {
 	nodeKey    string
 	counter    int
 	accelUntil time.Time
-	configured bool // fetched a config (Run fetches one first otherwise)
+	configured bool      // fetched a config (Run fetches one first otherwise)
+	nextConfig time.Time // when Run fetches the config again (config_refresh)
+	enrolled   bool      // counted in Counters.Enrolled
+	schedule   []*scheduled
+	maxLines   int // result lines per log request (logger_tls_max_lines)
 }
 
 // New returns an agent; call Enroll (or Run) to start.
@@ -196,15 +208,30 @@ func (a *Agent) Enroll(ctx context.Context) error {
 		return errors.New("agentsim: enroll: empty node key")
 	}
 	a.nodeKey = resp.NodeKey
+	if !a.enrolled {
+		a.enrolled = true
+		a.c.Counters.count(enrolled, 1)
+	}
 	return nil
 }
 
-// Config fetches the configuration.
+// Config fetches the configuration; with RunSchedule its packs become the
+// agent's schedule.
 func (a *Agent) Config(ctx context.Context) (map[string]any, error) {
 	var cfg map[string]any
 	err := a.post(ctx, "/config", map[string]string{"node_key": a.nodeKey}, &cfg)
 	if err == nil {
 		a.configured = true
+		refresh := 300 * time.Second // osquery's config_refresh of the orchestrator's default options
+		if opts, ok := cfg["options"].(map[string]any); ok {
+			if r, ok := opts["config_refresh"].(float64); ok && r > 0 {
+				refresh = time.Duration(r) * time.Second
+			}
+		}
+		a.nextConfig = time.Now().Add(refresh)
+		if a.c.RunSchedule {
+			a.setSchedule(cfg, time.Now())
+		}
 	}
 	return cfg, err
 }
@@ -256,6 +283,7 @@ func (a *Agent) Distributed(ctx context.Context) (int, error) {
 		queries[name], statuses[name], messages[name] = rows, 0, ""
 		stats[name] = map[string]int64{"wall_time_ms": time.Since(start).Milliseconds(), "user_time": 0, "system_time": 0, "memory": 0}
 	}
+	a.c.Counters.count(answered, int64(len(names)))
 	return len(names), a.post(ctx, "/distributed/write", map[string]any{"node_key": a.nodeKey, "queries": queries,
 		"statuses": statuses, "messages": messages, "stats": stats}, nil)
 }
@@ -267,18 +295,30 @@ func (a *Agent) run(ctx context.Context, sql string) ([]map[string]string, error
 	return a.c.Runner.Run(ctx, sql)
 }
 
-// Log sends one batch of result lines (and a status line).
+// Log sends one batch of result lines, those of ResultLines and of the scheduled
+// queries due (at most logger_tls_max_lines a request), and a status line.
 func (a *Agent) Log(ctx context.Context) error {
-	if a.c.ResultLines == nil {
+	if a.c.ResultLines == nil && len(a.schedule) == 0 {
 		return nil
 	}
 	a.counter++
-	lines := a.c.ResultLines(a.c.Host, a.counter)
+	var lines []map[string]any
+	if a.c.ResultLines != nil {
+		lines = a.c.ResultLines(a.c.Host, a.counter)
+	}
+	lines = append(lines, a.runSchedule(ctx, time.Now())...)
 	if len(lines) == 0 {
 		return nil
 	}
-	if err := a.post(ctx, "/log", map[string]any{"node_key": a.nodeKey, "log_type": "result", "data": lines}, nil); err != nil {
-		return err
+	batch := a.maxLines
+	if batch <= 0 {
+		batch = 1024
+	}
+	for chunk := range slices.Chunk(lines, batch) {
+		if err := a.post(ctx, "/log", map[string]any{"node_key": a.nodeKey, "log_type": "result", "data": chunk}, nil); err != nil {
+			return err
+		}
+		a.c.Counters.count(resultRows, resultRowCount(chunk))
 	}
 	status := []map[string]any{{"hostIdentifier": a.c.Host.UUID, "calendarTime": time.Now().UTC().Format(time.ANSIC) + " UTC",
 		"unixTime": time.Now().Unix(), "severity": 0, "filename": "scheduler.cpp", "line": 85,
@@ -287,7 +327,8 @@ func (a *Agent) Log(ctx context.Context) error {
 }
 
 // Run enrolls, fetches the config, then polls distributed reads and sends logs at
-// their intervals (every 5 s while the server asks to accelerate) until ctx ends.
+// their intervals (every 5 s while the server asks to accelerate), fetching the
+// config again every config_refresh, until ctx ends.
 // It re-enrolls on node_invalid and retries errors at the next tick.
 func (a *Agent) Run(ctx context.Context) error {
 	for a.nodeKey == "" {
@@ -295,6 +336,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
+			a.c.Counters.fail(err)
 			if !sleep(ctx, time.Second) {
 				return nil
 			}
@@ -314,7 +356,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		now := time.Now()
 		var err error
 		if !now.Before(nextD) {
-			if !a.configured { // osqueryd fetches its config once started, splayed here
+			// osqueryd fetches its config once started (splayed here), then every
+			// config_refresh: a hunt pushed since reaches its schedule.
+			if !a.configured || !now.Before(a.nextConfig) {
 				_, _ = a.Config(ctx)
 			}
 			_, err = a.Distributed(ctx)
@@ -329,6 +373,9 @@ func (a *Agent) Run(ctx context.Context) error {
 				err = e
 			}
 			nextL = now.Add(a.c.LogInterval)
+		}
+		if err != nil && ctx.Err() == nil {
+			a.c.Counters.fail(err)
 		}
 		if errors.Is(err, ErrNodeInvalid) {
 			for a.nodeKey == "" && ctx.Err() == nil {

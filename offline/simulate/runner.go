@@ -1,29 +1,26 @@
-// Package offlinerunner answers simulated agents' SQL with the offline engine
-// (package offline over evidence files), so live-query answers are real rows. It
-// is the only part of the simulator that links table code; orchestrator packages
-// never import it.
-package offlinerunner
+package simulate
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 
 	"github.com/exechunt/exechunt/offline"
+	"github.com/exechunt/exechunt/offline/finding"
 	"github.com/exechunt/exechunt/offline/sqlengine"
 	"github.com/exechunt/exechunt/tables/analysis"
 )
 
-// Runner runs queries one at a time on an engine over one host's evidence.
+// Runner answers simulated agents' SQL with the offline engine (package offline
+// over evidence files), so live-query and schedule answers are real rows. It runs
+// queries one at a time on an engine over one host's evidence.
 type Runner struct {
 	mu sync.Mutex
 	e  *sqlengine.Engine
 }
 
-// New mounts the offline tables over paths (files or folders of evidence).
-func New(paths []string, log *slog.Logger) (*Runner, error) {
+// NewRunner mounts the offline tables over paths (files or folders of evidence).
+func NewRunner(paths []string, log *slog.Logger) (*Runner, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -51,26 +48,9 @@ func (r *Runner) Run(ctx context.Context, sql string) ([]map[string]string, erro
 	for rows.Next() {
 		m := make(map[string]string, len(cols))
 		for i, v := range rows.Values() {
-			m[cols[i]] = str(v)
+			m[cols[i]] = finding.Text(v)
 		}
 		out = append(out, m)
 	}
 	return out, rows.Err()
-}
-
-func str(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case []byte:
-		return string(v)
-	case int64:
-		return strconv.FormatInt(v, 10)
-	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	default:
-		return fmt.Sprint(v)
-	}
 }
