@@ -36,10 +36,7 @@ type readResponse struct {
 
 func (h *Handler) read(ctx context.Context, r *http.Request, body []byte) (any, error) {
 	var req nodeKeyRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, badRequest("malformed distributed read: %v", err)
-	}
-	host, err := h.authenticate(ctx, r, req.NodeKey)
+	host, err := h.decodeAuthenticated(ctx, r, body, "distributed read", false, &req)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +135,7 @@ func (c *targetCache) get(ctx context.Context, id int64, live LiveStore) (int, e
 // writeRequest is osquery's distributed/write: one POST after all queries of a
 // read ran. Row values are strings; statuses are osquery/SQLite codes (0 = ok).
 type writeRequest struct {
-	NodeKey  string                     `json:"node_key"`
+	nodeKeyRequest
 	Queries  map[string][]row           `json:"queries"`
 	Statuses map[string]flexInt         `json:"statuses"`
 	Messages map[string]string          `json:"messages"`
@@ -151,10 +148,7 @@ type okResponse struct {
 
 func (h *Handler) write(ctx context.Context, r *http.Request, body []byte) (any, error) {
 	var req writeRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, badRequest("malformed distributed write: %v", err)
-	}
-	host, err := h.authenticate(ctx, r, req.NodeKey)
+	host, err := h.decodeAuthenticated(ctx, r, body, "distributed write", false, &req)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package agentapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -175,19 +176,31 @@ func newNodeKey() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// nodeKeyRequest is the body of config and distributed/read.
+// nodeKeyRequest is the body of config and distributed/read, and the start of
+// every other request an enrolled host makes.
 type nodeKeyRequest struct {
 	NodeKey string `json:"node_key"`
 }
 
-func (h *Handler) config(ctx context.Context, r *http.Request, body []byte) (any, error) {
-	var req nodeKeyRequest
-	if len(strings.TrimSpace(string(body))) > 0 {
-		if err := json.Unmarshal(body, &req); err != nil {
-			return nil, badRequest("malformed config request: %v", err)
+func (k *nodeKeyRequest) nodeKey() string { return k.NodeKey }
+
+// decodeAuthenticated parses an enrolled host's request body into req (what
+// names the request in the error) and authenticates the host by the node key in
+// it (or the one checked before the body was read). An empty body is allowed
+// only where emptyOK: osqueryd sends none with some config requests.
+func (h *Handler) decodeAuthenticated(ctx context.Context, r *http.Request, body []byte, what string, emptyOK bool,
+	req interface{ nodeKey() string }) (store.Host, error) {
+	if !emptyOK || len(bytes.TrimSpace(body)) > 0 {
+		if err := json.Unmarshal(body, req); err != nil {
+			return store.Host{}, badRequest("malformed %s: %v", what, err)
 		}
 	}
-	host, err := h.authenticate(ctx, r, req.NodeKey)
+	return h.authenticate(ctx, r, req.nodeKey())
+}
+
+func (h *Handler) config(ctx context.Context, r *http.Request, body []byte) (any, error) {
+	var req nodeKeyRequest
+	host, err := h.decodeAuthenticated(ctx, r, body, "config request", true, &req)
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ import (
 
 // logRequest is osquery's logger POST: result or status lines.
 type logRequest struct {
-	NodeKey string            `json:"node_key"`
+	nodeKeyRequest
 	LogType string            `json:"log_type"`
 	Data    []json.RawMessage `json:"data"`
 }
@@ -104,10 +104,7 @@ func (h *Handler) logs(ctx context.Context, r *http.Request, body []byte) (any, 
 		charged = true
 	}
 	var req logRequest
-	if err := json.Unmarshal(body, &req); err != nil {
-		return nil, badRequest("malformed log request: %v", err)
-	}
-	host, err := h.authenticate(ctx, r, req.NodeKey)
+	host, err := h.decodeAuthenticated(ctx, r, body, "log request", false, &req)
 	if err != nil {
 		return nil, err
 	}

@@ -23,73 +23,55 @@ type instrumented struct {
 	m *Metrics
 }
 
-func (i *instrumented) Ping(ctx context.Context) error {
+// timed runs one store operation and observes its duration and outcome under
+// the method's name.
+func timed[T any](i *instrumented, op string, f func() (T, error)) (T, error) {
 	t := time.Now()
-	err := i.Store.Ping(ctx)
-	i.m.ObserveStore("Ping", t, err)
+	v, err := f()
+	i.m.ObserveStore(op, t, err)
+	return v, err
+}
+
+func (i *instrumented) Ping(ctx context.Context) error {
+	_, err := timed(i, "Ping", func() (struct{}, error) { return struct{}{}, i.Store.Ping(ctx) })
 	return err
 }
 
 func (i *instrumented) EnrollHost(ctx context.Context, e store.Enrollment, now time.Time) (store.Host, error) {
-	t := time.Now()
-	h, err := i.Store.EnrollHost(ctx, e, now)
-	i.m.ObserveStore("EnrollHost", t, err)
-	return h, err
+	return timed(i, "EnrollHost", func() (store.Host, error) { return i.Store.EnrollHost(ctx, e, now) })
 }
 
 func (i *instrumented) HostByNodeKey(ctx context.Context, nodeKeyHash []byte) (store.Host, error) {
-	t := time.Now()
-	h, err := i.Store.HostByNodeKey(ctx, nodeKeyHash)
-	i.m.ObserveStore("HostByNodeKey", t, err)
-	return h, err
+	return timed(i, "HostByNodeKey", func() (store.Host, error) { return i.Store.HostByNodeKey(ctx, nodeKeyHash) })
 }
 
 func (i *instrumented) ListHosts(ctx context.Context, f store.HostFilter) ([]store.Host, error) {
-	t := time.Now()
-	hs, err := i.Store.ListHosts(ctx, f)
-	i.m.ObserveStore("ListHosts", t, err)
-	return hs, err
+	return timed(i, "ListHosts", func() ([]store.Host, error) { return i.Store.ListHosts(ctx, f) })
 }
 
 func (i *instrumented) TouchHosts(ctx context.Context, seen map[int64]time.Time) error {
-	t := time.Now()
-	err := i.Store.TouchHosts(ctx, seen)
-	i.m.ObserveStore("TouchHosts", t, err)
+	_, err := timed(i, "TouchHosts", func() (struct{}, error) { return struct{}{}, i.Store.TouchHosts(ctx, seen) })
 	return err
 }
 
 func (i *instrumented) EnrollSecrets(ctx context.Context) ([]store.EnrollSecret, error) {
-	t := time.Now()
-	s, err := i.Store.EnrollSecrets(ctx)
-	i.m.ObserveStore("EnrollSecrets", t, err)
-	return s, err
+	return timed(i, "EnrollSecrets", func() ([]store.EnrollSecret, error) { return i.Store.EnrollSecrets(ctx) })
 }
 
 func (i *instrumented) TokenByHash(ctx context.Context, hash []byte) (store.Token, error) {
-	t := time.Now()
-	tok, err := i.Store.TokenByHash(ctx, hash)
-	i.m.ObserveStore("TokenByHash", t, err)
-	return tok, err
+	return timed(i, "TokenByHash", func() (store.Token, error) { return i.Store.TokenByHash(ctx, hash) })
 }
 
 func (i *instrumented) CreateLiveQuery(ctx context.Context, q store.LiveQuery, hostIDs []int64, now time.Time) (store.LiveQuery, error) {
-	t := time.Now()
-	lq, err := i.Store.CreateLiveQuery(ctx, q, hostIDs, now)
-	i.m.ObserveStore("CreateLiveQuery", t, err)
-	return lq, err
+	return timed(i, "CreateLiveQuery", func() (store.LiveQuery, error) { return i.Store.CreateLiveQuery(ctx, q, hostIDs, now) })
 }
 
 func (i *instrumented) TakePendingQueries(ctx context.Context, hostID int64, now time.Time) ([]store.PendingQuery, error) {
-	t := time.Now()
-	qs, err := i.Store.TakePendingQueries(ctx, hostID, now)
-	i.m.ObserveStore("TakePendingQueries", t, err)
-	return qs, err
+	return timed(i, "TakePendingQueries", func() ([]store.PendingQuery, error) { return i.Store.TakePendingQueries(ctx, hostID, now) })
 }
 
 func (i *instrumented) RecordResults(ctx context.Context, hostID int64, results []store.HostResult, now time.Time) ([]int64, error) {
-	t := time.Now()
-	ids, err := i.Store.RecordResults(ctx, hostID, results, now)
-	i.m.ObserveStore("RecordResults", t, err)
+	ids, err := timed(i, "RecordResults", func() ([]int64, error) { return i.Store.RecordResults(ctx, hostID, results, now) })
 	if err == nil {
 		n := 0
 		for _, r := range results {
@@ -101,23 +83,15 @@ func (i *instrumented) RecordResults(ctx context.Context, hostID int64, results 
 }
 
 func (i *instrumented) FinishLiveQueries(ctx context.Context, now time.Time) ([]int64, error) {
-	t := time.Now()
-	ids, err := i.Store.FinishLiveQueries(ctx, now)
-	i.m.ObserveStore("FinishLiveQueries", t, err)
-	return ids, err
+	return timed(i, "FinishLiveQueries", func() ([]int64, error) { return i.Store.FinishLiveQueries(ctx, now) })
 }
 
 func (i *instrumented) RunningLiveQueries(ctx context.Context) (int, error) {
-	t := time.Now()
-	n, err := i.Store.RunningLiveQueries(ctx)
-	i.m.ObserveStore("RunningLiveQueries", t, err)
-	return n, err
+	return timed(i, "RunningLiveQueries", func() (int, error) { return i.Store.RunningLiveQueries(ctx) })
 }
 
 func (i *instrumented) InsertResults(ctx context.Context, rows []store.ResultRow) (int, error) {
-	t := time.Now()
-	n, err := i.Store.InsertResults(ctx, rows)
-	i.m.ObserveStore("InsertResults", t, err)
+	n, err := timed(i, "InsertResults", func() (int, error) { return i.Store.InsertResults(ctx, rows) })
 	if err == nil {
 		i.m.Ingested(KindResult, n)
 	}
@@ -125,9 +99,7 @@ func (i *instrumented) InsertResults(ctx context.Context, rows []store.ResultRow
 }
 
 func (i *instrumented) InsertStatusLogs(ctx context.Context, logs []store.StatusLog) (int, error) {
-	t := time.Now()
-	n, err := i.Store.InsertStatusLogs(ctx, logs)
-	i.m.ObserveStore("InsertStatusLogs", t, err)
+	n, err := timed(i, "InsertStatusLogs", func() (int, error) { return i.Store.InsertStatusLogs(ctx, logs) })
 	if err == nil {
 		i.m.Ingested(KindStatus, n)
 	}
@@ -135,16 +107,11 @@ func (i *instrumented) InsertStatusLogs(ctx context.Context, logs []store.Status
 }
 
 func (i *instrumented) StartHuntRun(ctx context.Context, r store.HuntRun, now time.Time) (store.HuntRun, error) {
-	t := time.Now()
-	run, err := i.Store.StartHuntRun(ctx, r, now)
-	i.m.ObserveStore("StartHuntRun", t, err)
-	return run, err
+	return timed(i, "StartHuntRun", func() (store.HuntRun, error) { return i.Store.StartHuntRun(ctx, r, now) })
 }
 
 func (i *instrumented) FinishHuntRun(ctx context.Context, id int64, state, message string, now time.Time) (store.HuntRun, error) {
-	t := time.Now()
-	run, err := i.Store.FinishHuntRun(ctx, id, state, message, now)
-	i.m.ObserveStore("FinishHuntRun", t, err)
+	run, err := timed(i, "FinishHuntRun", func() (store.HuntRun, error) { return i.Store.FinishHuntRun(ctx, id, state, message, now) })
 	if err == nil {
 		i.m.HuntRun(state)
 	}
