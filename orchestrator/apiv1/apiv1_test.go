@@ -25,7 +25,7 @@ func TestRoles(t *testing.T) {
 
 func TestWriteAnomalies(t *testing.T) {
 	list := []Anomaly{{Stack: Stack{Query: "p/q", Values: map[string]string{"name": "=cmd|' /C calc'!A0", "parent_name": "winword.exe"},
-		HostCount: 2}, ID: 7, State: TriageOpen, Reasons: []string{"=HYPERLINK(\"http://x\")", "new"}}}
+		HostCount: 2}, ID: "7k3f9x2pq7", State: TriageOpen, Hunts: []string{"h1", "h2"}, Reasons: []string{"=HYPERLINK(\"http://x\")", "new"}}}
 	var b bytes.Buffer
 	if err := WriteAnomalies(&b, "csv", list); err != nil {
 		t.Fatal(err)
@@ -34,7 +34,8 @@ func TestWriteAnomalies(t *testing.T) {
 	if len(lines) != 2 || !strings.HasPrefix(lines[0], "id,rank,state,query,technique,severity,stack,") {
 		t.Fatalf("csv:\n%s", b.String())
 	}
-	if !strings.Contains(lines[1], ",name==cmd|' /C calc'!A0 | parent_name=winword.exe,") || !strings.Contains(lines[1], `"'=HYPERLINK(""http://x""); new"`) {
+	if !strings.HasPrefix(lines[1], "7k3f9x2pq7,") || !strings.HasSuffix(lines[1], ",h1 h2") ||
+		!strings.Contains(lines[1], ",name==cmd|' /C calc'!A0 | parent_name=winword.exe,") || !strings.Contains(lines[1], `"'=HYPERLINK(""http://x""); new"`) {
 		t.Errorf("csv row: %s", lines[1])
 	}
 	b.Reset()

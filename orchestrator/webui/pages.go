@@ -574,8 +574,17 @@ func (u *UI) anomalies(w http.ResponseWriter, r *http.Request, s *session) error
 	return nil
 }
 
+// anomalyID is the {id} of an anomaly page: the short id (or a legacy numeric one).
+func anomalyID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if id == "" || len(id) > 20 {
+		return "", errorf(http.StatusBadRequest, "bad anomaly id %q", id)
+	}
+	return id, nil
+}
+
 func (u *UI) anomaly(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := pathID(r)
+	id, err := anomalyID(r)
 	if err != nil {
 		return err
 	}
@@ -599,14 +608,14 @@ func (u *UI) anomaly(w http.ResponseWriter, r *http.Request, s *session) error {
 		}
 	}
 	sort.Strings(cols)
-	u.render(w, r, s, http.StatusOK, "anomaly", fmt.Sprintf("Anomaly %d", a.ID), map[string]any{"A": a, "Columns": cols})
+	u.render(w, r, s, http.StatusOK, "anomaly", "Anomaly "+a.ID, map[string]any{"A": a, "Columns": cols})
 	return nil
 }
 
 // triage changes an anomaly's state through the API, which checks the session's
 // role and token and writes the audit entry with its actor.
 func (u *UI) triage(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := pathID(r)
+	id, err := anomalyID(r)
 	if err != nil {
 		return err
 	}
@@ -616,10 +625,11 @@ func (u *UI) triage(w http.ResponseWriter, r *http.Request, s *session) error {
 		return errorf(http.StatusBadRequest, "unknown action %q", action)
 	}
 	api, ctx := u.api(r, s.token)
-	if _, err := api.Triage(ctx, id, state, strings.TrimSpace(r.PostFormValue("reason"))); err != nil {
+	a, err := api.Triage(ctx, id, state, strings.TrimSpace(r.PostFormValue("reason")))
+	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, fmt.Sprintf("/ui/anomalies/%d", id), http.StatusSeeOther)
+	http.Redirect(w, r, "/ui/anomalies/"+url.PathEscape(a.ID), http.StatusSeeOther)
 	return nil
 }
 

@@ -491,7 +491,7 @@ func TestCSRF(t *testing.T) {
 		t.Errorf("suppress without a reason: %d", resp2.StatusCode)
 	}
 	resp2, _ = c.do(http.MethodPost, "/ui/anomalies/7/triage", url.Values{"csrf": {c.csrf}, "action": {"suppress"}, "reason": {"IT script"}}, nil)
-	if a, _ := f.anomalies.Anomaly(context.Background(), 7); resp2.StatusCode != http.StatusSeeOther || a.State != apiv1.TriageSuppressed || a.Reason != "IT script" || a.By != "admin-user" {
+	if a, _ := f.anomalies.Anomaly(context.Background(), "7"); resp2.StatusCode != http.StatusSeeOther || a.State != apiv1.TriageSuppressed || a.Reason != "IT script" || a.By != "admin-user" {
 		t.Errorf("suppress: %d %+v", resp2.StatusCode, a)
 	}
 	resp2, _ = c.do(http.MethodPost, "/ui/hunts/execution/run", url.Values{"csrf": {c.csrf}}, nil)
@@ -634,12 +634,12 @@ func TestSchemaIndex(t *testing.T) {
 
 type fakeAnomalies struct {
 	mu sync.Mutex
-	m  map[int64]apiv1.Anomaly
+	m  map[string]apiv1.Anomaly
 }
 
 func newFakeAnomalies() *fakeAnomalies {
 	t0 := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
-	mk := func(id int64, hunt, tech, sev, parent, name string, hosts, answered int) apiv1.Anomaly {
+	mk := func(id string, hunt, tech, sev, parent, name string, hosts, answered int) apiv1.Anomaly {
 		sk := apiv1.Stack{Query: hunt + "_office_children", Key: parent + "|" + name,
 			Values: map[string]string{"parent_name": parent, "name": name}, HostCount: hosts, Rows: 3,
 			FirstSeen: t0, LastSeen: t0.Add(time.Hour), MaxScore: 90, Indicators: []string{"office_child_shell"},
@@ -650,9 +650,9 @@ func newFakeAnomalies() *fakeAnomalies {
 			Answered: answered, Rare: true, New: true, HighScore: true, Rank: 0.9,
 			Reasons: []string{fmt.Sprintf("rare: %d of %d hosts", hosts, answered), "new: not in the baseline", "score 90"}}
 	}
-	return &fakeAnomalies{m: map[int64]apiv1.Anomaly{
-		7: mk(7, "execution", "T1059.001", "high", "winword.exe", "powershell.exe", 1, 40),
-		8: mk(8, "execution", "T1218.010", "medium", "explorer.exe", "regsvr32.exe", 2, 40),
+	return &fakeAnomalies{m: map[string]apiv1.Anomaly{
+		"7": mk("7", "execution", "T1059.001", "high", "winword.exe", "powershell.exe", 1, 40),
+		"8": mk("8", "execution", "T1218.010", "medium", "explorer.exe", "regsvr32.exe", 2, 40),
 	}}
 }
 
@@ -660,7 +660,7 @@ func (f *fakeAnomalies) Anomalies(_ context.Context, fl anomalies.Filter) ([]api
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []apiv1.Anomaly
-	for _, id := range []int64{7, 8} {
+	for _, id := range []string{"7", "8"} {
 		a := f.m[id]
 		if (fl.State == "" || a.State == fl.State) && (fl.Technique == "" || a.Technique == fl.Technique) {
 			out = append(out, a)
@@ -669,7 +669,7 @@ func (f *fakeAnomalies) Anomalies(_ context.Context, fl anomalies.Filter) ([]api
 	return out, nil
 }
 
-func (f *fakeAnomalies) Anomaly(_ context.Context, id int64) (apiv1.Anomaly, error) {
+func (f *fakeAnomalies) Anomaly(_ context.Context, id string) (apiv1.Anomaly, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a, ok := f.m[id]
@@ -679,7 +679,7 @@ func (f *fakeAnomalies) Anomaly(_ context.Context, id int64) (apiv1.Anomaly, err
 	return a, nil
 }
 
-func (f *fakeAnomalies) Triage(_ context.Context, id int64, state, reason, by string) (apiv1.Anomaly, error) {
+func (f *fakeAnomalies) Triage(_ context.Context, id, state, reason, by string) (apiv1.Anomaly, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a, ok := f.m[id]
@@ -798,7 +798,7 @@ func TestUIActionsGoThroughTheAPI(t *testing.T) {
 	f.hunts.ran = ""
 	f.hunts.mu.Unlock()
 	resp, _ = c.do(http.MethodPost, "/ui/anomalies/8/triage", url.Values{"csrf": {c.csrf}, "action": {"resolve"}}, nil)
-	if a, _ := f.anomalies.Anomaly(ctx, 8); a.State != apiv1.TriageOpen || resp.StatusCode == http.StatusSeeOther && strings.HasPrefix(resp.Header.Get("Location"), "/ui/anomalies/") {
+	if a, _ := f.anomalies.Anomaly(ctx, "8"); a.State != apiv1.TriageOpen || resp.StatusCode == http.StatusSeeOther && strings.HasPrefix(resp.Header.Get("Location"), "/ui/anomalies/") {
 		t.Errorf("a revoked session triaged anomaly 8: %d %s, state %s", resp.StatusCode, resp.Header.Get("Location"), a.State)
 	}
 	resp, _ = c.do(http.MethodPost, "/ui/hunts/execution/run", url.Values{"csrf": {c.csrf}}, nil)

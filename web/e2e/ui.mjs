@@ -158,7 +158,7 @@ try {
     await shot("12-anomaly-suppressed");
     await page.goto(base + "/ui/anomalies?state=open");
     const open = await page.locator("main table tbody tr a").allTextContents();
-    const id = title.match(/Anomaly (\d+)/)[1];
+    const id = title.match(/Anomaly ([0-9a-z]+)/)[1];
     check(!(await page.locator(`main table tbody tr a[href="/ui/anomalies/${id}"]`).count()), "the suppressed anomaly is still listed as open");
     console.log("suppressed anomaly " + id + "; " + open.length + " open anomalies left");
   } else {
