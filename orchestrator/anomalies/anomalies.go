@@ -628,7 +628,7 @@ func (s *Service) view(a apiv1.Anomaly) apiv1.Anomaly {
 	if until, ok := s.learning(); ok {
 		a.Learning = true
 		if len(a.Reasons) > 0 {
-			a.Reasons = append(a.Reasons, "learning: the baseline is learnt until "+until.UTC().Format("2006-01-02 15:04 UTC")+", nothing is new before")
+			a.Reasons = append(a.Reasons, "learning: nothing is new until "+until.UTC().Format("2006-01-02 15:04 UTC"))
 		}
 	}
 	if t, ok := s.triage[s.entity(a.Query, a.Key)]; ok {

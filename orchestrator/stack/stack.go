@@ -3,6 +3,7 @@ package stack
 import (
 	"crypto/sha256"
 	"encoding/base32"
+	"maps"
 	"math/bits"
 	"slices"
 	"sort"
@@ -252,8 +253,17 @@ func (s *Stacker) join(st *queryState, key string, t time.Time) *Stack {
 
 // addExample keeps up to MaxExamples evidence rows: every row while there is room,
 // then a row of a new host replaces the latest example of a host shown twice, so a
-// rare stack shows all its rows and a common one shows as many hosts as fit.
+// rare stack shows all its rows and a common one shows as many hosts as fit. A row
+// kept already (the same process returned by another query of the stack) is not
+// kept twice.
 func (sk *Stack) addExample(e apiv1.Example, newHost bool) {
+	if !newHost && len(sk.queries) > 1 {
+		for _, x := range sk.Examples {
+			if x.Host == e.Host && maps.Equal(x.Row, e.Row) {
+				return
+			}
+		}
+	}
 	if len(sk.Examples) < MaxExamples {
 		sk.Examples = append(sk.Examples, e)
 		return

@@ -204,6 +204,16 @@ func TestOneStackAcrossQueries(t *testing.T) {
 	if s.ByID(a.ID) == nil {
 		t.Errorf("no stack by id %s", a.ID)
 	}
+	// ws050's row, returned by all three queries, is one example.
+	n := 0
+	for _, e := range a.Examples {
+		if e.Host == "ws050" {
+			n++
+		}
+	}
+	if n != 1 || len(a.Examples) != 4 {
+		t.Errorf("%d examples of ws050 among %d, want 1 among 4", n, len(a.Examples))
+	}
 }
 
 func TestShortID(t *testing.T) {
