@@ -66,6 +66,35 @@ func (s Stack) Text() string {
 	return strings.Join(parts, " | ")
 }
 
+// Label names a stack for people: "parent → child" when it stacks by
+// parent_name and name, followed by the other stack values ("column=value",
+// sorted by column); otherwise the values as Text shows them.
+func (s Stack) Label() string {
+	parent, okParent := s.Values["parent_name"]
+	name, okName := s.Values["name"]
+	if !okParent || !okName {
+		return s.Text()
+	}
+	rest := Stack{Values: map[string]string{}}
+	for k, v := range s.Values {
+		if k != "parent_name" && k != "name" {
+			rest.Values[k] = v
+		}
+	}
+	label := orDash(parent) + " → " + orDash(name)
+	if len(rest.Values) > 0 {
+		label += " | " + rest.Text()
+	}
+	return label
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
 // Anomaly is a stack worth a hunter's look: the one anomaly type of exechunt.
 // The stacker (orchestrator/stack) fills the stack, its id, rank, flags and
 // reasons; the anomaly service (orchestrator/anomalies) adds the hunts that fed
@@ -97,14 +126,6 @@ type Anomaly struct {
 	Reason string    `json:"reason,omitempty"`
 	By     string    `json:"by,omitempty"`
 	At     time.Time `json:"at,omitempty"`
-}
-
-// FirstHunt is the first hunt that found the anomaly ("" when none did).
-func (a Anomaly) FirstHunt() string {
-	if len(a.Hunts) == 0 {
-		return ""
-	}
-	return a.Hunts[0]
 }
 
 // WriteAnomalies writes anomalies (or stacks) in one of the export formats the

@@ -50,3 +50,20 @@ func TestWriteAnomalies(t *testing.T) {
 		t.Error("xml accepted")
 	}
 }
+
+func TestStackLabel(t *testing.T) {
+	for _, c := range []struct {
+		values map[string]string
+		want   string
+	}{
+		{map[string]string{"parent_name": "winword.exe", "name": "powershell.exe"}, "winword.exe → powershell.exe"},
+		{map[string]string{"parent_name": "services.exe", "name": "cmd.exe", "computer": "web01", "cmdline_shape": "cmd /c <str>"},
+			"services.exe → cmd.exe | cmdline_shape=cmd /c <str> | computer=web01"},
+		{map[string]string{"parent_name": "", "name": "x.exe"}, "— → x.exe"},
+		{map[string]string{"name": "mshta.exe", "cmdline_shape": "mshta <str>"}, "cmdline_shape=mshta <str> | name=mshta.exe"},
+	} {
+		if got := (Stack{Values: c.values}).Label(); got != c.want {
+			t.Errorf("Label(%v) = %q, want %q", c.values, got, c.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/url"
 	"path"
@@ -597,19 +598,45 @@ func (u *UI) anomaly(w http.ResponseWriter, r *http.Request, s *session) error {
 	if err != nil {
 		return err
 	}
-	var cols []string
-	seen := map[string]bool{}
-	for _, ex := range a.Examples {
-		for k := range ex.Row {
-			if !seen[k] {
-				seen[k] = true
-				cols = append(cols, k)
-			}
+	evidence := make([]Evidence, len(a.Examples))
+	for i, ex := range a.Examples {
+		evidence[i] = evidenceOf(ex)
+	}
+	u.render(w, r, s, http.StatusOK, "anomaly", "Anomaly "+a.ID, map[string]any{"A": a, "Evidence": evidence})
+	return nil
+}
+
+// Evidence is one example row of an anomaly as its page shows it: the command
+// line whole, the text the agent's analysis decoded from it (process rows'
+// decoded_command, script blocks' decoded), then the other columns.
+type Evidence struct {
+	Host          string
+	Time          time.Time
+	Score         string
+	Cmdline       string
+	DecodedLabel  string
+	Decoded       string
+	Indicators    string
+	ParentCmdline string
+	Other         [][2]string // column, value; sorted by column
+}
+
+func evidenceOf(ex apiv1.Example) Evidence {
+	e := Evidence{Host: ex.Host, Time: ex.Time, Score: ex.Row["score"], Cmdline: ex.Row["cmdline"],
+		Indicators: ex.Row["indicators"], ParentCmdline: ex.Row["parent_cmdline"]}
+	shown := map[string]bool{"score": true, "cmdline": true, "indicators": true, "parent_cmdline": true}
+	if d := ex.Row["decoded_command"]; d != "" && d != e.Cmdline {
+		e.DecodedLabel, e.Decoded = "Decoded command", d
+	} else if d := ex.Row["decoded"]; d != "" && d != ex.Row["script_text"] {
+		e.DecodedLabel, e.Decoded = "Decoded script", d
+	}
+	shown["decoded_command"], shown["decoded"] = true, true
+	for _, k := range slices.Sorted(maps.Keys(ex.Row)) {
+		if !shown[k] && ex.Row[k] != "" {
+			e.Other = append(e.Other, [2]string{k, ex.Row[k]})
 		}
 	}
-	sort.Strings(cols)
-	u.render(w, r, s, http.StatusOK, "anomaly", "Anomaly "+a.ID, map[string]any{"A": a, "Columns": cols})
-	return nil
+	return e
 }
 
 // triage changes an anomaly's state through the API, which checks the session's

