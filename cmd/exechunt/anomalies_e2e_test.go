@@ -43,12 +43,16 @@ func dayOneLineage(host int) agentsim.Runner {
 			rows = append(rows, map[string]string{"parent_name": "winword.exe", "name": "powershell.exe", "score": "30",
 				"indicators": "office_child_shell", "cmdline": `powershell.exe -NoProfile -File C:\Users\alice\AppData\Roaming\invoice.ps1`})
 		}
+		where := ""
+		if i := strings.Index(sql, " WHERE "); i >= 0 {
+			where = sql[i:]
+		}
 		var out []map[string]string
 		for _, r := range rows {
 			score, _ := strconv.Atoi(r["score"])
 			switch {
-			case strings.Contains(sql, "score >= 50") && score < 50:
-			case strings.Contains(sql, "office_child_shell") && !strings.Contains(r["indicators"], "office_child_shell"):
+			case strings.Contains(where, "score >= 50") && score < 50:
+			case strings.Contains(where, "office_child_shell") && !strings.Contains(r["indicators"], "office_child_shell"):
 			default:
 				out = append(out, r)
 			}
