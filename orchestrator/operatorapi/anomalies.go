@@ -202,7 +202,7 @@ func (h anomalyRoutes) stacks(w http.ResponseWriter, r *http.Request) error {
 	query := r.PathValue("query")
 	list, err := h.svc.Stacks(r.Context(), query)
 	if errors.Is(err, anomalies.ErrUnknownQuery) {
-		return errorf(http.StatusNotFound, "no hunt query %q: want pack/query, as GET /api/v1/stacks lists them", query)
+		return errorf(http.StatusNotFound, "no hunt query %q: want pack/query of a loaded pack (GET /api/v1/stacks, exechunt stacks, lists the stacked ones)", query)
 	}
 	if err != nil {
 		return err
