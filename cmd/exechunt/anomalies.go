@@ -67,6 +67,9 @@ func newStacksCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stacks [PACK/QUERY]",
 		Short: "Show how a hunt query's results stack across the fleet (without a query: the stacked queries)",
+		Long: `Show how a hunt query's results stack across the fleet (without a query: the stacked queries).
+A stack is one set of stack-column values across every query that stacks by those columns, so its
+hosts, rank and id are the same here and in 'exechunt anomalies'. An unknown PACK/QUERY is an error.`,
 		Example: `  exechunt stacks
   exechunt stacks rarity/rare_parent_child`,
 		Args: cobra.MaximumNArgs(1),
@@ -98,16 +101,19 @@ func newTriageCmd() *cobra.Command {
 	var api apiFlags
 	var state, why string
 	var suppress, ack, resolve, reopen bool
-	var id int64
+	var id string
 	cmd := &cobra.Command{
 		Use:   "triage ID (--acknowledge | --suppress --why TEXT | --resolve | --reopen)",
 		Short: "Triage an anomaly: acknowledge it, suppress it into the baseline (with a reason), resolve or reopen it",
-		Example: `  exechunt triage 4021879123 --acknowledge
-  exechunt triage 4021879123 --suppress --why "IIS health probe, approved by change 1432"`,
+		Long: `Triage an anomaly: acknowledge it, suppress it into the baseline (with a reason), resolve or reopen it.
+ID is the anomaly's short id as 'exechunt anomalies' shows it (the numeric ids of earlier versions work too).`,
+		Example: `  exechunt triage 7k3f9x2pq7 --acknowledge
+  exechunt triage 7k3f9x2pq7 --suppress --why "IIS health probe, approved by change 1432"`,
 		Args: cobra.ExactArgs(1),
 		RunE: api.runE(func(args []string) error {
-			if err := idArg(&id, "anomaly id %q: want a number")(args); err != nil {
-				return err
+			id = strings.TrimSpace(args[0])
+			if id == "" || strings.ContainsAny(id, "/?#") {
+				return usageError{fmt.Errorf("anomaly id %q: want the id 'exechunt anomalies' shows", args[0])}
 			}
 			n := 0
 			for flag, s := range map[*bool]string{&ack: "acknowledged", &suppress: "suppressed", &resolve: "resolved", &reopen: "open"} {
@@ -127,7 +133,7 @@ func newTriageCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "anomaly %d (%s) is now %s\n", a.ID, a.Query, a.State)
+			fmt.Fprintf(cmd.OutOrStdout(), "anomaly %s (%s) is now %s\n", a.ID, a.Text(), a.State)
 			return nil
 		}),
 	}
@@ -146,10 +152,18 @@ func writeAnomalies(out io.Writer, format string, list []apiv1.Anomaly) error {
 	if format == "jsonl" || format == "csv" {
 		return apiv1.WriteAnomalies(out, format, list)
 	}
-	return printList(out, format, list, "ID\tRANK\tSTATE\tTECHNIQUE\tHOSTS\tSCORE\tQUERY\tSTACK\tWHY", func(w io.Writer, a apiv1.Anomaly) {
-		fmt.Fprintf(w, "%d\t%.2f\t%s\t%s\t%d (%.1f%%)\t%d\t%s\t%s\t%s\n", a.ID, a.Rank, a.State, a.Technique, a.HostCount,
-			100*a.Prevalence, a.MaxScore, a.Query, report.OneLine(a.Text(), 60), report.OneLine(strings.Join(a.Reasons, "; "), 80))
+	return printList(out, format, list, "ID\tRANK\tSTATE\tTECHNIQUE\tHOSTS\tSCORE\tQUERIES\tSTACK\tWHY", func(w io.Writer, a apiv1.Anomaly) {
+		fmt.Fprintf(w, "%s\t%.2f\t%s\t%s\t%d (%.1f%%)\t%d\t%s\t%s\t%s\n", a.ID, a.Rank, a.State, a.Technique, a.HostCount,
+			100*a.Prevalence, a.MaxScore, queriesCell(a), report.OneLine(a.Text(), 60), report.OneLine(strings.Join(a.Reasons, "; "), 80))
 	})
+}
+
+// queriesCell names the query that first returned a stack and how many more did.
+func queriesCell(a apiv1.Anomaly) string {
+	if len(a.Queries) <= 1 {
+		return a.Query
+	}
+	return fmt.Sprintf("%s +%d", a.Query, len(a.Queries)-1)
 }
 
 func newSuppressionsCmd() *cobra.Command {

@@ -100,7 +100,7 @@ lease (--replica-id, --lease-ttl). See docs/store.md.`,
 	fl.DurationVar(&f.leaseTTL, "lease-ttl", hunts.DefaultLeaseTTL, "hunt scheduler lease duration: the replica holding it fires the cron hunts and renews it every third of this; another replica takes over at most about this long after the holder dies")
 	fl.StringVar(&f.pprof, "pprof", "", "also serve Go's profiler (net/http/pprof, plain HTTP, no authentication) on this address, e.g. 127.0.0.1:6060; for diagnosing load, keep it on loopback")
 	fl.DurationVar(&f.retention, "retention", server.DefaultRetention, "delete scheduled result rows and status logs older than this, hourly (0: keep everything)")
-	fl.DurationVar(&f.baseline, "baseline", 24*time.Hour, "learning window: stacks first seen within this long of the first hunt result are the fleet's baseline (0: only analysts' suppressions)")
+	fl.DurationVar(&f.baseline, "baseline", 24*time.Hour, "learning window: stacks first seen within this long of the first hunt result are not new; rare ones are anomalies all the same, marked learning while it runs (0: no window, every stack is new until suppressed)")
 	return cmd
 }
 

@@ -3,11 +3,14 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exechunt/exechunt/orchestrator/client"
 	"github.com/exechunt/exechunt/orchestrator/server"
+	"github.com/exechunt/exechunt/orchestrator/store/sqlite"
 )
 
 // serveProc is one run of `exechunt serve`.
@@ -94,4 +99,48 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// inProcess is an orchestrator run in the test's process: c with an embedded
+// SQLite store in a temporary folder, seeded with an enroll secret and an admin
+// token, served over httptest TLS and running (scheduler, stacking) until the
+// test ends. Its "hunt run …" log messages arrive on logs (see runHunt).
+type inProcess struct {
+	ts            *httptest.Server
+	secret, token string
+	logs          chan string
+}
+
+func startInProcess(ctx context.Context, t *testing.T, c server.Config) inProcess {
+	t.Helper()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "exechunt.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	p := inProcess{secret: "enroll-secret", token: "admin-token", logs: make(chan string, 1024)}
+	now := time.Now()
+	if err := server.SeedEnrollSecret(ctx, st, p.secret, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := server.SeedAdminToken(ctx, st, p.token, now); err != nil {
+		t.Fatal(err)
+	}
+	c.Store, c.Log = st, slog.New(logEvents{p.logs})
+	srv, err := server.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ts = httptest.NewTLSServer(srv.Handler())
+	t.Cleanup(p.ts.Close)
+	runCtx, stopRun := context.WithCancel(ctx)
+	runDone := make(chan error, 1)
+	go func() { runDone <- srv.Run(runCtx) }()
+	t.Cleanup(func() { stopRun(); <-runDone })
+	return p
+}
+
+// api is a client of the in-process server with the admin token.
+func (p inProcess) api() *client.Client {
+	return client.NewWithHTTPClient(p.ts.URL, p.token, p.ts.Client())
 }

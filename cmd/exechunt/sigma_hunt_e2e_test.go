@@ -4,19 +4,15 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/exechunt/exechunt/offline/simulate"
 	"github.com/exechunt/exechunt/offline/simulate/agentsim"
 	"github.com/exechunt/exechunt/orchestrator/apiv1"
-	"github.com/exechunt/exechunt/orchestrator/client"
 	"github.com/exechunt/exechunt/orchestrator/hunts"
 	"github.com/exechunt/exechunt/orchestrator/server"
 	"github.com/exechunt/exechunt/orchestrator/store"
-	"github.com/exechunt/exechunt/orchestrator/store/sqlite"
 	"github.com/exechunt/exechunt/orchestrator/targeting"
 )
 
@@ -41,43 +37,20 @@ func TestSigmaHunt(t *testing.T) {
 		t.Fatalf("no %s pack with one query among the served packs", pack)
 	}
 
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "exechunt.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	now := time.Now()
-	const secret, token = "enroll-secret-for-sigma", "admin-token"
-	if err := server.SeedEnrollSecret(ctx, st, secret, now); err != nil {
-		t.Fatal(err)
-	}
-	if err := server.SeedAdminToken(ctx, st, token, now); err != nil {
-		t.Fatal(err)
-	}
-	logs := make(chan string, 1024)
-	srv, err := server.New(server.Config{Store: st, Packs: ps, Log: slog.New(logEvents{logs}),
-		Hunts: hunts.Config{MaxLookback: 100 * 365 * 24 * time.Hour}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewTLSServer(srv.Handler())
-	defer ts.Close()
-	runCtx, stopRun := context.WithCancel(ctx)
-	runDone := make(chan error, 1)
-	go func() { runDone <- srv.Run(runCtx) }()
-	defer func() { stopRun(); <-runDone }()
+	p := startInProcess(ctx, t, server.Config{Packs: ps, Hunts: hunts.Config{MaxLookback: 100 * 365 * 24 * time.Hour}})
+	ts, logs := p.ts, p.logs
 
 	runner, err := simulate.NewRunner([]string{sample}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer runner.Close()
-	agent := agentsim.New(agentsim.Config{Server: ts.URL, HTTP: ts.Client(), EnrollSecret: secret,
+	agent := agentsim.New(agentsim.Config{Server: ts.URL, HTTP: ts.Client(), EnrollSecret: p.secret,
 		Host: agentsim.Host{Hostname: "win-sample", UUID: "SIM-SIGMA", Platform: "windows"}, Runner: runner})
 	if err := agent.Enroll(ctx); err != nil {
 		t.Fatal(err)
 	}
-	api := client.NewWithHTTPClient(ts.URL, token, ts.Client())
+	api := p.api()
 	if _, err := api.CreateHunt(ctx, apiv1.HuntRequest{Name: "sigma-renamed-binaries", Pack: pack,
 		Targets: targeting.Targets{All: true}, Mode: store.ModeDispatch, Schedule: "@every 87600h"}); err != nil {
 		t.Fatal(err)

@@ -13,8 +13,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -68,7 +68,7 @@ type Service struct {
 	lastSync    time.Time
 	hostNames   map[int64]string
 	hostsRead   time.Time               // when every host's name was last read
-	triage      map[string]store.Triage // stackID → current triage
+	triage      map[string]store.Triage // entity key (stack.EntityKey) → current triage
 	rules       []store.SuppressionRule
 }
 
@@ -135,9 +135,10 @@ func (s *Service) syncPaced(ctx context.Context, paced bool) error {
 		return fmt.Errorf("anomalies: triage: %w", err)
 	}
 	for _, t := range states {
-		s.triage[stackID(t.Query, t.Key)] = t
+		e := s.entity(t.Query, t.Key)
+		s.triage[e] = t
 		if t.State == apiv1.TriageSuppressed {
-			s.st.MarkNormal(t.Query, t.Key)
+			s.st.MarkNormal(e)
 		}
 	}
 	if s.rules, err = s.src.SuppressionRules(ctx); err != nil {
@@ -438,11 +439,12 @@ func (s *Service) queryOfSchedule(name string) (string, bool) {
 	return "", false
 }
 
-// stackID is an anomaly's stable id: a 63-bit hash of its query and key.
-func stackID(query, key string) string { return query + "\x00" + key }
+// entity is the stack entity of a query's key (triage is stored by query and key).
+func (s *Service) entity(query, key string) string { return stack.EntityKey(s.stackQuery(query), key) }
 
-// ID is the public, stable id of a stack.
-func ID(query, key string) int64 {
+// LegacyID is the numeric id earlier versions gave a stack: a 63-bit hash of one
+// query and the key. The API still takes it where it takes an id.
+func LegacyID(query, key string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte(query))
 	h.Write([]byte{0})
@@ -458,6 +460,10 @@ type Filter struct {
 
 // ErrNotFound is returned for an unknown anomaly id.
 var ErrNotFound = errors.New("anomaly not found")
+
+// ErrUnknownQuery is returned for stacks of a query that is neither in the
+// packs nor stacked.
+var ErrUnknownQuery = errors.New("unknown hunt query")
 
 func (s *Service) syncIfStale(ctx context.Context) error {
 	if s.opt.Now().Sub(s.lastSync) < s.opt.SyncEvery {
@@ -476,7 +482,7 @@ func (s *Service) Anomalies(ctx context.Context, f Filter) ([]apiv1.Anomaly, err
 	var out []apiv1.Anomaly
 	for _, a := range s.st.Anomalies(s.opt.Thresholds) {
 		x := s.view(a)
-		if (f.State != "" && x.State != f.State) || (f.Technique != "" && !strings.HasPrefix(x.Technique, f.Technique)) ||
+		if (f.State != "" && x.State != f.State) || (f.Technique != "" && !s.hasTechnique(x, f.Technique)) ||
 			(f.Hunt != "" && !contains(x.Hunts, f.Hunt)) || (f.Host != "" && !contains(x.Hosts, f.Host)) {
 			continue
 		}
@@ -488,34 +494,59 @@ func (s *Service) Anomalies(ctx context.Context, f Filter) ([]apiv1.Anomaly, err
 	return out, nil
 }
 
-// Anomaly returns one anomaly by id.
-func (s *Service) Anomaly(ctx context.Context, id int64) (apiv1.Anomaly, error) {
-	all, err := s.Anomalies(ctx, Filter{})
-	if err != nil {
-		return apiv1.Anomaly{}, err
+// hasTechnique reports whether any query that returned an anomaly hunts a
+// technique (prefix: T1059 matches T1059.001).
+func (s *Service) hasTechnique(a apiv1.Anomaly, technique string) bool {
+	if strings.HasPrefix(a.Technique, technique) {
+		return true
 	}
-	for _, a := range all {
-		if a.ID == id {
-			return a, nil
+	for _, q := range a.Queries {
+		if strings.HasPrefix(s.queries[q].Technique, technique) {
+			return true
 		}
 	}
-	// A stack that is no longer an anomaly (suppressed into the baseline, say) is
-	// still found, without anomaly flags.
+	return false
+}
+
+// Anomaly returns one stack by id — its short id, or the numeric id of earlier
+// versions — with its anomaly flags and rank: a stack that is no longer an
+// anomaly (suppressed into the baseline, say) is still found.
+func (s *Service) Anomaly(ctx context.Context, id string) (apiv1.Anomaly, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for q := range s.huntsOf {
-		for _, sk := range s.st.Stacks(q) {
-			if ID(q, sk.Key) == id {
-				return s.view(s.st.View(sk)), nil
-			}
-		}
+	if err := s.syncIfStale(ctx); err != nil {
+		return apiv1.Anomaly{}, err
 	}
-	return apiv1.Anomaly{}, fmt.Errorf("%w: %d", ErrNotFound, id)
+	sk := s.lookup(id)
+	if sk == nil {
+		return apiv1.Anomaly{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	a, _ := s.st.Assess(sk, s.opt.Thresholds)
+	return s.view(a), nil
+}
+
+// lookup finds a stack by its short id or a legacy numeric id. Callers hold s.mu.
+func (s *Service) lookup(id string) *stack.Stack {
+	if sk := s.st.ByID(strings.ToLower(id)); sk != nil {
+		return sk
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return nil
+	}
+	var found *stack.Stack
+	s.st.EachKey(func(query, key string, sk *stack.Stack) bool {
+		if LegacyID(query, key) == n {
+			found = sk
+		}
+		return found == nil
+	})
+	return found
 }
 
 // Triage records an analyst's decision about an anomaly; suppressing it puts its
 // stack into the baseline.
-func (s *Service) Triage(ctx context.Context, id int64, state, reason, by string) (apiv1.Anomaly, error) {
+func (s *Service) Triage(ctx context.Context, id, state, reason, by string) (apiv1.Anomaly, error) {
 	if !apiv1.ValidTriageState(state) {
 		return apiv1.Anomaly{}, fmt.Errorf("unknown triage state %q (open, acknowledged, suppressed, resolved)", state)
 	}
@@ -531,24 +562,32 @@ func (s *Service) Triage(ctx context.Context, id int64, state, reason, by string
 		return apiv1.Anomaly{}, err
 	}
 	s.mu.Lock()
-	s.triage[stackID(t.Query, t.Key)] = t
+	e := s.entity(t.Query, t.Key)
+	s.triage[e] = t
 	if state == apiv1.TriageSuppressed {
-		s.st.MarkNormal(t.Query, t.Key)
+		s.st.MarkNormal(e)
 	}
 	s.mu.Unlock()
-	return s.Anomaly(ctx, id) // ranked again: a suppressed stack is no longer new
+	return s.Anomaly(ctx, a.ID) // ranked again: a suppressed stack is no longer new
 }
 
-// Stacks returns every stack of a pack query ("pack/query"), most prevalent first.
+// Stacks returns every stack a pack query ("pack/query") returned, most prevalent
+// first, each ranked as the anomaly list ranks it (a stack other queries returned
+// too counts their hosts as well). A query in no pack and never stacked is
+// ErrUnknownQuery.
 func (s *Service) Stacks(ctx context.Context, query string) ([]apiv1.Anomaly, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.syncIfStale(ctx); err != nil {
 		return nil, err
 	}
+	if _, inPack := s.queries[query]; !inPack && !s.st.Known(query) {
+		return nil, fmt.Errorf("%w %q", ErrUnknownQuery, query)
+	}
 	var out []apiv1.Anomaly
 	for _, sk := range s.st.Stacks(query) {
-		out = append(out, s.view(s.st.View(sk)))
+		a, _ := s.st.Assess(sk, s.opt.Thresholds)
+		out = append(out, s.view(a))
 	}
 	return out, nil
 }
@@ -565,11 +604,34 @@ func (s *Service) Queries() []string {
 	return out
 }
 
-// view adds what the service knows to a stacker's anomaly: its id, the hunts
-// that fed its query and its triage (an analyst's, else a suppression rule's).
+// learning returns the end of the learning window while it runs.
+func (s *Service) learning() (time.Time, bool) {
+	if s.opt.BaselineWindow <= 0 || s.firstData.IsZero() {
+		return time.Time{}, false
+	}
+	until := s.firstData.Add(s.opt.BaselineWindow)
+	return until, s.opt.Now().Before(until)
+}
+
+// view adds what the service knows to a stacker's anomaly: the hunts that fed
+// its queries, the learning mark while the window runs and its triage (an
+// analyst's, else a suppression rule's).
 func (s *Service) view(a apiv1.Anomaly) apiv1.Anomaly {
-	a.ID, a.Hunts, a.State = ID(a.Query, a.Key), slices.Clone(s.huntsOf[a.Query]), apiv1.TriageOpen
-	if t, ok := s.triage[stackID(a.Query, a.Key)]; ok {
+	a.Hunts, a.State = nil, apiv1.TriageOpen
+	for _, q := range a.Queries {
+		for _, h := range s.huntsOf[q] {
+			if !contains(a.Hunts, h) {
+				a.Hunts = append(a.Hunts, h)
+			}
+		}
+	}
+	if until, ok := s.learning(); ok {
+		a.Learning = true
+		if len(a.Reasons) > 0 {
+			a.Reasons = append(a.Reasons, "learning: nothing is new until "+until.UTC().Format("2006-01-02 15:04 UTC"))
+		}
+	}
+	if t, ok := s.triage[s.entity(a.Query, a.Key)]; ok {
 		a.State, a.Reason, a.By, a.At = t.State, t.Reason, t.By, t.At
 	} else if r := s.ruleFor(a.Stack, func() []string { return a.Hosts }); r != nil {
 		a.State, a.Reason, a.By, a.At = apiv1.TriageSuppressed, fmt.Sprintf("rule %d: %s", r.ID, r.Reason), r.By, r.At

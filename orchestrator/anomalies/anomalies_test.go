@@ -2,8 +2,11 @@ package anomalies
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,16 +146,15 @@ func TestAttackStacksRankFirstAndTriage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(top) != 2 || top[0].Values["parent_name"] != "winword.exe" || top[0].HostCount != 3 || top[0].Hunts[0] != "rare-processes" {
+	if len(top) != 3 || top[0].Values["parent_name"] != "winword.exe" || top[0].HostCount != 3 || top[0].Hunts[0] != "rare-processes" {
 		t.Fatalf("top = %+v", top)
 	}
-	if !top[0].New || !top[0].Rare || !top[0].HighScore || len(top[0].Hosts) != 3 {
+	if !top[0].New || !top[0].Rare || !top[0].HighScore || len(top[0].Hosts) != 3 || top[0].Learning {
 		t.Errorf("flags: %+v", top[0])
 	}
-	for _, a := range top {
-		if a.Values["name"] == "psexec.exe" {
-			t.Errorf("a rare stack of the learning window came back as new: %+v", a)
-		}
+	// The admin tool of the learning window is rare: listed, last, not new.
+	if ps := top[2]; ps.Values["name"] != "psexec.exe" || ps.New || !ps.Rare {
+		t.Errorf("a rare stack of the learning window: %+v", ps)
 	}
 	// Suppress the web-server stack: it leaves the open list and joins the baseline.
 	web := top[1]
@@ -164,14 +166,18 @@ func TestAttackStacksRankFirstAndTriage(t *testing.T) {
 		t.Fatalf("triage: %+v %v", got, err)
 	}
 	open, _ := s.Anomalies(ctx, Filter{State: apiv1.TriageOpen})
-	if len(open) != 1 || open[0].ID == web.ID {
+	if len(open) != 2 || open[0].ID == web.ID || open[1].ID == web.ID {
 		t.Errorf("open after suppression = %+v", open)
 	}
 	// Suppressing a stack that is not high-scoring takes it off the anomaly list, but
-	// it can still be looked up.
-	ps, err := s.Triage(ctx, ID("rarity/parent_child", "cmd.exe\x1fpsexec.exe"), apiv1.TriageSuppressed, "admin tool", "bob")
-	if err != nil || ps.State != apiv1.TriageSuppressed {
+	// it can still be looked up (here by the numeric id of earlier versions).
+	legacy := strconv.FormatInt(LegacyID("rarity/parent_child", "cmd.exe\x1fpsexec.exe"), 10)
+	ps, err := s.Triage(ctx, legacy, apiv1.TriageSuppressed, "admin tool", "bob")
+	if err != nil || ps.State != apiv1.TriageSuppressed || ps.Values["name"] != "psexec.exe" || len(ps.ID) != 10 {
 		t.Errorf("suppress a baseline stack: %+v %v", ps, err)
+	}
+	if open, _ := s.Anomalies(ctx, Filter{}); len(open) != 2 {
+		t.Errorf("anomalies after suppressing the admin tool = %d, want 2", len(open))
 	}
 	// A restarted service rebuilds the stacks and keeps the triage.
 	s2 := New(f, Options{Packs: hunts, BaselineWindow: 24 * time.Hour, Now: func() time.Time { return now }})
@@ -251,9 +257,126 @@ func TestResultsReadInPages(t *testing.T) {
 	}
 }
 
-func TestIDStable(t *testing.T) {
-	if ID("a/b", "k") != ID("a/b", "k") || ID("a/b", "k") == ID("a/b", "j") || ID("a/b", "k") < 0 {
+func TestLegacyIDStable(t *testing.T) {
+	if LegacyID("a/b", "k") != LegacyID("a/b", "k") || LegacyID("a/b", "k") == LegacyID("a/b", "j") || LegacyID("a/b", "k") < 0 {
 		t.Error("ids must be stable, distinct and positive")
+	}
+}
+
+// TestDayOne: a fresh server, inside its learning window, lists a parent→child
+// pair seen on 3 of 60 hosts first — rare, marked learning, not new — and an
+// analyst can still suppress it.
+func TestDayOne(t *testing.T) {
+	f := fleet()
+	f.hosts = f.hosts[:60]
+	quiet := proc("winword.exe", "powershell.exe", "30")
+	f.addRun(1, day0, map[int64][]map[string]string{5: {quiet}, 25: {quiet}, 45: {quiet}})
+	now := day0.Add(time.Hour)
+	s := New(f, Options{Packs: hunts, BaselineWindow: 24 * time.Hour, Now: func() time.Time { return now }})
+	ctx := context.Background()
+	top, err := s.Anomalies(ctx, Filter{State: apiv1.TriageOpen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(top) != 1 {
+		t.Fatalf("anomalies = %+v, want Word → PowerShell", top)
+	}
+	a := top[0]
+	if a.Values["parent_name"] != "winword.exe" || a.HostCount != 3 || !a.Rare || a.New || !a.Learning ||
+		a.Reasons[0] != "rare: 3 of 60 hosts (5.0%)" || a.Reasons[1] != "learning: nothing is new until 2026-11-02 00:00 UTC" {
+		t.Errorf("day one: %+v", a)
+	}
+	if _, err := s.Triage(ctx, a.ID, apiv1.TriageSuppressed, "the finance macro", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if all, _ := s.Anomalies(ctx, Filter{}); len(all) != 0 {
+		t.Errorf("suppressed on day one, still listed: %+v", all)
+	}
+	// After the window: the learnt rare stack is still listed, no longer marked learning.
+	f2 := fleet()
+	f2.hosts = f2.hosts[:60]
+	f2.addRun(1, day0, map[int64][]map[string]string{5: {quiet}, 25: {quiet}, 45: {quiet}})
+	now = day0.Add(48 * time.Hour)
+	s2 := New(f2, Options{Packs: hunts, BaselineWindow: 24 * time.Hour, Now: func() time.Time { return now }})
+	if top, _ := s2.Anomalies(ctx, Filter{}); len(top) != 1 || top[0].Learning || top[0].New || !top[0].Rare {
+		t.Errorf("after the window: %+v", top)
+	}
+}
+
+// TestOneAnomalyAcrossHunts: two hunts whose queries stack by the same columns
+// return java → bash: one anomaly, listing both hunts and queries, found by its
+// short id and by the legacy id of either query, with the same rank in the
+// stacks of each query.
+func TestOneAnomalyAcrossHunts(t *testing.T) {
+	f := fleet()
+	f.hunts = append(f.hunts, store.Hunt{Name: "default-push-linux", Pack: "default-push", Mode: store.ModePush})
+	shell := proc("java", "bash", "70")
+	f.addRun(1, day0, map[int64][]map[string]string{7: {shell}})
+	for i, h := range f.hosts {
+		cols := []map[string]string{proc("services.exe", "svchost.exe", "0")}
+		if h.ID == 7 || h.ID == 8 {
+			cols = append(cols, shell)
+		}
+		for j, c := range cols {
+			f.results = append(f.results, store.ResultRow{ID: fmt.Sprint("r", i, "-", j), HostID: h.ID, Name: "pack_default-push-linux_rare_parent_child_live",
+				Action: "snapshot", UnixTime: day0.Unix(), Columns: c, ReceivedAt: day0})
+		}
+	}
+	s := New(f, Options{Packs: hunts, Now: func() time.Time { return day0.Add(time.Hour) }})
+	ctx := context.Background()
+	all, err := s.Anomalies(ctx, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 {
+		t.Fatalf("anomalies = %+v, want one for java → bash", all)
+	}
+	a := all[0]
+	if fmt.Sprint(a.Queries) != "[default-push/rare_parent_child_live rarity/parent_child]" || len(a.Hunts) != 2 || a.HostCount != 2 {
+		t.Errorf("queries %v hunts %v hosts %v", a.Queries, a.Hunts, a.Hosts)
+	}
+	for _, hunt := range []string{"rare-processes", "default-push-linux"} {
+		if got, _ := s.Anomalies(ctx, Filter{Hunt: hunt}); len(got) != 1 || got[0].ID != a.ID {
+			t.Errorf("filter by hunt %s: %+v", hunt, got)
+		}
+	}
+	for _, q := range a.Queries {
+		st, err := s.Stacks(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, x := range st {
+			if x.ID == a.ID {
+				found = true
+				if x.Rank != a.Rank || !x.Rare || !x.HighScore {
+					t.Errorf("%s: rank %v rare %t high %t; the anomaly: %v", q, x.Rank, x.Rare, x.HighScore, a.Rank)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: stack %s missing", q, a.ID)
+		}
+		legacy := strconv.FormatInt(LegacyID(q, "java\x1fbash"), 10)
+		for _, id := range []string{a.ID, strings.ToUpper(a.ID), legacy} {
+			if got, err := s.Anomaly(ctx, id); err != nil || got.ID != a.ID || got.Rank != a.Rank {
+				t.Errorf("anomaly %s: %+v %v", id, got, err)
+			}
+		}
+	}
+	if _, err := s.Anomaly(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown id: %v", err)
+	}
+}
+
+func TestStacksOfAnUnknownQuery(t *testing.T) {
+	s := New(fleet(), Options{Packs: hunts, Now: func() time.Time { return day0 }})
+	if _, err := s.Stacks(context.Background(), "nope/nope"); !errors.Is(err, ErrUnknownQuery) || !strings.Contains(err.Error(), `"nope/nope"`) {
+		t.Errorf("stacks of nope/nope: %v", err)
+	}
+	// A query of the packs with no results yet has no stacks, and no error.
+	if st, err := s.Stacks(context.Background(), "rarity/parent_child"); err != nil || len(st) != 0 {
+		t.Errorf("stacks of a quiet query: %+v %v", st, err)
 	}
 }
 

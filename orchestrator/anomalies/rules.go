@@ -4,16 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/store"
 )
 
-// matches reports whether a suppression rule covers a stack; hosts returns the
-// hosts that produced it (read only for rules limited to hosts).
+// matches reports whether a suppression rule covers a stack (its query glob
+// matches any query that returned the stack); hosts returns the hosts that
+// produced it (read only for rules limited to hosts).
 func matches(r store.SuppressionRule, sk apiv1.Stack, hosts func() []string) bool {
-	if r.Query != "" && !glob(r.Query, sk.Query) {
+	if r.Query != "" && !slices.ContainsFunc(sk.Queries, func(q string) bool { return glob(r.Query, q) }) {
 		return false
 	}
 	if !glob(r.Pattern, sk.Text()) {
@@ -62,11 +64,9 @@ func (s *Service) applyRules() {
 	if len(s.rules) == 0 {
 		return
 	}
-	for q := range s.huntsOf {
-		for _, sk := range s.st.Stacks(q) {
-			if r := s.ruleFor(sk.Stack, func() []string { return s.st.Hosts(sk) }); r != nil {
-				s.st.MarkNormal(q, sk.Key)
-			}
+	for _, sk := range s.st.All() {
+		if r := s.ruleFor(sk.Stack, func() []string { return s.st.Hosts(sk) }); r != nil {
+			s.st.MarkNormal(sk.Entity())
 		}
 	}
 }

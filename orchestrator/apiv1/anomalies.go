@@ -34,11 +34,13 @@ type Example struct {
 	Row  map[string]string `json:"row"`
 }
 
-// Stack is one group of result rows of a query across the fleet: the rows whose
-// stack columns (the query's "stack" keys) hold the same values.
+// Stack is one group of result rows across the fleet: the rows whose stack
+// columns (the queries' "stack" keys) hold the same values, across every hunt
+// query that stacks by those columns.
 type Stack struct {
-	Query      string            `json:"query"` // "pack/query"
-	Key        string            `json:"key"`   // the stack column values joined by \x1f
+	Query      string            `json:"query"`   // "pack/query": the first query that returned it
+	Key        string            `json:"key"`     // the stack column values joined by \x1f, in Query's column order
+	Queries    []string          `json:"queries"` // every query that returned it, sorted
 	Values     map[string]string `json:"values"`
 	HostCount  int               `json:"host_count"`
 	Rows       int64             `json:"rows"`
@@ -64,39 +66,66 @@ func (s Stack) Text() string {
 	return strings.Join(parts, " | ")
 }
 
+// Label names a stack for people: "parent → child" when it stacks by
+// parent_name and name, followed by the other stack values ("column=value",
+// sorted by column); otherwise the values as Text shows them.
+func (s Stack) Label() string {
+	parent, okParent := s.Values["parent_name"]
+	name, okName := s.Values["name"]
+	if !okParent || !okName {
+		return s.Text()
+	}
+	rest := Stack{Values: map[string]string{}}
+	for k, v := range s.Values {
+		if k != "parent_name" && k != "name" {
+			rest.Values[k] = v
+		}
+	}
+	label := orDash(parent) + " → " + orDash(name)
+	if len(rest.Values) > 0 {
+		label += " | " + rest.Text()
+	}
+	return label
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
 // Anomaly is a stack worth a hunter's look: the one anomaly type of exechunt.
-// The stacker (orchestrator/stack) fills the stack, its rank and the reasons;
-// the anomaly service (orchestrator/anomalies) adds the id, the hunts that fed
-// it and the triage state; the API serves it (GET /api/v1/anomalies, and every
-// stack of GET /api/v1/stacks/{query}, without the anomaly flags); the CLI and
-// the web UI show it.
+// The stacker (orchestrator/stack) fills the stack, its id, rank, flags and
+// reasons; the anomaly service (orchestrator/anomalies) adds the hunts that fed
+// it, the learning mark and the triage state; the API serves it (GET
+// /api/v1/anomalies, and every stack of GET /api/v1/stacks/{query} with the same
+// rank and flags); the CLI and the web UI show it.
 type Anomaly struct {
 	Stack
-	ID         int64    `json:"id"` // stable: a hash of the query and the key
-	Technique  string   `json:"technique"`
-	Severity   string   `json:"severity"`
-	Prevalence float64  `json:"prevalence"` // host count / hosts that answered
-	Answered   int      `json:"answered"`
-	Rare       bool     `json:"rare"`
-	New        bool     `json:"new"`
-	HighScore  bool     `json:"high_score"`
-	Rank       float64  `json:"rank"` // 0..1, higher first
-	Reasons    []string `json:"reasons"`
-	Hunts      []string `json:"hunts"`
-	Hosts      []string `json:"hosts"`
+	// ID is short and stable: 10 base32 characters of a hash of the stack
+	// columns and values. The API also takes the numeric ids of earlier
+	// versions (a hash of one query and the key).
+	ID         string  `json:"id"`
+	Technique  string  `json:"technique"`
+	Severity   string  `json:"severity"`
+	Prevalence float64 `json:"prevalence"` // host count / hosts that answered
+	Answered   int     `json:"answered"`
+	Rare       bool    `json:"rare"`
+	New        bool    `json:"new"`
+	HighScore  bool    `json:"high_score"`
+	// Learning: the learning window runs, so nothing is new yet; rare and
+	// high-scoring stacks are listed all the same.
+	Learning bool     `json:"learning,omitempty"`
+	Rank     float64  `json:"rank"` // 0..1, higher first
+	Reasons  []string `json:"reasons"`
+	Hunts    []string `json:"hunts"`
+	Hosts    []string `json:"hosts"`
 	// The triage: State, and who set it (or which rule) when, and why.
 	State  string    `json:"state"`
 	Reason string    `json:"reason,omitempty"`
 	By     string    `json:"by,omitempty"`
 	At     time.Time `json:"at,omitempty"`
-}
-
-// FirstHunt is the first hunt that found the anomaly ("" when none did).
-func (a Anomaly) FirstHunt() string {
-	if len(a.Hunts) == 0 {
-		return ""
-	}
-	return a.Hunts[0]
 }
 
 // WriteAnomalies writes anomalies (or stacks) in one of the export formats the
@@ -123,12 +152,12 @@ func WriteAnomalies(w io.Writer, format string, list []Anomaly) error {
 	case "csv":
 		cw := csvsafe.NewWriter(w)
 		cw.Write([]string{"id", "rank", "state", "query", "technique", "severity", "stack", "hosts", "prevalence",
-			"max_score", "first_seen", "last_seen", "reasons"})
+			"max_score", "first_seen", "last_seen", "reasons", "queries", "hunts"})
 		for _, a := range list {
-			cw.Write([]string{strconv.FormatInt(a.ID, 10), strconv.FormatFloat(a.Rank, 'f', 3, 64), a.State, a.Query,
+			cw.Write([]string{a.ID, strconv.FormatFloat(a.Rank, 'f', 3, 64), a.State, a.Query,
 				a.Technique, a.Severity, a.Text(), strconv.Itoa(a.HostCount), strconv.FormatFloat(a.Prevalence, 'f', 4, 64),
 				strconv.Itoa(a.MaxScore), a.FirstSeen.Format(time.RFC3339), a.LastSeen.Format(time.RFC3339),
-				strings.Join(a.Reasons, "; ")})
+				strings.Join(a.Reasons, "; "), strings.Join(a.Queries, " "), strings.Join(a.Hunts, " ")})
 		}
 		cw.Flush()
 		return cw.Error()

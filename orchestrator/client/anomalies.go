@@ -14,14 +14,14 @@ func (c *Client) Anomalies(ctx context.Context, q url.Values) ([]apiv1.Anomaly, 
 	return call[[]apiv1.Anomaly](ctx, c, "GET", "/api/v1/anomalies?"+q.Encode(), nil)
 }
 
-// Anomaly returns one anomaly.
-func (c *Client) Anomaly(ctx context.Context, id int64) (apiv1.Anomaly, error) {
-	return call[apiv1.Anomaly](ctx, c, "GET", "/api/v1/anomalies/"+itoa(id), nil)
+// Anomaly returns one anomaly by its short id (or the numeric id of earlier versions).
+func (c *Client) Anomaly(ctx context.Context, id string) (apiv1.Anomaly, error) {
+	return call[apiv1.Anomaly](ctx, c, "GET", "/api/v1/anomalies/"+url.PathEscape(id), nil)
 }
 
 // Triage sets an anomaly's state (open, acknowledged, suppressed, resolved).
-func (c *Client) Triage(ctx context.Context, id int64, state, reason string) (apiv1.Anomaly, error) {
-	return call[apiv1.Anomaly](ctx, c, "POST", "/api/v1/anomalies/"+itoa(id)+"/triage", apiv1.TriageRequest{State: state, Reason: reason})
+func (c *Client) Triage(ctx context.Context, id, state, reason string) (apiv1.Anomaly, error) {
+	return call[apiv1.Anomaly](ctx, c, "POST", "/api/v1/anomalies/"+url.PathEscape(id)+"/triage", apiv1.TriageRequest{State: state, Reason: reason})
 }
 
 // Stacks returns a query's stacks ("pack/query"), or with query "" the stacked

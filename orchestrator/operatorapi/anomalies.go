@@ -17,8 +17,8 @@ import (
 // AnomalyService is what the anomaly routes need (orchestrator/anomalies.Service).
 type AnomalyService interface {
 	Anomalies(ctx context.Context, f anomalies.Filter) ([]apiv1.Anomaly, error)
-	Anomaly(ctx context.Context, id int64) (apiv1.Anomaly, error)
-	Triage(ctx context.Context, id int64, state, reason, by string) (apiv1.Anomaly, error)
+	Anomaly(ctx context.Context, id string) (apiv1.Anomaly, error)
+	Triage(ctx context.Context, id, state, reason, by string) (apiv1.Anomaly, error)
 	Stacks(ctx context.Context, query string) ([]apiv1.Anomaly, error)
 	Queries() []string
 	AddRule(ctx context.Context, r store.SuppressionRule) (store.SuppressionRule, error)
@@ -29,10 +29,10 @@ type AnomalyService interface {
 // RegisterAnomalies adds the stacking routes:
 //
 //	GET  /api/v1/anomalies?state=&technique=&hunt=&host=&limit=&format=json|jsonl|csv
-//	GET  /api/v1/anomalies/{id}
+//	GET  /api/v1/anomalies/{id}          the short id, or the numeric id of earlier versions
 //	POST /api/v1/anomalies/{id}/triage   {"state": "suppressed", "reason": "…"}
 //	GET  /api/v1/stacks                  the stacked queries
-//	GET  /api/v1/stacks/{query...}       a query's stacks ("pack/query")
+//	GET  /api/v1/stacks/{query...}       a query's stacks ("pack/query"); 404 for an unknown query
 //	GET  /api/v1/suppressions            suppression rules
 //	POST /api/v1/suppressions            {"query": "rarity/*", "pattern": "*name=backup.exe*", "hosts": [], "reason": "…"}
 //	DELETE /api/v1/suppressions/{id}
@@ -133,14 +133,23 @@ func (h anomalyRoutes) list(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// anomalyID is the {id} of an anomaly route: a short id or a legacy numeric one.
+func anomalyID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if id == "" || len(id) > 20 {
+		return "", errorf(http.StatusBadRequest, "bad anomaly id %q", id)
+	}
+	return id, nil
+}
+
 func (h anomalyRoutes) get(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+	id, err := anomalyID(r)
 	if err != nil {
 		return err
 	}
 	x, err := h.svc.Anomaly(r.Context(), id)
 	if errors.Is(err, anomalies.ErrNotFound) {
-		return errorf(http.StatusNotFound, "no anomaly %d", id)
+		return errorf(http.StatusNotFound, "no anomaly %q", id)
 	}
 	if err != nil {
 		return err
@@ -150,7 +159,7 @@ func (h anomalyRoutes) get(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h anomalyRoutes) triage(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+	id, err := anomalyID(r)
 	if err != nil {
 		return err
 	}
@@ -168,12 +177,12 @@ func (h anomalyRoutes) triage(w http.ResponseWriter, r *http.Request) error {
 	t, _ := r.Context().Value(ctxKey{}).(store.Token)
 	x, err := h.svc.Triage(r.Context(), id, body.State, body.Reason, t.Name)
 	if errors.Is(err, anomalies.ErrNotFound) {
-		return errorf(http.StatusNotFound, "no anomaly %d", id)
+		return errorf(http.StatusNotFound, "no anomaly %q", id)
 	}
 	if err != nil {
 		return err
 	}
-	if err := h.a.audit(r, "anomaly.triage", strconv.FormatInt(id, 10), "", map[string]string{"state": body.State, "reason": body.Reason, "query": x.Query}); err != nil {
+	if err := h.a.audit(r, "anomaly.triage", x.ID, "", map[string]string{"state": body.State, "reason": body.Reason, "query": x.Query}); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, x)
@@ -190,7 +199,11 @@ func (h anomalyRoutes) queries(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h anomalyRoutes) stacks(w http.ResponseWriter, r *http.Request) error {
-	list, err := h.svc.Stacks(r.Context(), r.PathValue("query"))
+	query := r.PathValue("query")
+	list, err := h.svc.Stacks(r.Context(), query)
+	if errors.Is(err, anomalies.ErrUnknownQuery) {
+		return errorf(http.StatusNotFound, "no hunt query %q: want pack/query of a loaded pack (GET /api/v1/stacks, exechunt stacks, lists the stacked ones)", query)
+	}
 	if err != nil {
 		return err
 	}

@@ -28,15 +28,15 @@ func (f *fakeAnomalies) Anomalies(_ context.Context, flt anomalies.Filter) ([]ap
 	}
 	return out, nil
 }
-func (f *fakeAnomalies) Anomaly(_ context.Context, id int64) (apiv1.Anomaly, error) {
+func (f *fakeAnomalies) Anomaly(_ context.Context, id string) (apiv1.Anomaly, error) {
 	for _, a := range f.list {
 		if a.ID == id {
 			return a, nil
 		}
 	}
-	return apiv1.Anomaly{}, fmt.Errorf("%w: %d", anomalies.ErrNotFound, id)
+	return apiv1.Anomaly{}, fmt.Errorf("%w: %s", anomalies.ErrNotFound, id)
 }
-func (f *fakeAnomalies) Triage(ctx context.Context, id int64, state, reason, by string) (apiv1.Anomaly, error) {
+func (f *fakeAnomalies) Triage(ctx context.Context, id, state, reason, by string) (apiv1.Anomaly, error) {
 	for i := range f.list {
 		if f.list[i].ID == id {
 			f.list[i].State, f.list[i].Reason, f.list[i].By = state, reason, by
@@ -45,7 +45,10 @@ func (f *fakeAnomalies) Triage(ctx context.Context, id int64, state, reason, by 
 	}
 	return apiv1.Anomaly{}, anomalies.ErrNotFound
 }
-func (f *fakeAnomalies) Stacks(context.Context, string) ([]apiv1.Anomaly, error) {
+func (f *fakeAnomalies) Stacks(_ context.Context, query string) ([]apiv1.Anomaly, error) {
+	if query != "rarity/parent_child" {
+		return nil, fmt.Errorf("%w %q", anomalies.ErrUnknownQuery, query)
+	}
 	return f.list, nil
 }
 func (f *fakeAnomalies) Queries() []string { return []string{"rarity/parent_child"} }
@@ -65,13 +68,13 @@ func TestAnomalyRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	sk := apiv1.Stack{Query: "rarity/parent_child", Key: "=winword.exe", Values: map[string]string{"parent_name": "=winword.exe"}, HostCount: 3, MaxScore: 95}
-	svc := &fakeAnomalies{list: []apiv1.Anomaly{{Stack: sk, Technique: "T1059", Rare: true, Reasons: []string{"=HYPERLINK(\"http://x\")"}, ID: 42, State: apiv1.TriageOpen}}}
+	svc := &fakeAnomalies{list: []apiv1.Anomaly{{Stack: sk, Technique: "T1059", Rare: true, Reasons: []string{"=HYPERLINK(\"http://x\")"}, ID: "k3f9x2pq7a", State: apiv1.TriageOpen}}}
 	mux := http.NewServeMux()
 	api.RegisterAnomalies(mux, svc)
 	f.mux = mux
 	viewer, hunter := f.tokens[apiv1.RoleViewer], f.tokens[apiv1.RoleHunter]
 
-	if rec := f.do(viewer, "GET", "/api/v1/anomalies?state=open", "", ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"id": 42`) {
+	if rec := f.do(viewer, "GET", "/api/v1/anomalies?state=open", "", ""); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"id": "k3f9x2pq7a"`) {
 		t.Errorf("list: %d %s", rec.Code, rec.Body)
 	}
 	if rec := f.do(viewer, "GET", "/api/v1/anomalies?format=jsonl", "", ""); rec.Code != 200 || strings.Count(rec.Body.String(), "\n") != 1 {
@@ -81,20 +84,24 @@ func TestAnomalyRoutes(t *testing.T) {
 		t.Errorf("csv (formula cells neutralised): %d %s", rec.Code, rec.Body)
 	}
 	for path, code := range map[string]int{"/api/v1/anomalies?state=bogus": 400, "/api/v1/anomalies?format=xml": 400,
-		"/api/v1/anomalies/7": 404, "/api/v1/anomalies/42": 200, "/api/v1/stacks": 200, "/api/v1/stacks/rarity/parent_child": 200} {
+		"/api/v1/anomalies/7": 404, "/api/v1/anomalies/k3f9x2pq7a": 200, "/api/v1/stacks": 200, "/api/v1/stacks/rarity/parent_child": 200,
+		"/api/v1/stacks/nope/nope": 404} {
 		if rec := f.do(viewer, "GET", path, "", ""); rec.Code != code {
 			t.Errorf("GET %s = %d, want %d", path, rec.Code, code)
 		}
 	}
-	if rec := f.do(viewer, "POST", "/api/v1/anomalies/42/triage", `{"state":"acknowledged"}`, ""); rec.Code != 403 {
+	if rec := f.do(viewer, "POST", "/api/v1/anomalies/k3f9x2pq7a/triage", `{"state":"acknowledged"}`, ""); rec.Code != 403 {
 		t.Errorf("viewer triage = %d, want 403", rec.Code)
 	}
-	if rec := f.do(hunter, "POST", "/api/v1/anomalies/42/triage", `{"state":"suppressed"}`, ""); rec.Code != 400 {
+	if rec := f.do(hunter, "POST", "/api/v1/anomalies/k3f9x2pq7a/triage", `{"state":"suppressed"}`, ""); rec.Code != 400 {
 		t.Errorf("suppress without a reason = %d, want 400", rec.Code)
 	}
-	rec := f.do(hunter, "POST", "/api/v1/anomalies/42/triage", `{"state":"suppressed","reason":"lab macro"}`, "")
+	rec := f.do(hunter, "POST", "/api/v1/anomalies/k3f9x2pq7a/triage", `{"state":"suppressed","reason":"lab macro"}`, "")
 	if rec.Code != 200 || svc.list[0].State != apiv1.TriageSuppressed || svc.list[0].By != apiv1.RoleHunter {
 		t.Fatalf("triage: %d %s %+v", rec.Code, rec.Body, svc.list[0])
+	}
+	if rec := f.do(viewer, "GET", "/api/v1/stacks/nope/nope", "", ""); !strings.Contains(rec.Body.String(), `no hunt query \"nope/nope\"`) {
+		t.Errorf("stacks of an unknown query: %d %s", rec.Code, rec.Body)
 	}
 	if rec := f.do(viewer, "POST", "/api/v1/suppressions", `{"pattern":"*","reason":"x"}`, ""); rec.Code != 403 {
 		t.Errorf("viewer adds a rule = %d", rec.Code)
@@ -109,7 +116,7 @@ func TestAnomalyRoutes(t *testing.T) {
 		t.Errorf("list rules = %d %s", rec.Code, rec.Body)
 	}
 	audit, err := f.st.AuditLog(context.Background(), store.AuditFilter{Action: "anomaly.triage"})
-	if err != nil || len(audit) != 1 || audit[0].Target != "42" {
+	if err != nil || len(audit) != 1 || audit[0].Target != "k3f9x2pq7a" {
 		t.Errorf("audit = %+v %v", audit, err)
 	}
 }

@@ -1,7 +1,9 @@
-// Package stack groups hunt results across a fleet: rows with the same stack key (the
-// values of a query's declared stack columns) form one stack, with the hosts that
-// produced it, its prevalence, first/last seen, maximum score and a few example rows.
-// Rare, new and high-scoring stacks are ranked as anomalies, each with the reasons.
+// Package stack groups hunt results across a fleet: rows with the same values in
+// their query's declared stack columns form one stack — across every query that
+// stacks by those columns — with the hosts that produced it, its prevalence,
+// first/last seen, maximum score and a few example rows. Rare and high-scoring
+// stacks are ranked as anomalies (new ones higher), each with the reasons; see
+// Stacker.Assess for the rule.
 //
 // The package is pure: it holds stacks in memory and takes time from its caller, so
 // the orchestrator's stores persist them and tests need no clock.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -40,11 +41,11 @@ func TestAttackStacksRankFirst(t *testing.T) {
 	s.Add(hunt, "ws040", t0.Add(26*time.Hour), []map[string]string{row("w3wp.exe", "cmd.exe", "60", "webserver_child_shell")})
 
 	top := s.Top(DefaultThresholds, 10)
-	if len(top) != 2 {
+	if len(top) != 3 {
 		for _, a := range top {
 			t.Logf("%s %.2f %v", a.Key, a.Rank, a.Reasons)
 		}
-		t.Fatalf("anomalies = %d, want the 2 attack stacks only", len(top))
+		t.Fatalf("anomalies = %d, want the 2 attack stacks and the rare admin tool", len(top))
 	}
 	if top[0].Values["parent_name"] != "winword.exe" || !top[0].Rare || !top[0].New || !top[0].HighScore {
 		t.Errorf("first = %+v", top[0])
@@ -58,20 +59,174 @@ func TestAttackStacksRankFirst(t *testing.T) {
 	if len(top[0].Reasons) != 3 || top[0].Reasons[2] != "score 95 (encoded_command, office_child_shell)" {
 		t.Errorf("reasons = %q", top[0].Reasons)
 	}
-	// The rare admin tool was seen during the learning window: not new, not an anomaly.
-	for _, a := range s.Anomalies(DefaultThresholds) {
-		if a.Values["name"] == "psexec.exe" {
-			t.Errorf("baseline stack came back: %+v", a)
-		}
+	// The rare admin tool was seen during the learning window: still an anomaly
+	// (rare), not new, so below the attacks.
+	if ps := top[2]; ps.Values["name"] != "psexec.exe" || !ps.Rare || ps.New || ps.Reasons[0] != "rare: 1 of 200 hosts (0.5%)" {
+		t.Errorf("third = %+v", ps)
 	}
 	// Suppressing the web-server stack puts it in the baseline: still high-scoring, so
 	// still listed, but no longer new, and ranked lower.
 	web := top[1]
-	s.MarkNormal(hunt.Name, web.Key)
+	s.MarkNormal(EntityKey(hunt, web.Key))
 	for _, a := range s.Anomalies(DefaultThresholds) {
 		if a.Key == web.Key && a.New {
 			t.Errorf("suppressed stack is still new")
 		}
+	}
+}
+
+// TestAnomalyRule: which stacks are anomalies, and which are new, for every
+// combination of rarity, score, learning window and suppression.
+func TestAnomalyRule(t *testing.T) {
+	for _, c := range []struct {
+		name                 string
+		hosts, score         int
+		learnt, suppressed   bool
+		wantAnomaly, wantNew bool
+	}{
+		{name: "rare and new", hosts: 2, wantAnomaly: true, wantNew: true},
+		{name: "rare, seen in the learning window", hosts: 2, learnt: true, wantAnomaly: true},
+		{name: "rare, suppressed by an analyst", hosts: 2, suppressed: true},
+		{name: "rare, learnt and suppressed", hosts: 2, learnt: true, suppressed: true},
+		{name: "common and new (a rollout)", hosts: 80, wantNew: true},
+		{name: "common, learnt", hosts: 80, learnt: true},
+		{name: "common, learnt, high score", hosts: 80, score: 70, learnt: true, wantAnomaly: true},
+		{name: "rare, suppressed, high score", hosts: 2, score: 70, suppressed: true, wantAnomaly: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := New()
+			for h := 0; h < 100; h++ {
+				rows := []map[string]string{row("services.exe", "svchost.exe", "0", "")}
+				if h < c.hosts {
+					rows = append(rows, row("winword.exe", "powershell.exe", fmt.Sprint(c.score), ""))
+				}
+				s.Add(hunt, fmt.Sprintf("ws%03d", h), t0, rows)
+			}
+			if c.learnt {
+				s.LearnBaseline(t0.Add(24 * time.Hour)) // the window still runs
+			}
+			key := "winword.exe\x1fpowershell.exe"
+			if c.suppressed {
+				s.MarkNormal(EntityKey(hunt, key))
+			}
+			var sk *Stack
+			for _, x := range s.Stacks(hunt.Name) {
+				if x.Key == key {
+					sk = x
+				}
+			}
+			a, isAnomaly := s.Assess(sk, DefaultThresholds)
+			if isAnomaly != c.wantAnomaly || a.New != c.wantNew {
+				t.Errorf("anomaly %t new %t, want %t %t (reasons %q)", isAnomaly, a.New, c.wantAnomaly, c.wantNew, a.Reasons)
+			}
+			listed := false
+			for _, x := range s.Anomalies(DefaultThresholds) {
+				if x.ID == a.ID {
+					listed = true
+					if x.Rank != a.Rank {
+						t.Errorf("rank %v in the list, %v in the stack", x.Rank, a.Rank)
+					}
+				}
+			}
+			if listed != c.wantAnomaly {
+				t.Errorf("listed %t, want %t", listed, c.wantAnomaly)
+			}
+		})
+	}
+}
+
+// TestRareRanksFirstOnDayOne: on the first day, inside the learning window, a
+// parent→child pair seen on 3 of 60 hosts with a modest score ranks above a
+// common stack that scores high.
+func TestRareRanksFirstOnDayOne(t *testing.T) {
+	s := New()
+	for h := 0; h < 60; h++ {
+		rows := []map[string]string{row("services.exe", "svchost.exe", "0", "")}
+		if h < 40 {
+			rows = append(rows, row("ccmexec.exe", "powershell.exe", "60", "execution_policy_bypass"))
+		}
+		if h%20 == 5 {
+			rows = append(rows, row("winword.exe", "powershell.exe", "30", "office_child_shell"))
+		}
+		s.Add(hunt, fmt.Sprintf("ws%03d", h), t0, rows)
+	}
+	s.LearnBaseline(t0.Add(24 * time.Hour))
+	top := s.Anomalies(DefaultThresholds)
+	if len(top) != 2 {
+		t.Fatalf("anomalies = %+v, want the rare pair and the high-scoring one", top)
+	}
+	if a := top[0]; a.Values["parent_name"] != "winword.exe" || a.HostCount != 3 || !a.Rare || a.New || a.Reasons[0] != "rare: 3 of 60 hosts (5.0%)" {
+		t.Errorf("first = %+v", a)
+	}
+}
+
+// TestOneStackAcrossQueries: three hunt queries that stack by the same columns
+// (in any order) and return bash ← java make one stack with all three queries,
+// the hosts of all, one id and one rank wherever it is shown.
+func TestOneStackAcrossQueries(t *testing.T) {
+	s := New()
+	qs := []Query{
+		{Name: "live-lineage/live_high_score_processes", Technique: "T1059", Severity: "medium", Stack: []string{"parent_name", "name"}},
+		{Name: "live-lineage/live_reverse_or_interactive_shell", Technique: "T1059.004", Severity: "high", Stack: []string{"parent_name", "name"}},
+		{Name: "default-push/rare_parent_child_live", Technique: "T1059", Severity: "info", Stack: []string{"name", "parent_name"}},
+	}
+	for h := 0; h < 100; h++ {
+		for i, q := range qs {
+			var rows []map[string]string
+			if h == i || h == 50 { // each query sees java → bash on its own host and on ws050
+				rows = append(rows, row("java", "bash", "70", "webserver_child_shell"))
+			}
+			s.Add(q, fmt.Sprintf("ws%03d", h), t0, rows)
+		}
+	}
+	top := s.Anomalies(DefaultThresholds)
+	if len(top) != 1 {
+		t.Fatalf("%d anomalies, want one for java → bash: %+v", len(top), top)
+	}
+	a := top[0]
+	want := []string{"default-push/rare_parent_child_live", "live-lineage/live_high_score_processes", "live-lineage/live_reverse_or_interactive_shell"}
+	if fmt.Sprint(a.Queries) != fmt.Sprint(want) || a.HostCount != 4 || a.Rows != 6 || a.Answered != 100 {
+		t.Errorf("queries %v hosts %d rows %d answered %d", a.Queries, a.HostCount, a.Rows, a.Answered)
+	}
+	if a.Severity != "high" || a.Technique != "T1059.004" {
+		t.Errorf("technique %s severity %s, want the most severe query's", a.Technique, a.Severity)
+	}
+	for _, q := range qs {
+		st := s.Stacks(q.Name)
+		if len(st) != 1 {
+			t.Fatalf("%s: %d stacks", q.Name, len(st))
+		}
+		got, _ := s.Assess(st[0], DefaultThresholds)
+		if got.ID != a.ID || got.Rank != a.Rank {
+			t.Errorf("%s: id %s rank %v, the anomaly has %s %v", q.Name, got.ID, got.Rank, a.ID, a.Rank)
+		}
+	}
+	if s.ByID(a.ID) == nil {
+		t.Errorf("no stack by id %s", a.ID)
+	}
+	// ws050's row, returned by all three queries, is one example.
+	n := 0
+	for _, e := range a.Examples {
+		if e.Host == "ws050" {
+			n++
+		}
+	}
+	if n != 1 || len(a.Examples) != 4 {
+		t.Errorf("%d examples of ws050 among %d, want 1 among 4", n, len(a.Examples))
+	}
+}
+
+func TestShortID(t *testing.T) {
+	id := ShortID(EntityKey(hunt, "java\x1fbash"))
+	if len(id) != 10 || strings.Trim(id, "0123456789abcdefghjkmnpqrstvwxyz") != "" {
+		t.Errorf("id %q: want 10 lower-case base32 characters", id)
+	}
+	swapped := Query{Name: "other", Stack: []string{"name", "parent_name"}}
+	if ShortID(EntityKey(swapped, "bash\x1fjava")) != id {
+		t.Error("the same columns and values in another order must have the same id")
+	}
+	if ShortID(EntityKey(hunt, "java\x1fsh")) == id {
+		t.Error("different stacks share an id")
 	}
 }
 
@@ -82,8 +237,10 @@ func TestNewButCommonIsNotAnomaly(t *testing.T) {
 	for h := 0; h < 200; h++ { // a software rollout reaches every host
 		s.Add(hunt, fmt.Sprintf("ws%03d", h), t0.Add(48*time.Hour), []map[string]string{row("msiexec.exe", "newagent.exe", "0", "")})
 	}
-	if a := s.Anomalies(DefaultThresholds); len(a) != 0 {
-		t.Errorf("rollout reported: %+v", a[0])
+	for _, a := range s.Anomalies(DefaultThresholds) {
+		if a.Values["name"] == "newagent.exe" {
+			t.Errorf("rollout reported: %+v", a)
+		}
 	}
 }
 

