@@ -240,7 +240,7 @@ func (l *Linter) File(name string, data []byte) []Finding {
 			f.Severity, f.Message = sev, fmt.Sprintf(format, a...)
 			out = append(out, f)
 		}
-		cols, err := l.columns(q.SQL)
+		cols, err := l.Columns(q.SQL)
 		if err != nil {
 			add(Error, "%s", sqlMessage(err))
 			continue
@@ -286,8 +286,9 @@ func sqlMessage(err error) string {
 	return strings.Join(keep, "\n")
 }
 
-// columns compiles sql on the stub tables and returns its result columns.
-func (l *Linter) columns(sql string) ([]string, error) {
+// Columns compiles sql on the stub tables and returns its result columns, in
+// order (exechunt query prints live query rows, which come as objects, with it).
+func (l *Linter) Columns(sql string) ([]string, error) {
 	if err := l.e.Check(sql); err != nil {
 		return nil, err
 	}
