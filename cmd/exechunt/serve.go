@@ -279,7 +279,7 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 	fmt.Fprintf(out, "enroll a host: exechunt enroll-flags --data %s --server %s --out ./osquery-bundle,\n", f.data, enrollURL)
 	fmt.Fprintln(out, "  copy the bundle to the host, then osqueryd --flagfile exechunt.flags   (exechunt.ext listed in extensions.load)")
 	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
-		fmt.Fprintf(out, "  (listening on loopback: only this machine can enroll; for other hosts: --listen 0.0.0.0:%d --tls-san NAME)\n", addr.Port)
+		fmt.Fprintf(out, "  (serving on loopback only: only this machine can enroll; for other hosts: --listen 0.0.0.0:%d --tls-san NAME)\n", addr.Port)
 	}
 	fmt.Fprintf(out, "CLI: exechunt hosts / exechunt query --hosts all \"SELECT …\" (reads %s)\n", ccPath)
 	fmt.Fprintf(out, "web UI: %s/ui/ (log in with the admin API token)\n", serverURL)

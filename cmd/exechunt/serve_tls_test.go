@@ -54,7 +54,7 @@ func TestServeTLSSAN(t *testing.T) {
 	data := t.TempDir()
 	banner := serveBanner(t, "--data", data, "--tls-san", "hunt.example", "--tls-san", "192.0.2.10")
 	for _, want := range []string{"certificate names (hosts connect by one of them): localhost, ", ", hunt.example, ", ", 192.0.2.10\n",
-		"exechunt enroll-flags --data " + data + " --server https://hunt.example:", "listening on loopback"} {
+		"exechunt enroll-flags --data " + data + " --server https://hunt.example:", "serving on loopback only"} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("banner lacks %q:\n%s", want, banner)
 		}
