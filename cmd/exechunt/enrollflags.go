@@ -57,6 +57,7 @@ an osqueryd on the server's machine reaches it.`,
 			if ext != "" {
 				p.ext = ext
 			}
+			data = dataDir(data)
 			if serverURL == "" {
 				serverURL = os.Getenv("EXECHUNT_SERVER")
 			}
@@ -98,7 +99,7 @@ an osqueryd on the server's machine reaches it.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&serverURL, "server", "", "orchestrator URL as hosts reach it, https://NAME:PORT; NAME must be one the server's certificate covers (default: $EXECHUNT_SERVER or the data dir's client.json)")
-	fl.StringVar(&data, "data", "./exechunt-data", "the server's data directory (certificate, enroll secret)")
+	addDataFlag(cmd, &data, "certificate, enroll secret")
 	fl.StringVar(&out, "out", "", "write the bundle (flags, extensions.load, CA, secret) to this directory")
 	fl.StringVar(&platform, "platform", "linux", "host platform for paths: linux, darwin or windows")
 	fl.StringVar(&ext, "ext", "", "path of exechunt.ext on the host (default per platform)")

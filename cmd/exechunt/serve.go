@@ -244,9 +244,11 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 		serverURL = "https://" + net.JoinHostPort(urlHost, fmt.Sprint(addr.Port))
 	}
 	ccPath := filepath.Join(data, server.ClientConfigFile)
-	if err := writeClientConfig(ccPath, clientConfig{Server: serverURL, CAFile: absPath(certFile), TokenFile: absPath(tokenPath)}); err != nil {
+	cc := clientConfig{Server: serverURL, CAFile: absPath(certFile), TokenFile: absPath(tokenPath), DataDir: data}
+	if err := writeClientConfig(ccPath, cc); err != nil {
 		log.Warn("writing the client config", "path", ccPath, "err", err)
 	}
+	userCC, userNote := publishClientConfig(cc, log)
 
 	fmt.Fprintf(out, "exechunt %s listening on %s (TLS 1.2+)\n", version, serverURL)
 	if created {
@@ -281,7 +283,11 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
 		fmt.Fprintf(out, "  (serving on loopback only: only this machine can enroll; for other hosts: --listen 0.0.0.0:%d --tls-san NAME)\n", addr.Port)
 	}
-	fmt.Fprintf(out, "CLI: exechunt hosts / exechunt query --hosts all \"SELECT …\" (reads %s)\n", ccPath)
+	fmt.Fprintf(out, "CLI: exechunt hosts / exechunt query --hosts all \"SELECT …\" (reads %s", ccPath)
+	if userCC != "" {
+		fmt.Fprintf(out, ", or from any folder %s", userCC)
+	}
+	fmt.Fprintf(out, ")%s\n", userNote)
 	fmt.Fprintf(out, "web UI: %s/ui/ (log in with the admin API token)\n", serverURL)
 
 	bg := make(chan error, 1)
@@ -329,12 +335,38 @@ func certCoversSANs(leaf *x509.Certificate, f serveFlags, certFile, keyFile stri
 		"(exechunt enroll-flags --out)", certFile, strings.Join(missing, ", "), has, certFile, keyFile)
 }
 
-// clientConfig is what the CLI reads to reach the API (see client.go).
+// clientConfig is what the CLI reads to reach the API (see apiclient.go).
 type clientConfig struct {
 	Server    string `json:"server"`
 	CAFile    string `json:"ca_file,omitempty"`
 	TokenFile string `json:"token_file,omitempty"`
 	Token     string `json:"token,omitempty"`
+	// DataDir is the data directory of the serve that wrote the file; a file
+	// without it was written by hand.
+	DataDir string `json:"data_dir,omitempty"`
+}
+
+// publishClientConfig writes c into the user's config folder too, so that the CLI
+// finds this server from any folder, and returns its path. A client config there
+// that serve did not write (no data_dir) is the user's own and is left alone: the
+// path is "" and note says so for the banner.
+func publishClientConfig(c clientConfig, log *slog.Logger) (path, note string) {
+	path = userClientConfig()
+	if path == "" {
+		return "", ""
+	}
+	if old, err := readClientConfig(path); err == nil && old.DataDir == "" || err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Sprintf("\n  (%s is not serve's: left alone, so from other folders the CLI reads it)", path)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		log.Info("client config not written to the user config folder", "path", path, "err", err)
+		return "", ""
+	}
+	if err := writeClientConfig(path, c); err != nil {
+		log.Info("client config not written to the user config folder", "path", path, "err", err)
+		return "", ""
+	}
+	return path, ""
 }
 
 // absPath is p made absolute ("" stays ""), so that client.json works from any folder.

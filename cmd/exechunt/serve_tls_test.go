@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -122,17 +123,64 @@ func TestEnrollFlagsServerName(t *testing.T) {
 	}
 }
 
-// isolateUserConfig points the user's config folder (os.UserConfigDir) at a
-// temporary one, so that tests neither read nor write the real one.
+// isolateUserConfig points the user's config folder (os.UserConfigDir) at a new
+// temporary one and returns it, so that a test starts without a client config
+// there (TestMain keeps every test off the real one).
 func isolateUserConfig(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", dir)
-	t.Setenv("HOME", dir)
 	t.Setenv("AppData", dir)
+	if runtime.GOOS == "darwin" || runtime.GOOS == "ios" || runtime.GOOS == "plan9" {
+		t.Setenv("HOME", dir)
+	}
 	d, err := os.UserConfigDir()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// TestClientConfigFromAnywhere: serve writes its client config into the user's
+// config folder too, so the fleet commands find the server, and enroll-flags and
+// simulate its data directory, from any folder; a client config there written by
+// hand is left alone (and read), and the banner says which.
+func TestClientConfigFromAnywhere(t *testing.T) {
+	userDir := isolateUserConfig(t)
+	t.Setenv("EXECHUNT_SERVER", "")
+	t.Setenv("EXECHUNT_TOKEN", "")
+	t.Setenv("EXECHUNT_CA_FILE", "")
+	t.Setenv("EXECHUNT_CLIENT_CONFIG", "")
+	data := t.TempDir()
+	userCC := filepath.Join(userDir, "exechunt", "client.json")
+	banner := serveBanner(t, "--data", data)
+	if !strings.Contains(banner, "or from any folder "+userCC) {
+		t.Errorf("banner does not name %s:\n%s", userCC, banner)
+	}
+
+	t.Chdir(t.TempDir()) // not the repository, no ./exechunt-data
+	var api apiFlags
+	srv, tok, ca, err := api.resolve()
+	if err != nil || !strings.HasPrefix(srv, "https://127.0.0.1:") || tok == "" || ca != filepath.Join(data, server.CertFile) {
+		t.Errorf("resolve from another folder: %q %q %q %v", srv, tok, ca, err)
+	}
+	if got := dataDir(""); got != data {
+		t.Errorf("data directory from another folder: %q, want %q", got, data)
+	}
+	if out, stderr, code := runCLIErr(t, "enroll-flags"); code != 0 || !strings.Contains(out, "--tls_hostname=127.0.0.1:") {
+		t.Errorf("enroll-flags from another folder: exit %d\n%s%s", code, out, stderr)
+	}
+
+	// A client config written by hand is the user's: serve leaves it alone.
+	own := `{"server": "https://hunt.example:8443", "token": "t"}` + "\n"
+	if err := os.WriteFile(userCC, []byte(own), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	banner = serveBanner(t, "--data", t.TempDir())
+	if b, _ := os.ReadFile(userCC); string(b) != own || !strings.Contains(banner, userCC+" is not serve's: left alone") {
+		t.Errorf("a hand-written client config: now %q; banner:\n%s", b, banner)
+	}
+	if srv, _, _, err := api.resolve(); srv != "https://hunt.example:8443" || err != nil {
+		t.Errorf("resolve: %q %v, want the hand-written config's server", srv, err)
+	}
 }
