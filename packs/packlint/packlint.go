@@ -323,14 +323,14 @@ func (l *Linter) tablesOf(sql string) []string {
 }
 
 // RetiredTables are osquery tables that osquery has removed, with the osquery
-// version that removed them ("" where osquery's changelog does not say). A query
-// on one is a warning, not an error: osquery's own packs still carry some.
+// version that removed them ("" where no release note found says). A query on one
+// is a warning, not an error: osquery's own packs still carry some.
 var RetiredTables = map[string]string{
-	"alf_services":     "", // macOS firewall services; osquery's packs incident-response, it-compliance
-	"opera_extensions": "", // osquery's pack vuln-management
-	"lldp_neighbors":   "5.4.0",
-	"shortcut_files":   "5.2.3",
-	"atom_packages":    "5.11.0",
+	"alf_services":     "",       // osquery's packs incident-response and it-compliance read it
+	"opera_extensions": "",       // osquery's pack vuln-management reads it
+	"lldp_neighbors":   "5.4.0",  // osquery CHANGELOG 5.4.0: "Remove the lldp_neighbors table" (#7664)
+	"shortcut_files":   "5.2.3",  // osquery CHANGELOG 5.2.3: "Remove the shortcut_files table" (#7545)
+	"atom_packages":    "5.11.0", // osquery #8181 (Nov 2023); absent from osquery 5.11.0's schema (fleetdm/fleet#16597)
 }
 
 // retiredWords says that table t was retired, with the version when known.
