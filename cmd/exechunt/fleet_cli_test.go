@@ -154,3 +154,18 @@ func TestQueryColumnsInSelectOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestHuntsShowCounts: hunts show prints a run's per-state host counts as words
+// ("ok 1"), not as a Go map.
+func TestHuntsShowCounts(t *testing.T) {
+	f := newTestFleet(t, rowRunner(map[string]string{"time": "1", "name": "bash", "cmdline": "bash -i"}))
+	out, stderr, code := f.run(t, "hunts", "run", "execution-basics", "--wait", "1m")
+	if code != 0 || !strings.Contains(out, " done") {
+		t.Fatalf("hunts run: exit %d\n%s%s", code, out, stderr)
+	}
+	id := strings.Fields(strings.Split(out, "\n")[1])[0]
+	out, stderr, code = f.run(t, "hunts", "show", id)
+	if code != 0 || !strings.Contains(out, "ok 1") || strings.Contains(out, "map[") {
+		t.Errorf("hunts show %s: exit %d\n%s%s", id, code, out, stderr)
+	}
+}

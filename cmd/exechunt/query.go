@@ -186,17 +186,11 @@ func runLiveQuery(ctx context.Context, c *client.Client, out, errOut io.Writer, 
 		tw.Flush()
 	}
 	errs.print(errOut, q.ID)
-	var parts []string
-	for _, st := range []string{"ok", "no-rows", "error", "offline"} {
-		if n := sum.Counts[st]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", st, n))
-		}
-	}
 	if !quiet {
-		fmt.Fprintf(errOut, "query %d %s: %s; %d rows\n", q.ID, sum.State, strings.Join(parts, ", "), sum.Rows)
+		fmt.Fprintf(errOut, "query %d %s: %s; %d rows\n", q.ID, sum.State, countWords(sum.Counts), sum.Rows)
 	}
 	if sum.Counts["ok"]+sum.Counts["no-rows"] == 0 {
-		return fmt.Errorf("query %d: no host answered it (%s)", q.ID, strings.Join(parts, ", "))
+		return fmt.Errorf("query %d: no host answered it (%s)", q.ID, countWords(sum.Counts))
 	}
 	return nil
 }
