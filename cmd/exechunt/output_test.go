@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"bytes"
+	"testing"
+)
 
 func TestCountWords(t *testing.T) {
 	for _, tc := range []struct {
@@ -15,5 +18,20 @@ func TestCountWords(t *testing.T) {
 		if got := countWords(tc.counts); got != tc.want {
 			t.Errorf("countWords(%v) = %q, want %q", tc.counts, got, tc.want)
 		}
+	}
+}
+
+// TestCLILogger: library warnings come out in the CLI's one style, with their
+// attributes escaped; less severe records are dropped.
+func TestCLILogger(t *testing.T) {
+	var b bytes.Buffer
+	log := cliLogger(&b)
+	log.Info("not shown")
+	log.With("plugin", "p1").WithGroup("table").Warn("refused\x1b]0;x\x07", "name", "a\nb")
+	log.Error("failed", "err", "boom")
+	want := "exechunt: warning: refused\\x1b]0;x\\x07 (plugin=p1, table.name=a b)\n" +
+		"exechunt: error: failed (err=boom)\n"
+	if b.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
 	}
 }

@@ -148,7 +148,7 @@ found (or warnings with --strict), 2 bad usage.`,
 				}
 			}
 			errs := packlint.Errors(fs)
-			fmt.Fprintf(cmd.ErrOrStderr(), "%d errors, %d warnings\n", errs, len(fs)-errs)
+			fmt.Fprintf(cmd.ErrOrStderr(), "exechunt: packs lint: %d errors, %d warnings\n", errs, len(fs)-errs)
 			if errs > 0 || (strict && len(fs) > 0) {
 				return errLintFailed
 			}

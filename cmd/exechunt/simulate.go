@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -170,7 +169,7 @@ func runSimulate(ctx context.Context, errOut io.Writer, f simulateFlags, evidenc
 		return err
 	}
 	defer t.hc.CloseIdleConnections()
-	log := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := cliLogger(errOut)
 	fleet, err := simulate.Open(evidence, f.hosts, f.prefix, log)
 	if err != nil {
 		return err
