@@ -51,6 +51,7 @@ Environment:
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
+	root.SetVersionTemplate(versionText()) // one text for --version and the version command
 	root.SetErrPrefix("exechunt: error:")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}

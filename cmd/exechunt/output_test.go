@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -33,5 +35,20 @@ func TestCLILogger(t *testing.T) {
 		"exechunt: error: failed (err=boom)\n"
 	if b.String() != want {
 		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
+	}
+}
+
+// TestVersion: exechunt version and --version print the same version, commit and
+// Go version.
+func TestVersion(t *testing.T) {
+	out, _, code := runCLIErr(t, "version")
+	flag, _, code2 := runCLIErr(t, "--version")
+	if code != 0 || code2 != 0 || out != flag {
+		t.Fatalf("version (exit %d):\n%s--version (exit %d):\n%s", code, out, code2, flag)
+	}
+	for _, want := range []string{"exechunt " + version + "\n", "\ncommit: ", "\ngo: " + runtime.Version()} {
+		if !strings.Contains(out, want) {
+			t.Errorf("version output lacks %q:\n%s", want, out)
+		}
 	}
 }
