@@ -33,10 +33,11 @@ func newQueryCmd() *cobra.Command {
 		Short: "Run a live query on enrolled hosts and stream the rows",
 		Long: `Sends SQL to the selected hosts as an osquery distributed query and prints rows
 as hosts answer, each with the host it came from. A progress line (hosts responded /
-targeted) goes to stderr. --hosts takes a comma-separated selector: "all", platform
-names (windows, linux, darwin, freebsd), host ids, or hostnames (or host
-identifiers); a host id or name that is not enrolled, or a selector that selects no
-enrolled host, is refused with its name.
+targeted) goes to stderr when it is a terminal, and a summary line ends the run.
+--hosts takes a comma-separated selector: "all", platform names (windows, linux,
+darwin, freebsd), host ids, or hostnames (or host identifiers); a host id or name
+that is not enrolled, or a selector that selects no enrolled host, is refused with
+its name.
 
 Columns are printed in the order of the SELECT. Hosts' errors are printed once per
 distinct message, with how many hosts sent it, after the rows.
@@ -109,15 +110,18 @@ func runLiveQuery(ctx context.Context, c *client.Client, out, errOut io.Writer, 
 	}
 	order := selectColumns(req.SQL)
 	total, answered, rows := q.Hosts, 0, 0
+	// The progress line redraws itself, so it goes only to a terminal: redirected
+	// to a file, stderr gets the summary alone.
+	live := !quiet && report.IsTerminal(errOut)
 	progress := func(final bool) {
-		if quiet {
+		if !live {
 			return
 		}
 		end := "\r"
 		if final {
 			end = "\n"
 		}
-		fmt.Fprintf(errOut, "\rquery %d: %d/%d hosts responded, %d rows%s", q.ID, answered, total, rows, end)
+		fmt.Fprintf(errOut, "\r\033[Kquery %d: %d/%d hosts responded, %d rows%s", q.ID, answered, total, rows, end)
 	}
 	progress(false)
 	// Table output needs every column up front; it is printed at the end.
