@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -41,7 +42,8 @@ extensions.load, exechunt-ca.pem (the server certificate to pin) and
 exechunt.secret (the enroll secret, mode 0600), with the paths of --platform.
 
 --server is the orchestrator as hosts reach it (default: $EXECHUNT_SERVER, else the
-server named in the data directory's client.json, which serve writes). osquery
+one serve's start-up hint names, from the data directory's client.json: the first
+serve --tls-san name, else serve's own URL). osquery
 checks its name (--tls_hostname) against the server's certificate, so enroll-flags
 does too, against the certificate in the bundle: a name it does not cover fails
 with what to do (serve --tls-san NAME); a loopback name draws a warning, since only
@@ -62,11 +64,8 @@ an osqueryd on the server's machine reaches it.`,
 				serverURL = os.Getenv("EXECHUNT_SERVER")
 			}
 			if serverURL == "" {
-				var api apiFlags
-				api.config = filepath.Join(data, server.ClientConfigFile)
-				api.serverOnly = true
-				if s, _, _, err := api.resolve(); err == nil {
-					serverURL = s
+				if c, err := readClientConfig(filepath.Join(data, server.ClientConfigFile)); err == nil {
+					serverURL = cmp.Or(c.EnrollServer, c.Server)
 				}
 			}
 			if serverURL == "" {

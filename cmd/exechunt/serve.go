@@ -243,8 +243,12 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 	if port == "0" {
 		serverURL = "https://" + net.JoinHostPort(urlHost, fmt.Sprint(addr.Port))
 	}
+	enrollURL := serverURL // how hosts reach this server: the first --tls-san name
+	if len(f.sans) > 0 {
+		enrollURL = "https://" + net.JoinHostPort(f.sans[0], fmt.Sprint(addr.Port))
+	}
 	ccPath := filepath.Join(data, server.ClientConfigFile)
-	cc := clientConfig{Server: serverURL, CAFile: absPath(certFile), TokenFile: absPath(tokenPath), DataDir: data}
+	cc := clientConfig{Server: serverURL, EnrollServer: enrollURL, CAFile: absPath(certFile), TokenFile: absPath(tokenPath), DataDir: data}
 	if err := writeClientConfig(ccPath, cc); err != nil {
 		log.Warn("writing the client config", "path", ccPath, "err", err)
 	}
@@ -273,10 +277,6 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 	fmt.Fprintln(out)
 	if seeded > 0 {
 		fmt.Fprintf(out, "created the %d built-in hunts (docs/hunts.md); list them with: exechunt hunts\n", seeded)
-	}
-	enrollURL := serverURL
-	if len(f.sans) > 0 {
-		enrollURL = "https://" + net.JoinHostPort(f.sans[0], fmt.Sprint(addr.Port))
 	}
 	fmt.Fprintf(out, "enroll a host: exechunt enroll-flags --data %s --server %s --out ./osquery-bundle,\n", f.data, enrollURL)
 	fmt.Fprintln(out, "  copy the bundle to the host, then osqueryd --flagfile exechunt.flags   (exechunt.ext listed in extensions.load)")
@@ -344,6 +344,9 @@ type clientConfig struct {
 	// DataDir is the data directory of the serve that wrote the file; a file
 	// without it was written by hand.
 	DataDir string `json:"data_dir,omitempty"`
+	// EnrollServer is the server's URL as hosts reach it (serve's first
+	// --tls-san name), enroll-flags' default --server; Server is the CLI's.
+	EnrollServer string `json:"enroll_server,omitempty"`
 }
 
 // publishClientConfig writes c into the user's config folder too, so that the CLI

@@ -47,7 +47,7 @@ func serveBanner(t *testing.T, args ...string) string {
 }
 
 // TestServeTLSSAN: --tls-san names go into the self-signed certificate and the
-// start-up hint's enroll-flags --server; a certificate made earlier without a
+// start-up hint's enroll-flags --server (enroll-flags' default); a certificate made earlier without a
 // requested name is not replaced behind the hosts' back: serve refuses to start,
 // saying how to have a new one made; a value that is no name is a usage error.
 func TestServeTLSSAN(t *testing.T) {
@@ -59,6 +59,12 @@ func TestServeTLSSAN(t *testing.T) {
 		if !strings.Contains(banner, want) {
 			t.Errorf("banner lacks %q:\n%s", want, banner)
 		}
+	}
+
+	// enroll-flags' default --server is the one the hint names.
+	t.Setenv("EXECHUNT_SERVER", "")
+	if out, stderr, code := runCLIErr(t, "enroll-flags", "--data", data); code != 0 || !strings.Contains(out, "--tls_hostname=hunt.example:") {
+		t.Errorf("enroll-flags without --server: exit %d\n%s%s", code, out, stderr)
 	}
 
 	// The certificate now on disk lacks other.example.
