@@ -278,7 +278,11 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 	if seeded > 0 {
 		fmt.Fprintf(out, "created the %d built-in hunts (docs/hunts.md); list them with: exechunt hunts\n", seeded)
 	}
-	fmt.Fprintf(out, "enroll a host: exechunt enroll-flags --data %s --server %s --out ./osquery-bundle,\n", f.data, enrollURL)
+	dataArg := "" // enroll-flags finds ./exechunt-data, and the last serve's, itself
+	if filepath.Clean(f.data) != defaultDataDir {
+		dataArg = " --data " + data
+	}
+	fmt.Fprintf(out, "enroll a host: exechunt enroll-flags%s --server %s --out ./osquery-bundle,\n", dataArg, enrollURL)
 	fmt.Fprintln(out, "  copy the bundle to the host, then osqueryd --flagfile exechunt.flags   (exechunt.ext listed in extensions.load)")
 	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
 		fmt.Fprintf(out, "  (serving on loopback only: only this machine can enroll; for other hosts: --listen 0.0.0.0:%d --tls-san NAME)\n", addr.Port)
