@@ -139,6 +139,22 @@ func TestFleetTypos(t *testing.T) {
 	}
 }
 
+// TestHuntsRunDisabled: starting a disabled hunt says so, naming it (it was an
+// "internal error").
+func TestHuntsRunDisabled(t *testing.T) {
+	f := newTestFleet(t)
+	def := filepath.Join(t.TempDir(), "hunt.json")
+	os.WriteFile(def, []byte(`{"name": "off", "pack": "execution-basics", "targets": {"all": true},
+		"mode": "dispatch", "schedule": "0 * * * *", "enabled": false}`), 0o600)
+	if out, stderr, code := f.run(t, "hunts", "create", def); code != 0 {
+		t.Fatalf("hunts create: exit %d\n%s%s", code, out, stderr)
+	}
+	_, stderr, code := f.run(t, "hunts", "run", "off")
+	if code != 1 || !strings.Contains(stderr, `hunt "off" is disabled: enable it to run it (HTTP 409)`) {
+		t.Errorf("exit %d, %s", code, stderr)
+	}
+}
+
 // TestQueryColumnsInSelectOrder checks that live query rows, which come as JSON
 // objects, are printed with their columns in the order of the SELECT.
 func TestQueryColumnsInSelectOrder(t *testing.T) {

@@ -84,6 +84,8 @@ func huntErr(err error, what string) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return errorf(http.StatusNotFound, "no %s", what)
+	case errors.Is(err, hunts.ErrDisabled):
+		return errorf(http.StatusConflict, "%s is %v", what, err)
 	case errors.Is(err, hunts.ErrInvalid), errors.Is(err, hunts.ErrPushHunt):
 		return errorf(http.StatusBadRequest, "%v", err)
 	case errors.Is(err, scheduler.ErrSkipped):
