@@ -43,11 +43,11 @@ exechunt.secret (the enroll secret, mode 0600), with the paths of --platform.
 
 --server is the orchestrator as hosts reach it (default: $EXECHUNT_SERVER, else the
 one serve's start-up hint names, from the data directory's client.json: the first
-serve --tls-san name, else serve's own URL). osquery
-checks its name (--tls_hostname) against the server's certificate, so enroll-flags
-does too, against the certificate in the bundle: a name it does not cover fails
-with what to do (serve --tls-san NAME); a loopback name draws a warning, since only
-an osqueryd on the server's machine reaches it.`,
+serve --tls-san name, else serve's own URL). osquery checks its name
+(--tls_hostname) against the server's certificate, so enroll-flags does too,
+against the certificate in the bundle: a name it does not cover fails with what to
+do (serve --tls-san NAME); a loopback name draws a warning, since only an osqueryd
+on the server's machine reaches it.`,
 		Example: `  exechunt enroll-flags --server https://hunt.example.com:8443
   exechunt enroll-flags --platform windows --out ./bundle-windows`,
 		Args: cobra.NoArgs,
@@ -73,7 +73,7 @@ an osqueryd on the server's machine reaches it.`,
 					"(or --data, the data directory of exechunt serve, whose client.json names it)")}
 			}
 			u, err := url.Parse(serverURL)
-			if err != nil || u.Scheme != "https" || u.Host == "" || u.Port() == "" {
+			if err != nil || u.Scheme != "https" || u.Host == "" {
 				return usageError{fmt.Errorf("--server %q: want https://host:port", serverURL)}
 			}
 			errOut := cmd.ErrOrStderr()
@@ -84,7 +84,7 @@ an osqueryd on the server's machine reaches it.`,
 			}
 			if ip := net.ParseIP(u.Hostname()); u.Hostname() == "localhost" || ip != nil && ip.IsLoopback() {
 				fmt.Fprintf(errOut, "exechunt: warning: --tls_hostname %s is a loopback address: only an osqueryd on the server's machine reaches it; "+
-					"for other hosts run serve with --listen 0.0.0.0:%s --tls-san NAME and use --server https://NAME:%s\n", u.Host, u.Port(), u.Port())
+					"for other hosts run serve with --listen 0.0.0.0:%[2]s --tls-san NAME and use --server https://NAME:%[2]s\n", u.Host, cmp.Or(u.Port(), "8443"))
 			}
 			flags := enrollFlagFile(u.Host, p, platform)
 			if out == "" {

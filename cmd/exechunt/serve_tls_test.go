@@ -110,7 +110,8 @@ func TestEnrollFlagsServerName(t *testing.T) {
 			"--tls-san other.example"}},
 		{"https://127.0.0.1:8443", 0, "--tls_hostname=127.0.0.1:8443\n", []string{"warning: --tls_hostname 127.0.0.1:8443 is a loopback address",
 			"--tls-san NAME"}},
-		{"https://hunt.example", 2, "", []string{"want https://host:port"}},
+		{"https://hunt.example", 0, "--tls_hostname=hunt.example\n", nil}, // osquery's default port, 443
+		{"hunt.example:8443", 2, "", []string{"want https://host:port"}},
 		{"", 2, "", []string{"no server: use --server https://NAME:PORT"}},
 	} {
 		args := []string{"enroll-flags", "--data", data}
