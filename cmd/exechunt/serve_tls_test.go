@@ -80,6 +80,18 @@ func TestServeTLSSAN(t *testing.T) {
 		t.Error("serve replaced the certificate hosts pin")
 	}
 
+	// A certificate of the user's own (--tls-cert) is checked the same way.
+	own := t.TempDir()
+	ownCert, ownKey := filepath.Join(own, "c.pem"), filepath.Join(own, "k.pem")
+	if _, _, _, err := server.LoadOrCreateCert(ownCert, ownKey, []string{"corp.example"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code = runCLIErr(t, "serve", "--listen", "127.0.0.1:0", "--data", t.TempDir(), "--tls-cert", ownCert,
+		"--tls-key", ownKey, "--tls-san", "corp.example,other.example")
+	if code != 1 || !strings.Contains(stderr, "--tls-cert "+ownCert+" does not cover other.example") {
+		t.Errorf("own certificate without a --tls-san name: exit %d, %s", code, stderr)
+	}
+
 	for _, bad := range []string{"https://hunt.example", "hunt.example:8443", "a b"} {
 		if _, stderr, code := runCLIErr(t, "serve", "--data", t.TempDir(), "--tls-san", bad); code != 2 || !strings.Contains(stderr, "--tls-san") {
 			t.Errorf("--tls-san %q: exit %d, %s", bad, code, stderr)
