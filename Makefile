@@ -3,7 +3,8 @@ SHELL        := /bin/bash
 GO           ?= go
 BIN          := bin
 VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS      := -s -w -X main.version=$(VERSION)
+COMMIT       ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo +dirty)
+LDFLAGS      := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 export CGO_ENABLED := 0
 # Real public logs used by the corpus tests (never copied into this repository).
 EXECHUNT_CORPUS ?= $(abspath ../shared/corpus)

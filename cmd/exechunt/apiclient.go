@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,9 +17,7 @@ import (
 )
 
 // apiFlags locate the orchestrator: flags first, then EXECHUNT_SERVER,
-// EXECHUNT_TOKEN, EXECHUNT_CA_FILE, then a client config file (--config,
-// $EXECHUNT_CLIENT_CONFIG, ./exechunt-data/client.json as written by `exechunt
-// serve`, or the user config dir's exechunt/client.json).
+// EXECHUNT_TOKEN, EXECHUNT_CA_FILE, then a client config file (clientConfigHelp).
 type apiFlags struct {
 	server, token, caFile, config string
 	// serverOnly resolves the server and CA without a token, for commands that
@@ -26,13 +25,66 @@ type apiFlags struct {
 	serverOnly bool
 }
 
+// clientConfigHelp says where the fleet commands find the orchestrator (root --help).
+const clientConfigHelp = `The fleet commands (hosts, query, hunts, anomalies, tokens, ...) find the
+orchestrator in their flags (--server, --token, --ca-file), then the environment
+(EXECHUNT_SERVER, EXECHUNT_TOKEN, EXECHUNT_CA_FILE), then a client config file, the
+first of: --config, $EXECHUNT_CLIENT_CONFIG, ./exechunt-data/client.json and the
+user's config folder's exechunt/client.json (~/.config or $XDG_CONFIG_HOME on Linux,
+~/Library/Application Support on macOS, %AppData% on Windows). exechunt serve writes
+both client.json files (the second unless one written by hand is there), so the CLI
+finds the last server started from any folder; enroll-flags and simulate find that
+server's data directory the same way.`
+
 func (f *apiFlags) add(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.server, "server", "", "orchestrator URL (default $EXECHUNT_SERVER or the client config)")
 	fl.StringVar(&f.token, "token", "", "API token (default $EXECHUNT_TOKEN or the client config)")
 	fl.StringVar(&f.caFile, "ca-file", "", "CA certificate to trust (default $EXECHUNT_CA_FILE or the client config)")
-	fl.StringVar(&f.config, "config", "", "client config file (JSON: server, token or token_file, ca_file)")
+	fl.StringVar(&f.config, "config", "", "client config file (JSON: server, token or token_file, ca_file); default $EXECHUNT_CLIENT_CONFIG, ./exechunt-data/client.json, then the user config folder's exechunt/client.json")
 }
+
+// userClientConfig is the client config in the user's config folder, which serve
+// writes so that the CLI finds the server from any folder ("" when the user has
+// no config folder).
+func userClientConfig() string {
+	d, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "exechunt", server.ClientConfigFile)
+}
+
+// clientConfigPaths are the client configs tried in order, and whether the first
+// was named (by --config or $EXECHUNT_CLIENT_CONFIG: it must exist).
+func (f *apiFlags) clientConfigPaths() ([]string, bool) {
+	path := cmp.Or(f.config, os.Getenv("EXECHUNT_CLIENT_CONFIG"))
+	if path != "" {
+		return []string{path}, true
+	}
+	out := []string{filepath.Join(defaultDataDir, server.ClientConfigFile)}
+	if u := userClientConfig(); u != "" {
+		out = append(out, u)
+	}
+	return out, false
+}
+
+// readClientConfig reads a client config file.
+func readClientConfig(path string) (clientConfig, error) {
+	var c clientConfig
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, fmt.Errorf("client config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// noServer says where the orchestrator is looked for.
+const noServer = "use --server%s, %s or a client config (--config, $EXECHUNT_CLIENT_CONFIG, ./exechunt-data/client.json " +
+	"or the user config folder's exechunt/client.json, which exechunt serve writes; see exechunt --help)"
 
 func (f *apiFlags) resolve() (srv, token, caFile string, err error) {
 	srv, token, caFile = f.server, f.token, f.caFile
@@ -47,30 +99,14 @@ func (f *apiFlags) resolve() (srv, token, caFile string, err error) {
 	if srv != "" && (token != "" || f.serverOnly) {
 		return srv, token, caFile, nil
 	}
-	path := f.config
-	if path == "" {
-		path = os.Getenv("EXECHUNT_CLIENT_CONFIG")
-	}
-	var candidates []string
-	if path != "" {
-		candidates = []string{path}
-	} else {
-		candidates = append(candidates, filepath.Join("exechunt-data", server.ClientConfigFile))
-		if d, err := os.UserConfigDir(); err == nil {
-			candidates = append(candidates, filepath.Join(d, "exechunt", "client.json"))
-		}
-	}
-	for _, p := range candidates {
-		b, err := os.ReadFile(p)
-		if errors.Is(err, os.ErrNotExist) && f.config == "" {
+	paths, named := f.clientConfigPaths()
+	for _, p := range paths {
+		c, err := readClientConfig(p)
+		if errors.Is(err, os.ErrNotExist) && !named {
 			continue
 		}
 		if err != nil {
 			return "", "", "", fmt.Errorf("client config: %w", err)
-		}
-		var c clientConfig
-		if err := json.Unmarshal(b, &c); err != nil {
-			return "", "", "", fmt.Errorf("client config %s: %w", p, err)
 		}
 		if srv == "" {
 			srv = c.Server
@@ -91,12 +127,40 @@ func (f *apiFlags) resolve() (srv, token, caFile string, err error) {
 		break
 	}
 	if f.serverOnly && srv == "" {
-		return "", "", "", usageError{errors.New("no server: use --server, EXECHUNT_SERVER or a client config (exechunt serve writes exechunt-data/client.json)")}
+		return "", "", "", usageError{fmt.Errorf("no server: "+noServer, "", "EXECHUNT_SERVER")}
 	}
 	if !f.serverOnly && (srv == "" || token == "") {
-		return "", "", "", usageError{errors.New("no server or token: use --server/--token, EXECHUNT_SERVER/EXECHUNT_TOKEN or a client config (exechunt serve writes exechunt-data/client.json)")}
+		return "", "", "", usageError{fmt.Errorf("no server or token: "+noServer, "/--token", "EXECHUNT_SERVER/EXECHUNT_TOKEN")}
 	}
 	return srv, token, caFile, nil
+}
+
+// defaultDataDir is serve's data directory unless --data says otherwise.
+const defaultDataDir = "exechunt-data"
+
+// addDataFlag adds --data, the server's data directory, to a command that reads it
+// (enroll-flags, simulate); resolve it with dataDir.
+func addDataFlag(cmd *cobra.Command, data *string, what string) {
+	cmd.Flags().StringVar(data, "data", "", "the server's data directory ("+what+"); default ./exechunt-data, "+
+		"else the one named by the user config folder's exechunt/client.json (written by serve)")
+}
+
+// dataDir is the data directory a command reads: flag when set, else
+// ./exechunt-data when it exists, else the data directory of the server that
+// wrote the user's client config, else ./exechunt-data (for the error messages).
+func dataDir(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if fileExists(defaultDataDir) {
+		return defaultDataDir
+	}
+	if u := userClientConfig(); u != "" {
+		if c, err := readClientConfig(u); err == nil && c.DataDir != "" {
+			return c.DataDir
+		}
+	}
+	return defaultDataDir
 }
 
 func (f *apiFlags) client() (*client.Client, error) {

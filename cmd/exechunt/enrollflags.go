@@ -1,10 +1,14 @@
 package main
 
 import (
+	"cmp"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -35,7 +39,15 @@ func newEnrollFlagsCmd() *cobra.Command {
 TLS config, logger and distributed plugins, followed by the extensions.load line for
 exechunt.ext. With --out DIR it writes a bundle to copy to the host: exechunt.flags,
 extensions.load, exechunt-ca.pem (the server certificate to pin) and
-exechunt.secret (the enroll secret, mode 0600), with the paths of --platform.`,
+exechunt.secret (the enroll secret, mode 0600), with the paths of --platform.
+
+--server is the orchestrator as hosts reach it (default: $EXECHUNT_SERVER, else the
+one serve's start-up hint names, from the data directory's client.json: the first
+serve --tls-san name, else serve's own URL). osquery checks its name
+(--tls_hostname) against the server's certificate, so enroll-flags does too,
+against the certificate in the bundle: a name it does not cover fails with what to
+do (serve --tls-san NAME); a loopback name draws a warning, since only an osqueryd
+on the server's machine reaches it.`,
 		Example: `  exechunt enroll-flags --server https://hunt.example.com:8443
   exechunt enroll-flags --platform windows --out ./bundle-windows`,
 		Args: cobra.NoArgs,
@@ -47,22 +59,32 @@ exechunt.secret (the enroll secret, mode 0600), with the paths of --platform.`,
 			if ext != "" {
 				p.ext = ext
 			}
+			data = dataDir(data)
 			if serverURL == "" {
 				serverURL = os.Getenv("EXECHUNT_SERVER")
 			}
 			if serverURL == "" {
-				var api apiFlags
-				api.config = filepath.Join(data, server.ClientConfigFile)
-				if s, _, _, err := api.resolve(); err == nil {
-					serverURL = s
+				if c, err := readClientConfig(filepath.Join(data, server.ClientConfigFile)); err == nil {
+					serverURL = cmp.Or(c.EnrollServer, c.Server)
 				}
 			}
 			if serverURL == "" {
-				serverURL = "https://127.0.0.1:8443"
+				return usageError{fmt.Errorf("no server: use --server https://NAME:PORT, the orchestrator as hosts reach it " +
+					"(or --data, the data directory of exechunt serve, whose client.json names it)")}
 			}
 			u, err := url.Parse(serverURL)
 			if err != nil || u.Scheme != "https" || u.Host == "" {
 				return usageError{fmt.Errorf("--server %q: want https://host:port", serverURL)}
+			}
+			errOut := cmd.ErrOrStderr()
+			if err := checkServerName(u.Hostname(), servedCert(data, caFile)); errors.Is(err, errNameNotCovered) {
+				return fmt.Errorf("--server %s: %w", serverURL, err)
+			} else if err != nil {
+				fmt.Fprintf(errOut, "exechunt: warning: cannot check the name %s against the server's certificate: %v\n", u.Hostname(), err)
+			}
+			if ip := net.ParseIP(u.Hostname()); u.Hostname() == "localhost" || ip != nil && ip.IsLoopback() {
+				fmt.Fprintf(errOut, "exechunt: warning: --tls_hostname %s is a loopback address: only an osqueryd on the server's machine reaches it; "+
+					"for other hosts run serve with --listen 0.0.0.0:%[2]s --tls-san NAME and use --server https://NAME:%[2]s\n", u.Host, cmp.Or(u.Port(), "8443"))
 			}
 			flags := enrollFlagFile(u.Host, p, platform)
 			if out == "" {
@@ -71,12 +93,12 @@ exechunt.secret (the enroll secret, mode 0600), with the paths of --platform.`,
 				fmt.Fprintf(w, "# extensions.load (one line): %s\n", p.ext)
 				return nil
 			}
-			return writeEnrollBundle(out, data, caFile, flags, p)
+			return writeEnrollBundle(cmd.OutOrStdout(), out, data, caFile, flags, p)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&serverURL, "server", "", "orchestrator URL as hosts reach it (default: $EXECHUNT_SERVER or the data dir's client.json)")
-	fl.StringVar(&data, "data", "./exechunt-data", "the server's data directory (certificate, enroll secret)")
+	fl.StringVar(&serverURL, "server", "", "orchestrator URL as hosts reach it, https://NAME:PORT; NAME must be one the server's certificate covers (default: $EXECHUNT_SERVER or the data dir's client.json)")
+	addDataFlag(cmd, &data, "certificate, enroll secret")
 	fl.StringVar(&out, "out", "", "write the bundle (flags, extensions.load, CA, secret) to this directory")
 	fl.StringVar(&platform, "platform", "linux", "host platform for paths: linux, darwin or windows")
 	fl.StringVar(&ext, "ext", "", "path of exechunt.ext on the host (default per platform)")
@@ -136,6 +158,36 @@ func servedCert(data, caFile string) string {
 	return filepath.Join(data, server.CertFile)
 }
 
+// errNameNotCovered is checkServerName's answer for a name the certificate does
+// not cover: osquery would refuse the server.
+var errNameNotCovered = errors.New("the server's certificate does not cover this name")
+
+// checkServerName checks that the certificate in certFile covers name, as
+// osquery checks --tls_hostname against the certificate it is served. A name not
+// covered is errNameNotCovered, wrapped with what to do; a certificate that
+// cannot be read is another error (nothing is known).
+func checkServerName(name, certFile string) error {
+	b, err := os.ReadFile(certFile)
+	if err != nil {
+		return err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != "CERTIFICATE" {
+		return fmt.Errorf("%s: no PEM certificate", certFile)
+	}
+	leaf, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		return fmt.Errorf("%s: %w", certFile, err)
+	}
+	if len(server.CertMissing(leaf, []string{name})) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s covers %s, not %s, so osquery would refuse the connection; "+
+		"start serve with --tls-san %s (serve --help says how a certificate it made earlier is replaced), "+
+		"or use --server with a name the certificate covers",
+		errNameNotCovered, certFile, strings.Join(server.CertNames(leaf), ", "), name, name)
+}
+
 // writeBundleFile writes one file of the bundle with exactly mode, refusing to
 // write through a symbolic link (the bundle holds the enroll secret).
 func writeBundleFile(dir, name, data string, mode os.FileMode) error {
@@ -166,7 +218,7 @@ func enrollSecret(data, file string) (secret, source string, err error) {
 	return strings.TrimSpace(string(b)), file, nil
 }
 
-func writeEnrollBundle(out, data, caFile, flags string, p hostPaths) error {
+func writeEnrollBundle(w io.Writer, out, data, caFile, flags string, p hostPaths) error {
 	if err := os.MkdirAll(out, 0o700); err != nil {
 		return err
 	}
@@ -197,6 +249,6 @@ func writeEnrollBundle(out, data, caFile, flags string, p hostPaths) error {
 			return err
 		}
 	}
-	fmt.Printf("wrote %s: exechunt.flags, extensions.load, exechunt-ca.pem, exechunt.secret (copy them to %s)\n", out, p.dir)
+	fmt.Fprintf(w, "wrote %s: exechunt.flags, extensions.load, exechunt-ca.pem, exechunt.secret (copy them to %s)\n", out, p.dir)
 	return nil
 }

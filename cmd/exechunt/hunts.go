@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/exechunt/exechunt/offline/report"
 	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/client"
 )
@@ -207,18 +208,19 @@ func newHuntsShowCmd() *cobra.Command {
 				if q.WindowStart != nil {
 					win = "(" + shortTime(*q.WindowStart) + ", " + shortTime(d.Run.WindowEnd) + "]"
 				}
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%v\n", q.Query, q.LiveQueryID, win, q.Hosts, q.Rows, q.Counts)
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\n", q.Query, q.LiveQueryID, win, q.Hosts, q.Rows, countWords(q.Counts))
 			}
 			fmt.Fprintln(tw, "\nHOST\tSTATE\tROWS\tMESSAGE")
 			for _, h := range d.Hosts {
-				fmt.Fprintf(tw, "%s (%d)\t%s\t%d\t%s\n", h.Hostname, h.HostID, h.State, h.Rows, h.Message)
+				fmt.Fprintf(tw, "%s (%d)\t%s\t%d\t%s\n", termSafe(h.Hostname), h.HostID, h.State, h.Rows,
+					termSafe(report.OneLine(h.Message, problemLen)))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
 			}
 			for _, r := range all {
 				b, _ := json.Marshal(r.Columns)
-				fmt.Fprintf(out, "%s\t%s\t%s\n", r.Hostname, r.Query, b)
+				fmt.Fprintf(out, "%s\t%s\t%s\n", termSafe(r.Hostname), r.Query, termSafe(string(b)))
 			}
 			return nil
 		}),

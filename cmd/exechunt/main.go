@@ -32,12 +32,26 @@ type usageError struct{ error }
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "exechunt",
-		Short:         "Hunt the ATT&CK Execution tactic across osquery hosts and offline evidence",
+		Use:   "exechunt",
+		Short: "Hunt the ATT&CK Execution tactic across osquery hosts and offline evidence",
+		Long: `exechunt hunts the ATT&CK Execution tactic across osquery hosts (serve, the fleet
+commands) and in offline evidence (events, scan, sql). See README.md.
+
+` + clientConfigHelp + `
+
+Environment:
+  EXECHUNT_SERVER          orchestrator URL of the fleet commands, enroll-flags and simulate (as --server)
+  EXECHUNT_TOKEN           API token of the fleet commands (as --token)
+  EXECHUNT_CA_FILE         certificate the fleet commands and simulate trust (as --ca-file)
+  EXECHUNT_CLIENT_CONFIG   client config file (as --config)
+  EXECHUNT_ENROLL_SECRET   serve: the first enroll secret; enroll-flags, simulate: the secret hosts present
+  EXECHUNT_ADMIN_TOKEN     serve: the first admin API token
+  EXECHUNT_CORPUS          tests only: the shared corpus of real logs (default ../shared/corpus)`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
+	root.SetVersionTemplate(versionText()) // one text for --version and the version command
 	root.SetErrPrefix("exechunt: error:")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}

@@ -89,3 +89,23 @@ func newListCmd[T any](use, short, header string, fetch func(context.Context, *c
 	addFormatFlag(cmd, &format, "table", "json")
 	return cmd
 }
+
+// countStates are the states of a host's answer, in the order countWords names
+// them (other states follow by name).
+var countStates = []string{"ok", "no-rows", "error", "offline", "sent", "pending"}
+
+// countWords renders per-state host counts as "ok 3, no-rows 4" (none: "-").
+func countWords(counts map[string]int) string {
+	var parts []string
+	for _, st := range countStates {
+		if n := counts[st]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", st, n))
+		}
+	}
+	for _, st := range sortedKeys(counts) {
+		if n := counts[st]; n > 0 && !slices.Contains(countStates, st) {
+			parts = append(parts, fmt.Sprintf("%s %d", termSafe(st), n))
+		}
+	}
+	return orDash(strings.Join(parts, ", "))
+}

@@ -88,13 +88,15 @@ fleet: JSON and pack schema errors with file:line, keys osquery would ignore,
 tables and columns unknown to the extension and to osquery, SQL that does not
 compile on the offline engine, cron schedules that do not parse, tables missing
 on a query's platform, stack keys the query does not return, and event-table
-queries without a time column (dispatch cannot window them).
+queries without a time column (dispatch cannot window them). A table osquery has
+removed is a warning naming the osquery version that removed it (where osquery's
+changelog says): the pack loads, current osquery fails that query.
 
 PATH is a pack file or a directory of *.json and *.conf files; without PATH the
 built-in packs are checked. The extension's tables come from this build (or
 --spec, the extension's --spec JSON); osquery's from a copy of its schema
-embedded here (or --schema). Exit status: 0 clean, 1 errors found (or
-warnings with --strict), 2 bad usage.`,
+embedded here (or --schema). Exit status: 0 clean or warnings only, 1 errors
+found (or warnings with --strict), 2 bad usage.`,
 		Example: `  exechunt packs lint
   exechunt packs lint ./my-packs/ ../shared/reference/osquery-packs/incident-response.conf
   exechunt packs lint --format json ./my-packs/`,
@@ -146,7 +148,7 @@ warnings with --strict), 2 bad usage.`,
 				}
 			}
 			errs := packlint.Errors(fs)
-			fmt.Fprintf(cmd.ErrOrStderr(), "%d errors, %d warnings\n", errs, len(fs)-errs)
+			fmt.Fprintf(cmd.ErrOrStderr(), "exechunt: packs lint: %d errors, %d warnings\n", errs, len(fs)-errs)
 			if errs > 0 || (strict && len(fs) > 0) {
 				return errLintFailed
 			}

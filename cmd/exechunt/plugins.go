@@ -27,7 +27,7 @@ func addPluginFlag(cmd *cobra.Command, plugins *[]string) {
 // problem. It returns the evidence too, to read it and report on it
 // (readEvidence), and a function that closes the engine and stops the plugins.
 func openEngine(ctx context.Context, paths, plugins []string, stderr io.Writer, problem func(*source.Problem)) (*sqlengine.Engine, *offline.Evidence, func(), error) {
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := cliLogger(stderr)
 	ev := offline.Open(paths, offline.Options{Analyzer: analysis.New(), Logger: log, Problem: problem})
 	tables, stopPlugins, err := pluginTables(ctx, ev.Tables, plugins, log)
 	if err != nil {

@@ -13,10 +13,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/exechunt/exechunt/offline/report"
 	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/client"
 	"github.com/exechunt/exechunt/orchestrator/csvsafe"
 	"github.com/exechunt/exechunt/orchestrator/targeting"
+	"github.com/exechunt/exechunt/packs/packlint"
 )
 
 func init() { subcommands = append(subcommands, newQueryCmd) }
@@ -31,8 +33,18 @@ func newQueryCmd() *cobra.Command {
 		Short: "Run a live query on enrolled hosts and stream the rows",
 		Long: `Sends SQL to the selected hosts as an osquery distributed query and prints rows
 as hosts answer, each with the host it came from. A progress line (hosts responded /
-targeted) goes to stderr. --hosts takes a comma-separated selector: "all", platform
-names (windows, linux, darwin, freebsd), host ids, or hostnames.`,
+targeted) goes to stderr when it is a terminal, and a summary line ends the run.
+--hosts takes a comma-separated selector: "all", platform names (windows, linux,
+darwin, freebsd), host ids, or hostnames (or host identifiers); a host id or name
+that is not enrolled, or a selector that selects no enrolled host, is refused with
+its name.
+
+Columns are printed in the order of the SELECT. Hosts' errors are printed once per
+distinct message, with how many hosts sent it, after the rows.
+
+Exit status: 0 when at least one host answered (with or without rows), 1 when no
+host answered (every host failed the query or was offline: bad SQL, say), on
+--hosts naming nothing enrolled and on other errors, 2 on bad flags.`,
 		Example: `  exechunt query --hosts all "SELECT name, parent_name, cmdline FROM process_lineage WHERE parent_name = 'winword.exe'"
   exechunt query --hosts windows,web01 --format csv "SELECT * FROM process_creation_events WHERE score >= 80"`,
 		Args: cobra.ExactArgs(1),
@@ -96,22 +108,27 @@ func runLiveQuery(ctx context.Context, c *client.Client, out, errOut io.Writer, 
 	if err != nil {
 		return err
 	}
+	order := selectColumns(req.SQL)
 	total, answered, rows := q.Hosts, 0, 0
+	// The progress line redraws itself, so it goes only to a terminal: redirected
+	// to a file, stderr gets the summary alone.
+	live := !quiet && report.IsTerminal(errOut)
 	progress := func(final bool) {
-		if quiet {
+		if !live {
 			return
 		}
 		end := "\r"
 		if final {
 			end = "\n"
 		}
-		fmt.Fprintf(errOut, "\rquery %d: %d/%d hosts responded, %d rows%s", q.ID, answered, total, rows, end)
+		fmt.Fprintf(errOut, "\r\033[Kquery %d: %d/%d hosts responded, %d rows%s", q.ID, answered, total, rows, end)
 	}
 	progress(false)
 	// Table output needs every column up front; it is printed at the end.
 	var buffered []apiv1.Row
 	var cw *csvsafe.Writer
 	var csvCols []string
+	var errs hostErrors
 	enc := json.NewEncoder(out)
 	ev := client.Events{
 		Row: func(r apiv1.Row) {
@@ -122,7 +139,7 @@ func runLiveQuery(ctx context.Context, c *client.Client, out, errOut io.Writer, 
 			case "csv":
 				if cw == nil {
 					cw = csvsafe.NewWriter(out)
-					csvCols = sortedKeys(r.Columns)
+					csvCols = columnsInOrder(order, []apiv1.Row{r})
 					cw.Write(append([]string{"host"}, csvCols...))
 				}
 				rec := []string{r.Hostname}
@@ -136,10 +153,10 @@ func runLiveQuery(ctx context.Context, c *client.Client, out, errOut io.Writer, 
 			}
 		},
 		Host: func(h apiv1.HostState) {
-			if h.State != "pending" && h.State != "sent" {
+			if h.Final {
 				answered++
-				if h.State == "error" && !quiet {
-					fmt.Fprintf(errOut, "\r%s: %s\n", termSafe(h.Hostname), termSafe(h.Message))
+				if h.State == "error" {
+					errs.add(h.Hostname, h.Message)
 				}
 			}
 			progress(false)
@@ -156,13 +173,7 @@ func runLiveQuery(ctx context.Context, c *client.Client, out, errOut io.Writer, 
 	}
 	progress(true)
 	if format == "table" && len(buffered) > 0 {
-		cols := map[string]bool{}
-		for _, r := range buffered {
-			for k := range r.Columns {
-				cols[k] = true
-			}
-		}
-		keys := sortedKeys(cols)
+		keys := columnsInOrder(order, buffered)
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		head := []string{"HOST"}
 		for _, k := range keys {
@@ -178,16 +189,122 @@ func runLiveQuery(ctx context.Context, c *client.Client, out, errOut io.Writer, 
 		}
 		tw.Flush()
 	}
+	errs.print(errOut, q.ID)
 	if !quiet {
-		var parts []string
-		for _, st := range []string{"ok", "no-rows", "error", "offline"} {
-			if n := sum.Counts[st]; n > 0 {
-				parts = append(parts, fmt.Sprintf("%s %d", st, n))
-			}
-		}
-		fmt.Fprintf(errOut, "query %d %s: %s; %d rows\n", q.ID, sum.State, strings.Join(parts, ", "), sum.Rows)
+		fmt.Fprintf(errOut, "query %d %s: %s; %d rows\n", q.ID, sum.State, countWords(sum.Counts), sum.Rows)
+	}
+	if sum.Counts["ok"]+sum.Counts["no-rows"] == 0 {
+		return fmt.Errorf("query %d: no host answered it (%s)", q.ID, countWords(sum.Counts))
 	}
 	return nil
+}
+
+// hostErrors gathers the hosts' error messages of a live query, so that each
+// distinct message is printed once with the hosts that sent it, not once a host.
+type hostErrors struct {
+	msgs  []string // distinct messages, in the order first met
+	hosts map[string][]string
+}
+
+// Bounds on what hosts' errors print: the messages come from the agents.
+const (
+	maxHostErrors    = 10  // distinct messages printed
+	maxHostErrLines  = 6   // lines of one message
+	maxHostErrLine   = 300 // characters of a line
+	maxHostsPerError = 3   // hosts named per message
+)
+
+func (e *hostErrors) add(host, msg string) {
+	if e.hosts == nil {
+		e.hosts = map[string][]string{}
+	}
+	if _, ok := e.hosts[msg]; !ok {
+		e.msgs = append(e.msgs, msg)
+	}
+	e.hosts[msg] = append(e.hosts[msg], host)
+}
+
+// print writes each distinct message as a warning naming how many hosts sent it
+// and the first of them; its lines (a SQL error's caret line) are kept, each
+// escaped (termSafe) and clipped.
+func (e *hostErrors) print(w io.Writer, id int64) {
+	for i, msg := range e.msgs {
+		if i == maxHostErrors {
+			n := 0
+			for _, m := range e.msgs[i:] {
+				n += len(e.hosts[m])
+			}
+			fmt.Fprintf(w, "exechunt: warning: query %d: %d more distinct errors on %d hosts\n", id, len(e.msgs)-i, n)
+			return
+		}
+		hs := e.hosts[msg]
+		names := make([]string, 0, maxHostsPerError+1)
+		for _, h := range hs[:min(len(hs), maxHostsPerError)] {
+			names = append(names, termSafe(report.OneLine(h, 80)))
+		}
+		if len(hs) > maxHostsPerError {
+			names = append(names, "…")
+		}
+		lines := strings.Split(strings.TrimRight(msg, "\n"), "\n")
+		if len(lines) > maxHostErrLines {
+			lines = append(lines[:maxHostErrLines], "…")
+		}
+		for j, l := range lines {
+			if r := []rune(l); len(r) > maxHostErrLine {
+				l = string(r[:maxHostErrLine-1]) + "…"
+			}
+			lines[j] = termSafe(l)
+		}
+		fmt.Fprintf(w, "exechunt: warning: query %d: error on %d %s (%s): %s\n", id, len(hs), plural(len(hs), "host", "hosts"),
+			strings.Join(names, ", "), strings.Join(lines, "\n    "))
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// selectColumns returns the result columns of sql in SELECT order, from compiling
+// it over stub tables with osquery's and the extension's columns (packlint): the
+// rows of a live query come as objects, without their order. It returns nil when
+// the SQL does not compile here (a table of another extension, say).
+func selectColumns(sql string) []string {
+	ext, err := extensionSchema("")
+	if err != nil {
+		return nil
+	}
+	l, err := packlint.New(packlint.OsquerySchema(), ext)
+	if err != nil {
+		return nil
+	}
+	defer l.Close()
+	cols, err := l.Columns(sql)
+	if err != nil {
+		return nil
+	}
+	return cols
+}
+
+// columnsInOrder is order's columns that the rows have, then the rest of the
+// rows' columns in name order.
+func columnsInOrder(order []string, rows []apiv1.Row) []string {
+	seen := map[string]bool{}
+	for _, r := range rows {
+		for k := range r.Columns {
+			seen[k] = true
+		}
+	}
+	var out []string
+	for _, k := range order {
+		if seen[k] {
+			out = append(out, k)
+			delete(seen, k)
+		}
+	}
+	return append(out, sortedKeys(seen)...)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -102,7 +102,7 @@ func runScan(ctx context.Context, f scanFlags, paths []string, stdout, stderr io
 		}
 		if !f.quiet {
 			for _, k := range res.Skipped {
-				fmt.Fprintf(stderr, "exechunt: sigma: not converted: %s: %s\n", k.File, report.OneLine(k.Reason, 300))
+				fmt.Fprintf(stderr, "exechunt: warning: sigma rule not converted: %s: %s\n", termSafe(k.File), termSafe(report.OneLine(k.Reason, 300)))
 			}
 			fmt.Fprintf(stderr, "exechunt: sigma: %s\n", strings.TrimSpace(res.Summary().String()))
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -29,6 +31,7 @@ func init() { subcommands = append(subcommands, newServeCmd) }
 
 type serveFlags struct {
 	listen, data, cert, key, packsDir string
+	sans                              []string // --tls-san: names the certificate must cover
 	sigma                             []string // Sigma rule files/folders converted into packs
 	db                                string   // "" (SQLite in data) or a postgres:// URL
 	baseline                          time.Duration
@@ -52,7 +55,14 @@ with an embedded SQLite store in the data directory (or PostgreSQL with
 --db postgres://…) and the built-in packs.
 
 Without --tls-cert/--tls-key a self-signed pair is created in the data directory on
-first start; its SHA-256 fingerprint is printed. EXECHUNT_ENROLL_SECRET and
+first start, for localhost, the loopback addresses, the --listen address, this
+machine's hostname and each --tls-san name: hosts connect by one of these names
+(osquery's --tls_hostname, enroll-flags --server). Its SHA-256 fingerprint and
+names are printed. Hosts pin that certificate, so serve never replaces it on its
+own: when it lacks a --tls-san name, serve refuses to start and says how to have a
+new one made (delete the pair, restart, hand the hosts the new bundle). With
+--tls-cert, serve refuses a certificate that lacks a --tls-san name.
+EXECHUNT_ENROLL_SECRET and
 EXECHUNT_ADMIN_TOKEN seed the first enroll secret and admin API token; otherwise
 both are generated into the data directory (mode 0600). Logs go to stderr, one JSON
 object a line by default (--log-format text for key=value lines).
@@ -65,7 +75,7 @@ Several replicas may serve one --db behind a load balancer: agents and operators
 may hit any of them, and the cron hunts fire on the replica holding the scheduler
 lease (--replica-id, --lease-ttl). See docs/store.md.`,
 		Example: `  exechunt serve
-  exechunt serve --listen 0.0.0.0:8443 --data /var/lib/exechunt
+  exechunt serve --listen 0.0.0.0:8443 --tls-san hunt.example.com --tls-san 192.0.2.10 --data /var/lib/exechunt
   exechunt serve --sigma ./sigma/rules/windows/process_creation
   exechunt serve --db 'postgres://exechunt@db.example:5432/exechunt?sslmode=verify-full'
   exechunt serve --db 'postgres://…' --replica-id orch-2 --tls-cert shared.pem --tls-key shared.key
@@ -74,6 +84,11 @@ lease (--replica-id, --lease-ttl). See docs/store.md.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if (f.cert == "") != (f.key == "") {
 				return usageError{errors.New("--tls-cert and --tls-key go together")}
+			}
+			for _, n := range f.sans {
+				if err := server.CheckSAN(n); err != nil {
+					return usageError{fmt.Errorf("--tls-san %w", err)}
+				}
 			}
 			if f.leaseTTL < time.Second {
 				return usageError{fmt.Errorf("--lease-ttl %v: want at least 1s", f.leaseTTL)}
@@ -90,6 +105,7 @@ lease (--replica-id, --lease-ttl). See docs/store.md.`,
 	fl.StringVar(&f.db, "db", "", "store: empty for the SQLite file in the data directory, or a postgres:// (postgresql://) URL")
 	fl.StringVar(&f.cert, "tls-cert", "", "TLS certificate (PEM); default: self-signed in the data directory")
 	fl.StringVar(&f.key, "tls-key", "", "TLS private key (PEM)")
+	fl.StringSliceVar(&f.sans, "tls-san", nil, "a DNS name or IP address hosts reach this server by, for the self-signed certificate (repeat or comma-separate)")
 	fl.StringVar(&f.packsDir, "packs-dir", "", "also load the packs (*.json, *.conf) of this directory; a pack named like a built-in one replaces it")
 	fl.StringSliceVar(&f.sigma, "sigma", nil, "convert the Sigma rules of these files or folders into packs hunts can use (sigma-process-creation-windows, sigma-process-creation-linux, sigma-ps-script)")
 	fl.StringVar(&f.logFormat, "log-format", "json", "log format on stderr: json (one object a line) or text (key=value)")
@@ -155,8 +171,11 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 		certFile, keyFile = filepath.Join(data, server.CertFile), filepath.Join(data, server.KeyFile)
 	}
 	hostname, _ := os.Hostname()
-	cert, fp, created, err := server.LoadOrCreateCert(certFile, keyFile, []string{host, hostname}, now)
+	cert, fp, created, err := server.LoadOrCreateCert(certFile, keyFile, append([]string{host, hostname}, f.sans...), now)
 	if err != nil {
+		return err
+	}
+	if err := certCoversSANs(cert.Leaf, f, certFile, keyFile); err != nil {
 		return err
 	}
 	if left := cert.Leaf.NotAfter.Sub(now); left < server.ExpiresSoon {
@@ -224,16 +243,23 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 	if port == "0" {
 		serverURL = "https://" + net.JoinHostPort(urlHost, fmt.Sprint(addr.Port))
 	}
+	enrollURL := serverURL // how hosts reach this server: the first --tls-san name
+	if len(f.sans) > 0 {
+		enrollURL = "https://" + net.JoinHostPort(f.sans[0], fmt.Sprint(addr.Port))
+	}
 	ccPath := filepath.Join(data, server.ClientConfigFile)
-	if err := writeClientConfig(ccPath, clientConfig{Server: serverURL, CAFile: absPath(certFile), TokenFile: absPath(tokenPath)}); err != nil {
+	cc := clientConfig{Server: serverURL, EnrollServer: enrollURL, CAFile: absPath(certFile), TokenFile: absPath(tokenPath), DataDir: data}
+	if err := writeClientConfig(ccPath, cc); err != nil {
 		log.Warn("writing the client config", "path", ccPath, "err", err)
 	}
+	userCC, userNote := publishClientConfig(cc, log)
 
 	fmt.Fprintf(out, "exechunt %s listening on %s (TLS 1.2+)\n", version, serverURL)
 	if created {
 		fmt.Fprintf(out, "created a self-signed certificate: %s\n", certFile)
 	}
 	fmt.Fprintf(out, "certificate SHA-256 fingerprint: %s\n", fp)
+	fmt.Fprintf(out, "certificate names (hosts connect by one of them): %s\n", strings.Join(server.CertNames(cert.Leaf), ", "))
 	if secretPath != "" {
 		fmt.Fprintf(out, "enroll secret: %s\n", secretPath)
 	} else {
@@ -252,9 +278,20 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 	if seeded > 0 {
 		fmt.Fprintf(out, "created the %d built-in hunts (docs/hunts.md); list them with: exechunt hunts\n", seeded)
 	}
-	fmt.Fprintf(out, "enroll a host: exechunt enroll-flags --data %s --out ./osquery-bundle, copy the bundle to the host, then\n", f.data)
-	fmt.Fprintln(out, "  osqueryd --flagfile exechunt.flags   (exechunt.ext listed in extensions.load)")
-	fmt.Fprintf(out, "CLI: exechunt hosts / exechunt query --hosts all \"SELECT …\" (reads %s)\n", ccPath)
+	dataArg := "" // enroll-flags finds ./exechunt-data, and the last serve's, itself
+	if filepath.Clean(f.data) != defaultDataDir {
+		dataArg = " --data " + data
+	}
+	fmt.Fprintf(out, "enroll a host: exechunt enroll-flags%s --server %s --out ./osquery-bundle,\n", dataArg, enrollURL)
+	fmt.Fprintln(out, "  copy the bundle to the host, then osqueryd --flagfile exechunt.flags   (exechunt.ext listed in extensions.load)")
+	if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+		fmt.Fprintf(out, "  (serving on loopback only: only this machine can enroll; for other hosts: --listen 0.0.0.0:%d --tls-san NAME)\n", addr.Port)
+	}
+	fmt.Fprintf(out, "CLI: exechunt hosts / exechunt query --hosts all \"SELECT …\" (reads %s", ccPath)
+	if userCC != "" {
+		fmt.Fprintf(out, ", or from any folder %s", userCC)
+	}
+	fmt.Fprintf(out, ")%s\n", userNote)
 	fmt.Fprintf(out, "web UI: %s/ui/ (log in with the admin API token)\n", serverURL)
 
 	bg := make(chan error, 1)
@@ -284,12 +321,59 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 	return err
 }
 
-// clientConfig is what the CLI reads to reach the API (see client.go).
+// certCoversSANs refuses a certificate that lacks a --tls-san name, saying what to
+// do: serve never replaces a certificate hosts may have pinned on its own.
+func certCoversSANs(leaf *x509.Certificate, f serveFlags, certFile, keyFile string) error {
+	missing := server.CertMissing(leaf, f.sans)
+	if len(missing) == 0 {
+		return nil
+	}
+	has := strings.Join(server.CertNames(leaf), ", ")
+	if f.cert != "" {
+		return fmt.Errorf("--tls-cert %s does not cover %s (it covers %s): use a certificate issued for these names, or leave them out",
+			certFile, strings.Join(missing, ", "), has)
+	}
+	return fmt.Errorf("the self-signed certificate %s does not cover %s (it covers %s; it was made by an earlier start). "+
+		"Hosts pin this certificate, so serve does not replace it on its own: to have a new one made with these names, "+
+		"delete %s and %s and start serve again with the same --tls-san, then give every enrolled host the new bundle "+
+		"(exechunt enroll-flags --out)", certFile, strings.Join(missing, ", "), has, certFile, keyFile)
+}
+
+// clientConfig is what the CLI reads to reach the API (see apiclient.go).
 type clientConfig struct {
 	Server    string `json:"server"`
 	CAFile    string `json:"ca_file,omitempty"`
 	TokenFile string `json:"token_file,omitempty"`
 	Token     string `json:"token,omitempty"`
+	// DataDir is the data directory of the serve that wrote the file; a file
+	// without it was written by hand.
+	DataDir string `json:"data_dir,omitempty"`
+	// EnrollServer is the server's URL as hosts reach it (serve's first
+	// --tls-san name), enroll-flags' default --server; Server is the CLI's.
+	EnrollServer string `json:"enroll_server,omitempty"`
+}
+
+// publishClientConfig writes c into the user's config folder too, so that the CLI
+// finds this server from any folder, and returns its path. A client config there
+// that serve did not write (no data_dir) is the user's own and is left alone: the
+// path is "" and note says so for the banner.
+func publishClientConfig(c clientConfig, log *slog.Logger) (path, note string) {
+	path = userClientConfig()
+	if path == "" {
+		return "", ""
+	}
+	if old, err := readClientConfig(path); err == nil && old.DataDir == "" || err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Sprintf("\n  (%s is not serve's: left alone, so from other folders the CLI reads it)", path)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		log.Info("client config not written to the user config folder", "path", path, "err", err)
+		return "", ""
+	}
+	if err := writeClientConfig(path, c); err != nil {
+		log.Info("client config not written to the user config folder", "path", path, "err", err)
+		return "", ""
+	}
+	return path, ""
 }
 
 // absPath is p made absolute ("" stays ""), so that client.json works from any folder.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -99,7 +98,7 @@ production fleet's. Progress goes to stderr. Runs until interrupted (Ctrl-C) or
 	fl.DurationVar(&f.interval, "interval", 10*time.Second, "how often each host checks for live queries and sends its result logs (osqueryd's default is 10s)")
 	fl.StringVar(&f.api.server, "server", "", "orchestrator URL (default $EXECHUNT_SERVER or the data directory's client.json)")
 	fl.StringVar(&f.api.caFile, "ca-file", "", "certificate to verify the server with (default $EXECHUNT_CA_FILE, the client config's, or the data directory's)")
-	fl.StringVar(&f.data, "data", "./exechunt-data", "the server's data directory (client.json, certificate, enroll secret)")
+	addDataFlag(cmd, &f.data, "client.json, certificate, enroll secret")
 	fl.StringVar(&f.secretFile, "enroll-secret-file", "", "file holding the enroll secret (default $EXECHUNT_ENROLL_SECRET or the data directory's enroll_secret)")
 	fl.StringVar(&f.prefix, "prefix", "sim-", "hostname prefix of the simulated hosts")
 	return cmd
@@ -117,6 +116,7 @@ type simTarget struct {
 // resolveSimTarget finds the server, its certificate and the enroll secret as the
 // other commands do (apiFlags, enroll-flags), without an API token.
 func resolveSimTarget(f simulateFlags) (simTarget, error) {
+	f.data = dataDir(f.data)
 	api := f.api
 	api.serverOnly = true
 	if cc := filepath.Join(f.data, server.ClientConfigFile); fileExists(cc) {
@@ -169,7 +169,7 @@ func runSimulate(ctx context.Context, errOut io.Writer, f simulateFlags, evidenc
 		return err
 	}
 	defer t.hc.CloseIdleConnections()
-	log := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := cliLogger(errOut)
 	fleet, err := simulate.Open(evidence, f.hosts, f.prefix, log)
 	if err != nil {
 		return err

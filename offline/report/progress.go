@@ -26,7 +26,9 @@ type Progress struct {
 
 const progressDelay = 1500 * time.Millisecond
 
-func isTerminal(w io.Writer) bool {
+// IsTerminal reports whether w is a terminal (a character device): progress lines
+// that redraw themselves with \r go only there, not into a redirected log.
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
@@ -39,7 +41,7 @@ func isTerminal(w io.Writer) bool {
 // quiet, or when w is not a terminal, it shows nothing.
 func StartProgress(w io.Writer, quiet bool, total int) *Progress {
 	p := &Progress{w: w, total: total, start: time.Now(), done: make(chan struct{})}
-	if quiet || !isTerminal(w) {
+	if quiet || !IsTerminal(w) {
 		close(p.done)
 		return p
 	}

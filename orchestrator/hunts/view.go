@@ -102,6 +102,9 @@ func (s *Service) Get(ctx context.Context, name string, next int) (Info, error) 
 // ErrPushHunt is returned by RunNow for push hunts: osquery schedules them.
 var ErrPushHunt = errors.New("a push hunt runs in osquery's schedule; it cannot be started from here")
 
+// ErrDisabled is returned by RunNow for a disabled hunt.
+var ErrDisabled = errors.New("disabled: enable it to run it")
+
 // RunNow starts a run of a dispatch hunt at once and returns it. A run still in
 // progress makes it scheduler.ErrSkipped.
 func (s *Service) RunNow(ctx context.Context, name, by string) (store.HuntRun, error) {
@@ -113,7 +116,7 @@ func (s *Service) RunNow(ctx context.Context, name, by string) (store.HuntRun, e
 		return store.HuntRun{}, ErrPushHunt
 	}
 	if !h.Enabled {
-		return store.HuntRun{}, fmt.Errorf("hunt %s is disabled", name)
+		return store.HuntRun{}, ErrDisabled
 	}
 	id, err := s.sched.RunNow(ctx, name, by)
 	if errors.Is(err, scheduler.ErrUnknownJob) {

@@ -207,7 +207,7 @@ func TestTokenLifecycleAndAudit(t *testing.T) {
 
 	// A live query is audited with who, SQL and targets.
 	hunter := f.tokens[apiv1.RoleHunter]
-	if rec := f.do(hunter, "POST", "/api/v1/queries", `{"sql":"SELECT * FROM process_lineage","targets":{"platforms":["linux"]}}`,
+	if rec := f.do(hunter, "POST", "/api/v1/queries", `{"sql":"SELECT * FROM process_lineage","targets":{"platforms":["linux"],"hostnames":["h1"]}}`,
 		"203.0.113.9:5555"); rec.Code != http.StatusCreated {
 		t.Fatalf("query: %d %s", rec.Code, rec.Body)
 	}

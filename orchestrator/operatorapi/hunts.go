@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/exechunt/exechunt/orchestrator/apiv1"
@@ -77,9 +78,14 @@ func (a *API) apiHunt(in hunts.Info) apiv1.Hunt {
 	return out
 }
 
-// huntErr maps the service's errors to HTTP answers.
-func huntErr(err error) error {
+// huntErr maps the service's errors to HTTP answers; what names the hunt or run
+// asked for (`hunt "x"`, "run 7"), so that a typo is answered with its name.
+func huntErr(err error, what string) error {
 	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return errorf(http.StatusNotFound, "no %s", what)
+	case errors.Is(err, hunts.ErrDisabled):
+		return errorf(http.StatusConflict, "%s is %v", what, err)
 	case errors.Is(err, hunts.ErrInvalid), errors.Is(err, hunts.ErrPushHunt):
 		return errorf(http.StatusBadRequest, "%v", err)
 	case errors.Is(err, scheduler.ErrSkipped):
@@ -88,6 +94,15 @@ func huntErr(err error) error {
 		return errorf(http.StatusServiceUnavailable, "the scheduler is not running")
 	}
 	return err
+}
+
+// huntName is how huntErr names a hunt: quoted, clipped to 100 bytes (the name
+// comes from the request).
+func huntName(name string) string {
+	if len(name) > 100 {
+		name = name[:100] + "…"
+	}
+	return "hunt " + strconv.Quote(name)
 }
 
 // nextParam is ?next=: how many next runs to list (default 3, at most 100).
@@ -113,7 +128,7 @@ func (a *API) getHunt(w http.ResponseWriter, r *http.Request) error {
 	}
 	h, err := a.c.Hunts.Get(r.Context(), r.PathValue("name"), n)
 	if err != nil {
-		return err
+		return huntErr(err, huntName(r.PathValue("name")))
 	}
 	writeJSON(w, http.StatusOK, a.apiHunt(h))
 	return nil
@@ -146,7 +161,7 @@ func (a *API) updateHunt(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("name")
 	return a.saveHunt(w, r, "hunt.update", http.StatusOK, func(h store.Hunt) (string, error) {
 		_, err := a.c.Hunts.Update(r.Context(), name, h)
-		return name, err
+		return name, huntErr(err, huntName(name))
 	})
 }
 
@@ -167,7 +182,7 @@ func (a *API) saveHunt(w http.ResponseWriter, r *http.Request, action string, st
 	}
 	target, err := save(h)
 	if err != nil {
-		return huntErr(err)
+		return huntErr(err, huntName(h.Name))
 	}
 	if err := a.audit(r, action, target, "", req); err != nil {
 		return err
@@ -183,7 +198,7 @@ func (a *API) saveHunt(w http.ResponseWriter, r *http.Request, action string, st
 func (a *API) deleteHunt(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("name")
 	if err := a.c.Hunts.Delete(r.Context(), name); err != nil {
-		return err
+		return huntErr(err, huntName(name))
 	}
 	if err := a.audit(r, "hunt.delete", name, "", nil); err != nil {
 		return err
@@ -197,7 +212,7 @@ func (a *API) runHunt(w http.ResponseWriter, r *http.Request) error {
 	tok, _ := r.Context().Value(ctxKey{}).(store.Token)
 	run, err := a.c.Hunts.RunNow(r.Context(), name, tok.Name)
 	if err != nil {
-		return huntErr(err)
+		return huntErr(err, huntName(name))
 	}
 	if err := a.audit(r, "hunt.run", name, "", map[string]any{"run_id": run.ID}); err != nil {
 		return err
@@ -217,7 +232,7 @@ func (a *API) huntRuns(w http.ResponseWriter, r *http.Request) error {
 	}
 	runs, err := a.c.Hunts.Runs(r.Context(), name, limit)
 	if err != nil {
-		return err
+		return huntErr(err, huntName(name))
 	}
 	now := a.c.Now()
 	writeJSON(w, http.StatusOK, apiv1.HuntRuns{Runs: each(runs, func(x store.HuntRun) apiv1.HuntRun { return apiHuntRun(x, now) })})
@@ -231,7 +246,7 @@ func (a *API) getRun(w http.ResponseWriter, r *http.Request) error {
 	}
 	d, err := a.c.Hunts.RunDetail(r.Context(), id)
 	if err != nil {
-		return err
+		return huntErr(err, "run "+itoa(id))
 	}
 	names, err := a.hostnames(r, len(d.Hosts), func(i int) int64 { return d.Hosts[i].HostID })
 	if err != nil {
@@ -274,7 +289,7 @@ func (a *API) runRows(w http.ResponseWriter, r *http.Request) error {
 	}
 	rows, err := a.c.Hunts.RunRows(r.Context(), id, f)
 	if err != nil {
-		return err
+		return huntErr(err, "run "+itoa(id))
 	}
 	page := apiv1.HuntRows{Rows: []apiv1.HuntRow{}}
 	if len(rows) > limit {
@@ -306,7 +321,7 @@ func (a *API) pushResults(w http.ResponseWriter, r *http.Request) error {
 	}
 	rows, err := a.c.Hunts.PushResults(r.Context(), r.PathValue("name"), r.URL.Query().Get("query"), since, limit)
 	if err != nil {
-		return err
+		return huntErr(err, huntName(r.PathValue("name")))
 	}
 	names, err := a.hostnames(r, len(rows), func(i int) int64 { return rows[i].HostID })
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,8 +35,11 @@ func apiQuery(q store.LiveQuery, hosts []store.LiveQueryHost) apiv1.Query {
 }
 
 // resolveTargets returns the IDs of the hosts t selects, as hunts select them
-// (orchestrator/targeting). A host ID that names no host is an error: the
-// operator typed it, unlike a platform or hostname that matches nothing yet.
+// (orchestrator/targeting). A live query runs now, on the hosts enrolled now, so
+// targets that name a host which is not enrolled (an ID, a hostname or host
+// identifier) or select no host at all are refused, each naming what matched
+// nothing: a typo must not read as "nothing found". (A hunt's targets may name
+// hosts that enroll later; they are not resolved here.)
 func (a *API) resolveTargets(r *http.Request, t targeting.Targets) ([]int64, error) {
 	f := store.HostFilter{}
 	if !t.All && len(t.Platforms) == 0 && len(t.Hostnames) == 0 {
@@ -46,10 +50,12 @@ func (a *API) resolveTargets(r *http.Request, t targeting.Targets) ([]int64, err
 		return nil, err
 	}
 	known := map[int64]bool{}
+	names := map[string]bool{}
 	m := t.Matcher()
 	var ids []int64
 	for _, h := range hs {
 		known[h.ID] = true
+		names[strings.ToLower(h.Hostname)], names[strings.ToLower(h.Identifier)] = true, true
 		if m.Matches(targeting.Host{ID: h.ID, Hostname: h.Hostname, Identifier: h.Identifier, Platform: h.Platform}) {
 			ids = append(ids, h.ID)
 		}
@@ -58,6 +64,19 @@ func (a *API) resolveTargets(r *http.Request, t targeting.Targets) ([]int64, err
 		if !known[id] {
 			return nil, errorf(http.StatusBadRequest, "unknown host id %d in targets", id)
 		}
+	}
+	var unknown []string
+	for _, n := range t.Hostnames {
+		if n = strings.TrimSpace(n); n != "" && !names[strings.ToLower(n)] {
+			unknown = append(unknown, strconv.Quote(n))
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, errorf(http.StatusBadRequest, "no enrolled host is named %s (hostname or host identifier)",
+			strings.Join(unknown, ", "))
+	}
+	if len(ids) == 0 {
+		return nil, errorf(http.StatusBadRequest, "the targets (%s) select no enrolled host", t.Words())
 	}
 	slices.Sort(ids)
 	return ids, nil

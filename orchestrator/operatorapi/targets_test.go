@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/exechunt/exechunt/orchestrator/store"
@@ -12,7 +13,8 @@ import (
 
 // TestLiveQueryTargetsAsHunts checks that a live query picks hosts as a hunt
 // does (orchestrator/targeting): platform filters such as "posix", hostnames or
-// host identifiers ignoring case, and a host ID that names no host refused.
+// host identifiers ignoring case; a host ID or hostname that names no enrolled
+// host, and targets that select none, are refused.
 func TestLiveQueryTargetsAsHunts(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -59,8 +61,20 @@ func TestLiveQueryTargetsAsHunts(t *testing.T) {
 			t.Errorf("%s: hosts %v, want %v", tc.targets, got, tc.want)
 		}
 	}
-	if rec := f.do(f.tokens["hunter"], http.MethodPost, "/api/v1/queries", `{"sql":"SELECT 1","targets":{"host_ids":[999]}}`, ""); rec.Code != http.StatusBadRequest {
-		t.Errorf("unknown host id: %d %s, want 400", rec.Code, rec.Body)
+	// Targets that name a host not enrolled, or select none, are refused naming
+	// what matched nothing: a typo is not "nothing found".
+	for _, tc := range []struct{ targets, want string }{
+		{`{"host_ids":[999]}`, "unknown host id 999"},
+		{`{"hostnames":["web1","no-such-host"]}`, `no enrolled host is named "no-such-host"`},
+		{`{"hostnames":["nope1"],"platforms":["linux"]}`, `no enrolled host is named "nope1"`},
+		{`{"platforms":["freebsd"]}`, "the targets (freebsd) select no enrolled host"},
+	} {
+		rec := f.do(f.tokens["hunter"], http.MethodPost, "/api/v1/queries", `{"sql":"SELECT 1","targets":`+tc.targets+`}`, "")
+		var e struct{ Error string }
+		json.Unmarshal(rec.Body.Bytes(), &e)
+		if rec.Code != http.StatusBadRequest || !strings.Contains(e.Error, tc.want) {
+			t.Errorf("%s: %d %s, want 400 %q", tc.targets, rec.Code, rec.Body, tc.want)
+		}
 	}
 }
 

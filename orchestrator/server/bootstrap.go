@@ -18,6 +18,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,6 +88,40 @@ func LoadOrCreateCert(certFile, keyFile string, hosts []string, now time.Time) (
 	sum := sha256.Sum256(cert.Certificate[0])
 	return cert, Fingerprint(sum[:]), created, nil
 }
+
+// CertNames returns the names a certificate covers: its DNS names, then its IP
+// addresses.
+func CertNames(leaf *x509.Certificate) []string {
+	out := slices.Clone(leaf.DNSNames)
+	for _, ip := range leaf.IPAddresses {
+		out = append(out, ip.String())
+	}
+	return out
+}
+
+// CertMissing returns the names (DNS names or IP addresses) that leaf does not
+// cover, as a TLS client checks a server's name against it.
+func CertMissing(leaf *x509.Certificate, names []string) []string {
+	var out []string
+	for _, n := range names {
+		if leaf.VerifyHostname(n) != nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// CheckSAN checks that name is something a certificate can name: an IP address
+// or a DNS name (letters, digits, hyphens and dots; "*." first for a wildcard),
+// not a URL or a host:port.
+func CheckSAN(name string) error {
+	if net.ParseIP(name) != nil || dnsName.MatchString(name) && len(name) <= 253 {
+		return nil
+	}
+	return fmt.Errorf("%q: want a DNS name or an IP address (no scheme or port)", name)
+}
+
+var dnsName = regexp.MustCompile(`^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
 
 // Fingerprint formats a SHA-256 sum as AA:BB:….
 func Fingerprint(sum []byte) string {

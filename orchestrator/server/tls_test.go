@@ -134,3 +134,36 @@ func TestSelfSignedIsAPinnedLeaf(t *testing.T) {
 		t.Errorf("expired certificate: err = %v, want a refusal that says what to do", err)
 	}
 }
+
+// TestCertNamesAndSANs: a created certificate covers the names asked for (DNS
+// names and IP addresses) besides localhost and loopback, CertMissing names what
+// it does not cover, and CheckSAN refuses what a certificate cannot name.
+func TestCertNamesAndSANs(t *testing.T) {
+	dir := t.TempDir()
+	cert, _, _, err := server.LoadOrCreateCert(filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem"),
+		[]string{"hunt.example", "192.0.2.10", "0.0.0.0"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := strings.Join(server.CertNames(cert.Leaf), ",")
+	if names != "localhost,hunt.example,127.0.0.1,::1,192.0.2.10" {
+		t.Errorf("names %s", names)
+	}
+	for _, tc := range []struct {
+		names, missing []string
+	}{
+		{[]string{"hunt.example", "HUNT.example", "192.0.2.10", "127.0.0.1", "localhost"}, nil},
+		{[]string{"hunt.example", "other.example", "192.0.2.11"}, []string{"other.example", "192.0.2.11"}},
+	} {
+		if got := server.CertMissing(cert.Leaf, tc.names); strings.Join(got, ",") != strings.Join(tc.missing, ",") {
+			t.Errorf("CertMissing(%v) = %v, want %v", tc.names, got, tc.missing)
+		}
+	}
+	for name, ok := range map[string]bool{"hunt.example.com": true, "h-1": true, "*.example.com": true, "10.0.0.5": true,
+		"2001:db8::1": true, "https://hunt.example": false, "hunt.example:8443": false, "": false, "a b": false,
+		"-bad.example": false, "a..b": false} {
+		if err := server.CheckSAN(name); (err == nil) != ok {
+			t.Errorf("CheckSAN(%q) = %v, want ok %v", name, err, ok)
+		}
+	}
+}
