@@ -1,0 +1,399 @@
+package engine
+
+import (
+	"math/bits"
+	"regexp/syntax"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/coregx/ahocorasick"
+
+	"github.com/exechunt/exechunt/sigma"
+)
+
+// minLiteral is the shortest literal that guards a rule: shorter ones occur in most
+// values, so they would select the rule anyway and fill the automaton's output.
+const minLiteral = 3
+
+// scanWindow bounds the matches the automaton reports at once: a long value (a
+// script block) is scanned in windows of this many bytes (overlapping by the longest
+// literal), so memory does not grow with the value.
+const scanWindow = 16 << 10
+
+// lit is a literal that must occur in the ASCII lower case of a column's text.
+type lit struct {
+	col int
+	s   string
+}
+
+// columnAC finds a column's literals: pattern i is one literal, guarding rules[i]
+// (local rule indices).
+type columnAC struct {
+	ac     *ahocorasick.Automaton
+	rules  [][]int
+	maxLen int
+}
+
+// need is what a match of a condition, search, field or predicate requires: one of
+// lits occurs, or (ok false) nothing the prefilter can see.
+type need struct {
+	lits []lit
+	ok   bool
+}
+
+// stronger reports whether a is the better guard than b: its shortest literal is
+// longer (rarer), then it has fewer literals.
+func stronger(a, b need) bool {
+	if !b.ok {
+		return a.ok
+	}
+	if !a.ok {
+		return false
+	}
+	ma, mb := shortest(a.lits), shortest(b.lits)
+	if ma != mb {
+		return ma > mb
+	}
+	return len(a.lits) < len(b.lits)
+}
+
+func shortest(ls []lit) int {
+	m := -1
+	for _, l := range ls {
+		if m < 0 || len(l.s) < m {
+			m = len(l.s)
+		}
+	}
+	return m
+}
+
+// all is the need of a conjunction: the strongest of its parts' needs.
+func all(ns []need) need {
+	best := need{}
+	for _, n := range ns {
+		if stronger(n, best) {
+			best = n
+		}
+	}
+	return best
+}
+
+// anyOf is the need of a disjunction: one of every part's literals, if every part
+// has some.
+func anyOf(ns []need) need {
+	var out need
+	for _, n := range ns {
+		if !n.ok {
+			return need{}
+		}
+		out.lits = append(out.lits, n.lits...)
+	}
+	out.ok = len(out.lits) > 0
+	return out
+}
+
+func (te *tableEngine) predNeed(id int) need {
+	p := &te.preds[id]
+	var cands []string
+	switch p.p.Kind {
+	case sigma.PredLike:
+		switch p.glob.kind {
+		case globGeneral:
+			for _, a := range p.glob.atoms {
+				cands = append(cands, a.lit)
+			}
+		default:
+			cands = []string{p.glob.a, p.glob.b}
+		}
+	case sigma.PredEqual:
+		cands = []string{p.text}
+	case sigma.PredRegex:
+		ls, ok := regexNeed(p.re.String())
+		if !ok {
+			return need{}
+		}
+		n := need{ok: true}
+		for _, l := range ls {
+			if len(l) < minLiteral {
+				return need{}
+			}
+			n.lits = append(n.lits, lit{p.col, l})
+		}
+		return n
+	default:
+		return need{}
+	}
+	best := ""
+	for _, c := range cands {
+		if len(c) > len(best) {
+			best = c
+		}
+	}
+	if len(best) < minLiteral {
+		return need{}
+	}
+	return need{lits: []lit{{p.col, lowerASCII(best)}}, ok: true}
+}
+
+func (te *tableEngine) fieldNeed(f *field) need {
+	var vals []need
+	for _, alts := range f.values {
+		var ns []need
+		for _, id := range alts {
+			ns = append(ns, te.predNeed(id))
+		}
+		vals = append(vals, anyOf(ns))
+	}
+	if f.all {
+		return all(vals)
+	}
+	return anyOf(vals)
+}
+
+func (te *tableEngine) searchNeed(s *search) need {
+	var maps []need
+	for _, fs := range s.maps {
+		var ns []need
+		for i := range fs {
+			ns = append(ns, te.fieldNeed(&fs[i]))
+		}
+		maps = append(maps, all(ns))
+	}
+	return anyOf(maps)
+}
+
+func (te *tableEngine) exprNeed(r *rule, e *cexpr) need {
+	switch e.op {
+	case sigma.ExprSearch:
+		return te.searchNeed(&r.searches[e.search])
+	case sigma.ExprNot:
+		return need{} // a negation matches without any literal
+	}
+	ns := make([]need, len(e.args))
+	for i, a := range e.args {
+		ns[i] = te.exprNeed(r, a)
+	}
+	if e.op == sigma.ExprAnd {
+		return all(ns)
+	}
+	return anyOf(ns)
+}
+
+// buildPrefilter derives each rule's need and builds one automaton per column.
+func (te *tableEngine) buildPrefilter() {
+	type key struct {
+		col int
+		s   string
+	}
+	guards := map[key][]int{}
+	for i := range te.rules {
+		r := &te.rules[i]
+		var ns []need
+		for _, c := range r.conds {
+			ns = append(ns, te.exprNeed(r, c))
+		}
+		n := anyOf(ns)
+		if !n.ok {
+			te.always = append(te.always, i)
+			continue
+		}
+		seen := map[key]bool{}
+		for _, l := range n.lits {
+			k := key{l.col, l.s}
+			if !seen[k] {
+				seen[k] = true
+				guards[k] = append(guards[k], i)
+			}
+		}
+	}
+	byCol := map[int][]string{}
+	for k := range guards {
+		byCol[k.col] = append(byCol[k.col], k.s)
+	}
+	te.acs = make([]*columnAC, len(te.cols))
+	for col, ls := range byCol {
+		sort.Strings(ls)
+		c := &columnAC{}
+		pats := make([][]byte, len(ls))
+		for i, s := range ls {
+			pats[i] = []byte(s)
+			c.rules = append(c.rules, guards[key{col, s}])
+			c.maxLen = max(c.maxLen, len(s))
+		}
+		ac, err := ahocorasick.NewBuilder().AddPatterns(pats).Build()
+		if err != nil {
+			// Cannot happen with non-empty patterns; evaluate the column's rules always.
+			for _, rs := range c.rules {
+				te.always = append(te.always, rs...)
+			}
+			continue
+		}
+		c.ac = ac
+		te.acs[col] = c
+		te.literals += len(ls)
+	}
+	sort.Ints(te.always)
+}
+
+// candidates sets m.cand to the rules the row's literals (and no literal) select.
+func (m *Matcher) candidates() {
+	te := m.t
+	clear(m.cand)
+	for _, r := range te.always {
+		m.cand[r/64] |= 1 << (r % 64)
+	}
+	for col, c := range te.acs {
+		if c == nil || m.vals[col].null {
+			continue
+		}
+		s := m.vals[col].lowered()
+		if len(s) < minLiteral {
+			continue
+		}
+		b := unsafe.Slice(unsafe.StringData(s), len(s)) // read only
+		for start := 0; start < len(b); start += scanWindow {
+			end := min(len(b), start+scanWindow+c.maxLen-1)
+			for _, hit := range c.ac.FindAllOverlapping(b[start:end]) {
+				for _, r := range c.rules[hit.PatternID] {
+					m.cand[r/64] |= 1 << (r % 64)
+				}
+			}
+			if end == len(b) {
+				break
+			}
+		}
+	}
+}
+
+// candidateCount is the number of rules candidates selected (for tests).
+func (m *Matcher) candidateCount() int {
+	n := 0
+	for _, w := range m.cand {
+		n += bits.OnesCount64(w)
+	}
+	return n
+}
+
+// regexNeed returns literals one of which occurs (in ASCII lower case) in the ASCII
+// lower case of every text the regular expression matches; ok is false when it
+// finds none. The pattern is one portableRegex printed: no inline flags, case
+// folding spelled as [aA] classes.
+func regexNeed(pattern string) ([]string, bool) {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil, false
+	}
+	n := reNeed(re)
+	out := make([]string, len(n.lits))
+	for i, l := range n.lits {
+		out[i] = l.s
+	}
+	return out, n.ok
+}
+
+// reChar returns the one character (ASCII lower-cased) a node matches, if it matches
+// exactly one up to ASCII case.
+func reChar(re *syntax.Regexp) (rune, bool) {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if t, ok := literalText(re); ok && len(re.Rune) == 1 {
+			return []rune(t)[0], true
+		}
+	case syntax.OpCharClass:
+		r := re.Rune
+		switch {
+		case len(r) == 2 && r[0] == r[1]:
+			return lowerRune(r[0]), true
+		case len(r) == 4 && r[0] == r[1] && r[2] == r[3] && 'A' <= r[0] && r[0] <= 'Z' && r[2] == r[0]+'a'-'A':
+			return r[2], true
+		}
+	}
+	return 0, false
+}
+
+func lowerRune(c rune) rune {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// literalText is an OpLiteral's text in ASCII lower case, if every text it matches
+// has that ASCII lower case: a case-folded literal qualifies when each of its
+// letters folds only to its ASCII other case (not k, which also folds to the Kelvin
+// sign, nor s, to the long s).
+func literalText(re *syntax.Regexp) (string, bool) {
+	if re.Flags&syntax.FoldCase != 0 {
+		for _, c := range re.Rune {
+			if c >= utf8.RuneSelf || unicode.SimpleFold(unicode.SimpleFold(c)) != c {
+				return "", false
+			}
+		}
+	}
+	return lowerASCII(string(re.Rune)), true
+}
+
+func reNeed(re *syntax.Regexp) need {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if s, ok := literalText(re); ok {
+			return need{lits: []lit{{s: s}}, ok: true}
+		}
+	case syntax.OpCharClass:
+		if c, ok := reChar(re); ok {
+			return need{lits: []lit{{s: string(c)}}, ok: true}
+		}
+	case syntax.OpCapture:
+		return reNeed(re.Sub[0])
+	case syntax.OpPlus:
+		return reNeed(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return reNeed(re.Sub[0])
+		}
+	case syntax.OpAlternate:
+		var out need
+		for _, s := range re.Sub {
+			n := reNeed(s)
+			if !n.ok {
+				return need{}
+			}
+			out.lits = append(out.lits, n.lits...)
+		}
+		out.ok = len(out.lits) > 0
+		return out
+	case syntax.OpConcat:
+		best := need{}
+		var run strings.Builder
+		flush := func() {
+			if run.Len() > 0 {
+				if n := (need{lits: []lit{{s: run.String()}}, ok: true}); stronger(n, best) {
+					best = n
+				}
+				run.Reset()
+			}
+		}
+		for _, s := range re.Sub {
+			if s.Op == syntax.OpLiteral {
+				if t, ok := literalText(s); ok {
+					run.WriteString(t)
+					continue
+				}
+			}
+			if c, ok := reChar(s); ok {
+				run.WriteRune(c)
+				continue
+			}
+			flush()
+			if n := reNeed(s); stronger(n, best) {
+				best = n
+			}
+		}
+		flush()
+		return best
+	}
+	return need{}
+}
