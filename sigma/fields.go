@@ -25,6 +25,22 @@ type Output struct {
 	MaxChars   int
 }
 
+// Cut is a text value of the output: its first MaxChars characters (as SQL's
+// substr counts them) when MaxChars > 0.
+func (o Output) Cut(s string) string {
+	if o.MaxChars <= 0 || len(s) <= o.MaxChars {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == o.MaxChars {
+			return s[:i]
+		}
+		n++
+	}
+	return s
+}
+
 // sql is the output's term in a SELECT list.
 func (o Output) sql() string {
 	if o.MaxChars > 0 {

@@ -34,11 +34,8 @@ type fixture struct {
 // referenceRules converts the SigmaHQ rule sets of ../shared/reference/sigma.
 func referenceRules(tb testing.TB) *sigma.Result {
 	tb.Helper()
-	ref, ok := corpus.ReferenceDir()
-	if !ok {
-		tb.Skip("reference folder not found: put it at ../shared/reference or set " + corpus.ReferenceEnv)
-	}
-	res, err := sigma.ConvertPaths(filepath.Join(ref, "sigma"))
+	_, rules := corpus.SigmaRules(tb)
+	res, err := sigma.ConvertPaths(rules)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/osquery/osquery-go/plugin/table"
 
 	"github.com/exechunt/exechunt/sigma"
+	"github.com/exechunt/exechunt/tables/tablekit"
 )
 
 // Engine holds the compiled rules, per table. It is read-only once built and may be
@@ -79,6 +80,8 @@ func New(qs []*sigma.Query, schemas map[string][]table.ColumnDefinition) (*Engin
 	}
 	for _, te := range e.tables {
 		te.buildPrefilter()
+		te.findUsed()
+		te.predKey = nil // only New shares predicates
 	}
 	return e, skipped
 }
@@ -102,8 +105,15 @@ func (e *Engine) Matcher(table string) *Matcher {
 	if te == nil {
 		return nil
 	}
+	seen := make([][]uint64, len(te.cols))
+	for i, c := range te.acs {
+		if c != nil {
+			seen[i] = make([]uint64, words(c.lits))
+		}
+	}
 	return &Matcher{
 		t:        te,
+		seen:     seen,
 		vals:     make([]value, len(te.cols)),
 		predDone: make([]uint64, words(len(te.preds))),
 		predVal:  make([]uint64, words(len(te.preds))),
@@ -130,23 +140,13 @@ func (e *Engine) Stats() Stats {
 	return s
 }
 
-// kind is how a column's values are read: as the offline engine's virtual tables
-// convert a row's text to the column's type.
-type kind uint8
-
-const (
-	kindText kind = iota
-	kindInt
-	kindFloat
-)
-
 // tableEngine is the compiled rules of one table.
 type tableEngine struct {
-	name  string
-	cols  []table.ColumnDefinition
-	kinds []kind
-	slot  map[string]int // column name → index
+	name string
+	cols []table.ColumnDefinition
+	slot map[string]int // column name → index
 
+	used    []int // the columns the predicates read
 	preds   []pred
 	predKey map[string]int // Pred.SQL() → index in preds
 	regexes map[string]*regexp.Regexp
@@ -159,16 +159,10 @@ type tableEngine struct {
 }
 
 func newTableEngine(name string, cols []table.ColumnDefinition) *tableEngine {
-	te := &tableEngine{name: name, cols: cols, kinds: make([]kind, len(cols)), slot: map[string]int{},
+	te := &tableEngine{name: name, cols: cols, slot: map[string]int{},
 		predKey: map[string]int{}, regexes: map[string]*regexp.Regexp{}}
 	for i, c := range cols {
 		te.slot[c.Name] = i
-		switch c.Type {
-		case table.ColumnTypeInteger, table.ColumnTypeBigInt, table.ColumnTypeUnsignedBigInt:
-			te.kinds[i] = kindInt
-		case table.ColumnTypeDouble:
-			te.kinds[i] = kindFloat
-		}
 	}
 	return te
 }
@@ -205,6 +199,13 @@ type pred struct {
 	// text is PredEqual's text; for PredIntEq the integer's decimal text.
 	text   string
 	intVal int64
+	// guard lists literals of the column's prefilter one of which occurs in every
+	// value the predicate matches (regexes only); nil: no guard.
+	guard []int
+	// short are literals too short for the prefilter one of which occurs in every
+	// value the regex matches; minLen is the fewest characters such a value has.
+	short  []string
+	minLen int
 }
 
 // add compiles one rule's plan.
@@ -264,6 +265,24 @@ func (te *tableEngine) add(p *sigma.Plan, global int) error {
 	return nil
 }
 
+// findUsed lists the columns the predicates read; the others are never read from
+// a row (they stay NULL in the matcher).
+func (te *tableEngine) findUsed() {
+	used := make([]bool, len(te.cols))
+	for i := range te.preds {
+		used[te.preds[i].col] = true
+		if te.preds[i].p.Kind == sigma.PredFieldRef {
+			used[te.preds[i].other] = true
+		}
+	}
+	te.used = te.used[:0]
+	for i, u := range used {
+		if u {
+			te.used = append(te.used, i)
+		}
+	}
+}
+
 func compileExpr(e *sigma.Expr) *cexpr {
 	c := &cexpr{op: e.Op, search: e.Search}
 	for _, a := range e.Args {
@@ -321,10 +340,10 @@ func (te *tableEngine) compilePred(sp *sigma.Pred) (pred, error) {
 // value is one column of the row being evaluated.
 type value struct {
 	null  bool
-	num   bool    // an integer or float column's number (else text)
-	isInt bool    // kindInt: i holds it
-	i     int64   // kindInt
-	f     float64 // kindInt and kindFloat
+	num   bool // an integer or float column's number (else text)
+	isInt bool // an integer column: i holds it
+	i     int64
+	f     float64 // the number of a numeric column
 	text  string  // the text SQL sees (CAST AS TEXT for numbers)
 	lower string  // text in ASCII lower case, computed on first use
 	low   bool
@@ -344,6 +363,7 @@ type Matcher struct {
 	predDone []uint64
 	predVal  []uint64
 	cand     []uint64
+	seen     [][]uint64 // per column, the literals found in the row
 	out      []int
 	searchM  searchMemo
 }
@@ -353,8 +373,9 @@ type Matcher struct {
 // matches, in order. The slice is reused by the next call.
 func (m *Matcher) Match(row map[string]string) []int {
 	te := m.t
-	for i, c := range te.cols {
-		m.vals[i] = readValue(row, c.Name, te.kinds[i])
+	for _, i := range te.used {
+		c := &te.cols[i]
+		m.vals[i] = readValue(row, c.Name, c.Type)
 	}
 	clear(m.predDone)
 	clear(m.predVal)
@@ -373,31 +394,19 @@ func (m *Matcher) Match(row map[string]string) []int {
 	return m.out
 }
 
-// readValue reads a row's column as the offline engine's virtual table does.
-func readValue(row map[string]string, name string, k kind) value {
+// readValue reads a row's column as the offline SQL engine's virtual tables do
+// (tablekit.Value), with the text SQL sees for a number (CAST AS TEXT).
+func readValue(row map[string]string, name string, typ table.ColumnType) value {
 	s, ok := row[name]
-	if !ok {
-		return value{null: true}
+	switch x := tablekit.Value(typ, s, ok).(type) {
+	case string:
+		return value{text: x}
+	case int64:
+		return value{num: true, isInt: true, i: x, f: float64(x), text: strconv.FormatInt(x, 10)}
+	case float64:
+		return value{num: true, f: x, text: s}
 	}
-	switch k {
-	case kindInt:
-		i, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			u, uerr := strconv.ParseUint(s, 10, 64)
-			if uerr != nil {
-				return value{null: true}
-			}
-			i = int64(u)
-		}
-		return value{num: true, isInt: true, i: i, f: float64(i), text: strconv.FormatInt(i, 10)}
-	case kindFloat:
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return value{null: true}
-		}
-		return value{num: true, f: f, text: s}
-	}
-	return value{text: s}
+	return value{null: true}
 }
 
 // searchMemo holds the results of a rule's searches during one evaluation.
@@ -490,7 +499,8 @@ func (m *Matcher) evalPred(id int) bool {
 	if m.predDone[w]&b != 0 {
 		return m.predVal[w]&b != 0
 	}
-	v := m.t.preds[id].eval(m.vals)
+	p := &m.t.preds[id]
+	v := p.guarded(m.seen[p.col]) && p.eval(m.vals)
 	m.predDone[w] |= b
 	if v {
 		m.predVal[w] |= b
@@ -537,7 +547,7 @@ func (p *pred) eval(vals []value) bool {
 		// A text column gives the number literal its TEXT affinity.
 		return compare(sp.Op, strings.Compare(v.text, strconv.FormatFloat(sp.Number, 'f', -1, 64)))
 	case sigma.PredRegex:
-		if v.null {
+		if v.null || len(v.text) < p.minLen || !p.shortFound(v) {
 			return false
 		}
 		if sp.Lower {
@@ -555,6 +565,35 @@ func (p *pred) eval(vals []value) bool {
 			return v.f == float64(p.intVal)
 		}
 		return v.text == p.text // TEXT affinity: the literal compares as text
+	}
+	return false
+}
+
+// guarded reports whether one of the predicate's guard literals occurs in the row
+// (seen: the column's literals found), or it has no guard.
+func (p *pred) guarded(seen []uint64) bool {
+	if p.guard == nil {
+		return true
+	}
+	for _, i := range p.guard {
+		if seen[i/64]&(1<<(i%64)) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// shortFound reports whether one of the predicate's short literals occurs in the
+// value (ASCII lower case), or it has none.
+func (p *pred) shortFound(v *value) bool {
+	if p.short == nil {
+		return true
+	}
+	l := v.lowered()
+	for _, s := range p.short {
+		if strings.Contains(l, s) {
+			return true
+		}
 	}
 	return false
 }

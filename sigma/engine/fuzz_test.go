@@ -22,6 +22,7 @@ func FuzzEngine(f *testing.F) {
 		"  sel: {CommandLine: 'a?c*x*'}\n  condition: sel",
 		"  sel: {Hashes|contains: ['MD5=ab', 'x']}\n  condition: not sel",
 		"  sel: {ProcessId|gte: 4}\n  n: {User: null}\n  condition: sel or n",
+		"  sel: {CommandLine|re: '.{10,}'}\n  r: {Image|re: '\\+.*\\+'}\n  condition: sel or r",
 	} {
 		f.Add(d, `powershell -enc SQBFAFgA iex ( 10.1.2.3`, `C:\Windows\cmd.exe`, "4")
 	}
@@ -49,6 +50,21 @@ func FuzzEngine(f *testing.F) {
 		}
 		if !slices.Equal(got, all) {
 			t.Fatalf("prefilter: matches %v, every rule evaluated %v", got, all)
+		}
+		// A regex's own guards (literals, length) never turn a match into a miss.
+		for id := range m.t.preds {
+			p := &m.t.preds[id]
+			if p.p.Kind != sigma.PredRegex || m.vals[p.col].null {
+				continue
+			}
+			v := &m.vals[p.col]
+			subject := v.text
+			if p.p.Lower {
+				subject = v.lowered()
+			}
+			if want := p.re.MatchString(subject); m.evalPred(id) != want {
+				t.Fatalf("regex %q on %q: guarded %v, plain %v", p.p.Text, subject, !want, want)
+			}
 		}
 	})
 }

@@ -1,8 +1,8 @@
 package engine
 
 import (
-	"math/bits"
 	"regexp/syntax"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -29,12 +29,12 @@ type lit struct {
 	s   string
 }
 
-// columnAC finds a column's literals: pattern i is one literal, guarding rules[i]
-// (local rule indices).
+// columnAC finds a column's literals: its automaton finds their anchors, pattern i
+// being the anchor of the literals anchors[i].
 type columnAC struct {
-	ac     *ahocorasick.Automaton
-	rules  [][]int
-	maxLen int
+	ac      *ahocorasick.Automaton
+	anchors [][]anchored
+	lits    int
 }
 
 // need is what a match of a condition, search, field or predicate requires: one of
@@ -182,6 +182,21 @@ func (te *tableEngine) exprNeed(r *rule, e *cexpr) need {
 	return anyOf(ns)
 }
 
+// anchorLen is the length of the windows the automaton looks for: each literal is
+// found through one window of it (an anchor), then compared whole at that place.
+// Short anchors keep the automaton small (its states are the anchors' distinct
+// prefixes, and each state holds a transition per byte class), whatever the number
+// and length of the literals.
+const anchorLen = 4
+
+// anchored is a literal found through an anchor at offset off in it.
+type anchored struct {
+	lit   string
+	off   int
+	id    int   // the literal's index in the column (for the matcher's seen bits)
+	rules []int // local rule indices it guards
+}
+
 // buildPrefilter derives each rule's need and builds one automaton per column.
 func (te *tableEngine) buildPrefilter() {
 	type key struct {
@@ -209,33 +224,115 @@ func (te *tableEngine) buildPrefilter() {
 			}
 		}
 	}
+	// A regular expression is slow to run: each one with a need is also guarded by
+	// its own literals, so that a rule selected by another literal does not run it
+	// on a value where it cannot match.
+	predLits := map[int][]key{}
+	for id := range te.preds {
+		if te.preds[id].p.Kind != sigma.PredRegex {
+			continue
+		}
+		p := &te.preds[id]
+		if re, err := syntax.Parse(p.re.String(), syntax.Perl); err == nil {
+			p.minLen = minRunes(re)
+		}
+		n := te.predNeed(id)
+		if !n.ok {
+			// Literals too short for the automaton are looked for directly.
+			if ls, ok := regexNeed(p.re.String()); ok && len(ls) > 0 {
+				p.short = ls
+			}
+			continue
+		}
+		for _, l := range n.lits {
+			k := key{l.col, l.s}
+			if _, ok := guards[k]; !ok {
+				guards[k] = nil
+			}
+			predLits[id] = append(predLits[id], k)
+		}
+	}
 	byCol := map[int][]string{}
 	for k := range guards {
 		byCol[k.col] = append(byCol[k.col], k.s)
 	}
+	litIndex := map[key]int{}
 	te.acs = make([]*columnAC, len(te.cols))
 	for col, ls := range byCol {
 		sort.Strings(ls)
-		c := &columnAC{}
-		pats := make([][]byte, len(ls))
+		rules := make([][]int, len(ls))
 		for i, s := range ls {
-			pats[i] = []byte(s)
-			c.rules = append(c.rules, guards[key{col, s}])
-			c.maxLen = max(c.maxLen, len(s))
+			rules[i] = guards[key{col, s}]
+			litIndex[key{col, s}] = i
 		}
-		ac, err := ahocorasick.NewBuilder().AddPatterns(pats).Build()
+		c, err := newColumnAC(ls, rules)
 		if err != nil {
 			// Cannot happen with non-empty patterns; evaluate the column's rules always.
-			for _, rs := range c.rules {
+			for _, rs := range rules {
 				te.always = append(te.always, rs...)
 			}
 			continue
 		}
-		c.ac = ac
 		te.acs[col] = c
 		te.literals += len(ls)
 	}
+	for id, ks := range predLits {
+		if te.acs[te.preds[id].col] == nil {
+			continue
+		}
+		for _, k := range ks {
+			te.preds[id].guard = append(te.preds[id].guard, litIndex[k])
+		}
+	}
 	sort.Ints(te.always)
+	te.always = slices.Compact(te.always)
+}
+
+// newColumnAC builds the automaton of a column's literals (each guarding rules[i]).
+// A literal's anchor is its window shared by the fewest other literals (the rarer
+// the window, the fewer places the automaton stops at to compare the literal).
+func newColumnAC(ls []string, rules [][]int) (*columnAC, error) {
+	windows := func(s string) []string {
+		if len(s) <= anchorLen {
+			return []string{s}
+		}
+		out := make([]string, 0, len(s)-anchorLen+1)
+		for i := 0; i+anchorLen <= len(s); i++ {
+			out = append(out, s[i:i+anchorLen])
+		}
+		return out
+	}
+	count := map[string]int{}
+	for _, l := range ls {
+		for _, w := range windows(l) {
+			count[w]++
+		}
+	}
+	c := &columnAC{lits: len(ls)}
+	index := map[string]int{}
+	var pats [][]byte
+	for i, l := range ls {
+		best, off := "", 0
+		for j, w := range windows(l) {
+			if best == "" || count[w] < count[best] {
+				best, off = w, j
+			}
+		}
+		id, ok := index[best]
+		if !ok {
+			id = len(pats)
+			index[best] = id
+			pats = append(pats, []byte(best))
+			c.anchors = append(c.anchors, nil)
+		}
+		c.anchors[id] = append(c.anchors[id], anchored{lit: l, off: off, id: i, rules: rules[i]})
+	}
+	ac, err := ahocorasick.NewBuilder().AddPatterns(pats).Build()
+	if err != nil {
+		return nil, err
+	}
+	c.ac = ac
+	return c, nil
 }
 
 // candidates sets m.cand to the rules the row's literals (and no literal) select.
@@ -246,7 +343,12 @@ func (m *Matcher) candidates() {
 		m.cand[r/64] |= 1 << (r % 64)
 	}
 	for col, c := range te.acs {
-		if c == nil || m.vals[col].null {
+		if c == nil {
+			continue
+		}
+		seen := m.seen[col]
+		clear(seen)
+		if m.vals[col].null {
 			continue
 		}
 		s := m.vals[col].lowered()
@@ -255,10 +357,22 @@ func (m *Matcher) candidates() {
 		}
 		b := unsafe.Slice(unsafe.StringData(s), len(s)) // read only
 		for start := 0; start < len(b); start += scanWindow {
-			end := min(len(b), start+scanWindow+c.maxLen-1)
+			end := min(len(b), start+scanWindow+anchorLen-1)
 			for _, hit := range c.ac.FindAllOverlapping(b[start:end]) {
-				for _, r := range c.rules[hit.PatternID] {
-					m.cand[r/64] |= 1 << (r % 64)
+				at := start + hit.Start
+				for i := range c.anchors[hit.PatternID] {
+					a := &c.anchors[hit.PatternID][i]
+					w, bit := a.id/64, uint64(1)<<(a.id%64)
+					if seen[w]&bit != 0 {
+						continue
+					}
+					if p := at - a.off; p < 0 || p+len(a.lit) > len(s) || s[p:p+len(a.lit)] != a.lit {
+						continue
+					}
+					seen[w] |= bit
+					for _, r := range a.rules {
+						m.cand[r/64] |= 1 << (r % 64)
+					}
 				}
 			}
 			if end == len(b) {
@@ -266,15 +380,6 @@ func (m *Matcher) candidates() {
 			}
 		}
 	}
-}
-
-// candidateCount is the number of rules candidates selected (for tests).
-func (m *Matcher) candidateCount() int {
-	n := 0
-	for _, w := range m.cand {
-		n += bits.OnesCount64(w)
-	}
-	return n
 }
 
 // regexNeed returns literals one of which occurs (in ASCII lower case) in the ASCII
@@ -292,6 +397,35 @@ func regexNeed(pattern string) ([]string, bool) {
 		out[i] = l.s
 	}
 	return out, n.ok
+}
+
+// minRunes is the fewest characters a text the expression matches has.
+func minRunes(re *syntax.Regexp) int {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return len(re.Rune)
+	case syntax.OpCharClass, syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+		return 1
+	case syntax.OpCapture, syntax.OpPlus:
+		return minRunes(re.Sub[0])
+	case syntax.OpRepeat:
+		return re.Min * minRunes(re.Sub[0])
+	case syntax.OpConcat:
+		n := 0
+		for _, s := range re.Sub {
+			n += minRunes(s)
+		}
+		return n
+	case syntax.OpAlternate:
+		n := -1
+		for _, s := range re.Sub {
+			if m := minRunes(s); n < 0 || m < n {
+				n = m
+			}
+		}
+		return max(n, 0)
+	}
+	return 0
 }
 
 // reChar returns the one character (ASCII lower-cased) a node matches, if it matches
