@@ -81,7 +81,8 @@ func New(qs []*sigma.Query, schemas map[string][]table.ColumnDefinition) (*Engin
 	for _, te := range e.tables {
 		te.buildPrefilter()
 		te.findUsed()
-		te.predKey = nil // only New shares predicates
+		te.predKey = nil                            // only New shares predicates
+		te.preds = append([]pred(nil), te.preds...) // without the room appends left
 	}
 	return e, skipped
 }
@@ -195,12 +196,18 @@ type pred struct {
 	col   int
 	other int // PredFieldRef
 	glob  glob
-	re    *regexp.Regexp
+	rx    *regexPred // PredRegex
 	// text is PredEqual's text; for PredIntEq the integer's decimal text.
 	text   string
 	intVal int64
+}
+
+// regexPred is a compiled regular expression and what a value must have for it to
+// match.
+type regexPred struct {
+	re *regexp.Regexp
 	// guard lists literals of the column's prefilter one of which occurs in every
-	// value the predicate matches (regexes only); nil: no guard.
+	// value the regex matches; nil: no guard.
 	guard []int
 	// short are literals too short for the prefilter one of which occurs in every
 	// value the regex matches; minLen is the fewest characters such a value has.
@@ -322,7 +329,7 @@ func (te *tableEngine) compilePred(sp *sigma.Pred) (pred, error) {
 			}
 			te.regexes[sp.Text] = re
 		}
-		p.re = re
+		p.rx = &regexPred{re: re}
 	case sigma.PredIntEq:
 		// The SQL compares the column with an integer literal.
 		n, err := strconv.ParseInt(sp.Text, 0, 64)
@@ -364,6 +371,7 @@ type Matcher struct {
 	predVal  []uint64
 	cand     []uint64
 	seen     [][]uint64 // per column, the literals found in the row
+	folded   []byte     // a window of a value, folded for the automaton
 	out      []int
 	searchM  searchMemo
 }
@@ -547,13 +555,13 @@ func (p *pred) eval(vals []value) bool {
 		// A text column gives the number literal its TEXT affinity.
 		return compare(sp.Op, strings.Compare(v.text, strconv.FormatFloat(sp.Number, 'f', -1, 64)))
 	case sigma.PredRegex:
-		if v.null || len(v.text) < p.minLen || !p.shortFound(v) {
+		if v.null || len(v.text) < p.rx.minLen || !p.rx.shortFound(v) {
 			return false
 		}
 		if sp.Lower {
-			return p.re.MatchString(v.lowered())
+			return p.rx.re.MatchString(v.lowered())
 		}
-		return p.re.MatchString(v.text)
+		return p.rx.re.MatchString(v.text)
 	case sigma.PredIntEq:
 		if v.null {
 			return false
@@ -572,10 +580,10 @@ func (p *pred) eval(vals []value) bool {
 // guarded reports whether one of the predicate's guard literals occurs in the row
 // (seen: the column's literals found), or it has no guard.
 func (p *pred) guarded(seen []uint64) bool {
-	if p.guard == nil {
+	if p.rx == nil || p.rx.guard == nil {
 		return true
 	}
-	for _, i := range p.guard {
+	for _, i := range p.rx.guard {
 		if seen[i/64]&(1<<(i%64)) != 0 {
 			return true
 		}
@@ -585,7 +593,7 @@ func (p *pred) guarded(seen []uint64) bool {
 
 // shortFound reports whether one of the predicate's short literals occurs in the
 // value (ASCII lower case), or it has none.
-func (p *pred) shortFound(v *value) bool {
+func (p *regexPred) shortFound(v *value) bool {
 	if p.short == nil {
 		return true
 	}

@@ -62,7 +62,7 @@ func FuzzEngine(f *testing.F) {
 			if p.p.Lower {
 				subject = v.lowered()
 			}
-			if want := p.re.MatchString(subject); m.evalPred(id) != want {
+			if want := p.rx.re.MatchString(subject); m.evalPred(id) != want {
 				t.Fatalf("regex %q on %q: guarded %v, plain %v", p.p.Text, subject, !want, want)
 			}
 		}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/coregx/ahocorasick"
 
@@ -111,7 +110,7 @@ func (te *tableEngine) predNeed(id int) need {
 	case sigma.PredEqual:
 		cands = []string{p.text}
 	case sigma.PredRegex:
-		ls, ok := regexNeed(p.re.String())
+		ls, ok := regexNeed(p.rx.re.String())
 		if !ok {
 			return need{}
 		}
@@ -189,6 +188,52 @@ func (te *tableEngine) exprNeed(r *rule, e *cexpr) need {
 // and length of the literals.
 const anchorLen = 4
 
+// fold maps the bytes of anchors and of the values scanned for them into a small
+// alphabet: letters (already in lower case) stay, digits become 0, ASCII
+// punctuation falls into a few groups, every non-ASCII byte is 0x80. An anchor that
+// occurs in a value still occurs once both are folded, and the literal is compared
+// unfolded where its anchor was found; the small alphabet keeps the automaton's
+// transition table narrow (its width is the number of byte classes).
+var fold = func() (t [256]byte) {
+	for i := range t {
+		c := byte(i)
+		switch {
+		case 'a' <= c && c <= 'z':
+			t[i] = c
+		case 'A' <= c && c <= 'Z':
+			t[i] = c + 'a' - 'A'
+		case '0' <= c && c <= '9':
+			t[i] = '0'
+		case c >= 0x80:
+			t[i] = 0x80
+		case c == '\\' || c == '/':
+			t[i] = '/'
+		case c == '.' || c == ',':
+			t[i] = '.'
+		case c == '-':
+			t[i] = '-'
+		case c == '"' || c == '\'' || c == '`':
+			t[i] = '"'
+		case c == '(' || c == ')' || c == '[' || c == ']' || c == '{' || c == '}' || c == '<' || c == '>':
+			t[i] = '('
+		case c <= ' ' || c == 0x7f:
+			t[i] = ' '
+		default:
+			t[i] = '$'
+		}
+	}
+	return t
+}()
+
+func foldString(s string) string { return string(foldInto(nil, s)) }
+
+func foldInto(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		dst = append(dst, fold[s[i]])
+	}
+	return dst
+}
+
 // anchored is a literal found through an anchor at offset off in it.
 type anchored struct {
 	lit   string
@@ -233,14 +278,14 @@ func (te *tableEngine) buildPrefilter() {
 			continue
 		}
 		p := &te.preds[id]
-		if re, err := syntax.Parse(p.re.String(), syntax.Perl); err == nil {
-			p.minLen = minRunes(re)
+		if re, err := syntax.Parse(p.rx.re.String(), syntax.Perl); err == nil {
+			p.rx.minLen = minRunes(re)
 		}
 		n := te.predNeed(id)
 		if !n.ok {
 			// Literals too short for the automaton are looked for directly.
-			if ls, ok := regexNeed(p.re.String()); ok && len(ls) > 0 {
-				p.short = ls
+			if ls, ok := regexNeed(p.rx.re.String()); ok && len(ls) > 0 {
+				p.rx.short = ls
 			}
 			continue
 		}
@@ -281,7 +326,7 @@ func (te *tableEngine) buildPrefilter() {
 			continue
 		}
 		for _, k := range ks {
-			te.preds[id].guard = append(te.preds[id].guard, litIndex[k])
+			te.preds[id].rx.guard = append(te.preds[id].rx.guard, litIndex[k])
 		}
 	}
 	sort.Ints(te.always)
@@ -293,12 +338,13 @@ func (te *tableEngine) buildPrefilter() {
 // the window, the fewer places the automaton stops at to compare the literal).
 func newColumnAC(ls []string, rules [][]int) (*columnAC, error) {
 	windows := func(s string) []string {
-		if len(s) <= anchorLen {
-			return []string{s}
+		f := foldString(s)
+		if len(f) <= anchorLen {
+			return []string{f}
 		}
-		out := make([]string, 0, len(s)-anchorLen+1)
-		for i := 0; i+anchorLen <= len(s); i++ {
-			out = append(out, s[i:i+anchorLen])
+		out := make([]string, 0, len(f)-anchorLen+1)
+		for i := 0; i+anchorLen <= len(f); i++ {
+			out = append(out, f[i:i+anchorLen])
 		}
 		return out
 	}
@@ -355,10 +401,10 @@ func (m *Matcher) candidates() {
 		if len(s) < minLiteral {
 			continue
 		}
-		b := unsafe.Slice(unsafe.StringData(s), len(s)) // read only
-		for start := 0; start < len(b); start += scanWindow {
-			end := min(len(b), start+scanWindow+anchorLen-1)
-			for _, hit := range c.ac.FindAllOverlapping(b[start:end]) {
+		for start := 0; start < len(s); start += scanWindow {
+			end := min(len(s), start+scanWindow+anchorLen-1)
+			m.folded = foldInto(m.folded[:0], s[start:end])
+			for _, hit := range c.ac.FindAllOverlapping(m.folded) {
 				at := start + hit.Start
 				for i := range c.anchors[hit.PatternID] {
 					a := &c.anchors[hit.PatternID][i]
@@ -375,7 +421,7 @@ func (m *Matcher) candidates() {
 					}
 				}
 			}
-			if end == len(b) {
+			if end == len(s) {
 				break
 			}
 		}
