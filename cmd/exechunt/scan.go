@@ -48,6 +48,10 @@ with its pack, query, ATT&CK technique, severity, the row itself and its evidenc
 location (file and event record id, from the row's "evidence" column).
 
 --min-score N drops rows whose "score" column is below N (rows without one are kept).
+--sigma DIR evaluates Sigma rules (process_creation, ps_script) with the compiled Sigma
+engine: each event table is read once and every rule evaluated on each event in one
+pass; a finding names the rule's pack and query as "exechunt sigma convert" writes them
+(see docs/sigma.md).
 Queries of severity "info" only feed the fleet stacker (every row of a kind, ranked by
 rarity across hosts); they are skipped unless --stacks is given.
 Formats: "table" (one line per finding, command lines whole), "json" (an array), "csv", "sarif" (SARIF 2.1.0
@@ -89,7 +93,7 @@ partly unreadable or damaged (the findings of the rest are still written).`,
 	fl.BoolVar(&f.stacks, "stacks", false, "also run the stack-only (severity info) queries")
 	addFormatFlag(cmd, &f.format, report.FindingFormats...)
 	addPluginFlag(cmd, &f.plugins)
-	fl.StringSliceVar(&f.sigma, "sigma", nil, "convert the Sigma rules of these files or folders and run them (the built-in packs too only with --pack)")
+	fl.StringSliceVar(&f.sigma, "sigma", nil, "evaluate the Sigma rules of these files or folders with the compiled Sigma engine (the built-in packs too only with --pack)")
 	return cmd
 }
 
