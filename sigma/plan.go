@@ -228,6 +228,7 @@ func (p *planner) search(name string) (*Expr, error) {
 // mods is a field's parsed modifier chain.
 type mods struct {
 	match      string   // "", contains, startswith, endswith, re, cidr, exists, fieldref, gt, gte, lt, lte
+	refHow     string   // with fieldref: "", contains, startswith or endswith
 	transforms []string // windash, base64, base64offset, wide, utf16le, utf16be, utf16 — in order
 	all, cased bool
 	reI        bool
@@ -236,7 +237,16 @@ type mods struct {
 
 func parseMods(ms []string) (mods, error) {
 	var m mods
+	anchor := func(s string) bool { return s == "contains" || s == "startswith" || s == "endswith" }
 	setMatch := func(s string) error {
+		switch {
+		case m.match == "fieldref" && anchor(s) && (m.refHow == "" || m.refHow == s):
+			m.refHow = s // fieldref|startswith: the column starts with the other column
+			return nil
+		case s == "fieldref" && anchor(m.match):
+			m.match, m.refHow = s, m.match
+			return nil
+		}
 		if m.match != "" && m.match != s {
 			return unsupported("modifiers %q and %q together", m.match, s)
 		}
@@ -317,7 +327,7 @@ func (p *planner) value(col Column, m mods, v Value) ([]*Pred, error) {
 		if !ok {
 			return nil, unsupported("fieldref %s: no such column in %s", v.S, p.t.table)
 		}
-		return []*Pred{{Kind: PredFieldRef, Column: col, Other: other, How: fieldRefHow(m), Cased: m.cased}}, nil
+		return []*Pred{{Kind: PredFieldRef, Column: col, Other: other, How: m.refHow, Cased: m.cased}}, nil
 	case "gt", "gte", "lt", "lte":
 		n, err := strconv.ParseFloat(v.S, 64)
 		if err != nil {
@@ -366,15 +376,6 @@ func (p *planner) value(col Column, m mods, v Value) ([]*Pred, error) {
 		}
 	}
 	return out, nil
-}
-
-// fieldRefHow is the comparison a fieldref makes: equality, or the match modifier.
-func fieldRefHow(m mods) string {
-	switch m.match {
-	case "contains", "startswith", "endswith":
-		return m.match
-	}
-	return ""
 }
 
 // transform applies the encoding modifiers in their order.

@@ -130,6 +130,8 @@ func TestSemantics(t *testing.T) {
 		{"pid": "x", "image": `C:\Tools\ps.exe`, "cmdline": "powershell \u2013enc SQBFAFgA 10.1.2.3", "parent_image": `C:\Tools\ps.exe`,
 			"user": "", "md5": "", "terminal_session_id": "", "evidence": "2"},
 		{"image": "", "cmdline": `C:\Windows\System32\cmd.exe /c`, "parent_cmdline": "cmd", "evidence": "3"},
+		{"pid": "12", "image": `C:\A\b.exe`, "cmdline": `c:\a\B.EXE -X`, "parent_cmdline": "-x", "parent_image": `x\B.exe`,
+			"user": "u", "evidence": "4"},
 	}
 	detections := []string{
 		"  sel: {Image|endswith: '\\cmd.exe'}\n  condition: sel",
@@ -151,6 +153,10 @@ func TestSemantics(t *testing.T) {
 		"  sel: {ParentImage|fieldref: Image}\n  condition: sel",
 		"  sel: {ParentImage|fieldref|cased: Image}\n  condition: sel",
 		"  sel: {CommandLine|fieldref: ParentCommandLine}\n  condition: sel",
+		"  sel: {CommandLine|fieldref|startswith: Image}\n  condition: sel",
+		"  sel: {CommandLine|contains|fieldref: ParentCommandLine}\n  condition: sel",
+		"  sel: {CommandLine|fieldref|endswith: ParentCommandLine}\n  condition: sel",
+		"  sel: {ParentImage|fieldref|endswith|cased: Image}\n  condition: sel",
 		"  sel: {Hashes|contains: 'MD5=abc'}\n  condition: sel",
 		"  sel: {Hashes: 'ABCDEF'}\n  condition: sel",
 		"  sel: {CommandLine|contains|all: ['cmd', 'who']}\n  condition: sel",

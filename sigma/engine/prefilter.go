@@ -455,11 +455,11 @@ func minRunes(re *syntax.Regexp) int {
 	case syntax.OpCapture, syntax.OpPlus:
 		return minRunes(re.Sub[0])
 	case syntax.OpRepeat:
-		return re.Min * minRunes(re.Sub[0])
+		return min(re.Min*minRunes(re.Sub[0]), 1<<30)
 	case syntax.OpConcat:
 		n := 0
 		for _, s := range re.Sub {
-			n += minRunes(s)
+			n = min(n+minRunes(s), 1<<30)
 		}
 		return n
 	case syntax.OpAlternate:
