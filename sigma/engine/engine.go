@@ -11,17 +11,19 @@
 //
 // A literal prefilter keeps the work per event small: for each rule the compiler
 // derives a set of (column, literal) pairs one of which must occur in the row for
-// the rule to match, and one Aho-Corasick automaton per column
-// (github.com/coregx/ahocorasick) finds the literals that occur in the ASCII
-// lower-case values; only the rules they name (plus the few rules no literal
-// guards) are evaluated.
+// the rule to match (from its patterns, and from its regular expressions' syntax
+// trees). One Aho-Corasick automaton per column (github.com/coregx/ahocorasick)
+// finds 4-byte anchors of those literals in the value's ASCII lower case folded to a
+// small alphabet, and each literal is compared whole where its anchor occurs; only
+// the rules whose literals occur (plus the few rules no literal guards) are
+// evaluated, and a regular expression runs only where its own literals occur.
 //
 // The engine gives the rows the SQL conversion returns: values are read from a
 // table row as the offline engine's virtual tables read them (a missing column is
 // NULL, an integer column that does not parse is NULL), strings match ASCII
 // case-insensitively as SQLite's LIKE does, and NULL behaves as under the
-// conversion's NOT coalesce(…, 0). The differential test checks it rule by rule over
-// the corpus.
+// conversion's NOT coalesce(…, 0). The differential tests check it rule by rule,
+// over the corpus and over rows built from the rules.
 package engine
 
 import (
@@ -89,15 +91,6 @@ func New(qs []*sigma.Query, schemas map[string][]table.ColumnDefinition) (*Engin
 
 // Rules returns the engine's rules; Matcher.Match returns indices into it.
 func (e *Engine) Rules() []*sigma.Query { return e.rules }
-
-// Tables returns the names of the tables the engine has rules for.
-func (e *Engine) Tables() []string {
-	out := make([]string, 0, len(e.tables))
-	for n := range e.tables {
-		out = append(out, n)
-	}
-	return out
-}
 
 // Matcher returns a matcher of the rules over table (nil when no rule reads it). A
 // Matcher holds the scratch space of one evaluation: use one per goroutine.
