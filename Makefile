@@ -67,8 +67,8 @@ check: ## gofmt, go vet, cross-compile for windows/amd64, darwin/arm64, linux/am
 	@set -e; for p in $(CROSS); do echo "build $$p"; GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -o /dev/null ./...; done
 
 .PHONY: bench
-bench: build ## benchmarks: reader vs raw BinXML decode, analysis throughput, peak RSS
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./tables/... ./offline/... ./cmd/exechunt-ext/ ./orchestrator/...
+bench: build ## benchmarks: reader vs raw BinXML decode, analysis throughput, Sigma engine vs sigma-go, scan --sigma vs reading, peak RSS
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./tables/... ./offline/... ./sigma/engine/ ./cmd/exechunt/ ./cmd/exechunt-ext/ ./orchestrator/...
 	@echo "peak RSS of exechunt events: whole corpus, then its largest file, then its largest EVTX"
 	@$(GO) run ./internal/tools/peakrss -- $(BIN)/exechunt events -q "$(EXECHUNT_CORPUS)"
 	@$(GO) run ./internal/tools/peakrss -- $(BIN)/exechunt events -q "$$(find "$(EXECHUNT_CORPUS)" -type f \( -name '*.evtx' -o -name '*.json' \) -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2-)"

@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/bradleyjkemp/sigma-go v0.6.6
+	github.com/coregx/ahocorasick v0.3.1
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/ncruces/go-sqlite3 v0.37.0
 	github.com/osquery/osquery-go v0.0.0-20260630173615-eb39ad3443df

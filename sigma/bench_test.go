@@ -2,7 +2,6 @@ package sigma
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -12,20 +11,9 @@ import (
 	"github.com/bradleyjkemp/sigma-go/evaluator"
 
 	"github.com/exechunt/exechunt/internal/corpus"
+	"github.com/exechunt/exechunt/internal/sigmabaseline"
 	"github.com/exechunt/exechunt/offline/sqlengine"
 )
-
-// sigmaFields are the Sigma names the baseline's events carry, from the table columns.
-var sigmaFields = map[string]map[string]string{
-	ProcessCreationTable: {
-		"Image": "image", "CommandLine": "cmdline", "ParentImage": "parent_image", "ParentCommandLine": "parent_cmdline",
-		"OriginalFileName": "original_file_name", "User": "user", "IntegrityLevel": "integrity_level",
-		"CurrentDirectory": "current_directory", "LogonId": "logon_id", "ProcessId": "pid", "ParentProcessId": "parent_pid",
-		"ProcessGuid": "process_guid", "ParentProcessGuid": "parent_process_guid", "Computer": "computer",
-		"md5": "md5", "sha256": "sha256", "Imphash": "imphash",
-	},
-	ScriptBlockTable: {"ScriptBlockText": "script_text", "Path": "script_path", "ScriptBlockId": "script_block_id", "Computer": "computer"},
-}
 
 // loadEvents reads a table's rows as Sigma events (field name → value), with
 // Sysmon's Hashes field rebuilt for process creations.
@@ -46,16 +34,7 @@ func loadEvents(tb testing.TB, e *sqlengine.Engine, table string) []map[string]a
 			}
 			row[cols[i]] = v
 		}
-		ev := map[string]any{}
-		for f, c := range sigmaFields[table] {
-			if v := row[c]; v != nil && v != "" {
-				ev[f] = v
-			}
-		}
-		if table == ProcessCreationTable {
-			ev["Hashes"] = fmt.Sprintf("MD5=%v,SHA256=%v,IMPHASH=%v", row["md5"], row["sha256"], row["imphash"])
-		}
-		out = append(out, ev)
+		out = append(out, sigmabaseline.Event(table, row))
 	}
 	if err := rows.Err(); err != nil {
 		tb.Fatal(err)

@@ -209,7 +209,7 @@ func BatchSQL(qs []*Query) map[string]string {
 		for _, q := range list {
 			parts = append(parts, fmt.Sprintf("(CASE WHEN %s THEN %s ELSE '' END)", q.where, sqlString(q.Name+",")))
 		}
-		out[table] = fmt.Sprintf("SELECT %s, %s AS sigma_rules FROM %s WHERE sigma_rules != '';", t.columns, group(parts, " || "), table)
+		out[table] = fmt.Sprintf("SELECT %s, %s AS sigma_rules FROM %s WHERE sigma_rules != '';", t.selectList(), group(parts, " || "), table)
 	}
 	return out
 }

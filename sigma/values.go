@@ -7,22 +7,24 @@ import (
 	"unicode/utf16"
 )
 
-// sstr is a Sigma string value: text with the wildcards * (any run) and ? (one
+// Pattern is a Sigma string value: text with the wildcards * (any run) and ? (one
 // character) as Sigma's escaping rules read them (\* \? \\ escape; a backslash before
-// anything else is literal, as pySigma reads it).
-type sstr []spart
+// anything else is literal, as pySigma reads it). In a Pred it is anchored: it covers
+// the whole value (contains, startswith and endswith have added their *).
+type Pattern []Part
 
-type spart struct {
-	lit  string
-	wild byte // '*' or '?' (lit is empty), or 0
+// Part is a run of literal text or one wildcard.
+type Part struct {
+	Lit  string
+	Wild byte // '*' or '?' (Lit is empty), or 0
 }
 
-func parseSigmaString(s string) sstr {
-	var out sstr
+func parseSigmaString(s string) Pattern {
+	var out Pattern
 	var acc strings.Builder
 	flush := func() {
 		if acc.Len() > 0 {
-			out = append(out, spart{lit: acc.String()})
+			out = append(out, Part{Lit: acc.String()})
 			acc.Reset()
 		}
 	}
@@ -39,7 +41,7 @@ func parseSigmaString(s string) sstr {
 			escaped = true
 		case c == '*' || c == '?':
 			flush()
-			out = append(out, spart{wild: byte(c)})
+			out = append(out, Part{Wild: byte(c)})
 		default:
 			acc.WriteRune(c)
 		}
@@ -51,16 +53,16 @@ func parseSigmaString(s string) sstr {
 	return out
 }
 
-func plainString(s string) sstr {
+func plainString(s string) Pattern {
 	if s == "" {
 		return nil
 	}
-	return sstr{{lit: s}}
+	return Pattern{{Lit: s}}
 }
 
-func (s sstr) hasWildcards() bool {
+func (s Pattern) hasWildcards() bool {
 	for _, p := range s {
-		if p.wild != 0 {
+		if p.Wild != 0 {
 			return true
 		}
 	}
@@ -68,10 +70,10 @@ func (s sstr) hasWildcards() bool {
 }
 
 // plain returns the text of a value without wildcards.
-func (s sstr) plain() string {
+func (s Pattern) plain() string {
 	var b strings.Builder
 	for _, p := range s {
-		b.WriteString(p.lit)
+		b.WriteString(p.Lit)
 	}
 	return b.String()
 }
@@ -88,17 +90,17 @@ const maxExpansion = 625
 
 // windash expands every option dash of the literal parts into -, /, en dash, em dash
 // and horizontal bar (all combinations).
-func windash(s sstr) ([]sstr, error) {
-	out := []sstr{nil}
+func windash(s Pattern) ([]Pattern, error) {
+	out := []Pattern{nil}
 	for _, p := range s {
-		if p.wild != 0 {
+		if p.Wild != 0 {
 			for i := range out {
 				out[i] = append(out[i], p)
 			}
 			continue
 		}
 		// pySigma applies the regex to each plain part on its own.
-		locs := windashRE.FindAllStringIndex(p.lit, -1)
+		locs := windashRE.FindAllStringIndex(p.Lit, -1)
 		if len(locs) == 0 {
 			for i := range out {
 				out[i] = append(out[i], p)
@@ -109,21 +111,21 @@ func windash(s sstr) ([]sstr, error) {
 		var rec func(prefix string, from, k int)
 		rec = func(prefix string, from, k int) {
 			if k == len(locs) {
-				variants = append(variants, prefix+p.lit[from:])
+				variants = append(variants, prefix+p.Lit[from:])
 				return
 			}
 			for _, c := range windashChars {
-				rec(prefix+p.lit[from:locs[k][0]]+c, locs[k][1], k+1)
+				rec(prefix+p.Lit[from:locs[k][0]]+c, locs[k][1], k+1)
 			}
 		}
 		rec("", 0, 0)
 		if len(out)*len(variants) > maxExpansion {
 			return nil, unsupported("windash expands a value into more than %d values", maxExpansion)
 		}
-		var next []sstr
+		var next []Pattern
 		for _, o := range out {
 			for _, v := range variants {
-				n := append(append(sstr(nil), o...), spart{lit: v})
+				n := append(append(Pattern(nil), o...), Part{Lit: v})
 				next = append(next, n)
 			}
 		}
@@ -134,7 +136,7 @@ func windash(s sstr) ([]sstr, error) {
 
 // bval is a value on its way through the encoding modifiers: text or raw bytes.
 type bval struct {
-	s     sstr
+	s     Pattern
 	bytes []byte // set after wide/utf16*: no longer text
 	isRaw bool
 }

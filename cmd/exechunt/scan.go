@@ -8,10 +8,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/osquery/osquery-go/plugin/table"
 	"github.com/spf13/cobra"
 
+	"github.com/exechunt/exechunt/offline/finding"
 	"github.com/exechunt/exechunt/offline/report"
 	"github.com/exechunt/exechunt/offline/scan"
+	"github.com/exechunt/exechunt/sigma"
+	"github.com/exechunt/exechunt/sigma/engine"
+	"github.com/exechunt/exechunt/tables/tablekit"
 )
 
 func init() { subcommands = append(subcommands, newScanCmd) }
@@ -43,6 +48,10 @@ with its pack, query, ATT&CK technique, severity, the row itself and its evidenc
 location (file and event record id, from the row's "evidence" column).
 
 --min-score N drops rows whose "score" column is below N (rows without one are kept).
+--sigma DIR evaluates Sigma rules (process_creation, ps_script) with the compiled Sigma
+engine: each event table is read once and every rule evaluated on each event in one
+pass; a finding names the rule's pack and query as "exechunt sigma convert" writes them
+(see docs/sigma.md).
 Queries of severity "info" only feed the fleet stacker (every row of a kind, ranked by
 rarity across hosts); they are skipped unless --stacks is given.
 Formats: "table" (one line per finding, command lines whole), "json" (an array), "csv", "sarif" (SARIF 2.1.0
@@ -84,7 +93,7 @@ partly unreadable or damaged (the findings of the rest are still written).`,
 	fl.BoolVar(&f.stacks, "stacks", false, "also run the stack-only (severity info) queries")
 	addFormatFlag(cmd, &f.format, report.FindingFormats...)
 	addPluginFlag(cmd, &f.plugins)
-	fl.StringSliceVar(&f.sigma, "sigma", nil, "convert the Sigma rules of these files or folders and run them (the built-in packs too only with --pack)")
+	fl.StringSliceVar(&f.sigma, "sigma", nil, "evaluate the Sigma rules of these files or folders with the compiled Sigma engine (the built-in packs too only with --pack)")
 	return cmd
 }
 
@@ -95,6 +104,10 @@ func runScan(ctx context.Context, f scanFlags, paths []string, stdout, stderr io
 	if err != nil {
 		return 0, err
 	}
+	// Sigma rules run on the compiled engine (one pass over each event table for
+	// all of them); the packs' queries on the SQL engine.
+	var sigmaRules []*sigma.Query
+	var sigmaQueries []scan.Query
 	if len(f.sigma) > 0 {
 		sp, res, err := sigmaPacks(f.sigma)
 		if err != nil {
@@ -109,7 +122,8 @@ func runScan(ctx context.Context, f scanFlags, paths []string, stdout, stderr io
 		if !f.packSet {
 			ps = nil
 		}
-		ps = append(ps, sp...)
+		sigmaQueries = scan.Select(sp, f.stacks)
+		sigmaRules = selectedRules(res.Queries, sigmaQueries)
 	}
 	queries := scan.Select(ps, f.stacks)
 	if err := checkFormat(f.format, report.FindingFormats...); err != nil {
@@ -130,12 +144,12 @@ func runScan(ctx context.Context, f scanFlags, paths []string, stdout, stderr io
 	if err != nil {
 		return 0, escapedError{err}
 	}
-	out, err := report.NewFindingWriter(f.format, stdout, queries, version)
+	out, err := report.NewFindingWriter(f.format, stdout, append(queries, sigmaQueries...), version)
 	if err != nil {
 		return 0, err
 	}
 
-	prog = report.StartProgress(stderr, f.quiet, len(queries))
+	prog = report.StartProgress(stderr, f.quiet, len(queries)+len(sigmaQueries))
 	s := scan.New(e, scan.Options{
 		MinScore: f.minScore,
 		OnQuery:  func(i int, q scan.Query, found int) { prog.Set(i, q.ID(), found) },
@@ -145,6 +159,13 @@ func runScan(ctx context.Context, f scanFlags, paths []string, stdout, stderr io
 		},
 	})
 	st, err := s.Run(ctx, queries, out.Write)
+	if err == nil && len(sigmaRules) > 0 {
+		var sst scan.Stats
+		sst, err = runSigma(ctx, sigmaRules, ev.Tables, f.minScore, prog, len(queries), st.Findings, stderr, out.Write)
+		st.Queries += sst.Queries
+		st.Failed += sst.Failed
+		st.Findings += sst.Findings
+	}
 	prog.Stop()
 	if err != nil {
 		var oerr *scan.OutputError
@@ -157,11 +178,57 @@ func runScan(ctx context.Context, f scanFlags, paths []string, stdout, stderr io
 		return st.Findings, fmt.Errorf("write output: %w", err)
 	}
 	if !f.quiet {
-		fmt.Fprintf(stderr, "exechunt: scan: %s; %d packs, %d queries (%d failed), %d findings in %s\n",
-			evidenceLine(sum), len(ps), st.Queries, st.Failed, st.Findings, time.Since(start).Round(time.Millisecond))
+		rules := ""
+		if len(f.sigma) > 0 {
+			rules = fmt.Sprintf(", %d Sigma rules", len(sigmaRules))
+		}
+		fmt.Fprintf(stderr, "exechunt: scan: %s; %d packs, %d queries%s (%d failed), %d findings in %s\n",
+			evidenceLine(sum), len(ps), st.Queries-len(sigmaRules), rules, st.Failed, st.Findings, time.Since(start).Round(time.Millisecond))
 	}
 	if st.Failed > 0 {
 		return st.Findings, fmt.Errorf("%d of %d queries failed", st.Failed, st.Queries)
 	}
 	return st.Findings, damagedInput(sum, "findings")
+}
+
+// selectedRules returns the converted rules whose pack queries scan.Select kept,
+// in its order (the order the findings are written in).
+func selectedRules(qs []*sigma.Query, selected []scan.Query) []*sigma.Query {
+	byID := map[string]*sigma.Query{}
+	for _, q := range qs {
+		byID[q.Pack+"/"+q.Name] = q
+	}
+	var out []*sigma.Query
+	for _, q := range selected {
+		if r := byID[q.ID()]; r != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// runSigma compiles the rules into the Sigma engine and runs it over the evidence
+// tables. A rule the engine cannot evaluate counts as a failed query; its error is
+// printed and the others still run. Progress continues after the pack queries
+// (offset of them, found findings so far).
+func runSigma(ctx context.Context, rules []*sigma.Query, tables []tablekit.Table, minScore int, prog *report.Progress,
+	offset, found int, stderr io.Writer, fn func(*finding.Finding) error) (scan.Stats, error) {
+	schemas := map[string][]table.ColumnDefinition{}
+	for _, t := range tables {
+		schemas[t.Name] = t.Columns
+	}
+	e, skipped := engine.New(rules, schemas)
+	for _, k := range skipped {
+		prog.Clear()
+		fmt.Fprintf(stderr, "exechunt: error: %s/%s: %s\n", k.Query.Pack, k.Query.Name, k.Reason)
+	}
+	st, err := scan.Sigma(ctx, e, tables, scan.Options{
+		MinScore: minScore,
+		OnQuery: func(i int, q scan.Query, n int) {
+			prog.Set(offset+i, q.ID(), found+n)
+		},
+	}, fn)
+	st.Queries += len(skipped)
+	st.Failed += len(skipped)
+	return st, err
 }

@@ -43,3 +43,28 @@ func LOLBASDir() (string, bool) {
 	d := filepath.Join(r, "lolbas")
 	return d, isDir(filepath.Join(d, "yml"))
 }
+
+// ReferenceSkipMessage is the message tests give when the reference folder is absent.
+const ReferenceSkipMessage = "reference folder not found: put it at ../shared/reference or set " + ReferenceEnv
+
+// SigmaTB is the part of testing.TB the Sigma helpers use.
+type SigmaTB interface {
+	Helper()
+	Skip(args ...any)
+}
+
+// SigmaRules returns the corpus directory and the SigmaHQ rule folder of the
+// reference (../shared/reference/sigma), skipping tb with a message when either is
+// absent.
+func SigmaRules(tb SigmaTB) (corpusDir, rules string) {
+	tb.Helper()
+	dir, ok := Dir()
+	if !ok {
+		tb.Skip(SkipMessage)
+	}
+	ref, ok := ReferenceDir()
+	if !ok {
+		tb.Skip(ReferenceSkipMessage)
+	}
+	return dir, filepath.Join(ref, "sigma")
+}

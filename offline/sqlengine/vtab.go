@@ -281,39 +281,20 @@ func (c *cursor) EOF() bool { return c.pos >= len(c.rows) }
 // RowID is the row's position.
 func (c *cursor) RowID() (int64, error) { return int64(c.pos), nil }
 
-// Column returns column n of the current row, converted to the column's type like
-// osquery: a missing key is NULL, TEXT is returned as is, a number that does not
-// parse is NULL.
+// Column returns column n of the current row, converted to the column's type
+// (tablekit.Value).
 func (c *cursor) Column(ctx sqlite3.Context, n int) error {
 	col := c.t.cols[n]
 	v, ok := c.rows[c.pos][col.Name]
-	if !ok {
+	switch x := tablekit.Value(col.Type, v, ok).(type) {
+	case nil:
 		ctx.ResultNull()
-		return nil
-	}
-	switch col.Type {
-	case table.ColumnTypeInteger, table.ColumnTypeBigInt:
-		if i, err := strconv.ParseInt(v, 10, 64); err == nil {
-			ctx.ResultInt64(i)
-		} else {
-			ctx.ResultNull()
-		}
-	case table.ColumnTypeUnsignedBigInt:
-		if u, err := strconv.ParseUint(v, 10, 64); err == nil {
-			ctx.ResultInt64(int64(u)) // as osquery: two's complement above 2^63
-		} else if i, err := strconv.ParseInt(v, 10, 64); err == nil {
-			ctx.ResultInt64(i)
-		} else {
-			ctx.ResultNull()
-		}
-	case table.ColumnTypeDouble:
-		if f, err := strconv.ParseFloat(v, 64); err == nil {
-			ctx.ResultFloat(f)
-		} else {
-			ctx.ResultNull()
-		}
-	default:
-		ctx.ResultText(v)
+	case int64:
+		ctx.ResultInt64(x)
+	case float64:
+		ctx.ResultFloat(x)
+	case string:
+		ctx.ResultText(x)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/osquery/osquery-go/plugin/table"
@@ -85,4 +86,35 @@ func Guard(name string, gen table.GenerateFunc, o Options) table.GenerateFunc {
 			return nil, fmt.Errorf("%s: generate: %w", name, ctx.Err())
 		}
 	}
+}
+
+// Value is the value a table row's text v (ok false: the row has no such
+// key) takes in a column of type typ, as osquery converts it: a missing key is nil
+// (NULL), TEXT is the string as is, a number that does not parse is nil; integers
+// are int64 (UNSIGNED BIGINT above 2^63 in two's complement), DOUBLE float64. The
+// offline SQL engine and the compiled Sigma engine read rows through it.
+func Value(typ table.ColumnType, v string, ok bool) any {
+	if !ok {
+		return nil
+	}
+	switch typ {
+	case table.ColumnTypeInteger, table.ColumnTypeBigInt:
+		if i, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return i
+		}
+		return nil
+	case table.ColumnTypeUnsignedBigInt:
+		if u, err := strconv.ParseUint(v, 10, 64); err == nil {
+			return int64(u) // as osquery: two's complement above 2^63
+		} else if i, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return i
+		}
+		return nil
+	case table.ColumnTypeDouble:
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return f
+		}
+		return nil
+	}
+	return v
 }
