@@ -119,7 +119,7 @@ func (st *state) lolbin(program, cl string, argv []string, p Process, depth int)
 	case "wscript.exe", "cscript.exe":
 		st.scriptHost(l, p)
 	case "hh.exe":
-		if hasURL(l.rest) || strings.Contains(l.lower, "ms-its:http") || (inUserWritable(l.rest) && hasPathSep(l.rest)) {
+		if hasURL(l.rest) || strings.Contains(l.lower, "ms-its:http") || (inPayloadPlace(l.rest) && hasPathSep(l.rest)) {
 			st.tag(tagHH)
 		}
 	case "pcalua.exe":
@@ -149,11 +149,11 @@ func (st *state) lolbin(program, cl string, argv []string, p Process, depth int)
 	case "csc.exe":
 		st.csc(l)
 	case "cmstp.exe":
-		if ops := l.operands(); len(ops) > 0 && (hasURL(ops[0]) || inUserWritable(ops[0]) || !hasPathSep(ops[0])) && l.has("s", "ni", "au") {
+		if ops := l.operands(); len(ops) > 0 && (hasURL(ops[0]) || inPayloadPlace(ops[0]) || !hasPathSep(ops[0])) && l.has("s", "ni", "au") {
 			st.tag(tagCmstp)
 		}
 	case "control.exe":
-		if ops := l.operands(); len(ops) > 0 && hasPathSep(ops[0]) && inUserWritable(ops[0]) {
+		if ops := l.operands(); len(ops) > 0 && hasPathSep(ops[0]) && inPayloadPlace(ops[0]) {
 			st.tag(tagControlCPL)
 		}
 	case "desktopimgdownldr.exe":
@@ -272,7 +272,7 @@ func (st *state) rundll32(l lolbinArgs) {
 		}
 		return
 	case stem == "shell32" && (export == "control_rundll" || export == "control_rundlla" || export == "#44"):
-		if len(rest) > 0 && (hasPathSep(rest[0]) && inUserWritable(rest[0]) || !hasPathSep(rest[0]) && isPayload(rest[0])) {
+		if len(rest) > 0 && (hasPathSep(rest[0]) && inPayloadPlace(rest[0]) || !hasPathSep(rest[0]) && isPayload(rest[0])) {
 			st.tag(tagControlCPL)
 		}
 		return
@@ -280,7 +280,7 @@ func (st *state) rundll32(l lolbinArgs) {
 	e := ext(dll)
 	inSys := hasPathSep(dll) && inSystemDir(dll)
 	switch {
-	case hasPathSep(dll) && inUserWritable(dll):
+	case hasPathSep(dll) && inPayloadPlace(dll):
 		st.tag(tagRundll32UserDLL)
 	case inSys:
 	case e != "" && e != ".dll" && e != ".cpl" && e != ".ocx" && e != ".drv" && e != ".exe":
