@@ -181,6 +181,13 @@ func switchPayload(names ...string) func(lolbinArgs) bool {
 	}
 }
 
+// responseFile: odbcconf -f runs the actions of a response file (REGSVR, INSTALLDRIVER
+// of a DLL), whatever its name; one outside the system folders is the payload.
+func responseFile(l lolbinArgs) bool {
+	v := strings.Trim(l.value("f"), `"' `)
+	return v != "" && !isSwitch(v) && !(hasPathSep(v) && inSystemDir(v))
+}
+
 // hasSwitch: one of the switches is present.
 func hasSwitch(names ...string) func(lolbinArgs) bool {
 	return func(l lolbinArgs) bool { return l.has(names...) }
@@ -300,7 +307,7 @@ var lolbasRules = map[string][]lolbasRule{
 	"msoxmled.exe":                 download(anyURL),
 	"netsh.exe":                    proxy(both(textHas("add helper"), anyPayload)),
 	"ngen.exe":                     download(anyURL),
-	"odbcconf.exe":                 proxy(either(textHas("regsvr"), both(textHas("installdriver"), anyPayload), switchPayload("f"), both(hasSwitch("f"), anyPayload))),
+	"odbcconf.exe":                 proxy(either(textHas("regsvr"), both(textHas("installdriver"), anyPayload), switchPayload("f"), both(hasSwitch("f"), anyPayload), responseFile)),
 	"pcwrun.exe":                   proxy(either(anyPayload, textHas("$("))),
 	"pnputil.exe":                  proxy(both(both(hasSwitch("i"), hasSwitch("a")), dropperPayload)),
 	"presentationhost.exe":         proxy(anyPayload),

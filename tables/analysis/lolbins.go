@@ -413,8 +413,10 @@ func (st *state) msiexec(l lolbinArgs) {
 		st.tag(tagMsiexecRemote)
 		return
 	}
+	// /y and /z call a DLL's DllRegisterServer or DllUnregisterServer: Windows
+	// Installer's own DLLs live in the system folders, anything else is a payload.
 	for _, sw := range []string{"y", "z"} {
-		if v := l.value(sw); v != "" && inUserWritable(v) {
+		if v := strings.Trim(l.value(sw), `"' `); v != "" && !isSwitch(v) && (inUserWritable(v) || hasPathSep(v) && !inSystemDir(v)) {
 			st.tag(tagMsiexecRemote)
 		}
 	}

@@ -268,7 +268,7 @@ var tagTable = []tagDef{
 	{tagCertutilEncodePayload, 25, "T1027", "certutil -encode of a file that is not a certificate (a script, an executable, a document): a payload prepared for smuggling or staging."},
 	{tagScriptOpenedByUser, 20, "T1204.002", "A script host ran a script from Temp or a user folder with Explorer as its parent: the user opened the file, the delivery step of malicious attachments and downloads."},
 	{tagBitsadminTransfer, 50, "T1197", "bitsadmin /transfer, /addfile or /SetNotifyCmdLine downloads or runs through BITS."},
-	{tagMsiexecRemote, 50, "T1218.007", "msiexec installs a package from a URL, or registers a DLL from a user path (/y, /z)."},
+	{tagMsiexecRemote, 50, "T1218.007", "msiexec installs a package from a URL, or calls DllRegisterServer/DllUnregisterServer (/y, /z) of a DLL outside the system folders."},
 	{tagLolbinDownload, 55, "T1105", "A Windows or Microsoft binary abused to download (LOLBAS Download): desktopimgdownldr /lockscreenurl, finger, certreq -Post, esentutl, expand, makecab, diantz, findstr or printbrm from a URL or share, MpCmdRun -DownloadFile, Squirrel --download, an Office application handed a URL that is not a document, cmd's type from a share, and others in tables/analysis/lolbas.go."},
 	{tagScriptHostTemp, 50, "T1059.005", "wscript/cscript runs a script from Temp, Downloads, browser or mail caches."},
 	{tagScriptHostUser, 30, "T1059.005", "wscript/cscript runs a script from another user-writable path."},
