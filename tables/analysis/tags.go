@@ -193,6 +193,8 @@ type tagDef struct {
 // Tags of script-block behaviour added with issue 18.
 const (
 	tagDecompressExecute = "decompress_execute"
+	tagBase64Execute     = "base64_execute"
+	tagADSExecute        = "ads_execute"
 )
 
 // tagTable is the single source of truth for tags; docs/indicators.md must list
@@ -301,6 +303,8 @@ var tagTable = []tagDef{
 	{tagLolbinCompile, 50, "T1127", "A compiler or script runtime shipped with Windows, .NET or Visual Studio (jsc, vbc, ilasm, csi, rcsi, fsi, wfc, Microsoft.Workflow.Compiler, aspnet_compiler) builds or runs source from Temp, AppData, ProgramData, Public or a URL."},
 	{tagRenamedBinary, 50, "T1036.003", "A shell, script host, LOLBin or well-known tool runs under another file name than its PE original name (or, on older Sysmon schemas, its PE description) says it has; its arguments are checked as the real program's."},
 	{tagSystemMasquerade, 60, "T1036.005", "A program named like a core Windows process runs from outside the Windows system folders."},
+	{tagBase64Execute, 50, "T1140", "Text is run straight from a base64 decode: iex, Invoke-Expression or [ScriptBlock]::Create of [Text.Encoding]::…GetString([Convert]::FromBase64String(…)), or the decoded string piped into iex: a fileless loader (the code is kept encoded in a variable, a file or the registry and only ever exists decoded in memory)."},
+	{tagADSExecute, 50, "T1564.004", "Code is run from an NTFS alternate data stream: a program, script or DLL named file.ext:stream.ext on a command line, or Get-Content -Stream read into Invoke-Expression."},
 	{tagDecompressExecute, 50, "T1140", "A loader base64-decodes a blob, decompresses it (GzipStream, DeflateStream) and runs the result (iex, & or . on a script block, .Invoke(), [ScriptBlock]::Create, Assembly.Load): the Cobalt Strike, Metasploit and Invoke-Obfuscation stager shape, malicious whether or not the blob decodes."},
 }
 
