@@ -111,6 +111,12 @@ func TestHuntsFindTheirClass(t *testing.T) {
 				{Image: huntPS, Parent: huntCmd, CommandLine: `powershell.exe -NoProfile -Command "Get-Content .\setup.msi -Stream Zone.Identifier"`},
 				{Image: huntCmd, Parent: huntPS, CommandLine: `cmd.exe /c dir /r C:\Users\kim\Downloads`},
 			}},
+		{"wmi-and-services", "service_binpath_execution",
+			[]huntEvent{{Image: `C:\Windows\System32\sc.exe`, Parent: huntCmd, CommandLine: `sc.exe config Spooler binPath= "cmd.exe /c C:\ProgramData\spool\refresh.bat"`}},
+			[]huntEvent{
+				{Image: `C:\Windows\System32\sc.exe`, Parent: `C:\Windows\System32\msiexec.exe`, CommandLine: `sc.exe create ContosoAgent binPath= "\"C:\Program Files\Contoso\agent.exe\" --service" start= auto`},
+				{Image: `C:\Windows\System32\sc.exe`, Parent: huntCmd, CommandLine: `sc config wuauserv start= demand`},
+			}},
 	}
 	for _, c := range cases {
 		t.Run(c.query, func(t *testing.T) {

@@ -75,6 +75,8 @@ func (st *state) commandLine(raw string, p Process, depth int) {
 			st.lolbin(program, cl, argv, p, depth)
 		case "copy", "xcopy.exe", "xcopy", "copy-item", "cp", "cpi":
 			st.systemBinaryCopy(argv)
+		case "sc.exe":
+			st.serviceBinPath(argv, depth)
 		default:
 			if _, ok := lolbasRules[program]; ok {
 				st.lolbin(program, cl, argv, p, depth)

@@ -343,6 +343,49 @@ func (st *state) schtasks(l lolbinArgs, depth int) {
 	}
 }
 
+// serviceBinPath: sc create or sc config with a binPath= that runs a shell, script
+// host or LOLBin, or a program from a user-writable folder. Installers register
+// their own service executables (under Program Files or System32); a service whose
+// binary is "cmd /c powershell …" or a file in Temp is how PsExec-style tools,
+// Metasploit and ransomware run a command as SYSTEM. The binPath is analysed as a
+// command line of its own, as services.exe will run it.
+func (st *state) serviceBinPath(argv []string, depth int) {
+	verb := -1
+	for i, a := range argv[1:] {
+		if l := strings.ToLower(a); l == "create" || l == "config" {
+			verb = i + 1
+			break
+		}
+	}
+	if verb < 0 {
+		return
+	}
+	for i := verb + 1; i < len(argv); i++ {
+		a := strings.ToLower(argv[i])
+		if !strings.HasPrefix(a, "binpath=") {
+			continue
+		}
+		bin := argv[i][len("binpath="):]
+		if bin == "" && i+1 < len(argv) {
+			bin = argv[i+1]
+		}
+		bin = strings.TrimSpace(bin)
+		if bin == "" {
+			return
+		}
+		low := strings.ToLower(bin)
+		first := strings.Trim(strings.Fields(low + " ")[0], `"'`)
+		if containsAny(low, shellNames) || hasURL(bin) || inUserWritable(first) || strings.HasPrefix(first, "%comspec%") {
+			st.tag(tagServiceBinPath)
+		}
+		if strings.HasPrefix(low, "%comspec%") {
+			bin = "cmd.exe" + bin[len("%comspec%"):]
+		}
+		st.commandLine(bin, Process{ParentImage: `C:\Windows\System32\services.exe`}, depth+1)
+		return
+	}
+}
+
 // wmicFormats are wmic's built-in /format: stylesheets.
 var wmicFormats = set("csv", "htable", "hform", "list", "table", "xml", "rawxml", "textvaluelist",
 	"value", "mof", "texttable", "wmiclimofformat", "wmiclitableformat", "wmiclivalueformat")
