@@ -190,7 +190,7 @@ func (st *state) regsvr32(l lolbinArgs) {
 	}
 	for _, op := range l.operands() {
 		e := ext(op)
-		if (hasPathSep(op) && inUserWritable(op)) || (e != ".dll" && e != ".ocx" && e != ".ax" && e != ".cpl" && !strings.Contains(strings.ToLower(op), "scrobj")) {
+		if (hasPathSep(op) && inPayloadPlace(op)) || (e != ".dll" && e != ".ocx" && e != ".ax" && e != ".cpl" && !strings.Contains(strings.ToLower(op), "scrobj")) {
 			st.tag(tagRegsvr32UserDLL)
 		}
 		if hasPathSep(op) && inTemp(op) || hasURL(op) {
