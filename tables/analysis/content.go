@@ -76,6 +76,11 @@ func (st *state) contentRules() {
 	if hasTool(all.lower) {
 		st.tag(tagOffensiveTool)
 	}
+	// LOLBAS OneDriveStandaloneUpdater: a URL planted in its UpdateOfficeConfig key is
+	// what the updater downloads next time it runs (with no telling arguments).
+	if all.has("onedrive\\updateofficeconfig") && all.has("updateringsettingurlfromoc") && hasURL(all.lower) {
+		st.tag(tagLolbinDownload)
+	}
 	if all.has("script:http", "script:ftp", `script:\\`, "getobject(script:") {
 		st.tag(tagScriptMoniker)
 	}

@@ -174,6 +174,9 @@ func (st *state) lolbin(program, cl string, argv []string, p Process, depth int)
 		st.conhost(l, depth)
 	case "curl.exe", "wget.exe", "curl", "wget":
 		st.toolDownload(l)
+		if program == "curl.exe" {
+			st.curlPayload(l)
+		}
 	}
 	st.lolbasCheck(program, l)
 }
@@ -576,6 +579,32 @@ func (st *state) conhost(l lolbinArgs, depth int) {
 }
 
 // toolDownload: curl/wget fetching a URL into a file.
+// curlPayload: Windows' own curl.exe (LOLBAS Curl) writes a downloaded program,
+// DLL or script into a user-writable folder (-o/--output): the ingress step of
+// loaders that then run it. Administrators fetch archives and documents, or save
+// to their tool folders.
+func (st *state) curlPayload(l lolbinArgs) {
+	if !hasURL(l.rest) {
+		return
+	}
+	for i, a := range l.args {
+		var out string
+		switch {
+		case (a == "-o" || a == "--output") && i+1 < len(l.args):
+			out = l.args[i+1]
+		case strings.HasPrefix(a, "--output="):
+			out = a[len("--output="):]
+		default:
+			continue
+		}
+		out = strings.Trim(out, `"'`)
+		if hasPathSep(out) && inUserWritable(out) && payloadExts[ext(out)] {
+			st.tag(tagLolbinDownload)
+			return
+		}
+	}
+}
+
 func (st *state) toolDownload(l lolbinArgs) {
 	if !hasURL(l.rest) {
 		return
