@@ -204,6 +204,14 @@ func (st *state) cmd(cl string, argv []string, depth int) {
 			continue
 		}
 		seg = expandCmdVars(seg, vars)
+		if resolved, ok := resolveEnvSubstrings(seg); ok {
+			// DOSfuscation: the program is spelled with substrings of variables.
+			before, after := strings.Fields(seg+" ")[0], strings.Fields(resolved+" ")[0]
+			if strings.Contains(before, ":~") && familyOf(programName("", []string{strings.Trim(after, `"`)})) != FamilyOther {
+				st.tag(tagCmdObfuscation, tagCmdObfuscatedProgram)
+			}
+			seg = resolved
+		}
 		st.typeFromShare(seg)
 		st.commandLine(stripRedirections(seg), Process{ParentImage: "cmd.exe"}, depth+1)
 	}

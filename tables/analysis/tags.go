@@ -192,10 +192,11 @@ type tagDef struct {
 
 // Tags of script-block behaviour added with issue 18.
 const (
-	tagDecompressExecute = "decompress_execute"
-	tagBase64Execute     = "base64_execute"
-	tagADSExecute        = "ads_execute"
-	tagServiceBinPath    = "service_suspicious_binpath"
+	tagDecompressExecute    = "decompress_execute"
+	tagBase64Execute        = "base64_execute"
+	tagADSExecute           = "ads_execute"
+	tagServiceBinPath       = "service_suspicious_binpath"
+	tagCmdObfuscatedProgram = "cmd_obfuscated_program"
 )
 
 // tagTable is the single source of truth for tags; docs/indicators.md must list
@@ -307,6 +308,7 @@ var tagTable = []tagDef{
 	{tagBase64Execute, 50, "T1140", "Text is run straight from a base64 decode: iex, Invoke-Expression or [ScriptBlock]::Create of [Text.Encoding]::…GetString([Convert]::FromBase64String(…)), or the decoded string piped into iex: a fileless loader (the code is kept encoded in a variable, a file or the registry and only ever exists decoded in memory)."},
 	{tagADSExecute, 50, "T1564.004", "Code is run from an NTFS alternate data stream: a program, script or DLL named file.ext:stream.ext on a command line, or Get-Content -Stream read into Invoke-Expression."},
 	{tagServiceBinPath, 50, "T1569.002", "sc create or sc config gives a service a binPath= that runs a shell, script host or LOLBin (cmd /c, %COMSPEC%, powershell, mshta, rundll32, ...), a URL or a program from a user-writable folder: a command run as SYSTEM through the service manager, as PsExec-style tools, Metasploit and ransomware do. The binPath is analysed as a command line."},
+	{tagCmdObfuscatedProgram, 50, "T1027.010", "The program a cmd.exe command runs is spelled with substrings of environment variables (%COMSPEC:~-7,1%md, %LOCALAPPDATA:~-3,1%md): DOSfuscation that no script needs; the spelled command is analysed as it will run."},
 	{tagDecompressExecute, 50, "T1140", "A loader base64-decodes a blob, decompresses it (GzipStream, DeflateStream) and runs the result (iex, & or . on a script block, .Invoke(), [ScriptBlock]::Create, Assembly.Load): the Cobalt Strike, Metasploit and Invoke-Obfuscation stager shape, malicious whether or not the blob decodes."},
 }
 
