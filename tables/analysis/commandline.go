@@ -198,7 +198,7 @@ func (st *state) cmd(cl string, argv []string, depth int) {
 		}
 		if name, value, ok := cmdSet(seg); ok {
 			vars[name] = value
-			if name == "comspec" && value != "" && cmdline.BaseName(strings.Trim(strings.Fields(value + " ")[0], `"`)) != "cmd.exe" {
+			if name == "comspec" && value != "" && cmdline.BaseName(strings.Trim(firstField(value), `"`)) != "cmd.exe" {
 				st.tag(tagLolbinProxyExec) // ComSpec hijack: scripts that start %ComSpec% start this instead
 			}
 			continue
@@ -206,7 +206,7 @@ func (st *state) cmd(cl string, argv []string, depth int) {
 		seg = expandCmdVars(seg, vars)
 		if resolved, ok := resolveEnvSubstrings(seg); ok {
 			// DOSfuscation: the program is spelled with substrings of variables.
-			before, after := strings.Fields(seg+" ")[0], strings.Fields(resolved+" ")[0]
+			before, after := firstField(seg), firstField(resolved)
 			if strings.Contains(before, ":~") && familyOf(programName("", []string{strings.Trim(after, `"`)})) != FamilyOther {
 				st.tag(tagCmdObfuscation, tagCmdObfuscatedProgram)
 			}
@@ -215,6 +215,14 @@ func (st *state) cmd(cl string, argv []string, depth int) {
 		st.typeFromShare(seg)
 		st.commandLine(stripRedirections(seg), Process{ParentImage: "cmd.exe"}, depth+1)
 	}
+}
+
+// firstField is the first blank-separated word of s ("" when there is none).
+func firstField(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }
 
 // cmdCompound returns the commands an if or for built-in runs: both branches of

@@ -377,7 +377,7 @@ func (st *state) serviceBinPath(argv []string, depth int) {
 			return
 		}
 		low := strings.ToLower(bin)
-		first := strings.Trim(strings.Fields(low + " ")[0], `"'`)
+		first := strings.Trim(firstField(low), `"'`)
 		if containsAny(low, shellNames) || hasURL(bin) || inUserWritable(first) || strings.HasPrefix(first, "%comspec%") {
 			st.tag(tagServiceBinPath)
 		}
