@@ -117,6 +117,27 @@ func TestHuntsFindTheirClass(t *testing.T) {
 				{Image: `C:\Windows\System32\sc.exe`, Parent: `C:\Windows\System32\msiexec.exe`, CommandLine: `sc.exe create ContosoAgent binPath= "\"C:\Program Files\Contoso\agent.exe\" --service" start= auto`},
 				{Image: `C:\Windows\System32\sc.exe`, Parent: huntCmd, CommandLine: `sc config wuauserv start= demand`},
 			}},
+		{"scheduled-tasks", "scheduled_task_registered_by_cmdlet",
+			[]huntEvent{{Script: "$a = New-ScheduledTaskAction -Execute \"$env:APPDATA\\sync\\agent.exe\"\r\n$t = New-ScheduledTaskTrigger -AtLogOn\r\nRegister-ScheduledTask -TaskName 'OneSync' -Action $a -Trigger $t"}},
+			[]huntEvent{{Script: "Get-ScheduledTask -TaskName 'OneSync' | Select-Object State, LastRunTime"}}},
+		{"wmi-and-services", "msi_install_through_wmi",
+			[]huntEvent{
+				{Script: "Invoke-CimMethod -ClassName Win32_Product -MethodName Install -Arguments @{PackageLocation = 'C:\\ProgramData\\pkg\\tools.msi'; AllUsers = $true}"},
+				{Image: huntWMIC, Parent: huntCmd, CommandLine: `wmic product call install true,"","C:\Users\Public\viewer.msi"`},
+			},
+			[]huntEvent{
+				{Script: "Get-CimInstance -ClassName Win32_Product | Where-Object Name -like 'Contoso*' | Select-Object Name, Version"},
+				{Image: huntWMIC, Parent: huntCmd, CommandLine: `wmic product where "name like 'Contoso%'" get name,version`},
+			}},
+		{"proxy-execution", "framework_msbuild_from_shell",
+			[]huntEvent{{Image: `C:\Windows\Microsoft.NET\Framework64\v4.0.30319\MSBuild.exe`, Parent: huntCmd, CommandLine: `C:\Windows\Microsoft.NET\Framework64\v4.0.30319\MSBuild.exe D:\build\tasks.xml`}},
+			[]huntEvent{
+				{Image: `C:\Program Files\Microsoft Visual Studio\2022\Community\MSBuild\Current\Bin\MSBuild.exe`, Parent: huntCmd, CommandLine: `MSBuild.exe C:\src\app\app.sln /p:Configuration=Release`},
+				{Image: `C:\Windows\Microsoft.NET\Framework64\v4.0.30319\MSBuild.exe`, Parent: `C:\Program Files\Jenkins\jenkins.exe`, CommandLine: `MSBuild.exe C:\ci\workspace\app.csproj`},
+			}},
+		{"wmi-and-services", "service_binpath_execution",
+			[]huntEvent{{Image: `C:\Users\kim\Downloads\RemCom.exe`, Parent: huntCmd, CommandLine: `RemCom.exe \\fs02 /user:CORP\svc /pwd:* cmd.exe`}},
+			[]huntEvent{{Image: `C:\Windows\System32\sc.exe`, Parent: huntCmd, CommandLine: `sc.exe query Spooler`}}},
 	}
 	for _, c := range cases {
 		t.Run(c.query, func(t *testing.T) {

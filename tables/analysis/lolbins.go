@@ -394,7 +394,8 @@ var wmicFormats = set("csv", "htable", "hform", "list", "table", "xml", "rawxml"
 	"value", "mof", "texttable", "wmiclimofformat", "wmiclitableformat", "wmiclivalueformat")
 
 var wmicRecon = []string{"product", "qfe", "service", "csproduct", "useraccount", "group", "nicconfig",
-	"computersystem", "startup", "share", "logicaldisk", "securitycenter", "antivirusproduct", "os get", "bios", "sysaccount", "ntdomain"}
+	"computersystem", "startup", "share", "logicaldisk", "securitycenter", "antivirusproduct", "os get", "bios", "sysaccount", "ntdomain",
+	"process get", "process list"}
 
 // wmic: process creation, remote XSL, remote nodes, reconnaissance.
 func (st *state) wmic(l lolbinArgs, depth int) {
