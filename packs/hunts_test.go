@@ -130,10 +130,19 @@ func TestHuntsFindTheirClass(t *testing.T) {
 				{Image: huntWMIC, Parent: huntCmd, CommandLine: `wmic product where "name like 'Contoso%'" get name,version`},
 			}},
 		{"proxy-execution", "framework_msbuild_from_shell",
-			[]huntEvent{{Image: `C:\Windows\Microsoft.NET\Framework64\v4.0.30319\MSBuild.exe`, Parent: huntCmd, CommandLine: `C:\Windows\Microsoft.NET\Framework64\v4.0.30319\MSBuild.exe D:\build\tasks.xml`}},
+			[]huntEvent{
+				{Image: `C:\Windows\Microsoft.NET\Framework64\v4.0.30319\MSBuild.exe`, Parent: huntCmd, CommandLine: `C:\Windows\Microsoft.NET\Framework64\v4.0.30319\MSBuild.exe D:\build\tasks.xml`},
+				{Image: `C:\Windows\Microsoft.NET\Framework\v4.0.30319\MSBuild.exe`, Parent: huntPS, CommandLine: `C:\Windows\Microsoft.NET\Framework\v4.0.30319\MSBuild.exe C:\stage\build.csproj`},
+			},
 			[]huntEvent{
 				{Image: `C:\Program Files\Microsoft Visual Studio\2022\Community\MSBuild\Current\Bin\MSBuild.exe`, Parent: huntCmd, CommandLine: `MSBuild.exe C:\src\app\app.sln /p:Configuration=Release`},
 				{Image: `C:\Windows\Microsoft.NET\Framework64\v4.0.30319\MSBuild.exe`, Parent: `C:\Program Files\Jenkins\jenkins.exe`, CommandLine: `MSBuild.exe C:\ci\workspace\app.csproj`},
+			}},
+		{"proxy-execution", "csc_builds_into_user_folder",
+			[]huntEvent{{Image: `C:\Windows\Microsoft.NET\Framework64\v4.0.30319\csc.exe`, Parent: huntCmd, CommandLine: `csc.exe /target:exe /out:"C:\Users\kim\AppData\Local\Temp\svc.exe" D:\x\svc.cs`}},
+			[]huntEvent{
+				{Image: `C:\Windows\Microsoft.NET\Framework64\v4.0.30319\csc.exe`, Parent: huntPS, CommandLine: `"C:\Windows\Microsoft.NET\Framework64\v4.0.30319\csc.exe" /noconfig /fullpaths @"C:\Users\kim\AppData\Local\Temp\x1y2z3.cmdline"`},
+				{Image: `C:\Windows\Microsoft.NET\Framework64\v4.0.30319\csc.exe`, Parent: huntCmd, CommandLine: `csc.exe /out:C:\src\tool\bin\tool.exe C:\src\tool\Program.cs`},
 			}},
 		{"wmi-and-services", "service_binpath_execution",
 			[]huntEvent{{Image: `C:\Users\kim\Downloads\RemCom.exe`, Parent: huntCmd, CommandLine: `RemCom.exe \\fs02 /user:CORP\svc /pwd:* cmd.exe`}},
