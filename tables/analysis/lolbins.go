@@ -426,6 +426,11 @@ func (st *state) certutil(l lolbinArgs) {
 	if l.has("urlcache", "verifyctl", "url") && (hasURL(l.rest) || l.has("f", "split")) {
 		st.tag(tagCertutilDownload)
 	}
+	// -syncWithWU reads certificate files from the folder it is given: a share or a
+	// URL makes certutil fetch from (and authenticate to) an attacker's host.
+	if v := l.value("syncwithwu"); v != "" && (hasURL(v) || strings.HasPrefix(strings.Trim(v, `"'`), `\\`)) {
+		st.tag(tagCertutilDownload)
+	}
 	if l.has("decode", "decodehex") {
 		st.tag(tagCertutilDecode)
 	}

@@ -266,7 +266,7 @@ var tagTable = []tagDef{
 	{tagWmicXSL, 60, "T1220", "wmic /format: loads a remote or non-standard XSL stylesheet that runs script."},
 	{tagWmicRemote, 15, "T1047", "wmic targets a remote node (/node: other than the local host)."},
 	{tagWmicRecon, 10, "T1047", "wmic queries products, services, patches or hardware (common reconnaissance)."},
-	{tagCertutilDownload, 60, "T1105", "certutil -urlcache / -verifyctl / -URL downloads a file."},
+	{tagCertutilDownload, 60, "T1105", "certutil -urlcache / -verifyctl / -URL downloads a file, or -syncWithWU reads from a share or URL (and authenticates to it)."},
 	{tagCertutilDecode, 50, "T1140", "certutil -decode / -decodehex rebuilds a file from encoded text."},
 	{tagCertutilEncode, 25, "T1027", "certutil -encode encodes a file to base64."},
 	{tagCertutilEncodePayload, 25, "T1027", "certutil -encode of a file that is not a certificate (a script, an executable, a document): a payload prepared for smuggling or staging."},
