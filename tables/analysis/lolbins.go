@@ -347,11 +347,12 @@ func (st *state) schtasks(l lolbinArgs, depth int) {
 }
 
 // serviceBinPath: sc create or sc config with a binPath= that runs a shell, script
-// host or LOLBin, or a program from a user-writable folder. Installers register
-// their own service executables (under Program Files or System32); a service whose
-// binary is "cmd /c powershell …" or a file in Temp is how PsExec-style tools,
-// Metasploit and ransomware run a command as SYSTEM. The binPath is analysed as a
-// command line of its own, as services.exe will run it.
+// host or LOLBin, or a program from Temp, Downloads, Public, the Desktop or
+// Startup. Installers and management agents register their own service
+// executables (Program Files, System32, ProgramData); a service whose binary is
+// "cmd /c powershell …" or a file in Temp is how PsExec-style tools, Metasploit
+// and ransomware run a command as SYSTEM. The binPath is analysed as a command
+// line of its own, as services.exe will run it.
 func (st *state) serviceBinPath(argv []string, depth int) {
 	verb := -1
 	for i, a := range argv[1:] {
@@ -378,7 +379,11 @@ func (st *state) serviceBinPath(argv []string, depth int) {
 		}
 		low := strings.ToLower(bin)
 		first := strings.Trim(firstField(low), `"'`)
-		if containsAny(low, shellNames) || hasURL(bin) || inUserWritable(first) || strings.HasPrefix(first, "%comspec%") {
+		// Where droppers land (Temp, Downloads, Public, caches), the Desktop or the
+		// Startup folder; not ProgramData or AppData, where management agents and
+		// per-user software install their own services.
+		if containsAny(low, shellNames) || hasURL(bin) || strings.HasPrefix(first, "%comspec%") ||
+			hasPathSep(first) && (inTemp(first) || containsAny(normPath(first), []string{`\desktop\`, `\start menu\programs\startup\`})) {
 			st.tag(tagServiceBinPath)
 		}
 		if strings.HasPrefix(low, "%comspec%") {
