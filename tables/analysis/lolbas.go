@@ -301,8 +301,10 @@ var lolbasRules = map[string][]lolbasRule{
 	"mofcomp.exe":                     proxy(anyPayload),
 	"mpcmdrun.exe":                    download(both(hasSwitch("downloadfile"), anyURL)),
 	"msdt.exe": proxy(either(func(l lolbinArgs) bool {
+		// The answer file (-af) is the attacker's: one in a user-writable folder or a
+		// folder of its own at a drive root, not the \sdiag_ copies msdt makes itself.
 		v := l.value("af")
-		return isPayload(v) && !strings.Contains(strings.ToLower(v), `\sdiag_`)
+		return (isPayload(v) || hasPathSep(v) && inPayloadPlace(v)) && !strings.Contains(strings.ToLower(v), `\sdiag_`)
 	}, switchPayload("path"), textHas("it_browseforfile", "it_rebrowseforfile", "$("))),
 	"msoxmled.exe":                 download(anyURL),
 	"netsh.exe":                    proxy(both(textHas("add helper"), anyPayload)),
