@@ -75,6 +75,8 @@ func (st *state) commandLine(raw string, p Process, depth int) {
 			st.lolbin(program, cl, argv, p, depth)
 		case "copy", "xcopy.exe", "xcopy", "copy-item", "cp", "cpi":
 			st.systemBinaryCopy(argv)
+		case "sc.exe":
+			st.serviceBinPath(argv, depth)
 		default:
 			if _, ok := lolbasRules[program]; ok {
 				st.lolbin(program, cl, argv, p, depth)
@@ -180,20 +182,174 @@ func (st *state) cmd(cl string, argv []string, depth int) {
 	rest = cmdline.UnescapeCaret(rest)
 	st.impacket(rest)
 	vars := map[string]string{}
-	for i, seg := range cmdline.SplitCmdOperators(rest) {
+	segs := cmdline.SplitCmdOperators(rest)
+	for i, compounds := 0, 0; i < len(segs); i++ {
 		if i >= 8 {
 			st.tag(tagInputTruncated)
 			break
 		}
-		seg = cmdBuiltinPrefix(seg)
+		seg := cmdBuiltinPrefix(segs[i])
+		if inner, ok := cmdCompound(seg); ok && compounds < 8 {
+			compounds++
+			// The commands an if or for runs take the place of the compound.
+			segs = append(segs[:i:i], append(inner, segs[i+1:]...)...)
+			i--
+			continue
+		}
 		if name, value, ok := cmdSet(seg); ok {
 			vars[name] = value
+			if name == "comspec" && value != "" && cmdline.BaseName(strings.Trim(firstField(value), `"`)) != "cmd.exe" {
+				st.tag(tagLolbinProxyExec) // ComSpec hijack: scripts that start %ComSpec% start this instead
+			}
 			continue
 		}
 		seg = expandCmdVars(seg, vars)
+		if resolved, ok := resolveEnvSubstrings(seg); ok {
+			// DOSfuscation: the program is spelled with substrings of variables.
+			before, after := firstField(seg), firstField(resolved)
+			if strings.Contains(before, ":~") && familyOf(programName("", []string{strings.Trim(after, `"`)})) != FamilyOther {
+				st.tag(tagCmdObfuscation, tagCmdObfuscatedProgram)
+			}
+			seg = resolved
+		}
 		st.typeFromShare(seg)
 		st.commandLine(stripRedirections(seg), Process{ParentImage: "cmd.exe"}, depth+1)
 	}
+}
+
+// firstField is the first blank-separated word of s ("" when there is none).
+func firstField(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
+
+// cmdCompound returns the commands an if or for built-in runs: both branches of
+// if … (a) else (b) or the command after the condition, and the ('command') a
+// for /f reads plus the command after do. ok is false for any other segment.
+func cmdCompound(seg string) (inner []string, ok bool) {
+	low := asciiLower(seg)
+	switch {
+	case strings.HasPrefix(low, "if ") || strings.HasPrefix(low, "if("):
+		body := strings.TrimSpace(seg[2:])
+		for _, w := range []string{"/i ", "not "} {
+			if strings.HasPrefix(asciiLower(body), w) {
+				body = strings.TrimSpace(body[len(w):])
+			}
+		}
+		if open := unquotedIndex(body, '('); open >= 0 {
+			inner = cmdGroups(body[open:])
+		} else {
+			inner = []string{skipIfCondition(body)}
+		}
+	case strings.HasPrefix(low, "for "):
+		doAt := strings.Index(low, " do ")
+		if doAt < 0 {
+			return nil, false
+		}
+		head := seg[:doAt]
+		if q := strings.Index(head, "('"); q >= 0 {
+			if e := strings.LastIndex(head, "')"); e > q {
+				inner = append(inner, head[q+2:e])
+			}
+		}
+		inner = append(inner, strings.TrimSpace(seg[doAt+4:]))
+	default:
+		return nil, false
+	}
+	out := inner[:0]
+	for _, c := range inner {
+		if c = strings.TrimSpace(c); c != "" {
+			out = append(out, c)
+		}
+	}
+	return out, true
+}
+
+// cmdGroups returns the contents of "(a) else (b)": each parenthesised group, or
+// the bare command after else.
+func cmdGroups(s string) []string {
+	var out []string
+	for len(out) < 2 {
+		s = strings.TrimSpace(s)
+		if !strings.HasPrefix(s, "(") {
+			if s != "" {
+				out = append(out, s)
+			}
+			break
+		}
+		depth, end := 0, -1
+		quoted := false
+		for i := 0; i < len(s) && end < 0; i++ {
+			switch s[i] {
+			case '"':
+				quoted = !quoted
+			case '(':
+				if !quoted {
+					depth++
+				}
+			case ')':
+				if !quoted {
+					if depth--; depth == 0 {
+						end = i
+					}
+				}
+			}
+		}
+		if end < 0 {
+			out = append(out, s[1:])
+			break
+		}
+		out = append(out, s[1:end])
+		s = strings.TrimSpace(s[end+1:])
+		if !strings.HasPrefix(asciiLower(s), "else") {
+			break
+		}
+		s = s[len("else"):]
+	}
+	return out
+}
+
+// skipIfCondition returns the command after an if condition written without
+// parentheses: exist/defined/errorlevel/cmdextversion X, a==b, or a OP b.
+func skipIfCondition(s string) string {
+	f := strings.Fields(s)
+	skip := 0
+	switch {
+	case len(f) == 0:
+		return ""
+	case len(f) >= 2 && (strings.EqualFold(f[0], "exist") || strings.EqualFold(f[0], "defined") ||
+		strings.EqualFold(f[0], "errorlevel") || strings.EqualFold(f[0], "cmdextversion")):
+		skip = 2
+	case strings.Contains(f[0], "==") && !strings.HasSuffix(f[0], "=="):
+		skip = 1
+	case len(f) >= 3 && (f[1] == "==" || ifOperators[asciiLower(f[1])]):
+		skip = 3
+	case len(f) >= 2 && strings.HasSuffix(f[0], "=="):
+		skip = 2
+	}
+	if skip >= len(f) {
+		return ""
+	}
+	return strings.Join(f[skip:], " ")
+}
+
+// ifOperators are if's comparison operators.
+var ifOperators = set("equ", "neq", "lss", "leq", "gtr", "geq")
+
+// unquotedIndex is the index of the first c outside double quotes, or -1.
+func unquotedIndex(s string, c byte) int {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '"':
+			quoted = !quoted
+		case s[i] == c && !quoted:
+			return i
+		}
+	}
+	return -1
 }
 
 // cmdSwitches reads cmd.exe's switches at the start of s (the text after the

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"regexp"
 	"strings"
 )
 
@@ -36,6 +37,10 @@ func (st *state) contentRules() {
 		st.tag(tagObfuscatedIEX)
 	}
 	st.decompressExecute(all)
+	st.base64Execute(all)
+	if reADSPayload.match(all.lower) || iex && adsRead(ps.lower) {
+		st.tag(tagADSExecute)
+	}
 	if cradle && (iex || all.has("start-process", "invoke-item", ".shellexecute(", "wscript.shell", "|sh", "|bash", "[system.reflection.assembly]::load")) {
 		st.tag(tagDownloadExecute)
 	}
@@ -70,6 +75,11 @@ func (st *state) contentRules() {
 	}
 	if hasTool(all.lower) {
 		st.tag(tagOffensiveTool)
+	}
+	// LOLBAS OneDriveStandaloneUpdater: a URL planted in its UpdateOfficeConfig key is
+	// what the updater downloads next time it runs (with no telling arguments).
+	if all.has("onedrive\\updateofficeconfig") && all.has("updateringsettingurlfromoc") && hasURL(all.lower) {
+		st.tag(tagLolbinDownload)
 	}
 	if all.has("script:http", "script:ftp", `script:\\`, "getobject(script:") {
 		st.tag(tagScriptMoniker)
@@ -108,7 +118,11 @@ var (
 	reWin32Create  = rule(`win32_process[^\n]{0,60}(?:create|commandline)|(?:invoke-wmimethod|invoke-cimmethod|iwmi)[^\n]{0,120}-(?:class|classname)\s+win32_process|\[wmiclass\][^\n]{0,60}win32_process[^\n]{0,60}\.create\(`, "win32_process")
 	reReverseShell = rule(`/dev/(?:tcp|udp)/[^\s/]+/\d+|\bn(?:c|cat|etcat)\b[^|;&\n]{0,80}\s-[a-z]*[ec]\s+[^\s]*(?:sh|cmd)|socat\b[^\n]{0,120}exec:|mkfifo\b[^\n]{0,160}\bn(?:c|cat)\b|\bsh\s+-i\s*[<>]|\bbash\s+-i\s*>&|pty\.spawn\(|socket\.socket\([^\n]{0,300}(?:dup2|subprocess|pty)|fsockopen\([^\n]{0,200}(?:exec|shell_exec|system|/bin/sh)|\bexec\s+\d+<>/dev/tcp`,
 		"/dev/tcp/", "/dev/udp/", "nc ", "ncat", "netcat", "socat", "mkfifo", "sh -i", "pty.spawn", "socket.socket", "fsockopen")
-	reRecon = rule(`(?:^|[\s"'&|(/\\])(?:whoami(?:\.exe)?(?:\s|$|")|systeminfo(?:\.exe)?(?:\s|$|")|nltest(?:\.exe)?\s|quser(?:\s|$)|net1?(?:\.exe)?\s+(?:user|group|localgroup|view|accounts|share)\b|ipconfig(?:\.exe)?\s+/all|cmdkey\s+/list|klist\b)`,
+	// A payload named file.ext:stream.ext (an alternate data stream) on a command line.
+	reADSPayload = rule(`[\w-]\.[a-z0-9]{1,5}:[\w-][\w.-]*\.(?:exe|dll|vbs|vbe|js|jse|wsf|ps1|bat|cmd|hta|sct|cpl|scr|com)(?:[\s"',)]|$)`, ":")
+	// Get-Content (gc, type, cat) reading a named stream.
+	reADSRead = regexp.MustCompile(`(?:get-content|\bgc|\btype|\bcat)\b[^\n|;]{0,200}?-stream\s+['"]?([\w.]+)`)
+	reRecon   = rule(`(?:^|[\s"'&|(/\\])(?:whoami(?:\.exe)?(?:\s|$|")|systeminfo(?:\.exe)?(?:\s|$|")|nltest(?:\.exe)?\s|quser(?:\s|$)|net1?(?:\.exe)?\s+(?:user|group|localgroup|view|accounts|share)\b|ipconfig(?:\.exe)?\s+/all|cmdkey\s+/list|klist\b)`,
 		"whoami", "systeminfo", "nltest", "quser", "net", "ipconfig", "cmdkey", "klist")
 )
 
@@ -149,4 +163,15 @@ func hasTool(lower string) bool {
 
 func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_'
+}
+
+// adsRead reports Get-Content reading an alternate data stream other than the
+// Zone.Identifier that browsers write (its content is data, never code).
+func adsRead(lower string) bool {
+	for _, m := range reADSRead.FindAllStringSubmatch(lower, 4) {
+		if m[1] != "zone.identifier" {
+			return true
+		}
+	}
+	return false
 }

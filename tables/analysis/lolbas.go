@@ -181,6 +181,13 @@ func switchPayload(names ...string) func(lolbinArgs) bool {
 	}
 }
 
+// responseFile: odbcconf -f runs the actions of a response file (REGSVR, INSTALLDRIVER
+// of a DLL), whatever its name; one outside the system folders is the payload.
+func responseFile(l lolbinArgs) bool {
+	v := strings.Trim(l.value("f"), `"' `)
+	return v != "" && !isSwitch(v) && !(hasPathSep(v) && inSystemDir(v))
+}
+
 // hasSwitch: one of the switches is present.
 func hasSwitch(names ...string) func(lolbinArgs) bool {
 	return func(l lolbinArgs) bool { return l.has(names...) }
@@ -294,13 +301,15 @@ var lolbasRules = map[string][]lolbasRule{
 	"mofcomp.exe":                     proxy(anyPayload),
 	"mpcmdrun.exe":                    download(both(hasSwitch("downloadfile"), anyURL)),
 	"msdt.exe": proxy(either(func(l lolbinArgs) bool {
+		// The answer file (-af) is the attacker's: one in a user-writable folder or a
+		// folder of its own at a drive root, not the \sdiag_ copies msdt makes itself.
 		v := l.value("af")
-		return isPayload(v) && !strings.Contains(strings.ToLower(v), `\sdiag_`)
+		return (isPayload(v) || hasPathSep(v) && inPayloadPlace(v)) && !strings.Contains(strings.ToLower(v), `\sdiag_`)
 	}, switchPayload("path"), textHas("it_browseforfile", "it_rebrowseforfile", "$("))),
 	"msoxmled.exe":                 download(anyURL),
 	"netsh.exe":                    proxy(both(textHas("add helper"), anyPayload)),
 	"ngen.exe":                     download(anyURL),
-	"odbcconf.exe":                 proxy(either(textHas("regsvr"), both(textHas("installdriver"), anyPayload), switchPayload("f"), both(hasSwitch("f"), anyPayload))),
+	"odbcconf.exe":                 proxy(either(textHas("regsvr"), both(textHas("installdriver"), anyPayload), switchPayload("f"), both(hasSwitch("f"), anyPayload), responseFile)),
 	"pcwrun.exe":                   proxy(either(anyPayload, textHas("$("))),
 	"pnputil.exe":                  proxy(both(both(hasSwitch("i"), hasSwitch("a")), dropperPayload)),
 	"presentationhost.exe":         proxy(anyPayload),

@@ -119,7 +119,7 @@ func (st *state) lolbin(program, cl string, argv []string, p Process, depth int)
 	case "wscript.exe", "cscript.exe":
 		st.scriptHost(l, p)
 	case "hh.exe":
-		if hasURL(l.rest) || strings.Contains(l.lower, "ms-its:http") || (inUserWritable(l.rest) && hasPathSep(l.rest)) {
+		if hasURL(l.rest) || strings.Contains(l.lower, "ms-its:http") || (inPayloadPlace(l.rest) && hasPathSep(l.rest)) {
 			st.tag(tagHH)
 		}
 	case "pcalua.exe":
@@ -149,11 +149,11 @@ func (st *state) lolbin(program, cl string, argv []string, p Process, depth int)
 	case "csc.exe":
 		st.csc(l)
 	case "cmstp.exe":
-		if ops := l.operands(); len(ops) > 0 && (hasURL(ops[0]) || inUserWritable(ops[0]) || !hasPathSep(ops[0])) && l.has("s", "ni", "au") {
+		if ops := l.operands(); len(ops) > 0 && (hasURL(ops[0]) || inPayloadPlace(ops[0]) || !hasPathSep(ops[0])) && l.has("s", "ni", "au") {
 			st.tag(tagCmstp)
 		}
 	case "control.exe":
-		if ops := l.operands(); len(ops) > 0 && hasPathSep(ops[0]) && inUserWritable(ops[0]) {
+		if ops := l.operands(); len(ops) > 0 && hasPathSep(ops[0]) && inPayloadPlace(ops[0]) {
 			st.tag(tagControlCPL)
 		}
 	case "desktopimgdownldr.exe":
@@ -174,6 +174,9 @@ func (st *state) lolbin(program, cl string, argv []string, p Process, depth int)
 		st.conhost(l, depth)
 	case "curl.exe", "wget.exe", "curl", "wget":
 		st.toolDownload(l)
+		if program == "curl.exe" {
+			st.curlPayload(l)
+		}
 	}
 	st.lolbasCheck(program, l)
 }
@@ -190,7 +193,7 @@ func (st *state) regsvr32(l lolbinArgs) {
 	}
 	for _, op := range l.operands() {
 		e := ext(op)
-		if (hasPathSep(op) && inUserWritable(op)) || (e != ".dll" && e != ".ocx" && e != ".ax" && e != ".cpl" && !strings.Contains(strings.ToLower(op), "scrobj")) {
+		if (hasPathSep(op) && inPayloadPlace(op)) || (e != ".dll" && e != ".ocx" && e != ".ax" && e != ".cpl" && !strings.Contains(strings.ToLower(op), "scrobj")) {
 			st.tag(tagRegsvr32UserDLL)
 		}
 		if hasPathSep(op) && inTemp(op) || hasURL(op) {
@@ -272,7 +275,7 @@ func (st *state) rundll32(l lolbinArgs) {
 		}
 		return
 	case stem == "shell32" && (export == "control_rundll" || export == "control_rundlla" || export == "#44"):
-		if len(rest) > 0 && (hasPathSep(rest[0]) && inUserWritable(rest[0]) || !hasPathSep(rest[0]) && isPayload(rest[0])) {
+		if len(rest) > 0 && (hasPathSep(rest[0]) && inPayloadPlace(rest[0]) || !hasPathSep(rest[0]) && isPayload(rest[0])) {
 			st.tag(tagControlCPL)
 		}
 		return
@@ -280,7 +283,7 @@ func (st *state) rundll32(l lolbinArgs) {
 	e := ext(dll)
 	inSys := hasPathSep(dll) && inSystemDir(dll)
 	switch {
-	case hasPathSep(dll) && inUserWritable(dll):
+	case hasPathSep(dll) && inPayloadPlace(dll):
 		st.tag(tagRundll32UserDLL)
 	case inSys:
 	case e != "" && e != ".dll" && e != ".cpl" && e != ".ocx" && e != ".drv" && e != ".exe":
@@ -343,12 +346,61 @@ func (st *state) schtasks(l lolbinArgs, depth int) {
 	}
 }
 
+// serviceBinPath: sc create or sc config with a binPath= that runs a shell, script
+// host or LOLBin, or a program from Temp, Downloads, Public, the Desktop or
+// Startup. Installers and management agents register their own service
+// executables (Program Files, System32, ProgramData); a service whose binary is
+// "cmd /c powershell …" or a file in Temp is how PsExec-style tools, Metasploit
+// and ransomware run a command as SYSTEM. The binPath is analysed as a command
+// line of its own, as services.exe will run it.
+func (st *state) serviceBinPath(argv []string, depth int) {
+	verb := -1
+	for i, a := range argv[1:] {
+		if l := strings.ToLower(a); l == "create" || l == "config" {
+			verb = i + 1
+			break
+		}
+	}
+	if verb < 0 {
+		return
+	}
+	for i := verb + 1; i < len(argv); i++ {
+		a := strings.ToLower(argv[i])
+		if !strings.HasPrefix(a, "binpath=") {
+			continue
+		}
+		bin := argv[i][len("binpath="):]
+		if bin == "" && i+1 < len(argv) {
+			bin = argv[i+1]
+		}
+		bin = strings.TrimSpace(bin)
+		if bin == "" {
+			return
+		}
+		low := strings.ToLower(bin)
+		first := strings.Trim(firstField(low), `"'`)
+		// Where droppers land (Temp, Downloads, Public, caches), the Desktop or the
+		// Startup folder; not ProgramData or AppData, where management agents and
+		// per-user software install their own services.
+		if containsAny(low, shellNames) || hasURL(bin) || strings.HasPrefix(first, "%comspec%") ||
+			hasPathSep(first) && (inTemp(first) || containsAny(normPath(first), []string{`\desktop\`, `\start menu\programs\startup\`})) {
+			st.tag(tagServiceBinPath)
+		}
+		if strings.HasPrefix(low, "%comspec%") {
+			bin = "cmd.exe" + bin[len("%comspec%"):]
+		}
+		st.commandLine(bin, Process{ParentImage: `C:\Windows\System32\services.exe`}, depth+1)
+		return
+	}
+}
+
 // wmicFormats are wmic's built-in /format: stylesheets.
 var wmicFormats = set("csv", "htable", "hform", "list", "table", "xml", "rawxml", "textvaluelist",
 	"value", "mof", "texttable", "wmiclimofformat", "wmiclitableformat", "wmiclivalueformat")
 
 var wmicRecon = []string{"product", "qfe", "service", "csproduct", "useraccount", "group", "nicconfig",
-	"computersystem", "startup", "share", "logicaldisk", "securitycenter", "antivirusproduct", "os get", "bios", "sysaccount", "ntdomain"}
+	"computersystem", "startup", "share", "logicaldisk", "securitycenter", "antivirusproduct", "os get", "bios", "sysaccount", "ntdomain",
+	"process get", "process list"}
 
 // wmic: process creation, remote XSL, remote nodes, reconnaissance.
 func (st *state) wmic(l lolbinArgs, depth int) {
@@ -377,6 +429,11 @@ func (st *state) wmic(l lolbinArgs, depth int) {
 // certutil: downloads, decoding, encoding.
 func (st *state) certutil(l lolbinArgs) {
 	if l.has("urlcache", "verifyctl", "url") && (hasURL(l.rest) || l.has("f", "split")) {
+		st.tag(tagCertutilDownload)
+	}
+	// -syncWithWU reads certificate files from the folder it is given: a share or a
+	// URL makes certutil fetch from (and authenticate to) an attacker's host.
+	if v := l.value("syncwithwu"); v != "" && (hasURL(v) || strings.HasPrefix(strings.Trim(v, `"'`), `\\`)) {
 		st.tag(tagCertutilDownload)
 	}
 	if l.has("decode", "decodehex") {
@@ -413,8 +470,10 @@ func (st *state) msiexec(l lolbinArgs) {
 		st.tag(tagMsiexecRemote)
 		return
 	}
+	// /y and /z call a DLL's DllRegisterServer or DllUnregisterServer: Windows
+	// Installer's own DLLs live in the system folders, anything else is a payload.
 	for _, sw := range []string{"y", "z"} {
-		if v := l.value(sw); v != "" && inUserWritable(v) {
+		if v := strings.Trim(l.value(sw), `"' `); v != "" && !isSwitch(v) && (inUserWritable(v) || hasPathSep(v) && !inSystemDir(v)) {
 			st.tag(tagMsiexecRemote)
 		}
 	}
@@ -531,6 +590,32 @@ func (st *state) conhost(l lolbinArgs, depth int) {
 }
 
 // toolDownload: curl/wget fetching a URL into a file.
+// curlPayload: Windows' own curl.exe (LOLBAS Curl) writes a downloaded program,
+// DLL or script into a user-writable folder (-o/--output): the ingress step of
+// loaders that then run it. Administrators fetch archives and documents, or save
+// to their tool folders.
+func (st *state) curlPayload(l lolbinArgs) {
+	if !hasURL(l.rest) {
+		return
+	}
+	for i, a := range l.args {
+		var out string
+		switch {
+		case (a == "-o" || a == "--output") && i+1 < len(l.args):
+			out = l.args[i+1]
+		case strings.HasPrefix(a, "--output="):
+			out = a[len("--output="):]
+		default:
+			continue
+		}
+		out = strings.Trim(out, `"'`)
+		if hasPathSep(out) && inUserWritable(out) && payloadExts[ext(out)] {
+			st.tag(tagLolbinDownload)
+			return
+		}
+	}
+}
+
 func (st *state) toolDownload(l lolbinArgs) {
 	if !hasURL(l.rest) {
 		return

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/exechunt/exechunt/tables/analysis/psdecode"
@@ -232,4 +233,74 @@ func countLitConcat(s string) int {
 		}
 	}
 	return n
+}
+
+// envSuffixes are the values of environment variables whose end (or, for the
+// first group, whole value) is the same on every Windows host, so that
+// DOSfuscation's substrings of them (%COMSPEC:~-7,1%, %LOCALAPPDATA:~-3,1%) can be
+// read. whole reports whether the value is known from its start too.
+var envSuffixes = map[string]struct {
+	value string
+	whole bool
+}{
+	"comspec":                {`C:\Windows\system32\cmd.exe`, true},
+	"windir":                 {`C:\Windows`, true},
+	"systemroot":             {`C:\Windows`, true},
+	"public":                 {`C:\Users\Public`, true},
+	"programdata":            {`C:\ProgramData`, true},
+	"programfiles":           {`C:\Program Files`, true},
+	"commonprogramfiles":     {`C:\Program Files\Common Files`, true},
+	"pathext":                {`.COM;.EXE;.BAT;.CMD;.VBS;.VBE;.JS;.JSE;.WSF;.WSH;.MSC`, true},
+	"os":                     {`Windows_NT`, true},
+	"processor_architecture": {`AMD64`, true},
+	"localappdata":           {`\AppData\Local`, false},
+	"appdata":                {`\AppData\Roaming`, false},
+	"temp":                   {`\AppData\Local\Temp`, false},
+	"tmp":                    {`\AppData\Local\Temp`, false},
+}
+
+var reEnvSubstrJoined = regexp.MustCompile(`(?i)(:~-?\d{1,4}(?:,-?\d{1,4})?)%([a-z_]+:~)`)
+
+var reEnvSubstrParts = regexp.MustCompile(`(?i)%([a-z_]+):~(-?\d{1,4})(?:,(-?\d{1,4}))?%`)
+
+// resolveEnvSubstrings replaces the substrings of well-known variables
+// (%COMSPEC:~-16,1%) with the characters they pick, as cmd.exe will; ok reports
+// that at least one was resolved. Substrings it cannot know stay as written.
+func resolveEnvSubstrings(s string) (out string, ok bool) {
+	if !strings.Contains(s, ":~") {
+		return s, false
+	}
+	// Adjacent substrings may have reached us with their %% collapsed to one %.
+	for range 2 {
+		s = reEnvSubstrJoined.ReplaceAllString(s, "$1%%$2")
+	}
+	out = reEnvSubstrParts.ReplaceAllStringFunc(s, func(m string) string {
+		p := reEnvSubstrParts.FindStringSubmatch(m)
+		v, known := envSuffixes[strings.ToLower(p[1])]
+		if !known {
+			return m
+		}
+		start, _ := strconv.Atoi(p[2])
+		n := len(v.value)
+		if start < 0 {
+			start += n
+		} else if !v.whole {
+			return m // counted from a start that differs per user
+		}
+		end := n
+		if p[3] != "" {
+			l, _ := strconv.Atoi(p[3])
+			if l < 0 {
+				end = n + l
+			} else {
+				end = start + l
+			}
+		}
+		if start < 0 || start > n || end > n || end < start {
+			return m
+		}
+		ok = true
+		return v.value[start:end]
+	})
+	return out, ok
 }

@@ -142,6 +142,41 @@ func inUserWritable(p string) bool {
 	return inTemp(p) || containsAny(n, userDirs)
 }
 
+// inPayloadPlace reports where a proxy-executed payload (a .chm, .cpl, .inf or
+// DLL handed to hh, control, cmstp, rundll32, msiexec) is out of place: a
+// user-writable folder, or a folder of its own at the root of a drive. Scheduled
+// tasks and services keep inUserWritable: administrators run their own tools from
+// such folders (C:\Tools\), but Windows' proxies load payloads from them only when
+// made to.
+func inPayloadPlace(p string) bool {
+	return inUserWritable(p) || inRootFolder(normPath(p))
+}
+
+// rootFolders are the folders Windows, its setup and its servicing create at the
+// root of a drive. Any other folder there (C:\tools\, C:\payloads\, D:\x\) was
+// made by a user or a program: the root of a Windows drive lets every
+// authenticated user create folders, and what is put in them inherits that access.
+var rootFolders = set("windows", "program files", "program files (x86)", "progra~1", "progra~2",
+	"programdata", "progra~3", "users", "documents and settings", "perflogs", "$recycle.bin",
+	"system volume information", "recovery", "boot", "efi", "config.msi", "windows.old", "$windows.~bt",
+	"$windows.~ws", "$winreagent", "$sysreset", "msocache", "inetpub", "windowsapps")
+
+// inRootFolder reports a file in a folder of its own at the root of a drive
+// (n is normPath's form: \c:\folder\...\file), other than the rootFolders.
+func inRootFolder(n string) bool {
+	var rest string
+	switch {
+	case len(n) > 4 && n[0] == '\\' && n[2] == ':' && n[3] == '\\' && n[1] >= 'a' && n[1] <= 'z':
+		rest = n[4:]
+	case strings.HasPrefix(n, `\%systemdrive%\`):
+		rest = n[len(`\%systemdrive%\`):]
+	default:
+		return false
+	}
+	folder, file, ok := strings.Cut(rest, `\`)
+	return ok && folder != "" && file != "" && !rootFolders[folder] && !strings.HasPrefix(folder, "$")
+}
+
 // inSystemDir reports a path under Windows system folders or Program Files.
 func inSystemDir(p string) bool {
 	return containsAny(normPath(p), systemDirs)

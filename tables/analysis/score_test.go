@@ -78,6 +78,10 @@ func TestInstallerBehaviourStaysBelow(t *testing.T) {
 			`"C:\Windows\SoftwareDistribution\Download\Install\windows-kb890830-x64.exe" /Q /W`},
 		{"installer registers its DLL", `C:\Windows\SysWOW64\regsvr32.exe`, msiexec,
 			`regsvr32.exe /s "C:\Program Files (x86)\Contoso\Shell\contoso_ext.dll"`},
+		{"driver package registers its DLL from a vendor folder at the drive root", `C:\Windows\System32\regsvr32.exe`, msiexec,
+			`regsvr32.exe /s "C:\SWSetup\SP98211\Audio\rtkcoinst.dll"`},
+		{"management agent registers its service from ProgramData", `C:\Windows\System32\sc.exe`, cmd,
+			`sc.exe create ContosoRMM binPath= "C:\ProgramData\ContosoRMM\agent\rmmsvc.exe" start= auto`},
 		{"updater runs its setup from Temp", `C:\Windows\Temp\ContosoUpdate\setup.exe`, `C:\Program Files\Contoso\Update\update.exe`,
 			`"C:\Windows\Temp\ContosoUpdate\setup.exe" /silent /norestart`},
 	}

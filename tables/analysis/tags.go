@@ -192,7 +192,11 @@ type tagDef struct {
 
 // Tags of script-block behaviour added with issue 18.
 const (
-	tagDecompressExecute = "decompress_execute"
+	tagDecompressExecute    = "decompress_execute"
+	tagBase64Execute        = "base64_execute"
+	tagADSExecute           = "ads_execute"
+	tagServiceBinPath       = "service_suspicious_binpath"
+	tagCmdObfuscatedProgram = "cmd_obfuscated_program"
 )
 
 // tagTable is the single source of truth for tags; docs/indicators.md must list
@@ -262,14 +266,14 @@ var tagTable = []tagDef{
 	{tagWmicXSL, 60, "T1220", "wmic /format: loads a remote or non-standard XSL stylesheet that runs script."},
 	{tagWmicRemote, 15, "T1047", "wmic targets a remote node (/node: other than the local host)."},
 	{tagWmicRecon, 10, "T1047", "wmic queries products, services, patches or hardware (common reconnaissance)."},
-	{tagCertutilDownload, 60, "T1105", "certutil -urlcache / -verifyctl / -URL downloads a file."},
+	{tagCertutilDownload, 60, "T1105", "certutil -urlcache / -verifyctl / -URL downloads a file, or -syncWithWU reads from a share or URL (and authenticates to it)."},
 	{tagCertutilDecode, 50, "T1140", "certutil -decode / -decodehex rebuilds a file from encoded text."},
 	{tagCertutilEncode, 25, "T1027", "certutil -encode encodes a file to base64."},
 	{tagCertutilEncodePayload, 25, "T1027", "certutil -encode of a file that is not a certificate (a script, an executable, a document): a payload prepared for smuggling or staging."},
 	{tagScriptOpenedByUser, 20, "T1204.002", "A script host ran a script from Temp or a user folder with Explorer as its parent: the user opened the file, the delivery step of malicious attachments and downloads."},
 	{tagBitsadminTransfer, 50, "T1197", "bitsadmin /transfer, /addfile or /SetNotifyCmdLine downloads or runs through BITS."},
-	{tagMsiexecRemote, 50, "T1218.007", "msiexec installs a package from a URL, or registers a DLL from a user path (/y, /z)."},
-	{tagLolbinDownload, 55, "T1105", "A Windows or Microsoft binary abused to download (LOLBAS Download): desktopimgdownldr /lockscreenurl, finger, certreq -Post, esentutl, expand, makecab, diantz, findstr or printbrm from a URL or share, MpCmdRun -DownloadFile, Squirrel --download, an Office application handed a URL that is not a document, cmd's type from a share, and others in tables/analysis/lolbas.go."},
+	{tagMsiexecRemote, 50, "T1218.007", "msiexec installs a package from a URL, or calls DllRegisterServer/DllUnregisterServer (/y, /z) of a DLL outside the system folders."},
+	{tagLolbinDownload, 55, "T1105", "A Windows or Microsoft binary abused to download (LOLBAS Download): desktopimgdownldr /lockscreenurl, finger, certreq -Post, esentutl, expand, makecab, diantz, findstr or printbrm from a URL or share, MpCmdRun -DownloadFile, Squirrel --download, an Office application handed a URL that is not a document, cmd's type from a share, Windows' curl.exe saving a program, DLL or script into a user-writable folder, a URL planted in OneDriveStandaloneUpdater's UpdateOfficeConfig key, and others in tables/analysis/lolbas.go."},
 	{tagScriptHostTemp, 50, "T1059.005", "wscript/cscript runs a script from Temp, Downloads, browser or mail caches."},
 	{tagScriptHostUser, 30, "T1059.005", "wscript/cscript runs a script from another user-writable path."},
 	{tagScriptHostEngine, 50, "T1059.005", "wscript/cscript forces a script engine (/E:) or runs a file whose extension is not a script's."},
@@ -301,6 +305,10 @@ var tagTable = []tagDef{
 	{tagLolbinCompile, 50, "T1127", "A compiler or script runtime shipped with Windows, .NET or Visual Studio (jsc, vbc, ilasm, csi, rcsi, fsi, wfc, Microsoft.Workflow.Compiler, aspnet_compiler) builds or runs source from Temp, AppData, ProgramData, Public or a URL."},
 	{tagRenamedBinary, 50, "T1036.003", "A shell, script host, LOLBin or well-known tool runs under another file name than its PE original name (or, on older Sysmon schemas, its PE description) says it has; its arguments are checked as the real program's."},
 	{tagSystemMasquerade, 60, "T1036.005", "A program named like a core Windows process runs from outside the Windows system folders."},
+	{tagBase64Execute, 50, "T1140", "Text is run straight from a base64 decode: iex, Invoke-Expression or [ScriptBlock]::Create of [Text.Encoding]::…GetString([Convert]::FromBase64String(…)), or the decoded string piped into iex: a fileless loader (the code is kept encoded in a variable, a file or the registry and only ever exists decoded in memory)."},
+	{tagADSExecute, 50, "T1564.004", "Code is run from an NTFS alternate data stream: a program, script or DLL named file.ext:stream.ext on a command line, or Get-Content -Stream read into Invoke-Expression."},
+	{tagServiceBinPath, 50, "T1569.002", "sc create or sc config gives a service a binPath= that runs a shell, script host or LOLBin (cmd /c, %COMSPEC%, powershell, mshta, rundll32, ...), a URL or a program from Temp, Downloads, Public, the Desktop or Startup: a command run as SYSTEM through the service manager, as PsExec-style tools, Metasploit and ransomware do. The binPath is analysed as a command line."},
+	{tagCmdObfuscatedProgram, 50, "T1027.010", "The program a cmd.exe command runs is spelled with substrings of environment variables (%COMSPEC:~-7,1%md, %LOCALAPPDATA:~-3,1%md): DOSfuscation that no script needs; the spelled command is analysed as it will run."},
 	{tagDecompressExecute, 50, "T1140", "A loader base64-decodes a blob, decompresses it (GzipStream, DeflateStream) and runs the result (iex, & or . on a script block, .Invoke(), [ScriptBlock]::Create, Assembly.Load): the Cobalt Strike, Metasploit and Invoke-Obfuscation stager shape, malicious whether or not the blob decodes."},
 }
 
