@@ -30,6 +30,13 @@ func TestEmbedded(t *testing.T) {
 			if q.Technique == "" || q.Severity == "" || q.Description == "" || len(q.Stack) == 0 {
 				t.Errorf("%s/%s: technique, severity, description and stack are required in exechunt's packs", p.Name, q.Name)
 			}
+			// The anomaly page shows a process's decoded command beside its command
+			// line; the server has no analysis of its own, so the rows must carry it.
+			sel, _, _ := strings.Cut(q.SQL, " FROM ")
+			if strings.Contains(q.SQL, "process_creation_events") && strings.Contains(sel, "cmdline") &&
+				!strings.Contains(sel, "decoded_command") {
+				t.Errorf("%s/%s: returns cmdline without decoded_command", p.Name, q.Name)
+			}
 		}
 	}
 }
