@@ -1,0 +1,73 @@
+package cmdline
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+)
+
+func TestJoinNUL(t *testing.T) {
+	cases := map[string]string{
+		"":                         "",
+		"\x00\x00":                 "",
+		"ls\x00-l\x00":             "ls -l",
+		"a\x00b c\x00":             "a 'b c'",
+		"a\x00\x00b\x00":           "a '' b",
+		"sh\x00-c\x00echo 'x'\x00": `sh -c 'echo '\''x'\'''`,
+		"nginx: master process":    "nginx: master process",
+		"x\x00a\\b\x00":            `x 'a\b'`,
+		"x\x00tab\there\x00":       "x 'tab\there'",
+	}
+	for in, want := range cases {
+		if got := JoinNUL([]byte(in)); got != want {
+			t.Errorf("JoinNUL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestJoinPOSIX(t *testing.T) {
+	cases := []struct {
+		argv []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"ls", "-l"}, "ls -l"},
+		{[]string{"sh", "-c", "echo aWQK | base64 -d | sh"}, "sh -c 'echo aWQK | base64 -d | sh'"},
+		{[]string{"a", "", "it's"}, `a '' 'it'\''s'`},
+		{[]string{"single"}, "single"},
+	}
+	for _, c := range cases {
+		got := JoinPOSIX(c.argv)
+		if got != c.want {
+			t.Errorf("JoinPOSIX(%q) = %q, want %q", c.argv, got, c.want)
+		}
+		if len(c.argv) > 0 && !slices.Equal(SplitPOSIX(got), c.argv) {
+			t.Errorf("JoinPOSIX(%q) = %q splits to %q", c.argv, got, SplitPOSIX(got))
+		}
+	}
+}
+
+// FuzzJoinCmdline: a joined argv splits back into the same argv (SplitPOSIX),
+// except for trailing empty arguments, which /proc cannot tell from padding.
+func FuzzJoinCmdline(f *testing.F) {
+	f.Add([]byte("sh\x00-c\x00echo 'hi' | tr a-z A-Z\x00"))
+	f.Add([]byte("a\x00\x00{b,c}\x00$(x)\x00"))
+	f.Add([]byte("title set by setproctitle"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		line := JoinNUL(raw)
+		args := bytes.Split(bytes.TrimRight(raw, "\x00"), []byte{0})
+		if len(args) < 2 {
+			return // a single string is kept verbatim
+		}
+		want := make([]string, len(args))
+		for i, a := range args {
+			want[i] = string(a)
+		}
+		if got := SplitPOSIX(line); !slices.Equal(got, want) {
+			t.Fatalf("JoinNUL(%q) = %q splits to %q", raw, line, got)
+		}
+		if got := JoinPOSIX(want); got != line {
+			t.Fatalf("JoinPOSIX(%q) = %q, JoinNUL gives %q", want, got, line)
+		}
+	})
+}
