@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/exechunt/exechunt/tables/source"
+	"github.com/exechunt/exechunt/tables/source/auditlog"
 	"github.com/exechunt/exechunt/tables/source/evtx"
 	"github.com/exechunt/exechunt/tables/source/jsonl"
 	"github.com/exechunt/exechunt/tables/source/syslog"
@@ -27,6 +28,9 @@ type Cursor struct {
 	// NextFileRecordID is where an EVTX tail resumes (record header numbers).
 	NextFileRecordID uint64
 	info             os.FileInfo
+	// audit holds the events of an audit log still missing records: the next tail
+	// joins the records it reads to them.
+	audit *auditlog.Assembler
 }
 
 // Tail reads what was added to path since cur and advances cur. It reports reset when
@@ -46,6 +50,14 @@ func Tail(ctx context.Context, path string, cur *Cursor, opt source.Options, emi
 		return st, false, nil // unchanged
 	}
 	if cur.info != nil && (!os.SameFile(cur.info, info) || info.Size() < cur.Offset) {
+		if cur.audit != nil {
+			// The log was rotated: the events it left unfinished are finished now.
+			fst, ferr := cur.audit.Flush(path, &opt, emit)
+			st.Add(fst)
+			if ferr != nil {
+				return st, false, ferr
+			}
+		}
 		*cur = Cursor{}
 		reset = true
 	}
@@ -67,7 +79,7 @@ func Tail(ctx context.Context, path string, cur *Cursor, opt source.Options, emi
 		if errors.Is(err, evtx.ErrNotEVTX) {
 			err = &fileError{err}
 		}
-	case FormatJSON, FormatSyslog:
+	case FormatJSON, FormatSyslog, FormatAudit:
 		end, ferr := lastLineEnd(f, cur.Offset, info.Size())
 		if ferr != nil {
 			return st, reset, &fileError{ferr}
@@ -82,11 +94,19 @@ func Tail(ctx context.Context, path string, cur *Cursor, opt source.Options, emi
 		}
 		seg := &countingReader{r: io.NewSectionReader(f, cur.Offset, end-cur.Offset)}
 		opt.BaseLine, opt.BaseOffset = cur.Line, cur.Offset
-		if cur.Format == FormatJSON {
-			st, err = jsonl.Read(ctx, seg, path, &opt, emit)
-		} else {
-			st, err = syslog.Read(ctx, seg, path, "syslog", &opt, emit)
+		var rst source.Stats
+		switch cur.Format {
+		case FormatJSON:
+			rst, err = jsonl.Read(ctx, seg, path, &opt, emit)
+		case FormatAudit:
+			if cur.audit == nil {
+				cur.audit = &auditlog.Assembler{}
+			}
+			rst, err = cur.audit.Read(ctx, seg, path, &opt, emit, false)
+		default:
+			rst, err = syslog.Read(ctx, seg, path, "syslog", &opt, emit)
 		}
+		st.Add(rst)
 		if err == nil {
 			cur.Offset, cur.Line = end, cur.Line+seg.lines
 		}

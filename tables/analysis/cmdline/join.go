@@ -5,8 +5,10 @@ import (
 	"strings"
 )
 
-// JoinNUL turns NUL-separated argv (/proc/PID/cmdline, kern.procargs2, an audit
-// PROCTITLE) into one line with JoinPOSIX's quoting. A buffer without interior NULs
+// JoinNUL turns NUL-separated argv (/proc/PID/cmdline, kern.procargs2) into one line.
+// Arguments that are empty or hold whitespace, quotes, operators, expansions or globs
+// are single-quoted, as a POSIX shell would need them, so the line splits back
+// (SplitPOSIX) into the same argv. A buffer without interior NULs
 // is one string a process wrote over its argv (setproctitle: "sshd: user [priv]") and
 // is kept as is.
 func JoinNUL(b []byte) string {
@@ -32,25 +34,6 @@ func JoinNUL(b []byte) string {
 		if j < 0 {
 			break
 		}
-	}
-	return sb.String()
-}
-
-// JoinPOSIX joins an argument vector into one command line that SplitPOSIX splits
-// back into the same vector: arguments that are empty or hold whitespace, quotes,
-// operators, expansions or globs are single-quoted, as a POSIX shell would need them.
-func JoinPOSIX(argv []string) string {
-	n := len(argv)
-	for _, a := range argv {
-		n += len(a)
-	}
-	var sb strings.Builder
-	sb.Grow(n + 8)
-	for i, a := range argv {
-		if i > 0 {
-			sb.WriteByte(' ')
-		}
-		writeArg(&sb, []byte(a))
 	}
 	return sb.String()
 }
