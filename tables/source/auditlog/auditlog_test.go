@@ -285,3 +285,24 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestQueueBounded: a live stream's queue keeps the newest events within
+// MaxQueuedBytes and counts those it dropped.
+func TestQueueBounded(t *testing.T) {
+	var q queue
+	big := strings.Repeat("x", 64<<10)
+	n := 2 * MaxQueuedBytes / len(big)
+	for i := range n {
+		rec := event.Record{Provider: event.ProviderLinuxAudit, EventID: event.EventIDAuditExec, RecordID: uint64(i),
+			Data: event.MapFields{Values: map[string]string{"cmdline": big}}}
+		q.push(&rec)
+	}
+	var kept []uint64
+	dropped, err := q.drain(func(e *event.Event) { kept = append(kept, e.EventRecordID) })
+	if err != nil || dropped == 0 || int(dropped)+len(kept) != n || kept[len(kept)-1] != uint64(n-1) {
+		t.Fatalf("kept %d, dropped %d of %d (%v)", len(kept), dropped, n, err)
+	}
+	if again, _ := q.drain(func(*event.Event) {}); again != 0 {
+		t.Errorf("dropped counted twice")
+	}
+}

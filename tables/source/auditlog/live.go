@@ -14,10 +14,10 @@ import (
 // support (it wraps the cause).
 var ErrNoMulticast = errors.New("the kernel audit multicast group cannot be read")
 
-// MaxQueued bounds the process creations a Multicast keeps between two Drains; when
-// the tables are not queried for long on a busy host the oldest are dropped (and
-// counted).
-const MaxQueued = 20000
+// MaxQueuedBytes bounds the process creations a Multicast keeps between two Drains
+// (by their strings' size plus 256 bytes each); when the tables are not queried for
+// long on a busy host the oldest are dropped, and counted.
+const MaxQueuedBytes = 8 << 20
 
 // StreamName is the SourceFile of the events read from the kernel's stream.
 const StreamName = "kernel audit (multicast)"
@@ -26,6 +26,7 @@ const StreamName = "kernel audit (multicast)"
 type queue struct {
 	mu      sync.Mutex
 	events  []event.Event
+	bytes   int
 	dropped int64
 	err     error // why the stream ended, once it has
 }
@@ -34,12 +35,23 @@ func (q *queue) push(r *event.Record) error {
 	e := event.Normalize(r, false)
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.events) >= MaxQueued {
+	q.events = append(q.events, e)
+	q.bytes += queuedCost(&e)
+	for q.bytes > MaxQueuedBytes && len(q.events) > 1 {
+		q.bytes -= queuedCost(&q.events[0])
+		q.events[0] = event.Event{}
 		q.events = q.events[1:]
 		q.dropped++
 	}
-	q.events = append(q.events, e)
 	return nil
+}
+
+func queuedCost(e *event.Event) int {
+	n := 256 + len(e.SourceFile) + len(e.Computer)
+	if p := e.ProcessCreation; p != nil {
+		n += len(p.Image) + len(p.Cmdline) + len(p.CurrentDirectory) + len(p.User) + len(p.LoginUser) + len(p.RuleName)
+	}
+	return n
 }
 
 // drain hands the queued events to fn and reports what was lost on the way.
@@ -47,7 +59,7 @@ func (q *queue) drain(fn func(*event.Event)) (dropped int64, err error) {
 	q.mu.Lock()
 	evs := q.events
 	q.events, dropped, err = nil, q.dropped, q.err
-	q.dropped = 0
+	q.dropped, q.bytes = 0, 0
 	q.mu.Unlock()
 	for i := range evs {
 		fn(&evs[i])
