@@ -24,6 +24,10 @@ const (
 	MaxInFlight = 512
 	MaxArgBytes = 1 << 20
 	MaxArgs     = 1 << 14
+	// MaxPendingBytes bounds the arguments of all waiting events together: past it
+	// the oldest are finished first, so a hostile log of many huge unfinished events
+	// cannot hold MaxInFlight × MaxArgBytes.
+	MaxPendingBytes = 8 << 20
 	// recentDone is how many completed events are remembered so that their late
 	// records are passed over instead of starting an event of their own.
 	recentDone = 64
@@ -79,6 +83,7 @@ var syscallFieldNames = [nSyscallFields]string{"pid", "ppid", "uid", "auid", "se
 // is ready to use; it is not safe for concurrent use.
 type Assembler struct {
 	inflight []*pending // arrival order
+	bytes    int        // argBytes of the inflight events
 	done     [recentDone]stamp
 	doneN    int
 	records  int64 // records seen, for Window
@@ -120,6 +125,11 @@ func (a *Assembler) add(h header, body []byte, line int, off int64, s *sink) err
 	if err := a.expire(s); err != nil {
 		return err
 	}
+	for a.bytes > MaxPendingBytes && len(a.inflight) > 0 {
+		if err := a.finish(0, s); err != nil {
+			return err
+		}
+	}
 	p := a.find(h.stamp)
 	if p == nil {
 		switch h.typ {
@@ -141,6 +151,8 @@ func (a *Assembler) add(h header, body []byte, line int, off int64, s *sink) err
 		a.inflight = append(a.inflight, p)
 	}
 	p.last = a.records
+	before := p.argBytes
+	defer func() { a.bytes += p.argBytes - before }()
 	if p.other {
 		s.st.Skipped++
 		if (h.typ == typeProctitle && !p.reversed) || h.typ == typeEOE {
@@ -244,6 +256,7 @@ func (a *Assembler) finish(i int, s *sink) error {
 	}
 	p := a.inflight[i]
 	a.inflight = append(a.inflight[:i], a.inflight[i+1:]...)
+	a.bytes -= p.argBytes
 	a.done[a.doneN%recentDone] = p.stamp
 	a.doneN++
 	if p.other {
@@ -387,6 +400,7 @@ func (p *pending) execveRecord(body []byte) {
 		}
 		for len(p.args) <= idx {
 			p.args = append(p.args, "")
+			p.argBytes += 16 // the slot
 		}
 		p.args[idx] = val
 	})

@@ -5,7 +5,7 @@
 // into aN[i] chunks), CWD, PATH and PROCTITLE records that carry the same event id
 // (audit(SECONDS.MS:SERIAL) and node). Records of different events may interleave;
 // an Assembler keeps the events still missing records, within fixed bounds (Window,
-// MaxInFlight, MaxArgBytes), so memory stays bounded whatever the input.
+// MaxInFlight, MaxArgBytes, MaxPendingBytes), so memory stays bounded whatever the input.
 //
 // Each process creation is handed over as one event.Record of provider
 // event.ProviderLinuxAudit whose fields are the SYSCALL record's own names (pid,

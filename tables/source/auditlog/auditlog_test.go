@@ -306,3 +306,34 @@ func TestQueueBounded(t *testing.T) {
 		t.Errorf("dropped counted twice")
 	}
 }
+
+// TestBoundedPendingBytes: many unfinished events with large arguments are finished
+// early rather than held: the waiting arguments stay within MaxPendingBytes (plus the
+// record being read).
+func TestBoundedPendingBytes(t *testing.T) {
+	big := strings.Repeat("41", 256<<10) // 256 KiB once decoded
+	var b strings.Builder
+	for i := range 64 {
+		fmt.Fprintf(&b, "type=SYSCALL msg=audit(1765100000.000:%d): arch=c000003e syscall=59 success=yes exit=0 ppid=1 pid=%d uid=0 auid=0 ses=1 tty=(none) comm=\"x\" exe=\"/x\" key=(null)\n", i, i+2)
+		fmt.Fprintf(&b, "type=EXECVE msg=audit(1765100000.000:%d): argc=2 a0=\"x\" a1=%s\n", i, big)
+	}
+	var a Assembler
+	peak, n := 0, 0
+	_, err := a.Read(context.Background(), strings.NewReader(b.String()), "audit.log", nil, func(r *event.Record) error {
+		peak = max(peak, a.bytes)
+		if v, _ := r.Data.Get("cmdline"); len(v) != 2+256<<10 {
+			t.Errorf("cmdline of %d bytes", len(v))
+		}
+		n++
+		return nil
+	}, true)
+	if err != nil || n != 64 {
+		t.Fatalf("%d events, %v", n, err)
+	}
+	if peak > MaxPendingBytes+MaxArgBytes {
+		t.Errorf("waiting arguments reached %d bytes (bound %d)", peak, MaxPendingBytes+MaxArgBytes)
+	}
+	if a.bytes != 0 {
+		t.Errorf("%d bytes still counted after the end", a.bytes)
+	}
+}
