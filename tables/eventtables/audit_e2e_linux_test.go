@@ -2,127 +2,14 @@ package eventtables
 
 import (
 	"context"
-	"encoding/base64"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/osquery/osquery-go/plugin/table"
+
+	"github.com/exechunt/exechunt/internal/audittest"
 )
-
-// auditHost checks early whether this host lets a test use the kernel's audit
-// subsystem, and skips with the reason when it does not: not root, auditd not
-// installed (.ci/run installs it), or the kernel refuses audit (a container without
-// CAP_AUDIT_CONTROL, a kernel without audit). It returns the pid of the auditd
-// already running, 0 when none is. Audit is enabled for the test when it is off, and
-// left as it was.
-func auditHost(t *testing.T) int {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("starts auditd and adds a kernel audit rule")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("the kernel audit end-to-end test needs root (auditd, auditctl)")
-	}
-	for _, bin := range []string{"auditd", "auditctl"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s not installed (apt-get install auditd; .ci/run installs it): %v", bin, err)
-		}
-	}
-	out, err := exec.Command("auditctl", "-s").CombinedOutput()
-	if err != nil {
-		t.Skipf("the kernel refuses audit here (auditctl -s: %v: %s): a container without CAP_AUDIT_CONTROL or a kernel without audit", err, strings.TrimSpace(string(out)))
-	}
-	pid, enabled := 0, 0
-	for _, line := range strings.Split(string(out), "\n") {
-		if v, ok := strings.CutPrefix(line, "pid "); ok {
-			fmt.Sscan(v, &pid)
-		}
-		if v, ok := strings.CutPrefix(line, "enabled "); ok {
-			fmt.Sscan(v, &enabled)
-		}
-	}
-	if enabled == 0 {
-		if out, err := exec.Command("auditctl", "-e", "1").CombinedOutput(); err != nil {
-			t.Skipf("the kernel refuses to enable audit (auditctl -e 1: %v: %s)", err, strings.TrimSpace(string(out)))
-		}
-		t.Cleanup(func() { exec.Command("auditctl", "-e", "0").Run() })
-	}
-	return pid
-}
-
-// addExecveRule adds an execve rule under a key of this test and removes it at the
-// end.
-func addExecveRule(t *testing.T) {
-	t.Helper()
-	key := fmt.Sprintf("exechunt-e2e-%d", os.Getpid())
-	rule := []string{"always,exit", "-F", "arch=b64", "-S", "execve", "-F", "key=" + key}
-	if out, err := exec.Command("auditctl", append([]string{"-a"}, rule...)...).CombinedOutput(); err != nil {
-		t.Skipf("the kernel refuses an audit rule (auditctl -a: %v: %s)", err, strings.TrimSpace(string(out)))
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("auditctl", append([]string{"-d"}, rule...)...).CombinedOutput(); err != nil {
-			t.Errorf("removing the test's audit rule: %v: %s", err, out)
-		}
-	})
-}
-
-// startAuditd starts auditd in the foreground with a configuration that writes to
-// dir/audit.log, and stops it at the end.
-func startAuditd(t *testing.T, dir string) string {
-	t.Helper()
-	conf := filepath.Join(dir, "conf")
-	if err := os.MkdirAll(conf, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	log := filepath.Join(dir, "audit.log")
-	text := "local_events = yes\nwrite_logs = yes\nlog_file = " + log + "\nlog_format = ENRICHED\nflush = INCREMENTAL\nfreq = 1\n" +
-		"max_log_file = 64\nmax_log_file_action = IGNORE\nspace_left = 8\nspace_left_action = IGNORE\nadmin_space_left = 4\n" +
-		"admin_space_left_action = IGNORE\ndisk_full_action = IGNORE\ndisk_error_action = IGNORE\n"
-	if err := os.WriteFile(filepath.Join(conf, "auditd.conf"), []byte(text), 0o640); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("auditd", "-n", "-c", conf)
-	out, _ := os.Create(filepath.Join(dir, "auditd.out"))
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Skipf("auditd does not start: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-		out.Close()
-	})
-	for i := 0; i < 100; i++ {
-		if _, err := os.Stat(log); err == nil {
-			return log
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	b, _ := os.ReadFile(filepath.Join(dir, "auditd.out"))
-	t.Skipf("auditd started but wrote no log (the kernel may refuse it): %s", b)
-	return ""
-}
-
-// runSuspicious runs bash -c 'sh -c "echo <base64> | base64 -d | sh"; true' (the
-// decoded command prints a marker; the true keeps bash from exec'ing sh in its
-// place, so that sh has bash for parent) and returns the base64 text, unique to this
-// run.
-func runSuspicious(t *testing.T) string {
-	t.Helper()
-	b64 := base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("echo exechunt-e2e-%d-%d\n", os.Getpid(), time.Now().UnixNano())))
-	out, err := exec.Command("bash", "-c", `sh -c "echo `+b64+` | base64 -d | sh"; true`).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "exechunt-e2e-") {
-		t.Fatalf("the command: %v: %s", err, out)
-	}
-	return b64
-}
 
 // waitForRow queries process_creation_events until the sh -c line of b64 appears.
 func waitForRow(t *testing.T, s *Store, b64 string) map[string]string {
@@ -146,35 +33,26 @@ func waitForRow(t *testing.T, s *Store, b64 string) map[string]string {
 	}
 }
 
-func checkRow(t *testing.T, r map[string]string) {
-	t.Helper()
-	score, _ := strconv.Atoi(r["score"])
-	if r["source"] != "audit" || r["parent_name"] != "bash" || r["user"] != "root" || r["failed"] != "0" ||
-		!strings.Contains(r["ancestry"], "bash > ") || score < 50 || !strings.Contains(r["indicators"], "posix_base64_pipe_shell") {
-		t.Errorf("row %v", r)
-	}
-}
-
 // TestAuditdEndToEnd starts a real auditd writing its own log, adds an execve rule,
 // runs a base64-to-shell command under bash, and reads it back through
 // process_creation_events tailing that log: with its parent and a score of 50+.
 func TestAuditdEndToEnd(t *testing.T) {
-	if pid := auditHost(t); pid != 0 {
+	if pid := audittest.Host(t); pid != 0 {
 		t.Skipf("an auditd already runs (pid %d): the test starts its own only on a host without one", pid)
 	}
-	log := startAuditd(t, t.TempDir())
-	addExecveRule(t)
+	log := audittest.StartAuditd(t, t.TempDir())
+	audittest.AddExecveRule(t)
 	s := New(Options{Paths: []string{log}})
 	defer s.Close()
-	b64 := runSuspicious(t)
-	checkRow(t, waitForRow(t, s, b64))
+	b64 := audittest.RunBase64ToShell(t)
+	audittest.CheckRow(t, waitForRow(t, s, b64))
 }
 
 // TestAuditMulticastEndToEnd reads the same through the kernel's audit multicast
 // group (with or without auditd), as the extension does by default on Linux.
 func TestAuditMulticastEndToEnd(t *testing.T) {
-	auditHost(t)
-	addExecveRule(t)
+	audittest.Host(t)
+	audittest.AddExecveRule(t)
 	s := New(Options{Paths: []string{}, Audit: "multicast"})
 	defer s.Close()
 	if _, err := s.Read(context.Background()); err != nil { // opens the stream
@@ -183,6 +61,6 @@ func TestAuditMulticastEndToEnd(t *testing.T) {
 	if s.multicast == nil {
 		t.Skip("the kernel audit multicast group cannot be read here (CAP_AUDIT_READ)")
 	}
-	b64 := runSuspicious(t)
-	checkRow(t, waitForRow(t, s, b64))
+	b64 := audittest.RunBase64ToShell(t)
+	audittest.CheckRow(t, waitForRow(t, s, b64))
 }
