@@ -28,6 +28,9 @@ const (
 	// the oldest are finished first, so a hostile log of many huge unfinished events
 	// cannot hold MaxInFlight × MaxArgBytes.
 	MaxPendingBytes = 8 << 20
+	// maxField bounds the other values an event keeps (cwd, path, exe, proctitle…):
+	// the kernel writes at most PATH_MAX (4096) of a path and 128 bytes of a title.
+	maxField = 4096
 	// recentDone is how many completed events are remembered so that their late
 	// records are passed over instead of starting an event of their own.
 	recentDone = 64
@@ -175,7 +178,7 @@ func (a *Assembler) add(h header, body []byte, line int, off int64, s *sink) err
 	case typeCwd:
 		fields(body, func(k, v []byte) {
 			if string(k) == "cwd" {
-				p.cwd = text(v)
+				p.cwd = clip(text(v))
 			}
 		})
 	case typePath:
@@ -183,10 +186,10 @@ func (a *Assembler) add(h header, body []byte, line int, off int64, s *sink) err
 	case typeProctitle:
 		fields(body, func(k, v []byte) {
 			if string(k) == "proctitle" {
-				if b, ok := unhex(v); ok {
+				if b, ok := unhex(v[:min(len(v), 2*maxField)]); ok {
 					p.proctitle = b
 				} else {
-					p.proctitle = []byte(text(v))
+					p.proctitle = []byte(clip(text(v)))
 				}
 			}
 		})
@@ -315,16 +318,16 @@ func (p *pending) syscallRecord(body []byte) {
 		case "SYSCALL":
 			name = v
 		case "UID":
-			p.names[0] = text(v)
+			p.names[0] = clip(text(v))
 		case "AUID":
-			p.names[1] = text(v)
+			p.names[1] = clip(text(v))
 		}
 		switch i := syscallField(k); i {
 		case -1:
 		case fComm, fExe, fKey:
-			p.vals[i] = text(v)
+			p.vals[i] = clip(text(v))
 		default:
-			p.vals[i] = string(bytes.Trim(v, `"`))
+			p.vals[i] = clip(string(bytes.Trim(v, `"`)))
 		}
 	})
 	if !p.execve && !isExecve(arch, call, bytes.Trim(name, `"`)) {
@@ -418,8 +421,16 @@ func (p *pending) pathRecord(body []byte) {
 		}
 	})
 	if string(item) == "0" && name != nil {
-		p.path = text(name)
+		p.path = clip(text(name))
 	}
+}
+
+// clip bounds a value an event keeps to maxField bytes.
+func clip(s string) string {
+	if len(s) > maxField {
+		return s[:maxField]
+	}
+	return s
 }
 
 // argv is the event's argument vector: EXECVE's arguments with the split ones joined.
