@@ -43,13 +43,22 @@ func Host(t *testing.T) int {
 	if err != nil {
 		t.Skipf("the kernel refuses audit here (auditctl -s: %v: %s): a container without CAP_AUDIT_CONTROL or a kernel without audit", err, strings.TrimSpace(string(out)))
 	}
-	pid, enabled := 0, 0
+	pid, enabled, backlog := 0, 0, 0
 	for _, line := range strings.Split(string(out), "\n") {
 		if v, ok := strings.CutPrefix(line, "pid "); ok {
 			fmt.Sscan(v, &pid)
 		}
 		if v, ok := strings.CutPrefix(line, "enabled "); ok {
 			fmt.Sscan(v, &enabled)
+		}
+		if v, ok := strings.CutPrefix(line, "backlog_limit "); ok {
+			fmt.Sscan(v, &backlog)
+		}
+	}
+	if backlog > 0 && backlog < 8192 {
+		// The kernel's default backlog (64) overflows while the machine is busy.
+		if exec.Command("auditctl", "-b", "8192").Run() == nil {
+			t.Cleanup(func() { exec.Command("auditctl", "-b", fmt.Sprint(backlog)).Run() })
 		}
 	}
 	if enabled == 0 {
@@ -61,12 +70,16 @@ func Host(t *testing.T) int {
 	return pid
 }
 
-// AddExecveRule adds an execve rule under a key of this test and removes it at the
-// end.
+// LoginUID is the login uid RunBase64ToShell gives its processes, so that the test's
+// rule audits them and nothing else of the machine.
+const LoginUID = 4242
+
+// AddExecveRule adds an execve rule for the processes of login uid LoginUID under a
+// key of this test and removes it at the end.
 func AddExecveRule(t *testing.T) {
 	t.Helper()
 	key := fmt.Sprintf("exechunt-e2e-%d", os.Getpid())
-	rule := []string{"always,exit", "-F", "arch=b64", "-S", "execve", "-F", "key=" + key}
+	rule := []string{"always,exit", "-F", "arch=b64", "-S", "execve", "-F", fmt.Sprint("auid=", LoginUID), "-F", "key=" + key}
 	if out, err := exec.Command("auditctl", append([]string{"-a"}, rule...)...).CombinedOutput(); err != nil {
 		t.Skipf("the kernel refuses an audit rule (auditctl -a: %v: %s)", err, strings.TrimSpace(string(out)))
 	}
@@ -116,12 +129,13 @@ func StartAuditd(t *testing.T, dir string) string {
 
 // RunBase64ToShell runs bash -c 'sh -c "echo <base64> | base64 -d | sh"; true' (the
 // decoded command prints a marker; the true keeps bash from exec'ing sh in its
-// place, so that sh has bash for parent) and returns the base64 text, unique to this
-// run.
+// place, so that sh has bash for parent) as login uid LoginUID, and returns the
+// base64 text, unique to this run.
 func RunBase64ToShell(t *testing.T) string {
 	t.Helper()
 	b64 := base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("echo exechunt-e2e-%d-%d\n", os.Getpid(), time.Now().UnixNano())))
-	out, err := exec.Command("bash", "-c", `sh -c "echo `+b64+` | base64 -d | sh"; true`).CombinedOutput()
+	script := fmt.Sprintf(`echo %d >/proc/self/loginuid && exec bash -c 'sh -c "echo %s | base64 -d | sh"; true'`, LoginUID, b64)
+	out, err := exec.Command("sh", "-c", script).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "exechunt-e2e-") {
 		t.Fatalf("the command: %v: %s", err, out)
 	}
@@ -133,8 +147,27 @@ func RunBase64ToShell(t *testing.T) string {
 func CheckRow(t *testing.T, r map[string]string) {
 	t.Helper()
 	score, _ := strconv.Atoi(r["score"])
-	if r["source"] != "audit" || r["parent_name"] != "bash" || r["user"] != "root" || r["failed"] != "0" ||
+	if r["source"] != "audit" || r["parent_name"] != "bash" || r["user"] != "root" || r["failed"] != "0" || r["login_user"] != fmt.Sprint(LoginUID) ||
 		!strings.Contains(r["ancestry"], "bash > ") || score < 50 || !strings.Contains(r["indicators"], "posix_base64_pipe_shell") {
 		t.Errorf("row %v", r)
 	}
+}
+
+// Attempts runs RunBase64ToShell and waits for seen to find its row, up to three
+// times (the kernel drops records when its backlog overflows on a busy machine),
+// and returns the row.
+func Attempts(t *testing.T, seen func(b64 string) (map[string]string, bool)) map[string]string {
+	t.Helper()
+	for attempt := 1; attempt <= 3; attempt++ {
+		b64 := RunBase64ToShell(t)
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			if r, ok := seen(b64); ok {
+				return r
+			}
+		}
+		out, _ := exec.Command("auditctl", "-s").CombinedOutput()
+		t.Logf("attempt %d: the command's row did not appear within 10 s; auditctl -s:\n%s", attempt, out)
+	}
+	t.Fatal("the command's row never appeared (3 attempts)")
+	return nil
 }

@@ -170,11 +170,11 @@ func auditID(s string) string {
 	return s
 }
 
-// auditUser names an audit uid: the name an enriched log gives, else root for 0,
-// else the number.
+// auditUser names an audit uid: the name an enriched log gives (auditd writes
+// "unknown(4242)" for a uid without one), else root for 0, else the number.
 func auditUser(name, uid string) string {
 	switch {
-	case name != "" && name != "unset":
+	case name != "" && name != "unset" && !strings.HasPrefix(name, "unknown("):
 		return name
 	case uid == "0":
 		return "root"

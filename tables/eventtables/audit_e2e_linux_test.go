@@ -4,32 +4,27 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/osquery/osquery-go/plugin/table"
 
 	"github.com/exechunt/exechunt/internal/audittest"
 )
 
-// waitForRow queries process_creation_events until the sh -c line of b64 appears.
-func waitForRow(t *testing.T, s *Store, b64 string) map[string]string {
-	t.Helper()
+// seenIn returns a function that finds the sh -c row of a command in
+// process_creation_events.
+func seenIn(t *testing.T, s *Store) func(string) (map[string]string, bool) {
 	tbl := s.ProcessCreationTable()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	return func(b64 string) (map[string]string, bool) {
 		rows, err := tbl.Generate(context.Background(), table.QueryContext{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, r := range rows {
 			if strings.HasPrefix(r["cmdline"], "sh -c echo "+b64) {
-				return r
+				return r, true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no process_creation_events row of the command after 30 s (%d rows)", len(rows))
-		}
-		time.Sleep(200 * time.Millisecond)
+		return nil, false
 	}
 }
 
@@ -44,8 +39,7 @@ func TestAuditdEndToEnd(t *testing.T) {
 	audittest.AddExecveRule(t)
 	s := New(Options{Paths: []string{log}})
 	defer s.Close()
-	b64 := audittest.RunBase64ToShell(t)
-	audittest.CheckRow(t, waitForRow(t, s, b64))
+	audittest.CheckRow(t, audittest.Attempts(t, seenIn(t, s)))
 }
 
 // TestAuditMulticastEndToEnd reads the same through the kernel's audit multicast
@@ -61,6 +55,5 @@ func TestAuditMulticastEndToEnd(t *testing.T) {
 	if s.multicast == nil {
 		t.Skip("the kernel audit multicast group cannot be read here (CAP_AUDIT_READ)")
 	}
-	b64 := audittest.RunBase64ToShell(t)
-	audittest.CheckRow(t, waitForRow(t, s, b64))
+	audittest.CheckRow(t, audittest.Attempts(t, seenIn(t, s)))
 }

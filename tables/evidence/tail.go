@@ -33,6 +33,19 @@ type Cursor struct {
 	audit *auditlog.Assembler
 }
 
+// Resume is where a new reader of the file should start after this process stops:
+// Offset and Line, or, for an audit log, the first record of the oldest event still
+// missing records (it is read again; the events before it read twice are the same
+// events, with the same identity).
+func (c *Cursor) Resume() (offset int64, line int) {
+	if c.audit != nil {
+		if l, off, ok := c.audit.Oldest(); ok && off < c.Offset {
+			return off, l - 1
+		}
+	}
+	return c.Offset, c.Line
+}
+
 // Tail reads what was added to path since cur and advances cur. It reports reset when
 // the file was replaced, truncated or (for JSON documents, which cannot be tailed)
 // rewritten, in which case it was read again from the start.

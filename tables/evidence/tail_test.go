@@ -114,3 +114,23 @@ func TestTailAudit(t *testing.T) {
 		t.Fatalf("after rotation = %v reset=%t", got, reset)
 	}
 }
+
+// TestTailAuditResume: a restart resumes at the first record of the oldest event
+// still missing records, so that it is not lost.
+func TestTailAuditResume(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	text := "type=SYSCALL msg=audit(1765101000.250:10): arch=c000003e syscall=59 success=yes exit=0 items=1 ppid=1 pid=10 auid=0 uid=0 tty=(none) ses=1 comm=\"id\" exe=\"/usr/bin/id\" key=(null)\n" +
+		"type=PROCTITLE msg=audit(1765101000.250:10): proctitle=6964\n"
+	second := "type=SYSCALL msg=audit(1765101000.300:11): arch=c000003e syscall=59 success=yes exit=0 items=1 ppid=1 pid=11 auid=0 uid=0 tty=(none) ses=1 comm=\"id\" exe=\"/usr/bin/id\" key=(null)\n"
+	if err := os.WriteFile(path, []byte(text+second), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var cur Cursor
+	if got, _ := tailOnce(t, path, &cur); len(got) != 1 {
+		t.Fatalf("tail = %v", got)
+	}
+	off, line := cur.Resume()
+	if off != int64(len(text)) || line != 2 || cur.Offset != int64(len(text+second)) {
+		t.Errorf("resume at %d (line %d), want %d (line 2); cursor at %d", off, line, len(text), cur.Offset)
+	}
+}

@@ -106,6 +106,19 @@ func (a *Assembler) Flush(name string, opt *source.Options, emit source.Emit) (s
 // Pending is the number of events still missing records.
 func (a *Assembler) Pending() int { return len(a.inflight) }
 
+// Oldest is where the oldest pending event's first record is (its 1-based line and
+// byte offset, with the BaseLine and BaseOffset of its read): a reader that must start
+// over (a restart) resumes there so as not to lose the event. ok is false when none
+// is pending.
+func (a *Assembler) Oldest() (line int, off int64, ok bool) {
+	for _, p := range a.inflight {
+		if !ok || p.off < off {
+			line, off, ok = p.line, p.off, true
+		}
+	}
+	return line, off, ok
+}
+
 // isSeparator reports the lines plain ausearch prints between events.
 func isSeparator(line []byte) bool {
 	return bytes.HasPrefix(line, []byte("----")) || bytes.HasPrefix(line, []byte("time->"))
