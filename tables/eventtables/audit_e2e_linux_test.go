@@ -1,7 +1,10 @@
 package eventtables
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -56,4 +59,25 @@ func TestAuditMulticastEndToEnd(t *testing.T) {
 		t.Skip("the kernel audit multicast group cannot be read here (CAP_AUDIT_READ)")
 	}
 	audittest.CheckRow(t, audittest.Attempts(t, seenIn(t, s)))
+}
+
+// TestAuditWarnsWithoutRule: reading the stream with no execve rule loaded, the
+// Store says in its log that no process creation will come and what to do.
+func TestAuditWarnsWithoutRule(t *testing.T) {
+	audittest.Host(t)
+	if out, _ := exec.Command("auditctl", "-l").Output(); strings.Contains(string(out), "execve") {
+		t.Skip("an execve rule is loaded on this host")
+	}
+	var log bytes.Buffer
+	s := New(Options{Paths: []string{}, Audit: "multicast", Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	defer s.Close()
+	if _, err := s.Read(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s.multicast == nil {
+		t.Skip("the kernel audit multicast group cannot be read here (CAP_AUDIT_READ)")
+	}
+	if !strings.Contains(log.String(), "no execve rule is loaded") || !strings.Contains(log.String(), "audit_rules: [execve]") {
+		t.Errorf("log:\n%s", log.String())
+	}
 }

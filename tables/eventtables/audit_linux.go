@@ -24,6 +24,14 @@ func (s *Store) startAudit() {
 			s.log.Info("audit: execve rules installed (audit_rules: [execve])", "rules", auditlog.ExecveRules)
 		}
 	}
+	defer func() {
+		if s.multicast == nil && !slices.Contains(s.paths, AuditLogPath) {
+			return
+		}
+		if ok, err := auditlog.ExecveRuleLoaded(); err == nil && !ok {
+			s.log.Warn("audit: no execve rule is loaded, so the audit source carries no process creations: add one (docs/linux-audit.md) or set audit_rules: [execve]")
+		}
+	}()
 	var why error
 	if mode == "auto" || mode == "multicast" {
 		m, err := auditlog.OpenMulticast(auditlog.Hostname())

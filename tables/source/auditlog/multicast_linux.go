@@ -141,3 +141,23 @@ func AddExecveRules() error {
 func isExists(err error) bool {
 	return errors.Is(err, syscall.EEXIST) || strings.Contains(err.Error(), "rule exists")
 }
+
+// ExecveRuleLoaded reports whether the kernel has an audit rule on execve (needs
+// CAP_AUDIT_CONTROL to ask): without one, the stream carries no process creations.
+func ExecveRuleLoaded() (bool, error) {
+	client, err := libaudit.NewAuditClient(nil)
+	if err != nil {
+		return false, fmt.Errorf("audit rules: %w", err)
+	}
+	defer client.Close()
+	rules, err := client.GetRules()
+	if err != nil {
+		return false, fmt.Errorf("audit rules: %w", err)
+	}
+	for _, wf := range rules {
+		if text, err := rule.ToCommandLine(wf, false); err == nil && strings.Contains(text, "execve") {
+			return true, nil
+		}
+	}
+	return false, nil
+}

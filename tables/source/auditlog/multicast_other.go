@@ -24,3 +24,6 @@ func (m *Multicast) Close() error { return nil }
 
 // AddExecveRules fails: only Linux has audit rules.
 func AddExecveRules() error { return fmt.Errorf("audit rules: not Linux") }
+
+// ExecveRuleLoaded fails: only Linux has audit rules.
+func ExecveRuleLoaded() (bool, error) { return false, fmt.Errorf("audit rules: not Linux") }
