@@ -85,7 +85,7 @@ eval-packs: ## run every hunt pack over the corpus: recall per technique, benign
 	$(GO) test -count=1 -run 'TestEvaluatePacks' -v ./internal/packeval/
 
 .PHONY: eval-catalog
-eval-catalog: ## every LOLBAS execution command as a process creation: row score and packs per binary, every miss
+eval-catalog: ## every LOLBAS execution command and GTFOBins shell/command/reverse-shell/download example as a process creation: row score and packs, every miss; benign Linux administration below 50
 	$(GO) test -count=1 -run 'TestEvaluateCatalog' -v ./internal/catalogeval/
 
 .PHONY: clean

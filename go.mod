@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/bradleyjkemp/sigma-go v0.6.6
 	github.com/coregx/ahocorasick v0.3.1
+	github.com/elastic/go-libaudit/v2 v2.6.2
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/ncruces/go-sqlite3 v0.37.0
 	github.com/osquery/osquery-go v0.0.0-20260630173615-eb39ad3443df
@@ -19,9 +20,11 @@ require (
 	github.com/PaesslerAG/jsonpath v0.1.1 // indirect
 	github.com/alecthomas/participle v0.7.1 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/elastic/go-licenser v0.4.1 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	github.com/kballard/go-shellquote v0.0.0-20180428030007-95032a82bc51 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect

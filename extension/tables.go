@@ -30,6 +30,7 @@ func Tables(cfg config.Config, log *slog.Logger) ([]tablekit.Table, error) {
 	budget := int64(cfg.CacheMB) << 20
 	events := eventtables.New(eventtables.Options{
 		Paths: paths, CacheBytes: budget, Analyzer: a, Logger: log, StateDir: cfg.StateDir,
+		Audit: cfg.Audit, AuditRules: cfg.AuditRules,
 	})
 	return []tablekit.Table{
 		lineage.New(lineage.Options{History: events, Scorer: events.LineageScorer()}),

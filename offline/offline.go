@@ -95,7 +95,7 @@ func (e *Evidence) Read(ctx context.Context) (evidence.Summary, error) {
 		case n > 1:
 			what = fmt.Sprintf("%d files, none a known format", n)
 		}
-		return sum, fmt.Errorf("no evidence read from %s: %s (EVTX, JSON lines, Sysmon-for-Linux syslog)", strings.Join(e.paths, ", "), what)
+		return sum, fmt.Errorf("no evidence read from %s: %s (EVTX, JSON lines, Sysmon-for-Linux syslog, Linux audit)", strings.Join(e.paths, ", "), what)
 	}
 	return sum, nil
 }

@@ -86,11 +86,11 @@ func (f *fixture) generate(t *testing.T, name string, qc table.QueryContext) []m
 }
 
 // TestGroupBySource: the counts of MANIFEST.md (633 Sysmon/1 of which 70 appear twice,
-// 279 Security/4688, 31 Linux-Sysmon/1), through SQL.
+// 279 Security/4688, 31 Linux-Sysmon/1, 3 Linux audit execve), through SQL.
 func TestGroupBySource(t *testing.T) {
 	f := engine(t)
 	got := f.query(t, "SELECT source, count(*) AS n FROM process_creation_events GROUP BY source ORDER BY source")
-	want := [][]any{{"security", int64(279)}, {"sysmon", int64(563)}, {"sysmon_linux", int64(31)}}
+	want := [][]any{{"audit", int64(3)}, {"security", int64(279)}, {"sysmon", int64(563)}, {"sysmon_linux", int64(31)}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("by source: %v, want %v", got, want)
 	}

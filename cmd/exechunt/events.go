@@ -33,9 +33,10 @@ func newEventsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "events [flags] PATH...",
 		Short: "Print the normalised execution events found in evidence files and folders",
-		Long: `Reads EVTX files, JSON-lines/JSON exports (OTRF/NXLog, Winlogbeat, evtx_dump) and
-Sysmon-for-Linux syslog, recursively for folders, and prints one normalised event per
-line: process creations (Sysmon 1, Security 4688, Sysmon for Linux 1), PowerShell
+		Long: `Reads EVTX files, JSON-lines/JSON exports (OTRF/NXLog, Winlogbeat, evtx_dump),
+Sysmon-for-Linux syslog and Linux audit logs (audit.log, ausearch --raw), recursively
+for folders, and prints one normalised event per line: process creations (Sysmon 1,
+Security 4688, Sysmon for Linux 1, Linux audit execve), PowerShell
 script-block parts (4104) and PowerShell pipeline records (4103, 800).
 Process creations are scored with their parent's score as the event tables score
 them (parent_suspicious): the process creations are read once first to know every

@@ -43,7 +43,7 @@ func newScanCmd() *cobra.Command {
 		Short: "Run the hunt packs over evidence files and print the findings",
 		Long: `Runs every query of the chosen packs (the packs built into exechunt, plus those in
 --packs-dir) on the offline engine over the evidence (EVTX, JSON lines, Sysmon-for-Linux
-syslog; folders are read recursively). Each row a query returns is a finding, printed
+syslog, Linux audit logs; folders are read recursively). Each row a query returns is a finding, printed
 with its pack, query, ATT&CK technique, severity, the row itself and its evidence
 location (file and event record id, from the row's "evidence" column).
 

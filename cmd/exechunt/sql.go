@@ -20,7 +20,7 @@ func newSQLCmd() *cobra.Command {
 		Short: "Run osquery SQL over evidence files with exechunt's tables (no osquery needed)",
 		Long: `Mounts exechunt's tables (process_creation_events, powershell_script_blocks,
 command_line_analysis) over the evidence given with --evidence (EVTX, JSON lines,
-Sysmon-for-Linux syslog; folders are read recursively) in an embedded SQLite, and runs
+Sysmon-for-Linux syslog, Linux audit logs; folders are read recursively) in an embedded SQLite, and runs
 one query. SQL is osquery's: SQLite plus osquery's functions (regex_match, split,
 concat_ws, from_base64, ...; see docs/offline.md). command_line_analysis needs
 "cmdline = ..." or a JOIN on cmdline.

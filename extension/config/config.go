@@ -37,6 +37,15 @@ type Config struct {
 	// Sources are the evidence files, folders or globs read by the event tables;
 	// empty means the platform's live defaults.
 	Sources []Source `yaml:"sources"`
+	// Audit chooses the Linux audit source of process_creation_events: auto (the
+	// kernel's audit multicast group when the extension may read it, else
+	// /var/log/audit/audit.log), multicast, log or off. Unset, it is auto without
+	// sources (the live defaults) and off with them.
+	Audit string `yaml:"audit"`
+	// AuditRules lists audit rules the extension installs when it starts reading:
+	// only "execve" (every execve and execveat). Without it the extension never
+	// changes the kernel's audit rules.
+	AuditRules []string `yaml:"audit_rules"`
 	// CacheMB is the extension's memory budget in MiB (default 64): the tables'
 	// caches take a little over half of it, the rest is left for query work and the
 	// program itself, so the process's peak RSS stays within it.
@@ -91,6 +100,7 @@ func DefaultMemoryLimitMB(cacheMB int) int { return max(cacheMB-CodeMB, cacheMB*
 // Default returns the settings used when there is no configuration file.
 func Default() Config {
 	return Config{
+		Audit:           "auto",
 		CacheMB:         64,
 		MemoryLimitMB:   DefaultMemoryLimitMB(64),
 		GenerateTimeout: 4 * time.Minute,
@@ -156,6 +166,9 @@ func Parse(name string, data []byte) (Config, error) {
 	c.File = name
 	if !hasKey(&root, "memory_limit_mb") {
 		c.MemoryLimitMB = DefaultMemoryLimitMB(c.CacheMB)
+	}
+	if !hasKey(&root, "audit") && len(c.Sources) > 0 {
+		c.Audit = "off" // named sources replace the live ones unless audit is set
 	}
 	if err := c.validate(name, &root); err != nil {
 		return Config{}, err
@@ -231,6 +244,16 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 	for i, s := range c.Sources {
 		if strings.TrimSpace(s.Path) == "" {
 			return bad("sources", "entry %d has no path", i+1)
+		}
+	}
+	switch c.Audit {
+	case "auto", "multicast", "log", "off":
+	default:
+		return bad("audit", "unknown source %q (want auto, multicast, log or off)", c.Audit)
+	}
+	for _, r := range c.AuditRules {
+		if r != "execve" {
+			return bad("audit_rules", "unknown rule set %q (the only one is execve)", r)
 		}
 	}
 	if c.CacheMB < 1 {

@@ -31,9 +31,13 @@ generate_timeout: 90s
 state_dir: /tmp/exechunt-state
 character_frequencies: [0, 0.5, 1]
 log_level: debug
+audit: log
+audit_rules: [execve]
 `
 	want := Config{
 		Sources:              []Source{{"/var/log/syslog"}, {"/evidence/*.evtx"}},
+		Audit:                "log",
+		AuditRules:           []string{"execve"},
 		CacheMB:              32,
 		MemoryLimitMB:        0,
 		GenerateTimeout:      90 * time.Second,
@@ -57,6 +61,12 @@ log_level: debug
 	def := Default()
 	def.CacheMB, def.File = 8, "p.yaml"
 	def.MemoryLimitMB = 6 // follows cache_mb when not given: three quarters of 8
+	if def.Audit != "auto" {
+		t.Errorf("default audit source %q, want auto", def.Audit)
+	}
+	if named, err := Parse("n.yaml", []byte("sources:\n  - path: /evidence\n")); err != nil || named.Audit != "off" {
+		t.Errorf("named sources: audit %q, %v; want off", named.Audit, err)
+	}
 	if !reflect.DeepEqual(partial, def) {
 		t.Errorf("keys not given keep their defaults: %+v", partial)
 	}
@@ -106,6 +116,8 @@ func TestParseErrors(t *testing.T) {
 		{"negative memory limit", "memory_limit_mb: -1\n", "c.yaml:1: memory_limit_mb"},
 		{"zero timeout", "\ngenerate_timeout: 0s\n", "c.yaml:2: generate_timeout: must be positive"},
 		{"bad level", "log_level: loud\n", "c.yaml:1: log_level: unknown level"},
+		{"bad audit source", "audit: netlink\n", "c.yaml:1: audit: unknown source \"netlink\""},
+		{"bad audit rules", "cache_mb: 8\naudit_rules: [execve, all]\n", "c.yaml:2: audit_rules: unknown rule set \"all\""},
 		{"empty source", "sources:\n  - path: ''\n", "c.yaml:1: sources: entry 1 has no path"},
 		{"vector too long", "character_frequencies: [" + strings.Repeat("0.1, ", 256) + "0.1]\n", "c.yaml:1: character_frequencies: has 257 weights"},
 		{"negative weight", "character_frequencies: [0.1, -2]\n", "c.yaml:1: character_frequencies: weight 1 is -2"},

@@ -185,6 +185,7 @@ var providerOf = map[string]string{
 	"sysmon":       "Microsoft-Windows-Sysmon",
 	"security":     "Microsoft-Windows-Security-Auditing",
 	"sysmon_linux": "Linux-Sysmon",
+	"audit":        event.ProviderLinuxAudit,
 }
 
 // AnalyseFile serves one evidence file (rel, relative to dir) through the real tables
@@ -206,8 +207,11 @@ func AnalyseFile(ctx context.Context, dir, rel string, out map[Key]Scored) error
 		id, _ := strconv.ParseUint(fd.Text("event_record_id"), 10, 64)
 		source := fd.Text("source")
 		eventID := uint32(1)
-		if source == "security" {
+		switch source {
+		case "security":
 			eventID = 4688
+		case "audit":
+			eventID = event.EventIDAuditExec
 		}
 		sc := Scored{atoi(fd.Text("score")), splitList(fd.Text("indicators")),
 			fmt.Sprintf("%s <- %s :: %s", nameOr(fd.Text("name")), nameOr(fd.Text("parent_name")), fd.Text("cmdline"))}

@@ -30,6 +30,7 @@ import (
 	"github.com/exechunt/exechunt/offline/sqlengine"
 	"github.com/exechunt/exechunt/packs"
 	"github.com/exechunt/exechunt/tables/analysis"
+	"github.com/exechunt/exechunt/tables/event"
 	"github.com/exechunt/exechunt/tables/evidenceref"
 )
 
@@ -322,6 +323,8 @@ func providerOf(channel string) string {
 		return "Microsoft-Windows-Sysmon"
 	case c == "security":
 		return "Microsoft-Windows-Security-Auditing"
+	case c == event.ChannelLinuxAudit:
+		return event.ProviderLinuxAudit
 	case strings.Contains(c, "powershell"):
 		return "Microsoft-Windows-PowerShell"
 	}

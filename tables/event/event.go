@@ -53,8 +53,8 @@ type Event struct {
 	Data map[string]string `json:"data,omitempty"`
 }
 
-// ProcessCreation is a process start: Sysmon Event ID 1 (Windows and Linux) or
-// Security 4688. Fields missing from a source (4688 has no GUIDs or hashes, Windows 7
+// ProcessCreation is a process start: Sysmon Event ID 1 (Windows and Linux),
+// Security 4688 or a Linux audit execve/execveat event. Fields missing from a source (4688 has no GUIDs or hashes, Windows 7
 // 4688 has no parent name, Sysmon schema < 10 has no OriginalFileName) stay empty.
 type ProcessCreation struct {
 	ProcessGUID       string `json:"process_guid,omitempty"`
@@ -82,7 +82,14 @@ type ProcessCreation struct {
 	ParentImage       string `json:"parent_image,omitempty"`
 	ParentCmdline     string `json:"parent_cmdline,omitempty"`
 	ParentUser        string `json:"parent_user,omitempty"`
-	RuleName          string `json:"rule_name,omitempty"`
+	RuleName          string `json:"rule_name,omitempty"` // Sysmon RuleName; the audit rule's key
+	// LoginUser is the user who logged in to the session the process belongs to
+	// (audit auid), whatever it became since (sudo, su); TTY its terminal (audit).
+	LoginUser string `json:"login_user,omitempty"`
+	TTY       string `json:"tty,omitempty"`
+	// Failed marks an attempt that did not start the program (audit success=no: the
+	// file was missing, not executable, denied…); such events are kept, not dropped.
+	Failed bool `json:"failed,omitempty"`
 	// EncodedCommand is a PowerShell -EncodedCommand argument; DecodedCommand the most
 	// decoded form of the command line (set by analysis).
 	EncodedCommand string `json:"encoded_command,omitempty"`

@@ -153,3 +153,18 @@ func TestNormalizeOther(t *testing.T) {
 		t.Errorf("nil Data must not break mapping")
 	}
 }
+
+func TestAuditUser(t *testing.T) {
+	for _, c := range []struct{ name, uid, want string }{
+		{"alice", "1000", "alice"},
+		{"", "0", "root"},
+		{"", "1000", "1000"},
+		{"unknown(4242)", "4242", "4242"},
+		{"unset", "4294967295", ""},
+		{"", "-1", ""},
+	} {
+		if got := auditUser(c.name, c.uid); got != c.want {
+			t.Errorf("auditUser(%q, %q) = %q, want %q", c.name, c.uid, got, c.want)
+		}
+	}
+}

@@ -32,9 +32,12 @@ func Normalize(r *Record, keepOther bool) Event {
 	}
 	switch e.Kind {
 	case KindProcessCreation:
-		if r.EventID == 4688 {
+		switch {
+		case r.EventID == 4688:
 			e.ProcessCreation = securityProcess(d)
-		} else {
+		case r.Provider == ProviderLinuxAudit:
+			e.ProcessCreation = auditProcess(d)
+		default:
 			e.ProcessCreation = sysmonProcess(d)
 		}
 	case KindScriptBlockPart:
@@ -121,6 +124,62 @@ func securityProcess(d Fields) *ProcessCreation {
 	}
 	p.ParentUser = subject
 	return p
+}
+
+// auditProcess maps a Linux audit execve event as the audit reader joins it: the
+// SYSCALL record's own field names (pid, ppid, uid, auid, ses, tty, exe, success,
+// key; UID and AUID are the names an enriched log adds), the CWD record's cwd, the
+// PATH record of item 0 as path, and the argument vector joined as cmdline (from the
+// EXECVE record, else PROCTITLE). A failed execve's exe is the caller's, so its image
+// is the file it tried to run (path).
+func auditProcess(d Fields) *ProcessCreation {
+	p := &ProcessCreation{
+		PID:               PID(get(d, "pid")),
+		ParentPID:         PID(get(d, "ppid")),
+		Image:             get(d, "exe"),
+		Cmdline:           get(d, "cmdline"),
+		CurrentDirectory:  get(d, "cwd"),
+		User:              auditUser(get(d, "UID"), get(d, "uid")),
+		TerminalSessionID: auditID(get(d, "ses")),
+		TTY:               dash(strings.TrimSpace(get(d, "tty"))),
+		RuleName:          get(d, "key"),
+		Failed:            get(d, "success") == "no",
+	}
+	if p.TTY == "(none)" {
+		p.TTY = ""
+	}
+	if auid := auditID(get(d, "auid")); auid != "" {
+		p.LoginUser = auditUser(get(d, "AUID"), auid)
+		p.LogonID = HexID(auid) // as Sysmon for Linux: LogonId is the login uid
+	}
+	if path := get(d, "path"); path != "" && (p.Failed || p.Image == "") {
+		if !strings.HasPrefix(path, "/") && p.CurrentDirectory != "" {
+			path = strings.TrimSuffix(p.CurrentDirectory, "/") + "/" + strings.TrimPrefix(path, "./")
+		}
+		p.Image = path
+	}
+	return p
+}
+
+// auditID is an audit id field, "" when unset (4294967295 or -1).
+func auditID(s string) string {
+	switch s = strings.TrimSpace(s); s {
+	case "4294967295", "-1", "unset":
+		return ""
+	}
+	return s
+}
+
+// auditUser names an audit uid: the name an enriched log gives (auditd writes
+// "unknown(4242)" for a uid without one), else root for 0, else the number.
+func auditUser(name, uid string) string {
+	switch {
+	case name != "" && name != "unset" && !strings.HasPrefix(name, "unknown("):
+		return name
+	case uid == "0":
+		return "root"
+	}
+	return auditID(uid)
 }
 
 func atoi(s string) int {

@@ -73,6 +73,15 @@ func (m MapFields) Each(fn func(name, value string)) {
 	}
 }
 
+// Linux audit events as the audit reader (tables/source/auditlog) hands them over: one
+// record per execve/execveat event, its SYSCALL, EXECVE, CWD, PATH and PROCTITLE
+// records joined, under the SYSCALL record type's number as its event ID.
+const (
+	ProviderLinuxAudit = "Linux-Audit"
+	ChannelLinuxAudit  = "audit"
+	EventIDAuditExec   = 1300
+)
+
 // Classify tells which kind a record maps to from its provider, channel and event ID
 // alone, so readers can skip the EventData of everything else cheaply.
 func Classify(provider, channel string, id uint32) Kind {
@@ -83,6 +92,10 @@ func Classify(provider, channel string, id uint32) Kind {
 		}
 	case 4688:
 		if provider == "Microsoft-Windows-Security-Auditing" || (provider == "" && strings.EqualFold(channel, "Security")) {
+			return KindProcessCreation
+		}
+	case EventIDAuditExec:
+		if provider == ProviderLinuxAudit {
 			return KindProcessCreation
 		}
 	case 4104:

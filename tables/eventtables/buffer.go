@@ -24,7 +24,7 @@ func eventCost(e *event.Event) int64 {
 	if p != nil {
 		n += len(p.Image) + len(p.Cmdline) + len(p.ParentImage) + len(p.ParentCmdline) + len(p.User) +
 			len(p.CurrentDirectory) + len(p.OriginalFileName) + len(p.Description) + len(p.Product) + len(p.Company) +
-			len(p.FileVersion) + len(p.ParentUser) + 4*36 + 3*64
+			len(p.FileVersion) + len(p.ParentUser) + len(p.LoginUser) + len(p.TTY) + len(p.RuleName) + 4*36 + 3*64
 	}
 	return int64(n)
 }

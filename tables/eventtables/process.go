@@ -16,17 +16,17 @@ import (
 )
 
 // ProcessCreationTable is process_creation_events: one row per process creation
-// (Sysmon 1, Security 4688, Sysmon for Linux 1) with the parent's fields, the ancestry
+// (Sysmon 1, Security 4688, Sysmon for Linux 1, Linux audit execve) with the parent's fields, the ancestry
 // resolved through earlier events, and the decoded, tagged and scored command line.
 func (s *Store) ProcessCreationTable() tablekit.Table {
 	return tablekit.Table{
 		Name:        "process_creation_events",
-		Description: "Process creations from Sysmon (Windows, Linux) and Security 4688 with ancestry, decoded command line, indicators and score.",
+		Description: "Process creations from Sysmon (Windows, Linux), Security 4688 and Linux audit (execve) with ancestry, decoded command line, indicators and score.",
 		Columns: []table.ColumnDefinition{
 			table.BigIntColumn("time", table.IndexColumn(), table.ColumnDescription("event time, Unix seconds")),
 			table.TextColumn("datetime", table.IndexColumn(), table.ColumnDescription("event time, RFC 3339 UTC")),
 			table.TextColumn("computer"),
-			table.TextColumn("source", table.ColumnDescription("sysmon, security or sysmon_linux")),
+			table.TextColumn("source", table.ColumnDescription("sysmon, security, sysmon_linux or audit (Linux audit execve)")),
 			table.TextColumn("channel"),
 			table.BigIntColumn("event_record_id"),
 			table.TextColumn("process_guid", table.IndexColumn()),
@@ -63,6 +63,9 @@ func (s *Store) ProcessCreationTable() tablekit.Table {
 			table.TextColumn("logon_guid"),
 			table.TextColumn("terminal_session_id"),
 			table.TextColumn("token_elevation_type", table.ColumnDescription("4688: full, elevated or limited")),
+			table.TextColumn("login_user", table.ColumnDescription("Linux audit: the user who logged in to the session (auid), whatever the process runs as")),
+			table.TextColumn("tty", table.ColumnDescription("Linux audit: the process's terminal (pts0), empty without one")),
+			table.IntegerColumn("failed", table.ColumnDescription("1 when the execution was attempted and failed (Linux audit success=no), else 0")),
 		},
 		Generate: s.generateProcesses,
 	}
@@ -178,6 +181,7 @@ func (s *Store) processRow(rc *rowContext, e *event.Event) map[string]string {
 	p := e.ProcessCreation
 	n := rc.resolve(e)
 	res := s.scorer.tree.Result(n)
+	parentName, parentImage, parentCmdline := n.Parent()
 	return map[string]string{
 		"time":                 strconv.FormatInt(e.Time.Unix(), 10),
 		"datetime":             e.Time.UTC().Format(time.RFC3339Nano),
@@ -200,9 +204,9 @@ func (s *Store) processRow(rc *rowContext, e *event.Event) map[string]string {
 		"imphash":              p.IMPHASH,
 		"parent_process_guid":  p.ParentProcessGUID,
 		"parent_pid":           strconv.FormatInt(p.ParentPID, 10),
-		"parent_image":         p.ParentImage,
-		"parent_name":          schema.ProcessName(p.ParentImage, ""),
-		"parent_cmdline":       p.ParentCmdline,
+		"parent_image":         parentImage,
+		"parent_name":          parentName,
+		"parent_cmdline":       parentCmdline,
 		"ancestry":             n.Ancestry(),
 		"depth":                strconv.Itoa(n.Depth()),
 		"encoded_command":      res.EncodedCommand,
@@ -219,6 +223,9 @@ func (s *Store) processRow(rc *rowContext, e *event.Event) map[string]string {
 		"logon_guid":           p.LogonGUID,
 		"terminal_session_id":  p.TerminalSessionID,
 		"token_elevation_type": p.TokenElevation,
+		"login_user":           p.LoginUser,
+		"tty":                  p.TTY,
+		"failed":               boolInt(p.Failed),
 	}
 }
 
@@ -229,6 +236,15 @@ func sourceName(e *event.Event) string {
 		return "security"
 	case e.Provider == "Linux-Sysmon" || strings.HasPrefix(e.Channel, "Linux-Sysmon"):
 		return "sysmon_linux"
+	case e.Provider == event.ProviderLinuxAudit:
+		return "audit"
 	}
 	return "sysmon"
+}
+
+func boolInt(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }

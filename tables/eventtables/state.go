@@ -156,10 +156,11 @@ func (s *Store) save() error {
 	st := savedState{Version: stateVersion, Sources: s.paths, SavedAt: time.Now().UTC(), Latest: s.latest,
 		Cursors: map[string]savedCursor{}}
 	for path, c := range s.cursors {
-		sc := savedCursor{Format: c.Format, Size: c.Size, ModTime: c.ModTime, Offset: c.Offset, Line: c.Line,
+		off, line := c.Resume()
+		sc := savedCursor{Format: c.Format, Size: c.Size, ModTime: c.ModTime, Offset: off, Line: line,
 			NextFileRecordID: c.NextFileRecordID}
-		if c.Offset > 0 {
-			sc.Head, sc.HeadLen = fingerprint(path, min(c.Offset, headLen))
+		if off > 0 {
+			sc.Head, sc.HeadLen = fingerprint(path, min(off, headLen))
 		}
 		st.Cursors[path] = sc
 	}

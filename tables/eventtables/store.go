@@ -29,6 +29,7 @@ import (
 	"github.com/exechunt/exechunt/tables/evidence"
 	"github.com/exechunt/exechunt/tables/internal/lru"
 	"github.com/exechunt/exechunt/tables/source"
+	"github.com/exechunt/exechunt/tables/source/auditlog"
 )
 
 // DefaultCacheBytes is the default memory budget of a Store's caches.
@@ -51,6 +52,14 @@ type Options struct {
 	StateDir string
 	Analyzer *analysis.Analyzer // nil means analysis.New()
 	Logger   *slog.Logger       // nil means slog.Default()
+	// Audit chooses the Linux audit source read besides Paths (audit_linux.go): ""
+	// or "off" none; "auto" the kernel's audit multicast group when the process may
+	// read it, else /var/log/audit/audit.log when it can be read; "multicast" or
+	// "log" only that one. Other systems have none.
+	Audit string
+	// AuditRules lists audit rules to install at the first read ("execve"); without
+	// it the Store never changes the kernel's audit rules.
+	AuditRules []string
 	// Problem, when set, receives each problem of the input once (a damaged EVTX
 	// chunk, a bad line, a file that cannot be read or is of no known format)
 	// instead of the log, so that a command over evidence files can name them
@@ -94,6 +103,10 @@ type Store struct {
 	// (evidence.NotEvidence).
 	read                       evidence.Summary
 	seen, damaged, notEvidence map[string]bool
+	// auditStarted says the audit source was chosen (at the first read);
+	// multicast is the kernel's audit stream when it is the one.
+	auditStarted bool
+	multicast    *auditlog.Multicast
 }
 
 // New returns a Store over opt.Paths.
@@ -238,7 +251,12 @@ func (s *Store) refresh(ctx context.Context) error {
 		s.loaded = true
 		s.load()
 	}
+	if !s.auditStarted {
+		s.auditStarted = true
+		s.startAudit()
+	}
 	defer s.maybeSave()
+	s.drainAudit()
 	for _, file := range s.files() {
 		f := file.Path
 		cur := s.cursors[f]
@@ -269,6 +287,39 @@ func (s *Store) refresh(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// drainAudit ingests the process creations the kernel's audit stream completed
+// since the last read. Callers hold the lock.
+func (s *Store) drainAudit() {
+	if s.multicast == nil {
+		return
+	}
+	dropped, err := s.multicast.Drain(func(e *event.Event) {
+		s.read.Emitted++
+		s.read.ByKind[string(e.Kind)]++
+		s.ingest(e)
+	})
+	if dropped > 0 {
+		s.log.Warn("audit: process creations dropped: the tables were not queried for long on a busy host", "dropped", dropped)
+	}
+	if err != nil {
+		s.warnOnce(auditlog.StreamName, err)
+	}
+}
+
+// Close stops the live sources the Store started (the kernel's audit stream).
+func (s *Store) Close() error {
+	if err := s.lock(context.Background()); err != nil {
+		return err
+	}
+	defer s.unlock()
+	if s.multicast == nil {
+		return nil
+	}
+	err := s.multicast.Close()
+	s.multicast = nil
+	return err
 }
 
 // count adds one Tail of file f to s.read: a file counts once however often it is

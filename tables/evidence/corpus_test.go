@@ -71,3 +71,44 @@ func TestCorpusCountsMatchManifest(t *testing.T) {
 	}
 	t.Logf("%d files checked; totals %v", len(want), totals)
 }
+
+// TestCorpusLinuxAudit reads the two public audit.log recordings of the corpus
+// (MANIFEST.md, "Linux audit"), recognised by content, into their process creations.
+func TestCorpusLinuxAudit(t *testing.T) {
+	dir, ok := corpus.Dir()
+	if !ok {
+		t.Skip(corpus.SkipMessage)
+	}
+	base := filepath.Join(dir, "OTRF_Security-Datasets/datasets/atomic/linux")
+	for _, tc := range []struct {
+		file string
+		want []string // pid user cwd :: cmdline
+	}{
+		{"defense_evasion/host/sh_binary_padding_dd_2020-11-10081941.log", []string{"2168 1000 /home/wardog /bin/dd <- 29002 :: dd if=/dev/zero bs=1 count=1"}},
+		{"discovery/host/sh_arp_cache_2020-11-10074812.log", []string{
+			"1631 1000 /home/wardog /usr/sbin/arp <- 29002 :: arp -a",
+			"1632 1000 /home/wardog /bin/grep <- 29002 :: grep -v ^?",
+		}},
+	} {
+		path := filepath.Join(base, tc.file)
+		var got []string
+		var problems []string
+		opt := &source.Options{Problem: func(p *source.Problem) { problems = append(problems, p.Error()) }}
+		st, err := ReadFile(context.Background(), path, opt, func(r *event.Record) error {
+			e := event.Normalize(r, false)
+			p := e.ProcessCreation
+			if r.Format != "audit" || p == nil || p.TTY != "pts0" || p.LoginUser != "1000" || p.TerminalSessionID != "104" || p.Failed {
+				t.Errorf("%s: %+v %+v", tc.file, e, p)
+				return nil
+			}
+			got = append(got, fmt.Sprintf("%d %s %s %s <- %d :: %s", p.PID, p.User, p.CurrentDirectory, p.Image, p.ParentPID, p.Cmdline))
+			return nil
+		})
+		if err != nil || len(problems) > 0 || st.BadLines != 0 {
+			t.Errorf("%s: %v %q", tc.file, err, problems)
+		}
+		if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+			t.Errorf("%s:\n got %q\nwant %q", tc.file, got, tc.want)
+		}
+	}
+}

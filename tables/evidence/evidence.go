@@ -1,5 +1,5 @@
 // Package evidence reads a set of evidence files and folders (EVTX, JSON lines / JSON,
-// Sysmon-for-Linux syslog, event XML) into normalised events. It recognises each
+// Sysmon-for-Linux syslog, event XML, Linux audit logs) into normalised events. It recognises each
 // file's format by its content, walks folders recursively in a stable order, reports
 // progress, and keeps going past damaged files.
 package evidence
@@ -21,6 +21,7 @@ import (
 	"github.com/exechunt/exechunt/tables/analysis"
 	"github.com/exechunt/exechunt/tables/event"
 	"github.com/exechunt/exechunt/tables/source"
+	"github.com/exechunt/exechunt/tables/source/auditlog"
 	"github.com/exechunt/exechunt/tables/source/evtx"
 	"github.com/exechunt/exechunt/tables/source/jsonl"
 	"github.com/exechunt/exechunt/tables/source/syslog"
@@ -83,6 +84,7 @@ const (
 	FormatEVTX    Format = "evtx"
 	FormatJSON    Format = "json"
 	FormatSyslog  Format = "syslog"
+	FormatAudit   Format = "audit" // Linux audit records: audit.log, ausearch --raw
 	FormatUnknown Format = ""
 )
 
@@ -227,6 +229,8 @@ func ReadFile(ctx context.Context, path string, opt *source.Options, emit source
 			name = "xml"
 		}
 		st, err = syslog.Read(ctx, bufio.NewReader(f), path, name, opt, emit)
+	case FormatAudit:
+		st, err = auditlog.Read(ctx, f, path, opt, emit)
 	default:
 		return source.Stats{Files: 1, Bytes: info.Size()}, &fileError{ErrUnknownFormat}
 	}
@@ -248,6 +252,9 @@ func Sniff(head []byte) Format {
 	if len(t) > 0 && (t[0] == '{' || t[0] == '[') {
 		return FormatJSON
 	}
+	if auditlog.Sniff(t) {
+		return FormatAudit
+	}
 	if bytes.Contains(head, []byte("<Event")) {
 		return FormatSyslog
 	}
@@ -256,7 +263,7 @@ func Sniff(head []byte) Format {
 
 // ErrUnknownFormat is the error of a file whose content is of no known evidence
 // format (ReadFile, Tail); the file is skipped.
-var ErrUnknownFormat = errors.New("format not recognised (not EVTX, JSON or event XML/syslog); file skipped")
+var ErrUnknownFormat = errors.New("format not recognised (not EVTX, JSON, event XML/syslog or Linux audit records); file skipped")
 
 // File is one file Collect found.
 type File struct {
@@ -290,13 +297,14 @@ var evidenceExt = map[string]bool{
 }
 
 // IsEvidenceName reports whether a file found inside a folder is read: known evidence
-// extensions, and syslog files by name (syslog, messages, syslog.1, …).
+// extensions, and syslog and audit logs by name (syslog, messages, syslog.1,
+// audit.log.1, …).
 func IsEvidenceName(name string) bool {
 	lower := strings.ToLower(name)
 	if evidenceExt[filepath.Ext(lower)] {
 		return true
 	}
-	return strings.HasPrefix(lower, "syslog") || strings.HasPrefix(lower, "messages")
+	return strings.HasPrefix(lower, "syslog") || strings.HasPrefix(lower, "messages") || strings.HasPrefix(lower, "audit.log")
 }
 
 // Collect expands paths to the files to read, in stable (lexical) order, and counts the

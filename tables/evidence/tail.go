@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/exechunt/exechunt/tables/source"
+	"github.com/exechunt/exechunt/tables/source/auditlog"
 	"github.com/exechunt/exechunt/tables/source/evtx"
 	"github.com/exechunt/exechunt/tables/source/jsonl"
 	"github.com/exechunt/exechunt/tables/source/syslog"
@@ -27,6 +28,22 @@ type Cursor struct {
 	// NextFileRecordID is where an EVTX tail resumes (record header numbers).
 	NextFileRecordID uint64
 	info             os.FileInfo
+	// audit holds the events of an audit log still missing records: the next tail
+	// joins the records it reads to them.
+	audit *auditlog.Assembler
+}
+
+// Resume is where a new reader of the file should start after this process stops:
+// Offset and Line, or, for an audit log, the first record of the oldest event still
+// missing records (it is read again; the events before it read twice are the same
+// events, with the same identity).
+func (c *Cursor) Resume() (offset int64, line int) {
+	if c.audit != nil {
+		if l, off, ok := c.audit.Oldest(); ok && off < c.Offset {
+			return off, l - 1
+		}
+	}
+	return c.Offset, c.Line
 }
 
 // Tail reads what was added to path since cur and advances cur. It reports reset when
@@ -46,6 +63,14 @@ func Tail(ctx context.Context, path string, cur *Cursor, opt source.Options, emi
 		return st, false, nil // unchanged
 	}
 	if cur.info != nil && (!os.SameFile(cur.info, info) || info.Size() < cur.Offset) {
+		if cur.audit != nil {
+			// The log was rotated: the events it left unfinished are finished now.
+			fst, ferr := cur.audit.Flush(path, &opt, emit)
+			st.Add(fst)
+			if ferr != nil {
+				return st, false, ferr
+			}
+		}
 		*cur = Cursor{}
 		reset = true
 	}
@@ -67,7 +92,7 @@ func Tail(ctx context.Context, path string, cur *Cursor, opt source.Options, emi
 		if errors.Is(err, evtx.ErrNotEVTX) {
 			err = &fileError{err}
 		}
-	case FormatJSON, FormatSyslog:
+	case FormatJSON, FormatSyslog, FormatAudit:
 		end, ferr := lastLineEnd(f, cur.Offset, info.Size())
 		if ferr != nil {
 			return st, reset, &fileError{ferr}
@@ -82,11 +107,19 @@ func Tail(ctx context.Context, path string, cur *Cursor, opt source.Options, emi
 		}
 		seg := &countingReader{r: io.NewSectionReader(f, cur.Offset, end-cur.Offset)}
 		opt.BaseLine, opt.BaseOffset = cur.Line, cur.Offset
-		if cur.Format == FormatJSON {
-			st, err = jsonl.Read(ctx, seg, path, &opt, emit)
-		} else {
-			st, err = syslog.Read(ctx, seg, path, "syslog", &opt, emit)
+		var rst source.Stats
+		switch cur.Format {
+		case FormatJSON:
+			rst, err = jsonl.Read(ctx, seg, path, &opt, emit)
+		case FormatAudit:
+			if cur.audit == nil {
+				cur.audit = &auditlog.Assembler{}
+			}
+			rst, err = cur.audit.Read(ctx, seg, path, &opt, emit, false)
+		default:
+			rst, err = syslog.Read(ctx, seg, path, "syslog", &opt, emit)
 		}
+		st.Add(rst)
 		if err == nil {
 			cur.Offset, cur.Line = end, cur.Line+seg.lines
 		}

@@ -1,12 +1,8 @@
 package lineage
 
 import (
-	"bytes"
-	"slices"
 	"strings"
 	"testing"
-
-	"github.com/exechunt/exechunt/tables/analysis/cmdline"
 )
 
 // FuzzParseStat: any input parses without panicking, and any comm (which may hold
@@ -27,29 +23,6 @@ func FuzzParseStat(f *testing.F) {
 		}
 		if st.PID != 42 || st.Comm != comm || st.PPID != ppid || st.StartTicks != ticks || st.State != 'S' {
 			t.Fatalf("parseStat(%q) = %+v", line, st)
-		}
-	})
-}
-
-// FuzzJoinCmdline: a joined argv splits back into the same argv (POSIX rules of
-// package analysis), except for trailing empty arguments, which /proc cannot tell
-// from padding.
-func FuzzJoinCmdline(f *testing.F) {
-	f.Add([]byte("sh\x00-c\x00echo 'hi' | tr a-z A-Z\x00"))
-	f.Add([]byte("a\x00\x00{b,c}\x00$(x)\x00"))
-	f.Add([]byte("title set by setproctitle"))
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		line := joinCmdline(raw)
-		args := bytes.Split(bytes.TrimRight(raw, "\x00"), []byte{0})
-		if len(args) < 2 {
-			return // a single string is kept verbatim
-		}
-		want := make([]string, len(args))
-		for i, a := range args {
-			want[i] = string(a)
-		}
-		if got := cmdline.SplitPOSIX(line); !slices.Equal(got, want) {
-			t.Fatalf("joinCmdline(%q) = %q splits to %q", raw, line, got)
 		}
 	})
 }

@@ -3,13 +3,15 @@ package lineage
 import (
 	"bytes"
 	"encoding/binary"
+
+	"github.com/exechunt/exechunt/tables/analysis/cmdline"
 )
 
 // parseProcArgs parses macOS sysctl kern.procargs2 output: a native-endian int32
 // argc, the executable path, NUL padding, then argc NUL-terminated arguments
 // (the environment follows and is ignored). It returns the path and the joined
 // command line; ok is false when the buffer is malformed.
-func parseProcArgs(b []byte) (path, cmdline string, ok bool) {
+func parseProcArgs(b []byte) (path, cmdLine string, ok bool) {
 	if len(b) < 4 {
 		return "", "", false
 	}
@@ -33,5 +35,5 @@ func parseProcArgs(b []byte) (path, cmdline string, ok bool) {
 		}
 		end += j + 1
 	}
-	return path, joinCmdline(b[:end]), true
+	return path, cmdline.JoinNUL(b[:end]), true
 }

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/exechunt/exechunt/tables/analysis/cmdline"
 	"github.com/exechunt/exechunt/tables/lineage/tree"
 )
 
@@ -481,7 +482,7 @@ func (r *procReader) read(pid int64, checkThread bool) (Proc, error) {
 	if err != nil {
 		return Proc{}, err
 	}
-	p.Cmdline = joinCmdline(b)
+	p.Cmdline = cmdline.JoinNUL(b)
 	if p.Cmdline == "" {
 		p.Cmdline = "[" + p.Name + "]" // kernel thread or zombie, as ps shows them
 	}
@@ -744,68 +745,4 @@ func parsePasswd(b []byte) map[uint32]string {
 		}
 	}
 	return users
-}
-
-// joinCmdline turns NUL-separated argv into one line. Arguments that are empty or
-// hold spaces or quotes are single-quoted (POSIX shell style) so the line splits
-// back into the same argv. A command line without interior NULs is one string a
-// process wrote over its argv (setproctitle: "sshd: user [priv]") and is kept as is.
-func joinCmdline(b []byte) string {
-	b = bytes.TrimRight(b, "\x00")
-	if len(b) == 0 {
-		return ""
-	}
-	if bytes.IndexByte(b, 0) < 0 {
-		return string(b)
-	}
-	var sb strings.Builder
-	sb.Grow(len(b) + 8)
-	for i := 0; ; i++ {
-		arg := b
-		j := bytes.IndexByte(b, 0)
-		if j >= 0 {
-			arg, b = b[:j], b[j+1:]
-		}
-		if i > 0 {
-			sb.WriteByte(' ')
-		}
-		writeArg(&sb, arg)
-		if j < 0 {
-			break
-		}
-	}
-	return sb.String()
-}
-
-// needsQuote reports whether a POSIX shell would split or reinterpret arg:
-// whitespace, quotes, backslash, operators, expansions, globs, braces, and a
-// leading # or ~.
-func needsQuote(arg []byte) bool {
-	if len(arg) == 0 || arg[0] == '#' || arg[0] == '~' {
-		return true
-	}
-	for _, c := range arg {
-		switch c {
-		case ' ', '\t', '\n', '\r', '\v', '\f', '\'', '"', '\\',
-			'|', '&', ';', '<', '>', '(', ')', '$', '`', '*', '?', '[', '!', '{', '}':
-			return true
-		}
-	}
-	return false
-}
-
-func writeArg(sb *strings.Builder, arg []byte) {
-	if !needsQuote(arg) {
-		sb.Write(arg)
-		return
-	}
-	sb.WriteByte('\'')
-	for _, c := range arg {
-		if c == '\'' {
-			sb.WriteString(`'\''`)
-			continue
-		}
-		sb.WriteByte(c)
-	}
-	sb.WriteByte('\'')
 }

@@ -172,25 +172,6 @@ func TestParseStat(t *testing.T) {
 	}
 }
 
-func TestJoinCmdline(t *testing.T) {
-	cases := map[string]string{
-		"":                         "",
-		"\x00\x00":                 "",
-		"ls\x00-l\x00":             "ls -l",
-		"a\x00b c\x00":             "a 'b c'",
-		"a\x00\x00b\x00":           "a '' b",
-		"sh\x00-c\x00echo 'x'\x00": `sh -c 'echo '\''x'\'''`,
-		"nginx: master process":    "nginx: master process",
-		"x\x00a\\b\x00":            `x 'a\b'`,
-		"x\x00tab\there\x00":       "x 'tab\there'",
-	}
-	for in, want := range cases {
-		if got := joinCmdline([]byte(in)); got != want {
-			t.Errorf("joinCmdline(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestParsePasswdAndStatus(t *testing.T) {
 	u := parsePasswd([]byte("root:x:0:0:root:/root:/bin/bash\n#c\nbad\nalice:x:1000:1000::/h:/bin/sh\ndup:x:0:0::/:/bin/sh\nneg:x:-1:0::/:/\n"))
 	if len(u) != 2 || u[0] != "root" || u[1000] != "alice" {

@@ -101,3 +101,19 @@ func trimEOL(b []byte) []byte {
 	}
 	return b
 }
+
+// Where names line no, starting at offset off, of a line reader's input, counted
+// from BaseLine and BaseOffset: "line 42 (offset 8190)".
+func (o *Options) Where(no int, off int64) string {
+	return fmt.Sprintf("line %d (offset %d)", no+o.BaseLine, off+o.BaseOffset)
+}
+
+// LongLine is the tooLong callback of Lines for a reader of file name: the line
+// counts as bad and is reported.
+func (o *Options) LongLine(name string, st *Stats) func(no int, off int64, n int64) {
+	return func(no int, off int64, n int64) {
+		st.BadLines++
+		o.Report(st, &Problem{File: name, Where: o.Where(no, off),
+			Err: fmt.Errorf("%w: %d bytes (limit %d); line skipped", ErrLineTooLong, n, DefaultMaxLine)})
+	}
+}

@@ -60,6 +60,14 @@ func (n *Node) guidOrDerived() string {
 
 type parentFields struct{ name, path, cmdline string }
 
+// Parent is n's parent's name, path and command line: as n's own creation record
+// describes it, else as resolved (a 4688 without ParentProcessName, a Linux audit
+// execve, which names only the parent's pid); empty when unknown.
+func (n *Node) Parent() (name, path, cmdline string) {
+	p := n.effectiveParent()
+	return p.name, p.path, p.cmdline
+}
+
 // effectiveParent is n's parent as its own creation record describes it (the
 // parent when n was created), else the resolved parent.
 func (n *Node) effectiveParent() parentFields {

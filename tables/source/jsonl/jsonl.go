@@ -49,6 +49,7 @@ func Read(ctx context.Context, r io.Reader, name string, opt *source.Options, em
 		err = d.document(ctx, br)
 		return st, err
 	}
+	long := opt.LongLine(name, &st)
 	n, err := source.Lines(ctx, br, source.DefaultMaxLine, func(no int, off int64, line []byte) error {
 		if isBlank(line) {
 			return nil
@@ -57,16 +58,14 @@ func Read(ctx context.Context, r io.Reader, name string, opt *source.Options, em
 		var m map[string]any
 		if derr := unmarshal(line, &m); derr != nil {
 			st.BadLines++
-			opt.Report(&st, &source.Problem{File: name, Where: fmt.Sprintf("line %d (offset %d)", no+opt.BaseLine, off+opt.BaseOffset),
+			opt.Report(&st, &source.Problem{File: name, Where: opt.Where(no, off),
 				Err: fmt.Errorf("not a JSON object: %v; line skipped", derr)})
 			return nil
 		}
 		return d.object(m, fmt.Sprintf("line %d", no+opt.BaseLine))
 	}, func(no int, off int64, n int64) {
 		st.Records++
-		st.BadLines++
-		opt.Report(&st, &source.Problem{File: name, Where: fmt.Sprintf("line %d (offset %d)", no+opt.BaseLine, off+opt.BaseOffset),
-			Err: fmt.Errorf("%w: %d bytes (limit %d); line skipped", source.ErrLineTooLong, n, source.DefaultMaxLine)})
+		long(no, off, n)
 	})
 	st.Bytes = n
 	return st, err

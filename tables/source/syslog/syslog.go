@@ -45,7 +45,7 @@ func Read(ctx context.Context, r io.Reader, name, format string, opt *source.Opt
 	)
 	// handle parses one event's XML that starts on line no at offset off.
 	handle := func(chunk []byte, no int, off int64) error {
-		where := fmt.Sprintf("line %d (offset %d)", no+opt.BaseLine, off+opt.BaseOffset)
+		where := opt.Where(no, off)
 		st.Records++
 		el, perr := xmlevent.Parse(chunk)
 		if perr != nil {
@@ -117,11 +117,7 @@ func Read(ctx context.Context, r io.Reader, name, format string, opt *source.Opt
 			}
 		}
 		return nil
-	}, func(no int, off int64, n int64) {
-		st.BadLines++
-		opt.Report(&st, &source.Problem{File: name, Where: fmt.Sprintf("line %d (offset %d)", no+opt.BaseLine, off+opt.BaseOffset),
-			Err: fmt.Errorf("%w: %d bytes (limit %d); line skipped", source.ErrLineTooLong, n, source.DefaultMaxLine)})
-	})
+	}, opt.LongLine(name, &st))
 	if pend != nil && err == nil {
 		err = flush()
 	}
