@@ -182,3 +182,8 @@ type SuppressionRule struct {
 	By      string   `json:"by,omitempty"`
 	At      string   `json:"at,omitempty"`
 }
+
+// AnomalyIDOK reports whether id can name an anomaly: a short id (10 base32
+// characters) or a legacy numeric one, never empty or longer than 20 characters.
+// The API and the web UI check a path's id with it before any lookup.
+func AnomalyIDOK(id string) bool { return id != "" && len(id) <= 20 }

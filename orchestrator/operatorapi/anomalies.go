@@ -136,7 +136,7 @@ func (h anomalyRoutes) list(w http.ResponseWriter, r *http.Request) error {
 // anomalyID is the {id} of an anomaly route: a short id or a legacy numeric one.
 func anomalyID(r *http.Request) (string, error) {
 	id := r.PathValue("id")
-	if id == "" || len(id) > 20 {
+	if !apiv1.AnomalyIDOK(id) {
 		return "", errorf(http.StatusBadRequest, "bad anomaly id %q", id)
 	}
 	return id, nil

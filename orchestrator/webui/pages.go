@@ -578,7 +578,7 @@ func (u *UI) anomalies(w http.ResponseWriter, r *http.Request, s *session) error
 // anomalyID is the {id} of an anomaly page: the short id (or a legacy numeric one).
 func anomalyID(r *http.Request) (string, error) {
 	id := r.PathValue("id")
-	if id == "" || len(id) > 20 {
+	if !apiv1.AnomalyIDOK(id) {
 		return "", errorf(http.StatusBadRequest, "bad anomaly id %q", id)
 	}
 	return id, nil
