@@ -1,0 +1,102 @@
+package forward_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
+	"github.com/exechunt/exechunt/orchestrator/forward"
+)
+
+func TestFormatSyslogIsBoundedRFC5424(t *testing.T) {
+	a := anomaly("abc", 0.83)
+	a.Hosts = nil
+	for i := range 2000 {
+		a.Hosts = append(a.Hosts, fmt.Sprintf("workstation-%04d", i))
+	}
+	a.Values["name"] = `power"shell]\.exe` + "\n"
+	ev := apiv1.ForwardEvent{Event: apiv1.EventAnomalyOpened, Time: time.Date(2026, 12, 7, 11, 0, 0, 0, time.UTC), Anomaly: a}
+	msg := string(forward.FormatSyslog(ev, "orch 1", 42, 2048))
+	if len(msg) > 2048 {
+		t.Fatalf("message of %d bytes, bound 2048", len(msg))
+	}
+	head := "<131>1 2026-12-07T11:00:00.000000Z orch1 exechunt 42 anomaly.opened [" + forward.SDID + ` event="anomaly.opened" id="abc" rank="0.830" technique="T1059.001"`
+	if !strings.HasPrefix(msg, head) {
+		t.Fatalf("message starts %q, want %q", msg[:min(len(msg), len(head))], head)
+	}
+	if !strings.Contains(msg, `hosts="workstation-0000,workstation-0001,`) || strings.Contains(msg, "workstation-1999") {
+		t.Fatalf("hosts not cut to fit: %s", msg)
+	}
+	if !strings.HasSuffix(msg, `"] winword.exe → power"shell]\.exe `) {
+		t.Fatalf("message text: %q", msg[strings.LastIndex(msg, "]"):])
+	}
+}
+
+// TestSyslogToRsyslog sends events to Debian's rsyslogd (imtcp on a loopback
+// port) and reads them back from the file it writes.
+func TestSyslogToRsyslog(t *testing.T) {
+	bin, err := exec.LookPath("rsyslogd")
+	if err != nil {
+		if bin, err = exec.LookPath("/usr/sbin/rsyslogd"); err != nil {
+			t.Skip("rsyslogd not installed (apt-get install rsyslog): skipping the syslog receiver test")
+		}
+	}
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	out := filepath.Join(dir, "out.log")
+	conf := filepath.Join(dir, "rsyslog.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf(`global(workDirectory="%s")
+module(load="imtcp")
+ruleset(name="exechunt") {
+  action(type="omfile" file="%s" template="RSYSLOG_SyslogProtocol23Format")
+}
+input(type="imtcp" address="127.0.0.1" port="%d" ruleset="exechunt")
+`, dir, out, port)), 0o600)
+	cmd := exec.Command(bin, "-n", "-f", conf, "-i", filepath.Join(dir, "rsyslogd.pid"))
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	waitFor(t, "rsyslogd listening", func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	st := openStore(t, filepath.Join(t.TempDir(), "x.db"))
+	defer st.Close()
+	f, _ := start(t, st, "syslog+tcp://"+addr)
+	if err := f.Observe(context.Background(), []apiv1.Anomaly{anomaly("s1", 0.7), anomaly("s2", 0.9)}); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	waitFor(t, "rsyslog's lines", func() bool {
+		b, _ := os.ReadFile(out)
+		lines = strings.Split(strings.TrimSpace(string(b)), "\n")
+		return len(lines) >= 2
+	})
+	for i, id := range []string{"s1", "s2"} {
+		l := lines[i]
+		if !strings.HasPrefix(l, "<131>1 ") || !strings.Contains(l, " exechunt ") ||
+			!strings.Contains(l, "["+forward.SDID+` event="anomaly.opened" id="`+id+`"`) ||
+			!strings.Contains(l, `technique="T1059.001"`) || !strings.Contains(l, `hosts="ws-01,ws-02"`) ||
+			!strings.HasSuffix(l, "winword.exe → powershell.exe") {
+			t.Fatalf("rsyslog line %d: %q", i, l)
+		}
+	}
+}
