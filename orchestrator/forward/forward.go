@@ -70,7 +70,7 @@ type Config struct {
 	Poll, LeaseTTL time.Duration
 	Backoff        Backoff // zero: DefaultBackoff
 	// MaxAttempts is the number of failed tries after which an item is
-	// dead-lettered (default 20: about an hour and a half with DefaultBackoff).
+	// dead-lettered (default 20: about an hour with DefaultBackoff).
 	MaxAttempts int
 	// Batch bounds the items of one delivery (default 100).
 	Batch int

@@ -3,100 +3,18 @@ package forward_test
 import (
 	"context"
 	"encoding/json"
-	"encoding/pem"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/exechunt/exechunt/internal/forwardtest"
 	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/forward"
 	"github.com/exechunt/exechunt/orchestrator/store"
 	"github.com/exechunt/exechunt/orchestrator/store/sqlite"
 )
-
-const secret = "0123456789abcdef-test-secret"
-
-// receiver is a loopback HTTPS webhook receiver that verifies every request's
-// signature as docs/forwarding.md tells receivers to.
-type receiver struct {
-	srv    *httptest.Server
-	caFile string
-	down   atomic.Bool // answer 503 while set
-	mu     sync.Mutex
-	events []apiv1.ForwardEvent
-	bad    []string
-}
-
-func newReceiver(t *testing.T) *receiver {
-	r := &receiver{}
-	r.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		err := forward.Verify([]byte(secret), req.Header.Get(forward.TimestampHeader),
-			req.Header.Get(forward.SignatureHeader), body, time.Now(), 5*time.Minute)
-		if err != nil || req.Header.Get("Content-Type") != "application/json" {
-			r.bad = append(r.bad, req.Header.Get("Content-Type")+": "+errString(err))
-			http.Error(w, "bad signature", http.StatusUnauthorized)
-			return
-		}
-		if r.down.Load() {
-			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
-			return
-		}
-		var batch []apiv1.ForwardEvent
-		if err := json.Unmarshal(body, &batch); err != nil {
-			r.bad = append(r.bad, "body: "+err.Error())
-			http.Error(w, "bad body", http.StatusBadRequest)
-			return
-		}
-		r.events = append(r.events, batch...)
-	}))
-	t.Cleanup(r.srv.Close)
-	r.caFile = filepath.Join(t.TempDir(), "ca.pem")
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.srv.Certificate().Raw})
-	if err := os.WriteFile(r.caFile, pemBytes, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-func errString(err error) string {
-	if err == nil {
-		return "ok"
-	}
-	return err.Error()
-}
-
-func (r *receiver) ids() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []string
-	for _, e := range r.events {
-		out = append(out, e.Anomaly.ID)
-	}
-	return out
-}
-
-func (r *receiver) url(t *testing.T, secretFile string) string {
-	return r.srv.URL + "/hook?secret_file=" + url.QueryEscape(secretFile) + "&ca_file=" + url.QueryEscape(r.caFile)
-}
-
-func secretFile(t *testing.T) string {
-	p := filepath.Join(t.TempDir(), "secret")
-	if err := os.WriteFile(p, []byte(secret+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 func openStore(t *testing.T, path string) store.Store {
 	t.Helper()
@@ -107,17 +25,7 @@ func openStore(t *testing.T, path string) store.Store {
 	return st
 }
 
-// waitFor polls cond until it holds; the guard only stops a hung test.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+func waitFor(t *testing.T, what string, cond func() bool) { forwardtest.WaitFor(t, what, cond) }
 
 func anomaly(id string, rank float64) apiv1.Anomaly {
 	return apiv1.Anomaly{ID: id, Rank: rank, Technique: "T1059.001", Severity: "high", State: apiv1.TriageOpen,
@@ -147,17 +55,17 @@ func start(t *testing.T, st store.Store, urls ...string) (*forward.Forwarder, co
 }
 
 func TestWebhookSignedAndInOrderAfterOutage(t *testing.T) {
-	r := newReceiver(t)
+	r := forwardtest.NewReceiver(t)
 	st := openStore(t, filepath.Join(t.TempDir(), "x.db"))
 	defer st.Close()
-	f, _ := start(t, st, r.url(t, secretFile(t)))
+	f, _ := start(t, st, r.URL(forwardtest.SecretFile(t), ""))
 	ctx := context.Background()
 	if err := f.Observe(ctx, []apiv1.Anomaly{anomaly("a1", 0.6)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the first delivery", func() bool { return len(r.ids()) == 1 })
+	waitFor(t, "the first delivery", func() bool { return len(r.IDs()) == 1 })
 	// The receiver goes down; events queue up and are retried.
-	r.down.Store(true)
+	r.Down.Store(true)
 	var list []apiv1.Anomaly
 	want := []string{"a1"}
 	for _, id := range []string{"a2", "a3", "a4", "a5"} {
@@ -171,13 +79,13 @@ func TestWebhookSignedAndInOrderAfterOutage(t *testing.T) {
 		s, err := f.Status(ctx)
 		return err == nil && len(s) == 1 && s[0].Retrying > 0
 	})
-	r.down.Store(false)
-	waitFor(t, "everything after the outage", func() bool { return len(r.ids()) == len(want) })
-	if got := strings.Join(r.ids(), " "); got != strings.Join(want, " ") {
+	r.Down.Store(false)
+	waitFor(t, "everything after the outage", func() bool { return len(r.IDs()) == len(want) })
+	if got := strings.Join(r.IDs(), " "); got != strings.Join(want, " ") {
 		t.Fatalf("received %s, want %s in order", got, strings.Join(want, " "))
 	}
-	if len(r.bad) > 0 {
-		t.Fatalf("requests with bad signatures: %v", r.bad)
+	if bad := r.Refused(); len(bad) > 0 {
+		t.Fatalf("requests refused: %v", bad)
 	}
 	s, err := f.Status(ctx)
 	if err != nil || s[0].Delivered != 5 || s[0].Queued != 0 || s[0].Dead != 0 {
@@ -187,22 +95,20 @@ func TestWebhookSignedAndInOrderAfterOutage(t *testing.T) {
 	if err := f.Observe(ctx, append(list, anomaly("a1", 0.85))); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the rank rise", func() bool { return len(r.ids()) == 6 })
-	r.mu.Lock()
-	last := r.events[5]
-	r.mu.Unlock()
+	waitFor(t, "the rank rise", func() bool { return len(r.IDs()) == 6 })
+	last := r.Events()[5]
 	if last.Event != apiv1.EventAnomalyRankRaised || last.PreviousRank != 0.6 || last.Anomaly.ID != "a1" {
 		t.Fatalf("last event = %+v, want a1 rank raised from 0.6", last)
 	}
 }
 
 func TestWrongSecretIsRefusedAndDeadLettered(t *testing.T) {
-	r := newReceiver(t)
+	r := forwardtest.NewReceiver(t)
 	st := openStore(t, filepath.Join(t.TempDir(), "x.db"))
 	defer st.Close()
 	wrong := filepath.Join(t.TempDir(), "wrong")
 	os.WriteFile(wrong, []byte("another-secret-of-16-bytes"), 0o600)
-	dests, err := forward.ParseAll([]string{r.url(t, wrong)}, forward.Options{})
+	dests, err := forward.ParseAll([]string{r.URL(wrong, "")}, forward.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +125,7 @@ func TestWrongSecretIsRefusedAndDeadLettered(t *testing.T) {
 		s, err := f.Status(ctx)
 		return err == nil && len(s) == 1 && s[0].Dead == 1
 	})
-	if len(r.ids()) != 0 {
+	if len(r.IDs()) != 0 {
 		t.Fatalf("a request signed with the wrong secret was accepted")
 	}
 }
@@ -227,12 +133,12 @@ func TestWrongSecretIsRefusedAndDeadLettered(t *testing.T) {
 // A forwarder stopped with a queue pending (the receiver down) leaves it in the
 // store; one started again on the same database delivers all of it, in order.
 func TestQueueSurvivesRestart(t *testing.T) {
-	r := newReceiver(t)
+	r := forwardtest.NewReceiver(t)
 	db := filepath.Join(t.TempDir(), "x.db")
-	sf := secretFile(t)
+	sf := forwardtest.SecretFile(t)
 	st := openStore(t, db)
-	r.down.Store(true)
-	f, stop := start(t, st, r.url(t, sf))
+	r.Down.Store(true)
+	f, stop := start(t, st, r.URL(sf, ""))
 	ctx := context.Background()
 	var list []apiv1.Anomaly
 	for _, id := range []string{"b1", "b2", "b3"} {
@@ -247,12 +153,12 @@ func TestQueueSurvivesRestart(t *testing.T) {
 	})
 	stop()
 	st.Close()
-	r.down.Store(false)
+	r.Down.Store(false)
 	st = openStore(t, db)
 	defer st.Close()
-	f, _ = start(t, st, r.url(t, sf))
-	waitFor(t, "the queue after the restart", func() bool { return len(r.ids()) == 3 })
-	if got := strings.Join(r.ids(), " "); got != "b1 b2 b3" {
+	f, _ = start(t, st, r.URL(sf, ""))
+	waitFor(t, "the queue after the restart", func() bool { return len(r.IDs()) == 3 })
+	if got := strings.Join(r.IDs(), " "); got != "b1 b2 b3" {
 		t.Fatalf("received %s after the restart, want b1 b2 b3", got)
 	}
 	// The restarted forwarder observes the same anomalies: nothing is sent twice.
@@ -289,7 +195,7 @@ func TestFileDestination(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	sf := secretFile(t)
+	sf := forwardtest.SecretFile(t)
 	for _, tc := range []struct{ url, want string }{
 		{"ftp://x/y", "unknown scheme"},
 		{"https://siem.example/hook", "needs an HMAC secret"},

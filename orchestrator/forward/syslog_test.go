@@ -3,14 +3,12 @@ package forward_test
 import (
 	"context"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/exechunt/exechunt/internal/forwardtest"
 	"github.com/exechunt/exechunt/orchestrator/apiv1"
 	"github.com/exechunt/exechunt/orchestrator/forward"
 )
@@ -42,52 +40,16 @@ func TestFormatSyslogIsBoundedRFC5424(t *testing.T) {
 // TestSyslogToRsyslog sends events to Debian's rsyslogd (imtcp on a loopback
 // port) and reads them back from the file it writes.
 func TestSyslogToRsyslog(t *testing.T) {
-	bin, err := exec.LookPath("rsyslogd")
-	if err != nil {
-		if bin, err = exec.LookPath("/usr/sbin/rsyslogd"); err != nil {
-			t.Skip("rsyslogd not installed (apt-get install rsyslog): skipping the syslog receiver test")
-		}
-	}
-	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	out := filepath.Join(dir, "out.log")
-	conf := filepath.Join(dir, "rsyslog.conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf(`global(workDirectory="%s")
-module(load="imtcp")
-ruleset(name="exechunt") {
-  action(type="omfile" file="%s" template="RSYSLOG_SyslogProtocol23Format")
-}
-input(type="imtcp" address="127.0.0.1" port="%d" ruleset="exechunt")
-`, dir, out, port)), 0o600)
-	cmd := exec.Command(bin, "-n", "-f", conf, "-i", filepath.Join(dir, "rsyslogd.pid"))
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitFor(t, "rsyslogd listening", func() bool {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
+	rs := forwardtest.StartRsyslog(t)
 	st := openStore(t, filepath.Join(t.TempDir(), "x.db"))
 	defer st.Close()
-	f, _ := start(t, st, "syslog+tcp://"+addr)
+	f, _ := start(t, st, "syslog+tcp://"+rs.Addr)
 	if err := f.Observe(context.Background(), []apiv1.Anomaly{anomaly("s1", 0.7), anomaly("s2", 0.9)}); err != nil {
 		t.Fatal(err)
 	}
 	var lines []string
 	waitFor(t, "rsyslog's lines", func() bool {
-		b, _ := os.ReadFile(out)
-		lines = strings.Split(strings.TrimSpace(string(b)), "\n")
+		lines = rs.Lines()
 		return len(lines) >= 2
 	})
 	for i, id := range []string{"s1", "s2"} {
