@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -62,12 +63,12 @@ func dayOneLineage(host int) agentsim.Runner {
 }
 
 // dayOneFleet enrolls the 60 simulated Windows agents of the day-one fleet
-// (dayOneLineage) with p, their UUIDs prefixed by uuidPrefix.
-func dayOneFleet(ctx context.Context, t *testing.T, p inProcess, uuidPrefix string) []*agentsim.Agent {
+// (dayOneLineage) with the server at url, their UUIDs prefixed by uuidPrefix.
+func dayOneFleet(ctx context.Context, t *testing.T, url string, hc *http.Client, secret, uuidPrefix string) []*agentsim.Agent {
 	t.Helper()
 	agents := make([]*agentsim.Agent, 60)
 	for i := range agents {
-		agents[i] = agentsim.New(agentsim.Config{Server: p.ts.URL, HTTP: p.ts.Client(), EnrollSecret: p.secret,
+		agents[i] = agentsim.New(agentsim.Config{Server: url, HTTP: hc, EnrollSecret: secret,
 			Host:   agentsim.Host{Hostname: fmt.Sprintf("ws%03d", i), UUID: fmt.Sprintf("%s-%03d", uuidPrefix, i), Platform: "windows"},
 			Runner: dayOneLineage(i)})
 		if err := agents[i].Enroll(ctx); err != nil {
@@ -99,7 +100,7 @@ func TestDayOneAnomaliesEndToEnd(t *testing.T) {
 		// serve's default learning window; every read syncs with the store.
 		Anomalies: anomalies.Options{BaselineWindow: 24 * time.Hour, SyncEvery: time.Nanosecond}})
 	ts, api := p.ts, p.api()
-	agents := dayOneFleet(ctx, t, p, "SIM-DAY1")
+	agents := dayOneFleet(ctx, t, ts.URL, ts.Client(), p.secret, "SIM-DAY1")
 	for _, h := range []apiv1.HuntRequest{
 		{Name: "rare-lineage", Pack: packs.DefaultPushPack},
 		{Name: "lineage-sweep", Pack: "live-lineage", Queries: []string{"live_high_score_processes", "live_office_or_server_child_shell"}},

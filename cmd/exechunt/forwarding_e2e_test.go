@@ -5,15 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/exechunt/exechunt/internal/forwardtest"
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
 	"github.com/exechunt/exechunt/orchestrator/apiv1"
+	"github.com/exechunt/exechunt/orchestrator/client"
 	"github.com/exechunt/exechunt/orchestrator/forward"
 	"github.com/exechunt/exechunt/orchestrator/server"
 	"github.com/exechunt/exechunt/orchestrator/store"
@@ -46,7 +49,7 @@ func TestForwardingEndToEnd(t *testing.T) {
 		Forwarding: forward.Config{Poll: 20 * time.Millisecond},
 		Anomalies:  anomalies.Options{BaselineWindow: 24 * time.Hour, SyncEvery: time.Nanosecond}})
 	ts, api := p.ts, p.api()
-	agents := dayOneFleet(ctx, t, p, "SIM-FWD")
+	agents := dayOneFleet(ctx, t, ts.URL, ts.Client(), p.secret, "SIM-FWD")
 	h := apiv1.HuntRequest{Name: "lineage-sweep", Pack: "live-lineage", Queries: []string{"live_office_or_server_child_shell"},
 		Targets: targeting.Targets{All: true}, Mode: store.ModeDispatch, Schedule: "@every 24h"}
 	if _, err := api.CreateHunt(ctx, h); err != nil {
@@ -129,6 +132,113 @@ func TestForwardingEndToEnd(t *testing.T) {
 	for _, s := range status {
 		if !s.Configured || s.Delivered == 0 || s.Dead != 0 {
 			t.Errorf("status of %s: %+v", s.Destination, s)
+		}
+	}
+}
+
+// TestForwardingSurvivesSIGKILL runs the built exechunt serve with --forward to
+// a webhook that is down: the day-one anomalies are queued and retried; serve is
+// SIGKILLed with the queue pending, the receiver comes back, serve starts again
+// on the same data directory and delivers every queued event, none twice
+// (the order across a restart: TestQueueSurvivesRestart in orchestrator/forward).
+func TestForwardingSurvivesSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	bin := buildExechunt(t)
+	data, listen := t.TempDir(), freeAddr(t)
+	hook := forwardtest.NewReceiver(t)
+	hook.Down.Store(true)
+	fwd := []string{"--forward", hook.URL(forwardtest.SecretFile(t), "")}
+	srv := startServe(t, bin, data, listen, fwd...)
+	hc := trustingClient(t, data, 10*time.Second)
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(data, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	url := "https://" + listen
+	api := client.NewWithHTTPClient(url, read(server.AdminTokenFile), hc)
+	agents := dayOneFleet(ctx, t, url, hc, read(server.EnrollSecretFile), "SIM-KILL")
+	h := apiv1.HuntRequest{Name: "lineage-sweep", Pack: "live-lineage", Queries: []string{"live_office_or_server_child_shell"},
+		Targets: targeting.Targets{All: true}, Mode: store.ModeDispatch, Schedule: "@every 24h"}
+	if _, err := api.CreateHunt(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	run, err := api.RunHunt(ctx, h.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range agents {
+		if _, err := a.Distributed(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	forwardtest.WaitFor(t, "the hunt run to end", func() bool {
+		d, err := api.HuntRun(ctx, run.ID)
+		return err == nil && d.Run.State == store.RunDone
+	})
+	status := func() apiv1.ForwardingStatus {
+		list, err := api.Forwarding(ctx)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("forwarding status: %v %v", list, err)
+		}
+		return list[0]
+	}
+	forwardtest.WaitFor(t, "queued events failing against the down receiver", func() bool { return status().Retrying > 0 })
+	queued := status().Queued
+	if err := srv.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	srv.cmd.Wait()
+	hook.Down.Store(false)
+	startServe(t, bin, data, listen, fwd...)
+	forwardtest.WaitFor(t, "the queue delivered after the restart", func() bool {
+		s := status()
+		return s.Queued == 0 && s.Delivered >= queued
+	})
+	seen := map[string]bool{}
+	word := false
+	for _, e := range hook.Events() {
+		k := e.Event + "/" + e.Anomaly.ID
+		if seen[k] {
+			t.Errorf("%s delivered twice", k)
+		}
+		seen[k] = true
+		word = word || e.Anomaly.Values["parent_name"] == "winword.exe"
+	}
+	if len(hook.Events()) < queued || !word {
+		t.Fatalf("received %d events (%d were queued at the kill), Word → PowerShell among them: %t", len(hook.Events()), queued, word)
+	}
+	if bad := hook.Refused(); len(bad) > 0 {
+		t.Fatalf("webhook requests refused: %v", bad)
+	}
+}
+
+// TestServeRefusesBadForward: serve checks every --forward URL before it opens
+// the store, and says which destination is wrong without showing credentials.
+func TestServeRefusesBadForward(t *testing.T) {
+	for _, tc := range []struct{ url, want string }{
+		{"ftp://siem.example/x", `unknown scheme "ftp"`},
+		{"https://siem.example/hook", "needs an HMAC secret"},
+		{"https://u:hunter2@siem.example/hook", "credentials in the URL"},
+	} {
+		var out bytes.Buffer
+		root := newRootCmd()
+		data := t.TempDir()
+		root.SetArgs([]string{"serve", "--data", data, "--listen", "127.0.0.1:0", "--forward", tc.url})
+		root.SetOut(&out)
+		root.SetErr(&out)
+		err := root.ExecuteContext(context.Background())
+		if !errors.As(err, new(usageError)) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("serve --forward %s: %v, want a usage error with %q", tc.url, err, tc.want)
+		}
+		if _, err := os.Stat(filepath.Join(data, "exechunt.db")); err == nil {
+			t.Errorf("serve --forward %s opened the store before refusing", tc.url)
 		}
 	}
 }
