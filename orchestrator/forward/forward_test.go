@@ -241,3 +241,54 @@ func TestBackoffGrowsToItsCap(t *testing.T) {
 		}
 	}
 }
+
+// Two replicas on one store: only the lease holder delivers; when it stops,
+// the other takes the lease over and delivers what was queued since.
+func TestOneReplicaDeliversAndFailsOver(t *testing.T) {
+	r := forwardtest.NewReceiver(t)
+	st := openStore(t, filepath.Join(t.TempDir(), "x.db"))
+	defer st.Close()
+	url := r.URL(forwardtest.SecretFile(t), "")
+	replica := func(holder string) (*forward.Forwarder, context.CancelFunc) {
+		dests, err := forward.ParseAll([]string{url}, forward.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := forward.New(forward.Config{Store: st, Destinations: dests, Holder: holder, Poll: 20 * time.Millisecond,
+			LeaseTTL: 10 * time.Second, Backoff: forward.Backoff{Initial: 10 * time.Millisecond, Max: 50 * time.Millisecond}})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); f.Run(ctx) }()
+		stop := func() { cancel(); <-done }
+		t.Cleanup(stop)
+		return f, stop
+	}
+	a, stopA := replica("a")
+	waitFor(t, "a to hold the lease", a.Leader)
+	b, _ := replica("b")
+	ctx := context.Background()
+	// b is not the holder: what it observes is not its to enqueue, and it
+	// delivers nothing; a delivers what a triage on b queued.
+	if err := b.Observe(ctx, []apiv1.Anomaly{anomaly("ignored", 0.9)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Triaged(ctx, anomaly("t1", 0.9), "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Observe(ctx, []apiv1.Anomaly{anomaly("o1", 0.9)}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a's deliveries", func() bool { return len(r.IDs()) == 2 })
+	if b.Leader() {
+		t.Fatal("both replicas hold the lease")
+	}
+	stopA() // a graceful stop gives the lease up
+	waitFor(t, "b to take the lease over", b.Leader)
+	if err := b.Observe(ctx, []apiv1.Anomaly{anomaly("o1", 0.9), anomaly("o2", 0.9)}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b's delivery", func() bool { return len(r.IDs()) == 3 })
+	if got := strings.Join(r.IDs(), " "); got != "t1 o1 o2" {
+		t.Fatalf("received %s, want t1 o1 o2 (o1 once: its key was queued by a)", got)
+	}
+}
