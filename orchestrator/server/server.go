@@ -382,7 +382,8 @@ func (s *Server) pruneLoop(ctx context.Context) {
 }
 
 // Prune deletes the result rows and status logs older than the retention now,
-// in batches, and returns how many it deleted.
+// in batches, and returns how many it deleted; then the forwarding outbox's
+// delivered and dead-lettered items older than the retention (not counted).
 func (s *Server) Prune(ctx context.Context) (int64, error) {
 	if s.c.Retention <= 0 {
 		return 0, nil
@@ -393,6 +394,17 @@ func (s *Server) Prune(ctx context.Context) (int64, error) {
 		n, err := s.c.Store.PruneLogs(ctx, before, pruneBatch)
 		total += n
 		s.c.Metrics.Pruned(n)
+		if err != nil {
+			return total, err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	// Forwarded items delivered or dead-lettered before the retention too
+	// (queued ones are kept until delivered); not counted as rows.
+	for ctx.Err() == nil {
+		n, err := s.c.Store.PruneOutbox(ctx, before, pruneBatch)
 		if err != nil || n == 0 {
 			return total, err
 		}
