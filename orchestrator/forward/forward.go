@@ -249,9 +249,11 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(f.c.Poll)
 	defer t.Stop()
-	renewed := time.Time{}
+	// The lease is taken or renewed at once, then every third of its ttl.
+	var tried time.Time
 	for ctx.Err() == nil {
-		if now := f.c.Now(); now.Sub(renewed) >= f.c.LeaseTTL/3 || !f.Leader() {
+		if now := f.c.Now(); tried.IsZero() || now.Sub(tried) >= f.c.LeaseTTL/3 {
+			tried = now
 			ok, err := f.c.Store.AcquireLease(ctx, LeaseName, f.c.Holder, f.c.LeaseTTL, now)
 			if err != nil && ctx.Err() == nil {
 				f.c.Log.Warn("forward: lease", "err", err)
@@ -261,9 +263,6 @@ func (f *Forwarder) Run(ctx context.Context) error {
 				f.c.Log.Info("forward: lease", "holder", ok)
 			}
 			f.leader.Store(ok)
-			if ok {
-				renewed = now
-			}
 		}
 		for _, w := range wakes {
 			select {

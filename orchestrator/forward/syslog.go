@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -73,6 +74,10 @@ func (s *syslogSink) Deliver(ctx context.Context, batch [][]byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.conn != nil && !alive(s.conn) {
+		s.conn.Close()
+		s.conn = nil
+	}
 	if s.conn == nil {
 		c, err := s.dial(ctx)
 		if err != nil {
@@ -91,6 +96,19 @@ func (s *syslogSink) Deliver(ctx context.Context, batch [][]byte) error {
 		return err
 	}
 	return nil
+}
+
+// alive reports whether a connection kept from an earlier delivery is still
+// open: a receiver that closed it (an idle timeout, a restart) would otherwise
+// take the next write into the kernel's buffer and drop it. Syslog over TCP
+// has no acknowledgements; this is as far as TCP tells.
+func alive(c net.Conn) bool {
+	c.SetReadDeadline(time.Now().Add(time.Millisecond))
+	var b [1]byte
+	_, err := c.Read(b[:])
+	c.SetReadDeadline(time.Time{})
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func (s *syslogSink) Close() error {

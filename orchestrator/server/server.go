@@ -190,6 +190,9 @@ func New(c Config) (*Server, error) {
 	sc := c.Anomalies
 	sc.Packs, sc.Now, sc.Logger = c.Packs, c.Now, c.Log.With("component", "anomalies")
 	sc.OnTriage = func(ctx context.Context, a apiv1.Anomaly, by string) {
+		// The triage is stored: its event is queued even if the client has gone.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
 		if err := s.fwd.Triaged(ctx, a, by); err != nil {
 			c.Log.Warn("forwarding a triage", "anomaly", a.ID, "err", err)
 		}
