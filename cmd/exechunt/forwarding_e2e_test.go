@@ -117,17 +117,24 @@ func TestForwardingEndToEnd(t *testing.T) {
 
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw}), 0o600)
-	var out bytes.Buffer
-	root := newRootCmd()
-	root.SetArgs([]string{"forwarding", "status", "--format", "json", "--server", ts.URL, "--token", p.token, "--ca-file", caFile})
-	root.SetOut(&out)
-	root.SetErr(&out)
-	if err := root.ExecuteContext(ctx); err != nil {
-		t.Fatalf("forwarding status: %v\n%s", err, out.String())
+	cli := func(args ...string) string {
+		var out bytes.Buffer
+		root := newRootCmd()
+		root.SetArgs(append([]string{"forwarding", "status", "--server", ts.URL, "--token", p.token, "--ca-file", caFile}, args...))
+		root.SetOut(&out)
+		root.SetErr(&out)
+		if err := root.ExecuteContext(ctx); err != nil {
+			t.Fatalf("forwarding status: %v\n%s", err, out.String())
+		}
+		return out.String()
 	}
+	out := cli("--format", "json")
 	var status []apiv1.ForwardingStatus
-	if err := json.Unmarshal(out.Bytes(), &status); err != nil || len(status) != 2 {
-		t.Fatalf("forwarding status: %v\n%s", err, out.String())
+	if err := json.Unmarshal([]byte(out), &status); err != nil || len(status) != 2 {
+		t.Fatalf("forwarding status: %v\n%s", err, out)
+	}
+	if table := cli(); !strings.Contains(table, "DESTINATION") || !strings.Contains(table, "syslog+tcp://"+rs.Addr) {
+		t.Errorf("forwarding status table:\n%s", table)
 	}
 	for _, s := range status {
 		if !s.Configured || s.Delivered == 0 || s.Dead != 0 {
