@@ -292,3 +292,34 @@ func TestOneReplicaDeliversAndFailsOver(t *testing.T) {
 		t.Fatalf("received %s, want t1 o1 o2 (o1 once: its key was queued by a)", got)
 	}
 }
+
+// TestFileRotation: the file destination rotates by size and keeps max_files
+// rotated files besides the current one.
+func TestFileRotation(t *testing.T) {
+	dir := t.TempDir()
+	d, err := forward.Parse("file://"+filepath.Join(dir, "a.jsonl")+"?max_size_mb=1&max_files=2", forward.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Sink.Close()
+	line := []byte(`{"pad":"` + strings.Repeat("x", 300<<10) + `"}`)
+	for range 12 { // 3.6 MB: three rotations
+		if err := d.Sink.Deliver(context.Background(), [][]byte{line}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := func() []string {
+		m, _ := filepath.Glob(filepath.Join(dir, "a*.jsonl"))
+		return m
+	}
+	waitFor(t, "old rotated files removed", func() bool { return len(files()) == 3 })
+	for _, f := range files() {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() > 1<<20 {
+			t.Errorf("%s: %d bytes, over max_size_mb", f, st.Size())
+		}
+	}
+}
