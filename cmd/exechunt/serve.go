@@ -127,8 +127,8 @@ store; exechunt forwarding status shows the queues. See docs/forwarding.md.`,
 	fl.StringVar(&f.pprof, "pprof", "", "also serve Go's profiler (net/http/pprof, plain HTTP, no authentication) on this address, e.g. 127.0.0.1:6060; for diagnosing load, keep it on loopback")
 	fl.DurationVar(&f.retention, "retention", server.DefaultRetention, "delete scheduled result rows and status logs older than this, hourly (0: keep everything)")
 	fl.DurationVar(&f.baseline, "baseline", 24*time.Hour, "learning window: stacks first seen within this long of the first hunt result are not new; rare ones are anomalies all the same, marked learning while it runs (0: no window, every stack is new until suppressed)")
-	fl.StringArrayVar(&f.forward, "forward", nil, "forward anomaly events to this destination: https://… (signed webhook), syslog+tcp://host:port, syslog+tls://host:port or file:///path.jsonl, with options ?events=anomalies&min_rank=0.5&packs=a,b (repeatable; docs/forwarding.md)")
-	fl.StringVar(&f.forwardSecret, "forward-secret-file", "", "file holding the HMAC-SHA256 secret of --forward webhooks that have no secret_file option")
+	fl.StringArrayVar(&f.forward, "forward", nil, "forward anomaly events to the destination `URL`: https://… (signed webhook), syslog+tcp://host:port, syslog+tls://host:port or file:///path.jsonl, with options ?events=anomalies&min_rank=0.5&packs=a,b (repeatable; docs/forwarding.md)")
+	fl.StringVar(&f.forwardSecret, "forward-secret-file", "", "`PATH` of the file holding the HMAC-SHA256 secret of --forward webhooks that have no secret_file option")
 	return cmd
 }
 
