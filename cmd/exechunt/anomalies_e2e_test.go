@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -61,6 +62,22 @@ func dayOneLineage(host int) agentsim.Runner {
 	})
 }
 
+// dayOneFleet enrolls the 60 simulated Windows agents of the day-one fleet
+// (dayOneLineage) with the server at url, their UUIDs prefixed by uuidPrefix.
+func dayOneFleet(ctx context.Context, t *testing.T, url string, hc *http.Client, secret, uuidPrefix string) []*agentsim.Agent {
+	t.Helper()
+	agents := make([]*agentsim.Agent, 60)
+	for i := range agents {
+		agents[i] = agentsim.New(agentsim.Config{Server: url, HTTP: hc, EnrollSecret: secret,
+			Host:   agentsim.Host{Hostname: fmt.Sprintf("ws%03d", i), UUID: fmt.Sprintf("%s-%03d", uuidPrefix, i), Platform: "windows"},
+			Runner: dayOneLineage(i)})
+		if err := agents[i].Enroll(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return agents
+}
+
 // TestDayOneAnomaliesEndToEnd is issue 21's "done when" for stacking: a fresh
 // orchestrator (the default 24 h learning window, in its first hour) with 60
 // simulated Windows agents and two dispatched hunts. Through the CLI: a stack
@@ -83,15 +100,7 @@ func TestDayOneAnomaliesEndToEnd(t *testing.T) {
 		// serve's default learning window; every read syncs with the store.
 		Anomalies: anomalies.Options{BaselineWindow: 24 * time.Hour, SyncEvery: time.Nanosecond}})
 	ts, api := p.ts, p.api()
-	agents := make([]*agentsim.Agent, 60)
-	for i := range agents {
-		agents[i] = agentsim.New(agentsim.Config{Server: ts.URL, HTTP: ts.Client(), EnrollSecret: p.secret,
-			Host:   agentsim.Host{Hostname: fmt.Sprintf("ws%03d", i), UUID: fmt.Sprintf("SIM-DAY1-%03d", i), Platform: "windows"},
-			Runner: dayOneLineage(i)})
-		if err := agents[i].Enroll(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
+	agents := dayOneFleet(ctx, t, ts.URL, ts.Client(), p.secret, "SIM-DAY1")
 	for _, h := range []apiv1.HuntRequest{
 		{Name: "rare-lineage", Pack: packs.DefaultPushPack},
 		{Name: "lineage-sweep", Pack: "live-lineage", Queries: []string{"live_high_score_processes", "live_office_or_server_child_shell"}},

@@ -23,6 +23,7 @@ import (
 
 	"github.com/exechunt/exechunt/orchestrator/agentapi"
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
+	"github.com/exechunt/exechunt/orchestrator/forward"
 	"github.com/exechunt/exechunt/orchestrator/hunts"
 	"github.com/exechunt/exechunt/orchestrator/server"
 )
@@ -42,6 +43,8 @@ type serveFlags struct {
 	replicaID                         string        // holder name in the scheduler lease
 	leaseTTL                          time.Duration // scheduler lease ttl
 	pprof                             string        // address of the net/http/pprof listener; "" for none
+	forward                           []string      // --forward destination URLs
+	forwardSecret                     string        // --forward-secret-file: webhooks' default HMAC secret
 }
 
 func newServeCmd() *cobra.Command {
@@ -73,13 +76,20 @@ and GET /metrics (Prometheus; needs an API token of any role unless
 
 Several replicas may serve one --db behind a load balancer: agents and operators
 may hit any of them, and the cron hunts fire on the replica holding the scheduler
-lease (--replica-id, --lease-ttl). See docs/store.md.`,
+lease (--replica-id, --lease-ttl). See docs/store.md.
+
+--forward URL (repeatable) sends anomaly events (opened, rank raised, triaged)
+to a signed HTTPS webhook, a syslog server (syslog+tcp://, syslog+tls://) or a
+rotated JSON-lines file (file:///…), at least once, through an outbox in the
+store; exechunt forwarding status shows the queues. See docs/forwarding.md.`,
 		Example: `  exechunt serve
   exechunt serve --listen 0.0.0.0:8443 --tls-san hunt.example.com --tls-san 192.0.2.10 --data /var/lib/exechunt
   exechunt serve --sigma ./sigma/rules/windows/process_creation
   exechunt serve --db 'postgres://exechunt@db.example:5432/exechunt?sslmode=verify-full'
   exechunt serve --db 'postgres://…' --replica-id orch-2 --tls-cert shared.pem --tls-key shared.key
-  EXECHUNT_ENROLL_SECRET=... exechunt serve --tls-cert server.pem --tls-key server.key`,
+  EXECHUNT_ENROLL_SECRET=... exechunt serve --tls-cert server.pem --tls-key server.key
+  exechunt serve --forward-secret-file /etc/exechunt/hook.secret --forward 'https://siem.example/hook?min_rank=0.5' \
+    --forward syslog+tls://logs.example:6514 --forward file:///var/log/exechunt/anomalies.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if (f.cert == "") != (f.key == "") {
@@ -117,6 +127,8 @@ lease (--replica-id, --lease-ttl). See docs/store.md.`,
 	fl.StringVar(&f.pprof, "pprof", "", "also serve Go's profiler (net/http/pprof, plain HTTP, no authentication) on this address, e.g. 127.0.0.1:6060; for diagnosing load, keep it on loopback")
 	fl.DurationVar(&f.retention, "retention", server.DefaultRetention, "delete scheduled result rows and status logs older than this, hourly (0: keep everything)")
 	fl.DurationVar(&f.baseline, "baseline", 24*time.Hour, "learning window: stacks first seen within this long of the first hunt result are not new; rare ones are anomalies all the same, marked learning while it runs (0: no window, every stack is new until suppressed)")
+	fl.StringArrayVar(&f.forward, "forward", nil, "forward anomaly events to the destination `URL`: https://… (signed webhook), syslog+tcp://host:port, syslog+tls://host:port or file:///path.jsonl, with options ?events=anomalies&min_rank=0.5&packs=a,b (repeatable; docs/forwarding.md)")
+	fl.StringVar(&f.forwardSecret, "forward-secret-file", "", "`PATH` of the file holding the HMAC-SHA256 secret of --forward webhooks that have no secret_file option")
 	return cmd
 }
 
@@ -152,6 +164,13 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 	log, err := newLogger(errOut, f.logFormat, f.logLevel)
 	if err != nil {
 		return usageError{err}
+	}
+	dests, err := forward.ParseAll(f.forward, forward.Options{SecretFile: f.forwardSecret})
+	if err != nil {
+		return usageError{err}
+	}
+	for _, d := range dests {
+		log.Info("forwarding", "destination", d.Name, "min_rank", d.MinRank, "packs", d.Packs)
 	}
 	host, port, err := net.SplitHostPort(f.listen)
 	if err != nil {
@@ -209,7 +228,7 @@ func runServe(ctx context.Context, out, errOut io.Writer, f serveFlags) error {
 		Anomalies: anomalies.Options{BaselineWindow: f.baseline}, MetricsPublic: f.metricsPublic,
 		Hunts:     hunts.Config{Holder: f.replicaID, LeaseTTL: f.leaseTTL},
 		Agent:     agentapi.Config{AccelerateMaxHosts: cmp.Or(f.accelerateMax, -1)},
-		Retention: cmp.Or(f.retention, -1)})
+		Retention: cmp.Or(f.retention, -1), Forward: dests})
 	if err != nil {
 		return err
 	}

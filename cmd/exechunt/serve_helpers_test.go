@@ -35,9 +35,9 @@ type serveProc struct {
 // data dir data and no secrets from the environment, and waits for its banner. It
 // is interrupted when the test ends (its stderr shown if the test failed); tests
 // that kill or restart it stop it themselves first.
-func startServe(t *testing.T, bin, data, listen string) *serveProc {
+func startServe(t *testing.T, bin, data, listen string, extra ...string) *serveProc {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--listen", listen, "--data", data)
+	cmd := exec.Command(bin, append([]string{"serve", "--listen", listen, "--data", data}, extra...)...)
 	cmd.Env = append(os.Environ(), "EXECHUNT_ENROLL_SECRET=", "EXECHUNT_ADMIN_TOKEN=")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -48,6 +48,9 @@ type Options struct {
 	SyncEvery time.Duration
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// OnTriage, when set, is told of every triage decision once it is stored:
+	// the anomaly as triaged and who triaged it (forwarding's anomaly.triaged).
+	OnTriage func(ctx context.Context, a apiv1.Anomaly, by string)
 }
 
 // Service holds the fleet's stacks.
@@ -568,7 +571,11 @@ func (s *Service) Triage(ctx context.Context, id, state, reason, by string) (api
 		s.st.MarkNormal(e)
 	}
 	s.mu.Unlock()
-	return s.Anomaly(ctx, a.ID) // ranked again: a suppressed stack is no longer new
+	x, err := s.Anomaly(ctx, a.ID) // ranked again: a suppressed stack is no longer new
+	if err == nil && s.opt.OnTriage != nil {
+		s.opt.OnTriage(ctx, x, by)
+	}
+	return x, err
 }
 
 // Stacks returns every stack a pack query ("pack/query") returned, most prevalent

@@ -52,3 +52,8 @@ func (c *Client) Audit(ctx context.Context, q url.Values) ([]apiv1.AuditEntry, e
 	out, err := call[apiv1.AuditLog](ctx, c, "GET", withQuery("/api/v1/audit", q), nil)
 	return out.Entries, err
 }
+
+// Forwarding returns every forwarding destination's outbox (viewer).
+func (c *Client) Forwarding(ctx context.Context) ([]apiv1.ForwardingStatus, error) {
+	return call[[]apiv1.ForwardingStatus](ctx, c, "GET", "/api/v1/forwarding", nil)
+}

@@ -76,6 +76,9 @@ type Config struct {
 	AuthFailures *ratelimit.Limiter
 	// Hunts enables the hunt and run routes (hunts.go); nil leaves them out.
 	Hunts HuntService
+	// Forwarding serves GET /api/v1/forwarding: every forwarding destination's
+	// outbox (orchestrator/forward). Nil leaves the route out.
+	Forwarding func(ctx context.Context) ([]apiv1.ForwardingStatus, error)
 }
 
 // API serves the operator endpoints.
@@ -125,6 +128,22 @@ func (a *API) Register(mux *http.ServeMux) {
 	if a.c.Hunts != nil {
 		a.registerHunts(mux)
 	}
+	if a.c.Forwarding != nil {
+		mux.Handle("GET /api/v1/forwarding", a.auth(apiv1.RoleViewer, a.forwarding))
+	}
+}
+
+// forwarding answers GET /api/v1/forwarding.
+func (a *API) forwarding(w http.ResponseWriter, r *http.Request) error {
+	list, err := a.c.Forwarding(r.Context())
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []apiv1.ForwardingStatus{}
+	}
+	writeJSON(w, http.StatusOK, list)
+	return nil
 }
 
 // HashToken is how bearer tokens are hashed for the store.

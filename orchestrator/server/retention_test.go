@@ -40,6 +40,18 @@ func TestRetention(t *testing.T) {
 	if _, err := st.InsertResults(ctx, rows); err != nil {
 		t.Fatal(err)
 	}
+	// Forwarded items: an old delivered one goes, an old queued one and a recent
+	// delivered one stay.
+	var items []store.OutboxItem
+	for i, at := range []time.Time{now.Add(-48 * time.Hour), now.Add(-47 * time.Hour), now.Add(-time.Hour)} {
+		items = append(items, store.OutboxItem{Destination: "d", Key: fmt.Sprint(i), Payload: []byte("{}"), Created: at})
+	}
+	if _, err := st.Enqueue(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MarkDelivered(ctx, []int64{1, 3}, now); err != nil {
+		t.Fatal(err)
+	}
 	m := metrics.New("test")
 	srv, err := server.New(server.Config{Store: st, Metrics: m, Now: func() time.Time { return now }, Retention: 24 * time.Hour})
 	if err != nil {
@@ -48,6 +60,9 @@ func TestRetention(t *testing.T) {
 	n, err := srv.Prune(ctx)
 	if err != nil || n != 9000 {
 		t.Fatalf("Prune = %d, %v; want 9000", n, err)
+	}
+	if os, err := st.OutboxStats(ctx); err != nil || len(os) != 1 || os[0].Queued != 1 || os[0].Delivered != 1 {
+		t.Errorf("outbox after pruning: %+v, %v; want the old queued item and the recent delivered one", os, err)
 	}
 	left, err := st.Results(ctx, store.ResultFilter{HostID: h.ID, Limit: 100_000})
 	if err != nil || len(left) != 3000 {

@@ -16,6 +16,7 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/agentapi"
 	"github.com/exechunt/exechunt/orchestrator/anomalies"
 	"github.com/exechunt/exechunt/orchestrator/apiv1"
+	"github.com/exechunt/exechunt/orchestrator/forward"
 	"github.com/exechunt/exechunt/orchestrator/hunts"
 	"github.com/exechunt/exechunt/orchestrator/metrics"
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
@@ -68,6 +69,12 @@ type Config struct {
 	// (DefaultRetention when 0; negative keeps them forever); PruneEvery is how
 	// often older ones are deleted (default 1h).
 	Retention, PruneEvery time.Duration
+	// Forward are the forwarding destinations (serve --forward); Forwarding
+	// overrides parts of the forwarder's config (backoff, tries, poll); its
+	// store, destinations, holder, clock, logger and metrics hook are filled in
+	// by New.
+	Forward    []*forward.Destination
+	Forwarding forward.Config
 }
 
 // DefaultRetention keeps a month of scheduled results and status logs: enough
@@ -80,6 +87,7 @@ type Server struct {
 	agent   *agentapi.Handler
 	hunts   *hunts.Service
 	stacks  *anomalies.Service
+	fwd     *forward.Forwarder
 	changes *operatorapi.Broadcast
 	mux     *http.ServeMux
 	handler http.Handler
@@ -156,7 +164,17 @@ func New(c Config) (*Server, error) {
 		return nil, err
 	}
 	s.agent = agent
+	fc := c.Forwarding
+	fc.Store, fc.Destinations, fc.Holder = c.Store, c.Forward, s.hunts.Holder()
+	fc.Log, fc.Now = c.Log.With("component", "forward"), c.Now
+	if len(c.Forward) > 0 {
+		fc.OnDelivery = c.Metrics.WatchForwarding(func(ctx context.Context) ([]apiv1.ForwardingStatus, error) {
+			return s.fwd.Status(ctx)
+		})
+	}
+	s.fwd = forward.New(fc)
 	oc := c.Operator
+	oc.Forwarding = s.fwd.Status
 	oc.Hosts, oc.Tokens, oc.Live = c.Store, c.Store, c.Store
 	oc.Audit, oc.Secrets, oc.HashSecret, oc.NodeKeys = c.Store, c.Store, agentapi.HashSecret, c.Store
 	oc.NodeKeyRevoked = agent.Forget
@@ -171,6 +189,14 @@ func New(c Config) (*Server, error) {
 	op.Register(s.mux)
 	sc := c.Anomalies
 	sc.Packs, sc.Now, sc.Logger = c.Packs, c.Now, c.Log.With("component", "anomalies")
+	sc.OnTriage = func(ctx context.Context, a apiv1.Anomaly, by string) {
+		// The triage is stored: its event is queued even if the client has gone.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := s.fwd.Triaged(ctx, a, by); err != nil {
+			c.Log.Warn("forwarding a triage", "anomaly", a.ID, "err", err)
+		}
+	}
 	s.stacks = anomalies.New(c.Store, sc)
 	op.RegisterAnomalies(s.mux, s.stacks)
 	uc := c.UI
@@ -260,6 +286,11 @@ func (s *Server) Run(ctx context.Context) error {
 		defer wg.Done()
 		s.syncStacks(ctx)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.fwd.Run(ctx)
+	}()
 	if s.c.Retention > 0 {
 		wg.Add(1)
 		go func() {
@@ -302,12 +333,29 @@ func (s *Server) syncStacks(ctx context.Context) {
 	for {
 		if err := s.stacks.Sync(ctx); err != nil && ctx.Err() == nil {
 			s.c.Log.Warn("stacking hunt results", "err", err)
+		} else if err == nil {
+			s.forwardAnomalies(ctx)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// forwardAnomalies shows the forwarder the current assessment, on the replica
+// that delivers: it enqueues the anomalies that opened or rose in rank.
+func (s *Server) forwardAnomalies(ctx context.Context) {
+	if !s.fwd.Leader() {
+		return
+	}
+	list, err := s.stacks.Anomalies(ctx, anomalies.Filter{})
+	if err == nil {
+		err = s.fwd.Observe(ctx, list)
+	}
+	if err != nil && ctx.Err() == nil {
+		s.c.Log.Warn("forwarding anomalies", "err", err)
 	}
 }
 
@@ -337,7 +385,8 @@ func (s *Server) pruneLoop(ctx context.Context) {
 }
 
 // Prune deletes the result rows and status logs older than the retention now,
-// in batches, and returns how many it deleted.
+// in batches, and returns how many it deleted; then the forwarding outbox's
+// delivered and dead-lettered items older than the retention (not counted).
 func (s *Server) Prune(ctx context.Context) (int64, error) {
 	if s.c.Retention <= 0 {
 		return 0, nil
@@ -348,6 +397,17 @@ func (s *Server) Prune(ctx context.Context) (int64, error) {
 		n, err := s.c.Store.PruneLogs(ctx, before, pruneBatch)
 		total += n
 		s.c.Metrics.Pruned(n)
+		if err != nil {
+			return total, err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	// Forwarded items delivered or dead-lettered before the retention too
+	// (queued ones are kept until delivered); not counted as rows.
+	for ctx.Err() == nil {
+		n, err := s.c.Store.PruneOutbox(ctx, before, pruneBatch)
 		if err != nil || n == 0 {
 			return total, err
 		}

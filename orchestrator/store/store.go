@@ -42,6 +42,7 @@ type Store interface {
 	HuntRuns
 	Triages
 	Leases
+	Outbox
 	// Ping checks that the backend answers.
 	Ping(ctx context.Context) error
 	// Close releases the backend's resources.

@@ -271,8 +271,28 @@ func (u *UI) overview(w http.ResponseWriter, r *http.Request, s *session) error 
 	case !notServed(err):
 		return err
 	}
+	switch fs, err := api.Forwarding(ctx); {
+	case err == nil:
+		var rows []forwardView
+		for _, f := range fs {
+			v := forwardView{ForwardingStatus: f, Oldest: "—"}
+			if f.OldestQueued != nil {
+				v.Oldest = ago(u.c.Now(), *f.OldestQueued)
+			}
+			rows = append(rows, v)
+		}
+		data["Forwarding"] = rows
+	case !notServed(err):
+		return err
+	}
 	u.render(w, r, s, http.StatusOK, "overview", "Overview", data)
 	return nil
+}
+
+// forwardView is a forwarding destination's queue on the overview.
+type forwardView struct {
+	apiv1.ForwardingStatus
+	Oldest string // the oldest queued item's age, "—" when none is queued
 }
 
 func orDash(s string) string {

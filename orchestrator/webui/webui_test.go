@@ -97,6 +97,11 @@ func newFixture(t *testing.T, services bool) *fixture {
 		f.hunts = newFakeHunts()
 		f.anomalies = newFakeAnomalies()
 		oc.Hunts = f.hunts
+		oc.Forwarding = func(context.Context) ([]apiv1.ForwardingStatus, error) {
+			oldest := f.now.Add(-3 * time.Minute)
+			return []apiv1.ForwardingStatus{{Destination: "https://siem.example/hook", Configured: true, Queued: 2,
+				Retrying: 2, Delivered: 40, Dead: 1, OldestQueued: &oldest}}, nil
+		}
 	}
 	api, err := operatorapi.New(oc)
 	if err != nil {
@@ -332,7 +337,8 @@ func TestPagesRender(t *testing.T) {
 	c.login(adminToken)
 	want := map[string][]string{
 		"/ui/": {"windows", "linux", "Recent live queries", "process_lineage", "By technique", "T1059.001", "execution",
-			"Highest ranked", `<a href="/ui/anomalies/7"><code class="break">winword.exe → powershell.exe</code></a>`},
+			"Highest ranked", `<a href="/ui/anomalies/7"><code class="break">winword.exe → powershell.exe</code></a>`,
+			"Forwarding", "https://siem.example/hook", `<td class="num bad">1</td><td>3m ago</td>`},
 		"/ui/hosts":                   {"win-1", "lnx-1", "online", "offline", "/ui/hosts/1/tree"},
 		"/ui/console":                 {`id="sql"`, "win-1 (windows)", "lnx-1 (linux, offline)", `data-schema="/ui/static/schema.json"`},
 		"/ui/hosts/1/tree":            {"Run process_lineage now"},

@@ -251,6 +251,24 @@ CREATE INDEX live_query_hosts_query_state ON live_query_hosts (query_id, state);
 DROP INDEX result_rows_host_name;
 CREATE INDEX result_rows_name ON result_rows (name, received_at);
 `,
+	// 9: the forwarding outbox (orchestrator/forward, docs/forwarding.md): one
+	// row a message a destination, delivered in id order per destination.
+	`
+CREATE TABLE outbox (
+	id           {id},
+	destination  TEXT    NOT NULL,
+	dedupe_key   TEXT    NOT NULL,
+	payload      {bytes}   NOT NULL,
+	created_at   {int64}  NOT NULL,
+	state        TEXT    NOT NULL,
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	next_attempt {int64}  NOT NULL,
+	last_error   TEXT    NOT NULL DEFAULT '',
+	delivered_at {int64}  NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX outbox_dedupe ON outbox (destination, dedupe_key);
+CREATE INDEX outbox_queue ON outbox (destination, state, id);
+`,
 }
 
 // Migrations returns the schema version this build migrates to (the number of
