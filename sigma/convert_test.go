@@ -16,7 +16,6 @@ import (
 
 	"github.com/exechunt/exechunt/offline"
 	"github.com/exechunt/exechunt/offline/sqlengine"
-	"github.com/exechunt/exechunt/packs"
 	"github.com/exechunt/exechunt/tables/analysis"
 )
 
@@ -280,49 +279,6 @@ func TestPortableRegex(t *testing.T) {
 		out, lower, err := portableRegex(c.in, c.fold, false, false)
 		if err != nil || out != c.out || lower != c.lower {
 			t.Errorf("portableRegex(%q) = %q, %v, %v; want %q, %v", c.in, out, lower, err, c.out, c.lower)
-		}
-	}
-}
-
-// TestPacksLoad checks the packs load with packs.Parse and compile in the engine.
-func TestPacksLoad(t *testing.T) {
-	res := &Result{}
-	for _, d := range []string{
-		"  sel: {Image|endswith: '\\cmd.exe'}\n  condition: sel",
-		"  sel: {CommandLine|re: 'a.b'}\n  condition: sel",
-	} {
-		r, err := ParseRule(fmt.Sprintf("r%d.yml", len(res.Queries)), []byte(rule(d)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Add(r)
-	}
-	ps, err := res.Packs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := openEngine(t)
-	for _, built := range ps {
-		// What WritePacks writes reads back as the same pack.
-		data, err := packs.Marshal(built)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := packs.Parse(built.File, data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(p, built) {
-			t.Errorf("%s: written and read back:\n%+v\nbuilt:\n%+v", built.Name, p, built)
-		}
-		name := p.Name
-		if len(p.Queries) != 2 || p.Platform != "windows" {
-			t.Errorf("%s: %d queries, platform %q", name, len(p.Queries), p.Platform)
-		}
-		for _, q := range p.Queries {
-			if err := e.Check(q.SQL); err != nil {
-				t.Errorf("%s/%s: %v", name, q.Name, err)
-			}
 		}
 	}
 }
