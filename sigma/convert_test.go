@@ -14,9 +14,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/exechunt/exechunt/offline"
 	"github.com/exechunt/exechunt/offline/sqlengine"
-	"github.com/exechunt/exechunt/tables/analysis"
+	"github.com/exechunt/exechunt/tables/eventtables"
+	"github.com/exechunt/exechunt/tables/tablekit"
 )
 
 // testEvents are Sysmon 1 events (EventData) written as Winlogbeat JSON lines; the
@@ -78,10 +78,21 @@ func writeEvidence(t testing.TB) string {
 	return f
 }
 
+// eventTables are the tables the converted rules read, over the evidence in paths, as
+// the offline engine builds them (package offline serves sigma_matches, which links
+// this package, so its tests cannot import it).
+func eventTables(paths []string, log *slog.Logger) []tablekit.Table {
+	if paths == nil {
+		paths = []string{} // nil would mean the host's live logs
+	}
+	ev := eventtables.New(eventtables.Options{Paths: paths, Logger: log})
+	return []tablekit.Table{ev.ProcessCreationTable(), ev.ScriptBlockTable()}
+}
+
 func openEngine(t testing.TB, paths ...string) *sqlengine.Engine {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e, err := sqlengine.Open(offline.Tables(paths, analysis.New(), log), sqlengine.Options{Logger: log})
+	e, err := sqlengine.Open(eventTables(paths, log), sqlengine.Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
