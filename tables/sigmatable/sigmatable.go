@@ -41,9 +41,6 @@ var kinds = map[string]string{
 	sigma.ScriptBlockTable:     "script_block",
 }
 
-// Levels are the Sigma levels, lowest first.
-var Levels = []string{"informational", "low", "medium", "high", "critical"}
-
 // Matches is the sigma_matches table and the rule set it evaluates.
 type Matches struct {
 	sources []tablekit.Table

@@ -2,6 +2,7 @@ package sigmatable
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -197,5 +198,19 @@ func TestExcerptIsBounded(t *testing.T) {
 	r := matchRow(&sigma.Query{}, "script_block", map[string]string{"script_text": long})
 	if got := []rune(r["excerpt"]); len(got) != ExcerptChars {
 		t.Errorf("excerpt of %d characters", len(got))
+	}
+}
+
+// A panic under sigma_matches (in an event table it reads) is an error of the
+// query, as for any table (tablekit.Guard), not a crash beside osqueryd.
+func TestPanicIsAnError(t *testing.T) {
+	m, _ := newMatches(t)
+	m.sources[0].Generate = func(context.Context, table.QueryContext) ([]map[string]string, error) { panic("boom") }
+	if _, err := m.Load(rulesDir(t, "iwr.yml")); err != nil {
+		t.Fatal(err)
+	}
+	gen := tablekit.Guard(Name, m.Table().Generate, tablekit.Options{})
+	if _, err := gen(context.Background(), table.QueryContext{}); !errors.Is(err, tablekit.ErrPanic) {
+		t.Errorf("err = %v", err)
 	}
 }
