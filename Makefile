@@ -60,11 +60,10 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
 	done
 
 .PHONY: check
-check: ## gofmt, go vet, cross-compile for windows/amd64, darwin/arm64, linux/amd64
+check: ## gofmt, go vet for windows/amd64, darwin/arm64, linux/amd64 (tests included, so a test file without its build tag shows)
 	@out=$$(gofmt -l $$(git ls-files '*.go'; git ls-files --others --exclude-standard '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
-	@set -e; for p in $(CROSS); do echo "build $$p"; GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -o /dev/null ./...; done
+	@set -e; for p in $(CROSS); do echo "vet $$p"; GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) vet ./...; done
 
 .PHONY: bench
 bench: build ## benchmarks: reader vs raw BinXML decode, analysis throughput, Sigma engine vs sigma-go, scan --sigma vs reading, peak RSS

@@ -16,20 +16,32 @@ import (
 )
 
 func TestTables(t *testing.T) {
-	tables, err := Tables(config.Default(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg := config.Default()
+	tables, sigma, err := Tables(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := map[string]bool{}
-	for _, tb := range tables {
-		names[tb.Name] = true
+	names := func(ts []tablekit.Table) map[string]bool {
+		out := map[string]bool{}
+		for _, tb := range ts {
+			out[tb.Name] = true
+		}
+		return out
 	}
-	if !names["command_line_analysis"] {
-		t.Errorf("tables = %v", names)
+	if n := names(tables); !n["command_line_analysis"] || !n["sigma_matches"] || sigma == nil {
+		t.Errorf("tables = %v", n)
 	}
 	// The list must be servable: no duplicates, every table complete.
 	if _, err := host.Plugins(tables, tablekit.Options{}); err != nil {
 		t.Error(err)
+	}
+	// sigma_matches is served only with sigma_rules set.
+	if n := names(Served(cfg, tables)); n["sigma_matches"] || !n["process_creation_events"] || len(n) != len(tables)-1 {
+		t.Errorf("served without sigma_rules: %v", n)
+	}
+	cfg.SigmaRules = "/etc/exechunt/sigma"
+	if n := names(Served(cfg, tables)); !n["sigma_matches"] {
+		t.Errorf("served with sigma_rules: %v", n)
 	}
 }
 
@@ -42,7 +54,7 @@ func TestAnalyzerVector(t *testing.T) {
 		cfg  config.Config
 		zero bool
 	}{{config.Default(), false}, {cfg, true}} {
-		tables, err := Tables(tt.cfg, slog.Default())
+		tables, _, err := Tables(tt.cfg, slog.Default())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/exechunt/exechunt/tables/cmdlinetable"
 	"github.com/exechunt/exechunt/tables/eventtables"
 	"github.com/exechunt/exechunt/tables/evidence"
+	"github.com/exechunt/exechunt/tables/sigmatable"
 	"github.com/exechunt/exechunt/tables/source"
 	"github.com/exechunt/exechunt/tables/tablekit"
 )
@@ -30,8 +31,11 @@ type Options struct {
 // tells what was read (Read).
 type Evidence struct {
 	Tables []tablekit.Table
-	paths  []string
-	store  *eventtables.Store
+	// Sigma is sigma_matches, one of Tables: it has no rules until its Load (exechunt
+	// sql --sigma) gives it some.
+	Sigma *sigmatable.Matches
+	paths []string
+	store *eventtables.Store
 }
 
 // Tables returns the tables of Open(paths, …) for callers that need no report on
@@ -44,8 +48,9 @@ func Tables(paths []string, a *analysis.Analyzer, log *slog.Logger) []tablekit.T
 // recursively, globs): process_lineage (the tree reconstructed from the process
 // creations), process_creation_events and powershell_script_blocks from one
 // eventtables.Store with its default memory budget (events beyond it are re-read
-// from the files for each query, so memory does not grow with the evidence), and
-// command_line_analysis.
+// from the files for each query, so memory does not grow with the evidence),
+// command_line_analysis, and sigma_matches over the two event tables (no rules until
+// Evidence.Sigma loads some).
 //
 // Add a table by appending its constructor to the list below.
 func Open(paths []string, opt Options) *Evidence {
@@ -56,14 +61,18 @@ func Open(paths []string, opt Options) *Evidence {
 		paths = []string{} // nil would mean the host's live logs
 	}
 	events := eventtables.New(eventtables.Options{Paths: paths, Analyzer: opt.Analyzer, Logger: opt.Logger, Problem: opt.Problem})
+	procs, scripts := events.ProcessCreationTable(), events.ScriptBlockTable()
+	sigma := sigmatable.New(procs, scripts)
 	return &Evidence{
 		paths: paths,
 		store: events,
+		Sigma: sigma,
 		Tables: []tablekit.Table{
 			events.LineageTable(),
-			events.ProcessCreationTable(),
-			events.ScriptBlockTable(),
+			procs,
+			scripts,
 			cmdlinetable.New(opt.Analyzer),
+			sigma.Table(),
 		},
 	}
 }

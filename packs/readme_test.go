@@ -12,7 +12,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the generated table of packs/README.md")
 
-var tableRE = regexp.MustCompile(`(?i)\b(process_lineage|process_creation_events|powershell_script_blocks|command_line_analysis)\b`)
+var tableRE = regexp.MustCompile(`(?i)\b(process_lineage|process_creation_events|powershell_script_blocks|command_line_analysis|sigma_matches)\b`)
 
 // tablesOf lists the exechunt tables a query reads, in order of first use.
 func tablesOf(sql string) []string {
@@ -30,7 +30,7 @@ func tablesOf(sql string) []string {
 
 func readsEventTable(sql string) bool {
 	for _, t := range tablesOf(sql) {
-		if t == "process_creation_events" || t == "powershell_script_blocks" {
+		if t == "process_creation_events" || t == "powershell_script_blocks" || t == "sigma_matches" {
 			return true
 		}
 	}

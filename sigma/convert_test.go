@@ -14,10 +14,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/exechunt/exechunt/offline"
 	"github.com/exechunt/exechunt/offline/sqlengine"
-	"github.com/exechunt/exechunt/packs"
-	"github.com/exechunt/exechunt/tables/analysis"
+	"github.com/exechunt/exechunt/tables/eventtables"
+	"github.com/exechunt/exechunt/tables/tablekit"
 )
 
 // testEvents are Sysmon 1 events (EventData) written as Winlogbeat JSON lines; the
@@ -79,10 +78,21 @@ func writeEvidence(t testing.TB) string {
 	return f
 }
 
+// eventTables are the tables the converted rules read, over the evidence in paths, as
+// the offline engine builds them (package offline serves sigma_matches, which links
+// this package, so its tests cannot import it).
+func eventTables(paths []string, log *slog.Logger) []tablekit.Table {
+	if paths == nil {
+		paths = []string{} // nil would mean the host's live logs
+	}
+	ev := eventtables.New(eventtables.Options{Paths: paths, Logger: log})
+	return []tablekit.Table{ev.ProcessCreationTable(), ev.ScriptBlockTable()}
+}
+
 func openEngine(t testing.TB, paths ...string) *sqlengine.Engine {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e, err := sqlengine.Open(offline.Tables(paths, analysis.New(), log), sqlengine.Options{Logger: log})
+	e, err := sqlengine.Open(eventTables(paths, log), sqlengine.Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,49 +290,6 @@ func TestPortableRegex(t *testing.T) {
 		out, lower, err := portableRegex(c.in, c.fold, false, false)
 		if err != nil || out != c.out || lower != c.lower {
 			t.Errorf("portableRegex(%q) = %q, %v, %v; want %q, %v", c.in, out, lower, err, c.out, c.lower)
-		}
-	}
-}
-
-// TestPacksLoad checks the packs load with packs.Parse and compile in the engine.
-func TestPacksLoad(t *testing.T) {
-	res := &Result{}
-	for _, d := range []string{
-		"  sel: {Image|endswith: '\\cmd.exe'}\n  condition: sel",
-		"  sel: {CommandLine|re: 'a.b'}\n  condition: sel",
-	} {
-		r, err := ParseRule(fmt.Sprintf("r%d.yml", len(res.Queries)), []byte(rule(d)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Add(r)
-	}
-	ps, err := res.Packs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := openEngine(t)
-	for _, built := range ps {
-		// What WritePacks writes reads back as the same pack.
-		data, err := packs.Marshal(built)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := packs.Parse(built.File, data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(p, built) {
-			t.Errorf("%s: written and read back:\n%+v\nbuilt:\n%+v", built.Name, p, built)
-		}
-		name := p.Name
-		if len(p.Queries) != 2 || p.Platform != "windows" {
-			t.Errorf("%s: %d queries, platform %q", name, len(p.Queries), p.Platform)
-		}
-		for _, q := range p.Queries {
-			if err := e.Check(q.SQL); err != nil {
-				t.Errorf("%s/%s: %v", name, q.Name, err)
-			}
 		}
 	}
 }

@@ -12,9 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/exechunt/exechunt/internal/corpus"
-	"github.com/exechunt/exechunt/offline"
 	"github.com/exechunt/exechunt/offline/sqlengine"
-	"github.com/exechunt/exechunt/tables/analysis"
 )
 
 // regressionCase is one SigmaHQ regression sample: a rule id, its single-event EVTX
@@ -87,7 +85,7 @@ func regressionCases(t testing.TB) []regressionCase {
 func countRows(t testing.TB, paths []string, sql string) (int, error) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e, err := sqlengine.Open(offline.Tables(paths, analysis.New(), log), sqlengine.Options{Logger: log})
+	e, err := sqlengine.Open(eventTables(paths, log), sqlengine.Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,10 @@
 // SHA-256 checks out, their tables are served with the built-in ones, and they are
 // killed when the extension exits.
 //
+// With sigma_rules set, it also serves sigma_matches, and SIGHUP (not on Windows)
+// reads the rules again: the new set replaces the old one whole, and a set that
+// cannot be read or of which no rule compiles leaves the old one in use.
+//
 // It logs JSON to stderr. It exits 0 when stopped by SIGINT/SIGTERM or by osquery's
 // shutdown call, 1 when osqueryd goes away (so that osquery's autoload starts it
 // again with the next osqueryd) or on an error, and 2 on bad flags.
@@ -58,8 +62,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `exechunt.ext is exechunt's osquery extension: it serves the execution-hunt tables
-(process_lineage, process_creation_events, powershell_script_blocks, command_line_analysis
-and plugin tables) to osqueryd, which starts it from --extensions_autoload.
+(process_lineage, process_creation_events, powershell_script_blocks, command_line_analysis,
+sigma_matches with sigma_rules set, and plugin tables) to osqueryd, which starts it from
+--extensions_autoload. SIGHUP reloads the Sigma rules (not on Windows).
 
 Usage:
   exechunt.ext --socket PATH [--timeout S] [--interval S] [--verbose]
@@ -101,9 +106,14 @@ Flags:
 	if !*verbose {
 		level.Set(cfg.Level())
 	}
-	tables, err := extension.Tables(cfg, log)
+	tables, sigma, err := extension.Tables(cfg, log)
 	if err != nil {
 		log.Error("cannot build the tables", "err", err)
+		return 1
+	}
+	// Before --spec too, so that it checks the rules of a configuration.
+	if err := extension.LoadSigma(cfg, sigma, log); err != nil {
+		log.Error("cannot load the Sigma rules", "sigma_rules", cfg.SigmaRules, "err", err)
 		return 1
 	}
 	if *spec {
@@ -120,6 +130,18 @@ Flags:
 	if cfg.MemoryLimitMB > 0 {
 		debug.SetMemoryLimit(int64(cfg.MemoryLimitMB) << 20)
 	}
+	tables = extension.Served(cfg, tables)
+	// SIGHUP (unix) reads the Sigma rules again; a failed reload keeps those in use.
+	stopHangup := onHangup(func() {
+		if cfg.SigmaRules == "" {
+			log.Info("SIGHUP: sigma_rules is not set, nothing to reload")
+			return
+		}
+		if err := extension.LoadSigma(cfg, sigma, log); err != nil {
+			log.Error("sigma rules not reloaded: the rules in use are kept", "sigma_rules", cfg.SigmaRules, "err", err)
+		}
+	})
+	defer stopHangup()
 	// Plugins that do not start, and plugin tables named like others, are logged
 	// and left out; the other tables are served.
 	plugins, _ := extension.StartPlugins(ctx, cfg, tables, log)

@@ -116,3 +116,46 @@ func TestHelp(t *testing.T) {
 		t.Errorf("--help: exit %d, stdout %q, stderr %q", code, out, stderr)
 	}
 }
+
+// Sigma rules are checked at start: a sigma_rules path that cannot be read, or of
+// which no rule compiles, stops the extension with an error naming the path and a
+// refused file; a set with some bad rules starts with the good ones and names each
+// bad one (--spec checks them too).
+func TestSigmaRulesAtStart(t *testing.T) {
+	dir := t.TempDir()
+	config := func(rules string) {
+		p := filepath.Join(t.TempDir(), "extension.yaml")
+		if err := os.WriteFile(p, []byte("sigma_rules: "+rules+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("EXECHUNT_CONFIG", p)
+	}
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	missing := filepath.Join(dir, "missing")
+	config(missing)
+	if code, _, stderr := runMain(t, "--spec"); code != 1 || !strings.Contains(stderr, "cannot load the Sigma rules") || !strings.Contains(stderr, missing) {
+		t.Errorf("missing folder: exit %d, stderr %s", code, stderr)
+	}
+	config(dir)
+	write("broken.yml", "title: [unclosed\n")
+	if code, _, stderr := runMain(t, "--spec"); code != 1 || !strings.Contains(stderr, "no rule compiled") || !strings.Contains(stderr, "broken.yml") {
+		t.Errorf("no good rule: exit %d, stderr %s", code, stderr)
+	}
+	write("good.yml", `title: whoami
+id: 6a0b1d5e-0000-0000-0000-000000000001
+level: medium
+logsource: {category: process_creation, product: windows}
+detection:
+  sel: {Image|endswith: '\whoami.exe'}
+  condition: sel
+`)
+	code, out, stderr := runMain(t, "--spec")
+	if code != 0 || !strings.Contains(stderr, "sigma rule refused") || !strings.Contains(stderr, "broken.yml") ||
+		!strings.Contains(stderr, `"rules":1`) || !strings.Contains(out, `"sigma_matches"`) {
+		t.Errorf("one good rule and one bad: exit %d, stderr %s", code, stderr)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/exechunt/exechunt/offline"
 )
 
 // TestEventsParentSuspicious: `exechunt events` scores a process under a suspicious
@@ -63,6 +65,20 @@ func TestEventsTableSkipsEmptyPipelines(t *testing.T) {
 		}
 		if tc.format == "table" && !strings.Contains(stdout, "Invoke-WebRequest") {
 			t.Errorf("table lacks the pipeline with content:\n%s", stdout)
+		}
+	}
+}
+
+// TestSQLHelpNamesEveryTable: `sql --help` names every table the offline engine
+// mounts, so a new table cannot be left out of it.
+func TestSQLHelpNamesEveryTable(t *testing.T) {
+	help, _, code := runCLIErr(t, "sql", "--help")
+	if code != 0 {
+		t.Fatalf("sql --help: exit %d", code)
+	}
+	for _, tbl := range offline.Tables(nil, nil, nil) {
+		if !strings.Contains(help, tbl.Name) {
+			t.Errorf("sql --help does not name %s", tbl.Name)
 		}
 	}
 }

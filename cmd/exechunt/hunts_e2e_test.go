@@ -162,7 +162,7 @@ func TestHuntsEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := srv.Hunts().Seed(ctx); err != nil || n != 2 {
+	if n, err := srv.Hunts().Seed(ctx); err != nil || n != 3 {
 		t.Fatalf("seed: %d, %v", n, err)
 	}
 	ts := httptest.NewTLSServer(srv.Handler())

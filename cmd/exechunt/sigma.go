@@ -10,6 +10,7 @@ import (
 
 	"github.com/exechunt/exechunt/packs"
 	"github.com/exechunt/exechunt/sigma"
+	"github.com/exechunt/exechunt/sigma/sigmapack"
 )
 
 func init() { subcommands = append(subcommands, newSigmaCmd) }
@@ -60,7 +61,7 @@ errors), 1 with --strict when a rule was not converted, 2 on an error.`,
 			}
 			var written []string
 			if f.out != "" {
-				if written, err = res.WritePacks(f.out); err != nil {
+				if written, err = sigmapack.Write(res, f.out); err != nil {
 					return usageError{err}
 				}
 			}
@@ -155,7 +156,7 @@ func sigmaPacks(paths []string) ([]packs.Pack, *sigma.Result, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("--sigma: %w", err)
 	}
-	out, err := res.Packs()
+	out, err := sigmapack.Build(res)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--sigma: %w", err)
 	}

@@ -124,3 +124,28 @@ func renamedBinaryRule(t *testing.T) (sample, rule string) {
 	}
 	return sample, rule
 }
+
+// TestSQLSigma: exechunt sql --sigma serves sigma_matches over the evidence with
+// the rules given, names each refused rule file, and fails when none compiles.
+func TestSQLSigma(t *testing.T) {
+	const ev = "../../tables/eventtables/testdata/chain.jsonl"
+	dir := t.TempDir()
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("broken.yml", "title: [unclosed\n")
+	_, stderr, code := runCLIErr(t, "sql", "--evidence", ev, "--sigma", dir, "SELECT * FROM sigma_matches")
+	if code != 2 || !strings.Contains(stderr, "no rule compiled") || !strings.Contains(stderr, "broken.yml") {
+		t.Errorf("no good rule: exit %d, stderr %s", code, stderr)
+	}
+	write("cmd.yml", strings.Replace(sigmaRule, `'\whoami.exe'`, `'\cmd.exe'`, 1))
+	out, stderr, code := runCLIErr(t, "sql", "--evidence", ev, "--sigma", dir, "--format", "csv",
+		"SELECT rule_id, level, technique, kind, name, pid FROM sigma_matches WHERE level = 'low'")
+	want := "rule_id,level,technique,kind,name,pid\ne28a5a99-da44-436d-b7a0-2afc20a5f413,low,T1033,process_creation,cmd.exe,300\n"
+	if code != 0 || out != want || !strings.Contains(stderr, "sigma rule refused: "+filepath.Join(dir, "broken.yml")) ||
+		!strings.Contains(stderr, "1 rules loaded, 1 refused") {
+		t.Errorf("exit %d\nstdout %s\nwant   %s\nstderr %s", code, out, want, stderr)
+	}
+}

@@ -16,14 +16,16 @@ func init() { subcommands = append(subcommands, newSQLCmd) }
 func newSQLCmd() *cobra.Command {
 	var f sqlFlags
 	cmd := &cobra.Command{
-		Use:   "sql --evidence PATH... [--plugin PATH[:SHA256]]... [--format table|json|csv] QUERY",
+		Use:   "sql --evidence PATH... [--sigma RULES]... [--plugin PATH[:SHA256]]... [--format table|json|csv] QUERY",
 		Short: "Run osquery SQL over evidence files with exechunt's tables (no osquery needed)",
-		Long: `Mounts exechunt's tables (process_creation_events, powershell_script_blocks,
-command_line_analysis) over the evidence given with --evidence (EVTX, JSON lines,
+		Long: `Mounts exechunt's tables (process_creation_events, powershell_script_blocks, process_lineage,
+command_line_analysis, sigma_matches) over the evidence given with --evidence (EVTX, JSON lines,
 Sysmon-for-Linux syslog, Linux audit logs; folders are read recursively) in an embedded SQLite, and runs
 one query. SQL is osquery's: SQLite plus osquery's functions (regex_match, split,
 concat_ws, from_base64, ...; see docs/offline.md). command_line_analysis needs
-"cmdline = ..." or a JOIN on cmdline.
+"cmdline = ..." or a JOIN on cmdline. sigma_matches evaluates the Sigma rules given with
+--sigma (files, or folders read recursively) as the extension does with its sigma_rules;
+each rule file refused is named on stderr, and it is an error when none compiles.
 
 Rows are streamed to stdout as they come: "table" (cells shortened to one line, widths
 per block of rows), "json" (an array of objects) or "csv" (with a header). The evidence
@@ -35,7 +37,9 @@ does not exist or holds nothing readable (before any row), or evidence that was 
 unreadable or damaged (after the rows of the rest are written).`,
 		Example: `  exechunt sql --evidence ./evidence "SELECT name, parent_name, score FROM process_creation_events WHERE score >= 50"
   exechunt sql --evidence Security.evtx --format json \
-    "SELECT p.cmdline, c.decoded_command FROM process_creation_events p JOIN command_line_analysis c ON c.cmdline = p.cmdline WHERE c.decoded_command != ''"`,
+    "SELECT p.cmdline, c.decoded_command FROM process_creation_events p JOIN command_line_analysis c ON c.cmdline = p.cmdline WHERE c.decoded_command != ''"
+  exechunt sql --evidence ./evidence --sigma ./sigma/rules \
+    "SELECT level, title, name, excerpt FROM sigma_matches WHERE level IN ('high', 'critical')"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(f.evidence) == 0 {
@@ -45,6 +49,7 @@ unreadable or damaged (after the rows of the rest are written).`,
 		},
 	}
 	cmd.Flags().StringSliceVar(&f.evidence, "evidence", nil, "evidence files or folders (repeat or comma-separate)")
+	cmd.Flags().StringSliceVar(&f.sigma, "sigma", nil, "Sigma rule files or folders that sigma_matches evaluates (repeat or comma-separate)")
 	cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "no summary on stderr (problems in the input are still shown)")
 	addFormatFlag(cmd, &f.format, report.RowFormats...)
 	addPluginFlag(cmd, &f.plugins)
@@ -53,6 +58,7 @@ unreadable or damaged (after the rows of the rest are written).`,
 
 type sqlFlags struct {
 	evidence, plugins []string
+	sigma             []string
 	format            string
 	quiet             bool
 }
@@ -74,6 +80,18 @@ func runSQL(ctx context.Context, query string, f sqlFlags, stdout, stderr io.Wri
 		return err
 	}
 	defer closeEngine()
+	if len(f.sigma) > 0 {
+		rep, err := ev.Sigma.Load(f.sigma...)
+		for _, p := range rep.Problems {
+			fmt.Fprintf(stderr, "exechunt: warning: sigma rule refused: %s\n", termSafe(report.OneLine(p.String(), 300)))
+		}
+		if err != nil {
+			return usageError{fmt.Errorf("--sigma: %w", err)}
+		}
+		if !f.quiet {
+			fmt.Fprintf(stderr, "exechunt: sigma: %s\n", rep)
+		}
+	}
 	start := time.Now()
 	sum, err := ev.Read(ctx)
 	if err != nil {

@@ -69,6 +69,10 @@ type Config struct {
 	// <plugin_dir>/SHA256SUMS).
 	PluginDir       string `yaml:"plugin_dir"`
 	PluginChecksums string `yaml:"plugin_checksums"`
+	// SigmaRules is an absolute path: a folder of Sigma rules (read recursively for
+	// *.yml and *.yaml) or one rule file, evaluated by sigma_matches and read again
+	// on SIGHUP; empty means sigma_matches is not served.
+	SigmaRules string `yaml:"sigma_rules"`
 
 	// File is the file the settings were read from; "" when they are the defaults.
 	File string `yaml:"-"`
@@ -281,6 +285,9 @@ func (c *Config) validate(name string, root *yaml.Node) error {
 	}
 	if _, err := ParseLevel(c.LogLevel); err != nil {
 		return bad("log_level", "%v", err)
+	}
+	if p := c.SigmaRules; p != "" && (!filepath.IsAbs(p) || filepath.Clean(p) != p) {
+		return bad("sigma_rules", "path %q must be absolute and clean (osqueryd starts the extension in a folder of its own)", p)
 	}
 	return nil
 }

@@ -33,6 +33,7 @@ character_frequencies: [0, 0.5, 1]
 log_level: debug
 audit: log
 audit_rules: [execve]
+sigma_rules: /etc/exechunt/sigma
 `
 	want := Config{
 		Sources:              []Source{{"/var/log/syslog"}, {"/evidence/*.evtx"}},
@@ -44,6 +45,7 @@ audit_rules: [execve]
 		StateDir:             "/tmp/exechunt-state",
 		CharacterFrequencies: []float64{0, 0.5, 1},
 		LogLevel:             "debug",
+		SigmaRules:           "/etc/exechunt/sigma",
 		File:                 "x.yaml",
 	}
 	got, err := Parse("x.yaml", []byte(full))
@@ -122,6 +124,7 @@ func TestParseErrors(t *testing.T) {
 		{"vector too long", "character_frequencies: [" + strings.Repeat("0.1, ", 256) + "0.1]\n", "c.yaml:1: character_frequencies: has 257 weights"},
 		{"negative weight", "character_frequencies: [0.1, -2]\n", "c.yaml:1: character_frequencies: weight 1 is -2"},
 		{"NaN weight", "character_frequencies: [.nan]\n", "c.yaml:1: character_frequencies: weight 0 is NaN"},
+		{"relative sigma_rules", "log_level: info\nsigma_rules: rules/sigma\n", `c.yaml:2: sigma_rules: path "rules/sigma" must be absolute`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,8 +2,10 @@ package scan
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -114,4 +116,79 @@ func TestSigmaSameFindingsAsSQLRegression(t *testing.T) {
 	}
 	n := compareWithSQL(t, res, []string{filepath.Join(dir, "SigmaHQ_sigma", "regression_data")}, 0)
 	t.Logf("%d rules, %d findings", len(res.Queries), n)
+}
+
+// sigmaMatchesSameAsScan loads the rules in rules into the offline engine's
+// sigma_matches and checks that the table returns, rule for rule and event for
+// event, the findings of scan --sigma (Sigma) with the same rules over paths.
+func sigmaMatchesSameAsScan(t *testing.T, rules string, paths []string) int {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ev := offline.Open(paths, offline.Options{Logger: log})
+	if _, err := ev.Sigma.Load(rules); err != nil {
+		t.Fatal(err)
+	}
+	e, err := sqlengine.Open(ev.Tables, sqlengine.Options{Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	rows, err := e.Query(context.Background(), "SELECT rule_name, evidence FROM sigma_matches")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		v := rows.Values()
+		got = append(got, finding.Text(v[0])+" "+finding.Text(v[1]))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	rows.Close()
+	var want []string
+	_, err = Sigma(context.Background(), ev.Sigma.Rules(), ev.Tables, Options{}, func(f *finding.Finding) error {
+		want = append(want, f.Query+" "+finding.Text(f.Row["evidence"]))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("sigma_matches has %d rows, scan --sigma %d findings", len(got), len(want))
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Errorf("first difference:\nsigma_matches %s\nscan          %s", got[i], want[i])
+				break
+			}
+		}
+	}
+	return len(want)
+}
+
+// TestSigmaMatchesSameAsScan: the offline engine serves sigma_matches, and it holds
+// what scan --sigma finds.
+func TestSigmaMatchesSameAsScan(t *testing.T) {
+	dir := t.TempDir()
+	for i, text := range sigmaRules {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("rule%d.yml", i)), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := sigmaMatchesSameAsScan(t, dir, []string{chain}); n < 4 {
+		t.Errorf("%d matches: the rules should find more in the chain", n)
+	}
+}
+
+// TestSigmaMatchesSameAsScanRegression does the same with every SigmaHQ rule over
+// the SigmaHQ regression samples.
+func TestSigmaMatchesSameAsScanRegression(t *testing.T) {
+	dir, rules := corpus.SigmaRules(t)
+	n := sigmaMatchesSameAsScan(t, rules, []string{filepath.Join(dir, "SigmaHQ_sigma", "regression_data")})
+	t.Logf("%d matches", n)
+	if n == 0 {
+		t.Error("no rule matched its regression samples")
+	}
 }

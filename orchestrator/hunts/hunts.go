@@ -57,8 +57,9 @@ const (
 )
 
 // DefaultEventTables are the evented tables whose queries a dispatch run windows
-// by their time column (docs/hunts.md).
-var DefaultEventTables = []string{"process_creation_events", "powershell_script_blocks"}
+// by their time column (docs/hunts.md); sigma_matches holds the Sigma matches of
+// the other two, with their time.
+var DefaultEventTables = []string{"process_creation_events", "powershell_script_blocks", "sigma_matches"}
 
 // Config configures a Service. Store is required.
 type Config struct {
@@ -160,7 +161,8 @@ func (s *Service) Packs() []packs.Pack {
 }
 
 // Builtin returns the hunts created on first start (docs/hunts.md): the
-// execution-basics pack dispatched every hour to all hosts, and the default push
+// execution-basics and sigma-detections packs dispatched every hour to all hosts
+// (sigma-detections reaches only the hosts that serve sigma_matches), and the default push
 // (packs.DefaultPushPack into the osquery schedule of every host its platform
 // covers, i.e. Windows).
 func Builtin() []store.Hunt {
@@ -169,6 +171,10 @@ func Builtin() []store.Hunt {
 			Targets: targeting.Targets{All: true}, Enabled: true, Builtin: true, CreatedBy: "exechunt",
 			Description: "Every process creation and script block scoring 50+, collected from all hosts every hour " +
 				"(each host's window starts where its last answered run ended)."},
+		{Name: "sigma-detections", Pack: "sigma-detections", Mode: store.ModeDispatch, Schedule: "0 * * * *",
+			Targets: targeting.Targets{All: true}, Enabled: true, Builtin: true, CreatedBy: "exechunt",
+			Description: "Every Sigma detection (sigma_matches) of the hosts whose extension has sigma_rules, collected every " +
+				"hour with one query per host (the pack's discovery query skips the others)."},
 		{Name: packs.DefaultPushPack, Pack: packs.DefaultPushPack, Mode: store.ModePush,
 			Targets: targeting.Targets{All: true}, Enabled: true, Builtin: true, CreatedBy: "exechunt",
 			Description: "Live parent→child processes pushed into the osquery schedule of every Windows host " +

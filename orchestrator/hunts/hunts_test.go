@@ -426,3 +426,40 @@ func TestRunResumesAfterRestart(t *testing.T) {
 		t.Errorf("resumed run = %+v", r)
 	}
 }
+
+// TestSigmaDetectionsHunt: the built-in sigma-detections hunt sends the shipped
+// pack's one sigma_matches query, windowed by time like the event tables, with the
+// pack's discovery query, so hosts whose extension does not serve the table skip it.
+func TestSigmaDetectionsHunt(t *testing.T) {
+	ps, err := packs.Load(packs.FS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, "")
+	f.svc, err = New(Config{Store: f.st, Packs: ps, Clock: f.clock, Log: slog.New(events{f.log}),
+		Poke: func() { f.pokes <- struct{}{} }, Changes: f.changes.wait, Timeout: 5 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := f.svc.Seed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.start(t)
+	if _, err := f.svc.RunNow(ctx, "sigma-detections", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	<-f.pokes
+	pending, err := f.st.TakePendingQueries(ctx, f.hosts["lin1"].ID, f.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pending) != 1 {
+		t.Fatalf("pending = %+v", pending)
+	}
+	p := pending[0]
+	if !strings.Contains(p.SQL, "FROM sigma_matches") || !strings.Contains(p.SQL, ") WHERE time > ") ||
+		!strings.Contains(p.Discovery, "FROM osquery_registry WHERE registry = 'table' AND name = 'sigma_matches'") {
+		t.Errorf("query %q, discovery %q", p.SQL, p.Discovery)
+	}
+}
