@@ -158,7 +158,9 @@ func TestForwardingSurvivesSIGKILL(t *testing.T) {
 	data, listen := t.TempDir(), freeAddr(t)
 	hook := forwardtest.NewReceiver(t)
 	hook.Down.Store(true)
-	fwd := []string{"--forward", hook.URL(forwardtest.SecretFile(t), "")}
+	// The restarted serve is another replica: it delivers once the killed one's
+	// lease has run out, so the lease is short here.
+	fwd := []string{"--forward", hook.URL(forwardtest.SecretFile(t), ""), "--lease-ttl", "3s"}
 	srv := startServe(t, bin, data, listen, fwd...)
 	hc := trustingClient(t, data, 10*time.Second)
 	read := func(name string) string {

@@ -5,6 +5,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -167,6 +168,7 @@ func New(c Config) (*Server, error) {
 	fc := c.Forwarding
 	fc.Store, fc.Destinations, fc.Holder = c.Store, c.Forward, s.hunts.Holder()
 	fc.Log, fc.Now = c.Log.With("component", "forward"), c.Now
+	fc.LeaseTTL = cmp.Or(fc.LeaseTTL, c.Hunts.LeaseTTL) // one --lease-ttl for every lease a replica holds
 	if len(c.Forward) > 0 {
 		fc.OnDelivery = c.Metrics.WatchForwarding(func(ctx context.Context) ([]apiv1.ForwardingStatus, error) {
 			return s.fwd.Status(ctx)
