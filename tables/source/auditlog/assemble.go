@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exechunt/exechunt/tables/analysis/cmdline"
 	"github.com/exechunt/exechunt/tables/event"
 	"github.com/exechunt/exechunt/tables/source"
 )
@@ -484,7 +485,9 @@ func (f *joined) reset(p *pending) {
 	cl := ""
 	switch {
 	case len(argv) > 0:
-		cl = strings.Join(argv, " ")
+		// Quoted where a shell would need it, so the analysis splits the line
+		// back into the argv the program was given (perl -e 'exec "/bin/sh"').
+		cl = cmdline.Join(argv)
 		f.names, f.values = append(f.names, "argc"), append(f.values, strconv.Itoa(p.argc))
 	case len(p.proctitle) > 0 && p.vals[fSuccess] != "no":
 		// No EXECVE record: the title of the process after the exec (the first 128
