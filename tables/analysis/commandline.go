@@ -56,6 +56,9 @@ func (st *state) commandLine(raw string, p Process, depth int) {
 		st.chromiumAbuse(low)
 		st.appInstallerFetch(low)
 	}
+	if posix && family != FamilyPosixShell {
+		st.gtfobins(program, argv)
+	}
 	switch family {
 	case FamilyPowerShell:
 		st.signedScriptProxy(asciiLower(cl))
