@@ -22,9 +22,13 @@ import (
 // gtfoRule is one binary's documented way of running a command: its operands are
 // the command (runner), and/or the values of these options are.
 type gtfoRule struct {
-	runner bool     // the first operand (and what follows) is a command it runs
-	opts   []string // options whose value is a command line ("-o ProxyCommand=" style included)
+	runner bool           // the first operand (and what follows) is a command it runs
+	opts   []string       // options whose value is a command line ("-o ProxyCommand=" style included)
+	shell  *regexp.Regexp // an option value in the program's own language that starts a shell (vi's :shell)
 }
+
+// reExShell: vi/ex commands that start a shell or a terminal (:shell, :sh, :terminal).
+var reExShell = regexp.MustCompile(`^\s*:?\s*(?:sh(?:ell)?|term(?:inal)?)(?:\s|$)`)
 
 // gtfoRules are the GTFOBins binaries with a shell or command function that takes
 // a command on the command line. Programs administrators run shells through every
@@ -53,7 +57,9 @@ var gtfoRules = map[string]gtfoRule{
 	"cabal": {runner: true}, "xdotool": {runner: true}, "tmate": {runner: true}, "mosh": {runner: true},
 	"task": {runner: true}, "pidstat": {runner: true, opts: []string{"-e"}}, "ip": {runner: true},
 	"scrot": {opts: []string{"-e", "--exec"}}, "dhclient": {opts: []string{"-sf"}}, "codex": {runner: true},
-	"plymouth": {runner: true}, "busctl": {opts: []string{"--address"}},
+	"plymouth": {runner: true}, "busctl": {opts: []string{"--address"}}, "service": {runner: true},
+	"genie": {opts: []string{"-c"}}, "cdist": {opts: []string{"-s"}},
+	"apt-get": {opts: []string{"-o"}}, "apt": {opts: []string{"-o"}},
 	// Options documented as running a command (GTFOBins "shell"/"command").
 	"find":       {opts: []string{"-exec", "-execdir", "-ok", "-okdir", "-fprintf"}},
 	"tar":        {opts: []string{"--checkpoint-action=exec", "--to-command", "--use-compress-program", "-I", "--rsh-command", "--info-script", "--new-volume-script", "-F"}},
@@ -66,12 +72,12 @@ var gtfoRules = map[string]gtfoRule{
 	"git":        {opts: []string{"core.pager", "core.sshCommand", "core.editor", "--upload-pack", "--receive-pack", "alias"}},
 	"hg":         {opts: []string{"alias"}},
 	"man":        {opts: []string{"-H", "--html", "-P", "--pager"}},
-	"vi":         {opts: []string{"-c", "+"}},
-	"vim":        {opts: []string{"-c", "+", "--cmd"}},
-	"nvim":       {opts: []string{"-c", "+", "--cmd"}},
-	"view":       {opts: []string{"-c", "+"}},
-	"rvim":       {opts: []string{"-c", "+"}},
-	"ex":         {opts: []string{"-c", "+"}},
+	"vi":         {opts: []string{"-c", "+"}, shell: reExShell},
+	"vim":        {opts: []string{"-c", "+", "--cmd"}, shell: reExShell},
+	"nvim":       {opts: []string{"-c", "+", "--cmd"}, shell: reExShell},
+	"view":       {opts: []string{"-c", "+"}, shell: reExShell},
+	"rvim":       {opts: []string{"-c", "+"}, shell: reExShell},
+	"ex":         {opts: []string{"-c", "+"}, shell: reExShell},
 	"gdb":        {opts: []string{"-ex", "--ex", "-eval-command", "--eval-command"}},
 	"tcpdump":    {opts: []string{"-z"}},
 	"aria2c":     {opts: []string{"--on-download-complete", "--on-download-error", "--on-download-start", "--on-download-stop", "--on-bt-download-complete"}},
@@ -117,13 +123,14 @@ var (
 	// to the terminal or between descriptors, then the end of the text or what ends
 	// code (quote, bracket, ;, #, |, &, comma …): a shell given nothing to run is an
 	// interactive shell.
-	reBareShell = `(?:(?:/usr)?(?:/local)?/bin/|/)?` + gtfoShells +
+	reBareShell = `(?:[\w.-]*/)*` + gtfoShells +
 		`(?:\s+-[-silp]*)*(?:\s*[0-9]?(?:[<>]&?|&>)\s*(?:[0-9]|/dev/(?:tty|pts/\d+|null)|\$\(tty\)))*\s*(?:$|[;&|)}'"#,\\` + "`" + `\]])`
 	// A shell starting an argument (an option's value, the text after a runner).
 	reShellStart = regexp.MustCompile(`^\s*(?:exec\s+)?` + reBareShell)
 	// A shell inside code: after something that runs it (exec, system(, spawn,
 	// !, a quote, =, ;, |, (, {, backquote).
-	reShellInCode = regexp.MustCompile(`(?:[;&|!({='"` + "`" + `:,]|\bexec\s+|\bspawn\s+|\bsystem\s+|\(shell\s+)\s*` + reBareShell)
+	// After = only a shell path counts (ft=sh, --lang=bash name a language).
+	reShellInCode = regexp.MustCompile(`(?:(?:[;&|!({'"` + "`" + `:,]|\bexec[\s=]+|\bspawn\s+|\bsystem\s+|\(shell\s+|\.(?:shell|system)\s+)\s*|=\s*(?:[\w.-]*)/)` + reBareShell)
 )
 
 // gtfoProgram is the rule key of a program base name: the name without a version
@@ -138,7 +145,7 @@ var gtfoNoEscape = set("sudo", "su", "doas", "pkexec", "ksu", "runuser", "login"
 	"nerdctl", "crictl", "ctr", "lxc", "lxc-attach", "machinectl", "nsenter", "chroot", "screen", "tmux", "xterm",
 	"gnome-terminal", "konsole", "terminator", "alacritty", "kitty", "tilix", "urxvt", "chsh", "usermod", "useradd",
 	"adduser", "which", "whereis", "type", "file", "ls", "stat", "ldd", "readlink", "realpath", "grep", "egrep", "fgrep",
-	"apt", "apt-get", "dnf", "yum", "zypper", "pacman", "apk", "dpkg", "rpm2cpio", "update-alternatives", "cp", "mv",
+	"dnf", "yum", "zypper", "pacman", "apk", "dpkg", "rpm2cpio", "update-alternatives", "cp", "mv",
 	"ln", "rm", "install", "chmod", "chown", "sha256sum", "md5sum", "strings", "pgrep", "pkill", "killall", "echo",
 	"printf", "git-shell")
 
@@ -161,14 +168,14 @@ func (st *state) gtfobins(program string, argv []string) {
 	}
 	// An option documented as running a command, given a shell.
 	for _, v := range optionValues(args, rule.opts) {
-		if reShellStart.MatchString(v) || reShellInCode.MatchString(v) {
+		if reShellStart.MatchString(v) || reShellInCode.MatchString(v) || rule.shell != nil && rule.shell.MatchString(v) {
 			escape = true
 		}
 	}
 	// A shell named inside code any program is handed to run (an argument with
 	// more than the shell's name in it).
 	for _, a := range args {
-		if len(a) > 2 && strings.ContainsAny(a, "\"'!;(){}=|`:&,") && reShellInCode.MatchString(a) {
+		if len(a) > 2 && strings.ContainsAny(a, " \"'!;(){}=|`:&,") && reShellInCode.MatchString(a) {
 			escape = true
 		}
 	}
