@@ -234,3 +234,52 @@ func optionValues(args []string, opts []string) []string {
 	}
 	return out
 }
+
+// GTFOBins "download": programs documented as fetching a file. Fetching is what
+// package managers, installers and administrators do all day, so these tags are
+// weak: they corroborate a URL to a bare IP or a paste site, and hunts list them.
+var (
+	// Inline interpreter code that fetches a URL (python urllib/requests, ruby
+	// open-uri/Net::HTTP, php file_get_contents/copy, perl LWP/HTTP::Tiny, julia
+	// download, jrunscript cp, node http.get, lua socket.http).
+	reCodeFetch = regexp.MustCompile(`(?:urlretrieve|urlopen|urllib|requests\.get|open-uri|uri\.open|net::http|file_get_contents|\bcopy\(|lwp::simple|getstore|http::tiny|\bdownload\(|\bcp\(|https?\.get\(|\bfetch\(|socket\.http|http\.request)[^\n]{0,200}(?:https?|ftp)://|(?:https?|ftp)://[^\n]{0,200}(?:urlretrieve|urlopen|getstore|file_put_contents|copy_stream)`)
+	// Interpreters and their inline-code switches.
+	codeSwitches = map[string][]string{
+		"python": {"-c"}, "python2": {"-c"}, "python3": {"-c"}, "perl": {"-e", "-E"}, "ruby": {"-e"},
+		"php": {"-r"}, "node": {"-e", "--eval", "-p"}, "julia": {"-e"}, "jrunscript": {"-e"}, "lua": {"-e"},
+		"rscript": {"-e"}, "r": {"-e"},
+	}
+	// Download tools other than curl and wget (tool_download): their URL operand is fetched to a file.
+	gtfoFetchers = set("aria2c", "lwp-download", "lwp-mirror", "axel", "tftp")
+)
+
+// gtfoDownload tags a documented GTFOBins download: an interpreter one-liner
+// fetching a URL, or a download tool handed one.
+func (st *state) gtfoDownload(program string, argv []string) {
+	name := interpreterName(gtfoProgram(program))
+	if gtfoFetchers[name] {
+		for _, a := range argv[1:] {
+			if hasURL(a) {
+				st.tag(tagGTFODownload)
+				return
+			}
+		}
+		return
+	}
+	if sw := codeSwitches[name]; sw != nil {
+		for _, code := range optionValues(argv[1:], sw) {
+			if reCodeFetch.MatchString(strings.ToLower(code)) {
+				st.tag(tagGTFODownload)
+				return
+			}
+		}
+	}
+}
+
+// interpreterName is a runtime's name without its version (python3.11 → python3).
+func interpreterName(name string) string {
+	if i := strings.IndexByte(name, '.'); i > 0 && strings.HasPrefix(name, "python") {
+		return name[:i]
+	}
+	return name
+}
