@@ -59,6 +59,7 @@ func (st *state) commandLine(raw string, p Process, depth int) {
 	if posix && family != FamilyPosixShell {
 		st.gtfobins(program, argv)
 		st.gtfoDownload(program, argv)
+		st.gtfoCommand(program, argv)
 	}
 	switch family {
 	case FamilyPowerShell:

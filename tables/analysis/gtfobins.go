@@ -283,3 +283,47 @@ func interpreterName(name string) string {
 	}
 	return name
 }
+
+// gtfoHooks are options GTFOBins documents as running a program, whose ordinary use
+// is rare enough on a command line that any program handed to them is listed
+// (gtfo_command_exec, weak): a hook with a shell is gtfo_shell_escape.
+var gtfoHooks = map[string][]string{
+	"tcpdump":   {"-z"},
+	"dnsmasq":   {"--conf-script", "--dhcp-script"},
+	"restic":    {"--password-command"},
+	"aria2c":    {"--on-download-complete", "--on-download-error", "--on-download-start", "--on-download-stop", "--on-bt-download-complete"},
+	"sshfs":     {"ssh_command"},
+	"zip":       {"-TT", "--unzip-command"},
+	"tar":       {"--checkpoint-action=exec", "--to-command", "--info-script", "--new-volume-script"},
+	"find":      {"-fprintf"},
+	"dmsetup":   {"--exec"},
+	"msgfilter": {"-P"},
+	"openvt":    {"--"},
+	"bpftrace":  {"-c"},
+	"agetty":    {"-l", "--login-program"},
+	"busctl":    {"--address"},
+}
+
+// reCodeExec: inline interpreter code that runs a command line (php shell_exec,
+// exec, system, passthru, popen, proc_open; python os.system, subprocess, os.exec*,
+// os.popen; perl/ruby system, exec, backquotes; lua os.execute, io.popen; node
+// child_process).
+var reCodeExec = regexp.MustCompile(`(?:\bshell_exec|\bpassthru|\bproc_open|\bpopen|\bpcntl_exec|os\.system|os\.exec[lv]p?e?|subprocess\.(?:call|run|popen|check_output)|\bsystem|\bexec|os\.execute|child_process)\s*\(?\s*["'` + "`" + `]`)
+
+// gtfoCommand tags a program made to run a command through a documented hook
+// option, or an interpreter one-liner that runs one.
+func (st *state) gtfoCommand(program string, argv []string) {
+	name := interpreterName(gtfoProgram(program))
+	if opts := gtfoHooks[name]; opts != nil && len(optionValues(argv[1:], opts)) > 0 {
+		st.tag(tagGTFOCommandExec)
+		return
+	}
+	if sw := codeSwitches[name]; sw != nil {
+		for _, code := range optionValues(argv[1:], sw) {
+			if reCodeExec.MatchString(code) {
+				st.tag(tagGTFOCommandExec)
+				return
+			}
+		}
+	}
+}
