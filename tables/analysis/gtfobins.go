@@ -167,7 +167,21 @@ func (st *state) gtfobins(program string, argv []string) {
 		escape = true
 	}
 	// An option documented as running a command, given a shell.
+	for i, a := range args {
+		for _, o := range rule.opts {
+			if a == o && i+1 < len(args) && isShellPath(args[i+1]) {
+				// The shell is the option's argv (find -exec sh -c '…' _ {} \;):
+				// an escape when it is handed no script.
+				if runnerRunsShell(args[i+1:]) || !shellGetsScript(args[i+2:]) {
+					escape = true
+				}
+			}
+		}
+	}
 	for _, v := range optionValues(args, rule.opts) {
+		if isShellPath(v) {
+			continue // judged above, with what follows it
+		}
 		if reShellStart.MatchString(v) || reShellInCode.MatchString(v) || rule.shell != nil && rule.shell.MatchString(v) {
 			escape = true
 		}
@@ -202,6 +216,21 @@ func runnerRunsShell(args []string) bool {
 		}
 	}
 	return false
+}
+
+// shellGetsScript: what follows a shell in an argv gives it something to run: -c
+// and a script, or a script file ({} included: find runs each file found).
+func shellGetsScript(rest []string) bool {
+	if len(rest) == 0 {
+		return false
+	}
+	switch r := rest[0]; {
+	case r == "-c":
+		return true // a script the runner check above found no bare shell in
+	case r == ";" || r == "+" || r == `\;` || strings.HasPrefix(r, "#") || strings.HasPrefix(r, "-"):
+		return false
+	}
+	return true
 }
 
 func isShellPath(a string) bool {
