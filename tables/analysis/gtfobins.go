@@ -25,6 +25,8 @@ type gtfoRule struct {
 	runner bool           // the first operand (and what follows) is a command it runs
 	opts   []string       // options whose value is a command line ("-o ProxyCommand=" style included)
 	shell  *regexp.Regexp // an option value in the program's own language that starts a shell (vi's :shell)
+	// bareEnd is an argument that, last, makes the program start its shell (capsh --).
+	bareEnd string
 }
 
 // reExShell: vi/ex commands that start a shell or a terminal (:shell, :sh, :terminal).
@@ -47,7 +49,7 @@ var gtfoRules = map[string]gtfoRule{
 	"rlwrap": {runner: true}, "setlock": {runner: true}, "softlimit": {runner: true}, "sshpass": {runner: true},
 	"ssh-agent": {runner: true}, "start-stop-daemon": {runner: true}, "systemd-run": {runner: true},
 	"torify": {runner: true}, "torsocks": {runner: true}, "proxychains": {runner: true}, "proxychains4": {runner: true},
-	"setsid": {runner: true}, "logsave": {runner: true}, "capsh": {runner: true, opts: []string{"--"}},
+	"setsid": {runner: true}, "logsave": {runner: true}, "capsh": {runner: true, bareEnd: "--"},
 	"watch": {runner: true}, "prlimit": {runner: true}, "numactl": {runner: true}, "cgexec": {runner: true},
 	"chpst": {runner: true}, "runcon": {runner: true}, "setpriv": {runner: true}, "faketime": {runner: true},
 	"fakeroot": {runner: true}, "entr": {runner: true}, "tini": {runner: true}, "dumb-init": {runner: true},
@@ -130,7 +132,10 @@ var (
 	// A shell inside code: after something that runs it (exec, system(, spawn,
 	// !, a quote, =, ;, |, (, {, backquote).
 	// After = only a shell path counts (ft=sh, --lang=bash name a language).
-	reShellInCode = regexp.MustCompile(`(?:(?:[;&|!({'"` + "`" + `:,]|\bexec[\s=]+|\bspawn\s+|\bsystem\s+|\(shell\s+|\.(?:shell|system)\s+)\s*|=\s*(?:[\w.-]*)/)` + reBareShell)
+	reShellInCode = regexp.MustCompile(`(?:(?:[;&|!({'"` + "`" + `:,]|\bexec[\s=]+|\bspawn\s+|\bsystem\s+|\(shell\s+|\.(?:shell|system)\s+)\s*|=\s*(?:[\w.-]*)/)` + reBareShell +
+		// sh -c '$@|sh' _ echo sh: the arguments echoed into a shell, GTFOBins' way
+		// through an exec(String) that splits on spaces (jjs, jrunscript).
+		`|\$@\s*\|\s*(?:[\w.-]*/)*` + gtfoShells + `\s+_\s`)
 )
 
 // gtfoProgram is the rule key of a program base name: the name without a version
@@ -163,7 +168,7 @@ func (st *state) gtfobins(program string, argv []string) {
 	rule := gtfoRules[name]
 	escape := false
 	// A runner handed a bare shell as its command.
-	if rule.runner && runnerRunsShell(args) {
+	if rule.runner && runnerRunsShell(args) || rule.bareEnd != "" && args[len(args)-1] == rule.bareEnd {
 		escape = true
 	}
 	// An option documented as running a command, given a shell.
