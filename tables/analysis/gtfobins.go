@@ -361,3 +361,24 @@ func (st *state) gtfoCommand(program string, argv []string) {
 		}
 	}
 }
+
+// gtfoShellParents are interactive programs GTFOBins documents as starting a shell
+// from their own prompt (less and more: !sh, ftp: !, nmap --interactive …) and
+// whose ordinary use starts none. Editors, debuggers and database clients are left
+// out: developers and DBAs shell out of them every day.
+var gtfoShellParents = set("less", "more", "pg", "man", "ftp", "sftp", "ncftp", "lftp", "psftp", "smbclient",
+	"telnet", "tftp", "nmap", "iftop", "ispell", "tasksh", "tdbtool", "debugfs", "scanmem", "hping3",
+	"loginctl", "asterisk", "bconsole", "ginsh", "minicom", "zathura", "ncdu", "ranger", "top", "journalctl",
+	"systemctl", "dmesg", "busctl", "mail", "mailx", "cpan", "irb", "jjs", "jshell", "ghci", "tclsh", "wish")
+
+// gtfoParentEscape tags an interactive shell (no script, or -c with a bare shell)
+// whose parent is one of gtfoShellParents: the shell escape seen from the child.
+func (st *state) gtfoParentEscape(p Process, argv []string) {
+	if p.ParentImage == "" || !gtfoShellParents[gtfoProgram(cmdline.BaseName(cmdline.CleanPath(p.ParentImage)))] {
+		return
+	}
+	if len(argv) < 2 || reShellStart.MatchString(strings.Join(argv[1:], " ")) || !shellGetsScript(argv[1:]) ||
+		argv[1] == "-c" && len(argv) > 2 && reShellStart.MatchString(argv[2]) {
+		st.tag(tagGTFOShellEscape)
+	}
+}
