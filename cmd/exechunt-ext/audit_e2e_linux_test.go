@@ -46,7 +46,7 @@ func TestAuditEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, r := range rows {
-			if strings.HasPrefix(r["cmdline"], "sh -c 'echo "+b64) {
+			if strings.HasPrefix(r["cmdline"], "sh -c echo "+b64) {
 				return r, true
 			}
 		}

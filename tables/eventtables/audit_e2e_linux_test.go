@@ -23,7 +23,7 @@ func seenIn(t *testing.T, s *Store) func(string) (map[string]string, bool) {
 			t.Fatal(err)
 		}
 		for _, r := range rows {
-			if strings.HasPrefix(r["cmdline"], "sh -c 'echo "+b64) {
+			if strings.HasPrefix(r["cmdline"], "sh -c echo "+b64) {
 				return r, true
 			}
 		}

