@@ -56,6 +56,14 @@ func (st *state) commandLine(raw string, p Process, depth int) {
 		st.chromiumAbuse(low)
 		st.appInstallerFetch(low)
 	}
+	if posix && depth == 0 && family == FamilyPosixShell {
+		st.gtfoParentEscape(p, argv)
+	}
+	if posix && family != FamilyPosixShell {
+		st.gtfobins(program, argv)
+		st.gtfoDownload(program, argv)
+		st.gtfoCommand(program, argv)
+	}
 	switch family {
 	case FamilyPowerShell:
 		st.signedScriptProxy(asciiLower(cl))

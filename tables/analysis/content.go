@@ -116,8 +116,18 @@ var (
 	reLsassDump    = rule(`lsass[^\n]{0,120}(?:minidump|\.dmp|dump|procdump|-ma\b)|(?:procdump|minidump|sqldumper|createdump)[^\n]{0,120}lsass`, "lsass")
 	reDefender     = rule(`add-mppreference-exclusion(?:path|process|extension|ipaddress)|set-mppreference-(?:exclusion(?:path|process|extension)|disable(?:realtimemonitoring|ioavprotection|behaviormonitoring|scriptscanning|blockatfirstseen|intrusionpreventionsystem|archivescanning)(?::)?(?:\$true|1)|mapsreporting(?:0|disabled)|submitsamplesconsent(?:2|neversend))|disableantispyware/t?r?e?g?_?d?w?o?r?d?/d1|disableantispyware-value1|disablerealtimemonitoring/t?r?e?g?_?d?w?o?r?d?/d1`, "mppreference", "disableantispyware", "disablerealtimemonitoring")
 	reWin32Create  = rule(`win32_process[^\n]{0,60}(?:create|commandline)|(?:invoke-wmimethod|invoke-cimmethod|iwmi)[^\n]{0,120}-(?:class|classname)\s+win32_process|\[wmiclass\][^\n]{0,60}win32_process[^\n]{0,60}\.create\(`, "win32_process")
-	reReverseShell = rule(`/dev/(?:tcp|udp)/[^\s/]+/\d+|\bn(?:c|cat|etcat)\b[^|;&\n]{0,80}\s-[a-z]*[ec]\s+[^\s]*(?:sh|cmd)|socat\b[^\n]{0,120}exec:|mkfifo\b[^\n]{0,160}\bn(?:c|cat)\b|\bsh\s+-i\s*[<>]|\bbash\s+-i\s*>&|pty\.spawn\(|socket\.socket\([^\n]{0,300}(?:dup2|subprocess|pty)|fsockopen\([^\n]{0,200}(?:exec|shell_exec|system|/bin/sh)|\bexec\s+\d+<>/dev/tcp`,
-		"/dev/tcp/", "/dev/udp/", "nc ", "ncat", "netcat", "socat", "mkfifo", "sh -i", "pty.spawn", "socket.socket", "fsockopen")
+	reReverseShell = rule(`/dev/(?:tcp|udp)/[^\s/]+/\d+|\bn(?:c|cat|etcat)\b[^|;&\n]{0,80}\s-[a-z]*[ec]\s+[^\s]*(?:sh|cmd)|socat\b[^\n]{0,120}exec:|mkfifo\b[^\n]{0,160}\bn(?:c|cat)\b|\bsh\s+-i\s*[<>]|\bbash\s+-i\s*>&|pty\.spawn\(|socket\.socket\([^\n]{0,300}(?:dup2|subprocess|pty)|fsockopen\([^\n]{0,200}(?:exec|shell_exec|system|/bin/sh)|\bexec\s+\d+<>/dev/tcp`+
+		// GTFOBins reverse shells of other interpreters: gawk's /inet/tcp special
+		// files, ruby TCPSocket, perl socket(PF_INET)/IO::Socket::INET, node net,
+		// lua socket, julia Sockets, zsh ztcp, each wired to a command runner; and a
+		// network client piped into a shell.
+		`|/inet[46]?/(?:tcp|udp)/\d+/|tcpsocket\.(?:new|open)\([^\n]{0,300}(?:popen|exec|spawn|system|/bin/)`+
+		`|socket\(\s*\w+\s*,\s*pf_inet[^\n]{0,300}(?:exec|system|open\(stdin)|io::socket::inet[^\n]{0,300}(?:exec|system|open\(stdin|/bin/)`+
+		`|\bnet\.(?:connect|socket|createconnection)\b[^\n]{0,300}(?:child_process|spawn\(|exec\()|child_process[^\n]{0,300}require\(\s*["']net["']\s*\)\.(?:connect|socket|createconnection)|require\(\s*["']socket["']\s*\)[^\n]{0,300}(?:io\.popen|os\.execute)`+
+		`|using\s+sockets[^\n]{0,200}connect\([^\n]{0,300}\brun\(|\bztcp\b[^\n]{0,200}\b(?:z|ba|da|k)?sh\b[^\n]{0,20}>&\s*\$reply`+
+		`|\b(?:telnet|nc|ncat|netcat|openssl\s+s_client)\b[^|;&\n]{0,120}\|\s*(?:/usr)?(?:/bin/)?(?:ba|da|z|k)?sh\b`,
+		"/dev/tcp/", "/dev/udp/", "nc ", "ncat", "netcat", "socat", "mkfifo", "sh -i", "pty.spawn", "socket.socket", "fsockopen",
+		"/inet", "tcpsocket", "pf_inet", "io::socket", "net.", "socket", "ztcp", "telnet", "s_client", "child_process")
 	// A payload named file.ext:stream.ext (an alternate data stream) on a command line.
 	reADSPayload = rule(`[\w-]\.[a-z0-9]{1,5}:[\w-][\w.-]*\.(?:exe|dll|vbs|vbe|js|jse|wsf|ps1|bat|cmd|hta|sct|cpl|scr|com)(?:[\s"',)]|$)`, ":")
 	// Get-Content (gc, type, cat) reading a named stream.

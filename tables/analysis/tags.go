@@ -120,6 +120,9 @@ const (
 	tagToolDownload     = "tool_download"
 
 	tagReverseShell          = "reverse_shell"
+	tagGTFOShellEscape       = "gtfo_shell_escape"
+	tagGTFODownload          = "gtfo_download"
+	tagGTFOCommandExec       = "gtfo_command_exec"
 	tagPosixBase64Shell      = "posix_base64_pipe_shell"
 	tagPosixPipeToShell      = "posix_pipe_to_shell"
 	tagBraceExpansion        = "brace_expansion"
@@ -245,6 +248,9 @@ var tagTable = []tagDef{
 	{tagToolDownload, 30, "T1105", "curl or wget downloads a URL to a file."},
 
 	{tagReverseShell, 60, "T1059.004", "A reverse shell: /dev/tcp redirection, nc/ncat -e, socat exec, mkfifo pipes, interactive shell wired to a socket."},
+	{tagGTFOShellEscape, 55, "T1059.004", "A program that is not a shell is made to start an interactive shell the way the GTFOBins catalogue documents: a program that runs its operand (env, nice, timeout, xargs, flock, strace …) handed a bare shell, an option documented as running a command (find -exec, tar --checkpoint-action=exec=, zip -TT, rsync -e, ssh -o ProxyCommand, man -P, vi -c, gdb -ex …) given a shell, or a shell named inside code the program runs (awk 'BEGIN {system(\"/bin/sh\")}', perl -e 'exec \"/bin/sh\"', os.system, pty.spawn, :!/bin/sh). Seen from the child: an interactive shell (no script, or -c with a bare shell) whose parent is a pager or client GTFOBins documents as escaping to one (less, more, man, ftp, smbclient, nmap …; not editors, debuggers or database clients). A shell handed a script (nohup bash /opt/app/start.sh) is not an escape. Rules are per program: tables/analysis/gtfobins.go."},
+	{tagGTFODownload, 30, "T1105", "A program the GTFOBins catalogue documents as able to fetch a file does so: an interpreter one-liner fetching a URL (python urllib/requests, ruby open-uri, php file_get_contents, perl LWP, julia download, jrunscript cp, node http.get) or a download tool other than curl and wget (aria2c, lwp-download, axel, tftp) handed a URL. Weak: installers and administrators fetch files too."},
+	{tagGTFOCommandExec, 30, "T1059.004", "A program runs a command the way the GTFOBins catalogue documents: a hook option whose ordinary use is rare on a command line (tcpdump -z, dnsmasq --conf-script, restic --password-command, aria2c --on-download-complete, sshfs -o ssh_command, zip -TT, tar --checkpoint-action=exec= / --to-command) handed a program, or an interpreter one-liner that runs a command line (php shell_exec/exec/proc_open, python os.system/subprocess, perl or ruby system/exec, lua os.execute, node child_process). Weak: the hook or the one-liner may be an administrator's; with a shell it is gtfo_shell_escape."},
 	{tagPosixBase64Shell, 50, "T1140", "Base64 text is decoded and piped into a shell or interpreter (echo ... | base64 -d | bash)."},
 	{tagPosixPipeToShell, 40, "T1105", "Downloaded content is piped straight into a shell (curl ... | sh)."},
 	{tagBraceExpansion, 25, "T1027.010", "bash brace expansion {cmd,arg} used to avoid spaces, as in Log4Shell payloads."},

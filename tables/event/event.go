@@ -57,15 +57,18 @@ type Event struct {
 // Security 4688 or a Linux audit execve/execveat event. Fields missing from a source (4688 has no GUIDs or hashes, Windows 7
 // 4688 has no parent name, Sysmon schema < 10 has no OriginalFileName) stay empty.
 type ProcessCreation struct {
-	ProcessGUID       string `json:"process_guid,omitempty"`
-	PID               int64  `json:"pid"`
-	Image             string `json:"image"`
-	OriginalFileName  string `json:"original_file_name,omitempty"`
-	FileVersion       string `json:"file_version,omitempty"`
-	Description       string `json:"description,omitempty"`
-	Product           string `json:"product,omitempty"`
-	Company           string `json:"company,omitempty"`
-	Cmdline           string `json:"cmdline"`
+	ProcessGUID      string `json:"process_guid,omitempty"`
+	PID              int64  `json:"pid"`
+	Image            string `json:"image"`
+	OriginalFileName string `json:"original_file_name,omitempty"`
+	FileVersion      string `json:"file_version,omitempty"`
+	Description      string `json:"description,omitempty"`
+	Product          string `json:"product,omitempty"`
+	Company          string `json:"company,omitempty"`
+	Cmdline          string `json:"cmdline"`
+	// ArgvQuoted is Cmdline with the arguments a shell would split quoted (audit's
+	// EXECVE argv), for the analysis; not a column, not serialised.
+	ArgvQuoted        string `json:"-"`
 	CurrentDirectory  string `json:"current_directory,omitempty"`
 	User              string `json:"user,omitempty"`
 	LogonGUID         string `json:"logon_guid,omitempty"`

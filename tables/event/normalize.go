@@ -138,6 +138,7 @@ func auditProcess(d Fields) *ProcessCreation {
 		ParentPID:         PID(get(d, "ppid")),
 		Image:             get(d, "exe"),
 		Cmdline:           get(d, "cmdline"),
+		ArgvQuoted:        get(d, "argv_quoted"),
 		CurrentDirectory:  get(d, "cwd"),
 		User:              auditUser(get(d, "UID"), get(d, "uid")),
 		TerminalSessionID: auditID(get(d, "ses")),

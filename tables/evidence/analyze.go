@@ -34,5 +34,9 @@ func Analyze(a *analysis.Analyzer, e *event.Event, parentScore int) {
 // analysis.Process, for `exechunt events`, the event tables and process_lineage.
 func AnalyzeProcess(a *analysis.Analyzer, p *event.ProcessCreation, parentScore int) analysis.Result {
 	proc := tree.FromProcessCreation(p)
-	return a.AnalyzeCommandLine(p.Cmdline, tree.Input(&proc, nil, parentScore))
+	cl := p.Cmdline
+	if p.ArgvQuoted != "" {
+		cl = p.ArgvQuoted // the argv's boundaries, where the joined line lost them
+	}
+	return a.AnalyzeCommandLine(cl, tree.Input(&proc, nil, parentScore))
 }

@@ -38,6 +38,20 @@ func JoinNUL(b []byte) string {
 	return sb.String()
 }
 
+// Join turns an argument vector (an audit EXECVE record's a0, a1 …) into one line
+// the way JoinNUL does: arguments a POSIX shell would split or reinterpret are
+// single-quoted, so the line splits back (SplitPOSIX) into the same argv.
+func Join(argv []string) string {
+	var sb strings.Builder
+	for i, a := range argv {
+		if i > 0 {
+			sb.WriteByte(' ')
+		}
+		writeArg(&sb, []byte(a))
+	}
+	return sb.String()
+}
+
 // needsQuote reports whether a POSIX shell would split or reinterpret arg:
 // whitespace, quotes, backslash, operators, expansions, globs, braces, and a
 // leading # or ~.

@@ -18,12 +18,15 @@ import (
 // it. Only PID is required; every other field may be empty.
 type Proc struct {
 	PID, PPID int64
-	Name      string    // short name as the OS gives it (comm, image name); the name column prefers Path
-	Path      string    // executable path
-	Cmdline   string    // full command line, arguments quoted where needed
-	User      string    // user name (or numeric id when it cannot be resolved)
-	Start     time.Time // creation time; the zero value means unknown (no pid-reuse check)
-	GUID      string    // a stable id given by the source (Sysmon's ProcessGuid, lower case, no braces); derived when empty
+	Name      string // short name as the OS gives it (comm, image name); the name column prefers Path
+	Path      string // executable path
+	Cmdline   string // full command line, arguments quoted where needed
+	// ArgvQuoted, when set, is Cmdline with the argument boundaries a joined line
+	// lost (an audit event's argv): what the analysis reads.
+	ArgvQuoted string
+	User       string    // user name (or numeric id when it cannot be resolved)
+	Start      time.Time // creation time; the zero value means unknown (no pid-reuse check)
+	GUID       string    // a stable id given by the source (Sysmon's ProcessGuid, lower case, no braces); derived when empty
 	// Host scopes pids when the evidence of several hosts is read together; empty
 	// for a live host.
 	Host string
@@ -45,7 +48,7 @@ func FromCreation(e *event.Event) Proc {
 // FromProcessCreation maps an event's process-creation fields (no time or host).
 func FromProcessCreation(c *event.ProcessCreation) Proc {
 	return Proc{
-		PID: c.PID, PPID: c.ParentPID, Path: c.Image, Cmdline: c.Cmdline, User: c.User, GUID: c.ProcessGUID,
+		PID: c.PID, PPID: c.ParentPID, Path: c.Image, Cmdline: c.Cmdline, ArgvQuoted: c.ArgvQuoted, User: c.User, GUID: c.ProcessGUID,
 		ParentGUID: c.ParentProcessGUID, ParentPath: c.ParentImage, ParentCmdline: c.ParentCmdline,
 		CurrentDirectory: c.CurrentDirectory, OriginalFileName: c.OriginalFileName, Description: c.Description,
 		Product: c.Product, Company: c.Company,

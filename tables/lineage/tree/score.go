@@ -119,7 +119,11 @@ func (s *Scorer) analyse(n *Node, parentScore int) analysis.Result {
 	if n.up != nil {
 		par = &n.up.P
 	}
-	return s.Analyze(n.P.Cmdline, Input(&n.P, par, parentScore))
+	cl := n.P.Cmdline
+	if n.P.ArgvQuoted != "" {
+		cl = n.P.ArgvQuoted
+	}
+	return s.Analyze(cl, Input(&n.P, par, parentScore))
 }
 
 func keyCost(k *cacheKey) int64 {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exechunt/exechunt/tables/analysis/cmdline"
 	"github.com/exechunt/exechunt/tables/event"
 	"github.com/exechunt/exechunt/tables/source"
 )
@@ -484,8 +485,13 @@ func (f *joined) reset(p *pending) {
 	cl := ""
 	switch {
 	case len(argv) > 0:
-		cl = strings.Join(argv, " ")
+		cl = strings.Join(argv, " ") // as Sysmon for Linux joins them: the Sigma rules' form
 		f.names, f.values = append(f.names, "argc"), append(f.values, strconv.Itoa(p.argc))
+		// The same line quoted where a shell would need it, for the analysis to split
+		// back into the argv the program was given (perl -e 'exec "/bin/sh"').
+		if q := cmdline.Join(argv); q != cl {
+			f.names, f.values = append(f.names, "argv_quoted"), append(f.values, q)
+		}
 	case len(p.proctitle) > 0 && p.vals[fSuccess] != "no":
 		// No EXECVE record: the title of the process after the exec (the first 128
 		// bytes of its argv). A failed execve's title is the caller's, not kept.
