@@ -7,6 +7,7 @@
 package forward
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -97,21 +98,11 @@ func New(c Config) *Forwarder {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.Poll <= 0 {
-		c.Poll = time.Second
-	}
-	if c.LeaseTTL <= 0 {
-		c.LeaseTTL = 15 * time.Second
-	}
-	if c.Backoff == (Backoff{}) {
-		c.Backoff = DefaultBackoff
-	}
-	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = 20
-	}
-	if c.Batch <= 0 {
-		c.Batch = 100
-	}
+	c.Poll = cmp.Or(max(c.Poll, 0), time.Second)
+	c.LeaseTTL = cmp.Or(max(c.LeaseTTL, 0), 15*time.Second)
+	c.Backoff = cmp.Or(c.Backoff, DefaultBackoff)
+	c.MaxAttempts = cmp.Or(max(c.MaxAttempts, 0), 20)
+	c.Batch = cmp.Or(max(c.Batch, 0), 100)
 	return &Forwarder{c: c, wake: make(chan struct{}, 1), ranks: map[string]float64{}}
 }
 
