@@ -85,6 +85,9 @@ func (st *state) commandLine(raw string, p Process, depth int) {
 			st.systemBinaryCopy(argv)
 		case "sc.exe":
 			st.serviceBinPath(argv, depth)
+			st.serviceDACL(argv)
+		case "psexec.exe", "psexec64.exe", "paexec.exe", "remcom.exe", "csexec.exe", "xcmd.exe":
+			st.remoteExec(argv, depth)
 		default:
 			if _, ok := lolbasRules[program]; ok {
 				st.lolbin(program, cl, argv, p, depth)

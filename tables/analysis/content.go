@@ -92,6 +92,9 @@ func (st *state) contentRules() {
 	if reWin32Create.match(all.lower) {
 		st.tag(tagWMIProcessCreate)
 	}
+	if reWin32ProductInstall.match(all.lower) {
+		st.tag(tagWMIMSIInstall)
+	}
 	if reReverseShell.match(all.lower) || (all.has("net.sockets.tcpclient", "sockets.tcpclient(") && all.has("getstream(")) {
 		st.tag(tagReverseShell)
 	}
@@ -111,12 +114,14 @@ var (
 	// .( ''.IndexOf.ToString()[106,482,184] -join '').
 	reIndexedName = rule(`[&.]\s*\(\s*[^\n]{0,80}?\[\s*\d+\s*(?:,\s*\d+\s*)+\]\s*-join`, "-join")
 	// Get-Command/gcm with wildcards that resolve to Invoke-Expression.
-	reGcmWildcard  = rule(`(?:gcm|get-command|get-alias|gal)\s+['"(]*[i*][a-z*-]*\*[a-z*-]*(?:e|x)[a-z*-]*['")]*`, "gcm", "get-command", "get-alias", "gal ")
-	reLoggingOff   = rule(`enablescriptblock(?:invocation)?logging\]?[,=]?(?:-value)?(?:\$false|0)|scriptblocklogging[^;\n]{0,80}(?:-value0|=0|,0|\$false)`, "scriptblocklogging")
-	reLsassDump    = rule(`lsass[^\n]{0,120}(?:minidump|\.dmp|dump|procdump|-ma\b)|(?:procdump|minidump|sqldumper|createdump)[^\n]{0,120}lsass`, "lsass")
-	reDefender     = rule(`add-mppreference-exclusion(?:path|process|extension|ipaddress)|set-mppreference-(?:exclusion(?:path|process|extension)|disable(?:realtimemonitoring|ioavprotection|behaviormonitoring|scriptscanning|blockatfirstseen|intrusionpreventionsystem|archivescanning)(?::)?(?:\$true|1)|mapsreporting(?:0|disabled)|submitsamplesconsent(?:2|neversend))|disableantispyware/t?r?e?g?_?d?w?o?r?d?/d1|disableantispyware-value1|disablerealtimemonitoring/t?r?e?g?_?d?w?o?r?d?/d1`, "mppreference", "disableantispyware", "disablerealtimemonitoring")
-	reWin32Create  = rule(`win32_process[^\n]{0,60}(?:create|commandline)|(?:invoke-wmimethod|invoke-cimmethod|iwmi)[^\n]{0,120}-(?:class|classname)\s+win32_process|\[wmiclass\][^\n]{0,60}win32_process[^\n]{0,60}\.create\(`, "win32_process")
-	reReverseShell = rule(`/dev/(?:tcp|udp)/[^\s/]+/\d+|\bn(?:c|cat|etcat)\b[^|;&\n]{0,80}\s-[a-z]*[ec]\s+[^\s]*(?:sh|cmd)|socat\b[^\n]{0,120}exec:|mkfifo\b[^\n]{0,160}\bn(?:c|cat)\b|\bsh\s+-i\s*[<>]|\bbash\s+-i\s*>&|pty\.spawn\(|socket\.socket\([^\n]{0,300}(?:dup2|subprocess|pty)|fsockopen\([^\n]{0,200}(?:exec|shell_exec|system|/bin/sh)|\bexec\s+\d+<>/dev/tcp`+
+	reGcmWildcard = rule(`(?:gcm|get-command|get-alias|gal)\s+['"(]*[i*][a-z*-]*\*[a-z*-]*(?:e|x)[a-z*-]*['")]*`, "gcm", "get-command", "get-alias", "gal ")
+	reLoggingOff  = rule(`enablescriptblock(?:invocation)?logging\]?[,=]?(?:-value)?(?:\$false|0)|scriptblocklogging[^;\n]{0,80}(?:-value0|=0|,0|\$false)`, "scriptblocklogging")
+	reLsassDump   = rule(`lsass[^\n]{0,120}(?:minidump|\.dmp|dump|procdump|-ma\b)|(?:procdump|minidump|sqldumper|createdump)[^\n]{0,120}lsass`, "lsass")
+	reDefender    = rule(`add-mppreference-exclusion(?:path|process|extension|ipaddress)|set-mppreference-(?:exclusion(?:path|process|extension)|disable(?:realtimemonitoring|ioavprotection|behaviormonitoring|scriptscanning|blockatfirstseen|intrusionpreventionsystem|archivescanning)(?::)?(?:\$true|1)|mapsreporting(?:0|disabled)|submitsamplesconsent(?:2|neversend))|disableantispyware/t?r?e?g?_?d?w?o?r?d?/d1|disableantispyware-value1|disablerealtimemonitoring/t?r?e?g?_?d?w?o?r?d?/d1`, "mppreference", "disableantispyware", "disablerealtimemonitoring")
+	// Win32_Product's Install/Admin/Advertise method, named either way round.
+	reWin32ProductInstall = rule(`win32_product[^\n;]{0,120}(?:-(?:methodname|name)\s+['"]?|\.)(?:install|admin|advertise)\b|-(?:methodname|name)\s+['"]?(?:install|admin|advertise)\b[^\n;]{0,120}win32_product|product\s+call\s+(?:install|admin|advertise)\b`, "win32_product", "product call")
+	reWin32Create         = rule(`win32_process[^\n]{0,60}(?:create|commandline)|(?:invoke-wmimethod|invoke-cimmethod|iwmi)[^\n]{0,120}-(?:class|classname)\s+win32_process|\[wmiclass\][^\n]{0,60}win32_process[^\n]{0,60}\.create\(`, "win32_process")
+	reReverseShell        = rule(`/dev/(?:tcp|udp)/[^\s/]+/\d+|\bn(?:c|cat|etcat)\b[^|;&\n]{0,80}\s-[a-z]*[ec]\s+[^\s]*(?:sh|cmd)|socat\b[^\n]{0,120}exec:|mkfifo\b[^\n]{0,160}\bn(?:c|cat)\b|\bsh\s+-i\s*[<>]|\bbash\s+-i\s*>&|pty\.spawn\(|socket\.socket\([^\n]{0,300}(?:dup2|subprocess|pty)|fsockopen\([^\n]{0,200}(?:exec|shell_exec|system|/bin/sh)|\bexec\s+\d+<>/dev/tcp`+
 		// GTFOBins reverse shells of other interpreters: gawk's /inet/tcp special
 		// files, ruby TCPSocket, perl socket(PF_INET)/IO::Socket::INET, node net,
 		// lua socket, julia Sockets, zsh ztcp, each wired to a command runner; and a

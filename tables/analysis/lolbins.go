@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"net"
 	"strings"
 
 	"github.com/exechunt/exechunt/tables/analysis/cmdline"
@@ -340,6 +341,9 @@ func (st *state) schtasks(l lolbinArgs, depth int) {
 	}
 	if s := strings.ToLower(l.value("s")); s != "" && s != "localhost" && s != "127.0.0.1" && s != "." {
 		st.tag(tagSchtasksRemote)
+		if l.has("p") {
+			st.cleartextPassword(l.value("p"))
+		}
 	}
 	if tn := strings.ToLower(strings.Trim(l.value("tn"), `"`)); strings.HasPrefix(strings.TrimLeft(tn, `\`), `microsoft\windows\`) {
 		st.tag(tagSchtasksMasquerade)
@@ -394,6 +398,77 @@ func (st *state) serviceBinPath(argv []string, depth int) {
 	}
 }
 
+// broadTrustees are SDDL trustees that stand for many or unknown principals
+// (Everyone, Authenticated Users, Builtin Users, Interactive, Service, Anonymous)
+// and, for deny entries, the ones a defender works as (Administrators, SYSTEM).
+var (
+	broadTrustees = set("wd", "au", "bu", "iu", "su", "an", "bg")
+	denyTrustees  = set("wd", "au", "bu", "iu", "su", "ba", "sy")
+)
+
+// serviceDACL: sc sdset giving a service (or scmanager) a descriptor whose DACL
+// allows broad trustees or denies access to defenders. Services are created with
+// a descriptor that only administrators and SYSTEM may change; rewriting it is how
+// a service is opened to everyone (privilege escalation, persistence) or hidden.
+func (st *state) serviceDACL(argv []string) {
+	for i, a := range argv[1:] {
+		if !strings.EqualFold(a, "sdset") {
+			continue
+		}
+		if i+3 < len(argv) && sddlWeakened(argv[i+3]) {
+			st.tag(tagServiceDACL)
+		}
+		return
+	}
+}
+
+// controlRights are SDDL rights that hand over a service: change its
+// configuration (DC), its DACL (WD) or owner (WO), delete it (SD), or all rights
+// (KA, GA, GW). Query, start and stop rights are how administrators delegate.
+var controlRights = set("dc", "wd", "wo", "sd", "ka", "ga", "gw")
+
+// grantsControl reports an SDDL rights string (two letters per right) with a
+// control right in it.
+func grantsControl(rights string) bool {
+	for i := 0; i+2 <= len(rights); i += 2 {
+		if controlRights[rights[i:i+2]] {
+			return true
+		}
+	}
+	return false
+}
+
+// sddlWeakened reports an SDDL string whose DACL holds an allow entry for a
+// broad trustee with a control right, or a deny entry for the trustees above.
+func sddlWeakened(sddl string) bool {
+	sddl = strings.ToLower(strings.Trim(sddl, `"'`))
+	dacl, ok := strings.CutPrefix(sddl, "d:")
+	if !ok {
+		_, dacl, ok = strings.Cut(sddl, "d:")
+		if !ok {
+			return false
+		}
+	}
+	if i := strings.Index(dacl, "s:"); i >= 0 && !strings.Contains(dacl[:i], "(") {
+		return false
+	}
+	for _, ace := range strings.Split(dacl, "(")[1:] {
+		ace, _, _ = strings.Cut(ace, ")")
+		f := strings.Split(ace, ";")
+		if len(f) < 6 {
+			continue
+		}
+		typ, rights, trustee := f[0], f[2], f[5]
+		switch {
+		case typ == "a" && broadTrustees[trustee] && grantsControl(rights):
+			return true
+		case typ == "d" && denyTrustees[trustee]:
+			return true
+		}
+	}
+	return false
+}
+
 // wmicFormats are wmic's built-in /format: stylesheets.
 var wmicFormats = set("csv", "htable", "hform", "list", "table", "xml", "rawxml", "textvaluelist",
 	"value", "mof", "texttable", "wmiclimofformat", "wmiclitableformat", "wmiclivalueformat")
@@ -420,6 +495,9 @@ func (st *state) wmic(l lolbinArgs, depth int) {
 	}
 	if n := strings.ToLower(strings.Trim(l.value("node"), `"'`)); n != "" && n != "localhost" && n != "127.0.0.1" && n != "." {
 		st.tag(tagWmicRemote)
+	}
+	if l.has("password") {
+		st.cleartextPassword(l.value("password"))
 	}
 	if containsAny(low, wmicRecon) {
 		st.tag(tagWmicRecon)
@@ -454,14 +532,15 @@ var certExts = set(".cer", ".crt", ".pem", ".der", ".p7b", ".p7c", ".p7s", ".pfx
 
 // msiexec: remote packages, DLL registration from user paths.
 func (st *state) msiexec(l lolbinArgs) {
-	// A property given a URL or share: TRANSFORMS="https://…" fetches a transform.
-	if strings.Contains(l.lower, "=http://") || strings.Contains(l.lower, "=https://") || strings.Contains(l.lower, `=\\`) ||
-		strings.Contains(l.lower, `="http://`) || strings.Contains(l.lower, `="https://`) || strings.Contains(l.lower, `="\\`) {
-		st.tag(tagMsiexecRemote)
-		return
+	// A property given a URL: TRANSFORMS="https://…" fetches a transform.
+	for _, v := range l.values() {
+		if _, val, ok := strings.Cut(v, "="); ok && remotePackage(val) {
+			st.tag(tagMsiexecRemote)
+			return
+		}
 	}
 	for _, sw := range []string{"i", "package", "a", "j", "update", "fa", "fu"} {
-		if v := l.value(sw); v != "" && hasURL(v) {
+		if v := l.value(sw); v != "" && remotePackage(v) {
 			st.tag(tagMsiexecRemote)
 			return
 		}
@@ -479,8 +558,29 @@ func (st *state) msiexec(l lolbinArgs) {
 	}
 }
 
+// remotePackage reports a package Windows Installer would fetch from outside the
+// organisation: a URL, WebDAV (\\host@SSL\…, DavWWWRoot) or a share named by a bare
+// IP address. A file server's share (\\fs01\deploy\app.msi) is how software
+// deployment and Group Policy install packages, not a remote payload.
+func remotePackage(v string) bool {
+	v = strings.ToLower(strings.Trim(strings.TrimSpace(v), `"'`))
+	if strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "ftp://") {
+		return true
+	}
+	host, ok := strings.CutPrefix(v, `\\`)
+	if !ok {
+		return false
+	}
+	host, _, _ = strings.Cut(host, `\`)
+	return strings.Contains(host, "@") || strings.Contains(v, "davwwwroot") || net.ParseIP(host) != nil
+}
+
 // scriptExts are what wscript/cscript run without an engine override.
 var scriptExts = set(".vbs", ".vbe", ".js", ".jse", ".wsf", ".wsh", ".wsc")
+
+// jscriptExts are script files administrators do not write: JScript and the
+// encoded (screnc) forms of either language.
+var jscriptExts = set(".js", ".jse", ".vbe")
 
 // scriptHost: engine overrides, odd extensions, scripts in user paths.
 func (st *state) scriptHost(l lolbinArgs, p Process) {
@@ -504,6 +604,11 @@ func (st *state) scriptHost(l lolbinArgs, p Process) {
 		case hasPathSep(op) && inUserWritable(op):
 			st.tag(tagScriptHostUser)
 			userFile = true
+		case hasPathSep(op) && inRootFolder(normPath(op)):
+			st.tag(tagScriptHostUser) // C:\payloads\x.js: any user may create such a folder
+		}
+		if jscriptExts[ext(op)] && !(hasPathSep(op) && inSystemDir(op)) {
+			st.tag(tagScriptHostJScript)
 		}
 		switch base := cmdline.BaseName(op); {
 		case base == "winrm.vbs" && strings.Contains(l.lower, "invoke") && strings.Contains(l.lower, "create") &&
@@ -549,11 +654,18 @@ func (st *state) msbuild(l lolbinArgs) {
 
 // csc: compiling sources from user data folders, except PowerShell Add-Type
 // (which passes an @...cmdline response file).
+//
+// A program compiled straight into Temp (/out:%TEMP%\x.exe) from a command line is
+// a payload built on the host to run next (T1027.004); build systems write to
+// their own output folders, and .NET's runtime compilation uses a response file.
 func (st *state) csc(l lolbinArgs) {
 	for _, a := range l.low {
 		if strings.HasPrefix(strings.Trim(a, `"`), "@") {
 			return
 		}
+	}
+	if out := l.value("out"); out != "" && inTemp(out) && (ext(out) == ".exe" || ext(out) == ".dll" || ext(out) == ".scr") {
+		st.tag(tagLolbinCompile)
 	}
 	for _, op := range l.operands() {
 		if strings.HasSuffix(strings.ToLower(op), ".cs") && (inTemp(op) || containsAny(normPath(op), []string{`\appdata\`, `\programdata\`, `\public\`})) {

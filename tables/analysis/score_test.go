@@ -82,6 +82,10 @@ func TestInstallerBehaviourStaysBelow(t *testing.T) {
 			`regsvr32.exe /s "C:\SWSetup\SP98211\Audio\rtkcoinst.dll"`},
 		{"management agent registers its service from ProgramData", `C:\Windows\System32\sc.exe`, cmd,
 			`sc.exe create ContosoRMM binPath= "C:\ProgramData\ContosoRMM\agent\rmmsvc.exe" start= auto`},
+		{"software deployment installs from the file server", msiexec, cmd,
+			`msiexec.exe /i "\\fs01\deploy\Contoso Agent\agent.msi" /qn TRANSFORMS="\\fs01\deploy\Contoso Agent\corp.mst"`},
+		{"administrator deploys an agent with PsExec, no password on the line", `C:\Tools\PsExec64.exe`, cmd,
+			`PsExec64.exe \\wks-0142 -s -accepteula msiexec.exe /i \\fs01\deploy\agent.msi /qn`},
 		{"updater runs its setup from Temp", `C:\Windows\Temp\ContosoUpdate\setup.exe`, `C:\Program Files\Contoso\Update\update.exe`,
 			`"C:\Windows\Temp\ContosoUpdate\setup.exe" /silent /norestart`},
 	}

@@ -202,6 +202,15 @@ const (
 	tagCmdObfuscatedProgram = "cmd_obfuscated_program"
 )
 
+// Tags of remote execution, service and installer abuse.
+const (
+	tagRemoteExecTool    = "remote_exec_tool"
+	tagCleartextCred     = "cleartext_credential"
+	tagServiceDACL       = "service_dacl_tamper"
+	tagWMIMSIInstall     = "wmi_msi_install"
+	tagScriptHostJScript = "script_host_jscript"
+)
+
 // tagTable is the single source of truth for tags; docs/indicators.md must list
 // exactly these (a test checks it).
 var tagTable = []tagDef{
@@ -213,7 +222,7 @@ var tagTable = []tagDef{
 	{tagEncodedCommand, 25, "T1027", "PowerShell was started with -EncodedCommand (any prefix or alias); the payload is decoded and analysed."},
 	{tagExecPolicyBypass, 10, "T1059.001", "PowerShell -ExecutionPolicy Bypass or Unrestricted."},
 	{tagHiddenWindow, 15, "T1564.003", "PowerShell -WindowStyle Hidden (or 1) hides the console from the user."},
-	{tagPSDowngrade, 30, "T1562.010", "PowerShell -Version 2 downgrade, which runs without AMSI and script-block logging."},
+	{tagPSDowngrade, 50, "T1562.010", "PowerShell -Version 2 downgrade: the v2 engine has no AMSI and no script-block logging, which is its only use on a Windows that ships PowerShell 5; no supported software needs it."},
 	{tagDashLookalike, 30, "T1027.010", "A parameter written with an en dash, em dash or horizontal bar instead of '-' to evade string matching."},
 
 	{tagDownloadCradle, 35, "T1105", "Script downloads remote content: Net.WebClient Download*, Invoke-WebRequest/iwr/curl/wget, Invoke-RestMethod/irm, Start-BitsTransfer, Msxml2.XMLHTTP, WinHttp, HttpClient."},
@@ -281,7 +290,8 @@ var tagTable = []tagDef{
 	{tagMsiexecRemote, 50, "T1218.007", "msiexec installs a package from a URL, or calls DllRegisterServer/DllUnregisterServer (/y, /z) of a DLL outside the system folders."},
 	{tagLolbinDownload, 55, "T1105", "A Windows or Microsoft binary abused to download (LOLBAS Download): desktopimgdownldr /lockscreenurl, finger, certreq -Post, esentutl, expand, makecab, diantz, findstr or printbrm from a URL or share, MpCmdRun -DownloadFile, Squirrel --download, an Office application handed a URL that is not a document, cmd's type from a share, Windows' curl.exe saving a program, DLL or script into a user-writable folder, a URL planted in OneDriveStandaloneUpdater's UpdateOfficeConfig key, and others in tables/analysis/lolbas.go."},
 	{tagScriptHostTemp, 50, "T1059.005", "wscript/cscript runs a script from Temp, Downloads, browser or mail caches."},
-	{tagScriptHostUser, 30, "T1059.005", "wscript/cscript runs a script from another user-writable path."},
+	{tagScriptHostUser, 30, "T1059.005", "wscript/cscript runs a script from another user-writable path, or from a folder of its own at the root of a drive (C:\\payloads\\), which any user may create."},
+	{tagScriptHostJScript, 20, "T1059.007", "wscript/cscript runs a JScript or encoded script file (.js, .jse, .vbe) from outside the system and program folders. Windows administration is written in VBScript and PowerShell; JScript and encoded files are what mail attachments and droppers hand the script hosts. Weak: it counts with another signal, such as the file being in a user-writable folder or a folder of its own at the root of a drive (script_host_user_file)."},
 	{tagScriptHostEngine, 50, "T1059.005", "wscript/cscript forces a script engine (/E:) or runs a file whose extension is not a script's."},
 	{tagHH, 50, "T1218.001", "hh.exe opens a compiled help file from a URL or a user-writable path."},
 	{tagPcalua, 50, "T1202", "pcalua -a runs a program through the Program Compatibility Assistant."},
@@ -315,6 +325,10 @@ var tagTable = []tagDef{
 	{tagADSExecute, 50, "T1564.004", "Code is run from an NTFS alternate data stream: a program, script or DLL named file.ext:stream.ext on a command line, or Get-Content -Stream read into Invoke-Expression."},
 	{tagServiceBinPath, 50, "T1569.002", "sc create or sc config gives a service a binPath= that runs a shell, script host or LOLBin (cmd /c, %COMSPEC%, powershell, mshta, rundll32, ...), a URL or a program from Temp, Downloads, Public, the Desktop or Startup: a command run as SYSTEM through the service manager, as PsExec-style tools, Metasploit and ransomware do. The binPath is analysed as a command line."},
 	{tagCmdObfuscatedProgram, 50, "T1027.010", "The program a cmd.exe command runs is spelled with substrings of environment variables (%COMSPEC:~-7,1%md, %LOCALAPPDATA:~-3,1%md): DOSfuscation that no script needs; the spelled command is analysed as it will run."},
+	{tagRemoteExecTool, 30, "T1569.002", "A remote-execution tool (PsExec, PAExec, RemCom, CsExec, xCmd; by PE identity, so renamed copies count) runs a command on a host named \\\\host, or as SYSTEM (-s) with a shell: lateral movement and privilege escalation through a service it installs. Weak: administrators use PsExec too; a password on the command line, a copy in Temp or a hostile remote command corroborates it. The remote command is analysed as a command line."},
+	{tagCleartextCred, 25, "T1078", "A password is written on the command line of a remote-execution or remote-management command (PsExec/PAExec -p, RemCom /pwd:, wmic /password:, schtasks /s … /p): an operator with stolen credentials, and a password now in every process log."},
+	{tagServiceDACL, 50, "T1543.003", "sc sdset rewrites the security descriptor of a service or of the service manager to allow Everyone, users, services or the interactive user (A;…;WD/AU/BU/IU/SU), or to deny them or administrators and SYSTEM (D;…): a service anyone can reconfigure, or one hidden from and locked against defenders."},
+	{tagWMIMSIInstall, 50, "T1218.007", "A Windows Installer package is installed through WMI's Win32_Product class (Install, Admin or Advertise from PowerShell's Invoke-CimMethod/Invoke-WmiMethod/[wmiclass], or wmic product call install): msiexec then runs the package as a service, away from the caller's process tree."},
 	{tagDecompressExecute, 50, "T1140", "A loader base64-decodes a blob, decompresses it (GzipStream, DeflateStream) and runs the result (iex, & or . on a script block, .Invoke(), [ScriptBlock]::Create, Assembly.Load): the Cobalt Strike, Metasploit and Invoke-Obfuscation stager shape, malicious whether or not the blob decodes."},
 }
 

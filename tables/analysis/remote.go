@@ -1,0 +1,67 @@
+package analysis
+
+import "strings"
+
+// remoteExecValued are the PsExec-family switches that take a value, so the
+// command to run starts after them.
+var remoteExecValued = set("-u", "-p", "-w", "-n", "-r", "-a", "-g", "-csrc", "-lo", "-dbg", "/user", "/pwd")
+
+// remoteExec: PsExec and its kin (PAExec, RemCom, CsExec, xCmd) run a command on
+// \\host through a service they install, or locally as SYSTEM. Administrators use
+// them too, so the tool alone is weak; a password on the command line, a copy in
+// Temp or what the remote command is corroborates it. The remote command is
+// analysed as PSEXESVC will start it.
+func (st *state) remoteExec(argv []string, depth int) {
+	target, system, cmdAt := false, false, -1
+	for i := 1; i < len(argv); i++ {
+		a := strings.Trim(argv[i], `"`)
+		low := strings.ToLower(a)
+		switch {
+		case strings.HasPrefix(a, `\\`):
+			target = true
+		case low == "-s":
+			system = true
+		case remoteExecValued[low]:
+			if low == "-p" || low == "/pwd" {
+				st.cleartextPassword(argvAt(argv, i+1))
+			}
+			i++
+		case strings.HasPrefix(low, "/pwd:") || strings.HasPrefix(low, "-p:"):
+			st.cleartextPassword(a[strings.IndexByte(a, ':')+1:])
+		case isSwitch(a):
+		default:
+			cmdAt = i
+		}
+		if cmdAt >= 0 {
+			break
+		}
+	}
+	var inner string
+	if cmdAt >= 0 {
+		inner = strings.Join(argv[cmdAt:], " ")
+	}
+	innerShell := inner != "" && shellLike(programName("", argv[cmdAt:cmdAt+1]))
+	if target || system && innerShell {
+		st.tag(tagRemoteExecTool)
+	}
+	if inner != "" {
+		st.commandLine(inner, Process{ParentImage: `C:\Windows\PSEXESVC.exe`}, depth+1)
+	}
+}
+
+// argvAt returns argv[i], or "" past the end.
+func argvAt(argv []string, i int) string {
+	if i < len(argv) {
+		return argv[i]
+	}
+	return ""
+}
+
+// cleartextPassword tags a password given on a command line; an empty value or a
+// prompt marker ("*", "-") is not one.
+func (st *state) cleartextPassword(v string) {
+	v = strings.Trim(strings.TrimSpace(v), `"'`)
+	if v != "" && v != "*" && v != "-" && !isSwitch(v) {
+		st.tag(tagCleartextCred)
+	}
+}
