@@ -52,6 +52,8 @@ func loadCases(t testing.TB) []fixtureCase {
 				c.proc.OriginalFileName = v
 			case "desc":
 				c.proc.Description = v
+			case "parent_cmdline":
+				c.proc.ParentCmdline = v
 			case "path":
 				c.script.Path = v
 			case "parent_score":

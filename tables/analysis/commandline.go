@@ -86,8 +86,17 @@ func (st *state) commandLine(raw string, p Process, depth int) {
 		case "sc.exe":
 			st.serviceBinPath(argv, depth)
 			st.serviceDACL(argv)
-		case "psexec.exe", "psexec64.exe", "paexec.exe", "remcom.exe", "csexec.exe", "xcmd.exe":
+		case "psexec.exe", "psexec64.exe", "paexec.exe", "remcom.exe", "csexec.exe", "xcmd.exe", "winrs.exe":
 			st.remoteExec(argv, depth)
+		case "reg.exe":
+			st.regAddData(argv, depth)
+		case "net.exe", "net1.exe":
+			st.netCommand(argv)
+		case "plink.exe", "ssh.exe", "klink.exe":
+			st.tunnel(argv)
+			if program == "ssh.exe" {
+				st.lolbin(program, cl, argv, p, depth) // LOLBAS: ProxyCommand and kin
+			}
 		default:
 			if _, ok := lolbasRules[program]; ok {
 				st.lolbin(program, cl, argv, p, depth)

@@ -98,9 +98,10 @@ func (st *state) contentRules() {
 	if reReverseShell.match(all.lower) || (all.has("net.sockets.tcpclient", "sockets.tcpclient(") && all.has("getstream(")) {
 		st.tag(tagReverseShell)
 	}
-	if reRecon.match(all.lower) {
+	if reRecon.match(reconText(all.lower)) {
 		st.tag(tagReconCommand)
 	}
+	st.tamperRules(all)
 }
 
 var (

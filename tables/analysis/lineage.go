@@ -31,6 +31,10 @@ var (
 		"mavinject.exe", "scriptrunner.exe", "runscripthelper.exe", "syncappvpublishingserver.exe", "xwizard.exe",
 		"verclsid.exe", "eudcedit.exe", "wlrmdr.exe", "mftrace.exe", "tttracer.exe", "ttdinject.exe", "appvlp.exe",
 		"cdb.exe", "ntsd.exe", "te.exe", "dxcap.exe", "vsjitdebugger.exe", "remote.exe", "logger.exe", "winfile.exe")
+	// autoElevating are programs Windows raises to high integrity without a UAC
+	// prompt; the shells they start are UAC bypasses (T1548.002).
+	autoElevating = set("fodhelper.exe", "computerdefaults.exe", "eventvwr.exe", "sdclt.exe", "slui.exe",
+		"wsreset.exe", "changepk.exe")
 	benignChildren = set("conhost.exe", "werfault.exe", "wermgr.exe", "csc.exe", "cvtres.exe", "wmiprvse.exe",
 		"msiexec.exe", "wmiadap.exe", "wmiapsrv.exe", "scrcons.exe", "unsecapp.exe", "mofcomp.exe")
 )
@@ -91,6 +95,10 @@ func (st *state) lineage(p Process, program string, argv []string) {
 		} else if !benignChildren[program] {
 			st.tag(tagWmiPrvSEChild)
 		}
+	case autoElevating[parent] && child && program != "mmc.exe": // eventvwr opens its console in mmc
+		st.tag(tagUACBypass)
+	case parent == "mmc.exe" && child && strings.Contains(strings.ToLower(p.ParentCmdline), "-embedding"):
+		st.tag(tagProxyChild) // MMC20.Application driven over DCOM from another host
 	case proxyHosts[parent] && !benignChildren[program] && parent != program:
 		st.tag(tagProxyChild)
 	case child && msiCustomAction(p.ParentImage):

@@ -377,25 +377,31 @@ func (st *state) serviceBinPath(argv []string, depth int) {
 		if bin == "" && i+1 < len(argv) {
 			bin = argv[i+1]
 		}
-		bin = strings.TrimSpace(bin)
-		if bin == "" {
-			return
-		}
-		low := strings.ToLower(bin)
-		first := strings.Trim(firstField(low), `"'`)
-		// Where droppers land (Temp, Downloads, Public, caches), the Desktop or the
-		// Startup folder; not ProgramData or AppData, where management agents and
-		// per-user software install their own services.
-		if containsAny(low, shellNames) || hasURL(bin) || strings.HasPrefix(first, "%comspec%") ||
-			hasPathSep(first) && (inTemp(first) || containsAny(normPath(first), []string{`\desktop\`, `\start menu\programs\startup\`})) {
-			st.tag(tagServiceBinPath)
-		}
-		if strings.HasPrefix(low, "%comspec%") {
-			bin = "cmd.exe" + bin[len("%comspec%"):]
-		}
-		st.commandLine(bin, Process{ParentImage: `C:\Windows\System32\services.exe`}, depth+1)
+		st.serviceBinary(bin, depth)
 		return
 	}
+}
+
+// serviceBinary judges the command line a service will run (an sc binPath=, a
+// registry ImagePath or ServiceDll) and analyses it as services.exe will start it.
+func (st *state) serviceBinary(bin string, depth int) {
+	bin = strings.TrimSpace(bin)
+	if bin == "" {
+		return
+	}
+	low := strings.ToLower(bin)
+	first := strings.Trim(firstField(low), `"'`)
+	// Where droppers land (Temp, Downloads, Public, caches), the Desktop or the
+	// Startup folder; not ProgramData or AppData, where management agents and
+	// per-user software install their own services.
+	if containsAny(low, shellNames) || hasURL(bin) || strings.HasPrefix(first, "%comspec%") ||
+		hasPathSep(first) && (inTemp(first) || containsAny(normPath(first), []string{`\desktop\`, `\start menu\programs\startup\`})) {
+		st.tag(tagServiceBinPath)
+	}
+	if strings.HasPrefix(low, "%comspec%") {
+		bin = "cmd.exe" + bin[len("%comspec%"):]
+	}
+	st.commandLine(bin, Process{ParentImage: `C:\Windows\System32\services.exe`}, depth+1)
 }
 
 // broadTrustees are SDDL trustees that stand for many or unknown principals

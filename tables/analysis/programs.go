@@ -46,7 +46,8 @@ var (
 		"regasm", "regsvcs", "msbuild", "csc", "cmstp", "control", "forfiles", "wscript",
 		"cscript", "desktopimgdownldr", "finger", "certreq", "esentutl", "expand", "odbcconf",
 		"conhost", "winrm", "whoami", "net", "net1", "nltest", "systeminfo", "ipconfig", "quser",
-		"calc", "notepad", "reg", "sc", "tasklist", "taskkill", "vssadmin", "bcdedit", "wevtutil")
+		"calc", "notepad", "reg", "sc", "tasklist", "taskkill", "vssadmin", "bcdedit", "wevtutil",
+		"winrs", "psexec", "psexec64", "paexec", "remcom", "plink", "at")
 )
 
 // familyOf classifies a lower-case program base name.

@@ -7,7 +7,8 @@ import "strings"
 var remoteExecValued = set("-u", "-p", "-w", "-n", "-r", "-a", "-g", "-csrc", "-lo", "-dbg", "/user", "/pwd")
 
 // remoteExec: PsExec and its kin (PAExec, RemCom, CsExec, xCmd) run a command on
-// \\host through a service they install, or locally as SYSTEM. Administrators use
+// \\host through a service they install, or locally as SYSTEM; winrs runs one
+// over WinRM (-r:host). Administrators use
 // them too, so the tool alone is weak; a password on the command line, a copy in
 // Temp or what the remote command is corroborates it. The remote command is
 // analysed as PSEXESVC will start it.
@@ -17,8 +18,8 @@ func (st *state) remoteExec(argv []string, depth int) {
 		a := strings.Trim(argv[i], `"`)
 		low := strings.ToLower(a)
 		switch {
-		case strings.HasPrefix(a, `\\`):
-			target = true
+		case strings.HasPrefix(a, `\\`), strings.HasPrefix(low, "-r:"), strings.HasPrefix(low, "-remote:"), strings.HasPrefix(low, "/r:"):
+			target = true // \\host, or winrs -r:host
 		case low == "-s":
 			system = true
 		case remoteExecValued[low]:
@@ -26,7 +27,7 @@ func (st *state) remoteExec(argv []string, depth int) {
 				st.cleartextPassword(argvAt(argv, i+1))
 			}
 			i++
-		case strings.HasPrefix(low, "/pwd:") || strings.HasPrefix(low, "-p:"):
+		case strings.HasPrefix(low, "/pwd:") || strings.HasPrefix(low, "-p:") || strings.HasPrefix(low, "-password:"):
 			st.cleartextPassword(a[strings.IndexByte(a, ':')+1:])
 		case isSwitch(a):
 		default:
@@ -63,5 +64,21 @@ func (st *state) cleartextPassword(v string) {
 	v = strings.Trim(strings.TrimSpace(v), `"'`)
 	if v != "" && v != "*" && v != "-" && !isSwitch(v) {
 		st.tag(tagCleartextCred)
+	}
+}
+
+// tunnel: an SSH client (plink, ssh, klink) opening a remote (-R) or dynamic
+// (-D, SOCKS) forward, which exposes this network to the far end: an RDP port
+// published to an intruder's host, a SOCKS proxy into the LAN (T1572). A
+// password given with -pw is a credential on the command line.
+func (st *state) tunnel(argv []string) {
+	for i := 1; i < len(argv); i++ {
+		switch a := argv[i]; {
+		case a == "-R" || a == "-D" || strings.HasPrefix(a, "-R") && len(a) > 2 && a[2] >= '0' && a[2] <= '9':
+			st.tag(tagTunnelForward)
+		case a == "-pw":
+			st.cleartextPassword(argvAt(argv, i+1))
+			i++
+		}
 	}
 }

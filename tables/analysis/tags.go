@@ -33,6 +33,7 @@ var weakKinds = map[string]string{
 	tagSchtasksCreate: "scheduled_task", tagSchtasksRemote: "scheduled_task", tagSchtasksMasquerade: "scheduled_task",
 	tagWmicRemote: "wmic", tagWmicRecon: "wmic",
 	tagSuspiciousDomain: "url_destination", tagURLDirectIP: "url_destination",
+	tagRemoteExecTool: "lateral_movement", tagAdminShare: "lateral_movement",
 }
 
 // classify fills a tag's Class and Kind from its weight and weakKinds.
@@ -211,6 +212,24 @@ const (
 	tagScriptHostJScript = "script_host_jscript"
 )
 
+// Tags of what intruders do besides running code (tamper.go).
+const (
+	tagInhibitRecovery       = "inhibit_recovery"
+	tagEventLogTamper        = "event_log_tamper"
+	tagFirewallTamper        = "firewall_tamper"
+	tagIFEOInjection         = "ifeo_injection"
+	tagAccessibilityBackdoor = "accessibility_backdoor"
+	tagUACBypass             = "uac_bypass"
+	tagSecuritySetting       = "security_setting_tamper"
+	tagAutorunRegistry       = "autorun_registry"
+	tagAccountChange         = "account_change"
+	tagAdminShare            = "admin_share_access"
+	tagCredentialSearch      = "credential_search"
+	tagWMISubscription       = "wmi_event_subscription"
+	tagCOMHijack             = "com_hijack"
+	tagTunnelForward         = "tunnel_forward"
+)
+
 // tagTable is the single source of truth for tags; docs/indicators.md must list
 // exactly these (a test checks it).
 var tagTable = []tagDef{
@@ -234,8 +253,8 @@ var tagTable = []tagDef{
 	{tagReflectionLoad, 25, "T1620", "A .NET assembly is loaded from memory (Reflection.Assembly::Load, AppDomain.Load)."},
 	{tagDynamicAPI, 25, "T1106", "Native functions are resolved and called dynamically (GetDelegateForFunctionPointer, DefineDynamicAssembly, DefinePInvokeMethod, GetProcAddress)."},
 	{tagMemoryInjection, 25, "T1055", "Memory allocation or injection APIs are used (VirtualAlloc, VirtualProtect, WriteProcessMemory, CreateRemoteThread, QueueUserAPC)."},
-	{tagCredentialDump, 50, "T1003.001", "Credential dumping: MiniDumpWriteDump, LSASS dumping, Mimikatz commands (sekurlsa::, lsadump::)."},
-	{tagDefenderTamper, 50, "T1562.001", "Microsoft Defender weakened: Add-MpPreference exclusions, Set-MpPreference -Disable* $true, DisableAntiSpyware."},
+	{tagCredentialDump, 50, "T1003", "Credential dumping: MiniDumpWriteDump, LSASS dumping, Mimikatz commands (sekurlsa::, lsadump::); the SAM, SYSTEM or SECURITY hive saved (reg save), NTDS.dit copied (ntdsutil ifm, a copy from a shadow copy or with esentutl)."},
+	{tagDefenderTamper, 50, "T1562.001", "Microsoft Defender weakened: Add-MpPreference exclusions, Set-MpPreference -Disable* $true, DisableAntiSpyware, its services (WinDefend, WdNisSvc, Sense, SecurityHealthService, wscsvc) stopped or disabled, its definitions removed (MpCmdRun -RemoveDefinitions)."},
 	{tagOffensiveTool, 50, "T1059", "Names a well-known offensive framework or tool (Mimikatz, PowerSploit, Empire functions, Rubeus, SharpHound, PSAttack, WinPwnage, ...)."},
 	{tagEmbeddedPayload, 25, "T1027", "The script carries a base64 payload ([Convert]::FromBase64String) that decodes to script, a compressed stream or binary."},
 	{tagObfString, 25, "T1027.010", "String obfuscation: the -f operator reordering fragments, heavy literal concatenation, reversed strings or -replace rebuilding code."},
@@ -314,7 +333,7 @@ var tagTable = []tagDef{
 	{tagRuntimeChild, 30, "T1059", "An application runtime that also serves requests (java, node) starts a shell or script host."},
 	{tagWmiPrvSEChildShell, 50, "T1047", "WmiPrvSE starts a shell, script host or LOLBin: WMI remote execution."},
 	{tagWmiPrvSEChild, 50, "T1047", "WmiPrvSE starts another program (Win32_Process Create), other than WMI's own helpers."},
-	{tagProxyChild, 50, "T1218", "A proxy-execution LOLBin (mshta, regsvr32, msxsl, wmic, cmstp, odbcconf, hh, ftp, diskshadow, pcwrun, debuggers and the other LOLBAS launchers; rundll32 for shells) starts a child process, or a Windows Installer custom-action stub (\\Windows\\Installer\\MSI*.tmp) starts a shell."},
+	{tagProxyChild, 50, "T1218", "A proxy-execution LOLBin (mshta, regsvr32, msxsl, wmic, cmstp, odbcconf, hh, ftp, diskshadow, pcwrun, debuggers and the other LOLBAS launchers; rundll32 for shells) starts a child process, or a Windows Installer custom-action stub (\\Windows\\Installer\\MSI*.tmp) starts a shell, or an MMC started over DCOM (mmc.exe -Embedding, MMC20.Application lateral movement) starts a shell."},
 	{tagScriptHostChild, 40, "T1059.005", "wscript/cscript starts a shell, LOLBin or a program from a user-writable path."},
 	{tagSystemWrongParent, 50, "T1036.005", "A core Windows process (svchost, lsass, services, smss, csrss, wininit, winlogon, taskhostw, ...) has an unexpected parent."},
 	{tagLolbinProxyExec, 55, "T1218", "A Windows, .NET, Visual Studio, SDK or Office binary that the LOLBAS catalogue documents as starting, loading or injecting what it is handed runs a program, script, DLL or command line from outside the system folders (pcwrun, mftrace, tttracer, ftp -s:, odbcconf REGSVR, mavinject, msdt -af, netsh add helper, diskshadow /s, vshadow -exec, --gpu-launcher, ssh ProxyCommand, ...). Rules are per program: tables/analysis/lolbas.go."},
@@ -329,6 +348,20 @@ var tagTable = []tagDef{
 	{tagCleartextCred, 25, "T1078", "A password is written on the command line of a remote-execution or remote-management command (PsExec/PAExec -p, RemCom /pwd:, wmic /password:, schtasks /s … /p): an operator with stolen credentials, and a password now in every process log."},
 	{tagServiceDACL, 50, "T1543.003", "sc sdset rewrites the security descriptor of a service or of the service manager to allow Everyone, users, services or the interactive user (A;…;WD/AU/BU/IU/SU), or to deny them or administrators and SYSTEM (D;…): a service anyone can reconfigure, or one hidden from and locked against defenders."},
 	{tagWMIMSIInstall, 50, "T1218.007", "A Windows Installer package is installed through WMI's Win32_Product class (Install, Admin or Advertise from PowerShell's Invoke-CimMethod/Invoke-WmiMethod/[wmiclass], or wmic product call install): msiexec then runs the package as a service, away from the caller's process tree."},
+	{tagInhibitRecovery, 60, "T1490", "Backups and recovery destroyed, as ransomware does before encrypting: vssadmin delete shadows or resize shadowstorage to a tiny size, wmic shadowcopy delete, Win32_ShadowCopy deleted from PowerShell, bcdedit recoveryenabled no or bootstatuspolicy ignoreallfailures, wbadmin delete catalog/systemstatebackup/backup."},
+	{tagEventLogTamper, 60, "T1070.001", "Evidence destroyed or its collection stopped: wevtutil cl (or set-log /e:false), Clear-EventLog, Remove-EventLog, EventLogSession.ClearLog, auditpol /clear, /remove or /success:disable, the EventLog or Sysmon service stopped or disabled, Sysmon's driver unloaded (fltmc unload SysmonDrv)."},
+	{tagFirewallTamper, 50, "T1562.004", "The host firewall switched off: netsh advfirewall set … state off, netsh firewall set opmode disable, Set-NetFirewallProfile -Enabled False, the mpssvc service stopped or disabled."},
+	{tagIFEOInjection, 50, "T1546.012", "A value written under Image File Execution Options (Debugger, GlobalFlag) or SilentProcessExit (MonitorProcess): the program named runs instead of, or after, the one the key is for, each time that one starts."},
+	{tagAccessibilityBackdoor, 60, "T1546.008", "The accessibility programs Windows starts as SYSTEM from the logon screen (sethc, utilman, osk, magnify, narrator, displayswitch, atbroker) given a debugger, overwritten with a shell, or taken over (takeown, icacls): a SYSTEM shell at the logon screen, no password needed."},
+	{tagUACBypass, 60, "T1548.002", "A UAC bypass: a command handler written in the user's hive for a class an auto-elevating program opens (ms-settings, mscfile, exefile, Folder, Launcher.SystemSettings \\shell\\open\\command), windir or SystemRoot overridden in HKCU\\Environment, sdclt's App Paths\\control.exe or /KickOffElev; or an auto-elevating program (fodhelper, computerdefaults, eventvwr, sdclt, slui, wsreset, changepk) starting a shell, script host or LOLBin."},
+	{tagSecuritySetting, 50, "T1112", "A security setting weakened in the registry: WDigest UseLogonCredential 1 (passwords kept in clear in LSASS), RunAsPPL 0 (LSA protection off), EnableLUA 0 or ConsentPromptBehaviorAdmin 0 (UAC off), LocalAccountTokenFilterPolicy 1 (full admin tokens over the network), DisableRestrictedAdmin 0 (pass-the-hash over RDP)."},
+	{tagAutorunRegistry, 30, "T1547.001", "A value written to a key whose command line Windows runs at logon or boot (Run, RunOnce, RunServices, Policies\\Explorer\\Run, Winlogon Userinit/Shell/Notify, Windows Load/Run/AppInit_DLLs, Active Setup StubPath, BootExecute). Weak: installers register their programs too; what the value runs is analysed as a command line (a program in Temp, a hidden PowerShell) and corroborates it."},
+	{tagAccountChange, 30, "T1136.001", "An account created or put in a privileged group from a command line (net user … /add, net localgroup administrators … /add, net group \"domain admins\" … /add, New-LocalUser, Add-LocalGroupMember Administrators). Weak: administrators do this; a password on the line (cleartext_credential) corroborates it."},
+	{tagAdminShare, 25, "T1021.002", "Another host's administrative share (\\\\host\\C$, ADMIN$, IPC$) is named: mounting it, copying a tool to it or listing it is how intruders move laterally. Weak: administrators and management tools use the shares too."},
+	{tagCredentialSearch, 30, "T1552.001", "Files or the registry searched for stored passwords: findstr /s … password, reg query … /f password, Select-String password over a tree."},
+	{tagWMISubscription, 60, "T1546.003", "A permanent WMI event subscription is created (__EventFilter, CommandLineEventConsumer, ActiveScriptEventConsumer, __FilterToConsumerBinding in root\\subscription, from wmic, Set-WmiInstance, New-CimInstance or .Put()): a command or script WMI runs as SYSTEM whenever the filter fires."},
+	{tagCOMHijack, 50, "T1546.015", "reg add registers a COM server in the user's own hive (HKCU\\Software\\Classes\\CLSID\\{…}\\InprocServer32, LocalServer32, TreatAs) pointing at a DLL or program outside the system folders: every process that loads the class loads it instead of the machine's."},
+	{tagTunnelForward, 30, "T1572", "An SSH client (plink, ssh, klink) opens a remote (-R) or dynamic (-D, SOCKS) forward, publishing a port of this network (RDP, say) to the far end. Weak: administrators tunnel too; a password on the line (plink -pw) corroborates it."},
 	{tagDecompressExecute, 50, "T1140", "A loader base64-decodes a blob, decompresses it (GzipStream, DeflateStream) and runs the result (iex, & or . on a script block, .Invoke(), [ScriptBlock]::Create, Assembly.Load): the Cobalt Strike, Metasploit and Invoke-Obfuscation stager shape, malicious whether or not the blob decodes."},
 }
 

@@ -1,0 +1,221 @@
+package analysis
+
+import (
+	"strings"
+)
+
+// What intruders run besides their payload: destroy backups, clear logs, copy
+// credential stores, switch defences off, persist and escalate. Each rule is the
+// documented shape of one ATT&CK technique (SigmaHQ's process-creation rules and
+// Atomic Red Team's tests describe the same command lines), read from the whole
+// text the way the content rules are: a command line, every command of a cmd /c
+// chain, a script block. Registry rules need the write (reg add, Set-ItemProperty,
+// New-ItemProperty, RegWrite, .SetValue) or the value being set, never just the
+// key named, so a script that reads or audits the key is not tagged.
+
+// regWrite is the verbs that set a registry value, from reg.exe, PowerShell
+// (including the sp alias), WSH and .NET.
+const regWrite = `(?:\breg(?:\.exe)?["']?\s+add|set-itemproperty|new-itemproperty|new-item|\bsp\s|regwrite|\.setvalue\(|setstringvalue|setdwordvalue)`
+
+// accessibilityBins are the programs Windows starts from the logon screen as
+// SYSTEM (sticky keys, utility manager, on-screen keyboard, magnifier, narrator,
+// display switch, ease of access).
+const accessibilityBins = `(?:sethc|utilman|osk|magnify|narrator|displayswitch|atbroker)\.exe`
+
+var (
+	// Backups and recovery destroyed before encryption (T1490).
+	reInhibitRecovery = rule(`vssadmin(?:\.exe)?["']?\s+delete\s+shadows|vssadmin(?:\.exe)?["']?\s+resize\s+shadowstorage\b[^\n]{0,120}/maxsize=\s*\d+\s*(?:mb|kb|b)\b`+
+		`|shadowcopy\s+delete|win32_shadowcopy[^\n]{0,200}(?:\.delete\(|remove-(?:wmiobject|ciminstance)|\bdelete\b)|remove-(?:wmiobject|ciminstance)[^\n]{0,120}win32_shadowcopy`+
+		`|bcdedit(?:\.exe)?["']?[^\n]{0,60}/set\b[^\n]{0,60}(?:recoveryenabled\s+(?:no|off|0|false)\b|bootstatuspolicy\s+ignoreallfailures)`+
+		`|wbadmin(?:\.exe)?["']?\s+delete\s+(?:catalog|systemstatebackup|backup)\b`,
+		"vssadmin", "shadowcopy", "bcdedit", "wbadmin")
+	// Event logs cleared or switched off, audit policy cleared, Sysmon unloaded (T1070.001, T1562.002).
+	reLogTamper = rule(`wevtutil(?:\.exe)?["']?\s+(?:cl|clear-log)\s|wevtutil(?:\.exe)?["']?\s+(?:sl|set-log)\s[^\n]{0,120}/e(?:nabled)?:(?:false|0)\b`+
+		`|\b(?:clear-eventlog|remove-eventlog)\b|\.clearlog\(|eventlog[^\n]{0,120}\.clear\(\)`+
+		`|auditpol(?:\.exe)?["']?\s+[/-](?:clear|remove)\b|auditpol(?:\.exe)?["']?[^\n]{0,200}/(?:success|failure):disable`+
+		`|(?:\bnet1?(?:\.exe)?["']?\s+stop|\bsc(?:\.exe)?["']?\s+(?:stop|delete|config)|stop-service|set-service)\s[^\n]{0,60}\b(?:eventlog|sysmon64|sysmon|sysmondrv)\b`+
+		`|fltmc(?:\.exe)?["']?\s+(?:unload|detach)\s+sysmondrv`,
+		"wevtutil", "eventlog", "clearlog(", "auditpol", "sysmon")
+	// Credential stores copied: registry hives, NTDS.dit (T1003.002, T1003.003).
+	reHiveDump = rule(`\breg(?:\.exe)?["']?\s+(?:save|export)\s+["']?(?:hklm|hkey_local_machine)\\(?:sam|system|security)["'\s]`+
+		`|ntdsutil(?:\.exe)?["']?[^\n]{0,200}\b(?:ifm|create\s+full)\b`+
+		`|(?:copy|xcopy|robocopy|esentutl|copy-item|\bcp)\b[^\n]{0,200}ntds\.dit`+
+		`|harddiskvolumeshadowcopy\d*\\windows\\(?:ntds\\ntds\.dit|system32\\config\\(?:sam|system|security)\b)`,
+		"hklm\\sam", "hklm\\system", "hklm\\security", "hkey_local_machine\\sam", "hkey_local_machine\\system",
+		"hkey_local_machine\\security", "ntdsutil", "ntds.dit", "harddiskvolumeshadowcopy")
+	// Microsoft Defender's services stopped or disabled, its definitions removed (T1562.001).
+	reDefenderStop = rule(`(?:\bnet1?(?:\.exe)?["']?\s+stop|\bsc(?:\.exe)?["']?\s+(?:stop|delete|config)|stop-service|set-service)\s[^\n]{0,60}(?:\b(?:windefend|wdnissvc|wdboot|wdfilter|sense|msmpsvc|securityhealthservice|wscsvc)\b|"windows defender)`+
+		`|mpcmdrun(?:\.exe)?["']?[^\n]{0,80}-removedefinitions`,
+		"windefend", "wdnissvc", "wdboot", "wdfilter", "sense", "msmpsvc", "securityhealthservice", "wscsvc", "windows defender", "removedefinitions")
+	// The host firewall switched off (T1562.004).
+	reFirewallOff = rule(`netsh(?:\.exe)?["']?[^\n]{0,40}advfirewall\s+set\s+\w+\s+state\s+off\b|netsh(?:\.exe)?["']?[^\n]{0,40}firewall\s+set\s+opmode\s+(?:mode=)?disable`+
+		`|set-netfirewallprofile[^\n]{0,120}-enabled\s+(?:\$?false|0)\b`+
+		`|(?:\bnet1?(?:\.exe)?["']?\s+stop|\bsc(?:\.exe)?["']?\s+(?:stop|delete|config)|stop-service|set-service)\s[^\n]{0,60}\bmpssvc\b`,
+		"advfirewall", "opmode", "set-netfirewallprofile", "mpssvc")
+	// A debugger or exit monitor attached to a program through Image File
+	// Execution Options: it runs instead of, or after, the program (T1546.012).
+	reIFEO = rule(regWrite+`[^\n]{0,80}image file execution options\\[^\n]{0,160}\b(?:debugger|globalflag)\b|silentprocessexit\\[^\n]{0,160}\bmonitorprocess\b`,
+		"image file execution options", "silentprocessexit")
+	// The logon-screen accessibility programs replaced by a shell or given a
+	// debugger (T1546.008).
+	reAccessibility = rule(regWrite+`[^\n]{0,80}image file execution options\\`+accessibilityBins+`[^\n]{0,120}\bdebugger\b`+
+		`|(?:copy|move|xcopy|copy-item|move-item|\bren|rename|replace)\b[^\n&|;]{0,200}\b(?:cmd|powershell|pwsh|explorer)\.exe[^\n&|;]{0,200}\b`+accessibilityBins+
+		`|(?:takeown|icacls)(?:\.exe)?["']?[^\n&|;]{0,80}\\`+accessibilityBins,
+		"sethc", "utilman", "osk.exe", "magnify", "narrator", "displayswitch", "atbroker")
+	// UAC bypasses through the handlers and paths auto-elevating programs read
+	// from the user's own hive (T1548.002).
+	reUACBypass = rule(regWrite+`[^\n]{0,80}\\software\\classes\\(?:ms-settings|mscfile|exefile|folder|launcher\.systemsettings|appx82a6gwre4fdg3bt635tn5ctqjf8msdd2)\\shell\\open\\command`+
+		`|`+regWrite+`[^\n]{0,80}(?:hkcu|hkey_current_user)[:\\]+environment\b[^\n]{0,80}\b(?:windir|systemroot)\b`+
+		`|`+regWrite+`[^\n]{0,80}\\app paths\\control\.exe|sdclt(?:\.exe)?["']?\s+/kickoffelev`,
+		"ms-settings", "mscfile", "exefile", "\\folder\\shell", "launcher.systemsettings", "appx82a6gwre4fdg3bt635tn5ctqjf8msdd2",
+		"environment", "app paths\\control.exe", "kickoffelev")
+	// Security settings weakened in the registry (T1112): WDigest cleartext
+	// passwords, LSA protection off, UAC off, remote admin token filtering off,
+	// Restricted Admin (pass-the-hash over RDP) on.
+	reSecuritySetting = rule(`\b(?:uselogoncredential|localaccounttokenfilterpolicy)\b[^\n]{0,60}(?:/d\s*|-value\s*|,\s*)["']?1\b`+
+		`|\b(?:runasppl|enablelua|disablerestrictedadmin|consentpromptbehavioradmin)\b[^\n]{0,60}(?:/d\s*|-value\s*|,\s*)["']?0\b`,
+		"uselogoncredential", "localaccounttokenfilterpolicy", "runasppl", "enablelua", "disablerestrictedadmin", "consentpromptbehavioradmin")
+	// Values written to keys whose command lines Windows runs at logon or boot (T1547.001).
+	reAutorun = rule(regWrite+`[^\n]{0,80}(?:\\currentversion\\(?:run|runonce|runonceex|runservices|runservicesonce)\b|\\policies\\explorer\\run\b`+
+		`|\\winlogon\b[^\n]{0,80}\b(?:userinit|shell|notify)\b|\\windows nt\\currentversion\\windows\b[^\n]{0,80}\b(?:load|run|appinit_dlls)\b`+
+		`|\\active setup\\installed components\\[^\n]{0,120}\bstubpath\b|\\session manager\b[^\n]{0,80}\bbootexecute\b)`,
+		"\\run", "winlogon", "currentversion\\windows", "stubpath", "bootexecute")
+	// Local or domain accounts created or added to privileged groups (T1136, T1098).
+	reAccountChange = rule(`\bnet1?(?:\.exe)?["']?\s+user\s+[^\n&|;]{1,120}\s/add\b`+
+		`|\bnet1?(?:\.exe)?["']?\s+(?:localgroup|group)\s+["']?(?:administrators|remote desktop users|domain admins|enterprise admins|backup operators)["']?\s+[^\n&|;]{1,80}\s/add\b`+
+		`|\bnew-localuser\b|add-localgroupmember[^\n]{0,80}(?:administrators|remote desktop users)|add-adgroupmember[^\n]{0,80}(?:domain|enterprise) admins`,
+		"/add", "new-localuser", "add-localgroupmember", "add-adgroupmember")
+	// A permanent WMI event subscription: a filter bound to a consumer that runs a
+	// command or script whenever the filter fires (T1546.003).
+	reWMISubscription = rule(`(?:root\\subscription|__eventfilter|__filtertoconsumerbinding|commandlineeventconsumer|activescripteventconsumer)[^\n]{0,300}(?:\bcreate\b|set-wmiinstance|new-ciminstance|\.put\(|\.createinstance\(|spawninstance_)`+
+		`|(?:set-wmiinstance|new-ciminstance|\bcreate\b)[^\n]{0,200}(?:__eventfilter|__filtertoconsumerbinding|commandlineeventconsumer|activescripteventconsumer)`,
+		"subscription", "__eventfilter", "__filtertoconsumerbinding", "commandlineeventconsumer", "activescripteventconsumer")
+	// Administrative shares of another host (T1021.002).
+	reAdminShare = rule(`\\\\[^\\\s"']+\\(?:admin|[a-z]|ipc)\$`, "admin$", "ipc$", "c$", "d$", "e$")
+	// Files and the registry searched for stored passwords (T1552.001, T1552.002).
+	reCredentialSearch = rule(`findstr(?:\.exe)?["']?\s[^\n&|;]{0,40}/[a-z]*s[a-z]*\s[^\n&|;]{0,40}\b(?:password|passwd|pwd|cpassword)\b`+
+		`|\breg(?:\.exe)?["']?\s+query\s[^\n&|;]{0,120}/f\s+["']?(?:password|passwd|pwd)\b`+
+		`|select-string[^\n]{0,80}(?:password|cpassword)[^\n]{0,80}-(?:recurse|path\s+[^\n]{0,40}\*)`,
+		"findstr", "reg query", "reg.exe query", "select-string")
+)
+
+// tamperRules tags what intruders do besides running their payload.
+func (st *state) tamperRules(all hay) {
+	text := all.lower
+	for _, r := range []struct {
+		re  nearRule
+		tag string
+	}{
+		{reInhibitRecovery, tagInhibitRecovery},
+		{reLogTamper, tagEventLogTamper},
+		{reHiveDump, tagCredentialDump},
+		{reDefenderStop, tagDefenderTamper},
+		{reFirewallOff, tagFirewallTamper},
+		{reIFEO, tagIFEOInjection},
+		{reAccessibility, tagAccessibilityBackdoor},
+		{reUACBypass, tagUACBypass},
+		{reSecuritySetting, tagSecuritySetting},
+		{reAutorun, tagAutorunRegistry},
+		{reAccountChange, tagAccountChange},
+		{reAdminShare, tagAdminShare},
+		{reCredentialSearch, tagCredentialSearch},
+		{reWMISubscription, tagWMISubscription},
+	} {
+		if r.re.match(text) {
+			st.tag(r.tag)
+		}
+	}
+}
+
+// reconText is the text the discovery rule reads: account changes (net user x
+// /add) name the same net verbs but are not discovery.
+func reconText(lower string) string {
+	if !reAccountChange.match(lower) {
+		return lower
+	}
+	return reAccountChange.re.ReplaceAllString(lower, " ")
+}
+
+// regAddData analyses what reg add writes to an autorun or service key as the
+// command line Windows will run: a Run value that starts PowerShell hidden, or a
+// service ImagePath in Temp, is judged like that process creation.
+func (st *state) regAddData(argv []string, depth int) {
+	if len(argv) < 3 || !strings.EqualFold(argv[1], "add") {
+		return
+	}
+	key := strings.ToLower(argv[2])
+	var value, data string
+	for i := 3; i+1 < len(argv); i++ {
+		switch strings.ToLower(argv[i]) {
+		case "/v", "-v":
+			value = strings.ToLower(argv[i+1])
+		case "/d", "-d":
+			data = argv[i+1]
+		}
+	}
+	if data == "" {
+		return
+	}
+	switch {
+	case comServerKey(key) && isPayload(data):
+		st.tag(tagCOMHijack)
+	case autorunKey(key, value):
+		st.commandLine(data, Process{ParentImage: `C:\Windows\explorer.exe`}, depth+1)
+	case strings.Contains(key, `\currentcontrolset\services\`) && (value == "imagepath" || value == "servicedll"):
+		st.serviceBinary(data, depth)
+	}
+}
+
+// autorunKey reports a key (and value) whose data Windows runs as a command
+// line at logon.
+func autorunKey(key, value string) bool {
+	key = strings.TrimRight(strings.Trim(key, `"'`), `\`)
+	for _, k := range []string{`\currentversion\run`, `\currentversion\runonce`, `\currentversion\runservices`,
+		`\currentversion\runservicesonce`, `\policies\explorer\run`} {
+		if strings.HasSuffix(key, k) {
+			return true
+		}
+	}
+	return strings.HasSuffix(key, `\winlogon`) && (value == "userinit" || value == "shell")
+}
+
+// comServerKey reports a COM server registration in the user's own hive
+// (HKCU\Software\Classes\CLSID\{…}\InprocServer32 or LocalServer32): it takes
+// precedence over the machine's, so whatever loads that class loads this file.
+func comServerKey(key string) bool {
+	key = strings.TrimRight(strings.Trim(key, `"'`), `\`)
+	user := strings.HasPrefix(key, `hkcu\`) || strings.HasPrefix(key, `hkey_current_user\`) || strings.HasPrefix(key, `hku\`) || strings.HasPrefix(key, `hkey_users\`)
+	return user && strings.Contains(key, `\software\classes\clsid\{`) &&
+		(strings.HasSuffix(key, `\inprocserver32`) || strings.HasSuffix(key, `\localserver32`) || strings.HasSuffix(key, `\treatas`))
+}
+
+// netCommand: passwords on net user … /add and net use \\host\share lines.
+func (st *state) netCommand(argv []string) {
+	if len(argv) < 3 {
+		return
+	}
+	var ops []string
+	add := false
+	for _, a := range argv[2:] {
+		switch l := strings.ToLower(a); {
+		case l == "/add":
+			add = true
+		case isSwitch(a):
+		default:
+			ops = append(ops, a)
+		}
+	}
+	switch strings.ToLower(argv[1]) {
+	case "user":
+		if add && len(ops) >= 2 {
+			st.cleartextPassword(ops[1]) // net user NAME PASSWORD /add
+		}
+	case "use":
+		for i, op := range ops {
+			if strings.HasPrefix(op, `\\`) && i+1 < len(ops) {
+				st.cleartextPassword(ops[i+1]) // net use \\host\share PASSWORD /user:NAME
+				return
+			}
+		}
+	}
+}
