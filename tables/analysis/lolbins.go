@@ -483,6 +483,37 @@ var wmicRecon = []string{"product", "qfe", "service", "csproduct", "useraccount"
 	"computersystem", "startup", "share", "logicaldisk", "securitycenter", "antivirusproduct", "os get", "bios", "sysaccount", "ntdomain",
 	"process get", "process list"}
 
+// wmicDiscovery are the wmic queries an intruder plans with, which hardware and
+// OS inventory (csproduct, bios, os, computersystem, logicaldisk) are not: the
+// patch level (qfe), accounts, groups, shares, startup entries, the domain, the
+// security products, every process's command line.
+var wmicDiscovery = []string{"qfe", "useraccount", "group", "sysaccount", "ntdomain", "share", "netuse", "startup",
+	"antivirusproduct", "securitycenter", "firewallproduct", "process list full"}
+
+// wmicDiscovers reports wmic reading or changing what wmicDiscovery names, a
+// product filtered by name (is that security product installed?) or uninstalled,
+// services' binary paths (unquoted-path privilege escalation), services changed
+// through WMI, or a remote node's services.
+func wmicDiscovers(low string, remote bool) bool {
+	words := strings.Fields(low)
+	for _, w := range words {
+		for _, d := range wmicDiscovery {
+			if strings.Trim(w, `"'`) == d || d == "process list full" && strings.Contains(low, d) {
+				return true
+			}
+		}
+	}
+	switch {
+	case strings.Contains(low, "process") && strings.Contains(low, "commandline") && !strings.Contains(low, "call create"):
+		return true
+	case strings.Contains(low, "product") && (strings.Contains(low, " where ") || strings.Contains(low, " call ")):
+		return true
+	case strings.Contains(low, "service") && (strings.Contains(low, "pathname") || strings.Contains(low, " call ") || remote):
+		return true
+	}
+	return false
+}
+
 // wmic: process creation, remote XSL, remote nodes, reconnaissance.
 func (st *state) wmic(l lolbinArgs, depth int) {
 	low := strings.Join(l.low, " ")
@@ -507,6 +538,9 @@ func (st *state) wmic(l lolbinArgs, depth int) {
 	}
 	if containsAny(low, wmicRecon) {
 		st.tag(tagWmicRecon)
+	}
+	if wmicDiscovers(low, l.value("node") != "") {
+		st.tag(tagWmicDiscovery)
 	}
 }
 

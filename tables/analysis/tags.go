@@ -228,6 +228,7 @@ const (
 	tagWMISubscription       = "wmi_event_subscription"
 	tagCOMHijack             = "com_hijack"
 	tagTunnelForward         = "tunnel_forward"
+	tagWmicDiscovery         = "wmic_discovery"
 )
 
 // tagTable is the single source of truth for tags; docs/indicators.md must list
@@ -299,6 +300,7 @@ var tagTable = []tagDef{
 	{tagSchtasksMasquerade, 25, "T1036.004", "A task created from a command line hides under \\Microsoft\\Windows\\."},
 	{tagWmicXSL, 60, "T1220", "wmic /format: loads a remote or non-standard XSL stylesheet that runs script."},
 	{tagWmicRemote, 15, "T1047", "wmic targets a remote node (/node: other than the local host)."},
+	{tagWmicDiscovery, 50, "T1047", "wmic reads what an intruder plans the next step with, or changes it: the patch level (qfe), accounts, groups, shares, startup entries, the domain, installed security products, every process's command line, a product looked up by name or uninstalled, services' binary paths (unquoted-path escalation), services changed through WMI (call ChangeStartMode, StopService) or listed on a node named with /node:. wmic is deprecated and administration has moved to PowerShell's CIM cmdlets; hardware and OS inventory (csproduct, bios, os, computersystem, logicaldisk) stays the weak wmic_recon."},
 	{tagWmicRecon, 10, "T1047", "wmic queries products, services, patches or hardware (common reconnaissance)."},
 	{tagCertutilDownload, 60, "T1105", "certutil -urlcache / -verifyctl / -URL downloads a file, or -syncWithWU reads from a share or URL (and authenticates to it)."},
 	{tagCertutilDecode, 50, "T1140", "certutil -decode / -decodehex rebuilds a file from encoded text."},
