@@ -493,7 +493,7 @@ var wmicDiscovery = []string{"qfe", "useraccount", "group", "sysaccount", "ntdom
 // wmicDiscovers reports wmic reading or changing what wmicDiscovery names, a
 // product filtered by name (is that security product installed?) or uninstalled,
 // services' binary paths (unquoted-path privilege escalation), services changed
-// through WMI, or a remote node's services.
+// or stopped through WMI (starting one is ordinary), or a remote node's services.
 func wmicDiscovers(low string, remote bool) bool {
 	words := strings.Fields(low)
 	for _, w := range words {
@@ -508,7 +508,8 @@ func wmicDiscovers(low string, remote bool) bool {
 		return true
 	case strings.Contains(low, "product") && (strings.Contains(low, " where ") || strings.Contains(low, " call ")):
 		return true
-	case strings.Contains(low, "service") && (strings.Contains(low, "pathname") || strings.Contains(low, " call ") || remote):
+	case strings.Contains(low, "service") && (strings.Contains(low, "pathname") || remote ||
+		strings.Contains(low, " call ") && !strings.Contains(low, "call startservice")):
 		return true
 	}
 	return false
