@@ -86,6 +86,11 @@ func (st *state) commandLine(raw string, p Process, depth int) {
 		case "sc.exe":
 			st.serviceBinPath(argv, depth)
 			st.serviceDACL(argv)
+			if len(argv) > 2 && strings.HasPrefix(argv[1], `\\`) && serviceVerbs[strings.ToLower(argv[2])] {
+				st.tag(tagRemoteExecTool) // sc \\host create|config|start: a service on another host
+			}
+		case "cmdkey.exe":
+			st.cmdkey(argv)
 		case "psexec.exe", "psexec64.exe", "paexec.exe", "remcom.exe", "csexec.exe", "xcmd.exe", "winrs.exe":
 			st.remoteExec(argv, depth)
 		case "reg.exe":
@@ -105,6 +110,9 @@ func (st *state) commandLine(raw string, p Process, depth int) {
 	}
 	st.embeddedPowerShell(cl, depth, false)
 }
+
+// serviceVerbs are the sc verbs that create, change or start a service.
+var serviceVerbs = set("create", "config", "start", "failure")
 
 // looksPosix decides which quoting rules a command line follows: POSIX when
 // the image or argv[0] is a Unix path or a known POSIX shell name.

@@ -47,7 +47,7 @@ var (
 		"cscript", "desktopimgdownldr", "finger", "certreq", "esentutl", "expand", "odbcconf",
 		"conhost", "winrm", "whoami", "net", "net1", "nltest", "systeminfo", "ipconfig", "quser",
 		"calc", "notepad", "reg", "sc", "tasklist", "taskkill", "vssadmin", "bcdedit", "wevtutil",
-		"winrs", "psexec", "psexec64", "paexec", "remcom", "plink", "at")
+		"winrs", "psexec", "psexec64", "paexec", "remcom", "plink", "at", "cmdkey")
 )
 
 // familyOf classifies a lower-case program base name.

@@ -43,6 +43,10 @@ var (
 		`|harddiskvolumeshadowcopy\d*\\windows\\(?:ntds\\ntds\.dit|system32\\config\\(?:sam|system|security)\b)`,
 		"hklm\\sam", "hklm\\system", "hklm\\security", "hkey_local_machine\\sam", "hkey_local_machine\\system",
 		"hkey_local_machine\\security", "ntdsutil", "ntds.dit", "harddiskvolumeshadowcopy")
+	// Process memory dumped by Windows and SQL Server tools the LOLBAS catalogue
+	// lists for it, whose process id is LSASS's on an intrusion (T1003.001).
+	reToolDump = rule(`rdrleakdiag(?:\.exe)?["']?[^\n]{0,120}/fullmemdmp|sqldumper(?:\.exe)?["']?\s+\d+\s+0\s+0x0?1100`,
+		"rdrleakdiag", "sqldumper")
 	// Microsoft Defender's services stopped or disabled, its definitions removed (T1562.001).
 	reDefenderStop = rule(`(?:\bnet1?(?:\.exe)?["']?\s+stop|\bsc(?:\.exe)?["']?\s+(?:stop|delete|config)|stop-service|set-service)\s[^\n]{0,60}(?:\b(?:windefend|wdnissvc|wdboot|wdfilter|sense|msmpsvc|securityhealthservice|wscsvc)\b|"windows defender)`+
 		`|mpcmdrun(?:\.exe)?["']?[^\n]{0,80}-removedefinitions`,
@@ -97,6 +101,8 @@ var (
 		`|\breg(?:\.exe)?["']?\s+query\s[^\n&|;]{0,120}/f\s+["']?(?:password|passwd|pwd)\b`+
 		`|select-string[^\n]{0,80}(?:password|cpassword)[^\n]{0,80}-(?:recurse|path\s+[^\n]{0,40}\*)`,
 		"findstr", "reg query", "reg.exe query", "select-string")
+	// Wi-Fi keys shown in clear (T1555).
+	reWifiKeys = rule(`netsh(?:\.exe)?["']?\s+wlan\s+show\s+profiles?\b[^\n]{0,120}\bkey\s*=\s*clear\b`, "key=clear", "key = clear")
 )
 
 // tamperRules tags what intruders do besides running their payload.
@@ -109,6 +115,7 @@ func (st *state) tamperRules(all hay) {
 		{reInhibitRecovery, tagInhibitRecovery},
 		{reLogTamper, tagEventLogTamper},
 		{reHiveDump, tagCredentialDump},
+		{reToolDump, tagCredentialDump},
 		{reDefenderStop, tagDefenderTamper},
 		{reFirewallOff, tagFirewallTamper},
 		{reIFEO, tagIFEOInjection},
@@ -119,6 +126,7 @@ func (st *state) tamperRules(all hay) {
 		{reAccountChange, tagAccountChange},
 		{reAdminShare, tagAdminShare},
 		{reCredentialSearch, tagCredentialSearch},
+		{reWifiKeys, tagCredentialSearch},
 		{reWMISubscription, tagWMISubscription},
 	} {
 		if r.re.match(text) {
@@ -187,6 +195,16 @@ func comServerKey(key string) bool {
 	user := strings.HasPrefix(key, `hkcu\`) || strings.HasPrefix(key, `hkey_current_user\`) || strings.HasPrefix(key, `hku\`) || strings.HasPrefix(key, `hkey_users\`)
 	return user && strings.Contains(key, `\software\classes\clsid\{`) &&
 		(strings.HasSuffix(key, `\inprocserver32`) || strings.HasSuffix(key, `\localserver32`) || strings.HasSuffix(key, `\treatas`))
+}
+
+// cmdkey: a password stored for another host from the command line
+// (cmdkey /add:host /user:name /pass:secret), ready for RDP or SMB.
+func (st *state) cmdkey(argv []string) {
+	for _, a := range argv[1:] {
+		if l := strings.ToLower(a); strings.HasPrefix(l, "/pass:") || strings.HasPrefix(l, "-pass:") {
+			st.cleartextPassword(a[len("/pass:"):])
+		}
+	}
 }
 
 // netCommand: passwords on net user … /add and net use \\host\share lines.
