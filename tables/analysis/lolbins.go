@@ -394,8 +394,10 @@ func (st *state) serviceBinary(bin string, depth int) {
 	// Where droppers land (Temp, Downloads, Public, caches), the Desktop or the
 	// Startup folder; not ProgramData or AppData, where management agents and
 	// per-user software install their own services.
+	// The component store (WinSxS) keeps copies of system binaries that no service
+	// runs from; a service pointed there hides behind a genuine file (Snake).
 	if containsAny(low, shellNames) || hasURL(bin) || strings.HasPrefix(first, "%comspec%") ||
-		hasPathSep(first) && (inTemp(first) || containsAny(normPath(first), []string{`\desktop\`, `\start menu\programs\startup\`})) {
+		hasPathSep(first) && (inTemp(first) || containsAny(normPath(first), []string{`\desktop\`, `\start menu\programs\startup\`, `\winsxs\`})) {
 		st.tag(tagServiceBinPath)
 	}
 	if strings.HasPrefix(low, "%comspec%") {
