@@ -34,8 +34,14 @@ var (
 		`|\b(?:clear-eventlog|remove-eventlog)\b|\.clearlog\(|eventlog[^\n]{0,120}\.clear\(\)`+
 		`|auditpol(?:\.exe)?["']?\s+[/-](?:clear|remove)\b|auditpol(?:\.exe)?["']?[^\n]{0,200}/(?:success|failure):disable`+
 		`|(?:\bnet1?(?:\.exe)?["']?\s+stop|\bsc(?:\.exe)?["']?\s+(?:stop|delete|config)|stop-service|set-service)\s[^\n]{0,60}\b(?:eventlog|sysmon64|sysmon|sysmondrv)\b`+
-		`|fltmc(?:\.exe)?["']?\s+(?:unload|detach)\s+sysmondrv`,
-		"wevtutil", "eventlog", "clearlog(", "auditpol", "sysmon")
+		`|fltmc(?:\.exe)?["']?\s+(?:unload|detach)\s+sysmondrv`+
+		// Linux: the audit daemon or syslog stopped, audit rules deleted or auditing
+		// disabled, shell history and login records wiped (T1070.002, T1070.003).
+		`|(?:systemctl\s+(?:stop|disable|mask|kill)|service)\s+(?:auditd|rsyslog|syslog-ng|systemd-journald|sysmon)\b(?:\s+stop)?`+
+		`|auditctl\s+(?:-d\b|-e\s*0\b)|(?:^|[\s;&|(])history\s+-c\b|\bunset\s+histfile\b|\bhistfile=/dev/null`+
+		`|\bln\s+-sf?\s+/dev/null\s+\S*_history\b|(?:\brm|shred|truncate)\b[^\n;&|]{0,60}(?:/var/log/(?:auth\.log|secure|wtmp|btmp|lastlog|syslog|messages|audit/audit\.log)|\.(?:bash|zsh)_history)\b`,
+		"wevtutil", "eventlog", "clearlog(", "auditpol", "sysmon", "auditd", "rsyslog", "syslog-ng", "journald", "auditctl",
+		"history", "histfile", "/var/log/")
 	// Credential stores copied: registry hives, NTDS.dit (T1003.002, T1003.003).
 	reHiveDump = rule(`\breg(?:\.exe)?["']?\s+(?:save|export)\s+["']?(?:hklm|hkey_local_machine)\\(?:sam|system|security)["'\s]`+
 		`|ntdsutil(?:\.exe)?["']?[^\n]{0,200}\b(?:ifm|create\s+full)\b`+
