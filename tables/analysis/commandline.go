@@ -522,10 +522,11 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-var reImpacket = regexp.MustCompile(`(?i)>\s*\\\\[^\\\s]+\\(?:admin|c|ipc)\$\\__[0-9.]+`)
+var reImpacket = regexp.MustCompile(`(?i)>\s*\\\\[^\\\s]+\\(?:admin|c)\$\\`)
 
 // impacket tags output redirected to an administrative share the way Impacket
-// wmiexec/smbexec/atexec (and the Metasploit modules that copy them) do.
+// wmiexec/smbexec/atexec (and the Metasploit and CrackMapExec modules that copy
+// them) do: the command runs on the target and its output is read back over SMB.
 func (st *state) impacket(s string) {
 	if reImpacket.MatchString(s) {
 		st.tag(tagImpacketExec)

@@ -98,6 +98,9 @@ func (st *state) contentRules() {
 	if reReverseShell.match(all.lower) || (all.has("net.sockets.tcpclient", "sockets.tcpclient(") && all.has("getstream(")) {
 		st.tag(tagReverseShell)
 	}
+	if reSetExecPolicy.match(ps.lower) {
+		st.tag(tagExecPolicyBypass)
+	}
 	if reRecon.match(reconText(all.lower)) {
 		st.tag(tagReconCommand)
 	}
@@ -119,6 +122,8 @@ var (
 	reLoggingOff  = rule(`enablescriptblock(?:invocation)?logging\]?[,=]?(?:-value)?(?:\$false|0)|scriptblocklogging[^;\n]{0,80}(?:-value0|=0|,0|\$false)`, "scriptblocklogging")
 	reLsassDump   = rule(`lsass[^\n]{0,120}(?:minidump|\.dmp|dump|procdump|-ma\b)|(?:procdump|minidump|sqldumper|createdump)[^\n]{0,120}lsass`, "lsass")
 	reDefender    = rule(`add-mppreference-exclusion(?:path|process|extension|ipaddress)|set-mppreference-(?:exclusion(?:path|process|extension)|disable(?:realtimemonitoring|ioavprotection|behaviormonitoring|scriptscanning|blockatfirstseen|intrusionpreventionsystem|archivescanning)(?::)?(?:\$true|1)|mapsreporting(?:0|disabled)|submitsamplesconsent(?:2|neversend))|disableantispyware/t?r?e?g?_?d?w?o?r?d?/d1|disableantispyware-value1|disablerealtimemonitoring/t?r?e?g?_?d?w?o?r?d?/d1`, "mppreference", "disableantispyware", "disablerealtimemonitoring")
+	// Set-ExecutionPolicy Bypass or Unrestricted in script text.
+	reSetExecPolicy = rule(`set-executionpolicy\s+(?:-executionpolicy\s+)?["']?(?:bypass|unrestricted)\b`, "set-executionpolicy")
 	// Win32_Product's Install/Admin/Advertise method, named either way round.
 	reWin32ProductInstall = rule(`win32_product[^\n;]{0,120}(?:-(?:methodname|name)\s+['"]?|\.)(?:install|admin|advertise)\b|-(?:methodname|name)\s+['"]?(?:install|admin|advertise)\b[^\n;]{0,120}win32_product|product\s+call\s+(?:install|admin|advertise)\b`, "win32_product", "product call")
 	reWin32Create         = rule(`win32_process[^\n]{0,60}(?:create|commandline)|(?:invoke-wmimethod|invoke-cimmethod|iwmi)[^\n]{0,120}-(?:class|classname)\s+win32_process|\[wmiclass\][^\n]{0,60}win32_process[^\n]{0,60}\.create\(`, "win32_process")
@@ -155,7 +160,12 @@ var offensiveTools = []string{"mimikatz", "invoke-shellcode", "invoke-reflective
 	"invoke-psinject", "invoke-eventvwrbypass", "invoke-fodhelperbypass", "invoke-bypassuac",
 	"get-system", "invoke-mimidogz", "out-minidump", "invoke-dcsync", "invoke-smbclient",
 	"invoke-phant0m", "invoke-silenttrinity", "sharpview", "sharpwmi", "sharpexec", "crackmapexec",
-	"impacket", "cobaltstrike", "meterpreter", "metasploit", "empire_stager", "koadic", "pupy"}
+	"impacket", "cobaltstrike", "meterpreter", "metasploit", "empire_stager", "koadic", "pupy",
+	"phant0m", "adidnsdump", "adrecon", "trufflesnout", "badpotato", "juicypotato", "sweetpotato",
+	"printspoofer", "godpotato", "roguepotato", "evil-winrm", "wce", "dumpert", "handlekatz",
+	"sharpsecdump", "sharpdpapi", "sharpchrome", "certify", "whisker", "sharpgpoabuse", "powerupsql",
+	"invoke-mimikittenz", "kerbrute", "lsassy", "procdump64_lsass", "outflank-dumpert", "pingcastle",
+	"adexplorer", "snaffler", "sharpshares", "powerup", "invoke-privesccheck", "privesccheck", "winpeas"}
 
 // hasTool reports an offensive tool name not glued into a longer word.
 func hasTool(lower string) bool {

@@ -229,6 +229,8 @@ const (
 	tagCOMHijack             = "com_hijack"
 	tagTunnelForward         = "tunnel_forward"
 	tagWmicDiscovery         = "wmic_discovery"
+	tagSecurityServiceStop   = "security_service_stop"
+	tagStartupFolder         = "startup_folder"
 )
 
 // tagTable is the single source of truth for tags; docs/indicators.md must list
@@ -270,7 +272,7 @@ var tagTable = []tagDef{
 	{tagURLDirectIP, 20, "T1105", "A URL whose host is a bare IP address."},
 	{tagReconCommand, 20, "T1082", "Host or domain discovery commands (whoami, systeminfo, net user/group, nltest, ipconfig /all, quser)."},
 	{tagCmdObfuscation, 30, "T1027.010", "cmd.exe obfuscation: carets inside words, environment-variable substrings (%COMSPEC:~-16,1%), call/set indirection, quotes splitting a word."},
-	{tagImpacketExec, 70, "T1047", "Remote-execution output redirected to \\\\127.0.0.1\\ADMIN$ (Impacket wmiexec/smbexec/atexec and kin)."},
+	{tagImpacketExec, 70, "T1047", "A command's output redirected to an administrative share (> \\\\127.0.0.1\\ADMIN$\\__1690000000.1, > \\\\host\\C$\\out.txt): Impacket wmiexec/smbexec/atexec, CrackMapExec and kin run the command on the target and read its output back over SMB."},
 	{tagWMIProcessCreate, 50, "T1047", "A process is created through WMI (wmic process call create, Win32_Process Create via winrm, Invoke-WmiMethod, Invoke-CimMethod)."},
 	{tagSystemBinaryCopy, 40, "T1036.003", "A Windows binary is copied to a new name or a user-writable place (renamed LOLBin)."},
 	{tagConhostHeadless, 50, "T1564.003", "conhost.exe --headless runs a command with no window."},
@@ -347,7 +349,7 @@ var tagTable = []tagDef{
 	{tagServiceBinPath, 50, "T1569.002", "sc create or sc config gives a service a binPath= that runs a shell, script host or LOLBin (cmd /c, %COMSPEC%, powershell, mshta, rundll32, ...), a URL or a program from Temp, Downloads, Public, the Desktop, Startup or the component store (WinSxS, which keeps copies of system binaries no service runs from): a command run as SYSTEM through the service manager, as PsExec-style tools, Metasploit and ransomware do. The binPath is analysed as a command line."},
 	{tagCmdObfuscatedProgram, 50, "T1027.010", "The program a cmd.exe command runs is spelled with substrings of environment variables (%COMSPEC:~-7,1%md, %LOCALAPPDATA:~-3,1%md): DOSfuscation that no script needs; the spelled command is analysed as it will run."},
 	{tagRemoteExecTool, 30, "T1569.002", "A remote-execution tool (PsExec, PAExec, RemCom, CsExec, xCmd; by PE identity, so renamed copies count) runs a command on a host named \\\\host, or as SYSTEM (-s) with a shell; winrs runs one over WinRM (-r:host); sc \\\\host creates, changes or starts a service on another host: lateral movement and privilege escalation through a service. Weak: administrators use PsExec too; a password on the command line, a copy in Temp or a hostile remote command corroborates it. The remote command is analysed as a command line."},
-	{tagCleartextCred, 25, "T1078", "A password is written on the command line of a remote-execution or remote-management command (PsExec/PAExec -p, RemCom /pwd:, winrs -p:, wmic /password:, schtasks /s … /p, net user … /add, net use, plink -pw, cmdkey /pass:): an operator with stolen credentials, and a password now in every process log."},
+	{tagCleartextCred, 25, "T1078", "A password is written on the command line of a remote-execution or remote-management command (PsExec/PAExec -p, RemCom /pwd:, winrs -p:, wmic /password:, schtasks /s … /p, net user … /add, net use, plink -pw, cmdkey /pass:) or turned into a SecureString from a literal (ConvertTo-SecureString \"…\" -AsPlainText): an operator with stolen credentials, and a password now in every process log."},
 	{tagServiceDACL, 50, "T1543.003", "sc sdset rewrites the security descriptor of a service or of the service manager to allow Everyone, users, services or the interactive user (A;…;WD/AU/BU/IU/SU), or to deny them or administrators and SYSTEM (D;…): a service anyone can reconfigure, or one hidden from and locked against defenders."},
 	{tagWMIMSIInstall, 50, "T1218.007", "A Windows Installer package is installed through WMI's Win32_Product class (Install, Admin or Advertise from PowerShell's Invoke-CimMethod/Invoke-WmiMethod/[wmiclass], or wmic product call install): msiexec then runs the package as a service, away from the caller's process tree."},
 	{tagInhibitRecovery, 60, "T1490", "Backups and recovery destroyed, as ransomware does before encrypting: vssadmin delete shadows or resize shadowstorage to a tiny size, wmic shadowcopy delete, Win32_ShadowCopy deleted from PowerShell, bcdedit recoveryenabled no or bootstatuspolicy ignoreallfailures, wbadmin delete catalog/systemstatebackup/backup."},
@@ -364,6 +366,8 @@ var tagTable = []tagDef{
 	{tagWMISubscription, 60, "T1546.003", "A permanent WMI event subscription is created (__EventFilter, CommandLineEventConsumer, ActiveScriptEventConsumer, __FilterToConsumerBinding in root\\subscription, from wmic, Set-WmiInstance, New-CimInstance or .Put()): a command or script WMI runs as SYSTEM whenever the filter fires."},
 	{tagCOMHijack, 50, "T1546.015", "reg add registers a COM server in the user's own hive (HKCU\\Software\\Classes\\CLSID\\{…}\\InprocServer32, LocalServer32, TreatAs) pointing at a DLL or program outside the system folders: every process that loads the class loads it instead of the machine's."},
 	{tagTunnelForward, 30, "T1572", "An SSH client (plink, ssh, klink) opens a remote (-R) or dynamic (-D, SOCKS) forward, publishing a port of this network (RDP, say) to the far end. Weak: administrators tunnel too; a password on the line (plink -pw) corroborates it."},
+	{tagSecurityServiceStop, 50, "T1562.001", "A security product or log shipper stopped, disabled or killed from a command line (net stop, sc stop/config/delete, Stop-Service, Set-Service, taskkill /im of McAfee, Symantec, Sophos, CrowdStrike, SentinelOne, Carbon Black, Cylance, ESET, Kaspersky, Trend Micro, Bitdefender, Cortex XDR, FireEye, Elastic, Tanium, Qualys, Wazuh, Splunk forwarder, NXLog, Winlogbeat, osquery): what ransomware runs before encrypting. Microsoft Defender's services are defender_tamper."},
+	{tagStartupFolder, 30, "T1547.001", "A file copied, written or linked into a Startup folder (Start Menu\\Programs\\Startup), which Windows runs at every logon. Weak: installers put shortcuts there; a script or a program from Temp corroborates it."},
 	{tagDecompressExecute, 50, "T1140", "A loader base64-decodes a blob, decompresses it (GzipStream, DeflateStream) and runs the result (iex, & or . on a script block, .Invoke(), [ScriptBlock]::Create, Assembly.Load): the Cobalt Strike, Metasploit and Invoke-Obfuscation stager shape, malicious whether or not the blob decodes."},
 }
 

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"regexp"
 	"strings"
 )
 
@@ -27,28 +28,32 @@ var (
 	reInhibitRecovery = rule(`vssadmin(?:\.exe)?["']?\s+delete\s+shadows|vssadmin(?:\.exe)?["']?\s+resize\s+shadowstorage\b[^\n]{0,120}/maxsize=\s*\d+\s*(?:mb|kb|b)\b`+
 		`|shadowcopy\s+delete|win32_shadowcopy[^\n]{0,200}(?:\.delete\(|remove-(?:wmiobject|ciminstance)|\bdelete\b)|remove-(?:wmiobject|ciminstance)[^\n]{0,120}win32_shadowcopy`+
 		`|bcdedit(?:\.exe)?["']?[^\n]{0,60}/set\b[^\n]{0,60}(?:recoveryenabled\s+(?:no|off|0|false)\b|bootstatuspolicy\s+ignoreallfailures)`+
-		`|wbadmin(?:\.exe)?["']?\s+delete\s+(?:catalog|systemstatebackup|backup)\b`,
-		"vssadmin", "shadowcopy", "bcdedit", "wbadmin")
+		`|wbadmin(?:\.exe)?["']?\s+delete\s+(?:catalog|systemstatebackup|backup)\b`+
+		// Backup files deleted across a drive by type, System Restore's task disabled.
+		`|\b(?:del|erase|remove-item)\b[^\n&|;]{0,60}\*\.(?:vhdx?|bak|bac|wbcat|bkf|bkp|vbk|vib|tib)\b[^\n&|;]{0,80}\*\.(?:vhdx?|bak|bac|wbcat|bkf|bkp|vbk|vib|tib|set|win|dsk)\b`+
+		`|schtasks(?:\.exe)?["']?[^\n&|;]{0,40}/change\b[^\n&|;]{0,80}\\systemrestore\\sr\b[^\n&|;]{0,40}/disable|disable-scheduledtask[^\n]{0,120}systemrestore`,
+		"vssadmin", "shadowcopy", "bcdedit", "wbadmin", "*.bak", "*.vhd", "*.bkf", "*.wbcat", "systemrestore")
 	// Event logs cleared or switched off, audit policy cleared, Sysmon unloaded (T1070.001, T1562.002).
 	reLogTamper = rule(`wevtutil(?:\.exe)?["']?\s+(?:cl|clear-log)\s|wevtutil(?:\.exe)?["']?\s+(?:sl|set-log)\s[^\n]{0,120}/e(?:nabled)?:(?:false|0)\b`+
 		`|\b(?:clear-eventlog|remove-eventlog)\b|\.clearlog\(|eventlog[^\n]{0,120}\.clear\(\)`+
 		`|auditpol(?:\.exe)?["']?\s+[/-](?:clear|remove)\b|auditpol(?:\.exe)?["']?[^\n]{0,200}/(?:success|failure):disable`+
 		`|(?:\bnet1?(?:\.exe)?["']?\s+stop|\bsc(?:\.exe)?["']?\s+(?:stop|delete|config)|stop-service|set-service)\s[^\n]{0,60}\b(?:eventlog|sysmon64|sysmon|sysmondrv)\b`+
-		`|fltmc(?:\.exe)?["']?\s+(?:unload|detach)\s+sysmondrv`+
+		`|fltmc(?:\.exe)?["']?\s+(?:unload|detach)\s+sysmondrv|\bsysmon(?:64)?(?:\.exe)?["']?\s+-u\b`+
+		`|appcmd(?:\.exe)?["']?[^\n]{0,160}httplogging[^\n]{0,120}dontlog:\s*["']?true`+
 		// Linux: the audit daemon or syslog stopped, audit rules deleted or auditing
 		// disabled, shell history and login records wiped (T1070.002, T1070.003).
 		`|(?:systemctl\s+(?:stop|disable|mask|kill)|service)\s+(?:auditd|rsyslog|syslog-ng|systemd-journald|sysmon)\b(?:\s+stop)?`+
 		`|auditctl\s+(?:-d\b|-e\s*0\b)|(?:^|[\s;&|(])history\s+-c\b|\bunset\s+histfile\b|\bhistfile=/dev/null`+
 		`|\bln\s+-sf?\s+/dev/null\s+\S*_history\b|(?:\brm|shred|truncate)\b[^\n;&|]{0,60}(?:/var/log/(?:auth\.log|secure|wtmp|btmp|lastlog|syslog|messages|audit/audit\.log)|\.(?:bash|zsh)_history)\b`,
-		"wevtutil", "eventlog", "clearlog(", "auditpol", "sysmon", "auditd", "rsyslog", "syslog-ng", "journald", "auditctl",
+		"wevtutil", "eventlog", "clearlog(", "auditpol", "sysmon", "httplogging", "auditd", "rsyslog", "syslog-ng", "journald", "auditctl",
 		"history", "histfile", "/var/log/")
 	// Credential stores copied: registry hives, NTDS.dit (T1003.002, T1003.003).
 	reHiveDump = rule(`\breg(?:\.exe)?["']?\s+(?:save|export)\s+["']?(?:hklm|hkey_local_machine)\\(?:sam|system|security)["'\s]`+
 		`|ntdsutil(?:\.exe)?["']?[^\n]{0,200}\b(?:ifm|create\s+full)\b`+
-		`|(?:copy|xcopy|robocopy|esentutl|copy-item|\bcp)\b[^\n]{0,200}ntds\.dit`+
+		`|(?:copy|xcopy|robocopy|esentutl|copy-item|\bcp)\b[^\n]{0,200}(?:ntds\.dit|\\system32\\config\\(?:sam|system|security)\b)`+
 		`|harddiskvolumeshadowcopy\d*\\windows\\(?:ntds\\ntds\.dit|system32\\config\\(?:sam|system|security)\b)`,
 		"hklm\\sam", "hklm\\system", "hklm\\security", "hkey_local_machine\\sam", "hkey_local_machine\\system",
-		"hkey_local_machine\\security", "ntdsutil", "ntds.dit", "harddiskvolumeshadowcopy")
+		"hkey_local_machine\\security", "ntdsutil", "ntds.dit", "harddiskvolumeshadowcopy", "config\\sam", "config\\system", "config\\security")
 	// Process memory dumped by Windows and SQL Server tools the LOLBAS catalogue
 	// lists for it, whose process id is LSASS's on an intrusion (T1003.001).
 	reToolDump = rule(`rdrleakdiag(?:\.exe)?["']?[^\n]{0,120}/fullmemdmp|sqldumper(?:\.exe)?["']?\s+\d+\s+0\s+0x0?1100`,
@@ -60,8 +65,9 @@ var (
 	// The host firewall switched off (T1562.004).
 	reFirewallOff = rule(`netsh(?:\.exe)?["']?[^\n]{0,40}advfirewall\s+set\s+\w+\s+state\s+off\b|netsh(?:\.exe)?["']?[^\n]{0,40}firewall\s+set\s+opmode\s+(?:mode=)?disable`+
 		`|set-netfirewallprofile[^\n]{0,120}-enabled\s+(?:\$?false|0)\b`+
-		`|(?:\bnet1?(?:\.exe)?["']?\s+stop|\bsc(?:\.exe)?["']?\s+(?:stop|delete|config)|stop-service|set-service)\s[^\n]{0,60}\bmpssvc\b`,
-		"advfirewall", "opmode", "set-netfirewallprofile", "mpssvc")
+		`|(?:\bnet1?(?:\.exe)?["']?\s+stop|\bsc(?:\.exe)?["']?\s+(?:stop|delete|config)|stop-service|set-service)\s[^\n]{0,60}\bmpssvc\b`+
+		`|\\(?:firewallpolicy|windowsfirewall)\\(?:standard|domain|public|private)profile\b[^\n]{0,120}\benablefirewall\b[^\n]{0,60}(?:/d\s*|-value\s*|,\s*)["']?0\b`,
+		"advfirewall", "opmode", "set-netfirewallprofile", "mpssvc", "enablefirewall")
 	// A debugger or exit monitor attached to a program through Image File
 	// Execution Options: it runs instead of, or after, the program (T1546.012).
 	reIFEO = rule(regWrite+`[^\n]{0,80}image file execution options\\[^\n]{0,160}\b(?:debugger|globalflag)\b|silentprocessexit\\[^\n]{0,160}\bmonitorprocess\b`,
@@ -91,7 +97,7 @@ var (
 		`|\\active setup\\installed components\\[^\n]{0,120}\bstubpath\b|\\session manager\b[^\n]{0,80}\bbootexecute\b)`,
 		"\\run", "winlogon", "currentversion\\windows", "stubpath", "bootexecute")
 	// Local or domain accounts created or added to privileged groups (T1136, T1098).
-	reAccountChange = rule(`\bnet1?(?:\.exe)?["']?\s+user\s+[^\n&|;]{1,120}\s/add\b`+
+	reAccountChange = rule(`\bnet1?(?:\.exe)?["']?\s+user\b[^\n&|;]{0,120}\s/add\b`+
 		`|\bnet1?(?:\.exe)?["']?\s+(?:localgroup|group)\s+["']?(?:administrators|remote desktop users|domain admins|enterprise admins|backup operators)["']?\s+[^\n&|;]{1,80}\s/add\b`+
 		`|\bnew-localuser\b|add-localgroupmember[^\n]{0,80}(?:administrators|remote desktop users)|add-adgroupmember[^\n]{0,80}(?:domain|enterprise) admins`,
 		"/add", "new-localuser", "add-localgroupmember", "add-adgroupmember")
@@ -100,16 +106,40 @@ var (
 	reWMISubscription = rule(`(?:root\\subscription|__eventfilter|__filtertoconsumerbinding|commandlineeventconsumer|activescripteventconsumer)[^\n]{0,300}(?:\bcreate\b|set-wmiinstance|new-ciminstance|\.put\(|\.createinstance\(|spawninstance_)`+
 		`|(?:set-wmiinstance|new-ciminstance|\bcreate\b)[^\n]{0,200}(?:__eventfilter|__filtertoconsumerbinding|commandlineeventconsumer|activescripteventconsumer)`,
 		"subscription", "__eventfilter", "__filtertoconsumerbinding", "commandlineeventconsumer", "activescripteventconsumer")
+	// A literal password turned into a SecureString (-AsPlainText): the password is
+	// in the script, and in every log of it.
+	rePlainSecureString = rule(`convertto-securestring\s+(?:-string\s+)?["'][^"'$\n]{1,128}["'][^\n]{0,40}-asplaintext`, "convertto-securestring")
+	// A port forwarded through the host by netsh portproxy (T1090.001).
+	rePortProxy = rule(`portproxy\s+(?:add|set)\s+v[46]tov[46]\b|\\services\\portproxy\\v[46]tov[46]\b`, "portproxy")
+	// UAC bypass by a mock trusted folder: "C:\Windows \System32\" with a space
+	// passes the auto-elevation path check (T1548.002).
+	reMockFolder = rule(`[a-z]:\\windows \\(?:system32|syswow64)\\`, "windows \\")
+	// Third-party security products' services stopped or disabled (T1562.001).
+	reSecurityServiceStop = rule(`(?:\bnet1?(?:\.exe)?["']?\s+stop|\bsc(?:\.exe)?["']?\s+(?:stop|delete|config)|stop-service|set-service|taskkill(?:\.exe)?["']?[^\n]{0,20}/im)\s[^\n&|;]{0,40}\b(?:`+securityServices+`)`,
+		"stop", "config", "delete", "set-service", "taskkill")
+	// Files put in a Startup folder, run at every logon (T1547.001).
+	reStartupFolder = rule(`(?:copy|move|xcopy|copy-item|move-item|set-content|add-content|out-file|createshortcut|>)[^\n&|;]{0,240}\\start menu\\programs\\startup\\`+
+		`|\\start menu\\programs\\startup\\[^\n&|;]{0,120}\.(?:bat|cmd|vbs|vbe|js|jse|wsf|ps1|hta|exe|scr|lnk)\b[^\n&|;]{0,40}(?:>|-value)`, "\\startup\\")
 	// Administrative shares of another host (T1021.002).
 	reAdminShare = rule(`\\\\[^\\\s"']+\\(?:admin|[a-z]|ipc)\$`, "admin$", "ipc$", "c$", "d$", "e$")
 	// Files and the registry searched for stored passwords (T1552.001, T1552.002).
-	reCredentialSearch = rule(`findstr(?:\.exe)?["']?\s[^\n&|;]{0,40}/[a-z]*s[a-z]*\s[^\n&|;]{0,40}\b(?:password|passwd|pwd|cpassword)\b`+
+	reCredentialSearch = rule(`findstr(?:\.exe)?["']?\s[^\n&|;]{0,40}/[a-z]*s[a-z]*\s[^\n&|;]{0,40}\b(?:pass|password|passwd|pwd|cpassword)\b`+
+		`|\\(?:panther\\(?:unattend|autounattend)|sysprep\\(?:sysprep|unattend))\.(?:xml|inf)\b|\\simontatham\\putty\\sessions\b|vaultcmd(?:\.exe)?["']?\s+/list(?:creds|properties)?\b`+
+		`|passwordvault\b[^\n]{0,200}\.retrieveall\(`+
 		`|\breg(?:\.exe)?["']?\s+query\s[^\n&|;]{0,120}/f\s+["']?(?:password|passwd|pwd)\b`+
 		`|select-string[^\n]{0,80}(?:password|cpassword)[^\n]{0,80}-(?:recurse|path\s+[^\n]{0,40}\*)`,
-		"findstr", "reg query", "reg.exe query", "select-string")
+		"findstr", "reg query", "reg.exe query", "select-string", "unattend", "sysprep", "simontatham", "vaultcmd", "passwordvault")
 	// Wi-Fi keys shown in clear (T1555).
 	reWifiKeys = rule(`netsh(?:\.exe)?["']?\s+wlan\s+show\s+profiles?\b[^\n]{0,120}\bkey\s*=\s*clear\b`, "key=clear", "key = clear")
 )
+
+// securityServices are service and process names of security products and log
+// shippers (alternation for reSecurityServiceStop; Defender's are in reDefenderStop).
+const securityServices = `mcafee\w*|masvc|macmnsvc|mfemms|mfefire|symantec\w*|sepmasterservice|ccsvchst|smcservice|sophos\w*|savservice|csfalconservice|csagent|sentinelagent|sentinelone|carbonblack|cbdefense|cbcomms|cylancesvc|ekrn|avp|kavfs\w*|klnagent|tmccsf|ntrtscan|tmlisten|ds_agent|bdagent|vsserv|epsecurityservice|cyserver|cortex\w*|traps\w*|xagt|elastic-agent|elastic-endpoint|taniumclient|qualysagent|wazuhsvc|ossecsvc|splunkforwarder|nxlog|winlogbeat|osqueryd|msmpeng`
+
+// reFirewallAllowTemp: a firewall rule that lets a program from Temp, Downloads
+// or Public through (T1562.004); installers add rules for programs they install.
+var reFirewallAllowTemp = rule(`(?:advfirewall\s+firewall\s+add\s+rule|new-netfirewallrule)\b[^\n]{0,240}(?:program=|-program\s+)["']?[^"'\s]*\\(?:temp|tmp|downloads|users\\public|appdata\\local\\temp)\\`, "add rule", "new-netfirewallrule")
 
 // tamperRules tags what intruders do besides running their payload.
 func (st *state) tamperRules(all hay) {
@@ -134,12 +164,31 @@ func (st *state) tamperRules(all hay) {
 		{reCredentialSearch, tagCredentialSearch},
 		{reWifiKeys, tagCredentialSearch},
 		{reWMISubscription, tagWMISubscription},
+		{rePortProxy, tagTunnelForward},
+		{rePlainSecureString, tagCleartextCred},
+		{reMockFolder, tagUACBypass},
+		{reSecurityServiceStop, tagSecurityServiceStop},
+		{reStartupFolder, tagStartupFolder},
+		{reFirewallAllowTemp, tagFirewallTamper},
 	} {
 		if r.re.match(text) {
 			st.tag(r.tag)
 		}
 	}
+	// A script that builds the key in a variable: the IFEO path, a Debugger value
+	// and a registry write anywhere in the text.
+	if all.has("imagefileexecutionoptions") && all.has("debugger") && reRegWrite.MatchString(text) {
+		st.tag(tagIFEOInjection)
+		if reAccessibilityName.MatchString(text) {
+			st.tag(tagAccessibilityBackdoor)
+		}
+	}
 }
+
+var (
+	reRegWrite          = regexp.MustCompile(regWrite)
+	reAccessibilityName = regexp.MustCompile(`\b` + accessibilityBins)
+)
 
 // reconText is the text the discovery rule reads: account changes (net user x
 // /add) name the same net verbs but are not discovery.
