@@ -165,7 +165,8 @@ var offensiveTools = []string{"mimikatz", "invoke-shellcode", "invoke-reflective
 	"printspoofer", "godpotato", "roguepotato", "evil-winrm", "wce", "dumpert", "handlekatz",
 	"sharpsecdump", "sharpdpapi", "sharpchrome", "certify", "whisker", "sharpgpoabuse", "powerupsql",
 	"invoke-mimikittenz", "kerbrute", "lsassy", "procdump64_lsass", "outflank-dumpert", "pingcastle",
-	"adexplorer", "snaffler", "sharpshares", "powerup", "invoke-privesccheck", "privesccheck", "winpeas"}
+	"adexplorer", "snaffler", "sharpshares", "powerup", "invoke-privesccheck", "privesccheck", "winpeas",
+	"nsudo", "nsudolg"}
 
 // hasTool reports an offensive tool name not glued into a longer word.
 func hasTool(lower string) bool {

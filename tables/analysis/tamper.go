@@ -50,10 +50,10 @@ var (
 	// Credential stores copied: registry hives, NTDS.dit (T1003.002, T1003.003).
 	reHiveDump = rule(`\breg(?:\.exe)?["']?\s+(?:save|export)\s+["']?(?:hklm|hkey_local_machine)\\(?:sam|system|security)["'\s]`+
 		`|ntdsutil(?:\.exe)?["']?[^\n]{0,200}\b(?:ifm|create\s+full)\b`+
-		`|(?:copy|xcopy|robocopy|esentutl|copy-item|\bcp)\b[^\n]{0,200}(?:ntds\.dit|\\system32\\config\\(?:sam|system|security)\b)`+
+		`|(?:copy|xcopy|robocopy|esentutl|copy-item|\bcp)\b[^\n]{0,200}(?:ntds\.dit|[\\/]system32[\\/]config[\\/](?:sam|system|security)\b)`+
 		`|harddiskvolumeshadowcopy\d*\\windows\\(?:ntds\\ntds\.dit|system32\\config\\(?:sam|system|security)\b)`,
 		"hklm\\sam", "hklm\\system", "hklm\\security", "hkey_local_machine\\sam", "hkey_local_machine\\system",
-		"hkey_local_machine\\security", "ntdsutil", "ntds.dit", "harddiskvolumeshadowcopy", "config\\sam", "config\\system", "config\\security")
+		"hkey_local_machine\\security", "ntdsutil", "ntds.dit", "harddiskvolumeshadowcopy", "config\\sam", "config\\system", "config\\security", "config/sam", "config/system", "config/security")
 	// Process memory dumped by Windows and SQL Server tools the LOLBAS catalogue
 	// lists for it, whose process id is LSASS's on an intrusion (T1003.001).
 	reToolDump = rule(`rdrleakdiag(?:\.exe)?["']?[^\n]{0,120}/fullmemdmp|sqldumper(?:\.exe)?["']?\s+\d+\s+0\s+0x0?1100`,
@@ -106,6 +106,21 @@ var (
 	reWMISubscription = rule(`(?:root\\subscription|__eventfilter|__filtertoconsumerbinding|commandlineeventconsumer|activescripteventconsumer)[^\n]{0,300}(?:\bcreate\b|set-wmiinstance|new-ciminstance|\.put\(|\.createinstance\(|spawninstance_)`+
 		`|(?:set-wmiinstance|new-ciminstance|\bcreate\b)[^\n]{0,200}(?:__eventfilter|__filtertoconsumerbinding|commandlineeventconsumer|activescripteventconsumer)`,
 		"subscription", "__eventfilter", "__filtertoconsumerbinding", "commandlineeventconsumer", "activescripteventconsumer")
+	// Code run on another host through DCOM objects that execute commands
+	// (MMC20.Application ExecuteShellCommand, ShellWindows and ShellBrowserWindow
+	// ShellExecute) (T1021.003).
+	reDCOMExec = rule(`gettypefromprogid\(\s*["']mmc20\.application["']\s*,|\.executeshellcommand\(|gettypefromclsid\(\s*["']\{?(?:9ba05972-f6a8-11cf-a442-00a0c90a8f39|c08afd90-f2a1-11d1-8455-00a0c91f3880)\b(?s:.{0,300})\.shellexecute\(`,
+		"mmc20.application", "executeshellcommand", "9ba05972-f6a8-11cf-a442-00a0c90a8f39", "c08afd90-f2a1-11d1-8455-00a0c91f3880")
+	// PowerShell remoting to another computer (T1021.006).
+	rePSRemoting = rule(`\b(?:invoke-command|icm|enter-pssession|new-pssession|etsn|nsn)\b[^\n|;]{0,200}-(?:computername|cn|hostname)\b`, "invoke-command", "icm", "pssession", "etsn", "nsn")
+	// AMSI providers removed from the registry (T1562.001).
+	reAMSIProviderRemoved = rule(`(?:remove-item|\breg(?:\.exe)?["']?\s+delete|deletesubkey)[^\n]{0,120}\\microsoft\\amsi\\providers\b`, "amsi\\providers")
+	// A new svchost group or a new assistive technology registered: what svchost or
+	// the logon screen's accessibility manager then loads (T1543.003, T1546.008).
+	reSvchostGroup    = rule(regWrite+`[^\n]{0,80}\\windows nt\\currentversion\\svchost\b`, "currentversion\\svchost")
+	reAccessibilityAT = rule(regWrite+`[^\n]{0,80}\\windows nt\\currentversion\\accessibility\\ats\\`, "accessibility\\ats\\")
+	// Scripts put in a Startup folder; installers put shortcuts there, not scripts.
+	reStartupScript = rule(`(?:copy|move|xcopy|copy-item|move-item|set-content|add-content|out-file|>)[^\n&|;]{0,240}\\start menu\\programs\\startup\\[^\n&|;"']{0,120}\.(?:bat|cmd|vbs|vbe|js|jse|wsf|ps1|hta)\b`, "\\startup\\")
 	// A literal password turned into a SecureString (-AsPlainText): the password is
 	// in the script, and in every log of it.
 	rePlainSecureString = rule(`convertto-securestring\s+(?:-string\s+)?["'][^"'$\n]{1,128}["'][^\n]{0,40}-asplaintext`, "convertto-securestring")
@@ -124,11 +139,16 @@ var (
 	reAdminShare = rule(`\\\\[^\\\s"']+\\(?:admin|[a-z]|ipc)\$`, "admin$", "ipc$", "c$", "d$", "e$")
 	// Files and the registry searched for stored passwords (T1552.001, T1552.002).
 	reCredentialSearch = rule(`findstr(?:\.exe)?["']?\s[^\n&|;]{0,40}/[a-z]*s[a-z]*\s[^\n&|;]{0,40}\b(?:pass|password|passwd|pwd|cpassword)\b`+
-		`|\\(?:panther\\(?:unattend|autounattend)|sysprep\\(?:sysprep|unattend))\.(?:xml|inf)\b|\\simontatham\\putty\\sessions\b|vaultcmd(?:\.exe)?["']?\s+/list(?:creds|properties)?\b`+
-		`|passwordvault\b[^\n]{0,200}\.retrieveall\(`+
-		`|\breg(?:\.exe)?["']?\s+query\s[^\n&|;]{0,120}/f\s+["']?(?:password|passwd|pwd)\b`+
 		`|select-string[^\n]{0,80}(?:password|cpassword)[^\n]{0,80}-(?:recurse|path\s+[^\n]{0,40}\*)`,
-		"findstr", "reg query", "reg.exe query", "select-string", "unattend", "sysprep", "simontatham", "vaultcmd", "passwordvault")
+		"findstr", "select-string")
+	// Credential stores read: Windows Credential Manager (vaultcmd, the
+	// PasswordVault API), the registry searched for passwords, saved PuTTY
+	// sessions, the setup answer files that keep the administrator's password
+	// (T1555.004, T1552.002, T1552.001).
+	reCredentialStore = rule(`\\(?:panther(?:\\unattend)?\\(?:unattend|autounattend)|sysprep\\(?:sysprep|unattend))\.(?:xml|inf)\b|\\simontatham\\putty\\sessions\b`+
+		`|vaultcmd(?:\.exe)?["']?\s+/list(?:creds|properties)\b|passwordvault\b[^\n]{0,200}\.retrieveall\(`+
+		`|\breg(?:\.exe)?["']?\s+query\s[^\n&|;]{0,120}/f\s+["']?(?:password|passwd|pwd)\b`,
+		"unattend", "sysprep", "simontatham", "vaultcmd", "passwordvault", "reg query", "reg.exe query", "reg  query")
 	// Wi-Fi keys shown in clear (T1555).
 	reWifiKeys = rule(`netsh(?:\.exe)?["']?\s+wlan\s+show\s+profiles?\b[^\n]{0,120}\bkey\s*=\s*clear\b`, "key=clear", "key = clear")
 )
@@ -137,9 +157,11 @@ var (
 // shippers (alternation for reSecurityServiceStop; Defender's are in reDefenderStop).
 const securityServices = `mcafee\w*|masvc|macmnsvc|mfemms|mfefire|symantec\w*|sepmasterservice|ccsvchst|smcservice|sophos\w*|savservice|csfalconservice|csagent|sentinelagent|sentinelone|carbonblack|cbdefense|cbcomms|cylancesvc|ekrn|avp|kavfs\w*|klnagent|tmccsf|ntrtscan|tmlisten|ds_agent|bdagent|vsserv|epsecurityservice|cyserver|cortex\w*|traps\w*|xagt|elastic-agent|elastic-endpoint|taniumclient|qualysagent|wazuhsvc|ossecsvc|splunkforwarder|nxlog|winlogbeat|osqueryd|msmpeng`
 
-// reFirewallAllowTemp: a firewall rule that lets a program from Temp, Downloads
-// or Public through (T1562.004); installers add rules for programs they install.
-var reFirewallAllowTemp = rule(`(?:advfirewall\s+firewall\s+add\s+rule|new-netfirewallrule)\b[^\n]{0,240}(?:program=|-program\s+)["']?[^"'\s]*\\(?:temp|tmp|downloads|users\\public|appdata\\local\\temp)\\`, "add rule", "new-netfirewallrule")
+// reFirewallAllowTemp: a firewall rule that lets a program from Temp, Downloads,
+// Public or straight from a profile folder through (T1562.004); installers add
+// rules for programs they install into Program Files or AppData.
+var reFirewallAllowTemp = rule(`(?:advfirewall\s+firewall\s+add\s+rule|new-netfirewallrule)\b[^\n]{0,240}(?:program=|-program\s+)["']?[^"'\s]*\\(?:temp|tmp|downloads|users\\public|appdata\\local\\temp)\\`+
+	`|(?:advfirewall\s+firewall\s+add\s+rule|new-netfirewallrule)\b[^\n]{0,240}(?:program=|-program\s+)["']?[a-z]:\\users\\[^\\"'\s]+\\[^\\"'\s]+\.exe\b`, "add rule", "new-netfirewallrule")
 
 // tamperRules tags what intruders do besides running their payload.
 func (st *state) tamperRules(all hay) {
@@ -162,7 +184,14 @@ func (st *state) tamperRules(all hay) {
 		{reAccountChange, tagAccountChange},
 		{reAdminShare, tagAdminShare},
 		{reCredentialSearch, tagCredentialSearch},
-		{reWifiKeys, tagCredentialSearch},
+		{reWifiKeys, tagCredentialStore},
+		{reCredentialStore, tagCredentialStore},
+		{reDCOMExec, tagDCOMExec},
+		{rePSRemoting, tagRemoteExecTool},
+		{reAMSIProviderRemoved, tagAMSIBypass},
+		{reSvchostGroup, tagServiceBinPath},
+		{reAccessibilityAT, tagAccessibilityBackdoor},
+		{reStartupScript, tagStartupScript},
 		{reWMISubscription, tagWMISubscription},
 		{rePortProxy, tagTunnelForward},
 		{rePlainSecureString, tagCleartextCred},
