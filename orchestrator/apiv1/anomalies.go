@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"sort"
 	"strconv"
@@ -183,7 +184,13 @@ type SuppressionRule struct {
 	At      string   `json:"at,omitempty"`
 }
 
-// AnomalyIDOK reports whether id can name an anomaly: a short id (10 base32
-// characters) or a legacy numeric one, never empty or longer than 20 characters.
-// The API and the web UI check a path's id with it before any lookup.
-func AnomalyIDOK(id string) bool { return id != "" && len(id) <= 20 }
+// PathAnomalyID is the {id} of an anomaly route (API) or page (web UI), checked
+// before any lookup: a short id (10 base32 characters) or a legacy numeric one,
+// never empty or longer than 20 characters; else a 400 StatusError.
+func PathAnomalyID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if id == "" || len(id) > 20 {
+		return "", Errorf(http.StatusBadRequest, "bad anomaly id %q", id)
+	}
+	return id, nil
+}

@@ -103,7 +103,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return errorf(http.StatusBadRequest, "malformed request: %v", err)
+		return apiv1.Errorf(http.StatusBadRequest, "malformed request: %v", err)
 	}
 	return nil
 }
@@ -124,7 +124,7 @@ func checkName(s string) error {
 		ok = ok && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.@", c))
 	}
 	if !ok {
-		return errorf(http.StatusBadRequest, "name: 1-64 letters, digits, - _ . @")
+		return apiv1.Errorf(http.StatusBadRequest, "name: 1-64 letters, digits, - _ . @")
 	}
 	return nil
 }
@@ -138,7 +138,7 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !apiv1.ValidRole(req.Role) {
-		return errorf(http.StatusBadRequest, "role must be viewer, hunter or admin")
+		return apiv1.Errorf(http.StatusBadRequest, "role must be viewer, hunter or admin")
 	}
 	now := a.c.Now()
 	t := store.Token{Name: req.Name, Role: req.Role, CreatedAt: now}
@@ -168,11 +168,7 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) listTokens(w http.ResponseWriter, r *http.Request) error {
 	ts, err := a.c.Tokens.ListTokens(r.Context())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, apiv1.Tokens{Tokens: each(ts, a.apiToken)})
-	return nil
+	return reply(w, apiv1.Tokens{Tokens: each(ts, a.apiToken)}, err)
 }
 
 func (a *API) revokeToken(w http.ResponseWriter, r *http.Request) error {
@@ -201,13 +197,9 @@ func (a *API) revokeToken(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) listSecrets(w http.ResponseWriter, r *http.Request) error {
 	ss, err := a.c.Secrets.EnrollSecrets(r.Context())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, apiv1.EnrollSecrets{Secrets: each(ss, func(s store.EnrollSecret) apiv1.EnrollSecret {
+	return reply(w, apiv1.EnrollSecrets{Secrets: each(ss, func(s store.EnrollSecret) apiv1.EnrollSecret {
 		return apiv1.EnrollSecret{Name: s.Name, CreatedAt: s.CreatedAt}
-	})})
-	return nil
+	})}, err)
 }
 
 func (a *API) addSecret(w http.ResponseWriter, r *http.Request) error {
@@ -226,12 +218,12 @@ func (a *API) addSecret(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	case len(secret) < 16:
-		return errorf(http.StatusBadRequest, "secret: at least 16 characters (or leave it out to generate one)")
+		return apiv1.Errorf(http.StatusBadRequest, "secret: at least 16 characters (or leave it out to generate one)")
 	}
 	err := a.c.Secrets.AddEnrollSecret(r.Context(), store.EnrollSecret{Name: req.Name, Hash: a.c.HashSecret(secret),
 		CreatedAt: a.c.Now()})
 	if errors.Is(err, store.ErrConflict) {
-		return errorf(http.StatusConflict, "an enroll secret named %q exists", req.Name)
+		return apiv1.Errorf(http.StatusConflict, "an enroll secret named %q exists", req.Name)
 	}
 	if err != nil {
 		return err
@@ -257,10 +249,10 @@ func (a *API) deleteSecret(w http.ResponseWriter, r *http.Request) error {
 		return store.ErrNotFound
 	}
 	if len(ss) == 1 {
-		return errorf(http.StatusConflict, "%q is the last enroll secret: add another first", name)
+		return apiv1.Errorf(http.StatusConflict, "%q is the last enroll secret: add another first", name)
 	}
 	if err := a.c.Secrets.DeleteEnrollSecret(r.Context(), name); errors.Is(err, store.ErrConflict) {
-		return errorf(http.StatusConflict, "%q is the last enroll secret: add another first", name)
+		return apiv1.Errorf(http.StatusConflict, "%q is the last enroll secret: add another first", name)
 	} else if err != nil {
 		return err
 	}
@@ -308,14 +300,10 @@ func (a *API) auditLog(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	es, err := a.c.Audit.AuditLog(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, apiv1.AuditLog{Entries: each(es, func(e store.AuditEntry) apiv1.AuditEntry {
+	return reply(w, apiv1.AuditLog{Entries: each(es, func(e store.AuditEntry) apiv1.AuditEntry {
 		return apiv1.AuditEntry{ID: e.ID, Time: e.Time, Actor: e.Actor, TokenID: e.TokenID, Role: e.Role,
 			Remote: e.Remote, Action: e.Action, Target: e.Target, SQL: e.SQL, Detail: e.Detail}
-	})})
-	return nil
+	})}, err)
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
