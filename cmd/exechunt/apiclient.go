@@ -177,6 +177,16 @@ func (f *apiFlags) client() (*client.Client, error) {
 	return client.New(srv, tok, pem)
 }
 
+// apiCmd makes cmd an operator-API command: it adds the flags that find the
+// orchestrator (--server, --token, --ca-file, --config) and sets RunE to check
+// (nil for none), then do with a client (apiFlags.runE).
+func apiCmd(cmd *cobra.Command, check func(args []string) error, do func(cmd *cobra.Command, args []string, c *client.Client) error) *cobra.Command {
+	var api apiFlags
+	cmd.RunE = api.runE(check, do)
+	api.add(cmd)
+	return cmd
+}
+
 // runE is the RunE of an operator-API command: check (nil for none) validates flags
 // and arguments first, so a usage error comes before the orchestrator is looked
 // for; then do runs with a client.

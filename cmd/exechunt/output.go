@@ -71,21 +71,18 @@ func orDash(s string) string {
 // table (header's tab-separated columns, one line per item) or JSON (--format).
 // The caller adds its own flags, examples and subcommands to what it returns.
 func newListCmd[T any](use, short, header string, fetch func(context.Context, *client.Client) ([]T, error), line func(io.Writer, T)) *cobra.Command {
-	var api apiFlags
 	var format string
-	cmd := &cobra.Command{
+	cmd := apiCmd(&cobra.Command{
 		Use:   use,
 		Short: short,
 		Args:  cobra.NoArgs,
-		RunE: api.runE(formatCheck(&format, "table", "json"), func(cmd *cobra.Command, _ []string, c *client.Client) error {
-			items, err := fetch(cmd.Context(), c)
-			if err != nil {
-				return err
-			}
-			return printList(cmd.OutOrStdout(), format, items, header, line)
-		}),
-	}
-	api.add(cmd)
+	}, formatCheck(&format, "table", "json"), func(cmd *cobra.Command, _ []string, c *client.Client) error {
+		items, err := fetch(cmd.Context(), c)
+		if err != nil {
+			return err
+		}
+		return printList(cmd.OutOrStdout(), format, items, header, line)
+	})
 	addFormatFlag(cmd, &format, "table", "json")
 	return cmd
 }
