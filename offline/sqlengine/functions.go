@@ -150,16 +150,27 @@ func (f *functions) regexSplit(ctx sqlite3.Context, arg ...sqlite3.Value) {
 	})
 }
 
+// regexArgs is the start of a regex function: the compiled pattern of
+// arg[pattern], or false once the result is set (NULL for a NULL argument, the
+// error for a bad pattern).
+func (f *functions) regexArgs(ctx sqlite3.Context, arg []sqlite3.Value, pattern int) (*regexp.Regexp, bool) {
+	if anyNull(arg) {
+		ctx.ResultNull()
+		return nil, false
+	}
+	re, err := f.compile(arg[pattern].Text())
+	if err != nil {
+		ctx.ResultError(err)
+		return nil, false
+	}
+	return re, true
+}
+
 // regex_match(s, pattern, index): group index of the first match (0 = the whole
 // match); NULL without a match or when the group does not exist.
 func (f *functions) regexMatch(ctx sqlite3.Context, arg ...sqlite3.Value) {
-	if anyNull(arg) {
-		ctx.ResultNull()
-		return
-	}
-	re, err := f.compile(arg[1].Text())
-	if err != nil {
-		ctx.ResultError(err)
+	re, ok := f.regexArgs(ctx, arg, 1)
+	if !ok {
 		return
 	}
 	s := arg[0].Text()
@@ -178,13 +189,8 @@ func (f *functions) regexMatch(ctx sqlite3.Context, arg ...sqlite3.Value) {
 
 // regexp(pattern, s) backs `s REGEXP pattern`: 1 when pattern matches anywhere in s.
 func (f *functions) regexpOp(ctx sqlite3.Context, arg ...sqlite3.Value) {
-	if anyNull(arg) {
-		ctx.ResultNull()
-		return
-	}
-	re, err := f.compile(arg[0].Text())
-	if err != nil {
-		ctx.ResultError(err)
+	re, ok := f.regexArgs(ctx, arg, 0)
+	if !ok {
 		return
 	}
 	ctx.ResultBool(re.MatchString(arg[1].Text()))
