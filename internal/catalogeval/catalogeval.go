@@ -268,11 +268,7 @@ func Evaluate(ctx context.Context, catalogDir, evidenceDir string, ps []packs.Pa
 	if err := writeEvidence(filepath.Join(evidenceDir, EvidenceFile), rep.Cases); err != nil {
 		return rep, fmt.Errorf("catalogeval: %w", err)
 	}
-	scores := map[eval.Key]eval.Scored{}
-	if err := eval.AnalyseFile(ctx, evidenceDir, EvidenceFile, scores); err != nil {
-		return rep, err
-	}
-	found, err := packeval.Run(ctx, evidenceDir, ps)
+	scores, found, err := scoreEvidence(ctx, evidenceDir, EvidenceFile, ps)
 	if err != nil {
 		return rep, err
 	}
@@ -288,6 +284,21 @@ func Evaluate(ctx context.Context, catalogDir, evidenceDir string, ps []packs.Pa
 		}
 	}
 	return rep, nil
+}
+
+// scoreEvidence scores the events of the evidence file in dir through
+// process_creation_events (eval) and runs ps over dir (packeval): what both the
+// LOLBAS and the GTFOBins evaluations check each case against.
+func scoreEvidence(ctx context.Context, dir, file string, ps []packs.Pack) (map[eval.Key]eval.Scored, *packeval.Findings, error) {
+	scores := map[eval.Key]eval.Scored{}
+	if err := eval.AnalyseFile(ctx, dir, file, scores); err != nil {
+		return nil, nil, err
+	}
+	found, err := packeval.Run(ctx, dir, ps)
+	if err != nil {
+		return nil, nil, err
+	}
+	return scores, found, nil
 }
 
 // Totals counts the cases, the binaries they come from, and how many were scored,
