@@ -172,14 +172,10 @@ func (a *API) listTokens(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) revokeToken(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+	id, err := a.changeByID(r, "token.revoke", func(ctx context.Context, id int64) error {
+		return a.c.Tokens.RevokeToken(ctx, id, a.c.Now())
+	})
 	if err != nil {
-		return err
-	}
-	if err := a.c.Tokens.RevokeToken(r.Context(), id, a.c.Now()); err != nil {
-		return err
-	}
-	if err := a.audit(r, "token.revoke", itoa(id), "", nil); err != nil {
 		return err
 	}
 	ts, err := a.c.Tokens.ListTokens(r.Context())
@@ -264,24 +260,36 @@ func (a *API) deleteSecret(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) revokeNodeKey(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+	_, err := a.changeByID(r, "host.revoke_node_key", func(ctx context.Context, id int64) error {
+		if _, err := a.c.Hosts.Host(ctx, id); err != nil {
+			return err
+		}
+		if err := a.c.NodeKeys.RevokeNodeKey(ctx, id); err != nil {
+			return err
+		}
+		if a.c.NodeKeyRevoked != nil {
+			a.c.NodeKeyRevoked(id)
+		}
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	if _, err := a.c.Hosts.Host(r.Context(), id); err != nil {
-		return err
-	}
-	if err := a.c.NodeKeys.RevokeNodeKey(r.Context(), id); err != nil {
-		return err
-	}
-	if a.c.NodeKeyRevoked != nil {
-		a.c.NodeKeyRevoked(id)
-	}
-	if err := a.audit(r, "host.revoke_node_key", itoa(id), "", nil); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// changeByID applies change to the {id} of the path, then audits it as action
+// with the id as target; it returns the id.
+func (a *API) changeByID(r *http.Request, action string, change func(ctx context.Context, id int64) error) (int64, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return 0, err
+	}
+	if err := change(r.Context(), id); err != nil {
+		return 0, err
+	}
+	return id, a.audit(r, action, itoa(id), "", nil)
 }
 
 // auditLog serves GET /api/v1/audit?actor=&action=&since=24h&before=ID&limit=N

@@ -81,14 +81,7 @@ func (h anomalyRoutes) addRule(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h anomalyRoutes) deleteRule(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if err := h.svc.DeleteRule(r.Context(), id); err != nil {
-		return err
-	}
-	if err := h.a.audit(r, "suppression.delete", strconv.FormatInt(id, 10), "", nil); err != nil {
+	if _, err := h.a.changeByID(r, "suppression.delete", h.svc.DeleteRule); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

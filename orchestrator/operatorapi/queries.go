@@ -1,6 +1,7 @@
 package operatorapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -212,14 +213,10 @@ func (a *API) queryRows(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) cancelQuery(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+	id, err := a.changeByID(r, "live_query.cancel", func(ctx context.Context, id int64) error {
+		return a.c.Live.CancelLiveQuery(ctx, id, a.c.Now())
+	})
 	if err != nil {
-		return err
-	}
-	if err := a.c.Live.CancelLiveQuery(r.Context(), id, a.c.Now()); err != nil {
-		return err
-	}
-	if err := a.audit(r, "live_query.cancel", itoa(id), "", nil); err != nil {
 		return err
 	}
 	a.c.Changes.Notify()
