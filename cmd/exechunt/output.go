@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -99,7 +100,7 @@ func countWords(counts map[string]int) string {
 			parts = append(parts, fmt.Sprintf("%s %d", st, n))
 		}
 	}
-	for _, st := range sortedKeys(counts) {
+	for _, st := range slices.Sorted(maps.Keys(counts)) {
 		if n := counts[st]; n > 0 && !slices.Contains(countStates, st) {
 			parts = append(parts, fmt.Sprintf("%s %d", termSafe(st), n))
 		}

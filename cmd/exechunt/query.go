@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -300,14 +301,5 @@ func columnsInOrder(order []string, rows []apiv1.Row) []string {
 			delete(seen, k)
 		}
 	}
-	return append(out, sortedKeys(seen)...)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return append(out, slices.Sorted(maps.Keys(seen))...)
 }

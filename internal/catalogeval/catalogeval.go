@@ -71,7 +71,9 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -426,11 +428,7 @@ func (r Report) Misses() string {
 // Scope lists the categories not counted and the binaries left out.
 func (r Report) Scope() string {
 	var b strings.Builder
-	cats := make([]string, 0, len(r.OutOfScope))
-	for c := range r.OutOfScope {
-		cats = append(cats, c)
-	}
-	sort.Strings(cats)
+	cats := slices.Sorted(maps.Keys(r.OutOfScope))
 	parts := make([]string, len(cats))
 	for i, c := range cats {
 		parts[i] = fmt.Sprintf("%s %d", c, r.OutOfScope[c])

@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -55,11 +55,7 @@ type Stack struct {
 // Text is the text suppression-rule patterns match: "column=value | …" in
 // column order, as the API's CSV and the CLI show a stack.
 func (s Stack) Text() string {
-	keys := make([]string, 0, len(s.Values))
-	for k := range s.Values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(s.Values))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = k + "=" + s.Values[k]

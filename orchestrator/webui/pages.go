@@ -54,15 +54,8 @@ var funcs = template.FuncMap{
 	"treeNode":   func(n *Node, q int64) treeNodeView { return treeNodeView{N: n, Q: q} },
 	"atoi":       func(s string) int { n, _ := strconv.Atoi(s); return n },
 	"suspicious": func(s string) bool { n, _ := strconv.Atoi(s); return n >= SuspiciousScore },
-	"sortedKeys": func(m map[string]string) []string {
-		ks := make([]string, 0, len(m))
-		for k := range m {
-			ks = append(ks, k)
-		}
-		sort.Strings(ks)
-		return ks
-	},
-	"runTime": runTime,
+	"sortedKeys": func(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) },
+	"runTime":    runTime,
 }
 
 func parsePages() (map[string]*pageTemplate, error) {
@@ -387,11 +380,7 @@ func (u *UI) export(w http.ResponseWriter, r *http.Request, s *session) error {
 				cols[k] = true
 			}
 		}
-		names := make([]string, 0, len(cols))
-		for k := range cols {
-			names = append(names, k)
-		}
-		sort.Strings(names)
+		names := slices.Sorted(maps.Keys(cols))
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 		cw := csvsafe.NewWriter(w)
