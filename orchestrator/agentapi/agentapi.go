@@ -25,6 +25,7 @@ import (
 
 	"github.com/exechunt/exechunt/orchestrator/ratelimit"
 	"github.com/exechunt/exechunt/orchestrator/store"
+	"github.com/exechunt/exechunt/orchestrator/tick"
 )
 
 // HostStore is what the agent API needs of enrolled hosts.
@@ -260,20 +261,14 @@ func (h *Handler) Register(mux *http.ServeMux) {
 
 // Run flushes last-seen times until ctx ends, then flushes once more.
 func (h *Handler) Run(ctx context.Context) error {
-	touch := time.NewTicker(h.c.TouchEvery)
-	defer touch.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			return h.flushSeen(fctx)
-		case <-touch.C:
-			if err := h.flushSeen(ctx); err != nil {
-				h.log.Warn("recording last-seen times", "err", err)
-			}
+	tick.Every(ctx, h.c.TouchEvery, func(ctx context.Context) {
+		if err := h.flushSeen(ctx); err != nil {
+			h.log.Warn("recording last-seen times", "err", err)
 		}
-	}
+	})
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return h.flushSeen(fctx)
 }
 
 func (h *Handler) flushSeen(ctx context.Context) error {
