@@ -23,16 +23,16 @@ func init() {
 var anomalyFormats = []string{"table", "json", "jsonl", "csv"}
 
 func newAnomaliesCmd() *cobra.Command {
-	var format, state, hunt, technique, host string
+	var state, hunt, technique, host string
 	var limit int
-	cmd := apiCmd(&cobra.Command{
+	cmd := apiFormatCmd(&cobra.Command{
 		Use:   "anomalies [flags]",
 		Short: "List the fleet-wide stacked findings, best ranked first (rare, new against the baseline, high score)",
 		Example: `  exechunt anomalies
   exechunt anomalies --state open --technique T1059 --limit 20
   exechunt anomalies --format jsonl > anomalies.jsonl`,
 		Args: cobra.NoArgs,
-	}, formatCheck(&format, anomalyFormats...), func(cmd *cobra.Command, _ []string, c *client.Client) error {
+	}, anomalyFormats, nil, func(cmd *cobra.Command, _ []string, c *client.Client, format string) error {
 		q := url.Values{}
 		for k, v := range map[string]string{"state": state, "hunt": hunt, "technique": technique, "host": host} {
 			if v != "" {
@@ -48,7 +48,6 @@ func newAnomaliesCmd() *cobra.Command {
 		}
 		return writeAnomalies(cmd.OutOrStdout(), format, list)
 	})
-	addFormatFlag(cmd, &format, anomalyFormats...)
 	fl := cmd.Flags()
 	fl.StringVar(&state, "state", "open", "triage state: open, acknowledged, suppressed, resolved, or '' for all")
 	fl.StringVar(&hunt, "hunt", "", "only anomalies fed by this hunt")
@@ -59,8 +58,7 @@ func newAnomaliesCmd() *cobra.Command {
 }
 
 func newStacksCmd() *cobra.Command {
-	var format string
-	cmd := apiCmd(&cobra.Command{
+	return apiFormatCmd(&cobra.Command{
 		Use:   "stacks [PACK/QUERY]",
 		Short: "Show how a hunt query's results stack across the fleet (without a query: the stacked queries)",
 		Long: `Show how a hunt query's results stack across the fleet (without a query: the stacked queries).
@@ -69,7 +67,7 @@ hosts, rank and id are the same here and in 'exechunt anomalies'. An unknown PAC
 		Example: `  exechunt stacks
   exechunt stacks rarity/rare_parent_child`,
 		Args: cobra.MaximumNArgs(1),
-	}, formatCheck(&format, anomalyFormats...), func(cmd *cobra.Command, args []string, c *client.Client) error {
+	}, anomalyFormats, nil, func(cmd *cobra.Command, args []string, c *client.Client, format string) error {
 		out := cmd.OutOrStdout()
 		if len(args) == 0 {
 			qs, err := c.StackedQueries(cmd.Context())
@@ -87,8 +85,6 @@ hosts, rank and id are the same here and in 'exechunt anomalies'. An unknown PAC
 		}
 		return writeAnomalies(out, format, list)
 	})
-	addFormatFlag(cmd, &format, anomalyFormats...)
-	return cmd
 }
 
 func newTriageCmd() *cobra.Command {

@@ -72,13 +72,12 @@ func dashIfNone(s []string) []string {
 }
 
 func newHuntsRunCmd() *cobra.Command {
-	var format string
 	var wait time.Duration
-	cmd := apiCmd(&cobra.Command{
+	cmd := apiFormatCmd(&cobra.Command{
 		Use:   "run NAME",
 		Short: "Start a run of a dispatch hunt now",
 		Args:  cobra.ExactArgs(1),
-	}, formatCheck(&format, "table", "json"), func(cmd *cobra.Command, args []string, c *client.Client) error {
+	}, tableOrJSON, nil, func(cmd *cobra.Command, args []string, c *client.Client, format string) error {
 		r, err := c.RunHunt(cmd.Context(), args[0])
 		if err != nil {
 			return err
@@ -101,24 +100,22 @@ func newHuntsRunCmd() *cobra.Command {
 		}
 		return printRuns(cmd.OutOrStdout(), format, []apiv1.HuntRun{r})
 	})
-	addFormatFlag(cmd, &format, "table", "json")
 	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for the run to end")
 	return cmd
 }
 
 func newHuntsRunsCmd(use, short string) *cobra.Command {
-	var format string
 	var limit int
-	cmd := apiCmd(&cobra.Command{
+	cmd := apiFormatCmd(&cobra.Command{
 		Use:   use,
 		Short: short,
 		Args:  cobra.MaximumNArgs(1),
-	}, func(args []string) error {
+	}, tableOrJSON, func(args []string) error {
 		if strings.HasPrefix(use, "runs NAME") && len(args) == 0 {
 			return usageError{fmt.Errorf("name the hunt (exechunt hunts runs NAME), or use exechunt runs")}
 		}
-		return checkFormat(format, "table", "json")
-	}, func(cmd *cobra.Command, args []string, c *client.Client) error {
+		return nil
+	}, func(cmd *cobra.Command, args []string, c *client.Client, format string) error {
 		name := ""
 		if len(args) == 1 {
 			name = args[0]
@@ -129,7 +126,6 @@ func newHuntsRunsCmd(use, short string) *cobra.Command {
 		}
 		return printRuns(cmd.OutOrStdout(), format, rs)
 	})
-	addFormatFlag(cmd, &format, "table", "json")
 	cmd.Flags().IntVar(&limit, "limit", 20, "how many runs")
 	return cmd
 }
@@ -156,19 +152,14 @@ func printRuns(w io.Writer, format string, rs []apiv1.HuntRun) error {
 }
 
 func newHuntsShowCmd() *cobra.Command {
-	var format, query string
+	var query string
 	var rows bool
 	var id int64
-	cmd := apiCmd(&cobra.Command{
+	cmd := apiFormatCmd(&cobra.Command{
 		Use:   "show RUN_ID",
 		Short: "A run's queries (with their time windows), per-host states and, with --rows, its rows",
 		Args:  cobra.ExactArgs(1),
-	}, func(args []string) error {
-		if err := checkFormat(format, "table", "json"); err != nil {
-			return err
-		}
-		return idArg(&id, "bad run id %q")(args)
-	}, func(cmd *cobra.Command, args []string, c *client.Client) error {
+	}, tableOrJSON, idArg(&id, "bad run id %q"), func(cmd *cobra.Command, args []string, c *client.Client, format string) error {
 		d, err := c.HuntRun(cmd.Context(), id)
 		if err != nil {
 			return err
@@ -217,7 +208,6 @@ func newHuntsShowCmd() *cobra.Command {
 		}
 		return nil
 	})
-	addFormatFlag(cmd, &format, "table", "json")
 	cmd.Flags().BoolVar(&rows, "rows", false, "also print the rows (all pages)")
 	cmd.Flags().StringVar(&query, "query", "", "only the rows of this query")
 	return cmd

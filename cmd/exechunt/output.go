@@ -16,6 +16,9 @@ import (
 )
 
 // addFormatFlag adds --format to cmd: one of allowed, the first the default.
+// tableOrJSON are the formats of most fleet commands (printList).
+var tableOrJSON = []string{"table", "json"}
+
 func addFormatFlag(cmd *cobra.Command, format *string, allowed ...string) {
 	cmd.Flags().StringVar(format, "format", allowed[0], "output format: "+orList(allowed))
 }
@@ -72,20 +75,17 @@ func orDash(s string) string {
 // table (header's tab-separated columns, one line per item) or JSON (--format).
 // The caller adds its own flags, examples and subcommands to what it returns.
 func newListCmd[T any](use, short, header string, fetch func(context.Context, *client.Client) ([]T, error), line func(io.Writer, T)) *cobra.Command {
-	var format string
-	cmd := apiCmd(&cobra.Command{
+	return apiFormatCmd(&cobra.Command{
 		Use:   use,
 		Short: short,
 		Args:  cobra.NoArgs,
-	}, formatCheck(&format, "table", "json"), func(cmd *cobra.Command, _ []string, c *client.Client) error {
+	}, tableOrJSON, nil, func(cmd *cobra.Command, _ []string, c *client.Client, format string) error {
 		items, err := fetch(cmd.Context(), c)
 		if err != nil {
 			return err
 		}
 		return printList(cmd.OutOrStdout(), format, items, header, line)
 	})
-	addFormatFlag(cmd, &format, "table", "json")
-	return cmd
 }
 
 // countStates are the states of a host's answer, in the order countWords names
