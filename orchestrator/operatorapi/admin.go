@@ -108,6 +108,15 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
+// decodeNamed decodes the body into req, then checks *name, the field of req that
+// names a token or an enroll secret (checkName).
+func decodeNamed(w http.ResponseWriter, r *http.Request, req any, name *string) error {
+	if err := decodeBody(w, r, req); err != nil {
+		return err
+	}
+	return checkName(*name)
+}
+
 func randomToken() (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
@@ -131,10 +140,7 @@ func checkName(s string) error {
 
 func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
 	var req apiv1.CreateTokenRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		return err
-	}
-	if err := checkName(req.Name); err != nil {
+	if err := decodeNamed(w, r, &req, &req.Name); err != nil {
 		return err
 	}
 	if !apiv1.ValidRole(req.Role) {
@@ -200,10 +206,7 @@ func (a *API) listSecrets(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) addSecret(w http.ResponseWriter, r *http.Request) error {
 	var req apiv1.AddSecretRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		return err
-	}
-	if err := checkName(req.Name); err != nil {
+	if err := decodeNamed(w, r, &req, &req.Name); err != nil {
 		return err
 	}
 	secret := strings.TrimSpace(req.Secret)
