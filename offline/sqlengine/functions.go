@@ -12,9 +12,10 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
-	"sync"
 
 	"github.com/ncruces/go-sqlite3"
+
+	"github.com/exechunt/exechunt/orchestrator/smallcache"
 )
 
 // Functions lists osquery's SQL extras that every engine registers, with osquery's
@@ -43,29 +44,25 @@ const regexMaxSize = 256
 
 // functions holds state shared by the functions of one engine: compiled patterns.
 type functions struct {
-	mu    sync.Mutex
-	cache map[string]*regexp.Regexp
+	cache smallcache.Cache[string, *regexp.Regexp]
 }
 
-func newFunctions() *functions { return &functions{cache: map[string]*regexp.Regexp{}} }
+func newFunctions() *functions {
+	return &functions{cache: smallcache.Cache[string, *regexp.Regexp]{Max: 256}}
+}
 
 func (f *functions) compile(pattern string) (*regexp.Regexp, error) {
 	if len(pattern) > regexMaxSize {
 		return nil, fmt.Errorf("Invalid regex: too big, max size is %d bytes", regexMaxSize)
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if re, ok := f.cache[pattern]; ok {
+	if re, ok := f.cache.Get(pattern); ok {
 		return re, nil
 	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
 		return nil, errors.New("Invalid regex") // osquery's message
 	}
-	if len(f.cache) >= 256 {
-		clear(f.cache)
-	}
-	f.cache[pattern] = re
+	f.cache.Put(pattern, re)
 	return re, nil
 }
 

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/exechunt/exechunt/orchestrator/ratelimit"
+	"github.com/exechunt/exechunt/orchestrator/smallcache"
 	"github.com/exechunt/exechunt/orchestrator/store"
 	"github.com/exechunt/exechunt/orchestrator/tick"
 )
@@ -187,13 +188,13 @@ type Handler struct {
 	c        Config
 	log      *slog.Logger
 	perHost  *ratelimit.Limiter
-	slots    chan struct{}      // one per request in flight (MaxInFlight)
-	main     *budget            // body bytes of authenticated requests (BodyBudget)
-	anon     *budget            // body bytes of the others (AnonBudget)
-	refused  *logEvery          // refused enrollments: a log line a second at most
-	logQuota *ratelimit.Limiter // log bytes per host (HostLogRate, HostLogBurst)
-	configs  configCache        // encoded configurations (ConfigKeyer)
-	targets  targetCache        // hosts targeted per live query (accelerate)
+	slots    chan struct{}                          // one per request in flight (MaxInFlight)
+	main     *budget                                // body bytes of authenticated requests (BodyBudget)
+	anon     *budget                                // body bytes of the others (AnonBudget)
+	refused  *logEvery                              // refused enrollments: a log line a second at most
+	logQuota *ratelimit.Limiter                     // log bytes per host (HostLogRate, HostLogBurst)
+	configs  *smallcache.Cache[string, encodedJSON] // encoded configurations (ConfigKeyer)
+	targets  targetCache                            // hosts targeted per live query (accelerate)
 
 	mu     sync.Mutex
 	keys   map[[32]byte]cachedHost
@@ -242,7 +243,8 @@ func New(c Config) (*Handler, error) {
 		seen: map[int64]time.Time{}, perHost: ratelimit.New(c.HostRate, c.HostBurst, c.Now, 0),
 		slots: make(chan struct{}, c.MaxInFlight), main: newBudget(c.BodyBudget), anon: newBudget(c.AnonBudget),
 		refused:  &logEvery{every: time.Second, now: c.Now},
-		logQuota: ratelimit.New(c.HostLogRate, c.HostLogBurst, c.Now, 0)}, nil
+		logQuota: ratelimit.New(c.HostLogRate, c.HostLogBurst, c.Now, 0),
+		configs:  &smallcache.Cache[string, encodedJSON]{Max: configCacheMax}}, nil
 }
 
 // Prefixes are the URL prefixes the endpoints are served under.
