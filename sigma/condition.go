@@ -96,33 +96,27 @@ func (p *condParser) peek() string {
 }
 
 func (p *condParser) or() (cond, error) {
-	l, err := p.and()
-	if err != nil {
-		return nil, err
-	}
-	for strings.EqualFold(p.peek(), "or") {
-		p.i++
-		r, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		l = condOr{l, r}
-	}
-	return l, nil
+	return p.binary("or", p.and, func(l, r cond) cond { return condOr{l, r} })
 }
 
 func (p *condParser) and() (cond, error) {
-	l, err := p.not()
+	return p.binary("and", p.not, func(l, r cond) cond { return condAnd{l, r} })
+}
+
+// binary parses operands joined by the keyword op, left to right: a op b op c
+// is join(join(a, b), c).
+func (p *condParser) binary(op string, operand func() (cond, error), join func(l, r cond) cond) (cond, error) {
+	l, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	for strings.EqualFold(p.peek(), "and") {
+	for strings.EqualFold(p.peek(), op) {
 		p.i++
-		r, err := p.not()
+		r, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		l = condAnd{l, r}
+		l = join(l, r)
 	}
 	return l, nil
 }

@@ -199,20 +199,16 @@ func parseSearch(n *yaml.Node) (*Search, error) {
 	s := &Search{}
 	switch n.Kind {
 	case yaml.MappingNode:
-		m, err := parseFieldMap(n)
-		if err != nil {
+		if err := s.addFieldMap(n); err != nil {
 			return nil, err
 		}
-		s.Maps = append(s.Maps, m)
 	case yaml.SequenceNode:
 		for _, c := range n.Content {
 			switch c.Kind {
 			case yaml.MappingNode:
-				m, err := parseFieldMap(c)
-				if err != nil {
+				if err := s.addFieldMap(c); err != nil {
 					return nil, err
 				}
-				s.Maps = append(s.Maps, m)
 			case yaml.ScalarNode:
 				s.Keywords = append(s.Keywords, scalarValue(c))
 			default:
@@ -228,6 +224,16 @@ func parseSearch(n *yaml.Node) (*Search, error) {
 		return nil, errors.New("unexpected YAML node")
 	}
 	return s, nil
+}
+
+// addFieldMap parses a field map of the search (a mapping, alone or in a list).
+func (s *Search) addFieldMap(n *yaml.Node) error {
+	m, err := parseFieldMap(n)
+	if err != nil {
+		return err
+	}
+	s.Maps = append(s.Maps, m)
+	return nil
 }
 
 func parseFieldMap(n *yaml.Node) ([]FieldMatch, error) {

@@ -23,35 +23,31 @@ func init() {
 var anomalyFormats = []string{"table", "json", "jsonl", "csv"}
 
 func newAnomaliesCmd() *cobra.Command {
-	var api apiFlags
-	var format, state, hunt, technique, host string
+	var state, hunt, technique, host string
 	var limit int
-	cmd := &cobra.Command{
+	cmd := apiFormatCmd(&cobra.Command{
 		Use:   "anomalies [flags]",
 		Short: "List the fleet-wide stacked findings, best ranked first (rare, new against the baseline, high score)",
 		Example: `  exechunt anomalies
   exechunt anomalies --state open --technique T1059 --limit 20
   exechunt anomalies --format jsonl > anomalies.jsonl`,
 		Args: cobra.NoArgs,
-		RunE: api.runE(formatCheck(&format, anomalyFormats...), func(cmd *cobra.Command, _ []string, c *client.Client) error {
-			q := url.Values{}
-			for k, v := range map[string]string{"state": state, "hunt": hunt, "technique": technique, "host": host} {
-				if v != "" {
-					q.Set(k, v)
-				}
+	}, anomalyFormats, nil, func(cmd *cobra.Command, _ []string, c *client.Client, format string) error {
+		q := url.Values{}
+		for k, v := range map[string]string{"state": state, "hunt": hunt, "technique": technique, "host": host} {
+			if v != "" {
+				q.Set(k, v)
 			}
-			if limit > 0 {
-				q.Set("limit", strconv.Itoa(limit))
-			}
-			list, err := c.Anomalies(cmd.Context(), q)
-			if err != nil {
-				return err
-			}
-			return writeAnomalies(cmd.OutOrStdout(), format, list)
-		}),
-	}
-	api.add(cmd)
-	addFormatFlag(cmd, &format, anomalyFormats...)
+		}
+		if limit > 0 {
+			q.Set("limit", strconv.Itoa(limit))
+		}
+		list, err := c.Anomalies(cmd.Context(), q)
+		if err != nil {
+			return err
+		}
+		return writeAnomalies(cmd.OutOrStdout(), format, list)
+	})
 	fl := cmd.Flags()
 	fl.StringVar(&state, "state", "open", "triage state: open, acknowledged, suppressed, resolved, or '' for all")
 	fl.StringVar(&hunt, "hunt", "", "only anomalies fed by this hunt")
@@ -62,9 +58,7 @@ func newAnomaliesCmd() *cobra.Command {
 }
 
 func newStacksCmd() *cobra.Command {
-	var api apiFlags
-	var format string
-	cmd := &cobra.Command{
+	return apiFormatCmd(&cobra.Command{
 		Use:   "stacks [PACK/QUERY]",
 		Short: "Show how a hunt query's results stack across the fleet (without a query: the stacked queries)",
 		Long: `Show how a hunt query's results stack across the fleet (without a query: the stacked queries).
@@ -73,36 +67,31 @@ hosts, rank and id are the same here and in 'exechunt anomalies'. An unknown PAC
 		Example: `  exechunt stacks
   exechunt stacks rarity/rare_parent_child`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: api.runE(formatCheck(&format, anomalyFormats...), func(cmd *cobra.Command, args []string, c *client.Client) error {
-			out := cmd.OutOrStdout()
-			if len(args) == 0 {
-				qs, err := c.StackedQueries(cmd.Context())
-				if err != nil {
-					return err
-				}
-				for _, q := range qs {
-					fmt.Fprintln(out, q)
-				}
-				return nil
-			}
-			list, err := c.Stacks(cmd.Context(), args[0])
+	}, anomalyFormats, nil, func(cmd *cobra.Command, args []string, c *client.Client, format string) error {
+		out := cmd.OutOrStdout()
+		if len(args) == 0 {
+			qs, err := c.StackedQueries(cmd.Context())
 			if err != nil {
 				return err
 			}
-			return writeAnomalies(out, format, list)
-		}),
-	}
-	api.add(cmd)
-	addFormatFlag(cmd, &format, anomalyFormats...)
-	return cmd
+			for _, q := range qs {
+				fmt.Fprintln(out, q)
+			}
+			return nil
+		}
+		list, err := c.Stacks(cmd.Context(), args[0])
+		if err != nil {
+			return err
+		}
+		return writeAnomalies(out, format, list)
+	})
 }
 
 func newTriageCmd() *cobra.Command {
-	var api apiFlags
 	var state, why string
 	var suppress, ack, resolve, reopen bool
 	var id string
-	cmd := &cobra.Command{
+	cmd := apiCmd(&cobra.Command{
 		Use:   "triage ID (--acknowledge | --suppress --why TEXT | --resolve | --reopen)",
 		Short: "Triage an anomaly: acknowledge it, suppress it into the baseline (with a reason), resolve or reopen it",
 		Long: `Triage an anomaly: acknowledge it, suppress it into the baseline (with a reason), resolve or reopen it.
@@ -110,34 +99,32 @@ ID is the anomaly's short id as 'exechunt anomalies' shows it (the numeric ids o
 		Example: `  exechunt triage 7k3f9x2pq7 --acknowledge
   exechunt triage 7k3f9x2pq7 --suppress --why "IIS health probe, approved by change 1432"`,
 		Args: cobra.ExactArgs(1),
-		RunE: api.runE(func(args []string) error {
-			id = strings.TrimSpace(args[0])
-			if id == "" || strings.ContainsAny(id, "/?#") {
-				return usageError{fmt.Errorf("anomaly id %q: want the id 'exechunt anomalies' shows", args[0])}
+	}, func(args []string) error {
+		id = strings.TrimSpace(args[0])
+		if id == "" || strings.ContainsAny(id, "/?#") {
+			return usageError{fmt.Errorf("anomaly id %q: want the id 'exechunt anomalies' shows", args[0])}
+		}
+		n := 0
+		for flag, s := range map[*bool]string{&ack: "acknowledged", &suppress: "suppressed", &resolve: "resolved", &reopen: "open"} {
+			if *flag {
+				state, n = s, n+1
 			}
-			n := 0
-			for flag, s := range map[*bool]string{&ack: "acknowledged", &suppress: "suppressed", &resolve: "resolved", &reopen: "open"} {
-				if *flag {
-					state, n = s, n+1
-				}
-			}
-			if n != 1 {
-				return usageError{fmt.Errorf("give exactly one of --acknowledge, --suppress, --resolve, --reopen")}
-			}
-			if state == "suppressed" && strings.TrimSpace(why) == "" {
-				return usageError{fmt.Errorf("--suppress needs --why: suppression moves the stack into the baseline")}
-			}
-			return nil
-		}, func(cmd *cobra.Command, _ []string, c *client.Client) error {
-			a, err := c.Triage(cmd.Context(), id, state, why)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "anomaly %s (%s) is now %s\n", a.ID, a.Text(), a.State)
-			return nil
-		}),
-	}
-	api.add(cmd)
+		}
+		if n != 1 {
+			return usageError{fmt.Errorf("give exactly one of --acknowledge, --suppress, --resolve, --reopen")}
+		}
+		if state == "suppressed" && strings.TrimSpace(why) == "" {
+			return usageError{fmt.Errorf("--suppress needs --why: suppression moves the stack into the baseline")}
+		}
+		return nil
+	}, func(cmd *cobra.Command, _ []string, c *client.Client) error {
+		a, err := c.Triage(cmd.Context(), id, state, why)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "anomaly %s (%s) is now %s\n", a.ID, a.Text(), a.State)
+		return nil
+	})
 	fl := cmd.Flags()
 	fl.BoolVar(&ack, "acknowledge", false, "mark it seen and being looked at")
 	fl.BoolVar(&suppress, "suppress", false, "mark it normal: the stack joins the baseline (needs --why)")
@@ -175,49 +162,44 @@ func newSuppressionsCmd() *cobra.Command {
 			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Query, r.Pattern, strings.Join(r.Hosts, ","), r.Reason, r.By, r.At)
 		})
 
-	var api apiFlags // add's and delete's (one of them runs)
 	var query, pattern, hosts, why string
 	var ruleID int64
-	add := &cobra.Command{
+	add := apiCmd(&cobra.Command{
 		Use:   "add --pattern GLOB --why TEXT [--query GLOB] [--hosts h1,h2]",
 		Short: "Make every stack matching a pattern (and seen only on the given hosts) part of the baseline",
 		Example: `  exechunt suppressions add --query 'rarity/*' --pattern '*parent_name=backupagent.exe*' --why "nightly backup"
   exechunt suppressions add --pattern '*name=msiexec.exe*' --hosts build01,build02 --why "build agents install packages"`,
 		Args: cobra.NoArgs,
-		RunE: api.runE(func([]string) error {
-			if strings.TrimSpace(pattern) == "" || strings.TrimSpace(why) == "" {
-				return usageError{fmt.Errorf("--pattern and --why are required")}
-			}
-			return nil
-		}, func(cmd *cobra.Command, _ []string, c *client.Client) error {
-			r := apiv1.SuppressionRule{Query: query, Pattern: pattern, Reason: why}
-			if hosts != "" {
-				r.Hosts = strings.Split(hosts, ",")
-			}
-			got, err := c.AddSuppressionRule(cmd.Context(), r)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "suppression rule %d added\n", got.ID)
-			return nil
-		}),
-	}
-	api.add(add)
+	}, func([]string) error {
+		if strings.TrimSpace(pattern) == "" || strings.TrimSpace(why) == "" {
+			return usageError{fmt.Errorf("--pattern and --why are required")}
+		}
+		return nil
+	}, func(cmd *cobra.Command, _ []string, c *client.Client) error {
+		r := apiv1.SuppressionRule{Query: query, Pattern: pattern, Reason: why}
+		if hosts != "" {
+			r.Hosts = strings.Split(hosts, ",")
+		}
+		got, err := c.AddSuppressionRule(cmd.Context(), r)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "suppression rule %d added\n", got.ID)
+		return nil
+	})
 	af := add.Flags()
 	af.StringVar(&query, "query", "", "hunt queries the rule applies to (glob over pack/query; default all)")
 	af.StringVar(&pattern, "pattern", "", `glob over the stack text "column=value | …" (case-insensitive)`)
 	af.StringVar(&hosts, "hosts", "", "only stacks seen on these hosts alone (comma-separated)")
 	af.StringVar(&why, "why", "", "the reason, recorded with who and when")
 
-	del := &cobra.Command{
+	del := apiCmd(&cobra.Command{
 		Use:   "delete ID",
 		Short: "Remove a suppression rule",
 		Args:  cobra.ExactArgs(1),
-		RunE: api.runE(idArg(&ruleID, "rule id %q: want a number"), func(cmd *cobra.Command, _ []string, c *client.Client) error {
-			return c.DeleteSuppressionRule(cmd.Context(), ruleID)
-		}),
-	}
-	api.add(del)
+	}, idArg(&ruleID, "rule id %q: want a number"), func(cmd *cobra.Command, _ []string, c *client.Client) error {
+		return c.DeleteSuppressionRule(cmd.Context(), ruleID)
+	})
 	cmd.AddCommand(add, del)
 	return cmd
 }

@@ -177,6 +177,32 @@ func (f *apiFlags) client() (*client.Client, error) {
 	return client.New(srv, tok, pem)
 }
 
+// apiCmd makes cmd an operator-API command: it adds the flags that find the
+// orchestrator (--server, --token, --ca-file, --config) and sets RunE to check
+// (nil for none), then do with a client (apiFlags.runE).
+func apiCmd(cmd *cobra.Command, check func(args []string) error, do func(cmd *cobra.Command, args []string, c *client.Client) error) *cobra.Command {
+	var api apiFlags
+	cmd.RunE = api.runE(check, do)
+	api.add(cmd)
+	return cmd
+}
+
+// apiFormatCmd is apiCmd for a command that prints in one of formats: it adds
+// --format (the first the default), checks it before check (nil for none) and
+// gives it to do.
+func apiFormatCmd(cmd *cobra.Command, formats []string, check func(args []string) error,
+	do func(cmd *cobra.Command, args []string, c *client.Client, format string) error) *cobra.Command {
+	var format string
+	apiCmd(cmd, func(args []string) error {
+		if err := checkFormat(format, formats...); err != nil || check == nil {
+			return err
+		}
+		return check(args)
+	}, func(cmd *cobra.Command, args []string, c *client.Client) error { return do(cmd, args, c, format) })
+	addFormatFlag(cmd, &format, formats...)
+	return cmd
+}
+
 // runE is the RunE of an operator-API command: check (nil for none) validates flags
 // and arguments first, so a usage error comes before the orchestrator is looked
 // for; then do runs with a client.
@@ -193,11 +219,6 @@ func (f *apiFlags) runE(check func(args []string) error, do func(cmd *cobra.Comm
 		}
 		return do(cmd, args, c)
 	}
-}
-
-// formatCheck is a runE check that --format is one of allowed.
-func formatCheck(format *string, allowed ...string) func([]string) error {
-	return func([]string) error { return checkFormat(*format, allowed...) }
 }
 
 // idArg is a runE check that the first argument is a positive id, stored in id;

@@ -72,70 +72,60 @@ func dashIfNone(s []string) []string {
 }
 
 func newHuntsRunCmd() *cobra.Command {
-	var api apiFlags
-	var format string
 	var wait time.Duration
-	cmd := &cobra.Command{
+	cmd := apiFormatCmd(&cobra.Command{
 		Use:   "run NAME",
 		Short: "Start a run of a dispatch hunt now",
 		Args:  cobra.ExactArgs(1),
-		RunE: api.runE(formatCheck(&format, "table", "json"), func(cmd *cobra.Command, args []string, c *client.Client) error {
-			r, err := c.RunHunt(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "run %d of %s started; follow it with: exechunt hunts show %d\n", r.ID, r.Hunt, r.ID)
-			if wait > 0 {
-				deadline := time.Now().Add(wait)
-				for r.State == "running" && time.Now().Before(deadline) {
-					select {
-					case <-cmd.Context().Done():
-						return cmd.Context().Err()
-					case <-time.After(time.Second):
-					}
-					d, err := c.HuntRun(cmd.Context(), r.ID)
-					if err != nil {
-						return err
-					}
-					r = d.Run
+	}, tableOrJSON, nil, func(cmd *cobra.Command, args []string, c *client.Client, format string) error {
+		r, err := c.RunHunt(cmd.Context(), args[0])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "run %d of %s started; follow it with: exechunt hunts show %d\n", r.ID, r.Hunt, r.ID)
+		if wait > 0 {
+			deadline := time.Now().Add(wait)
+			for r.State == "running" && time.Now().Before(deadline) {
+				select {
+				case <-cmd.Context().Done():
+					return cmd.Context().Err()
+				case <-time.After(time.Second):
 				}
+				d, err := c.HuntRun(cmd.Context(), r.ID)
+				if err != nil {
+					return err
+				}
+				r = d.Run
 			}
-			return printRuns(cmd.OutOrStdout(), format, []apiv1.HuntRun{r})
-		}),
-	}
-	api.add(cmd)
-	addFormatFlag(cmd, &format, "table", "json")
+		}
+		return printRuns(cmd.OutOrStdout(), format, []apiv1.HuntRun{r})
+	})
 	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for the run to end")
 	return cmd
 }
 
 func newHuntsRunsCmd(use, short string) *cobra.Command {
-	var api apiFlags
-	var format string
 	var limit int
-	cmd := &cobra.Command{
+	cmd := apiFormatCmd(&cobra.Command{
 		Use:   use,
 		Short: short,
 		Args:  cobra.MaximumNArgs(1),
-		RunE: api.runE(func(args []string) error {
-			if strings.HasPrefix(use, "runs NAME") && len(args) == 0 {
-				return usageError{fmt.Errorf("name the hunt (exechunt hunts runs NAME), or use exechunt runs")}
-			}
-			return checkFormat(format, "table", "json")
-		}, func(cmd *cobra.Command, args []string, c *client.Client) error {
-			name := ""
-			if len(args) == 1 {
-				name = args[0]
-			}
-			rs, err := c.HuntRuns(cmd.Context(), name, limit)
-			if err != nil {
-				return err
-			}
-			return printRuns(cmd.OutOrStdout(), format, rs)
-		}),
-	}
-	api.add(cmd)
-	addFormatFlag(cmd, &format, "table", "json")
+	}, tableOrJSON, func(args []string) error {
+		if strings.HasPrefix(use, "runs NAME") && len(args) == 0 {
+			return usageError{fmt.Errorf("name the hunt (exechunt hunts runs NAME), or use exechunt runs")}
+		}
+		return nil
+	}, func(cmd *cobra.Command, args []string, c *client.Client, format string) error {
+		name := ""
+		if len(args) == 1 {
+			name = args[0]
+		}
+		rs, err := c.HuntRuns(cmd.Context(), name, limit)
+		if err != nil {
+			return err
+		}
+		return printRuns(cmd.OutOrStdout(), format, rs)
+	})
 	cmd.Flags().IntVar(&limit, "limit", 20, "how many runs")
 	return cmd
 }
@@ -162,71 +152,62 @@ func printRuns(w io.Writer, format string, rs []apiv1.HuntRun) error {
 }
 
 func newHuntsShowCmd() *cobra.Command {
-	var api apiFlags
-	var format, query string
+	var query string
 	var rows bool
 	var id int64
-	cmd := &cobra.Command{
+	cmd := apiFormatCmd(&cobra.Command{
 		Use:   "show RUN_ID",
 		Short: "A run's queries (with their time windows), per-host states and, with --rows, its rows",
 		Args:  cobra.ExactArgs(1),
-		RunE: api.runE(func(args []string) error {
-			if err := checkFormat(format, "table", "json"); err != nil {
-				return err
-			}
-			return idArg(&id, "bad run id %q")(args)
-		}, func(cmd *cobra.Command, args []string, c *client.Client) error {
-			d, err := c.HuntRun(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			var all []apiv1.HuntRow
-			if rows {
-				for off := 0; ; {
-					page, err := c.RunRows(cmd.Context(), id, query, off, 1000)
-					if err != nil {
-						return err
-					}
-					all = append(all, page.Rows...)
-					if page.NextOffset == nil {
-						break
-					}
-					off = *page.NextOffset
+	}, tableOrJSON, idArg(&id, "bad run id %q"), func(cmd *cobra.Command, args []string, c *client.Client, format string) error {
+		d, err := c.HuntRun(cmd.Context(), id)
+		if err != nil {
+			return err
+		}
+		var all []apiv1.HuntRow
+		if rows {
+			for off := 0; ; {
+				page, err := c.RunRows(cmd.Context(), id, query, off, 1000)
+				if err != nil {
+					return err
 				}
-			}
-			out := cmd.OutOrStdout()
-			if format == "json" {
-				return printJSON(out, map[string]any{"run": d.Run, "queries": d.Queries, "hosts": d.Hosts, "rows": all})
-			}
-			if err := printRuns(out, "table", []apiv1.HuntRun{d.Run}); err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "\nQUERY\tLIVE QUERY\tWINDOW\tHOSTS\tROWS\tSTATES")
-			for _, q := range d.Queries {
-				win := "none (snapshot)"
-				if q.WindowStart != nil {
-					win = "(" + shortTime(*q.WindowStart) + ", " + shortTime(d.Run.WindowEnd) + "]"
+				all = append(all, page.Rows...)
+				if page.NextOffset == nil {
+					break
 				}
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\n", q.Query, q.LiveQueryID, win, q.Hosts, q.Rows, countWords(q.Counts))
+				off = *page.NextOffset
 			}
-			fmt.Fprintln(tw, "\nHOST\tSTATE\tROWS\tMESSAGE")
-			for _, h := range d.Hosts {
-				fmt.Fprintf(tw, "%s (%d)\t%s\t%d\t%s\n", termSafe(h.Hostname), h.HostID, h.State, h.Rows,
-					termSafe(report.OneLine(h.Message, problemLen)))
+		}
+		out := cmd.OutOrStdout()
+		if format == "json" {
+			return printJSON(out, map[string]any{"run": d.Run, "queries": d.Queries, "hosts": d.Hosts, "rows": all})
+		}
+		if err := printRuns(out, "table", []apiv1.HuntRun{d.Run}); err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "\nQUERY\tLIVE QUERY\tWINDOW\tHOSTS\tROWS\tSTATES")
+		for _, q := range d.Queries {
+			win := "none (snapshot)"
+			if q.WindowStart != nil {
+				win = "(" + shortTime(*q.WindowStart) + ", " + shortTime(d.Run.WindowEnd) + "]"
 			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			for _, r := range all {
-				b, _ := json.Marshal(r.Columns)
-				fmt.Fprintf(out, "%s\t%s\t%s\n", termSafe(r.Hostname), r.Query, termSafe(string(b)))
-			}
-			return nil
-		}),
-	}
-	api.add(cmd)
-	addFormatFlag(cmd, &format, "table", "json")
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%s\n", q.Query, q.LiveQueryID, win, q.Hosts, q.Rows, countWords(q.Counts))
+		}
+		fmt.Fprintln(tw, "\nHOST\tSTATE\tROWS\tMESSAGE")
+		for _, h := range d.Hosts {
+			fmt.Fprintf(tw, "%s (%d)\t%s\t%d\t%s\n", termSafe(h.Hostname), h.HostID, h.State, h.Rows,
+				termSafe(report.OneLine(h.Message, problemLen)))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		for _, r := range all {
+			b, _ := json.Marshal(r.Columns)
+			fmt.Fprintf(out, "%s\t%s\t%s\n", termSafe(r.Hostname), r.Query, termSafe(string(b)))
+		}
+		return nil
+	})
 	cmd.Flags().BoolVar(&rows, "rows", false, "also print the rows (all pages)")
 	cmd.Flags().StringVar(&query, "query", "", "only the rows of this query")
 	return cmd
@@ -283,15 +264,12 @@ Push hunts use "mode": "push" and an optional "interval" (seconds) instead of "s
 }
 
 func newHuntsDeleteCmd() *cobra.Command {
-	var api apiFlags
-	cmd := &cobra.Command{
+	cmd := apiCmd(&cobra.Command{
 		Use:   "delete NAME",
 		Short: "Delete a hunt (its runs stay in the history)",
 		Args:  cobra.ExactArgs(1),
-		RunE: api.runE(nil, func(cmd *cobra.Command, args []string, c *client.Client) error {
-			return c.DeleteHunt(cmd.Context(), args[0])
-		}),
-	}
-	api.add(cmd)
+	}, nil, func(cmd *cobra.Command, args []string, c *client.Client) error {
+		return c.DeleteHunt(cmd.Context(), args[0])
+	})
 	return cmd
 }

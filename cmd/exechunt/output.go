@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +16,9 @@ import (
 )
 
 // addFormatFlag adds --format to cmd: one of allowed, the first the default.
+// tableOrJSON are the formats of most fleet commands (printList).
+var tableOrJSON = []string{"table", "json"}
+
 func addFormatFlag(cmd *cobra.Command, format *string, allowed ...string) {
 	cmd.Flags().StringVar(format, "format", allowed[0], "output format: "+orList(allowed))
 }
@@ -71,23 +75,17 @@ func orDash(s string) string {
 // table (header's tab-separated columns, one line per item) or JSON (--format).
 // The caller adds its own flags, examples and subcommands to what it returns.
 func newListCmd[T any](use, short, header string, fetch func(context.Context, *client.Client) ([]T, error), line func(io.Writer, T)) *cobra.Command {
-	var api apiFlags
-	var format string
-	cmd := &cobra.Command{
+	return apiFormatCmd(&cobra.Command{
 		Use:   use,
 		Short: short,
 		Args:  cobra.NoArgs,
-		RunE: api.runE(formatCheck(&format, "table", "json"), func(cmd *cobra.Command, _ []string, c *client.Client) error {
-			items, err := fetch(cmd.Context(), c)
-			if err != nil {
-				return err
-			}
-			return printList(cmd.OutOrStdout(), format, items, header, line)
-		}),
-	}
-	api.add(cmd)
-	addFormatFlag(cmd, &format, "table", "json")
-	return cmd
+	}, tableOrJSON, nil, func(cmd *cobra.Command, _ []string, c *client.Client, format string) error {
+		items, err := fetch(cmd.Context(), c)
+		if err != nil {
+			return err
+		}
+		return printList(cmd.OutOrStdout(), format, items, header, line)
+	})
 }
 
 // countStates are the states of a host's answer, in the order countWords names
@@ -102,7 +100,7 @@ func countWords(counts map[string]int) string {
 			parts = append(parts, fmt.Sprintf("%s %d", st, n))
 		}
 	}
-	for _, st := range sortedKeys(counts) {
+	for _, st := range slices.Sorted(maps.Keys(counts)) {
 		if n := counts[st]; n > 0 && !slices.Contains(countStates, st) {
 			parts = append(parts, fmt.Sprintf("%s %d", termSafe(st), n))
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,11 +25,11 @@ import (
 func init() { subcommands = append(subcommands, newQueryCmd) }
 
 func newQueryCmd() *cobra.Command {
-	var api apiFlags
 	var hosts, format, discovery string
 	var timeout time.Duration
 	var quiet bool
-	cmd := &cobra.Command{
+	var targets targeting.Targets
+	cmd := apiCmd(&cobra.Command{
 		Use:   "query [flags] SQL",
 		Short: "Run a live query on enrolled hosts and stream the rows",
 		Long: `Sends SQL to the selected hosts as an osquery distributed query and prints rows
@@ -48,23 +49,19 @@ host answered (every host failed the query or was offline: bad SQL, say), on
 		Example: `  exechunt query --hosts all "SELECT name, parent_name, cmdline FROM process_lineage WHERE parent_name = 'winword.exe'"
   exechunt query --hosts windows,web01 --format csv "SELECT * FROM process_creation_events WHERE score >= 80"`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if !slices.Contains([]string{"table", "json", "csv"}, format) {
-				return usageError{fmt.Errorf("--format %q: want table, json or csv", format)}
-			}
-			t, err := parseSelector(hosts)
-			if err != nil {
-				return usageError{err}
-			}
-			c, err := api.client()
-			if err != nil {
-				return err
-			}
-			return runLiveQuery(cmd.Context(), c, cmd.OutOrStdout(), cmd.ErrOrStderr(), apiv1.CreateQueryRequest{
-				SQL: args[0], Discovery: discovery, Targets: t, Timeout: timeout.String()}, format, quiet)
-		},
-	}
-	api.add(cmd)
+	}, func([]string) error {
+		if !slices.Contains([]string{"table", "json", "csv"}, format) {
+			return usageError{fmt.Errorf("--format %q: want table, json or csv", format)}
+		}
+		var err error
+		if targets, err = parseSelector(hosts); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}, func(cmd *cobra.Command, args []string, c *client.Client) error {
+		return runLiveQuery(cmd.Context(), c, cmd.OutOrStdout(), cmd.ErrOrStderr(), apiv1.CreateQueryRequest{
+			SQL: args[0], Discovery: discovery, Targets: targets, Timeout: timeout.String()}, format, quiet)
+	})
 	fl := cmd.Flags()
 	fl.StringVar(&hosts, "hosts", "all", "hosts to query: all, platforms, ids or hostnames (comma-separated)")
 	fl.DurationVar(&timeout, "timeout", 60*time.Second, "give up on hosts that have not answered after this long")
@@ -304,14 +301,5 @@ func columnsInOrder(order []string, rows []apiv1.Row) []string {
 			delete(seen, k)
 		}
 	}
-	return append(out, sortedKeys(seen)...)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return append(out, slices.Sorted(maps.Keys(seen))...)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/exechunt/exechunt/offline/simulate/agentsim"
 	"github.com/exechunt/exechunt/orchestrator/client"
 	"github.com/exechunt/exechunt/orchestrator/server"
+	"github.com/exechunt/exechunt/orchestrator/tick"
 )
 
 func init() { subcommands = append(subcommands, newSimulateCmd) }
@@ -209,16 +210,7 @@ func runSimulate(ctx context.Context, errOut io.Writer, f simulateFlags, evidenc
 		}()
 	}
 	p := progress{c: counters, hosts: len(agents)}
-	tick := time.NewTicker(f.progressEvery)
-	defer tick.Stop()
-	for done := false; !done; {
-		select {
-		case <-ctx.Done():
-			done = true
-		case <-tick.C:
-			p.print(errOut, false)
-		}
-	}
+	tick.Every(ctx, f.progressEvery, func(context.Context) { p.print(errOut, false) })
 	wg.Wait()
 	p.print(errOut, true)
 	return nil

@@ -53,7 +53,6 @@ func expires(t *time.Time) string {
 }
 
 func newTokensCreateCmd() *cobra.Command {
-	var api apiFlags
 	var name, role string
 	var lifetime time.Duration
 	check := func([]string) error {
@@ -67,26 +66,24 @@ func newTokensCreateCmd() *cobra.Command {
 		}
 		return nil
 	}
-	cmd := &cobra.Command{
+	cmd := apiCmd(&cobra.Command{
 		Use:   "create --name NAME --role viewer|hunter|admin [--expires 720h]",
 		Short: "Create an API token and print it (the only time it is shown)",
 		Args:  cobra.NoArgs,
-		RunE: api.runE(check, func(cmd *cobra.Command, _ []string, c *client.Client) error {
-			req := apiv1.CreateTokenRequest{Name: name, Role: role}
-			if lifetime > 0 {
-				req.ExpiresIn = lifetime.String()
-			}
-			ct, err := c.CreateToken(cmd.Context(), req)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "token %d %q (%s), expires %s; store it now, it is not shown again:\n",
-				ct.Token.ID, ct.Token.Name, ct.Token.Role, expires(ct.Token.ExpiresAt))
-			fmt.Fprintln(cmd.OutOrStdout(), ct.Secret)
-			return nil
-		}),
-	}
-	api.add(cmd)
+	}, check, func(cmd *cobra.Command, _ []string, c *client.Client) error {
+		req := apiv1.CreateTokenRequest{Name: name, Role: role}
+		if lifetime > 0 {
+			req.ExpiresIn = lifetime.String()
+		}
+		ct, err := c.CreateToken(cmd.Context(), req)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "token %d %q (%s), expires %s; store it now, it is not shown again:\n",
+			ct.Token.ID, ct.Token.Name, ct.Token.Role, expires(ct.Token.ExpiresAt))
+		fmt.Fprintln(cmd.OutOrStdout(), ct.Secret)
+		return nil
+	})
 	cmd.Flags().StringVar(&name, "name", "", "who or what the token is for (letters, digits, - _ . @)")
 	cmd.Flags().StringVar(&role, "role", "viewer", "viewer, hunter or admin")
 	cmd.Flags().DurationVar(&lifetime, "expires", 0, "lifetime (e.g. 720h); 0: never expires")
@@ -94,21 +91,18 @@ func newTokensCreateCmd() *cobra.Command {
 }
 
 func newTokensRevokeCmd() *cobra.Command {
-	var api apiFlags
 	var id int64
-	cmd := &cobra.Command{
+	cmd := apiCmd(&cobra.Command{
 		Use:   "revoke ID",
 		Short: "Revoke an API token (at once, for the API and web UI sessions' next request)",
 		Args:  cobra.ExactArgs(1),
-		RunE: api.runE(idArg(&id, "token ID %q: want a positive number (see exechunt tokens list)"), func(cmd *cobra.Command, _ []string, c *client.Client) error {
-			t, err := c.RevokeToken(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "revoked token %d %q (%s)\n", t.ID, t.Name, t.Role)
-			return nil
-		}),
-	}
-	api.add(cmd)
+	}, idArg(&id, "token ID %q: want a positive number (see exechunt tokens list)"), func(cmd *cobra.Command, _ []string, c *client.Client) error {
+		t, err := c.RevokeToken(cmd.Context(), id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "revoked token %d %q (%s)\n", t.ID, t.Name, t.Role)
+		return nil
+	})
 	return cmd
 }

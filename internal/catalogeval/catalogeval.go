@@ -71,7 +71,9 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -268,11 +270,7 @@ func Evaluate(ctx context.Context, catalogDir, evidenceDir string, ps []packs.Pa
 	if err := writeEvidence(filepath.Join(evidenceDir, EvidenceFile), rep.Cases); err != nil {
 		return rep, fmt.Errorf("catalogeval: %w", err)
 	}
-	scores := map[eval.Key]eval.Scored{}
-	if err := eval.AnalyseFile(ctx, evidenceDir, EvidenceFile, scores); err != nil {
-		return rep, err
-	}
-	found, err := packeval.Run(ctx, evidenceDir, ps)
+	scores, found, err := scoreEvidence(ctx, evidenceDir, EvidenceFile, ps)
 	if err != nil {
 		return rep, err
 	}
@@ -288,6 +286,21 @@ func Evaluate(ctx context.Context, catalogDir, evidenceDir string, ps []packs.Pa
 		}
 	}
 	return rep, nil
+}
+
+// scoreEvidence scores the events of the evidence file in dir through
+// process_creation_events (eval) and runs ps over dir (packeval): what both the
+// LOLBAS and the GTFOBins evaluations check each case against.
+func scoreEvidence(ctx context.Context, dir, file string, ps []packs.Pack) (map[eval.Key]eval.Scored, *packeval.Findings, error) {
+	scores := map[eval.Key]eval.Scored{}
+	if err := eval.AnalyseFile(ctx, dir, file, scores); err != nil {
+		return nil, nil, err
+	}
+	found, err := packeval.Run(ctx, dir, ps)
+	if err != nil {
+		return nil, nil, err
+	}
+	return scores, found, nil
 }
 
 // Totals counts the cases, the binaries they come from, and how many were scored,
@@ -415,11 +428,7 @@ func (r Report) Misses() string {
 // Scope lists the categories not counted and the binaries left out.
 func (r Report) Scope() string {
 	var b strings.Builder
-	cats := make([]string, 0, len(r.OutOfScope))
-	for c := range r.OutOfScope {
-		cats = append(cats, c)
-	}
-	sort.Strings(cats)
+	cats := slices.Sorted(maps.Keys(r.OutOfScope))
 	parts := make([]string, len(cats))
 	for i, c := range cats {
 		parts[i] = fmt.Sprintf("%s %d", c, r.OutOfScope[c])

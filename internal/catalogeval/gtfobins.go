@@ -273,11 +273,7 @@ func EvaluateGTFOBins(ctx context.Context, dir, evidenceDir string, ps []packs.P
 	if err := writeGTFOEvidence(filepath.Join(evidenceDir, GTFOEvidenceFile), all); err != nil {
 		return rep, fmt.Errorf("catalogeval: %w", err)
 	}
-	scores := map[eval.Key]eval.Scored{}
-	if err := eval.AnalyseFile(ctx, evidenceDir, GTFOEvidenceFile, scores); err != nil {
-		return rep, err
-	}
-	found, err := packeval.Run(ctx, evidenceDir, ps)
+	scores, found, err := scoreEvidence(ctx, evidenceDir, GTFOEvidenceFile, ps)
 	if err != nil {
 		return rep, err
 	}

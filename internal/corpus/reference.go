@@ -12,15 +12,12 @@ const ReferenceEnv = "EXECHUNT_REFERENCE"
 // checkout, or $EXECHUNT_REFERENCE; without either, the sibling of the corpus
 // directory) and whether it exists.
 func ReferenceDir() (string, bool) {
-	if d := os.Getenv(ReferenceEnv); d != "" {
-		return d, isDir(d)
-	}
-	c, _ := Dir()
-	if c == "" {
-		return "", false
-	}
-	d := filepath.Join(filepath.Dir(filepath.Clean(c)), "reference")
-	return d, isDir(d)
+	return envOr(ReferenceEnv, func() string {
+		if c, _ := Dir(); c != "" {
+			return filepath.Dir(filepath.Clean(c))
+		}
+		return ""
+	}, "reference", "")
 }
 
 // LOLBASEnv names the variable that overrides the LOLBAS catalog location.
@@ -33,15 +30,22 @@ const LOLBASSkipMessage = "LOLBAS catalog not found: put it at ../shared/referen
 // else lolbas/ in the reference folder, and whether it exists. Like the corpus, it
 // is read in place and never copied into this repository.
 func LOLBASDir() (string, bool) {
-	if d := os.Getenv(LOLBASEnv); d != "" {
-		return d, isDir(filepath.Join(d, "yml"))
+	return envOr(LOLBASEnv, func() string { r, _ := ReferenceDir(); return r }, "lolbas", "yml")
+}
+
+// envOr locates a shared folder: $env when set, else sub of the folder parent
+// returns (none when that is ""); it reports whether marker, a folder inside
+// it ("" for the folder itself), exists.
+func envOr(env string, parent func() string, sub, marker string) (string, bool) {
+	d := os.Getenv(env)
+	if d == "" {
+		p := parent()
+		if p == "" {
+			return "", false
+		}
+		d = filepath.Join(p, sub)
 	}
-	r, _ := ReferenceDir()
-	if r == "" {
-		return "", false
-	}
-	d := filepath.Join(r, "lolbas")
-	return d, isDir(filepath.Join(d, "yml"))
+	return d, isDir(filepath.Join(d, marker))
 }
 
 // ReferenceSkipMessage is the message tests give when the reference folder is absent.

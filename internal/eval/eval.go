@@ -11,9 +11,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -325,11 +326,7 @@ func (r Report) Table() string {
 			a.hit++
 		}
 	}
-	techs := make([]string, 0, len(by))
-	for t := range by {
-		techs = append(techs, t)
-	}
-	sort.Strings(techs)
+	techs := slices.Sorted(maps.Keys(by))
 	for _, t := range techs {
 		a := by[t]
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.2f\t\n", t, a.n, a.hit, a.n-a.hit, float64(a.hit)/float64(a.n))

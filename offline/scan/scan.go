@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -89,11 +91,7 @@ func LoadPacks(dir string, names []string) ([]packs.Pack, error) {
 		}
 	}
 	if len(want) > 0 {
-		var missing []string
-		for n := range want {
-			missing = append(missing, n)
-		}
-		sort.Strings(missing)
+		missing := slices.Sorted(maps.Keys(want))
 		return nil, fmt.Errorf("no such pack %s (known: %s, or all)", strings.Join(missing, ","), strings.Join(known, ", "))
 	}
 	return out, nil

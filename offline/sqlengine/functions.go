@@ -12,9 +12,10 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
-	"sync"
 
 	"github.com/ncruces/go-sqlite3"
+
+	"github.com/exechunt/exechunt/orchestrator/smallcache"
 )
 
 // Functions lists osquery's SQL extras that every engine registers, with osquery's
@@ -43,29 +44,25 @@ const regexMaxSize = 256
 
 // functions holds state shared by the functions of one engine: compiled patterns.
 type functions struct {
-	mu    sync.Mutex
-	cache map[string]*regexp.Regexp
+	cache smallcache.Cache[string, *regexp.Regexp]
 }
 
-func newFunctions() *functions { return &functions{cache: map[string]*regexp.Regexp{}} }
+func newFunctions() *functions {
+	return &functions{cache: smallcache.Cache[string, *regexp.Regexp]{Max: 256}}
+}
 
 func (f *functions) compile(pattern string) (*regexp.Regexp, error) {
 	if len(pattern) > regexMaxSize {
 		return nil, fmt.Errorf("Invalid regex: too big, max size is %d bytes", regexMaxSize)
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if re, ok := f.cache[pattern]; ok {
+	if re, ok := f.cache.Get(pattern); ok {
 		return re, nil
 	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
 		return nil, errors.New("Invalid regex") // osquery's message
 	}
-	if len(f.cache) >= 256 {
-		clear(f.cache)
-	}
-	f.cache[pattern] = re
+	f.cache.Put(pattern, re)
 	return re, nil
 }
 
@@ -150,16 +147,27 @@ func (f *functions) regexSplit(ctx sqlite3.Context, arg ...sqlite3.Value) {
 	})
 }
 
+// regexArgs is the start of a regex function: the compiled pattern of
+// arg[pattern], or false once the result is set (NULL for a NULL argument, the
+// error for a bad pattern).
+func (f *functions) regexArgs(ctx sqlite3.Context, arg []sqlite3.Value, pattern int) (*regexp.Regexp, bool) {
+	if anyNull(arg) {
+		ctx.ResultNull()
+		return nil, false
+	}
+	re, err := f.compile(arg[pattern].Text())
+	if err != nil {
+		ctx.ResultError(err)
+		return nil, false
+	}
+	return re, true
+}
+
 // regex_match(s, pattern, index): group index of the first match (0 = the whole
 // match); NULL without a match or when the group does not exist.
 func (f *functions) regexMatch(ctx sqlite3.Context, arg ...sqlite3.Value) {
-	if anyNull(arg) {
-		ctx.ResultNull()
-		return
-	}
-	re, err := f.compile(arg[1].Text())
-	if err != nil {
-		ctx.ResultError(err)
+	re, ok := f.regexArgs(ctx, arg, 1)
+	if !ok {
 		return
 	}
 	s := arg[0].Text()
@@ -178,13 +186,8 @@ func (f *functions) regexMatch(ctx sqlite3.Context, arg ...sqlite3.Value) {
 
 // regexp(pattern, s) backs `s REGEXP pattern`: 1 when pattern matches anywhere in s.
 func (f *functions) regexpOp(ctx sqlite3.Context, arg ...sqlite3.Value) {
-	if anyNull(arg) {
-		ctx.ResultNull()
-		return
-	}
-	re, err := f.compile(arg[0].Text())
-	if err != nil {
-		ctx.ResultError(err)
+	re, ok := f.regexArgs(ctx, arg, 0)
+	if !ok {
 		return
 	}
 	ctx.ResultBool(re.MatchString(arg[1].Text()))

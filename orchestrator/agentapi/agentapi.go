@@ -24,7 +24,9 @@ import (
 	"time"
 
 	"github.com/exechunt/exechunt/orchestrator/ratelimit"
+	"github.com/exechunt/exechunt/orchestrator/smallcache"
 	"github.com/exechunt/exechunt/orchestrator/store"
+	"github.com/exechunt/exechunt/orchestrator/tick"
 )
 
 // HostStore is what the agent API needs of enrolled hosts.
@@ -186,13 +188,13 @@ type Handler struct {
 	c        Config
 	log      *slog.Logger
 	perHost  *ratelimit.Limiter
-	slots    chan struct{}      // one per request in flight (MaxInFlight)
-	main     *budget            // body bytes of authenticated requests (BodyBudget)
-	anon     *budget            // body bytes of the others (AnonBudget)
-	refused  *logEvery          // refused enrollments: a log line a second at most
-	logQuota *ratelimit.Limiter // log bytes per host (HostLogRate, HostLogBurst)
-	configs  configCache        // encoded configurations (ConfigKeyer)
-	targets  targetCache        // hosts targeted per live query (accelerate)
+	slots    chan struct{}                          // one per request in flight (MaxInFlight)
+	main     *budget                                // body bytes of authenticated requests (BodyBudget)
+	anon     *budget                                // body bytes of the others (AnonBudget)
+	refused  *logEvery                              // refused enrollments: a log line a second at most
+	logQuota *ratelimit.Limiter                     // log bytes per host (HostLogRate, HostLogBurst)
+	configs  *smallcache.Cache[string, encodedJSON] // encoded configurations (ConfigKeyer)
+	targets  targetCache                            // hosts targeted per live query (accelerate)
 
 	mu     sync.Mutex
 	keys   map[[32]byte]cachedHost
@@ -241,7 +243,8 @@ func New(c Config) (*Handler, error) {
 		seen: map[int64]time.Time{}, perHost: ratelimit.New(c.HostRate, c.HostBurst, c.Now, 0),
 		slots: make(chan struct{}, c.MaxInFlight), main: newBudget(c.BodyBudget), anon: newBudget(c.AnonBudget),
 		refused:  &logEvery{every: time.Second, now: c.Now},
-		logQuota: ratelimit.New(c.HostLogRate, c.HostLogBurst, c.Now, 0)}, nil
+		logQuota: ratelimit.New(c.HostLogRate, c.HostLogBurst, c.Now, 0),
+		configs:  &smallcache.Cache[string, encodedJSON]{Max: configCacheMax}}, nil
 }
 
 // Prefixes are the URL prefixes the endpoints are served under.
@@ -260,20 +263,14 @@ func (h *Handler) Register(mux *http.ServeMux) {
 
 // Run flushes last-seen times until ctx ends, then flushes once more.
 func (h *Handler) Run(ctx context.Context) error {
-	touch := time.NewTicker(h.c.TouchEvery)
-	defer touch.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			return h.flushSeen(fctx)
-		case <-touch.C:
-			if err := h.flushSeen(ctx); err != nil {
-				h.log.Warn("recording last-seen times", "err", err)
-			}
+	tick.Every(ctx, h.c.TouchEvery, func(ctx context.Context) {
+		if err := h.flushSeen(ctx); err != nil {
+			h.log.Warn("recording last-seen times", "err", err)
 		}
-	}
+	})
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	return h.flushSeen(fctx)
 }
 
 func (h *Handler) flushSeen(ctx context.Context) error {

@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -208,7 +207,7 @@ func (h *Handler) config(ctx context.Context, r *http.Request, body []byte) (any
 	key := ""
 	if keyer != nil {
 		key = keyer.ConfigKey(host)
-		if b, ok := h.configs.get(key); ok {
+		if b, ok := h.configs.Get(key); ok {
 			return b, nil
 		}
 	}
@@ -228,37 +227,16 @@ func (h *Handler) config(ctx context.Context, r *http.Request, body []byte) (any
 	if err != nil {
 		return nil, fmt.Errorf("encode config: %w", err)
 	}
-	h.configs.put(key, b)
+	h.configs.Put(key, b)
 	return encodedJSON(b), nil
 }
 
 // encodedJSON is an answer already encoded.
 type encodedJSON []byte
 
-// configCache holds encoded configurations by ConfigKey. It is small: keys are
-// few (platforms × push-hunt targeting), and it starts over when full.
-type configCache struct {
-	mu sync.Mutex
-	m  map[string]encodedJSON
-}
-
+// configCacheMax bounds the encoded configurations kept by ConfigKey: keys are
+// few (platforms × push-hunt targeting).
 const configCacheMax = 256
-
-func (c *configCache) get(key string) (encodedJSON, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	b, ok := c.m[key]
-	return b, ok
-}
-
-func (c *configCache) put(key string, b encodedJSON) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= configCacheMax {
-		c.m = map[string]encodedJSON{}
-	}
-	c.m[key] = b
-}
 
 // itoa is strconv.FormatInt for IDs in query names.
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

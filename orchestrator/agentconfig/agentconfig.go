@@ -62,6 +62,20 @@ func (s Static) Config(_ context.Context, h store.Host) (map[string]any, error) 
 	}, nil
 }
 
+// putFilters sets the keys by which osquery picks the hosts of a query or a
+// pack (platform, version, shard), those that are set.
+func putFilters(m map[string]any, platform, version string, shard int) {
+	if platform != "" {
+		m["platform"] = platform
+	}
+	if version != "" {
+		m["version"] = version
+	}
+	if shard > 0 {
+		m["shard"] = shard
+	}
+}
+
 // FeatureVectors returns osquery's feature_vectors block.
 func FeatureVectors() map[string]any {
 	return map[string]any{"character_frequencies": characterFrequencies[:]}
@@ -90,15 +104,7 @@ func RenderPacks(ps []packs.Pack, family string) map[string]any {
 			if q.Interval <= 0 {
 				m["interval"] = 3600
 			}
-			if q.Platform != "" {
-				m["platform"] = q.Platform
-			}
-			if q.Version != "" {
-				m["version"] = q.Version
-			}
-			if q.Shard > 0 {
-				m["shard"] = q.Shard
-			}
+			putFilters(m, q.Platform, q.Version, q.Shard)
 			if q.Denylist != nil {
 				m["denylist"] = *q.Denylist
 			}
@@ -114,15 +120,7 @@ func RenderPacks(ps []packs.Pack, family string) map[string]any {
 			continue
 		}
 		pm := map[string]any{"queries": qs}
-		if p.Platform != "" {
-			pm["platform"] = p.Platform
-		}
-		if p.Version != "" {
-			pm["version"] = p.Version
-		}
-		if p.Shard > 0 {
-			pm["shard"] = p.Shard
-		}
+		putFilters(pm, p.Platform, p.Version, p.Shard)
 		if len(p.Discovery) > 0 {
 			pm["discovery"] = slices.Clone(p.Discovery)
 		}

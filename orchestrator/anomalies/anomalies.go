@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -603,12 +605,7 @@ func (s *Service) Stacks(ctx context.Context, query string) ([]apiv1.Anomaly, er
 func (s *Service) Queries() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []string
-	for q := range s.huntsOf {
-		out = append(out, q)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(s.huntsOf))
 }
 
 // learning returns the end of the learning window while it runs.

@@ -4,8 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"net/http"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -54,11 +55,7 @@ type Stack struct {
 // Text is the text suppression-rule patterns match: "column=value | …" in
 // column order, as the API's CSV and the CLI show a stack.
 func (s Stack) Text() string {
-	keys := make([]string, 0, len(s.Values))
-	for k := range s.Values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(s.Values))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = k + "=" + s.Values[k]
@@ -183,7 +180,13 @@ type SuppressionRule struct {
 	At      string   `json:"at,omitempty"`
 }
 
-// AnomalyIDOK reports whether id can name an anomaly: a short id (10 base32
-// characters) or a legacy numeric one, never empty or longer than 20 characters.
-// The API and the web UI check a path's id with it before any lookup.
-func AnomalyIDOK(id string) bool { return id != "" && len(id) <= 20 }
+// PathAnomalyID is the {id} of an anomaly route (API) or page (web UI), checked
+// before any lookup: a short id (10 base32 characters) or a legacy numeric one,
+// never empty or longer than 20 characters; else a 400 StatusError.
+func PathAnomalyID(r *http.Request) (string, error) {
+	id := r.PathValue("id")
+	if id == "" || len(id) > 20 {
+		return "", Errorf(http.StatusBadRequest, "bad anomaly id %q", id)
+	}
+	return id, nil
+}

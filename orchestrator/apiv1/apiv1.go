@@ -12,9 +12,25 @@
 // stacker, the scheduler or the hunt service.
 package apiv1
 
+import "fmt"
+
 // Error is the body of every non-2xx answer.
 type Error struct {
 	Error string `json:"error"`
+}
+
+// StatusError is an error a handler answers with: the HTTP status and the text
+// shown (the API server's JSON error, the web UI's error page).
+type StatusError struct {
+	Status  int
+	Message string
+}
+
+func (e *StatusError) Error() string { return e.Message }
+
+// Errorf returns a *StatusError with the formatted text.
+func Errorf(status int, format string, a ...any) error {
+	return &StatusError{Status: status, Message: fmt.Sprintf(format, a...)}
 }
 
 // Whoami is GET /api/v1/whoami: the token's name and role.

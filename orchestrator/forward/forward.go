@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/exechunt/exechunt/orchestrator/apiv1"
@@ -82,9 +81,9 @@ type Config struct {
 
 // Forwarder enqueues anomaly events and delivers the outbox.
 type Forwarder struct {
-	c      Config
-	leader atomic.Bool
-	wake   chan struct{}
+	c     Config
+	lease *store.LeaseKeeper // the "forward" lease
+	wake  chan struct{}
 
 	mu    sync.Mutex
 	ranks map[string]float64 // anomaly id → last rank seen by Observe
@@ -103,7 +102,8 @@ func New(c Config) *Forwarder {
 	c.Backoff = cmp.Or(c.Backoff, DefaultBackoff)
 	c.MaxAttempts = cmp.Or(max(c.MaxAttempts, 0), 20)
 	c.Batch = cmp.Or(max(c.Batch, 0), 100)
-	return &Forwarder{c: c, wake: make(chan struct{}, 1), ranks: map[string]float64{}}
+	return &Forwarder{c: c, wake: make(chan struct{}, 1), ranks: map[string]float64{},
+		lease: &store.LeaseKeeper{Leases: c.Store, Name: LeaseName, Holder: c.Holder, TTL: c.LeaseTTL}}
 }
 
 // Destinations returns the configured destinations' names.
@@ -116,7 +116,7 @@ func (f *Forwarder) Destinations() []string {
 }
 
 // Leader reports whether this replica delivers the outbox now.
-func (f *Forwarder) Leader() bool { return f.leader.Load() }
+func (f *Forwarder) Leader() bool { return f.lease.Held() }
 
 // wants reports whether d takes events about a.
 func (d *Destination) wants(a apiv1.Anomaly) bool {
@@ -245,15 +245,13 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		if now := f.c.Now(); tried.IsZero() || now.Sub(tried) >= f.c.LeaseTTL/3 {
 			tried = now
-			ok, err := f.c.Store.AcquireLease(ctx, LeaseName, f.c.Holder, f.c.LeaseTTL, now)
+			ok, was, err := f.lease.Renew(ctx, now)
 			if err != nil && ctx.Err() == nil {
 				f.c.Log.Warn("forward: lease", "err", err)
-				ok = false
 			}
-			if ok != f.Leader() {
+			if ok != was {
 				f.c.Log.Info("forward: lease", "holder", ok)
 			}
-			f.leader.Store(ok)
 		}
 		for _, w := range wakes {
 			select {
@@ -271,12 +269,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 	for _, d := range f.c.Destinations {
 		d.Sink.Close()
 	}
-	if f.Leader() {
-		rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		f.c.Store.ReleaseLease(rctx, LeaseName, f.c.Holder)
-		cancel()
-		f.leader.Store(false)
-	}
+	f.lease.Release(ctx)
 	return nil
 }
 

@@ -26,7 +26,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/exechunt/exechunt/orchestrator/agentconfig"
@@ -98,7 +97,7 @@ type Service struct {
 	packs    map[string]packs.Pack
 	eventsRE *regexp.Regexp
 
-	leader   atomic.Bool // holds the "scheduler" lease (as of the last renewal)
+	lease    *store.LeaseKeeper // the "scheduler" lease
 	awaitMu  sync.Mutex
 	awaiting map[int64]bool // runs this replica is waiting on
 
@@ -133,7 +132,8 @@ func New(c Config) (*Service, error) {
 	}
 	c.Holder = cmp.Or(c.Holder, DefaultHolder())
 	c.LeaseTTL = cmp.Or(max(c.LeaseTTL, 0), DefaultLeaseTTL)
-	s := &Service{c: c, packs: map[string]packs.Pack{}, push: map[string]attribution{}, awaiting: map[int64]bool{}}
+	s := &Service{c: c, packs: map[string]packs.Pack{}, push: map[string]attribution{}, awaiting: map[int64]bool{},
+		lease: &store.LeaseKeeper{Leases: c.Store, Name: LeaseName, Holder: c.Holder, TTL: c.LeaseTTL}}
 	for _, p := range c.Packs {
 		s.packs[p.Name] = p
 	}

@@ -31,7 +31,7 @@ func (s *Service) Holder() string { return s.c.Holder }
 
 // Leader reports whether this replica held the "scheduler" lease at its last
 // renewal.
-func (s *Service) Leader() bool { return s.leader.Load() }
+func (s *Service) Leader() bool { return s.lease.Held() }
 
 // lead renews the lease every LeaseTTL/3 until ctx ends, then releases it so
 // another replica takes over at once.
@@ -41,15 +41,10 @@ func (s *Service) lead(ctx context.Context, wg *sync.WaitGroup) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			if s.leader.Swap(false) {
-				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-				err := s.c.Store.ReleaseLease(rctx, LeaseName, s.c.Holder)
-				cancel()
-				if err != nil {
-					s.c.Log.Warn("releasing the hunt scheduler lease", "err", err)
-				} else {
-					s.c.Log.Info("released the hunt scheduler lease", "holder", s.c.Holder)
-				}
+			if held, err := s.lease.Release(ctx); err != nil {
+				s.c.Log.Warn("releasing the hunt scheduler lease", "err", err)
+			} else if held {
+				s.c.Log.Info("released the hunt scheduler lease", "holder", s.c.Holder)
 			}
 			return
 		case <-t.C():
@@ -62,15 +57,13 @@ func (s *Service) lead(ctx context.Context, wg *sync.WaitGroup) {
 // definitions and resumes the runs left running (by a previous process, or by a
 // leader that died), which this replica is not already waiting on.
 func (s *Service) renew(ctx context.Context, wg *sync.WaitGroup) {
-	ok, err := s.c.Store.AcquireLease(ctx, LeaseName, s.c.Holder, s.c.LeaseTTL, s.c.Clock.Now())
+	ok, was, err := s.lease.Renew(ctx, s.c.Clock.Now())
 	if err != nil {
 		if ctx.Err() != nil {
 			return
 		}
 		s.c.Log.Warn("renewing the hunt scheduler lease", "err", err)
-		ok = false
 	}
-	was := s.leader.Swap(ok)
 	switch {
 	case ok && !was:
 		s.c.Log.Info("holding the hunt scheduler lease: this replica fires the cron hunts", "holder", s.c.Holder,
@@ -137,14 +130,14 @@ func (s *Service) mayFire(ctx context.Context, job string, tick time.Time) bool 
 		s.c.Log.Warn("hunt tick dropped: handled too late", "hunt", job, "tick", tick, "late", late.String())
 		return false
 	}
-	ok, err := s.c.Store.AcquireLease(ctx, LeaseName, s.c.Holder, s.c.LeaseTTL, now)
+	ok, was, err := s.lease.Check(ctx, now)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.c.Log.Warn("hunt tick not fired: the scheduler lease could not be checked", "hunt", job, "err", err)
 		}
 		return false
 	}
-	if was := s.leader.Swap(ok); was && !ok {
+	if was && !ok {
 		s.c.Log.Warn("lost the hunt scheduler lease: another replica fires the cron hunts", "holder", s.c.Holder)
 	}
 	return ok

@@ -103,9 +103,18 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return errorf(http.StatusBadRequest, "malformed request: %v", err)
+		return apiv1.Errorf(http.StatusBadRequest, "malformed request: %v", err)
 	}
 	return nil
+}
+
+// decodeNamed decodes the body into req, then checks *name, the field of req that
+// names a token or an enroll secret (checkName).
+func decodeNamed(w http.ResponseWriter, r *http.Request, req any, name *string) error {
+	if err := decodeBody(w, r, req); err != nil {
+		return err
+	}
+	return checkName(*name)
 }
 
 func randomToken() (string, error) {
@@ -124,21 +133,18 @@ func checkName(s string) error {
 		ok = ok && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_.@", c))
 	}
 	if !ok {
-		return errorf(http.StatusBadRequest, "name: 1-64 letters, digits, - _ . @")
+		return apiv1.Errorf(http.StatusBadRequest, "name: 1-64 letters, digits, - _ . @")
 	}
 	return nil
 }
 
 func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
 	var req apiv1.CreateTokenRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		return err
-	}
-	if err := checkName(req.Name); err != nil {
+	if err := decodeNamed(w, r, &req, &req.Name); err != nil {
 		return err
 	}
 	if !apiv1.ValidRole(req.Role) {
-		return errorf(http.StatusBadRequest, "role must be viewer, hunter or admin")
+		return apiv1.Errorf(http.StatusBadRequest, "role must be viewer, hunter or admin")
 	}
 	now := a.c.Now()
 	t := store.Token{Name: req.Name, Role: req.Role, CreatedAt: now}
@@ -168,22 +174,14 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) listTokens(w http.ResponseWriter, r *http.Request) error {
 	ts, err := a.c.Tokens.ListTokens(r.Context())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, apiv1.Tokens{Tokens: each(ts, a.apiToken)})
-	return nil
+	return reply(w, apiv1.Tokens{Tokens: each(ts, a.apiToken)}, err)
 }
 
 func (a *API) revokeToken(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+	id, err := a.changeByID(r, "token.revoke", func(ctx context.Context, id int64) error {
+		return a.c.Tokens.RevokeToken(ctx, id, a.c.Now())
+	})
 	if err != nil {
-		return err
-	}
-	if err := a.c.Tokens.RevokeToken(r.Context(), id, a.c.Now()); err != nil {
-		return err
-	}
-	if err := a.audit(r, "token.revoke", itoa(id), "", nil); err != nil {
 		return err
 	}
 	ts, err := a.c.Tokens.ListTokens(r.Context())
@@ -201,21 +199,14 @@ func (a *API) revokeToken(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) listSecrets(w http.ResponseWriter, r *http.Request) error {
 	ss, err := a.c.Secrets.EnrollSecrets(r.Context())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, apiv1.EnrollSecrets{Secrets: each(ss, func(s store.EnrollSecret) apiv1.EnrollSecret {
+	return reply(w, apiv1.EnrollSecrets{Secrets: each(ss, func(s store.EnrollSecret) apiv1.EnrollSecret {
 		return apiv1.EnrollSecret{Name: s.Name, CreatedAt: s.CreatedAt}
-	})})
-	return nil
+	})}, err)
 }
 
 func (a *API) addSecret(w http.ResponseWriter, r *http.Request) error {
 	var req apiv1.AddSecretRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		return err
-	}
-	if err := checkName(req.Name); err != nil {
+	if err := decodeNamed(w, r, &req, &req.Name); err != nil {
 		return err
 	}
 	secret := strings.TrimSpace(req.Secret)
@@ -226,12 +217,12 @@ func (a *API) addSecret(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	case len(secret) < 16:
-		return errorf(http.StatusBadRequest, "secret: at least 16 characters (or leave it out to generate one)")
+		return apiv1.Errorf(http.StatusBadRequest, "secret: at least 16 characters (or leave it out to generate one)")
 	}
 	err := a.c.Secrets.AddEnrollSecret(r.Context(), store.EnrollSecret{Name: req.Name, Hash: a.c.HashSecret(secret),
 		CreatedAt: a.c.Now()})
 	if errors.Is(err, store.ErrConflict) {
-		return errorf(http.StatusConflict, "an enroll secret named %q exists", req.Name)
+		return apiv1.Errorf(http.StatusConflict, "an enroll secret named %q exists", req.Name)
 	}
 	if err != nil {
 		return err
@@ -257,10 +248,10 @@ func (a *API) deleteSecret(w http.ResponseWriter, r *http.Request) error {
 		return store.ErrNotFound
 	}
 	if len(ss) == 1 {
-		return errorf(http.StatusConflict, "%q is the last enroll secret: add another first", name)
+		return apiv1.Errorf(http.StatusConflict, "%q is the last enroll secret: add another first", name)
 	}
 	if err := a.c.Secrets.DeleteEnrollSecret(r.Context(), name); errors.Is(err, store.ErrConflict) {
-		return errorf(http.StatusConflict, "%q is the last enroll secret: add another first", name)
+		return apiv1.Errorf(http.StatusConflict, "%q is the last enroll secret: add another first", name)
 	} else if err != nil {
 		return err
 	}
@@ -272,24 +263,36 @@ func (a *API) deleteSecret(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) revokeNodeKey(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+	_, err := a.changeByID(r, "host.revoke_node_key", func(ctx context.Context, id int64) error {
+		if _, err := a.c.Hosts.Host(ctx, id); err != nil {
+			return err
+		}
+		if err := a.c.NodeKeys.RevokeNodeKey(ctx, id); err != nil {
+			return err
+		}
+		if a.c.NodeKeyRevoked != nil {
+			a.c.NodeKeyRevoked(id)
+		}
+		return nil
+	})
 	if err != nil {
-		return err
-	}
-	if _, err := a.c.Hosts.Host(r.Context(), id); err != nil {
-		return err
-	}
-	if err := a.c.NodeKeys.RevokeNodeKey(r.Context(), id); err != nil {
-		return err
-	}
-	if a.c.NodeKeyRevoked != nil {
-		a.c.NodeKeyRevoked(id)
-	}
-	if err := a.audit(r, "host.revoke_node_key", itoa(id), "", nil); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// changeByID applies change to the {id} of the path, then audits it as action
+// with the id as target; it returns the id.
+func (a *API) changeByID(r *http.Request, action string, change func(ctx context.Context, id int64) error) (int64, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return 0, err
+	}
+	if err := change(r.Context(), id); err != nil {
+		return 0, err
+	}
+	return id, a.audit(r, action, itoa(id), "", nil)
 }
 
 // auditLog serves GET /api/v1/audit?actor=&action=&since=24h&before=ID&limit=N
@@ -308,14 +311,10 @@ func (a *API) auditLog(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	es, err := a.c.Audit.AuditLog(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, apiv1.AuditLog{Entries: each(es, func(e store.AuditEntry) apiv1.AuditEntry {
+	return reply(w, apiv1.AuditLog{Entries: each(es, func(e store.AuditEntry) apiv1.AuditEntry {
 		return apiv1.AuditEntry{ID: e.ID, Time: e.Time, Actor: e.Actor, TokenID: e.TokenID, Role: e.Role,
 			Remote: e.Remote, Action: e.Action, Target: e.Target, SQL: e.SQL, Detail: e.Detail}
-	})})
-	return nil
+	})}, err)
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -55,21 +55,17 @@ func apiRule(r store.SuppressionRule) apiv1.SuppressionRule {
 
 func (h anomalyRoutes) rules(w http.ResponseWriter, r *http.Request) error {
 	rules, err := h.svc.Rules(r.Context())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, each(rules, apiRule))
-	return nil
+	return reply(w, each(rules, apiRule), err)
 }
 
 func (h anomalyRoutes) addRule(w http.ResponseWriter, r *http.Request) error {
 	var body apiv1.SuppressionRule
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		return errorf(http.StatusBadRequest, "bad suppression rule: %v", err)
+		return apiv1.Errorf(http.StatusBadRequest, "bad suppression rule: %v", err)
 	}
 	if strings.TrimSpace(body.Pattern) == "" || strings.TrimSpace(body.Reason) == "" {
-		return errorf(http.StatusBadRequest, "a suppression rule needs a pattern and a reason")
+		return apiv1.Errorf(http.StatusBadRequest, "a suppression rule needs a pattern and a reason")
 	}
 	t, _ := r.Context().Value(ctxKey{}).(store.Token)
 	rule, err := h.svc.AddRule(r.Context(), store.SuppressionRule{Query: body.Query, Pattern: body.Pattern, Hosts: body.Hosts,
@@ -85,14 +81,7 @@ func (h anomalyRoutes) addRule(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h anomalyRoutes) deleteRule(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if err := h.svc.DeleteRule(r.Context(), id); err != nil {
-		return err
-	}
-	if err := h.a.audit(r, "suppression.delete", strconv.FormatInt(id, 10), "", nil); err != nil {
+	if _, err := h.a.changeByID(r, "suppression.delete", h.svc.DeleteRule); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -112,7 +101,7 @@ func (h anomalyRoutes) list(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if f.State != "" && !apiv1.ValidTriageState(f.State) {
-		return errorf(http.StatusBadRequest, "bad state %q (open, acknowledged, suppressed, resolved)", f.State)
+		return apiv1.Errorf(http.StatusBadRequest, "bad state %q (open, acknowledged, suppressed, resolved)", f.State)
 	}
 	list, err := h.svc.Anomalies(r.Context(), f)
 	if err != nil {
@@ -120,64 +109,48 @@ func (h anomalyRoutes) list(w http.ResponseWriter, r *http.Request) error {
 	}
 	switch format := q.Get("format"); format {
 	case "", "json":
-		if list == nil {
-			list = []apiv1.Anomaly{}
-		}
-		writeJSON(w, http.StatusOK, list)
+		return replyList(w, list, nil)
 	case "jsonl", "csv":
 		w.Header().Set("Content-Type", map[string]string{"jsonl": "application/x-ndjson", "csv": "text/csv"}[format])
 		apiv1.WriteAnomalies(w, format, list) // an error here is the client gone away
 	default:
-		return errorf(http.StatusBadRequest, "bad format %q (json, jsonl, csv)", format)
+		return apiv1.Errorf(http.StatusBadRequest, "bad format %q (json, jsonl, csv)", format)
 	}
 	return nil
 }
 
-// anomalyID is the {id} of an anomaly route: a short id or a legacy numeric one.
-func anomalyID(r *http.Request) (string, error) {
-	id := r.PathValue("id")
-	if !apiv1.AnomalyIDOK(id) {
-		return "", errorf(http.StatusBadRequest, "bad anomaly id %q", id)
-	}
-	return id, nil
-}
-
 func (h anomalyRoutes) get(w http.ResponseWriter, r *http.Request) error {
-	id, err := anomalyID(r)
+	id, err := apiv1.PathAnomalyID(r)
 	if err != nil {
 		return err
 	}
 	x, err := h.svc.Anomaly(r.Context(), id)
 	if errors.Is(err, anomalies.ErrNotFound) {
-		return errorf(http.StatusNotFound, "no anomaly %q", id)
+		return apiv1.Errorf(http.StatusNotFound, "no anomaly %q", id)
 	}
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, x)
-	return nil
+	return reply(w, x, err)
 }
 
 func (h anomalyRoutes) triage(w http.ResponseWriter, r *http.Request) error {
-	id, err := anomalyID(r)
+	id, err := apiv1.PathAnomalyID(r)
 	if err != nil {
 		return err
 	}
 	var body apiv1.TriageRequest
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		return errorf(http.StatusBadRequest, "bad triage body: %v", err)
+		return apiv1.Errorf(http.StatusBadRequest, "bad triage body: %v", err)
 	}
 	if !apiv1.ValidTriageState(body.State) {
-		return errorf(http.StatusBadRequest, "bad state %q (open, acknowledged, suppressed, resolved)", body.State)
+		return apiv1.Errorf(http.StatusBadRequest, "bad state %q (open, acknowledged, suppressed, resolved)", body.State)
 	}
 	if body.State == apiv1.TriageSuppressed && strings.TrimSpace(body.Reason) == "" {
-		return errorf(http.StatusBadRequest, "suppressing needs a reason")
+		return apiv1.Errorf(http.StatusBadRequest, "suppressing needs a reason")
 	}
 	t, _ := r.Context().Value(ctxKey{}).(store.Token)
 	x, err := h.svc.Triage(r.Context(), id, body.State, body.Reason, t.Name)
 	if errors.Is(err, anomalies.ErrNotFound) {
-		return errorf(http.StatusNotFound, "no anomaly %q", id)
+		return apiv1.Errorf(http.StatusNotFound, "no anomaly %q", id)
 	}
 	if err != nil {
 		return err
@@ -190,26 +163,14 @@ func (h anomalyRoutes) triage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h anomalyRoutes) queries(w http.ResponseWriter, r *http.Request) error {
-	qs := h.svc.Queries()
-	if qs == nil {
-		qs = []string{}
-	}
-	writeJSON(w, http.StatusOK, qs)
-	return nil
+	return replyList(w, h.svc.Queries(), nil)
 }
 
 func (h anomalyRoutes) stacks(w http.ResponseWriter, r *http.Request) error {
 	query := r.PathValue("query")
 	list, err := h.svc.Stacks(r.Context(), query)
 	if errors.Is(err, anomalies.ErrUnknownQuery) {
-		return errorf(http.StatusNotFound, "no hunt query %q: want pack/query of a loaded pack (GET /api/v1/stacks, exechunt stacks, lists the stacked ones)", query)
+		return apiv1.Errorf(http.StatusNotFound, "no hunt query %q: want pack/query of a loaded pack (GET /api/v1/stacks, exechunt stacks, lists the stacked ones)", query)
 	}
-	if err != nil {
-		return err
-	}
-	if list == nil {
-		list = []apiv1.Anomaly{}
-	}
-	writeJSON(w, http.StatusOK, list)
-	return nil
+	return replyList(w, list, err)
 }

@@ -59,11 +59,7 @@ func (a *API) listHosts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	hs, err := a.c.Hosts.ListHosts(r.Context(), f)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, apiv1.Hosts{Hosts: each(hs, func(h store.Host) apiv1.Host { return apiHost(h, false) })})
-	return nil
+	return reply(w, apiv1.Hosts{Hosts: each(hs, func(h store.Host) apiv1.Host { return apiHost(h, false) })}, err)
 }
 
 func (a *API) getHost(w http.ResponseWriter, r *http.Request) error {
@@ -72,9 +68,5 @@ func (a *API) getHost(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h, err := a.c.Hosts.Host(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, apiHost(h, true))
-	return nil
+	return reply(w, apiHost(h, true), err)
 }

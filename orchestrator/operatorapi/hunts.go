@@ -83,15 +83,15 @@ func (a *API) apiHunt(in hunts.Info) apiv1.Hunt {
 func huntErr(err error, what string) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return errorf(http.StatusNotFound, "no %s", what)
+		return apiv1.Errorf(http.StatusNotFound, "no %s", what)
 	case errors.Is(err, hunts.ErrDisabled):
-		return errorf(http.StatusConflict, "%s is %v", what, err)
+		return apiv1.Errorf(http.StatusConflict, "%s is %v", what, err)
 	case errors.Is(err, hunts.ErrInvalid), errors.Is(err, hunts.ErrPushHunt):
-		return errorf(http.StatusBadRequest, "%v", err)
+		return apiv1.Errorf(http.StatusBadRequest, "%v", err)
 	case errors.Is(err, scheduler.ErrSkipped):
-		return errorf(http.StatusConflict, "a run of this hunt is still in progress")
+		return apiv1.Errorf(http.StatusConflict, "a run of this hunt is still in progress")
 	case errors.Is(err, scheduler.ErrNotRunning):
-		return errorf(http.StatusServiceUnavailable, "the scheduler is not running")
+		return apiv1.Errorf(http.StatusServiceUnavailable, "the scheduler is not running")
 	}
 	return err
 }
@@ -114,11 +114,7 @@ func (a *API) listHunts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	hs, err := a.c.Hunts.List(r.Context(), n)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, apiv1.Hunts{Hunts: each(hs, a.apiHunt)})
-	return nil
+	return reply(w, apiv1.Hunts{Hunts: each(hs, a.apiHunt)}, err)
 }
 
 func (a *API) getHunt(w http.ResponseWriter, r *http.Request) error {

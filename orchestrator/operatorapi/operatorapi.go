@@ -7,11 +7,11 @@
 package operatorapi
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -95,15 +95,9 @@ func New(c Config) (*API, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.DefaultTimeout <= 0 {
-		c.DefaultTimeout = time.Minute
-	}
-	if c.MaxTimeout <= 0 {
-		c.MaxTimeout = time.Hour
-	}
-	if c.Poll <= 0 {
-		c.Poll = time.Second
-	}
+	c.DefaultTimeout = cmp.Or(max(c.DefaultTimeout, 0), time.Minute)
+	c.MaxTimeout = cmp.Or(max(c.MaxTimeout, 0), time.Hour)
+	c.Poll = cmp.Or(max(c.Poll, 0), time.Second)
 	if c.Changes == nil {
 		c.Changes = NewBroadcast()
 	}
@@ -136,32 +130,13 @@ func (a *API) Register(mux *http.ServeMux) {
 // forwarding answers GET /api/v1/forwarding.
 func (a *API) forwarding(w http.ResponseWriter, r *http.Request) error {
 	list, err := a.c.Forwarding(r.Context())
-	if err != nil {
-		return err
-	}
-	if list == nil {
-		list = []apiv1.ForwardingStatus{}
-	}
-	writeJSON(w, http.StatusOK, list)
-	return nil
+	return replyList(w, list, err)
 }
 
 // HashToken is how bearer tokens are hashed for the store.
 func HashToken(tok string) []byte { s := sha256.Sum256([]byte(tok)); return s[:] }
 
 type ctxKey struct{}
-
-// apiError is an error with the HTTP status to answer; its text is returned.
-type apiError struct {
-	status int
-	msg    string
-}
-
-func (e *apiError) Error() string { return e.msg }
-
-func errorf(status int, format string, a ...any) error {
-	return &apiError{status: status, msg: fmt.Sprintf(format, a...)}
-}
 
 type handler func(w http.ResponseWriter, r *http.Request) error
 
@@ -171,25 +146,25 @@ func (a *API) auth(min string, h handler) http.Handler {
 			ip := clientIP(r)
 			if blocked, wait := a.c.AuthFailures.Blocked(ip); blocked {
 				w.Header().Set("Retry-After", ratelimit.RetryAfter(wait))
-				return errorf(http.StatusTooManyRequests, "too many failed authentications; retry later")
+				return apiv1.Errorf(http.StatusTooManyRequests, "too many failed authentications; retry later")
 			}
 			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 			if !ok || strings.TrimSpace(tok) == "" {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="exechunt"`)
-				return errorf(http.StatusUnauthorized, "missing bearer token")
+				return apiv1.Errorf(http.StatusUnauthorized, "missing bearer token")
 			}
 			t, err := a.c.Tokens.TokenByHash(r.Context(), HashToken(strings.TrimSpace(tok)))
 			if errors.Is(err, store.ErrNotFound) || (err == nil && !t.Valid(a.c.Now())) {
 				a.c.AuthFailures.Fail(ip)
 				a.c.Log.Warn("API authentication failed", "remote", ip, "path", r.URL.Path)
 				w.Header().Set("WWW-Authenticate", `Bearer realm="exechunt", error="invalid_token"`)
-				return errorf(http.StatusUnauthorized, "invalid token")
+				return apiv1.Errorf(http.StatusUnauthorized, "invalid token")
 			}
 			if err != nil {
 				return err
 			}
 			if !apiv1.RoleAllows(t.Role, min) {
-				return errorf(http.StatusForbidden, "role %s may not do this (needs %s)", t.Role, min)
+				return apiv1.Errorf(http.StatusForbidden, "role %s may not do this (needs %s)", t.Role, min)
 			}
 			return h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, t)))
 		}()
@@ -210,10 +185,10 @@ func (a *API) Authenticated(min string, h http.Handler) http.Handler {
 }
 
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var ae *apiError
+	var se *apiv1.StatusError
 	switch {
-	case errors.As(err, &ae):
-		writeJSON(w, ae.status, apiv1.Error{Error: ae.msg})
+	case errors.As(err, &se):
+		writeJSON(w, se.Status, apiv1.Error{Error: se.Message})
 	case errors.Is(err, store.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, apiv1.Error{Error: "not found"})
 	case errors.Is(err, store.ErrConflict):
@@ -232,6 +207,23 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
+}
+
+// reply ends a handler: err if the step before failed, else v as the 200 answer.
+func reply[T any](w http.ResponseWriter, v T, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// replyList is reply for a list, answered as [] rather than null when empty.
+func replyList[T any](w http.ResponseWriter, list []T, err error) error {
+	if list == nil {
+		list = []T{}
+	}
+	return reply(w, list, err)
 }
 
 func (a *API) whoami(w http.ResponseWriter, r *http.Request) error {

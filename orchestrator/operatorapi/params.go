@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 )
 
 // Request parameters are read one way on every route: absent means the route's
@@ -18,7 +20,7 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < lo {
-		return 0, errorf(http.StatusBadRequest, "bad %s %q", name, s)
+		return 0, apiv1.Errorf(http.StatusBadRequest, "bad %s %q", name, s)
 	}
 	return min(n, hi), nil
 }
@@ -27,7 +29,7 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 func parseID(name, s string) (int64, error) {
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, errorf(http.StatusBadRequest, "bad %s %q", name, s)
+		return 0, apiv1.Errorf(http.StatusBadRequest, "bad %s %q", name, s)
 	}
 	return id, nil
 }
@@ -47,7 +49,7 @@ func idParam(r *http.Request, name string) (int64, error) {
 func duration(name, s, example string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return 0, errorf(http.StatusBadRequest, "bad %s %q (a duration such as %s)", name, s, example)
+		return 0, apiv1.Errorf(http.StatusBadRequest, "bad %s %q (a duration such as %s)", name, s, example)
 	}
 	return d, nil
 }

@@ -6,14 +6,16 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/exechunt/exechunt/orchestrator/apiv1"
 )
 
 func TestParams(t *testing.T) {
 	req := func(q string) *http.Request { return httptest.NewRequest("GET", "/x?"+q, nil) }
 	status := func(err error) int {
-		var ae *apiError
-		if errors.As(err, &ae) {
-			return ae.status
+		var se *apiv1.StatusError
+		if errors.As(err, &se) {
+			return se.Status
 		}
 		return 0
 	}

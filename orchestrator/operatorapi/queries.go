@@ -1,6 +1,7 @@
 package operatorapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -62,7 +63,7 @@ func (a *API) resolveTargets(r *http.Request, t targeting.Targets) ([]int64, err
 	}
 	for _, id := range t.HostIDs {
 		if !known[id] {
-			return nil, errorf(http.StatusBadRequest, "unknown host id %d in targets", id)
+			return nil, apiv1.Errorf(http.StatusBadRequest, "unknown host id %d in targets", id)
 		}
 	}
 	var unknown []string
@@ -72,11 +73,11 @@ func (a *API) resolveTargets(r *http.Request, t targeting.Targets) ([]int64, err
 		}
 	}
 	if len(unknown) > 0 {
-		return nil, errorf(http.StatusBadRequest, "no enrolled host is named %s (hostname or host identifier)",
+		return nil, apiv1.Errorf(http.StatusBadRequest, "no enrolled host is named %s (hostname or host identifier)",
 			strings.Join(unknown, ", "))
 	}
 	if len(ids) == 0 {
-		return nil, errorf(http.StatusBadRequest, "the targets (%s) select no enrolled host", t.Words())
+		return nil, apiv1.Errorf(http.StatusBadRequest, "the targets (%s) select no enrolled host", t.Words())
 	}
 	slices.Sort(ids)
 	return ids, nil
@@ -87,15 +88,15 @@ func (a *API) createQuery(w http.ResponseWriter, r *http.Request) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return errorf(http.StatusBadRequest, "malformed request: %v", err)
+		return apiv1.Errorf(http.StatusBadRequest, "malformed request: %v", err)
 	}
 	req.SQL = strings.TrimSpace(req.SQL)
 	if req.SQL == "" {
-		return errorf(http.StatusBadRequest, "sql is required")
+		return apiv1.Errorf(http.StatusBadRequest, "sql is required")
 	}
 	t := req.Targets
 	if t.Empty() {
-		return errorf(http.StatusBadRequest, "targets are required (all, host_ids, hostnames or platforms)")
+		return apiv1.Errorf(http.StatusBadRequest, "targets are required (all, host_ids, hostnames or platforms)")
 	}
 	timeout := a.c.DefaultTimeout
 	if req.Timeout != "" {
@@ -136,11 +137,7 @@ func (a *API) listQueries(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	qs, err := a.c.Live.ListLiveQueries(r.Context(), limit)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, apiv1.Queries{Queries: each(qs, func(q store.LiveQuery) apiv1.Query { return apiQuery(q, nil) })})
-	return nil
+	return reply(w, apiv1.Queries{Queries: each(qs, func(q store.LiveQuery) apiv1.Query { return apiQuery(q, nil) })}, err)
 }
 
 // hostnames returns the names of the hosts id(0) … id(n-1) names, by ID (IDs
@@ -197,11 +194,7 @@ func (a *API) getQuery(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d, _, err := a.detail(r, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, d)
-	return nil
+	return reply(w, d, err)
 }
 
 func (a *API) queryRows(w http.ResponseWriter, r *http.Request) error {
@@ -214,33 +207,21 @@ func (a *API) queryRows(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rows, err := a.c.Live.LiveQueryRows(r.Context(), id, 0)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, apiv1.Rows{Rows: each(rows, func(rw store.Row) apiv1.Row {
+	return reply(w, apiv1.Rows{Rows: each(rows, func(rw store.Row) apiv1.Row {
 		return apiv1.Row{HostID: rw.HostID, Hostname: names[rw.HostID], Columns: rw.Columns}
-	})})
-	return nil
+	})}, err)
 }
 
 func (a *API) cancelQuery(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
+	id, err := a.changeByID(r, "live_query.cancel", func(ctx context.Context, id int64) error {
+		return a.c.Live.CancelLiveQuery(ctx, id, a.c.Now())
+	})
 	if err != nil {
-		return err
-	}
-	if err := a.c.Live.CancelLiveQuery(r.Context(), id, a.c.Now()); err != nil {
-		return err
-	}
-	if err := a.audit(r, "live_query.cancel", itoa(id), "", nil); err != nil {
 		return err
 	}
 	a.c.Changes.Notify()
 	d, _, err := a.detail(r, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, d.Query)
-	return nil
+	return reply(w, d.Query, err)
 }
 
 // streamQuery sends the query's progress as server-sent events: "query" first,
@@ -259,7 +240,7 @@ func (a *API) streamQuery(w http.ResponseWriter, r *http.Request) error {
 	}
 	fl, ok := w.(http.Flusher)
 	if !ok {
-		return errorf(http.StatusInternalServerError, "streaming unsupported")
+		return apiv1.Errorf(http.StatusInternalServerError, "streaming unsupported")
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")

@@ -23,6 +23,7 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/operatorapi"
 	"github.com/exechunt/exechunt/orchestrator/scheduler"
 	"github.com/exechunt/exechunt/orchestrator/store"
+	"github.com/exechunt/exechunt/orchestrator/tick"
 	"github.com/exechunt/exechunt/orchestrator/webui"
 	"github.com/exechunt/exechunt/packs"
 )
@@ -300,28 +301,24 @@ func (s *Server) Run(ctx context.Context) error {
 			s.pruneLoop(ctx)
 		}()
 	}
-	t := time.NewTicker(s.c.FinishEvery)
-	defer t.Stop()
-	for done := false; !done; {
-		select {
-		case <-ctx.Done():
-			done = true
-		case <-t.C:
-			ended, err := s.c.Store.FinishLiveQueries(ctx, s.c.Now())
-			if err != nil {
-				if ctx.Err() == nil {
-					s.c.Log.Warn("finishing live queries", "err", err)
-				}
-				continue
-			}
-			if len(ended) > 0 {
-				s.c.Log.Info("live queries ended", "query_ids", ended)
-				s.changes.Notify()
-			}
-		}
-	}
+	tick.Every(ctx, s.c.FinishEvery, s.finishLiveQueries)
 	wg.Wait()
 	return agentErr
+}
+
+// finishLiveQueries ends the live queries past their deadline.
+func (s *Server) finishLiveQueries(ctx context.Context) {
+	ended, err := s.c.Store.FinishLiveQueries(ctx, s.c.Now())
+	if err != nil {
+		if ctx.Err() == nil {
+			s.c.Log.Warn("finishing live queries", "err", err)
+		}
+		return
+	}
+	if len(ended) > 0 {
+		s.c.Log.Info("live queries ended", "query_ids", ended)
+		s.changes.Notify()
+	}
 }
 
 // syncStacks keeps the stacks up to date with the stored hunt results until ctx ends.
@@ -330,20 +327,15 @@ func (s *Server) syncStacks(ctx context.Context) {
 	if every <= 0 {
 		every = 10 * time.Second
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
+	step := func(ctx context.Context) {
 		if err := s.stacks.Sync(ctx); err != nil && ctx.Err() == nil {
 			s.c.Log.Warn("stacking hunt results", "err", err)
 		} else if err == nil {
 			s.forwardAnomalies(ctx)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
 	}
+	step(ctx)
+	tick.Every(ctx, every, step)
 }
 
 // forwardAnomalies shows the forwarder the current assessment, on the replica
@@ -368,9 +360,7 @@ const pruneBatch = 5000
 // pruneLoop deletes result rows and status logs older than the retention, at
 // start and every PruneEvery, until ctx ends.
 func (s *Server) pruneLoop(ctx context.Context) {
-	t := time.NewTicker(s.c.PruneEvery)
-	defer t.Stop()
-	for {
+	step := func(ctx context.Context) {
 		n, err := s.Prune(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -378,12 +368,9 @@ func (s *Server) pruneLoop(ctx context.Context) {
 		case n > 0:
 			s.c.Log.Info("pruned old results", "rows", n, "retention", s.c.Retention)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
 	}
+	step(ctx)
+	tick.Every(ctx, s.c.PruneEvery, step)
 }
 
 // Prune deletes the result rows and status logs older than the retention now,

@@ -54,15 +54,8 @@ var funcs = template.FuncMap{
 	"treeNode":   func(n *Node, q int64) treeNodeView { return treeNodeView{N: n, Q: q} },
 	"atoi":       func(s string) int { n, _ := strconv.Atoi(s); return n },
 	"suspicious": func(s string) bool { n, _ := strconv.Atoi(s); return n >= SuspiciousScore },
-	"sortedKeys": func(m map[string]string) []string {
-		ks := make([]string, 0, len(m))
-		for k := range m {
-			ks = append(ks, k)
-		}
-		sort.Strings(ks)
-		return ks
-	},
-	"runTime": runTime,
+	"sortedKeys": func(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) },
+	"runTime":    runTime,
 }
 
 func parsePages() (map[string]*pageTemplate, error) {
@@ -122,7 +115,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, s *session, status i
 func pathID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, errorf(http.StatusBadRequest, "bad id %q", r.PathValue("id"))
+		return 0, apiv1.Errorf(http.StatusBadRequest, "bad id %q", r.PathValue("id"))
 	}
 	return id, nil
 }
@@ -134,7 +127,7 @@ func queryID(r *http.Request) (int64, error) {
 	}
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, errorf(http.StatusBadRequest, "bad query id %q", s)
+		return 0, apiv1.Errorf(http.StatusBadRequest, "bad query id %q", s)
 	}
 	return id, nil
 }
@@ -387,11 +380,7 @@ func (u *UI) export(w http.ResponseWriter, r *http.Request, s *session) error {
 				cols[k] = true
 			}
 		}
-		names := make([]string, 0, len(cols))
-		for k := range cols {
-			names = append(names, k)
-		}
-		sort.Strings(names)
+		names := slices.Sorted(maps.Keys(cols))
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 		cw := csvsafe.NewWriter(w)
@@ -406,7 +395,7 @@ func (u *UI) export(w http.ResponseWriter, r *http.Request, s *session) error {
 		cw.Flush()
 		return cw.Error()
 	}
-	return errorf(http.StatusBadRequest, "format must be csv or json")
+	return apiv1.Errorf(http.StatusBadRequest, "format must be csv or json")
 }
 
 // --- live results for one host: process tree and scripts ---
@@ -445,7 +434,7 @@ func (u *UI) hostRun(r *http.Request, s *session) (hostRun, error) {
 		}
 	}
 	if hr.State == nil {
-		return hr, errorf(http.StatusNotFound, "query %d did not target this host", qid)
+		return hr, apiv1.Errorf(http.StatusNotFound, "query %d did not target this host", qid)
 	}
 	if !hr.State.Final {
 		hr.Waiting = true
@@ -506,7 +495,7 @@ func (u *UI) startScripts(w http.ResponseWriter, r *http.Request, s *session) er
 	if v := r.PostFormValue("min_score"); v != "" && v != "0" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 100 {
-			return errorf(http.StatusBadRequest, "min score must be 0–100")
+			return apiv1.Errorf(http.StatusBadRequest, "min score must be 0–100")
 		}
 		where = fmt.Sprintf(" WHERE score >= %d", n)
 	}
@@ -534,7 +523,7 @@ func (u *UI) scriptView(w http.ResponseWriter, r *http.Request, s *session) erro
 		return err
 	}
 	if hr.Query == nil {
-		return errorf(http.StatusBadRequest, "no query given")
+		return apiv1.Errorf(http.StatusBadRequest, "no query given")
 	}
 	block := r.URL.Query().Get("block")
 	var row map[string]string
@@ -545,7 +534,7 @@ func (u *UI) scriptView(w http.ResponseWriter, r *http.Request, s *session) erro
 		}
 	}
 	if row == nil {
-		return errorf(http.StatusNotFound, "script block %q is not in the results of query %d", block, hr.Query.ID)
+		return apiv1.Errorf(http.StatusNotFound, "script block %q is not in the results of query %d", block, hr.Query.ID)
 	}
 	layers := []Layer{{Title: fmt.Sprintf("Script text as logged (%s of %s parts, reassembled)", row["parts_seen"], row["message_total"]), Text: row["script_text"]}}
 	if d := row["decoded"]; d != "" && d != row["script_text"] {
@@ -595,17 +584,8 @@ func (u *UI) anomalies(w http.ResponseWriter, r *http.Request, s *session) error
 	return nil
 }
 
-// anomalyID is the {id} of an anomaly page: the short id (or a legacy numeric one).
-func anomalyID(r *http.Request) (string, error) {
-	id := r.PathValue("id")
-	if !apiv1.AnomalyIDOK(id) {
-		return "", errorf(http.StatusBadRequest, "bad anomaly id %q", id)
-	}
-	return id, nil
-}
-
 func (u *UI) anomaly(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := anomalyID(r)
+	id, err := apiv1.PathAnomalyID(r)
 	if err != nil {
 		return err
 	}
@@ -662,14 +642,14 @@ func evidenceOf(ex apiv1.Example) Evidence {
 // triage changes an anomaly's state through the API, which checks the session's
 // role and token and writes the audit entry with its actor.
 func (u *UI) triage(w http.ResponseWriter, r *http.Request, s *session) error {
-	id, err := anomalyID(r)
+	id, err := apiv1.PathAnomalyID(r)
 	if err != nil {
 		return err
 	}
 	action := r.PostFormValue("action")
 	state, ok := triageStates[action]
 	if !ok {
-		return errorf(http.StatusBadRequest, "unknown action %q", action)
+		return apiv1.Errorf(http.StatusBadRequest, "unknown action %q", action)
 	}
 	api, ctx := u.api(r, s.token)
 	a, err := api.Triage(ctx, id, state, strings.TrimSpace(r.PostFormValue("reason")))

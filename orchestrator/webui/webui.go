@@ -23,6 +23,7 @@ package webui
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -113,15 +114,9 @@ func New(c Config) (*UI, error) {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.SessionTTL <= 0 {
-		c.SessionTTL = 8 * time.Hour
-	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = time.Hour
-	}
-	if c.OnlineWithin <= 0 {
-		c.OnlineWithin = 5 * time.Minute
-	}
+	c.SessionTTL = cmp.Or(max(c.SessionTTL, 0), 8*time.Hour)
+	c.IdleTimeout = cmp.Or(max(c.IdleTimeout, 0), time.Hour)
+	c.OnlineWithin = cmp.Or(max(c.OnlineWithin, 0), 5*time.Minute)
 	pages, err := parsePages()
 	if err != nil {
 		return nil, err
@@ -185,18 +180,6 @@ func (u *UI) secure(h http.Handler) http.Handler {
 
 type pageFunc func(w http.ResponseWriter, r *http.Request, s *session) error
 
-// httpError is an error shown with a status.
-type httpError struct {
-	status int
-	msg    string
-}
-
-func (e *httpError) Error() string { return e.msg }
-
-func errorf(status int, format string, a ...any) error {
-	return &httpError{status: status, msg: fmt.Sprintf(format, a...)}
-}
-
 // page wraps a handler: a session is required (else a redirect to the login
 // page, or 401 for /ui/api/), its role must be at least min, and a POST must
 // carry the session's CSRF token (form field or X-CSRF-Token header) and come
@@ -220,7 +203,7 @@ func (u *UI) page(min string, h pageFunc) http.Handler {
 			}
 		}
 		if !apiv1.RoleAllows(s.role, min) {
-			u.fail(w, r, s, errorf(http.StatusForbidden, "your role (%s) may not do this: it needs %s", s.role, min))
+			u.fail(w, r, s, apiv1.Errorf(http.StatusForbidden, "your role (%s) may not do this: it needs %s", s.role, min))
 			return
 		}
 		if err := h(w, r, s); err != nil {
@@ -233,12 +216,12 @@ func (u *UI) checkCSRF(r *http.Request, want string) error {
 	// Browsers send Sec-Fetch-Site or Origin on POSTs; a cross-site one is refused
 	// whatever it carries.
 	if sfs := r.Header.Get("Sec-Fetch-Site"); sfs != "" && sfs != "same-origin" && sfs != "none" {
-		return errorf(http.StatusForbidden, "cross-site request refused")
+		return apiv1.Errorf(http.StatusForbidden, "cross-site request refused")
 	}
 	if o := r.Header.Get("Origin"); o != "" && o != "null" {
 		ou, err := url.Parse(o)
 		if err != nil || ou.Host != r.Host {
-			return errorf(http.StatusForbidden, "cross-origin request refused")
+			return apiv1.Errorf(http.StatusForbidden, "cross-origin request refused")
 		}
 	}
 	got := r.Header.Get(csrfHeader)
@@ -247,18 +230,18 @@ func (u *UI) checkCSRF(r *http.Request, want string) error {
 		got = r.PostFormValue(csrfField)
 	}
 	if got == "" || want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-		return errorf(http.StatusForbidden, "missing or invalid CSRF token: reload the page and try again")
+		return apiv1.Errorf(http.StatusForbidden, "missing or invalid CSRF token: reload the page and try again")
 	}
 	return nil
 }
 
 func (u *UI) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	status, msg := http.StatusInternalServerError, "internal error"
-	var he *httpError
+	var se *apiv1.StatusError
 	var ae *client.Error
 	switch {
-	case errors.As(err, &he):
-		status, msg = he.status, he.msg
+	case errors.As(err, &se):
+		status, msg = se.Status, se.Message
 	case errors.As(err, &ae):
 		status, msg = ae.Status, ae.Message
 		if status == http.StatusUnauthorized && s != nil {

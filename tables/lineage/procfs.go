@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/exechunt/exechunt/tables/analysis/cmdline"
+	"github.com/exechunt/exechunt/tables/internal/decimal"
 	"github.com/exechunt/exechunt/tables/lineage/tree"
 )
 
@@ -410,20 +411,10 @@ func gone(err error) bool {
 	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) || errors.Is(err, ErrNotFound)
 }
 
-// parsePID accepts a /proc entry name made of decimal digits only.
+// parsePID accepts a /proc entry name made of decimal digits only (at most 10).
 func parsePID(name string) (int64, bool) {
-	if name == "" || len(name) > 10 {
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, n > 0
+	n, ok := decimal.Uint(name)
+	return int64(n), ok && len(name) <= 10 && n > 0
 }
 
 // file returns <root>/proc/<pid>/<name> in r.path (valid until the next call).
@@ -625,7 +616,7 @@ func parseStat(b []byte) (procStat, error) {
 	if open < 1 || end < open {
 		return st, errStat
 	}
-	pid, ok := parseInt(bytes.TrimSpace(b[:open]))
+	pid, ok := decimal.Int(bytes.TrimSpace(b[:open]))
 	if !ok {
 		return st, errStat
 	}
@@ -650,11 +641,11 @@ func parseStat(b []byte) (procStat, error) {
 		case 0:
 			st.State = f[0]
 		case 1:
-			if st.PPID, ok = parseInt(f); !ok {
+			if st.PPID, ok = decimal.Int(f); !ok {
 				return st, errStat
 			}
 		case 19:
-			v, ok := parseInt(f)
+			v, ok := decimal.Int(f)
 			if !ok || v < 0 {
 				return st, errStat
 			}
@@ -670,41 +661,16 @@ func parseStat(b []byte) (procStat, error) {
 	return st, errStat
 }
 
-// parseInt parses an optionally negative decimal integer without allocating.
-func parseInt(b []byte) (int64, bool) {
-	neg := false
-	if len(b) > 0 && b[0] == '-' {
-		neg, b = true, b[1:]
-	}
-	if len(b) == 0 || len(b) > 19 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if n < 0 {
-		return 0, false
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
-}
-
 // parseStatus returns the real uid and the tgid from /proc/<pid>/status.
 func parseStatus(b []byte) (uid uint32, tgid int64, ok bool) {
 	for line := range bytes.Lines(b) {
 		switch {
 		case bytes.HasPrefix(line, []byte("Tgid:")):
-			tgid, _ = parseInt(bytes.TrimSpace(line[5:]))
+			tgid, _ = decimal.Int(bytes.TrimSpace(line[5:]))
 		case bytes.HasPrefix(line, []byte("Uid:")):
 			f := bytes.Fields(line[4:])
 			if len(f) > 0 {
-				if v, good := parseInt(f[0]); good && v >= 0 && v <= 1<<32-1 {
+				if v, good := decimal.Int(f[0]); good && v >= 0 && v <= 1<<32-1 {
 					uid, ok = uint32(v), true
 				}
 			}
@@ -718,7 +684,7 @@ func parseStatus(b []byte) (uid uint32, tgid int64, ok bool) {
 func parseBtime(b []byte) int64 {
 	for line := range bytes.Lines(b) {
 		if v, ok := bytes.CutPrefix(line, []byte("btime ")); ok {
-			n, _ := parseInt(bytes.TrimSpace(v))
+			n, _ := decimal.Int(bytes.TrimSpace(v))
 			return n
 		}
 	}

@@ -54,36 +54,42 @@ func IntRange(qc table.QueryContext, col string) Range {
 	if !ok {
 		return r
 	}
-	lower := func(v int64) {
+	bounds(cl, func(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }, func(v int64, strict bool) {
+		if strict {
+			v++
+		}
 		if !r.HasMin || v > r.Min {
 			r.Min, r.HasMin = v, true
 		}
-	}
-	upper := func(v int64) {
+	}, func(v int64, strict bool) {
+		if strict {
+			v--
+		}
 		if !r.HasMax || v < r.Max {
 			r.Max, r.HasMax = v, true
 		}
-	}
+	})
+	return r
+}
+
+// bounds passes each constraint of cl whose expression parses to lower (=, >,
+// >=) and upper (=, <, <=); strict is true for > and <.
+func bounds[T any](cl table.ConstraintList, parse func(string) (T, error), lower, upper func(v T, strict bool)) {
 	for _, c := range cl.Constraints {
-		v, err := strconv.ParseInt(strings.TrimSpace(c.Expression), 10, 64)
+		v, err := parse(strings.TrimSpace(c.Expression))
 		if err != nil {
 			continue
 		}
 		switch c.Operator {
 		case table.OperatorEquals:
-			lower(v)
-			upper(v)
-		case table.OperatorGreaterThan:
-			lower(v + 1)
-		case table.OperatorGreaterThanOrEquals:
-			lower(v)
-		case table.OperatorLessThan:
-			upper(v - 1)
-		case table.OperatorLessThanOrEquals:
-			upper(v)
+			lower(v, false)
+			upper(v, false)
+		case table.OperatorGreaterThan, table.OperatorGreaterThanOrEquals:
+			lower(v, c.Operator == table.OperatorGreaterThan)
+		case table.OperatorLessThan, table.OperatorLessThanOrEquals:
+			upper(v, c.Operator == table.OperatorLessThan)
 		}
 	}
-	return r
 }
 
 // Contains reports whether v lies in r.
@@ -112,30 +118,15 @@ func DatetimeWindow(qc table.QueryContext, col string, since, until time.Time) (
 	if !ok {
 		return since, until
 	}
-	lower := func(t time.Time) {
+	// A strict bound is kept inclusive: SQLite re-checks every row.
+	bounds(cl, func(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }, func(t time.Time, _ bool) {
 		if since.IsZero() || t.After(since) {
 			since = t
 		}
-	}
-	upper := func(t time.Time) {
+	}, func(t time.Time, _ bool) {
 		if until.IsZero() || t.Before(until) {
 			until = t
 		}
-	}
-	for _, c := range cl.Constraints {
-		t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(c.Expression))
-		if err != nil {
-			continue
-		}
-		switch c.Operator {
-		case table.OperatorEquals:
-			lower(t)
-			upper(t)
-		case table.OperatorGreaterThan, table.OperatorGreaterThanOrEquals:
-			lower(t)
-		case table.OperatorLessThan, table.OperatorLessThanOrEquals:
-			upper(t)
-		}
-	}
+	})
 	return since, until
 }

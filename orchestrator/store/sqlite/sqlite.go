@@ -31,6 +31,7 @@ import (
 
 	"github.com/exechunt/exechunt/orchestrator/store"
 	"github.com/exechunt/exechunt/orchestrator/store/sqlstore"
+	"github.com/exechunt/exechunt/orchestrator/tick"
 )
 
 // Options tune the backend; the zero value is usable.
@@ -186,16 +187,7 @@ const restartWait = 5 * time.Millisecond
 // walRestartFrames, the loop asks the writer for a restart (restartWAL).
 func (s *Store) checkpointLoop(ctx context.Context) {
 	defer s.checkpoints.Done()
-	t := time.NewTicker(s.ckEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		s.checkpointStep(ctx)
-	}
+	tick.Every(ctx, s.ckEvery, func(ctx context.Context) { s.checkpointStep(ctx) })
 }
 
 // checkpointStep runs one passive checkpoint, asks for a restart when the WAL is

@@ -1,6 +1,9 @@
 package psdecode
 
-import "time"
+import (
+	"cmp"
+	"time"
+)
 
 // Limits bound the work of decoding. The zero value means DefaultLimits.
 type Limits struct {
@@ -33,20 +36,10 @@ func DefaultLimits() Limits {
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits()
-	if l.MaxLayers <= 0 {
-		l.MaxLayers = d.MaxLayers
-	}
-	if l.MaxInput <= 0 {
-		l.MaxInput = d.MaxInput
-	}
-	if l.MaxOutput <= 0 {
-		l.MaxOutput = d.MaxOutput
-	}
-	if l.MaxBase64 <= 0 {
-		l.MaxBase64 = d.MaxBase64
-	}
-	if l.Budget <= 0 {
-		l.Budget = d.Budget
-	}
+	l.MaxLayers = cmp.Or(max(l.MaxLayers, 0), d.MaxLayers)
+	l.MaxInput = cmp.Or(max(l.MaxInput, 0), d.MaxInput)
+	l.MaxOutput = cmp.Or(max(l.MaxOutput, 0), d.MaxOutput)
+	l.MaxBase64 = cmp.Or(max(l.MaxBase64, 0), d.MaxBase64)
+	l.Budget = cmp.Or(max(l.Budget, 0), d.Budget)
 	return l
 }

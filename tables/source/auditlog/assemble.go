@@ -9,6 +9,7 @@ import (
 
 	"github.com/exechunt/exechunt/tables/analysis/cmdline"
 	"github.com/exechunt/exechunt/tables/event"
+	"github.com/exechunt/exechunt/tables/internal/decimal"
 	"github.com/exechunt/exechunt/tables/source"
 )
 
@@ -289,7 +290,7 @@ func (s *sink) deliver(p *pending) error {
 		Computer: p.node, RecordID: p.serial, Time: t, Data: &s.f, Truncated: p.truncated,
 		SourceFile: s.name, Format: "audit", Locator: where,
 	}
-	if pid, ok := atou([]byte(p.vals[fPID])); ok {
+	if pid, ok := decimal.Uint(p.vals[fPID]); ok {
 		s.rec.ExecutionPID = int64(pid)
 	}
 	id := fmt.Sprintf("audit(%d.%03d:%d)", p.sec, p.ms, p.serial)
@@ -354,7 +355,7 @@ func syscallField(k []byte) int {
 func (p *pending) execveRecord(body []byte) {
 	fields(body, func(k, v []byte) {
 		if string(k) == "argc" {
-			if n, ok := atou(v); ok {
+			if n, ok := decimal.Uint(v); ok {
 				p.argc = int(min(n, MaxArgs+1))
 			}
 			return
@@ -367,7 +368,7 @@ func (p *pending) execveRecord(body []byte) {
 		chunk := -1
 		if i := bytes.IndexByte(k, '['); i > 0 && k[len(k)-1] == ']' {
 			num = k[:i]
-			c, ok := atou(k[i+1 : len(k)-1])
+			c, ok := decimal.Uint(k[i+1 : len(k)-1])
 			if !ok {
 				return
 			}
@@ -375,7 +376,7 @@ func (p *pending) execveRecord(body []byte) {
 		} else if i := bytes.IndexByte(k, '_'); i > 0 {
 			return // aN_len: the chunks tell the length
 		}
-		n, ok := atou(num)
+		n, ok := decimal.Uint(num)
 		if !ok {
 			return
 		}

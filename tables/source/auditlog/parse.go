@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
+
+	"github.com/exechunt/exechunt/tables/internal/decimal"
 )
 
 // Record types the reader joins (linux/audit.h). Other types are counted and passed
@@ -119,9 +121,9 @@ func parseStamp(b []byte, st *stamp) ([]byte, error) {
 	if dot <= 0 || colon < dot {
 		return nil, errStamp
 	}
-	sec, ok1 := atou(in[:dot])
-	ms, ok2 := atou(in[dot+1 : colon])
-	serial, ok3 := atou(in[colon+1:])
+	sec, ok1 := decimal.Uint(in[:dot])
+	ms, ok2 := decimal.Uint(in[dot+1 : colon])
+	serial, ok3 := decimal.Uint(in[colon+1:])
 	if !ok1 || !ok2 || !ok3 || ms > 999 || colon-dot-1 > 3 || sec > 1<<40 {
 		return nil, errStamp
 	}
@@ -134,21 +136,6 @@ func parseStamp(b []byte, st *stamp) ([]byte, error) {
 	body := b[end+1:]
 	body, _ = bytes.CutPrefix(body, []byte(":"))
 	return bytes.TrimLeft(body, " "), nil
-}
-
-// atou parses a decimal of at most 19 digits.
-func atou(b []byte) (uint64, bool) {
-	if len(b) == 0 || len(b) > 19 {
-		return 0, false
-	}
-	var n uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + uint64(c-'0')
-	}
-	return n, true
 }
 
 // fields calls fn for every key=value pair of a record's fields, in order, with the
@@ -277,7 +264,7 @@ func isExecve(arch, syscall, name []byte) bool {
 	case "execve", "execveat":
 		return true
 	}
-	n, ok := atou(syscall)
+	n, ok := decimal.Uint(syscall)
 	if !ok {
 		return false
 	}

@@ -12,8 +12,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 )
 
 type specTable struct {
@@ -85,11 +86,7 @@ func main() {
 			byName[t.Name] = t
 		}
 	}
-	names := make([]string, 0, len(byName))
-	for n := range byName {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(byName))
 	var buf bytes.Buffer
 	buf.WriteString("{\"tables\":[\n")
 	for i, n := range names {
