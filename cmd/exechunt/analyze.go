@@ -11,8 +11,6 @@ import (
 	"github.com/exechunt/exechunt/tables/analysis"
 )
 
-func init() { subcommands = append(subcommands, newAnalyzeCmd) }
-
 // maxAnalyzeInput bounds what `analyze -` reads from stdin; the analysis
 // itself looks at less.
 const maxAnalyzeInput = 64 << 20

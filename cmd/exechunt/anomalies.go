@@ -15,10 +15,6 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/client"
 )
 
-func init() {
-	subcommands = append(subcommands, newAnomaliesCmd, newStacksCmd, newTriageCmd, newSuppressionsCmd)
-}
-
 // anomalyFormats are the output formats of anomalies and stacks.
 var anomalyFormats = []string{"table", "json", "jsonl", "csv"}
 

@@ -19,8 +19,6 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/server"
 )
 
-func init() { subcommands = append(subcommands, newEnrollFlagsCmd) }
-
 // hostPaths are where the bundle's files go on a host of a platform.
 type hostPaths struct{ dir, ext string }
 

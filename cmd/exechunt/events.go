@@ -18,8 +18,6 @@ import (
 	"github.com/exechunt/exechunt/tables/evidence"
 )
 
-func init() { subcommands = append(subcommands, newEventsCmd) }
-
 type eventsFlags struct {
 	format       string
 	all          bool

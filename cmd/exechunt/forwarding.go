@@ -12,8 +12,6 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/client"
 )
 
-func init() { subcommands = append(subcommands, newForwardingCmd) }
-
 func newForwardingCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "forwarding",

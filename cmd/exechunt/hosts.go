@@ -13,8 +13,6 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/client"
 )
 
-func init() { subcommands = append(subcommands, newHostsCmd) }
-
 func newHostsCmd() *cobra.Command {
 	var platform string
 	var seen time.Duration

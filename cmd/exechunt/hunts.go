@@ -17,10 +17,6 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/client"
 )
 
-func init() {
-	subcommands = append(subcommands, newHuntsCmd, newRunsCmd)
-}
-
 func shortTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
 func newHuntsCmd() *cobra.Command {

@@ -62,6 +62,13 @@ Environment:
 	return root
 }
 
-// subcommands holds the constructors of exechunt's subcommands; each command's file
-// registers itself in an init function so commands stay in their own files.
-var subcommands []func() *cobra.Command
+// subcommands are the constructors of exechunt's subcommands, listed in one place
+// (each command keeps its own file); help lists them sorted by name.
+var subcommands = []func() *cobra.Command{
+	// Offline: evidence files, no server.
+	newScanCmd, newSQLCmd, newEventsCmd, newAnalyzeCmd, newSigmaCmd, newPacksCmd,
+	// The orchestrator and what talks to it.
+	newServeCmd, newSimulateCmd, newEnrollFlagsCmd, newHostsCmd, newQueryCmd, newHuntsCmd, newRunsCmd,
+	newAnomaliesCmd, newStacksCmd, newTriageCmd, newSuppressionsCmd, newForwardingCmd, newTokensCmd,
+	newVersionCmd,
+}

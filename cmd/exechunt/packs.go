@@ -17,8 +17,6 @@ import (
 	"github.com/exechunt/exechunt/tables/analysis"
 )
 
-func init() { subcommands = append(subcommands, newPacksCmd) }
-
 // loadServePacks returns the built-in packs, those of dir ("" for none) and the
 // packs converted from the Sigma rules of sigmaPaths, so that hunts can reference
 // them by name (sigma-process-creation-windows, …). A later pack replaces an earlier

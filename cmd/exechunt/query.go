@@ -22,8 +22,6 @@ import (
 	"github.com/exechunt/exechunt/packs/packlint"
 )
 
-func init() { subcommands = append(subcommands, newQueryCmd) }
-
 func newQueryCmd() *cobra.Command {
 	var hosts, format, discovery string
 	var timeout time.Duration

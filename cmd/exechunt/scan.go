@@ -19,8 +19,6 @@ import (
 	"github.com/exechunt/exechunt/tables/tablekit"
 )
 
-func init() { subcommands = append(subcommands, newScanCmd) }
-
 // errFindings ends a scan that found something (exit status 1, no message).
 var errFindings = errors.New("findings")
 

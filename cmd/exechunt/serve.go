@@ -28,8 +28,6 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/server"
 )
 
-func init() { subcommands = append(subcommands, newServeCmd) }
-
 type serveFlags struct {
 	listen, data, cert, key, packsDir string
 	sans                              []string // --tls-san: names the certificate must cover

@@ -13,8 +13,6 @@ import (
 	"github.com/exechunt/exechunt/sigma/sigmapack"
 )
 
-func init() { subcommands = append(subcommands, newSigmaCmd) }
-
 func newSigmaCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sigma",

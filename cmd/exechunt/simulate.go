@@ -26,8 +26,6 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/tick"
 )
 
-func init() { subcommands = append(subcommands, newSimulateCmd) }
-
 // maxSimulatedHosts bounds --hosts: every host is a goroutine, an HTTPS client
 // state and (with evidence of its own) an engine, on the machine of the server.
 const maxSimulatedHosts = 1000

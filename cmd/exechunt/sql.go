@@ -11,8 +11,6 @@ import (
 	"github.com/exechunt/exechunt/offline/report"
 )
 
-func init() { subcommands = append(subcommands, newSQLCmd) }
-
 func newSQLCmd() *cobra.Command {
 	var f sqlFlags
 	cmd := &cobra.Command{

@@ -12,8 +12,6 @@ import (
 	"github.com/exechunt/exechunt/orchestrator/client"
 )
 
-func init() { subcommands = append(subcommands, newTokensCmd) }
-
 func newTokensCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tokens",

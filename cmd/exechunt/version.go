@@ -8,8 +8,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { subcommands = append(subcommands, newVersionCmd) }
-
 // commit is set at build time with -ldflags "-X main.commit=..." (make build).
 var commit string
 
