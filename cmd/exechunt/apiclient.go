@@ -2,7 +2,6 @@ package main
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -44,17 +43,6 @@ func (f *apiFlags) add(cmd *cobra.Command) {
 	fl.StringVar(&f.config, "config", "", "client config file (JSON: server, token or token_file, ca_file); default $EXECHUNT_CLIENT_CONFIG, ./exechunt-data/client.json, then the user config folder's exechunt/client.json")
 }
 
-// userClientConfig is the client config in the user's config folder, which serve
-// writes so that the CLI finds the server from any folder ("" when the user has
-// no config folder).
-func userClientConfig() string {
-	d, err := os.UserConfigDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(d, "exechunt", server.ClientConfigFile)
-}
-
 // clientConfigPaths are the client configs tried in order, and whether the first
 // was named (by --config or $EXECHUNT_CLIENT_CONFIG: it must exist).
 func (f *apiFlags) clientConfigPaths() ([]string, bool) {
@@ -67,19 +55,6 @@ func (f *apiFlags) clientConfigPaths() ([]string, bool) {
 		out = append(out, u)
 	}
 	return out, false
-}
-
-// readClientConfig reads a client config file.
-func readClientConfig(path string) (clientConfig, error) {
-	var c clientConfig
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return c, err
-	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		return c, fmt.Errorf("client config %s: %w", path, err)
-	}
-	return c, nil
 }
 
 // noServer says where the orchestrator is looked for.

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -354,62 +353,6 @@ func certCoversSANs(leaf *x509.Certificate, f serveFlags, certFile, keyFile stri
 		"Hosts pin this certificate, so serve does not replace it on its own: to have a new one made with these names, "+
 		"delete %s and %s and start serve again with the same --tls-san, then give every enrolled host the new bundle "+
 		"(exechunt enroll-flags --out)", certFile, strings.Join(missing, ", "), has, certFile, keyFile)
-}
-
-// clientConfig is what the CLI reads to reach the API (see apiclient.go).
-type clientConfig struct {
-	Server    string `json:"server"`
-	CAFile    string `json:"ca_file,omitempty"`
-	TokenFile string `json:"token_file,omitempty"`
-	Token     string `json:"token,omitempty"`
-	// DataDir is the data directory of the serve that wrote the file; a file
-	// without it was written by hand.
-	DataDir string `json:"data_dir,omitempty"`
-	// EnrollServer is the server's URL as hosts reach it (serve's first
-	// --tls-san name), enroll-flags' default --server; Server is the CLI's.
-	EnrollServer string `json:"enroll_server,omitempty"`
-}
-
-// publishClientConfig writes c into the user's config folder too, so that the CLI
-// finds this server from any folder, and returns its path. A client config there
-// that serve did not write (no data_dir) is the user's own and is left alone: the
-// path is "" and note says so for the banner.
-func publishClientConfig(c clientConfig, log *slog.Logger) (path, note string) {
-	path = userClientConfig()
-	if path == "" {
-		return "", ""
-	}
-	if old, err := readClientConfig(path); err == nil && old.DataDir == "" || err != nil && !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Sprintf("\n  (%s is not serve's: left alone, so from other folders the CLI reads it)", path)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		log.Info("client config not written to the user config folder", "path", path, "err", err)
-		return "", ""
-	}
-	if err := writeClientConfig(path, c); err != nil {
-		log.Info("client config not written to the user config folder", "path", path, "err", err)
-		return "", ""
-	}
-	return path, ""
-}
-
-// absPath is p made absolute ("" stays ""), so that client.json works from any folder.
-func absPath(p string) string {
-	if p == "" {
-		return ""
-	}
-	if a, err := filepath.Abs(p); err == nil {
-		return a
-	}
-	return p
-}
-
-func writeClientConfig(path string, c clientConfig) error {
-	b, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o600)
 }
 
 // newLogger returns the serve logger: JSON or text lines on w, from level up.
