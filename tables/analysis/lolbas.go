@@ -141,7 +141,8 @@ func anyURL(l lolbinArgs) bool {
 }
 
 // anyCommand: an argument carries a whole command line for the program to run
-// (a quoted "cmd.exe /c ..." or a program path with arguments).
+// (a quoted "cmd.exe /c ..." or a program path with arguments), or a shell and
+// its arguments follow unquoted.
 func anyCommand(l lolbinArgs) bool {
 	for _, v := range l.values() {
 		v = strings.Trim(v, `"' `)
@@ -149,6 +150,14 @@ func anyCommand(l lolbinArgs) bool {
 		if hasArgs && (shellLike(programName("", []string{first})) || isPayload(first)) {
 			return true
 		}
+	}
+	// Unquoted: a shell is the first operand and its arguments follow
+	// (wt.exe cmd.exe /c x.bat).
+	for i, a := range l.args {
+		if isSwitch(a) {
+			continue
+		}
+		return i+1 < len(l.args) && shellLike(programName("", []string{strings.Trim(a, `"' `)}))
 	}
 	return false
 }

@@ -592,6 +592,17 @@ func (st *state) msiexec(l lolbinArgs) {
 		st.tag(tagMsiexecRemote)
 		return
 	}
+	// A package installed quietly from where no installer stages one (Public,
+	// PerfLogs, the Recycle Bin): bootstrappers extract into Temp, deployment
+	// tools into their caches or a share.
+	if l.has("q", "qn", "qb", "quiet", "passive") {
+		for _, sw := range []string{"i", "package"} {
+			if v := strings.Trim(l.value(sw), `"' `); v != "" && containsAny(normPath(v), stagingOnlyDirs) {
+				st.tag(tagLolbinProxyExec)
+				return
+			}
+		}
+	}
 	// /y and /z call a DLL's DllRegisterServer or DllUnregisterServer: Windows
 	// Installer's own DLLs live in the system folders, anything else is a payload.
 	for _, sw := range []string{"y", "z"} {
@@ -600,6 +611,10 @@ func (st *state) msiexec(l lolbinArgs) {
 		}
 	}
 }
+
+// stagingOnlyDirs are folders any user can write that no installer or updater
+// uses: what is run from them was put there to be run.
+var stagingOnlyDirs = []string{`\users\public\`, `%public%`, `\perflogs\`, `\$recycle.bin\`}
 
 // remotePackage reports a package Windows Installer would fetch from outside the
 // organisation: a URL, WebDAV (\\host@SSL\…, DavWWWRoot) or a share named by a bare
