@@ -163,10 +163,10 @@ const securityServices = `mcafee\w*|masvc|macmnsvc|mfemms|mfefire|symantec\w*|se
 var reFirewallAllowTemp = rule(`(?:advfirewall\s+firewall\s+add\s+rule|new-netfirewallrule)\b[^\n]{0,240}(?:program=|-program\s+)["']?[^"'\s]*\\(?:temp|tmp|downloads|users\\public|appdata\\local\\temp)\\`+
 	`|(?:advfirewall\s+firewall\s+add\s+rule|new-netfirewallrule)\b[^\n]{0,240}(?:program=|-program\s+)["']?[a-z]:\\users\\[^\\"'\s]+\\[^\\"'\s]+\.exe\b`, "add rule", "new-netfirewallrule")
 
-// tamperRules tags what intruders do besides running their payload.
-func (st *state) tamperRules(all hay) {
-	text := all.lower
-	for _, r := range []struct {
+// tamperSet holds the rules of this file in one ruleSet; tamperTags are their
+// tags, in the same order.
+var tamperSet, tamperTags = func() (*ruleSet, []string) {
+	pairs := []struct {
 		re  nearRule
 		tag string
 	}{
@@ -199,9 +199,20 @@ func (st *state) tamperRules(all hay) {
 		{reSecurityServiceStop, tagSecurityServiceStop},
 		{reStartupFolder, tagStartupFolder},
 		{reFirewallAllowTemp, tagFirewallTamper},
-	} {
-		if r.re.match(text) {
-			st.tag(r.tag)
+	}
+	rules, tags := make([]nearRule, len(pairs)), make([]string, len(pairs))
+	for i, p := range pairs {
+		rules[i], tags[i] = p.re, p.tag
+	}
+	return newRuleSet(rules...), tags
+}()
+
+// tamperRules tags what intruders do besides running their payload.
+func (st *state) tamperRules(all hay) {
+	text := all.lower
+	for i, ok := range tamperSet.match(text) {
+		if ok {
+			st.tag(tamperTags[i])
 		}
 	}
 	// A script that builds the key in a variable: the IFEO path, a Debugger value
