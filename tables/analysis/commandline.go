@@ -210,6 +210,7 @@ func (st *state) cmd(cl string, argv []string, depth int) {
 	rest = cmdline.UnescapeCaret(rest)
 	st.impacket(rest)
 	vars := map[string]string{}
+	discovery := map[string]bool{} // the kinds of discovery the chain runs
 	segs := cmdline.SplitCmdOperators(rest)
 	for i, compounds := 0, 0; i < len(segs); i++ {
 		if i >= 8 {
@@ -241,7 +242,14 @@ func (st *state) cmd(cl string, argv []string, depth int) {
 			seg = resolved
 		}
 		st.typeFromShare(seg)
-		st.commandLine(stripRedirections(seg), Process{ParentImage: "cmd.exe"}, depth+1)
+		seg = stripRedirections(seg)
+		if k := discoveryKind(cmdline.SplitWindows(seg)); k != "" {
+			discovery[k] = true
+		}
+		st.commandLine(seg, Process{ParentImage: "cmd.exe"}, depth+1)
+	}
+	if len(discovery) >= minDiscoveryChain {
+		st.tag(tagDiscoveryChain)
 	}
 }
 

@@ -234,6 +234,7 @@ const (
 	tagStartupScript         = "startup_script"
 	tagCredentialStore       = "credential_store_access"
 	tagDCOMExec              = "dcom_exec"
+	tagDiscoveryChain        = "discovery_chain"
 )
 
 // tagTable is the single source of truth for tags; docs/indicators.md must list
@@ -374,6 +375,7 @@ var tagTable = []tagDef{
 	{tagStartupScript, 50, "T1547.001", "A script (bat, cmd, vbs, js, wsf, ps1, hta) copied or written into a Startup folder: it runs at every logon; installers put shortcuts there, not scripts."},
 	{tagCredentialStore, 50, "T1555.004", "A credential store read from a command line: Windows Credential Manager listed (vaultcmd /listcreds, the PasswordVault API's RetrieveAll), the registry searched for passwords (reg query … /f password /s), saved PuTTY sessions, Windows setup answer files that keep the administrator's password (Panther\\unattend.xml, sysprep.xml), Wi-Fi keys shown in clear (netsh wlan show profile … key=clear)."},
 	{tagDCOMExec, 50, "T1021.003", "A command run through a DCOM object that executes what it is given, usually on another host: MMC20.Application's Document.ActiveView.ExecuteShellCommand, ShellWindows or ShellBrowserWindow's Document.Application.ShellExecute."},
+	{tagDiscoveryChain, 50, "T1082", "One cmd chain runs three or more kinds of discovery (whoami, systeminfo, ipconfig, arp, route, netstat, nltest, net user/group/view/config/share, tasklist, nslookup, reg query, sc query, netsh … show, quser, cmdkey /list …): a survey of the host, user, network and domain, as loaders (Qakbot, TrickBot, Emotet) and operators run it on arrival. Each command alone is an administrator's question (recon_command, weak)."},
 	{tagDecompressExecute, 50, "T1140", "A loader base64-decodes a blob, decompresses it (GzipStream, DeflateStream) and runs the result (iex, & or . on a script block, .Invoke(), [ScriptBlock]::Create, Assembly.Load): the Cobalt Strike, Metasploit and Invoke-Obfuscation stager shape, malicious whether or not the blob decodes."},
 }
 

@@ -332,3 +332,58 @@ func (st *state) netCommand(argv []string) {
 		}
 	}
 }
+
+// minDiscoveryChain is how many kinds of discovery one cmd chain must run to be
+// a survey of the host rather than an administrator's question.
+const minDiscoveryChain = 3
+
+// discoveryPrograms are the host, user, network and domain discovery programs
+// (T1082, T1016, T1033, T1087, T1018, T1482, T1057).
+var discoveryPrograms = set("whoami.exe", "systeminfo.exe", "ipconfig.exe", "nltest.exe", "quser.exe", "arp.exe",
+	"route.exe", "netstat.exe", "tasklist.exe", "hostname.exe", "nslookup.exe", "nbtstat.exe", "getmac.exe",
+	"cmdkey.exe", "klist.exe", "dsquery.exe", "adfind.exe", "driverquery.exe", "wmic.exe", "qwinsta.exe",
+	"whoami", "systeminfo", "ipconfig", "nltest", "quser", "arp", "route", "netstat", "tasklist", "hostname",
+	"nslookup", "nbtstat", "getmac", "cmdkey", "klist", "dsquery", "adfind", "driverquery", "qwinsta")
+
+// discoveryKind names the kind of discovery a command runs ("" for none): the
+// program, or for net, reg, sc, netsh and query the verb that reads.
+func discoveryKind(argv []string) string {
+	if len(argv) == 0 {
+		return ""
+	}
+	prog := programName("", argv[:1])
+	verb := ""
+	if len(argv) > 1 {
+		verb = strings.ToLower(argv[1])
+	}
+	switch prog {
+	case "net.exe", "net1.exe":
+		switch verb {
+		case "user", "group", "localgroup", "view", "share", "accounts", "config", "session", "use", "time":
+			if !strings.Contains(strings.ToLower(strings.Join(argv, " ")), "/add") {
+				return "net " + verb
+			}
+		}
+	case "reg.exe":
+		if verb == "query" {
+			return "reg query"
+		}
+	case "sc.exe":
+		if verb == "query" || verb == "qc" || verb == "queryex" {
+			return "sc query"
+		}
+	case "netsh.exe":
+		for _, a := range argv[1:] {
+			if strings.EqualFold(a, "show") {
+				return "netsh show"
+			}
+		}
+	case "query.exe", "query":
+		return "query " + verb
+	default:
+		if discoveryPrograms[prog] {
+			return strings.TrimSuffix(prog, ".exe")
+		}
+	}
+	return ""
+}
