@@ -25,7 +25,9 @@ const accessibilityBins = `(?:sethc|utilman|osk|magnify|narrator|displayswitch|a
 
 var (
 	// Backups and recovery destroyed before encryption (T1490).
-	reInhibitRecovery = rule(`vssadmin(?:\.exe)?["']?\s+delete\s+shadows|vssadmin(?:\.exe)?["']?\s+resize\s+shadowstorage\b[^\n]{0,120}/maxsize=\s*\d+\s*(?:mb|kb|b)\b`+
+	// Deleting every shadow copy (/all, /for=) is the ransomware step; /oldest and
+	// /shadow={id} are how maintenance frees space.
+	reInhibitRecovery = rule(`vssadmin(?:\.exe)?["']?\s+delete\s+shadows(?:\s+/(?:all|quiet|for=[^\s&|;"']+))*\s*(?:["'&|;\n]|$)|vssadmin(?:\.exe)?["']?\s+resize\s+shadowstorage\b[^\n]{0,120}/maxsize=\s*\d+\s*(?:mb|kb|b)\b`+
 		`|shadowcopy\s+delete|win32_shadowcopy[^\n]{0,200}(?:\.delete\(|remove-(?:wmiobject|ciminstance)|\bdelete\b)|remove-(?:wmiobject|ciminstance)[^\n]{0,120}win32_shadowcopy`+
 		`|bcdedit(?:\.exe)?["']?[^\n]{0,60}/set\b[^\n]{0,60}(?:recoveryenabled\s+(?:no|off|0|false)\b|bootstatuspolicy\s+ignoreallfailures)`+
 		`|wbadmin(?:\.exe)?["']?\s+delete\s+(?:catalog|systemstatebackup|backup)\b`+
