@@ -147,7 +147,7 @@ var (
 	// PasswordVault API), the registry searched for passwords, saved PuTTY
 	// sessions, the setup answer files that keep the administrator's password
 	// (T1555.004, T1552.002, T1552.001).
-	reCredentialStore = rule(`\\(?:panther(?:\\unattend)?\\(?:unattend|autounattend)|sysprep\\(?:sysprep|unattend))\.(?:xml|inf)\b|\\simontatham\\putty\\sessions\b`+
+	reCredentialStore = rule(`(?:\btype|\bmore|get-content|\bgc|\bcat|\bcopy|copy-item|findstr|select-string|notepad)\b[^\n&|;]{0,120}\\(?:panther(?:\\unattend)?\\(?:unattend|autounattend)|sysprep\\(?:sysprep|unattend))\.(?:xml|inf)\b|\\simontatham\\putty\\sessions\b`+
 		`|vaultcmd(?:\.exe)?["']?\s+/list(?:creds|properties)\b|passwordvault\b[^\n]{0,200}\.retrieveall\(`+
 		`|\breg(?:\.exe)?["']?\s+query\s[^\n&|;]{0,120}/f\s+["']?(?:password|passwd|pwd)\b`,
 		"unattend", "sysprep", "simontatham", "vaultcmd", "passwordvault", "reg query", "reg.exe query", "reg  query")
@@ -164,6 +164,10 @@ const securityServices = `mcafee\w*|masvc|macmnsvc|mfemms|mfefire|symantec\w*|se
 // rules for programs they install into Program Files or AppData.
 var reFirewallAllowTemp = rule(`(?:advfirewall\s+firewall\s+add\s+rule|new-netfirewallrule)\b[^\n]{0,240}(?:program=|-program\s+)["']?[^"'\s]*\\(?:temp|tmp|downloads|users\\public|appdata\\local\\temp)\\`+
 	`|(?:advfirewall\s+firewall\s+add\s+rule|new-netfirewallrule)\b[^\n]{0,240}(?:program=|-program\s+)["']?[a-z]:\\users\\[^\\"'\s]+\\[^\\"'\s]+\.exe\b`, "add rule", "new-netfirewallrule")
+
+// reServiceStart: a text that starts a service again after stopping it restarts
+// it, as administrators do after changing an agent's configuration.
+var reServiceStart = regexp.MustCompile(`\bnet1?(?:\.exe)?["']?\s+start\s|\bsc(?:\.exe)?["']?\s+start\s|\bstart-service\b`)
 
 // tamperSet holds the rules of this file in one ruleSet; tamperTags are their
 // tags, in the same order.
@@ -213,7 +217,7 @@ var tamperSet, tamperTags = func() (*ruleSet, []string) {
 func (st *state) tamperRules(all hay) {
 	text := all.lower
 	for i, ok := range tamperSet.match(text) {
-		if ok {
+		if ok && !(tamperTags[i] == tagSecurityServiceStop && reServiceStart.MatchString(text)) {
 			st.tag(tamperTags[i])
 		}
 	}
