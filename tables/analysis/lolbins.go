@@ -492,10 +492,21 @@ var wmicRecon = []string{"product", "qfe", "service", "csproduct", "useraccount"
 var wmicDiscovery = []string{"qfe", "useraccount", "group", "sysaccount", "ntdomain", "share", "netuse", "startup",
 	"antivirusproduct", "securitycenter", "firewallproduct", "process list full"}
 
+// securityVendors are words in the names of security products and monitoring
+// agents, as installed-software lists show them.
+var securityVendors = []string{"sophos", "symantec", "norton", "mcafee", "trellix", "eset", "kaspersky", "trend micro",
+	"bitdefender", "crowdstrike", "falcon", "sentinel", "carbon black", "cylance", "malwarebytes", "webroot", "avast",
+	"avg ", "defender", "cortex", "traps", "tanium", "sysmon", "aurora", "elastic", "wazuh", "ossec", "qualys",
+	"rapid7", "insight agent", "cybereason", "fireeye", "f-secure", "withsecure", "panda", "vipre",
+	"huntress", "deep security", "apex one", "endpoint protection", "antivirus", "anti-virus", "edr", "osquery",
+	"splunk", "nxlog", "winlogbeat", "velociraptor"}
+
 // wmicDiscovers reports wmic reading or changing what wmicDiscovery names, a
-// product filtered by name (is that security product installed?) or uninstalled,
+// security product looked up by name or uninstalled (other products are how
+// deployment scripts check versions and remove old ones),
 // services' binary paths (unquoted-path privilege escalation), services changed
-// or stopped through WMI (starting one is ordinary), or a remote node's services.
+// or stopped through WMI (starting one is ordinary), a remote node's services, or
+// any method called on a node named with /node:.
 func wmicDiscovers(low string, remote bool) bool {
 	words := strings.Fields(low)
 	for _, w := range words {
@@ -508,8 +519,11 @@ func wmicDiscovers(low string, remote bool) bool {
 	switch {
 	case strings.Contains(low, "process") && strings.Contains(low, "commandline") && !strings.Contains(low, "call create"):
 		return true
-	case strings.Contains(low, "product") && (strings.Contains(low, " where ") || strings.Contains(low, " call ")):
-		return true
+	case strings.Contains(low, "product") && (strings.Contains(low, " where ") || strings.Contains(low, " call ")) &&
+		containsAny(low, securityVendors):
+		return true // is a security product installed (T1518.001)? uninstall it (T1562.001)
+	case remote && strings.Contains(low, " call "):
+		return true // a method called on a node named with /node: (T1047 remote)
 	case strings.Contains(low, "service") && (strings.Contains(low, "pathname") || remote ||
 		strings.Contains(low, " call ") && !strings.Contains(low, "call startservice")):
 		return true
