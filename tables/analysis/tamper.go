@@ -39,7 +39,6 @@ var (
 	reLogTamper = rule(`wevtutil(?:\.exe)?["']?\s+(?:cl|clear-log)\s|wevtutil(?:\.exe)?["']?\s+(?:sl|set-log)\s[^\n]{0,120}/e(?:nabled)?:(?:false|0)\b`+
 		`|\b(?:clear-eventlog|remove-eventlog)\b|\.clearlog\(|eventlog[^\n]{0,120}\.clear\(\)`+
 		`|auditpol(?:\.exe)?["']?\s+[/-](?:clear|remove)\b|auditpol(?:\.exe)?["']?[^\n]{0,200}/(?:success|failure):disable`+
-		`|(?:\bnet1?(?:\.exe)?["']?\s+stop|\bsc(?:\.exe)?["']?\s+(?:stop|delete|config)|stop-service|set-service)\s[^\n]{0,60}\b(?:eventlog|sysmon64|sysmon|sysmondrv)\b`+
 		`|fltmc(?:\.exe)?["']?\s+(?:unload|detach)\s+sysmondrv|\bsysmon(?:64)?(?:\.exe)?["']?\s+-u\b`+
 		`|appcmd(?:\.exe)?["']?[^\n]{0,160}httplogging[^\n]{0,120}dontlog:\s*["']?true`+
 		// Linux: the audit daemon or syslog stopped, audit rules deleted or auditing
@@ -60,16 +59,13 @@ var (
 	// lists for it, whose process id is LSASS's on an intrusion (T1003.001).
 	reToolDump = rule(`rdrleakdiag(?:\.exe)?["']?[^\n]{0,120}/fullmemdmp|sqldumper(?:\.exe)?["']?\s+\d+\s+0\s+0x0?1100`,
 		"rdrleakdiag", "sqldumper")
-	// Microsoft Defender's services stopped or disabled, its definitions removed (T1562.001).
-	reDefenderStop = rule(`(?:\bnet1?(?:\.exe)?["']?\s+stop|\bsc(?:\.exe)?["']?\s+(?:stop|delete|config)|stop-service|set-service)\s[^\n]{0,60}(?:\b(?:windefend|wdnissvc|wdboot|wdfilter|sense|msmpsvc|securityhealthservice|wscsvc)\b|"windows defender)`+
-		`|mpcmdrun(?:\.exe)?["']?[^\n]{0,80}-removedefinitions`,
-		"windefend", "wdnissvc", "wdboot", "wdfilter", "sense", "msmpsvc", "securityhealthservice", "wscsvc", "windows defender", "removedefinitions")
+	// Microsoft Defender's definitions removed (T1562.001).
+	reDefenderStop = rule(`mpcmdrun(?:\.exe)?["']?[^\n]{0,80}-removedefinitions`, "removedefinitions")
 	// The host firewall switched off (T1562.004).
 	reFirewallOff = rule(`netsh(?:\.exe)?["']?[^\n]{0,40}advfirewall\s+set\s+\w+\s+state\s+off\b|netsh(?:\.exe)?["']?[^\n]{0,40}firewall\s+set\s+opmode\s+(?:mode=)?disable`+
 		`|set-netfirewallprofile[^\n]{0,120}-enabled\s+(?:\$?false|0)\b`+
-		`|(?:\bnet1?(?:\.exe)?["']?\s+stop|\bsc(?:\.exe)?["']?\s+(?:stop|delete|config)|stop-service|set-service)\s[^\n]{0,60}\bmpssvc\b`+
 		`|\\(?:firewallpolicy|windowsfirewall)\\(?:standard|domain|public|private)profile\b[^\n]{0,120}\benablefirewall\b[^\n]{0,60}(?:/d\s*|-value\s*|,\s*)["']?0\b`,
-		"advfirewall", "opmode", "set-netfirewallprofile", "mpssvc", "enablefirewall")
+		"advfirewall", "opmode", "set-netfirewallprofile", "enablefirewall")
 	// A debugger or exit monitor attached to a program through Image File
 	// Execution Options: it runs instead of, or after, the program (T1546.012).
 	reIFEO = rule(regWrite+`[^\n]{0,80}image file execution options\\[^\n]{0,160}\b(?:debugger|globalflag)\b|silentprocessexit\\[^\n]{0,160}\bmonitorprocess\b`,
@@ -131,9 +127,13 @@ var (
 	// UAC bypass by a mock trusted folder: "C:\Windows \System32\" with a space
 	// passes the auto-elevation path check (T1548.002).
 	reMockFolder = rule(`[a-z]:\\windows \\(?:system32|syswow64)\\`, "windows \\")
-	// Third-party security products' services stopped or disabled (T1562.001).
-	reSecurityServiceStop = rule(`(?:\bnet1?(?:\.exe)?["']?\s+stop|\bsc(?:\.exe)?["']?\s+(?:stop|delete|config)|stop-service|set-service|taskkill(?:\.exe)?["']?[^\n]{0,20}/im)\s[^\n&|;]{0,40}\b(?:`+securityServices+`)`,
-		"stop", "config", "delete", "set-service", "taskkill")
+	// Services that watch the host stopped, disabled or deleted, or their processes
+	// killed: the event log and Sysmon (T1562.002), Microsoft Defender, the
+	// firewall, other security products and log shippers (T1562.001, T1562.004).
+	reLogServiceStop      = serviceStopRule(`eventlog|sysmon64|sysmon|sysmondrv`)
+	reDefenderServiceStop = serviceStopRule(`windefend|wdnissvc|wdboot|wdfilter|sense|msmpsvc|securityhealthservice|wscsvc|"?windows defender`)
+	reFirewallServiceStop = serviceStopRule(`mpssvc`)
+	reSecurityServiceStop = serviceStopRule(securityServices)
 	// Files put in a Startup folder, run at every logon (T1547.001).
 	reStartupFolder = rule(`(?:copy|move|xcopy|copy-item|move-item|set-content|add-content|out-file|createshortcut|>)[^\n&|;]{0,240}\\start menu\\programs\\startup\\`+
 		`|\\start menu\\programs\\startup\\[^\n&|;]{0,120}\.(?:bat|cmd|vbs|vbe|js|jse|wsf|ps1|hta|exe|scr|lnk)\b[^\n&|;]{0,40}(?:>|-value)`, "\\startup\\")
@@ -165,59 +165,72 @@ const securityServices = `mcafee\w*|masvc|macmnsvc|mfemms|mfefire|symantec\w*|se
 var reFirewallAllowTemp = rule(`(?:advfirewall\s+firewall\s+add\s+rule|new-netfirewallrule)\b[^\n]{0,240}(?:program=|-program\s+)["']?[^"'\s]*\\(?:temp|tmp|downloads|users\\public|appdata\\local\\temp)\\`+
 	`|(?:advfirewall\s+firewall\s+add\s+rule|new-netfirewallrule)\b[^\n]{0,240}(?:program=|-program\s+)["']?[a-z]:\\users\\[^\\"'\s]+\\[^\\"'\s]+\.exe\b`, "add rule", "new-netfirewallrule")
 
+// serviceStopRule matches a service named by one of names (an alternation) being
+// stopped, disabled or deleted (net stop, sc stop/config/delete, Stop-Service,
+// Set-Service) or its process killed (taskkill /im), in one command.
+func serviceStopRule(names string) nearRule {
+	return rule(`(?:\bnet1?(?:\.exe)?["']?\s+stop|\bsc(?:\.exe)?["']?\s+(?:stop|delete|config)|stop-service|set-service|taskkill(?:\.exe)?["']?[^\n]{0,20}/im)\s[^\n&|;]{0,60}\b(?:`+names+`)`,
+		"stop", "config", "delete", "set-service", "taskkill")
+}
+
 // reServiceStart: a text that starts a service again after stopping it restarts
 // it, as administrators do after changing an agent's configuration.
 var reServiceStart = regexp.MustCompile(`\bnet1?(?:\.exe)?["']?\s+start\s|\bsc(?:\.exe)?["']?\s+start\s|\bstart-service\b`)
 
 // tamperSet holds the rules of this file in one ruleSet; tamperTags are their
-// tags, in the same order.
-var tamperSet, tamperTags = func() (*ruleSet, []string) {
+// tags and tamperStops which are service stops, in the same order.
+var tamperSet, tamperTags, tamperStops = func() (*ruleSet, []string, []bool) {
 	pairs := []struct {
-		re  nearRule
-		tag string
+		re      nearRule
+		tag     string
+		stopped bool // a service stop: a restart in the same text is not one
 	}{
-		{reInhibitRecovery, tagInhibitRecovery},
-		{reLogTamper, tagEventLogTamper},
-		{reHiveDump, tagCredentialDump},
-		{reToolDump, tagCredentialDump},
-		{reDefenderStop, tagDefenderTamper},
-		{reFirewallOff, tagFirewallTamper},
-		{reIFEO, tagIFEOInjection},
-		{reAccessibility, tagAccessibilityBackdoor},
-		{reUACBypass, tagUACBypass},
-		{reSecuritySetting, tagSecuritySetting},
-		{reAutorun, tagAutorunRegistry},
-		{reAccountChange, tagAccountChange},
-		{reAdminShare, tagAdminShare},
-		{reCredentialSearch, tagCredentialSearch},
-		{reWifiKeys, tagCredentialStore},
-		{reCredentialStore, tagCredentialStore},
-		{reDCOMExec, tagDCOMExec},
-		{rePSRemoting, tagRemoteExecTool},
-		{reAMSIProviderRemoved, tagAMSIBypass},
-		{reSvchostGroup, tagServiceBinPath},
-		{reAccessibilityAT, tagAccessibilityBackdoor},
-		{reStartupScript, tagStartupScript},
-		{reWMISubscription, tagWMISubscription},
-		{rePortProxy, tagTunnelForward},
-		{rePlainSecureString, tagCleartextCred},
-		{reMockFolder, tagUACBypass},
-		{reSecurityServiceStop, tagSecurityServiceStop},
-		{reStartupFolder, tagStartupFolder},
-		{reFirewallAllowTemp, tagFirewallTamper},
+		{reInhibitRecovery, tagInhibitRecovery, false},
+		{reLogTamper, tagEventLogTamper, false},
+		{reHiveDump, tagCredentialDump, false},
+		{reToolDump, tagCredentialDump, false},
+		{reDefenderStop, tagDefenderTamper, false},
+		{reFirewallOff, tagFirewallTamper, false},
+		{reIFEO, tagIFEOInjection, false},
+		{reAccessibility, tagAccessibilityBackdoor, false},
+		{reUACBypass, tagUACBypass, false},
+		{reSecuritySetting, tagSecuritySetting, false},
+		{reAutorun, tagAutorunRegistry, false},
+		{reAccountChange, tagAccountChange, false},
+		{reAdminShare, tagAdminShare, false},
+		{reCredentialSearch, tagCredentialSearch, false},
+		{reWifiKeys, tagCredentialStore, false},
+		{reCredentialStore, tagCredentialStore, false},
+		{reDCOMExec, tagDCOMExec, false},
+		{rePSRemoting, tagRemoteExecTool, false},
+		{reAMSIProviderRemoved, tagAMSIBypass, false},
+		{reSvchostGroup, tagServiceBinPath, false},
+		{reAccessibilityAT, tagAccessibilityBackdoor, false},
+		{reStartupScript, tagStartupScript, false},
+		{reWMISubscription, tagWMISubscription, false},
+		{rePortProxy, tagTunnelForward, false},
+		{rePlainSecureString, tagCleartextCred, false},
+		{reMockFolder, tagUACBypass, false},
+		{reSecurityServiceStop, tagSecurityServiceStop, true},
+		{reDefenderServiceStop, tagDefenderTamper, true},
+		{reFirewallServiceStop, tagFirewallTamper, true},
+		{reLogServiceStop, tagEventLogTamper, true},
+		{reStartupFolder, tagStartupFolder, false},
+		{reFirewallAllowTemp, tagFirewallTamper, false},
 	}
 	rules, tags := make([]nearRule, len(pairs)), make([]string, len(pairs))
+	stops := make([]bool, len(pairs))
 	for i, p := range pairs {
-		rules[i], tags[i] = p.re, p.tag
+		rules[i], tags[i], stops[i] = p.re, p.tag, p.stopped
 	}
-	return newRuleSet(rules...), tags
+	return newRuleSet(rules...), tags, stops
 }()
 
 // tamperRules tags what intruders do besides running their payload.
 func (st *state) tamperRules(all hay) {
 	text := all.lower
 	for i, ok := range tamperSet.match(text) {
-		if ok && !(tamperTags[i] == tagSecurityServiceStop && reServiceStart.MatchString(text)) {
+		if ok && !(tamperStops[i] && reServiceStart.MatchString(text)) {
 			st.tag(tamperTags[i])
 		}
 	}
