@@ -92,7 +92,7 @@ func (st *state) commandLine(raw string, p Process, depth int) {
 		case "cmdkey.exe":
 			st.cmdkey(argv)
 		case "psexec.exe", "psexec64.exe", "paexec.exe", "remcom.exe", "csexec.exe", "xcmd.exe", "winrs.exe":
-			st.remoteExec(argv, depth)
+			st.remoteExec(cl, argv, depth)
 		case "reg.exe":
 			st.regAddData(argv, depth)
 		case "net.exe", "net1.exe":

@@ -1,6 +1,10 @@
 package analysis
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/exechunt/exechunt/tables/analysis/cmdline"
+)
 
 // remoteExecValued are the PsExec-family switches that take a value, so the
 // command to run starts after them.
@@ -8,11 +12,11 @@ var remoteExecValued = set("-u", "-p", "-w", "-n", "-r", "-a", "-g", "-csrc", "-
 
 // remoteExec: PsExec and its kin (PAExec, RemCom, CsExec, xCmd) run a command on
 // \\host through a service they install, or locally as SYSTEM; winrs runs one
-// over WinRM (-r:host). Administrators use
-// them too, so the tool alone is weak; a password on the command line, a copy in
-// Temp or what the remote command is corroborates it. The remote command is
-// analysed as PSEXESVC will start it.
-func (st *state) remoteExec(argv []string, depth int) {
+// over WinRM (-r:host). Administrators use them too, so the tool alone is weak; a
+// password on the command line, a copy in Temp or what the remote command is
+// corroborates it. The remote command (cl's raw text after the tool's switches)
+// is analysed as PSEXESVC will start it.
+func (st *state) remoteExec(cl string, argv []string, depth int) {
 	target, system, cmdAt := false, false, -1
 	for i := 1; i < len(argv); i++ {
 		a := strings.Trim(argv[i], `"`)
@@ -37,16 +41,12 @@ func (st *state) remoteExec(argv []string, depth int) {
 			break
 		}
 	}
-	var inner string
-	if cmdAt >= 0 {
-		inner = strings.Join(argv[cmdAt:], " ")
-	}
-	innerShell := inner != "" && shellLike(programName("", argv[cmdAt:cmdAt+1]))
+	innerShell := cmdAt >= 0 && shellLike(programName("", argv[cmdAt:cmdAt+1]))
 	if target || system && innerShell {
 		st.tag(tagRemoteExecTool)
 	}
-	if inner != "" {
-		st.commandLine(inner, Process{ParentImage: `C:\Windows\PSEXESVC.exe`}, depth+1)
+	if cmdAt >= 0 {
+		st.commandLine(cmdline.RestAfterArgs(cl, cmdAt), Process{ParentImage: `C:\Windows\PSEXESVC.exe`}, depth+1)
 	}
 }
 
