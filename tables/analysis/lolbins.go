@@ -391,11 +391,11 @@ func (st *state) serviceBinary(bin string, depth int) {
 	}
 	low := strings.ToLower(bin)
 	first := strings.Trim(firstField(low), `"'`)
-	// Where droppers land (Temp, Downloads, Public, caches), the Desktop or the
-	// Startup folder; not ProgramData or AppData, where management agents and
-	// per-user software install their own services.
-	// The component store (WinSxS) keeps copies of system binaries that no service
-	// runs from; a service pointed there hides behind a genuine file (Snake).
+	// Where droppers land (Temp, Downloads, Public, caches), the Desktop, the
+	// Startup folder, or the component store (WinSxS, copies of system binaries no
+	// service runs from: a service there hides behind a genuine file, as Snake's
+	// does); not ProgramData or AppData, where management agents and per-user
+	// software install their own services.
 	if containsAny(low, shellNames) || hasURL(bin) || strings.HasPrefix(first, "%comspec%") ||
 		hasPathSep(first) && (inTemp(first) || containsAny(normPath(first), []string{`\desktop\`, `\start menu\programs\startup\`, `\winsxs\`})) {
 		st.tag(tagServiceBinPath)
@@ -489,8 +489,8 @@ var wmicRecon = []string{"product", "qfe", "service", "csproduct", "useraccount"
 // OS inventory (csproduct, bios, os, computersystem, logicaldisk) are not: the
 // patch level (qfe), accounts, groups, shares, startup entries, the domain, the
 // security products, every process's command line.
-var wmicDiscovery = []string{"qfe", "useraccount", "group", "sysaccount", "ntdomain", "share", "netuse", "startup",
-	"antivirusproduct", "securitycenter", "firewallproduct", "process list full"}
+var wmicDiscovery = set("qfe", "useraccount", "group", "sysaccount", "ntdomain", "share", "netuse", "startup",
+	"antivirusproduct", "securitycenter", "firewallproduct")
 
 // securityVendors are words in the names of security products and monitoring
 // agents, as installed-software lists show them.
@@ -503,21 +503,19 @@ var securityVendors = []string{"sophos", "symantec", "norton", "mcafee", "trelli
 
 // wmicDiscovers reports wmic reading or changing what wmicDiscovery names, a
 // security product looked up by name or uninstalled (other products are how
-// deployment scripts check versions and remove old ones),
-// services' binary paths (unquoted-path privilege escalation), services changed
-// or stopped through WMI (starting one is ordinary), a remote node's services, or
-// any method called on a node named with /node:.
+// deployment scripts check versions and remove old ones), services' binary paths
+// (unquoted-path privilege escalation), services changed or stopped through WMI
+// (starting one is ordinary), a remote node's services, or any method called on
+// a node named with /node:.
 func wmicDiscovers(low string, remote bool) bool {
-	words := strings.Fields(low)
-	for _, w := range words {
-		for _, d := range wmicDiscovery {
-			if strings.Trim(w, `"'`) == d || d == "process list full" && strings.Contains(low, d) {
-				return true
-			}
+	for _, w := range strings.Fields(low) {
+		if wmicDiscovery[strings.Trim(w, `"'`)] {
+			return true
 		}
 	}
 	switch {
-	case strings.Contains(low, "process") && strings.Contains(low, "commandline") && !strings.Contains(low, "call create"):
+	case strings.Contains(low, "process list full"),
+		strings.Contains(low, "process") && strings.Contains(low, "commandline") && !strings.Contains(low, "call create"):
 		return true
 	case strings.Contains(low, "product") && (strings.Contains(low, " where ") || strings.Contains(low, " call ")) &&
 		containsAny(low, securityVendors):
