@@ -163,10 +163,8 @@ var offensiveTools = []string{"mimikatz", "invoke-shellcode", "invoke-reflective
 	"impacket", "cobaltstrike", "meterpreter", "metasploit", "empire_stager", "koadic", "pupy",
 	"phant0m", "adidnsdump", "adrecon", "trufflesnout", "badpotato", "juicypotato", "sweetpotato",
 	"printspoofer", "godpotato", "roguepotato", "evil-winrm", "wce", "dumpert", "handlekatz",
-	"sharpsecdump", "sharpdpapi", "sharpchrome", "certify", "whisker", "sharpgpoabuse", "powerupsql",
-	"invoke-mimikittenz", "kerbrute", "lsassy", "procdump64_lsass", "outflank-dumpert", "pingcastle",
-	"adexplorer", "snaffler", "sharpshares", "powerup", "invoke-privesccheck", "privesccheck", "winpeas",
-	"nsudo", "nsudolg"}
+	"sharpsecdump", "sharpdpapi", "sharpchrome", "sharpgpoabuse", "powerupsql", "invoke-mimikittenz",
+	"kerbrute", "lsassy", "snaffler", "sharpshares", "invoke-privesccheck", "winpeas", "nsudo", "nsudolg"}
 
 // hasTool reports an offensive tool name not glued into a longer word.
 func hasTool(lower string) bool {
